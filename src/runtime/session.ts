@@ -1,0 +1,97 @@
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import type { Graph } from '../onnx/graph.js';
+import { serializeGraph } from '../onnx/proto.js';
+import { type HostTensor, fromOrt, toOrt } from './tensor.js';
+
+/** How ONNX Runtime sessions are created. */
+export interface SessionOptions {
+  /** Intra-op threads; defaults to the number of cores (or `TUNA_THREADS`). */
+  readonly threads?: number;
+  /** Execution providers in order of preference; defaults to `['cpu']`. */
+  readonly executionProviders?: readonly string[];
+  /** ONNX Runtime graph optimisation level; defaults to `all`. */
+  readonly optimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Where ONNX Runtime writes the optimised model, for inspection. */
+  readonly optimizedModelPath?: string;
+}
+
+/** Error raised when ONNX Runtime rejects a model or a run. */
+export class RuntimeError extends Error {
+  override name = 'RuntimeError';
+}
+
+/** Default intra-op thread count: `TUNA_THREADS` or the number of cores. */
+export function defaultThreads(): number {
+  const env = Number(process.env.TUNA_THREADS);
+  return Number.isInteger(env) && env > 0 ? env : availableParallelism();
+}
+
+/**
+ * An ONNX Runtime inference session over one graph, created once and run many times. Symbolic
+ * dims let one session serve every batch size and sequence length.
+ */
+export class Session {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+    /** Cumulative milliseconds spent inside `run` (ONNX Runtime time, including its copies). */
+    public runMillis = 0,
+  ) {}
+
+  /** Creates a session from a graph or from the bytes of a `.onnx` file. */
+  static async create(model: Graph | Uint8Array, opts: SessionOptions = {}): Promise<Session> {
+    const bytes = model instanceof Uint8Array ? model : serializeGraph(model);
+    const options: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: opts.threads ?? defaultThreads(),
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: opts.optimizationLevel ?? 'all',
+      executionProviders: [...(opts.executionProviders ?? ['cpu'])] as ort.InferenceSession.ExecutionProviderConfig[],
+    };
+    if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
+    try {
+      const s = await ort.InferenceSession.create(bytes, options);
+      return new Session(s, s.inputNames, s.outputNames);
+    } catch (e) {
+      throw new RuntimeError(`ONNX Runtime could not load the graph: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Runs the graph. `outputs` selects outputs by name (all when omitted), or maps names to
+   * preallocated tensors that ONNX Runtime writes into.
+   */
+  async run(
+    feeds: Readonly<Record<string, HostTensor>>,
+    outputs?: readonly string[] | Readonly<Record<string, HostTensor>>,
+  ): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const name of this.inputNames) {
+      const t = feeds[name];
+      if (!t) throw new RuntimeError(`missing input "${name}" (the graph takes ${this.inputNames.join(', ')})`);
+      ortFeeds[name] = toOrt(t);
+    }
+    let fetches: string[] | Record<string, ort.Tensor> | undefined;
+    if (Array.isArray(outputs)) fetches = [...outputs];
+    else if (outputs) fetches = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, toOrt(v)]));
+    const t0 = performance.now();
+    let result: ort.InferenceSession.ReturnType;
+    try {
+      result = fetches === undefined ? await this.session.run(ortFeeds) : await this.session.run(ortFeeds, fetches as never);
+    } catch (e) {
+      throw new RuntimeError(`ONNX Runtime run failed: ${(e as Error).message}`);
+    } finally {
+      this.runMillis += performance.now() - t0;
+    }
+    const out: Record<string, HostTensor> = {};
+    for (const [k, v] of Object.entries(result)) out[k] = fromOrt(v);
+    return out;
+  }
+
+  /** Frees the native session. */
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
