@@ -1,4 +1,5 @@
 import type { Value } from '../onnx/graph.js';
+import type { DropoutMasks } from './dropout.js';
 import type { ParameterScope } from './parameters.js';
 
 /** What layers need while a graph is being built. */
@@ -10,17 +11,27 @@ export interface BuildContext {
   nextSeed(): number;
   /** Standard deviation of freshly initialised weights. */
   readonly initStd: number;
+  /** Pooled dropout masks; without it, training graphs use ONNX Runtime's Dropout op. */
+  readonly masks?: DropoutMasks;
 }
 
 /**
- * A fully connected layer with a `[out, in]` weight (the PyTorch layout): `x @ W^T + b`.
+ * A fully connected layer with a `[out, in]` weight (the PyTorch layout): `x @ W^T + b`, computed
+ * as one Gemm with the bias fused, on `x` flattened to rows.
  */
 export function linear(ctx: BuildContext, name: string, x: Value, inFeatures: number, outFeatures: number, bias = true): Value {
-  const g = ctx.scope.g;
   const w = ctx.scope.param(`${name}.weight`, [outFeatures, inFeatures], { kind: 'normal', std: ctx.initStd });
-  let y = g.fusedMatMul(x, w, { transB: true });
-  if (bias) y = g.add(y, ctx.scope.param(`${name}.bias`, [outFeatures], { kind: 'zeros' }, false));
-  return y;
+  const b = bias ? ctx.scope.param(`${name}.bias`, [outFeatures], { kind: 'zeros' }, false) : undefined;
+  return affine(ctx, x, w, b);
+}
+
+/** `x @ w^T + b` for a `[out, in]` weight, flattening leading axes of `x` into rows for one Gemm. */
+export function affine(ctx: BuildContext, x: Value, w: Value, b?: Value): Value {
+  const g = ctx.scope.g;
+  if (x.rank === 2) return g.gemm(x, w, b, { transB: true });
+  const rows = g.reshape(x, [-1, x.shape.at(-1)!]);
+  const y = g.gemm(rows, w, b, { transB: true });
+  return g.reshape(y, [...x.shape.slice(0, -1), w.shape[0]!]);
 }
 
 /** Layer normalisation over the last axis, with `weight` and `bias` parameters. */
@@ -39,5 +50,6 @@ export function embedding(ctx: BuildContext, name: string, ids: Value, count: nu
 /** Dropout in training graphs, the identity in inference graphs (and for ratio 0). */
 export function dropout(ctx: BuildContext, x: Value, ratio: number): Value {
   if (!ctx.training || ratio === 0) return x;
+  if (ctx.masks) return ctx.masks.apply(x, ratio);
   return ctx.scope.g.dropout(x, ratio, { seed: ctx.nextSeed() }).y;
 }

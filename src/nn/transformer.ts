@@ -1,5 +1,6 @@
 import type { Value } from '../onnx/graph.js';
-import { type BuildContext, dropout, layerNorm, linear } from './layers.js';
+import type { Dim } from '../onnx/shape.js';
+import { type BuildContext, affine, dropout, layerNorm, linear } from './layers.js';
 
 /** Sizes of a post-LayerNorm transformer encoder layer. */
 export interface EncoderLayerConfig {
@@ -14,21 +15,26 @@ export interface EncoderLayerConfig {
 /**
  * Multi-head self-attention over `x` [batch, seq, hidden] with an additive mask that broadcasts
  * to [batch, heads, seq, seq] (0 for visible keys, the float32 minimum for hidden ones).
- * Parameters: `{name}.query`, `.key`, `.value` (linear layers), returning the per-head context
- * merged back to [batch, seq, hidden].
+ * Parameters: `{name}.query`, `.key` and `.value` linear layers, applied as one Gemm on their
+ * concatenated weights. Returns the per-head context merged back to [batch, seq, hidden].
  */
 export function selfAttention(ctx: BuildContext, name: string, x: Value, mask: Value, cfg: EncoderLayerConfig): Value {
   const g = ctx.scope.g;
   const headDim = cfg.hidden / cfg.heads;
   if (!Number.isInteger(headDim)) throw new Error(`hidden size ${cfg.hidden} is not divisible by ${cfg.heads} heads`);
-  const heads = (t: Value) => g.transpose(g.reshape(t, [0, 0, cfg.heads, headDim]), [0, 2, 1, 3]);
-  const q = heads(linear(ctx, `${name}.query`, x, cfg.hidden, cfg.hidden));
-  const k = heads(linear(ctx, `${name}.key`, x, cfg.hidden, cfg.hidden));
-  const v = heads(linear(ctx, `${name}.value`, x, cfg.hidden, cfg.hidden));
+  const H = cfg.hidden;
+  const weight = (p: string) => ctx.scope.param(`${name}.${p}.weight`, [H, H], { kind: 'normal', std: ctx.initStd });
+  const bias = (p: string) => ctx.scope.param(`${name}.${p}.bias`, [H], { kind: 'zeros' }, false);
+  const parts = ['query', 'key', 'value'];
+  const w = g.concat(parts.map(weight), 0);
+  const b = g.concat(parts.map(bias), 0);
+  const [batch, seq] = x.shape as [Dim, Dim];
+  const qkv = g.reshape(affine(ctx, x, w, b), [batch, seq, 3, cfg.heads, headDim]);
+  const [q, k, v] = g.split(g.transpose(qkv, [2, 0, 3, 1, 4]), [1, 1, 1], 0).map((t) => g.squeeze(t, [0])) as [Value, Value, Value];
   const scores = g.add(g.fusedMatMul(q, k, { transB: true, alpha: 1 / Math.sqrt(headDim) }), mask);
   const probs = dropout(ctx, g.softmax(scores, -1), cfg.attentionDropout);
   const context = g.transpose(g.matMul(probs, v), [0, 2, 1, 3]);
-  return g.reshape(context, [0, 0, cfg.hidden]);
+  return g.reshape(context, [batch, seq, H]);
 }
 
 /** One encoder layer: attention, add & norm, GELU feed-forward, add & norm (the BERT layout). */
