@@ -77,10 +77,13 @@ registerGradient('Erf', ({ g, inputs, dOutputs }) => {
 
 const gelu = ({ g, inputs, dOutputs }: Parameters<Parameters<typeof registerGradient>[1]>[0]) => {
   const x = inputs[0]!;
-  // d/dx [x * Phi(x)] = Phi(x) + x * phi(x)
-  const cdf = g.mul(g.add(g.erf(g.mul(x, Math.SQRT1_2)), 1), 0.5);
-  const pdf = g.mul(g.exp(g.mul(g.mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
-  return [g.mul(dOutputs[0]!, g.add(cdf, g.mul(x, pdf)))];
+  // gelu'(x) = Phi(x) + x phi(x) = 0.5 * (1 + erf(t) + x * sqrt(2/pi) * exp(-t^2)), t = x / sqrt(2).
+  // The constant sqrt(2/pi) rides inside the exponent so each term costs one pass.
+  const t = g.mul(x, Math.SQRT1_2);
+  const erf = g.erf(t);
+  const gauss = g.exp(g.sub(g.scalar(Math.log(Math.sqrt(2 / Math.PI)), x.dtype), g.mul(t, t)));
+  const slope = g.node('Sum', [erf, g.mul(x, gauss), g.scalar(1, x.dtype)], [{ dtype: x.dtype, shape: x.shape }])[0]!;
+  return [g.mul(g.mul(dOutputs[0]!, slope), 0.5)];
 };
 registerGradient('Gelu', gelu, MS_DOMAIN);
 
