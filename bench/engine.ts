@@ -7,10 +7,15 @@
  *
  *   npm run bench:engine [-- --steps 20 --dropout pooled|onnx|off --threads N]
  */
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { serializeGraph } from '../src/onnx/proto.js';
 import { Graph, type Value } from '../src/onnx/graph.js';
 import type { Dim } from '../src/onnx/shape.js';
-import { Session, defaultThreads } from '../src/runtime/session.js';
+import { defaultThreads } from '../src/runtime/session.js';
 import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
 import { linear } from '../src/nn/layers.js';
 import { ParameterStore, Rng } from '../src/nn/parameters.js';
@@ -127,37 +132,60 @@ for (const s of gemms) {
   e.flops += flops(s);
   distinct.set(key, e);
 }
-async function matMulRate(s: GemmShape): Promise<number> {
+/**
+ * Rates of a plain MatMul session on one shape: as `session.run` sees it (the issue's definition:
+ * output hand-over included) and as ONNX Runtime's profiler times the kernel alone.
+ */
+async function matMulRates(s: GemmShape): Promise<{ session: number; kernel: number }> {
   const g = new Graph('peak');
   const lead = s.batch > 1 ? [s.batch] : [];
   const a = g.input('a', 'float32', [...lead, s.m, s.k]);
   const b = g.input('b', 'float32', [...lead, s.k, s.n]);
   g.output(g.matMul(a, b), 'y');
-  const session = await Session.create(g, { threads });
+  const prefix = join(profileDir, `mm_${s.batch}x${s.m}x${s.k}x${s.n}_`);
+  const session = await ort.InferenceSession.create(serializeGraph(g), {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableProfiling: true,
+    profileFilePrefix: prefix,
+  });
   const feeds = {
-    a: hostTensor('float32', new Float32Array(s.batch * s.m * s.k).fill(0.5), [...lead, s.m, s.k]),
-    b: hostTensor('float32', new Float32Array(s.batch * s.k * s.n).fill(0.25), [...lead, s.k, s.n]),
+    a: new ort.Tensor('float32', new Float32Array(s.batch * s.m * s.k).fill(0.5), [...lead, s.m, s.k]),
+    b: new ort.Tensor('float32', new Float32Array(s.batch * s.k * s.n).fill(0.25), [...lead, s.k, s.n]),
   };
-  const out = { y: hostTensor('float32', new Float32Array(s.batch * s.m * s.n), [...lead, s.m, s.n]) };
+  const out = { y: new ort.Tensor('float32', new Float32Array(s.batch * s.m * s.n), [...lead, s.m, s.n]) };
   const times: number[] = [];
-  for (let i = 0; i < 15; i++) {
+  for (let i = 0; i < 18; i++) {
     const t = performance.now();
     await session.run(feeds, out);
     times.push(performance.now() - t);
   }
+  session.endProfiling();
   await session.release();
-  return flops(s) / median(times.slice(3)) / 1e6;
+  const file = readdirSync(profileDir).find((f) => join(profileDir, f).startsWith(prefix))!;
+  const events = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as { cat: string; name: string; dur: number }[];
+  const kernel = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time')).map((e) => e.dur / 1000);
+  return { session: flops(s) / median(times.slice(3)) / 1e6, kernel: flops(s) / median(kernel.slice(3)) / 1e6 };
 }
+const profileDir = mkdtempSync(join(tmpdir(), 'tuna-bench-'));
 let peak = 0;
+let kernelPeak = 0;
 const peakRows: string[] = [];
+let covered = 0;
 for (const [key, e] of distinct) {
   if (e.flops / stepFlops < 0.001) continue;
-  const rate = await matMulRate(e.shape);
-  peak += (e.flops / stepFlops) * rate;
-  peakRows.push(`  ${key.padEnd(22)} ${((100 * e.flops) / stepFlops).toFixed(1).padStart(5)}% of FLOPs  ${rate.toFixed(0).padStart(4)} GFLOP/s`);
+  const rate = await matMulRates(e.shape);
+  covered += e.flops;
+  peak += e.flops * rate.session;
+  kernelPeak += e.flops * rate.kernel;
+  peakRows.push(
+    `  ${key.padEnd(18)} ${((100 * e.flops) / stepFlops).toFixed(1).padStart(5)}% of FLOPs   session ${rate.session.toFixed(0).padStart(4)}   kernel ${rate.kernel.toFixed(0).padStart(4)} GFLOP/s`,
+  );
 }
-const covered = [...distinct.values()].filter((e) => e.flops / stepFlops >= 0.001).reduce((t, e) => t + e.flops, 0) / stepFlops;
+rmSync(profileDir, { recursive: true, force: true });
 peak /= covered;
+kernelPeak /= covered;
 
 // ---------------------------------------------------------------- report
 const stepTime = median(stepMs);
@@ -166,9 +194,11 @@ const outside = stepMs.map((t, i) => (t - ortMs[i]!) / t);
 console.log(`tuna engine benchmark: ${LAYERS}-layer encoder, hidden ${H}, 4 heads, FFN 1024, batch ${B} x ${S}`);
 console.log(`threads ${threads}, dropout ${args.dropout}, ${store.count().toLocaleString('en')} parameters, ${stepMs.length} timed steps`);
 console.log(`MatMul/Gemm FLOPs per step: ${(stepFlops / 1e9).toFixed(1)} GFLOP in ${gemms.length} products`);
-console.log('shape-matched ONNX Runtime MatMul peak (batch x M x K x N, median of standalone runs):');
+console.log('shape-matched ONNX Runtime MatMul peak (batch x M x K x N; medians of standalone plain MatMul sessions):');
 for (const r of peakRows) console.log(r);
 console.log(`step time (median): ${stepTime.toFixed(1)} ms  [ORT run ${median(ortMs).toFixed(1)} ms, AdamW+clip ${median(optMs).toFixed(1)} ms]`);
 console.log(`samples/s: ${((B * 1000) / stepTime).toFixed(1)}`);
-console.log(`achieved: ${achieved.toFixed(1)} GFLOP/s; shape-matched peak: ${peak.toFixed(1)} GFLOP/s; ratio ${((100 * achieved) / peak).toFixed(1)}% (target >= 65%)`);
+console.log(`achieved: ${achieved.toFixed(1)} GFLOP/s`);
+console.log(`shape-matched peak, session.run timing: ${peak.toFixed(1)} GFLOP/s -> ratio ${((100 * achieved) / peak).toFixed(1)}% (target >= 65%)`);
+console.log(`shape-matched peak, kernel-only timing:  ${kernelPeak.toFixed(1)} GFLOP/s -> ratio ${((100 * achieved) / kernelPeak).toFixed(1)}%`);
 console.log(`time outside ONNX Runtime: ${(100 * median(outside)).toFixed(1)}% of the step (target <= 10%)`);

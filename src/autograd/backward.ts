@@ -50,7 +50,10 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[], opts: Gr
     const list = contributions.get(v);
     if (!list || list.length === 0) return undefined;
     if (list.length > 1) {
-      const sum = g.node('Sum', list, [{ dtype: v.dtype, shape: v.shape }])[0]!;
+      // A chain of Adds runs faster in ONNX Runtime than one variadic Sum.
+      // Contributions all have v's shape; the node is emitted directly because their symbolic
+      // dims may be spelled differently (e.g. after a reshape) though equal at run time.
+      const sum = list.reduce((a, b) => g.node('Add', [a, b], [{ dtype: v.dtype, shape: v.shape }])[0]!);
       contributions.set(v, [sum]);
       return sum;
     }

@@ -9,9 +9,7 @@ interface Site {
   readonly shape: readonly Dim[];
 }
 
-/** Graph input holding the per-step window offsets of every dropout site. */
-export const DROPOUT_OFFSETS = 'dropout_offsets';
-const poolInput = (i: number) => `dropout_pool_${i}`;
+const maskInput = (k: number) => `dropout_mask_${k}`;
 
 /**
  * Dropout masks cut from pre-drawn pools of scaled Bernoulli values.
@@ -20,8 +18,8 @@ const poolInput = (i: number) => `dropout_pool_${i}`;
  * 6 ns per element here, the largest non-GEMM cost of a BERT training step), and its generator
  * state cannot be saved, so an interrupted run cannot resume with the same masks. Instead, each
  * dropout rate gets a pool of values that are 0 with probability `ratio` and `1 / (1 - ratio)`
- * otherwise, drawn once from a seed in JavaScript and fed as a graph input; every site takes a
- * window of the pool at an offset drawn afresh each step. Within a mask the values are independent
+ * otherwise, drawn once from a seed in JavaScript; every site is fed a window of the pool (a view,
+ * not a copy) at an offset drawn afresh each step. Within a mask the values are independent
  * Bernoulli draws; between steps a site sees a different window. Applying dropout is then one
  * multiplication forward and one backward. The offsets come from a seeded generator whose state
  * is saved with the training state, so masks are reproducible and resumable.
@@ -29,8 +27,6 @@ const poolInput = (i: number) => `dropout_pool_${i}`;
 export class DropoutMasks {
   private readonly sites: Site[] = [];
   private readonly ratios: number[] = [];
-  private readonly pools = new Map<number, Value>();
-  private offsets?: Value;
   private poolData: Float32Array[] = [];
   private rng: Rng;
 
@@ -44,18 +40,10 @@ export class DropoutMasks {
   /** `x` with dropout applied (a mask multiplication). */
   apply(x: Value, ratio: number): Value {
     const g = this.g;
-    let ri = this.ratios.indexOf(ratio);
-    if (ri < 0) {
-      ri = this.ratios.push(ratio) - 1;
-      this.pools.set(ri, g.input(poolInput(ri), x.dtype, [`dropout_pool_size_${ri}`]));
-    }
-    this.offsets ??= g.input(DROPOUT_OFFSETS, 'int64', ['dropout_sites']);
+    if (!this.ratios.includes(ratio)) this.ratios.push(ratio);
     const k = this.sites.push({ ratio, shape: x.shape }) - 1;
-    const start = g.gather(this.offsets, g.ints([k]), 0);
-    const size = g.node('Size', [x], [{ dtype: 'int64', shape: [] }])[0]!;
-    const end = g.add(start, size);
-    const window = g.node('Slice', [this.pools.get(ri)!, start, end, g.ints([0])], [{ dtype: x.dtype, shape: [`dropout_window_${k}`] }])[0]!;
-    return g.mul(x, g.reshapeLike(window, x));
+    const mask = g.input(maskInput(k), x.dtype, [`dropout_mask_size_${k}`]);
+    return g.mul(x, g.reshapeLike(mask, x));
   }
 
   /** How many dropout sites the graph has. */
@@ -64,26 +52,23 @@ export class DropoutMasks {
   }
 
   /**
-   * The pool and offset inputs for the next run. `dims` gives the runtime size of every symbolic
+   * The mask inputs for the next run. `dims` gives the runtime size of every symbolic
    * dim of the graph (e.g. batch and seq read off the batch being fed).
    */
   feeds(dims: ReadonlyMap<string, number>): Record<string, HostTensor> {
-    if (this.sites.length === 0) return {};
     const sizes = this.sites.map((s) => s.shape.reduce<number>((n, d) => n * resolveDim(d, dims), 1));
-    const out: Record<string, HostTensor> = {};
-    this.ratios.forEach((ratio, ri) => {
+    const pools = this.ratios.map((ratio, ri) => {
       const largest = Math.max(...sizes.filter((_, k) => this.sites[k]!.ratio === ratio));
       // The pool holds twice the largest mask so that windows start anywhere in the first half.
       if ((this.poolData[ri]?.length ?? 0) < 2 * largest) this.poolData[ri] = drawPool(2 * largest, ratio, this.seed * 7919 + ri);
-      const pool = this.poolData[ri]!;
-      out[poolInput(ri)] = { dtype: 'float32', dims: [pool.length], data: pool };
+      return this.poolData[ri]!;
     });
-    const offsets = new BigInt64Array(this.sites.length);
+    const out: Record<string, HostTensor> = {};
     this.sites.forEach((s, k) => {
-      const poolSize = this.poolData[this.ratios.indexOf(s.ratio)]!.length;
-      offsets[k] = BigInt(this.rng.int(poolSize - sizes[k]! + 1));
+      const pool = pools[this.ratios.indexOf(s.ratio)]!;
+      const offset = this.rng.int(pool.length - sizes[k]! + 1);
+      out[maskInput(k)] = { dtype: 'float32', dims: [sizes[k]!], data: pool.subarray(offset, offset + sizes[k]!) };
     });
-    out[DROPOUT_OFFSETS] = { dtype: 'int64', dims: [offsets.length], data: offsets };
     return out;
   }
 

@@ -61,11 +61,11 @@ export class Session {
 
   /**
    * Runs the graph. `outputs` selects outputs by name (all when omitted), or maps names to
-   * preallocated tensors that ONNX Runtime writes into.
+   * preallocated tensors that ONNX Runtime writes into (`null` lets it allocate that output).
    */
   async run(
     feeds: Readonly<Record<string, HostTensor>>,
-    outputs?: readonly string[] | Readonly<Record<string, HostTensor>>,
+    outputs?: readonly string[] | Readonly<Record<string, HostTensor | null>>,
   ): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const name of this.inputNames) {
@@ -73,9 +73,9 @@ export class Session {
       if (!t) throw new RuntimeError(`missing input "${name}" (the graph takes ${this.inputNames.join(', ')})`);
       ortFeeds[name] = toOrt(t);
     }
-    let fetches: string[] | Record<string, ort.Tensor> | undefined;
+    let fetches: string[] | Record<string, ort.Tensor | null> | undefined;
     if (Array.isArray(outputs)) fetches = [...outputs];
-    else if (outputs) fetches = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, toOrt(v)]));
+    else if (outputs) fetches = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v ? toOrt(v) : null]));
     const t0 = performance.now();
     let result: ort.InferenceSession.ReturnType;
     try {

@@ -35,7 +35,7 @@ export interface StepResult {
   readonly loss: number;
   /** L2 norm of all gradients together (computed inside the graph), for clipping. */
   readonly gradNorm: number;
-  /** Gradient of every trainable parameter, by name. */
+  /** Gradient of every trainable parameter, by name (buffers reused by the next run). */
   readonly grads: ReadonlyMap<string, Float32Array>;
   readonly fetched: Readonly<Record<string, HostTensor>>;
 }
@@ -55,7 +55,18 @@ export class TrainStep {
     /** The dropout mask source, when dropout is pooled. */
     readonly masks: DropoutMasks | undefined,
     private readonly fetchNames: readonly string[],
-  ) {}
+  ) {
+    this.grads = new Map(trainable.map((p) => [p.name, new Float32Array(p.data.length)]));
+    const outputs: Record<string, HostTensor | null> = { loss: null };
+    for (const n of fetchNames) outputs[n] = null;
+    for (const p of trainable) outputs[gradName(p.name)] = { dtype: 'float32', dims: p.shape, data: this.grads.get(p.name)! };
+    if (trainable.length > 0) outputs[GRAD_NORM] = null;
+    this.outputs = outputs;
+  }
+
+  private readonly grads: Map<string, Float32Array>;
+  /** Outputs to fetch: gradients land in preallocated buffers, the rest is allocated per run. */
+  private readonly outputs: Readonly<Record<string, HostTensor | null>>;
 
   /** Builds the forward graph with `build`, differentiates it and opens the session. */
   static async create(
@@ -87,13 +98,11 @@ export class TrainStep {
     const feeds: Record<string, HostTensor> = { ...batch };
     if (this.masks) Object.assign(feeds, this.masks.feeds(this.symbolSizes(batch)));
     for (const p of this.params) feeds[p.name] = { dtype: 'float32', dims: p.shape, data: p.data };
-    const result = await this.session.run(feeds);
+    const result = await this.session.run(feeds, this.outputs);
     const fetched: Record<string, HostTensor> = {};
     for (const n of this.fetchNames) fetched[n] = result[n]!;
-    const grads = new Map<string, Float32Array>();
-    for (const p of this.trainable) grads.set(p.name, result[gradName(p.name)]!.data as Float32Array);
     const gradNorm = result[GRAD_NORM] ? Number(result[GRAD_NORM].data[0]) : 0;
-    return { loss: Number(result.loss!.data[0]), gradNorm, grads, fetched };
+    return { loss: Number(result.loss!.data[0]), gradNorm, grads: this.grads, fetched };
   }
 
   /** Binds every symbolic dim of the batch inputs to its size in this batch. */

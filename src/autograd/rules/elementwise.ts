@@ -82,7 +82,7 @@ const gelu = ({ g, inputs, dOutputs }: Parameters<Parameters<typeof registerGrad
   const t = g.mul(x, Math.SQRT1_2);
   const erf = g.erf(t);
   const gauss = g.exp(g.sub(g.scalar(Math.log(Math.sqrt(2 / Math.PI)), x.dtype), g.mul(t, t)));
-  const slope = g.node('Sum', [erf, g.mul(x, gauss), g.scalar(1, x.dtype)], [{ dtype: x.dtype, shape: x.shape }])[0]!;
+  const slope = g.add(g.add(erf, g.mul(x, gauss)), 1);
   return [g.mul(g.mul(dOutputs[0]!, slope), 0.5)];
 };
 registerGradient('Gelu', gelu, MS_DOMAIN);
