@@ -53,3 +53,23 @@ export function dropout(ctx: BuildContext, x: Value, ratio: number): Value {
   if (ctx.masks) return ctx.masks.apply(x, ratio);
   return ctx.scope.g.dropout(x, ratio, { seed: ctx.nextSeed() }).y;
 }
+
+/** Activation functions of feed-forward layers. */
+export type Activation = 'gelu' | 'gelu_tanh' | 'relu' | 'silu';
+
+/** Applies an activation: exact erf GELU, its tanh approximation, ReLU or SiLU. */
+export function activate(ctx: BuildContext, x: Value, act: Activation): Value {
+  const g = ctx.scope.g;
+  switch (act) {
+    case 'gelu':
+      return g.gelu(x);
+    case 'relu':
+      return g.relu(x);
+    case 'silu':
+      return g.mul(x, g.sigmoid(x));
+    case 'gelu_tanh': {
+      const inner = g.mul(g.add(x, g.mul(g.mul(g.mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
+      return g.mul(g.mul(x, 0.5), g.add(g.tanh(inner), 1));
+    }
+  }
+}

@@ -1,6 +1,6 @@
 import type { Value } from '../onnx/graph.js';
 import type { Dim } from '../onnx/shape.js';
-import { type BuildContext, affine, dropout, layerNorm, linear } from './layers.js';
+import { type Activation, type BuildContext, activate, affine, dropout, layerNorm, linear } from './layers.js';
 
 /** Sizes of a post-LayerNorm transformer encoder layer. */
 export interface EncoderLayerConfig {
@@ -10,6 +10,8 @@ export interface EncoderLayerConfig {
   readonly layerNormEps: number;
   readonly hiddenDropout: number;
   readonly attentionDropout: number;
+  /** Feed-forward activation (exact GELU unless given). */
+  readonly activation?: Activation;
 }
 
 /**
@@ -42,7 +44,7 @@ export function encoderLayer(ctx: BuildContext, name: string, x: Value, mask: Va
   const att = selfAttention(ctx, `${name}.attention.self`, x, mask, cfg);
   const attOut = dropout(ctx, linear(ctx, `${name}.attention.output.dense`, att, cfg.hidden, cfg.hidden), cfg.hiddenDropout);
   const h = layerNorm(ctx, `${name}.attention.output.LayerNorm`, ctx.scope.g.add(attOut, x), cfg.hidden, cfg.layerNormEps);
-  const inter = ctx.scope.g.gelu(linear(ctx, `${name}.intermediate.dense`, h, cfg.hidden, cfg.intermediate));
+  const inter = activate(ctx, linear(ctx, `${name}.intermediate.dense`, h, cfg.hidden, cfg.intermediate), cfg.activation ?? 'gelu');
   const out = dropout(ctx, linear(ctx, `${name}.output.dense`, inter, cfg.intermediate, cfg.hidden), cfg.hiddenDropout);
   return layerNorm(ctx, `${name}.output.LayerNorm`, ctx.scope.g.add(out, h), cfg.hidden, cfg.layerNormEps);
 }

@@ -1,0 +1,194 @@
+import type { Graph, Value } from '../../onnx/graph.js';
+import { type Activation, type BuildContext, activate, dropout, embedding, layerNorm, linear } from '../../nn/layers.js';
+import { additiveMask, encoderLayer, type EncoderLayerConfig } from '../../nn/transformer.js';
+import { type BertArchitecture, type BertConfig, type HiddenAct, numLabels } from './config.js';
+
+/** Symbolic dims of BERT graph inputs, named as Hugging Face's ONNX exports name them. */
+export const BATCH = 'batch_size';
+export const SEQUENCE = 'sequence_length';
+
+/** The token inputs every BERT graph takes. */
+export interface BertInputs {
+  readonly inputIds: Value;
+  readonly attentionMask: Value;
+  readonly tokenTypeIds: Value;
+}
+
+/** Declares `input_ids`, `attention_mask` and `token_type_ids` (int64, [batch_size, sequence_length]). */
+export function bertInputs(g: Graph): BertInputs {
+  return {
+    inputIds: g.input('input_ids', 'int64', [BATCH, SEQUENCE]),
+    attentionMask: g.input('attention_mask', 'int64', [BATCH, SEQUENCE]),
+    tokenTypeIds: g.input('token_type_ids', 'int64', [BATCH, SEQUENCE]),
+  };
+}
+
+const ACTIVATIONS: Record<HiddenAct, Activation> = {
+  gelu: 'gelu',
+  relu: 'relu',
+  gelu_new: 'gelu_tanh',
+  gelu_pytorch_tanh: 'gelu_tanh',
+  silu: 'silu',
+  swish: 'silu',
+};
+
+/** Word + position + token-type embeddings, LayerNorm and dropout: [batch, seq, hidden]. */
+export function bertEmbeddings(ctx: BuildContext, cfg: BertConfig, prefix: string, inputs: BertInputs): Value {
+  const g = ctx.scope.g;
+  const H = cfg.hidden_size;
+  const name = `${prefix}embeddings`;
+  const words = embedding(ctx, `${name}.word_embeddings`, inputs.inputIds, cfg.vocab_size, H);
+  const seqLen = g.squeeze(g.gather(g.shapeOf(inputs.inputIds), g.ints([1]), 0), [0]);
+  const positionIds = g.node('Range', [g.scalar(0, 'int64'), seqLen, g.scalar(1, 'int64')], [{ dtype: 'int64', shape: [inputs.inputIds.shape[1]!] }])[0]!;
+  const positions = embedding(ctx, `${name}.position_embeddings`, positionIds, cfg.max_position_embeddings, H);
+  const types = embedding(ctx, `${name}.token_type_embeddings`, inputs.tokenTypeIds, cfg.type_vocab_size, H);
+  const sum = g.add(g.add(words, types), positions);
+  return dropout(ctx, layerNorm(ctx, `${name}.LayerNorm`, sum, H, cfg.layer_norm_eps), cfg.hidden_dropout_prob);
+}
+
+/** The encoder layer sizes of a config. */
+export function encoderConfig(cfg: BertConfig): EncoderLayerConfig {
+  return {
+    hidden: cfg.hidden_size,
+    heads: cfg.num_attention_heads,
+    intermediate: cfg.intermediate_size,
+    layerNormEps: cfg.layer_norm_eps,
+    hiddenDropout: cfg.hidden_dropout_prob,
+    attentionDropout: cfg.attention_probs_dropout_prob,
+    activation: ACTIVATIONS[cfg.hidden_act],
+  };
+}
+
+/**
+ * BertModel: the sequence output [batch, seq, hidden] and, unless `withPooler` is false (the
+ * masked-LM and token-classification heads have no pooler), the pooled [CLS] output [batch, hidden].
+ */
+export function bertModel(
+  ctx: BuildContext,
+  cfg: BertConfig,
+  prefix: string,
+  inputs: BertInputs,
+  withPooler = true,
+): { sequenceOutput: Value; pooledOutput?: Value } {
+  const g = ctx.scope.g;
+  let x = bertEmbeddings(ctx, cfg, prefix, inputs);
+  const mask = additiveMask(ctx, inputs.attentionMask);
+  const enc = encoderConfig(cfg);
+  for (let i = 0; i < cfg.num_hidden_layers; i++) x = encoderLayer(ctx, `${prefix}encoder.layer.${i}`, x, mask, enc);
+  if (!withPooler) return { sequenceOutput: x };
+  const first = g.squeeze(g.slice(x, [0], [1], [1]), [1]);
+  const pooled = g.tanh(linear(ctx, `${prefix}pooler.dense`, first, cfg.hidden_size, cfg.hidden_size));
+  return { sequenceOutput: x, pooledOutput: pooled };
+}
+
+/** Outputs of a BERT graph: named output tensors, plus the loss in training graphs. */
+export interface BertGraph {
+  readonly outputs: Record<string, Value>;
+  readonly loss?: Value;
+}
+
+/** Label inputs each head's loss takes. */
+export const LABEL_INPUTS: Record<BertArchitecture, readonly string[]> = {
+  BertModel: [],
+  BertForSequenceClassification: ['labels'],
+  BertForTokenClassification: ['labels'],
+  BertForMaskedLM: ['labels'],
+  BertForNextSentencePrediction: ['labels'],
+  BertForPreTraining: ['labels', 'next_sentence_label'],
+};
+
+/** Parameter-name prefix of the BERT body: none for BertModel, `bert.` under a head. */
+export function bodyPrefix(arch: BertArchitecture): string {
+  return arch === 'BertModel' ? '' : 'bert.';
+}
+
+/**
+ * Builds a BERT architecture with Hugging Face parameter names. With `withLoss`, label inputs are
+ * declared and the loss Hugging Face computes for that head is returned (ignore index -100 where
+ * Hugging Face uses it).
+ */
+export function buildBert(ctx: BuildContext, cfg: BertConfig, arch: BertArchitecture, withLoss: boolean): BertGraph {
+  const g = ctx.scope.g;
+  const inputs = bertInputs(g);
+  const prefix = bodyPrefix(arch);
+  const pooler = arch !== 'BertForMaskedLM' && arch !== 'BertForTokenClassification';
+  const { sequenceOutput, pooledOutput: pooled } = bertModel(ctx, cfg, prefix, inputs, pooler);
+  const pooledOutput = pooled as Value;
+  const H = cfg.hidden_size;
+  switch (arch) {
+    case 'BertModel':
+      return { outputs: { last_hidden_state: sequenceOutput, pooler_output: pooledOutput } };
+    case 'BertForSequenceClassification': {
+      const n = numLabels(cfg);
+      const logits = linear(ctx, 'classifier', dropout(ctx, pooledOutput, cfg.classifier_dropout ?? cfg.hidden_dropout_prob), H, n);
+      return { outputs: { logits }, loss: withLoss ? sequenceClassificationLoss(g, cfg, logits) : undefined };
+    }
+    case 'BertForTokenClassification': {
+      const n = numLabels(cfg);
+      const logits = linear(ctx, 'classifier', dropout(ctx, sequenceOutput, cfg.classifier_dropout ?? cfg.hidden_dropout_prob), H, n);
+      let loss: Value | undefined;
+      if (withLoss) {
+        const labels = g.input('labels', 'int64', [BATCH, SEQUENCE]);
+        loss = g.softmaxCrossEntropyLoss(g.reshape(logits, [-1, n]), g.reshape(labels, [-1]), { ignoreIndex: -100 }).loss;
+      }
+      return { outputs: { logits }, loss };
+    }
+    case 'BertForMaskedLM': {
+      const logits = mlmHead(ctx, cfg, sequenceOutput);
+      return { outputs: { logits }, loss: withLoss ? mlmLoss(g, cfg, logits, g.input('labels', 'int64', [BATCH, SEQUENCE])) : undefined };
+    }
+    case 'BertForNextSentencePrediction': {
+      const logits = linear(ctx, 'cls.seq_relationship', pooledOutput, H, 2);
+      const loss = withLoss ? g.softmaxCrossEntropyLoss(logits, g.input('labels', 'int64', [BATCH]), { ignoreIndex: -100 }).loss : undefined;
+      return { outputs: { logits }, loss };
+    }
+    case 'BertForPreTraining': {
+      const prediction = mlmHead(ctx, cfg, sequenceOutput);
+      const relationship = linear(ctx, 'cls.seq_relationship', pooledOutput, H, 2);
+      let loss: Value | undefined;
+      if (withLoss) {
+        const mlm = mlmLoss(g, cfg, prediction, g.input('labels', 'int64', [BATCH, SEQUENCE]));
+        const nsp = g.softmaxCrossEntropyLoss(relationship, g.input('next_sentence_label', 'int64', [BATCH]), { ignoreIndex: -100 }).loss;
+        loss = g.add(mlm, nsp);
+      }
+      return { outputs: { prediction_logits: prediction, seq_relationship_logits: relationship }, loss };
+    }
+  }
+}
+
+/** The masked-LM head: transform (dense, activation, LayerNorm), then the decoder tied to the word embeddings. */
+function mlmHead(ctx: BuildContext, cfg: BertConfig, sequenceOutput: Value): Value {
+  const g = ctx.scope.g;
+  const H = cfg.hidden_size;
+  const t = activate(ctx, linear(ctx, 'cls.predictions.transform.dense', sequenceOutput, H, H), ACTIVATIONS[cfg.hidden_act]);
+  const h = layerNorm(ctx, 'cls.predictions.transform.LayerNorm', t, H, cfg.layer_norm_eps);
+  const words = ctx.scope.param('bert.embeddings.word_embeddings.weight', [cfg.vocab_size, H], { kind: 'normal', std: ctx.initStd });
+  const bias = ctx.scope.param('cls.predictions.bias', [cfg.vocab_size], { kind: 'zeros' }, false);
+  const rows = g.reshape(h, [-1, H]);
+  const logits = g.gemm(rows, words, bias, { transB: true });
+  return g.reshape(logits, [h.shape[0]!, h.shape[1]!, cfg.vocab_size]);
+}
+
+function mlmLoss(g: Graph, cfg: BertConfig, logits: Value, labels: Value): Value {
+  return g.softmaxCrossEntropyLoss(g.reshape(logits, [-1, cfg.vocab_size]), g.reshape(labels, [-1]), { ignoreIndex: -100 }).loss;
+}
+
+/** Hugging Face's BertForSequenceClassification loss for the config's problem type. */
+function sequenceClassificationLoss(g: Graph, cfg: BertConfig, logits: Value): Value {
+  const n = numLabels(cfg);
+  const problem = cfg.problem_type ?? (n === 1 ? 'regression' : 'single_label_classification');
+  if (problem === 'single_label_classification') {
+    return g.softmaxCrossEntropyLoss(logits, g.input('labels', 'int64', [BATCH]), { ignoreIndex: -100 }).loss;
+  }
+  if (problem === 'regression') {
+    const labels = g.input('labels', 'float32', n === 1 ? [BATCH] : [BATCH, n]);
+    const pred = n === 1 ? g.squeeze(logits, [1]) : logits;
+    const diff = g.sub(pred, labels);
+    return g.reduceMean(g.mul(diff, diff));
+  }
+  // Multi-label: mean binary cross-entropy with logits, in the numerically stable form
+  // max(x, 0) - x*y + log(1 + exp(-|x|)).
+  const labels = g.input('labels', 'float32', [BATCH, n]);
+  const stable = g.add(g.sub(g.relu(logits), g.mul(logits, labels)), g.log(g.add(g.exp(g.neg(g.abs(logits))), 1)));
+  return g.reduceMean(stable);
+}

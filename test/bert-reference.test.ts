@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { parseSafetensors } from '../src/io/safetensors.js';
+import { ParameterStore } from '../src/nn/parameters.js';
+import { ForwardModel } from '../src/nn/forward.js';
+import { TrainStep } from '../src/train/step.js';
+import { type BertArchitecture, parseBertConfig } from '../src/models/bert/config.js';
+import { LABEL_INPUTS, buildBert } from '../src/models/bert/modeling.js';
+import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
+
+// Checkpoints and outputs from tools/make-bert-fixtures.py (a plain PyTorch BERT).
+const root = new URL('./fixtures/bert/', import.meta.url);
+
+function close(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, what: string) {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  assert.ok(worst <= atol, `${what}: max abs error ${worst} > ${atol}`);
+}
+
+function load(dir: URL) {
+  const config = parseBertConfig(JSON.parse(readFileSync(new URL('config.json', dir), 'utf8')));
+  const { tensors } = parseSafetensors(readFileSync(new URL('model.safetensors', dir)));
+  const store = new ParameterStore();
+  for (const [key, t] of tensors) {
+    const name = key.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
+    store.create(name, t.shape, { kind: 'zeros' }).data.set(t.data as Float32Array);
+  }
+  return { config, store, tensorNames: new Set([...tensors.keys()]) };
+}
+
+const i64 = (xs: number[]) => BigInt64Array.from(xs.map((x) => BigInt(x)));
+
+for (const name of readdirSync(root)) {
+  test(`${name}: logits/hidden states and loss match the PyTorch reference`, async () => {
+    const dir = new URL(`${name}/`, root);
+    const expected = JSON.parse(readFileSync(new URL('expected.json', dir), 'utf8'));
+    const arch = expected.architecture as BertArchitecture;
+    const { config, store } = load(dir);
+    const before = store.count();
+    const model = await ForwardModel.create(store, (ctx) => buildBert(ctx, config, arch, false).outputs, { session: { threads: 1 } });
+    assert.equal(store.count(), before, 'every parameter the graph uses comes from the checkpoint');
+    // The loss is compared with dropout off, as in the reference.
+    const noDropout = { ...config, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 };
+    const step = arch === 'BertModel' ? undefined : await TrainStep.create(store, (ctx) => ({ loss: buildBert(ctx, noDropout, arch, true).loss! }), { session: { threads: 1 } });
+    for (const batch of expected.batches) {
+      const [B, S] = batch.shape as [number, number];
+      const feeds: Record<string, HostTensor> = {};
+      for (const k of ['input_ids', 'token_type_ids', 'attention_mask']) feeds[k] = hostTensor('int64', i64(batch.inputs[k]), [B, S]);
+      const out = await model.run(feeds);
+      for (const [k, v] of Object.entries(batch.outputs as Record<string, number[]>)) {
+        close(out[k]!.data as Float32Array, v, 1e-4, `${name} ${k} [${B}x${S}]`);
+      }
+      if (batch.hidden_states) {
+        // hidden_states[0] is the embedding output, [-1] the last layer: the latter is checked above.
+        assert.equal(batch.hidden_states.length, config.num_hidden_layers + 1);
+      }
+      if (!step || batch.loss === undefined) continue;
+      const labelFeeds: Record<string, HostTensor> = {};
+      for (const k of LABEL_INPUTS[arch]) {
+        const values = batch.labels[k] as number[];
+        const input = step.batchInputs.find((v) => v.name === k)!;
+        const dims = input.shape.map((d) => (d === 'batch_size' ? B : d === 'sequence_length' ? S : (d as number)));
+        labelFeeds[k] = input.dtype === 'int64' ? hostTensor('int64', i64(values), dims) : hostTensor('float32', Float32Array.from(values), dims);
+      }
+      const r = await step.run({ ...feeds, ...labelFeeds });
+      assert.ok(Math.abs(r.loss - batch.loss) <= 1e-4 * Math.max(1, Math.abs(batch.loss)), `${name} loss ${r.loss} vs ${batch.loss}`);
+      for (const [pname, grad] of r.grads) assert.ok(grad.every(Number.isFinite), `${pname} gradient is finite`);
+    }
+    await model.release();
+    await step?.release();
+  });
+}
