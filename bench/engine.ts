@@ -19,7 +19,7 @@ import { defaultThreads } from '../src/runtime/session.js';
 import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
 import { linear } from '../src/nn/layers.js';
 import { ParameterStore, Rng } from '../src/nn/parameters.js';
-import { additiveMask, encoderLayer } from '../src/nn/transformer.js';
+import { AttentionMask, encoderLayer } from '../src/nn/transformer.js';
 import { TrainStep } from '../src/train/step.js';
 import { AdamW } from '../src/train/adamw.js';
 import { clipCoefficient } from '../src/train/clip.js';
@@ -53,7 +53,7 @@ const step = await TrainStep.create(
     const x0 = g.input('inputs_embeds', 'float32', ['batch', 'seq', H]);
     const am = g.input('attention_mask', 'int64', ['batch', 'seq']);
     const labels = g.input('labels', 'int64', ['batch']);
-    const mask = additiveMask(ctx, am);
+    const mask = new AttentionMask(ctx, am);
     let x = x0;
     for (let l = 0; l < LAYERS; l++) x = encoderLayer(ctx, `encoder.layer.${l}`, x, mask, cfg);
     const cls = g.squeeze(g.slice(x, [0], [1], [1]), [1]);

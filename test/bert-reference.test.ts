@@ -41,6 +41,12 @@ for (const name of readdirSync(root)) {
     const before = store.count();
     const model = await ForwardModel.create(store, (ctx) => buildBert(ctx, config, arch, false).outputs, { session: { threads: 1 } });
     assert.equal(store.count(), before, 'every parameter the graph uses comes from the checkpoint');
+    const fused = await ForwardModel.create(store, (ctx) => buildBert(ctx, config, arch, false).outputs, {
+      session: { threads: 1 },
+      frozen: true,
+      fusedKernels: true,
+    });
+    assert.ok(fused.graph.nodes.some((n) => n.opType === 'Attention'), 'the fused graph uses the Attention kernel');
     // The loss is compared with dropout off, as in the reference.
     const noDropout = { ...config, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 };
     const step = arch === 'BertModel' ? undefined : await TrainStep.create(store, (ctx) => ({ loss: buildBert(ctx, noDropout, arch, true).loss! }), { session: { threads: 1 } });
@@ -49,8 +55,10 @@ for (const name of readdirSync(root)) {
       const feeds: Record<string, HostTensor> = {};
       for (const k of ['input_ids', 'token_type_ids', 'attention_mask']) feeds[k] = hostTensor('int64', i64(batch.inputs[k]), [B, S]);
       const out = await model.run(feeds);
+      const fusedOut = await fused.run(feeds);
       for (const [k, v] of Object.entries(batch.outputs as Record<string, number[]>)) {
         close(out[k]!.data as Float32Array, v, 1e-4, `${name} ${k} [${B}x${S}]`);
+        close(fusedOut[k]!.data as Float32Array, v, 1e-4, `${name} ${k} [${B}x${S}] with fused kernels`);
       }
       if (batch.hidden_states) {
         // hidden_states[0] is the embedding output, [-1] the last layer: the latter is checked above.
@@ -69,6 +77,7 @@ for (const name of readdirSync(root)) {
       for (const [pname, grad] of r.grads) assert.ok(grad.every(Number.isFinite), `${pname} gradient is finite`);
     }
     await model.release();
+    await fused.release();
     await step?.release();
   });
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { linear, embedding } from '../src/nn/layers.js';
 import { type Parameter, ParameterStore } from '../src/nn/parameters.js';
-import { additiveMask, encoderLayer } from '../src/nn/transformer.js';
+import { AttentionMask, encoderLayer } from '../src/nn/transformer.js';
 import { TrainStep } from '../src/train/step.js';
 import { AdamW } from '../src/train/adamw.js';
 import { linearSchedule } from '../src/train/schedule.js';
@@ -55,7 +55,7 @@ test('a transformer encoder classifier: loss and every gradient match PyTorch au
     const am = g.input('attention_mask', 'int64', ['batch', 'seq']);
     const labels = g.input('labels', 'int64', ['batch']);
     let x = embedding(ctx, 'emb', ids, c.vocab, c.hidden);
-    const mask = additiveMask(ctx, am);
+    const mask = new AttentionMask(ctx, am);
     for (let l = 0; l < 2; l++) x = encoderLayer(ctx, `encoder.layer.${l}`, x, mask, cfg);
     const logits = linear(ctx, 'classifier', g.squeeze(g.slice(x, [0], [1], [1]), [1]), c.hidden, c.classes);
     return { loss: g.softmaxCrossEntropyLoss(logits, labels).loss, fetch: { logits } };

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Value } from '../src/onnx/graph.js';
 import { type BuildContext, dropout, embedding, layerNorm, linear } from '../src/nn/layers.js';
 import { ParameterStore, Rng } from '../src/nn/parameters.js';
-import { additiveMask, encoderLayer } from '../src/nn/transformer.js';
+import { AttentionMask, encoderLayer } from '../src/nn/transformer.js';
 import { ForwardModel } from '../src/nn/forward.js';
 import { TrainStep } from '../src/train/step.js';
 import { AdamW } from '../src/train/adamw.js';
@@ -58,7 +58,7 @@ function classifier(ctx: BuildContext): { logits: Value; labels: Value } {
   const y = g.input('labels', 'int64', ['batch']);
   let x = g.add(embedding(ctx, 'embeddings.word', ids, vocab.size, cfg.hidden), embedding(ctx, 'embeddings.position', pos, MAX_LEN, cfg.hidden));
   x = dropout(ctx, layerNorm(ctx, 'embeddings.LayerNorm', x, cfg.hidden, cfg.layerNormEps), cfg.hiddenDropout);
-  const mask = additiveMask(ctx, am);
+  const mask = new AttentionMask(ctx, am);
   for (let l = 0; l < 2; l++) x = encoderLayer(ctx, `encoder.layer.${l}`, x, mask, cfg);
   const cls = g.squeeze(g.slice(x, [0], [1], [1]), [1]);
   const pooled = g.tanh(linear(ctx, 'pooler.dense', cls, cfg.hidden, cfg.hidden));

@@ -4,9 +4,23 @@ import type { HostTensor } from '../runtime/tensor.js';
 import type { BuildContext } from './layers.js';
 import { type Parameter, ParameterScope, type ParameterStore } from './parameters.js';
 
+/** Options for {@link ForwardModel.create}. */
+export interface ForwardOptions {
+  readonly session?: SessionOptions;
+  readonly initStd?: number;
+  /**
+   * Bake the parameters' current values into the graph as constants (faster: ONNX Runtime
+   * pre-packs the weights) instead of feeding them on every run. Later updates to the store are
+   * then not seen.
+   */
+  readonly frozen?: boolean;
+  /** Use ONNX Runtime's fused transformer kernels where a layer has them. */
+  readonly fusedKernels?: boolean;
+}
+
 /**
- * A compiled inference graph (dropout off) whose parameters are fed from a store on every run,
- * so it always sees the latest trained values.
+ * A compiled inference graph (dropout off). Unless frozen, its parameters are fed from the store
+ * on every run, so it always sees the latest trained values.
  */
 export class ForwardModel {
   private constructor(
@@ -19,15 +33,15 @@ export class ForwardModel {
   static async create(
     store: ParameterStore,
     build: (ctx: BuildContext) => Readonly<Record<string, Value>>,
-    opts: { session?: SessionOptions; initStd?: number } = {},
+    opts: ForwardOptions = {},
   ): Promise<ForwardModel> {
     const g = new Graph('forward');
-    const scope = new ParameterScope(g, store);
-    const ctx: BuildContext = { scope, training: false, nextSeed: () => 0, initStd: opts.initStd ?? 0.02 };
+    const scope = new ParameterScope(g, store, opts.frozen ?? false);
+    const ctx: BuildContext = { scope, training: false, nextSeed: () => 0, initStd: opts.initStd ?? 0.02, fusedKernels: opts.fusedKernels ?? false };
     const outputs = build(ctx);
     for (const [name, v] of Object.entries(outputs)) g.output(v, name);
     const session = await Session.create(g, opts.session);
-    return new ForwardModel(g, session, scope.used().map((u) => u.param));
+    return new ForwardModel(g, session, opts.frozen ? [] : scope.used().map((u) => u.param));
   }
 
   /** Runs the graph on one batch. */

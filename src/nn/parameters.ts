@@ -130,17 +130,22 @@ export class ParameterStore {
 export class ParameterScope {
   private readonly values = new Map<string, Value>();
 
+  /**
+   * With `frozen`, parameters become constants of the graph (their current values), which lets
+   * ONNX Runtime pre-pack weights for inference; otherwise they are inputs fed on every run.
+   */
   constructor(
     readonly g: Graph,
     readonly store: ParameterStore,
+    readonly frozen = false,
   ) {}
 
-  /** The graph input for a parameter, creating the parameter on first use. */
+  /** The graph value of a parameter, creating the parameter on first use. */
   param(name: string, shape: readonly number[], init: Init, decay = true): Value {
     let v = this.values.get(name);
     if (!v) {
       const p = this.store.create(name, shape, init, decay);
-      v = this.g.input(p.name, 'float32', p.shape);
+      v = this.frozen ? this.g.constant(p.data, 'float32', p.shape, p.name) : this.g.input(p.name, 'float32', p.shape);
       this.values.set(name, v);
     }
     return v;

@@ -1,4 +1,4 @@
-import type { Value } from '../onnx/graph.js';
+import { MS_DOMAIN, type Value, attr } from '../onnx/graph.js';
 import type { Dim } from '../onnx/shape.js';
 import { type Activation, type BuildContext, activate, affine, dropout, layerNorm, linear } from './layers.js';
 
@@ -39,9 +39,39 @@ export function selfAttention(ctx: BuildContext, name: string, x: Value, mask: V
   return g.reshape(context, [batch, seq, H]);
 }
 
+/**
+ * The attention mask of a batch in the forms layers need: the raw [batch, seq] 0/1 mask, its
+ * additive [batch, 1, 1, seq] form, and the int32 form fused kernels take (each built once).
+ */
+export class AttentionMask {
+  private additiveValue?: Value;
+  private int32Value?: Value;
+
+  constructor(
+    private readonly ctx: BuildContext,
+    readonly raw: Value,
+  ) {}
+
+  /** 0 for visible keys, the float32 minimum for hidden ones, broadcasting over heads and queries. */
+  additive(): Value {
+    if (!this.additiveValue) {
+      const g = this.ctx.scope.g;
+      const m = g.unsqueeze(g.cast(this.raw, 'float32'), [1, 2]);
+      this.additiveValue = g.mul(g.sub(1, m), -3.4028234663852886e38);
+    }
+    return this.additiveValue;
+  }
+
+  int32(): Value {
+    this.int32Value ??= this.ctx.scope.g.cast(this.raw, 'int32');
+    return this.int32Value;
+  }
+}
+
 /** One encoder layer: attention, add & norm, GELU feed-forward, add & norm (the BERT layout). */
-export function encoderLayer(ctx: BuildContext, name: string, x: Value, mask: Value, cfg: EncoderLayerConfig): Value {
-  const att = selfAttention(ctx, `${name}.attention.self`, x, mask, cfg);
+export function encoderLayer(ctx: BuildContext, name: string, x: Value, mask: AttentionMask, cfg: EncoderLayerConfig): Value {
+  if (ctx.fusedKernels && !ctx.training && (cfg.activation ?? 'gelu') === 'gelu') return fusedEncoderLayer(ctx, name, x, mask, cfg);
+  const att = selfAttention(ctx, `${name}.attention.self`, x, mask.additive(), cfg);
   const attOut = dropout(ctx, linear(ctx, `${name}.attention.output.dense`, att, cfg.hidden, cfg.hidden), cfg.hiddenDropout);
   const h = layerNorm(ctx, `${name}.attention.output.LayerNorm`, ctx.scope.g.add(attOut, x), cfg.hidden, cfg.layerNormEps);
   const inter = activate(ctx, linear(ctx, `${name}.intermediate.dense`, h, cfg.hidden, cfg.intermediate), cfg.activation ?? 'gelu');
@@ -49,9 +79,32 @@ export function encoderLayer(ctx: BuildContext, name: string, x: Value, mask: Va
   return layerNorm(ctx, `${name}.output.LayerNorm`, ctx.scope.g.add(out, h), cfg.hidden, cfg.layerNormEps);
 }
 
-/** Turns a [batch, seq] 0/1 attention mask into the additive [batch, 1, 1, seq] form. */
-export function additiveMask(ctx: BuildContext, attentionMask: Value): Value {
+/**
+ * The same layer for inference on ONNX Runtime's fused kernels: one Attention op (QKV projection,
+ * masked softmax attention), SkipLayerNormalization for each residual add + bias + LayerNorm, and
+ * BiasGelu for the feed-forward activation. Parameter names and results are the same.
+ */
+function fusedEncoderLayer(ctx: BuildContext, name: string, x: Value, mask: AttentionMask, cfg: EncoderLayerConfig): Value {
   const g = ctx.scope.g;
-  const m = g.unsqueeze(g.cast(attentionMask, 'float32'), [1, 2]);
-  return g.mul(g.sub(1, m), -3.4028234663852886e38);
+  const H = cfg.hidden;
+  const p = (n: string, shape: number[], decay = true) =>
+    ctx.scope.param(`${name}.${n}`, shape, decay ? { kind: 'normal', std: ctx.initStd } : { kind: 'zeros' }, decay);
+  const ones = (n: string) => ctx.scope.param(`${name}.${n}`, [H], { kind: 'ones' }, false);
+  const parts = ['query', 'key', 'value'].map((q) => `attention.self.${q}`);
+  const qkvWeight = g.transpose(g.concat(parts.map((q) => p(`${q}.weight`, [H, H])), 0), [1, 0]);
+  const qkvBias = g.concat(parts.map((q) => p(`${q}.bias`, [H], false)), 0);
+  const att = g.node('Attention', [x, qkvWeight, qkvBias, mask.int32()], [{ dtype: x.dtype, shape: x.shape }], { num_heads: attr.int(cfg.heads) }, MS_DOMAIN)[0]!;
+  const skipNorm = (input: Value, skip: Value, prefix: string, bias: Value) =>
+    g.node(
+      'SkipLayerNormalization',
+      [input, skip, ones(`${prefix}.LayerNorm.weight`), p(`${prefix}.LayerNorm.bias`, [H], false), bias],
+      [{ dtype: x.dtype, shape: x.shape }],
+      { epsilon: attr.float(cfg.layerNormEps) },
+      MS_DOMAIN,
+    )[0]!;
+  const project = (input: Value, weight: Value) => g.matMul(input, g.transpose(weight, [1, 0]));
+  const h = skipNorm(project(att, p('attention.output.dense.weight', [H, H])), x, 'attention.output', p('attention.output.dense.bias', [H], false));
+  const inter = project(h, p('intermediate.dense.weight', [cfg.intermediate, H]));
+  const act = g.node('BiasGelu', [inter, p('intermediate.dense.bias', [cfg.intermediate], false)], [{ dtype: x.dtype, shape: inter.shape }], {}, MS_DOMAIN)[0]!;
+  return skipNorm(project(act, p('output.dense.weight', [H, cfg.intermediate])), h, 'output', p('output.dense.bias', [H], false));
 }

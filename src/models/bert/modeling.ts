@@ -1,6 +1,6 @@
 import type { Graph, Value } from '../../onnx/graph.js';
 import { type Activation, type BuildContext, activate, dropout, embedding, layerNorm, linear } from '../../nn/layers.js';
-import { additiveMask, encoderLayer, type EncoderLayerConfig } from '../../nn/transformer.js';
+import { AttentionMask, encoderLayer, type EncoderLayerConfig } from '../../nn/transformer.js';
 import { type BertArchitecture, type BertConfig, type HiddenAct, numLabels } from './config.js';
 
 /** Symbolic dims of BERT graph inputs, named as Hugging Face's ONNX exports name them. */
@@ -72,7 +72,7 @@ export function bertModel(
 ): { sequenceOutput: Value; pooledOutput?: Value } {
   const g = ctx.scope.g;
   let x = bertEmbeddings(ctx, cfg, prefix, inputs);
-  const mask = additiveMask(ctx, inputs.attentionMask);
+  const mask = new AttentionMask(ctx, inputs.attentionMask);
   const enc = encoderConfig(cfg);
   for (let i = 0; i < cfg.num_hidden_layers; i++) x = encoderLayer(ctx, `${prefix}encoder.layer.${i}`, x, mask, enc);
   if (!withPooler) return { sequenceOutput: x };
