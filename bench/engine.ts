@@ -7,14 +7,8 @@
  *
  *   npm run bench:engine [-- --steps 20 --dropout pooled|onnx|off --threads N]
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as ort from 'onnxruntime-node';
-import { serializeGraph } from '../src/onnx/proto.js';
-import { Graph, type Value } from '../src/onnx/graph.js';
-import type { Dim } from '../src/onnx/shape.js';
+import { flops, graphGemms, median, shapeMatchedPeak } from './peak.js';
 import { defaultThreads } from '../src/runtime/session.js';
 import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
 import { linear } from '../src/nn/layers.js';
@@ -42,7 +36,6 @@ const threads = args.threads ? Number(args.threads) : defaultThreads();
 const dropRatio = args.dropout === 'off' ? 0 : 0.1;
 const cfg = { hidden: H, heads: 4, intermediate: 1024, layerNormEps: 1e-12, hiddenDropout: dropRatio, attentionDropout: dropRatio };
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 // ---------------------------------------------------------------- the training step
 const store = new ParameterStore(new Rng(1));
@@ -72,34 +65,7 @@ const batch: Record<string, HostTensor> = {
 };
 
 // ---------------------------------------------------------------- FLOPs of the executed graph
-interface GemmShape {
-  batch: number;
-  m: number;
-  k: number;
-  n: number;
-}
-const bind = new Map<string, number>([
-  ['batch', B],
-  ['seq', S],
-]);
-const size = (d: Dim): number =>
-  typeof d === 'number' ? d : d.split('*').reduce((p, s) => p * (bind.get(s) ?? Number.NaN), 1);
-const gemms: GemmShape[] = [];
-for (const node of step.graph.nodes) {
-  if (!['MatMul', 'Gemm', 'FusedMatMul'].includes(node.opType)) continue;
-  const [a, b] = node.inputs as [Value, Value];
-  const flag = (n: string) => node.attributes[n]?.kind === 'int' && (node.attributes[n] as { value: number }).value === 1;
-  const ta = flag('transA');
-  const tb = flag('transB');
-  const am = a.shape.map(size);
-  const bm = b.shape.map(size);
-  const m = ta ? am.at(-1)! : am.at(-2)!;
-  const k = ta ? am.at(-2)! : am.at(-1)!;
-  const n = tb ? bm.at(-2)! : bm.at(-1)!;
-  const batchSize = Math.max(am.slice(0, -2).reduce((p, v) => p * v, 1), bm.slice(0, -2).reduce((p, v) => p * v, 1));
-  gemms.push({ batch: batchSize, m, k, n });
-}
-const flops = (s: GemmShape) => 2 * s.batch * s.m * s.k * s.n;
+const gemms = graphGemms(step.graph, new Map([['batch', B], ['seq', S]]));
 const stepFlops = gemms.reduce((t, s) => t + flops(s), 0);
 
 // ---------------------------------------------------------------- timed steps
@@ -125,67 +91,7 @@ for (let i = 0; i < total; i++) {
 await step.release();
 
 // ---------------------------------------------------------------- shape-matched MatMul peak
-const distinct = new Map<string, { shape: GemmShape; flops: number }>();
-for (const s of gemms) {
-  const key = `${s.batch}x${s.m}x${s.k}x${s.n}`;
-  const e = distinct.get(key) ?? { shape: s, flops: 0 };
-  e.flops += flops(s);
-  distinct.set(key, e);
-}
-/**
- * Rates of a plain MatMul session on one shape: as `session.run` sees it (the issue's definition:
- * output hand-over included) and as ONNX Runtime's profiler times the kernel alone.
- */
-async function matMulRates(s: GemmShape): Promise<{ session: number; kernel: number }> {
-  const g = new Graph('peak');
-  const lead = s.batch > 1 ? [s.batch] : [];
-  const a = g.input('a', 'float32', [...lead, s.m, s.k]);
-  const b = g.input('b', 'float32', [...lead, s.k, s.n]);
-  g.output(g.matMul(a, b), 'y');
-  const prefix = join(profileDir, `mm_${s.batch}x${s.m}x${s.k}x${s.n}_`);
-  const session = await ort.InferenceSession.create(serializeGraph(g), {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    enableProfiling: true,
-    profileFilePrefix: prefix,
-  });
-  const feeds = {
-    a: new ort.Tensor('float32', new Float32Array(s.batch * s.m * s.k).fill(0.5), [...lead, s.m, s.k]),
-    b: new ort.Tensor('float32', new Float32Array(s.batch * s.k * s.n).fill(0.25), [...lead, s.k, s.n]),
-  };
-  const out = { y: new ort.Tensor('float32', new Float32Array(s.batch * s.m * s.n), [...lead, s.m, s.n]) };
-  const times: number[] = [];
-  for (let i = 0; i < 18; i++) {
-    const t = performance.now();
-    await session.run(feeds, out);
-    times.push(performance.now() - t);
-  }
-  session.endProfiling();
-  await session.release();
-  const file = readdirSync(profileDir).find((f) => join(profileDir, f).startsWith(prefix))!;
-  const events = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as { cat: string; name: string; dur: number }[];
-  const kernel = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time')).map((e) => e.dur / 1000);
-  return { session: flops(s) / median(times.slice(3)) / 1e6, kernel: flops(s) / median(kernel.slice(3)) / 1e6 };
-}
-const profileDir = mkdtempSync(join(tmpdir(), 'tuna-bench-'));
-let peak = 0;
-let kernelPeak = 0;
-const peakRows: string[] = [];
-let covered = 0;
-for (const [key, e] of distinct) {
-  if (e.flops / stepFlops < 0.001) continue;
-  const rate = await matMulRates(e.shape);
-  covered += e.flops;
-  peak += e.flops * rate.session;
-  kernelPeak += e.flops * rate.kernel;
-  peakRows.push(
-    `  ${key.padEnd(18)} ${((100 * e.flops) / stepFlops).toFixed(1).padStart(5)}% of FLOPs   session ${rate.session.toFixed(0).padStart(4)}   kernel ${rate.kernel.toFixed(0).padStart(4)} GFLOP/s`,
-  );
-}
-rmSync(profileDir, { recursive: true, force: true });
-peak /= covered;
-kernelPeak /= covered;
+const { session: peak, kernel: kernelPeak, rows: peakRows } = await shapeMatchedPeak(gemms, threads);
 
 // ---------------------------------------------------------------- report
 const stepTime = median(stepMs);

@@ -14,8 +14,8 @@ export interface BuildContext {
   /** Pooled dropout masks; without it, training graphs use ONNX Runtime's Dropout op. */
   readonly masks?: DropoutMasks;
   /**
-   * Inference graphs may use ONNX Runtime's fused `com.microsoft` transformer kernels (Attention,
-   * SkipLayerNormalization, BiasGelu). Training graphs never do: those kernels have no gradients.
+   * Inference graphs may use ONNX Runtime's fused `com.microsoft` transformer kernels (Attention).
+   * Training graphs never do: those kernels have no gradients.
    */
   readonly fusedKernels?: boolean;
 }

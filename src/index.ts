@@ -1,0 +1,54 @@
+/**
+ * tuna's library API: build ONNX graphs in TypeScript, differentiate them, run them in ONNX
+ * Runtime, and train their parameters.
+ */
+
+// Graph builder and ONNX files
+export { Graph, Value, attr, MS_DOMAIN, toTypedArray } from './onnx/graph.js';
+export type { Attribute, CrossEntropyOptions, DropoutOptions, Node, OutputSpec, TensorData, TensorValues } from './onnx/graph.js';
+export { ShapeError, formatShape } from './onnx/errors.js';
+export { type DType, byteSize, isFloat } from './onnx/dtype.js';
+export { type Dim, type Shape, broadcastShapes, isStatic, staticSize } from './onnx/shape.js';
+export { DEFAULT_OPSET, OnnxFormatError, loadOnnx, serializeGraph } from './onnx/proto.js';
+export type { OnnxModelInfo, OnnxNodeInfo, OnnxValueInfo, SerializeOptions } from './onnx/proto.js';
+
+// Automatic differentiation
+export { type GradientOptions, gradients } from './autograd/backward.js';
+export { differentiableOps, gradientRule, registerGradient, UnsupportedGradientError } from './autograd/rule.js';
+export type { GradContext, GradientRule } from './autograd/rule.js';
+export { gradCheck, randomArray } from './autograd/gradcheck.js';
+export type { GradCheckOptions, GradCheckResult, GradMismatch } from './autograd/gradcheck.js';
+
+// ONNX Runtime
+export { RuntimeError, Session, defaultThreads } from './runtime/session.js';
+export type { SessionOptions } from './runtime/session.js';
+export { type HostTensor, hostTensor } from './runtime/tensor.js';
+
+// Parameters and layers
+export { ParameterScope, ParameterStore, Rng, initValues } from './nn/parameters.js';
+export type { Init, Parameter } from './nn/parameters.js';
+export { activate, affine, dropout, embedding, layerNorm, linear } from './nn/layers.js';
+export type { Activation, BuildContext } from './nn/layers.js';
+export { AttentionMask, encoderLayer, selfAttention } from './nn/transformer.js';
+export type { EncoderLayerConfig } from './nn/transformer.js';
+export { DropoutMasks } from './nn/dropout.js';
+export { ForwardModel, type ForwardOptions } from './nn/forward.js';
+
+// BERT
+export { BERT_ARCHITECTURES, BertConfigError, bertConfig, bertConfigToJson, numLabels, parseBertConfig } from './models/bert/config.js';
+export type { BertArchitecture, BertConfig, HiddenAct, ProblemType } from './models/bert/config.js';
+export { LABEL_INPUTS, bertModel, buildBert } from './models/bert/modeling.js';
+export type { BertGraph, BertInputs } from './models/bert/modeling.js';
+
+// Training
+export { TrainStep } from './train/step.js';
+export type { StepResult, TrainStepOptions, TrainingOutputs } from './train/step.js';
+export { AdamW, type AdamWOptions, type AdamWState } from './train/adamw.js';
+export { type Schedule, constantSchedule, constantWithWarmupSchedule, linearSchedule } from './train/schedule.js';
+export { clipCoefficient, globalNorm } from './train/clip.js';
+export { TrainingStateError, loadOptimizerState, saveOptimizerState } from './train/state.js';
+
+// Files
+export { SafetensorsError, encodeSafetensors, parseSafetensors, readSafetensors, writeSafetensors } from './io/safetensors.js';
+export type { NamedTensor, SafetensorsDType } from './io/safetensors.js';
+export { writeFileAtomic } from './io/atomic.js';
