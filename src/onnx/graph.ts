@@ -426,7 +426,8 @@ export class Graph {
       }
     }
     const statShape = [...x.shape.slice(0, axis), ...normShape.map(() => 1)];
-    const stat: DType = x.dtype === 'float16' ? 'float32' : x.dtype;
+    // ONNX Runtime computes (and returns) the statistics in float32 for every input type.
+    const stat: DType = 'float32';
     const [y, mean, invStdDev] = this.node(
       'LayerNormalization',
       bias ? [x, weight, bias] : [x, weight],

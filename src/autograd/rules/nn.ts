@@ -28,13 +28,14 @@ registerGradient('LayerNormalization', ({ g, node, inputs, outputs, dOutputs, ne
   const axis = normalizeAxis('LayerNormalization', intAttribute(node, 'axis', -1), x.rank, x.shape);
   const normAxes = [...Array(x.rank - axis).keys()].map((i) => axis + i);
   const leadAxes = [...Array(axis).keys()];
-  const xhat = g.mul(g.sub(x, mean), invStd);
+  const [mu, inv] = [mean, invStd].map((v) => g.cast(v, x.dtype)) as [Value, Value];
+  const xhat = g.mul(g.sub(x, mu), inv);
   let dx: Value | undefined;
   if (needs(0)) {
     const dxhat = g.mul(dy, w);
     const m1 = g.reduceMean(dxhat, normAxes, true);
     const m2 = g.reduceMean(g.mul(dxhat, xhat), normAxes, true);
-    dx = g.mul(g.sub(g.sub(dxhat, m1), g.mul(xhat, m2)), invStd);
+    dx = g.mul(g.sub(g.sub(dxhat, m1), g.mul(xhat, m2)), inv);
   }
   const dw = needs(1) ? g.reduceSum(g.mul(dy, xhat), leadAxes, false) : undefined;
   const db = b && needs(2) ? g.reduceSum(dy, leadAxes, false) : undefined;
@@ -55,9 +56,13 @@ registerGradient('SoftmaxCrossEntropyLoss', ({ g, node, inputs, outputs, dOutput
     const valid = ignore === undefined ? undefined : g.not(g.equal(lab, g.scalar(ignore, 'int64')));
     const safe = valid ? g.where(valid, lab, g.scalar(0, 'int64')) : lab;
     const depth = g.gather(g.shapeOf(logits), g.scalar(1, 'int64'), 0);
-    const onehot = g.node('OneHot', [safe, depth, g.constant([0, 1], logits.dtype, [2])], [{ dtype: logits.dtype, shape: logits.shape }], {
-      axis: { kind: 'int', value: 1 },
-    })[0]!;
+    // ONNX Runtime's OneHot kernel has no float64 variant: build it in float32 and cast.
+    const onehot = g.cast(
+      g.node('OneHot', [safe, depth, g.constant([0, 1], 'float32', [2])], [{ dtype: 'float32', shape: logits.shape }], {
+        axis: { kind: 'int', value: 1 },
+      })[0]!,
+      logits.dtype,
+    );
     let delta = g.sub(prob, onehot);
     let weight: Value | undefined = valid ? g.unsqueeze(g.cast(valid, logits.dtype), [1]) : undefined;
     if (reduction === 'none') {
