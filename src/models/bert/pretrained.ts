@@ -1,0 +1,144 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { type NamedTensor, parseSafetensors, writeSafetensors } from '../../io/safetensors.js';
+import { Graph } from '../../onnx/graph.js';
+import { ParameterScope, ParameterStore, Rng } from '../../nn/parameters.js';
+import { BERT_ARCHITECTURES, type BertArchitecture, type BertConfig, bertConfigToJson, parseBertConfig } from './config.js';
+import { buildBert } from './modeling.js';
+
+/** A checkpoint directory that cannot be loaded, with what to do about it. */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+/** What loading did with the checkpoint's tensors, in Hugging Face's terms. */
+export interface LoadReport {
+  /** Parameters the model needs that the checkpoint lacks: newly initialised. */
+  readonly missing: string[];
+  /** Checkpoint tensors the model does not use. */
+  readonly unexpected: string[];
+  /** Parameters whose checkpoint shape differs (e.g. another label set): re-initialised. */
+  readonly mismatched: { name: string; checkpoint: readonly number[]; model: readonly number[] }[];
+}
+
+/** A BERT model's configuration, architecture and parameter values. */
+export interface LoadedBert {
+  readonly config: BertConfig;
+  readonly architecture: BertArchitecture;
+  readonly store: ParameterStore;
+  readonly report: LoadReport;
+}
+
+const PICKLE = /\.(bin|pt|pth|ckpt|pkl)$/;
+
+/** The parameter names and shapes an architecture uses, found by building its graph once. */
+export function parameterShapes(config: BertConfig, architecture: BertArchitecture): Map<string, readonly number[]> {
+  const store = new ParameterStore(new Rng(0));
+  const scope = new ParameterScope(new Graph('shapes'), store);
+  buildBert({ scope, training: false, nextSeed: () => 0, initStd: config.initializer_range }, config, architecture, false);
+  return new Map(store.list().map((p) => [p.name, p.shape]));
+}
+
+/** Maps a checkpoint key onto the model's naming: legacy gamma/beta, and the `bert.` prefix either way. */
+function candidates(key: string): string[] {
+  const k = key.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
+  return k.startsWith('bert.') ? [k, k.slice(5)] : [k, `bert.${k}`];
+}
+
+/**
+ * Loads a Hugging Face BERT checkpoint directory (config.json + model.safetensors). The
+ * architecture comes from `opts.architecture`, else from config.json. Parameters the checkpoint
+ * lacks, or has with another shape (a classifier for a different label set), are initialised
+ * afresh from the config's `initializer_range` and reported. Pickled weight files are never read.
+ */
+export async function loadBert(
+  dir: string,
+  opts: { architecture?: BertArchitecture; config?: Partial<BertConfig>; seed?: number } = {},
+): Promise<LoadedBert> {
+  const configPath = join(dir, 'config.json');
+  if (!existsSync(configPath)) throw new CheckpointError(`${dir}: no config.json; a Hugging Face checkpoint directory needs one`);
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(await readFile(configPath, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(`${configPath}: not valid JSON (${(e as Error).message})`);
+  }
+  const config = parseBertConfig({ ...raw, ...(opts.config ?? {}) }, configPath);
+  const architecture = opts.architecture ?? pickArchitecture(config, configPath);
+  const weightsPath = join(dir, 'model.safetensors');
+  if (!existsSync(weightsPath)) {
+    const pickled = readdirSync(dir).filter((f) => PICKLE.test(f));
+    throw new CheckpointError(
+      pickled.length
+        ? `${dir}: only pickled weights (${pickled.join(', ')}); tuna never executes pickle files. Convert once with Python: ` +
+            `AutoModel.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True)`
+        : `${dir}: no model.safetensors`,
+    );
+  }
+  const { tensors } = parseSafetensors(await readFile(weightsPath), weightsPath);
+  const shapes = parameterShapes(config, architecture);
+  const store = new ParameterStore(new Rng(opts.seed ?? 0));
+  const used = new Set<string>();
+  const mismatched: LoadReport['mismatched'] = [];
+  const byName = new Map<string, [string, NamedTensor]>();
+  for (const [key, t] of tensors) {
+    const target = candidates(key).find((c) => shapes.has(c));
+    if (target && !byName.has(target)) byName.set(target, [key, t]);
+  }
+  // The tied decoder and its bias alias are covered by the word embeddings and cls.predictions.bias.
+  for (const key of tensors.keys()) if (/^cls\.predictions\.decoder\.(weight|bias)$/.test(key)) used.add(key);
+  const missing: string[] = [];
+  for (const [name, shape] of shapes) {
+    const hit = byName.get(name);
+    const noDecay = /(\.bias|LayerNorm\.weight)$/.test(name);
+    const init = /LayerNorm\.weight$/.test(name)
+      ? ({ kind: 'ones' } as const)
+      : /\.bias$/.test(name)
+        ? ({ kind: 'zeros' } as const)
+        : ({ kind: 'normal', std: config.initializer_range } as const);
+    const p = store.create(name, shape, init, !noDecay);
+    if (!hit) {
+      missing.push(name);
+      continue;
+    }
+    const [key, t] = hit;
+    used.add(key);
+    if (t.shape.join() !== shape.join()) {
+      mismatched.push({ name, checkpoint: t.shape, model: shape });
+      continue;
+    }
+    if (!(t.data instanceof Float32Array)) throw new CheckpointError(`${weightsPath}: tensor ${key} is not a float tensor`);
+    p.data = t.data;
+  }
+  const unexpected = [...tensors.keys()].filter((k) => !used.has(k));
+  return { config, architecture, store, report: { missing, unexpected, mismatched } };
+}
+
+function pickArchitecture(config: BertConfig, source: string): BertArchitecture {
+  const named = config.architectures.find((a) => (BERT_ARCHITECTURES as readonly string[]).includes(a));
+  if (named) return named as BertArchitecture;
+  if (config.architectures.length) {
+    throw new CheckpointError(`${source}: architectures ${JSON.stringify(config.architectures)} has no BERT head tuna builds (${BERT_ARCHITECTURES.join(', ')})`);
+  }
+  return 'BertModel';
+}
+
+/**
+ * Writes a Hugging Face checkpoint directory: config.json (with `architectures`) and
+ * model.safetensors (keys sorted, F32), each atomically.
+ */
+export async function saveBert(dir: string, model: { config: BertConfig; architecture: BertArchitecture; store: ParameterStore }): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const names = [...parameterShapes(model.config, model.architecture).keys()].sort();
+  const tensors = new Map<string, NamedTensor>();
+  for (const name of names) {
+    const p = model.store.get(name);
+    if (!p) throw new CheckpointError(`cannot save: parameter ${name} has no value`);
+    tensors.set(name, { shape: p.shape, data: p.data });
+  }
+  await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+  const json = JSON.stringify(bertConfigToJson(model.config, model.architecture), null, 2) + '\n';
+  await writeFileAtomic(join(dir, 'config.json'), new TextEncoder().encode(json));
+}
