@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { inspectCommand } from './commands/inspect.js';
 import { opsCommand } from './commands/ops.js';
+import { type PredictOptions, predictCommand } from './commands/predict.js';
 import { CliError, oneLine } from './errors.js';
 import { type Output, processOutput, toJson } from './output.js';
 import { packageVersion } from './version.js';
@@ -46,6 +47,20 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .action(async (opts: { json?: boolean }) => {
       state.json = !!opts.json;
       await opsCommand(opts, out);
+    });
+
+  program
+    .command('predict')
+    .description('run a sequence- or token-classification checkpoint on text')
+    .requiredOption('--model <dir>', 'Hugging Face checkpoint directory (config.json, model.safetensors, vocab.txt or tokenizer.json)')
+    .option('--text <text>', 'one text to classify')
+    .option('--input <file>', 'a UTF-8 file with one text per line')
+    .option('--batch-size <n>', 'texts per batch (default 32)')
+    .option('--json', 'print one JSON object per input line: {text, label, score, logits} or {text, entities, logits}')
+    .addHelpText('after', '\nExamples:\n  tuna predict --model out/ --text "where is my card?"\n  tuna predict --model out/ --input texts.txt --json')
+    .action(async (opts: PredictOptions) => {
+      state.json = !!opts.json;
+      await predictCommand(opts, out);
     });
 
   return program;

@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { BertTokenizer } from '../src/tokenizers/bert-tokenizer.js';
+import { ForwardModel } from '../src/nn/forward.js';
+import { loadBert } from '../src/models/bert/pretrained.js';
+import { buildBert } from '../src/models/bert/modeling.js';
+import { hostTensor } from '../src/runtime/tensor.js';
+
+const run = promisify(execFile);
+const bin = fileURLToPath(new URL('../bin/tuna.js', import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/bert/${name}/`, import.meta.url));
+
+/** A checkpoint fixture plus a 97-token vocabulary matching its vocab_size. */
+async function checkpoint(name: string): Promise<string> {
+  const dir = join(await mkdtemp(join(tmpdir(), 'tuna-predict-')), name);
+  await cp(fixture(name), dir, { recursive: true });
+  const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'where', 'is', 'my', 'card', 'paris', 'john', 'lives', 'in', '?', '.', ','];
+  for (let c = 97; vocab.length < 97; c++) vocab.push(c <= 122 ? String.fromCharCode(c) : `##${String.fromCharCode(c - 26)}`);
+  await new BertTokenizer(vocab, { modelMaxLength: 16 }).save(dir);
+  return dir;
+}
+
+const lines = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l));
+
+test('tuna predict --json on a sequence classifier: one object per line, labels from id2label, raw logits', async () => {
+  const dir = await checkpoint('BertForSequenceClassification');
+  const input = join(dir, 'texts.txt');
+  const texts = ['where is my card?', 'John lives in Paris.', 'zzzz ' + 'word '.repeat(40)];
+  await writeFile(input, texts.join('\n') + '\n');
+  const { stdout } = await run(process.execPath, [bin, 'predict', '--model', dir, '--input', input, '--json', '--batch-size', '2']);
+  const rows = lines(stdout);
+  assert.deepEqual(rows.map((r) => r.text), texts);
+  // Independent check of the numbers: the plain (unfused) graph on the same tokenization.
+  const loaded = await loadBert(dir);
+  const tok = await BertTokenizer.fromDirectory(dir);
+  const model = await ForwardModel.create(loaded.store, (ctx) => buildBert(ctx, loaded.config, loaded.architecture, false).outputs, { session: { threads: 1 } });
+  for (const [i, text] of texts.entries()) {
+    const enc = tok.encode(text, undefined, { maxLength: 16 });
+    assert.ok(enc.inputIds.length <= 16, 'inputs are cut at model_max_length');
+    const ids = (xs: number[]) => hostTensor('int64', BigInt64Array.from(xs.map(BigInt)), [1, xs.length]);
+    const out = await model.run({ input_ids: ids(enc.inputIds), attention_mask: ids(enc.attentionMask), token_type_ids: ids(enc.tokenTypeIds) });
+    const expected = Array.from(out.logits!.data as Float32Array);
+    rows[i].logits.forEach((v: number, k: number) => assert.ok(Math.abs(v - expected[k]!) < 1e-4));
+    const best = expected.indexOf(Math.max(...expected));
+    assert.equal(rows[i].label, loaded.config.id2label[String(best)]);
+    const z = expected.reduce((s, v) => s + Math.exp(v - expected[best]!), 0);
+    assert.ok(Math.abs(rows[i].score - 1 / z) < 1e-5);
+  }
+  await model.release();
+  const human = await run(process.execPath, [bin, 'predict', '--model', dir, '--text', 'where is my card?']);
+  assert.match(human.stdout, /^(negative|neutral|positive)\t0\.\d{4}\twhere is my card\?\n$/);
+});
+
+test('tuna predict on a token classifier: entities with offsets and a logits row per token', async () => {
+  const dir = await checkpoint('BertForTokenClassification');
+  const { stdout } = await run(process.execPath, [bin, 'predict', '--model', dir, '--text', 'John lives in Paris.', '--json']);
+  const [row] = lines(stdout);
+  assert.equal(row.text, 'John lives in Paris.');
+  assert.equal(row.logits.length, 7, '[CLS] john lives in paris . [SEP]');
+  assert.ok(row.logits.every((r: number[]) => r.length === 5));
+  for (const e of row.entities) {
+    assert.equal(e.word, row.text.slice(e.start, e.end));
+    assert.match(e.entity, /^(PER|LOC)$/);
+  }
+});
+
+test('tuna predict errors name the problem', async () => {
+  const dir = await checkpoint('BertForMaskedLM');
+  const fail = async (args: string[], pattern: RegExp) => {
+    await assert.rejects(run(process.execPath, [bin, 'predict', ...args]), (e: { code: number; stderr: string }) => {
+      assert.equal(e.code, 1);
+      assert.match(e.stderr, pattern);
+      assert.doesNotMatch(e.stderr, /\n\s+at /);
+      return true;
+    });
+  };
+  await fail(['--model', dir, '--text', 'hi'], /BertForMaskedLM is not a classifier/);
+  await fail(['--model', join(dir, 'nope'), '--text', 'hi'], /no such model directory/);
+  await fail(['--model', dir], /exactly one of --text or --input/);
+  const bad = join(dir, 'bad.txt');
+  await writeFile(bad, Buffer.from([0x68, 0xff, 0xfe, 0x0a]));
+  const cls = await checkpoint('BertForSequenceClassification');
+  await fail(['--model', cls, '--input', bad], /not valid UTF-8/);
+});
