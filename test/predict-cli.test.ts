@@ -81,7 +81,7 @@ test('tuna predict errors name the problem', async () => {
     });
   };
   await fail(['--model', dir, '--text', 'hi'], /BertForMaskedLM is not a classifier/);
-  await fail(['--model', join(dir, 'nope'), '--text', 'hi'], /no such model directory/);
+  await fail(['--model', join(dir, 'nope'), '--text', 'hi'], /no such directory, and not a Hub model id/);
   await fail(['--model', dir], /exactly one of --text or --input/);
   const bad = join(dir, 'bad.txt');
   await writeFile(bad, Buffer.from([0x68, 0xff, 0xfe, 0x0a]));

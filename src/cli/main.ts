@@ -52,7 +52,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
   program
     .command('predict')
     .description('run a sequence- or token-classification checkpoint on text')
-    .requiredOption('--model <dir>', 'Hugging Face checkpoint directory (config.json, model.safetensors, vocab.txt or tokenizer.json)')
+    .requiredOption('--model <dir>', 'Hugging Face checkpoint directory (config.json, model.safetensors, vocab.txt or tokenizer.json) or Hub id')
     .option('--text <text>', 'one text to classify')
     .option('--input <file>', 'a UTF-8 file with one text per line')
     .option('--batch-size <n>', 'texts per batch (default 32)')

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { resolveModel } from '../../io/hub.js';
 import { BertPredictor } from '../../models/bert/predictor.js';
 import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
@@ -18,10 +19,9 @@ function jsonLine(value: unknown): string {
   return JSON.stringify(value).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
-/** `tuna predict --model DIR (--text T | --input FILE) [--json] [--batch-size N]`. */
+/** `tuna predict --model DIR_OR_ID (--text T | --input FILE) [--json] [--batch-size N]`; a Hub id is downloaded into the cache. */
 export async function predictCommand(opts: PredictOptions, out: Output): Promise<void> {
   if ((opts.text === undefined) === (opts.input === undefined)) throw new CliError('usage', 'give exactly one of --text or --input');
-  if (!existsSync(opts.model)) throw new CliError('file_not_found', `${opts.model}: no such model directory`, { file: opts.model });
   const batchSize = opts.batchSize === undefined ? 32 : Number(opts.batchSize);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new CliError('usage', `--batch-size must be a positive integer, got ${opts.batchSize}`);
   let texts: string[];
@@ -39,7 +39,7 @@ export async function predictCommand(opts: PredictOptions, out: Output): Promise
   }
   let predictor: BertPredictor;
   try {
-    predictor = await BertPredictor.fromPretrained(opts.model);
+    predictor = await BertPredictor.fromPretrained(await resolveModel(opts.model));
   } catch (e) {
     throw new CliError('file_unreadable', (e as Error).message, { file: opts.model, cause: e });
   }
