@@ -52,3 +52,10 @@ export { TrainingStateError, loadOptimizerState, saveOptimizerState } from './tr
 export { SafetensorsError, encodeSafetensors, parseSafetensors, readSafetensors, writeSafetensors } from './io/safetensors.js';
 export type { NamedTensor, SafetensorsDType } from './io/safetensors.js';
 export { writeFileAtomic } from './io/atomic.js';
+export { HubError, type HubOptions, resolveModel } from './io/hub.js';
+
+// Checkpoints, tokenizer, prediction
+export { CheckpointError, type LoadReport, type LoadedBert, loadBert, parameterShapes, saveBert } from './models/bert/pretrained.js';
+export { BertTokenizer, TokenizerError } from './tokenizers/bert-tokenizer.js';
+export type { BertTokenizerOptions, EncodeOptions, Encoding, TruncationStrategy } from './tokenizers/bert-tokenizer.js';
+export { BertPredictor, PredictorError, type ClassPrediction, type Entity, type TokenPrediction } from './models/bert/predictor.js';
