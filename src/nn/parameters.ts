@@ -86,7 +86,14 @@ export function initValues(shape: readonly number[], init: Init, rng: Rng): Floa
 export class ParameterStore {
   private readonly byName = new Map<string, Parameter>();
 
-  constructor(private readonly rng: Rng = new Rng(0)) {}
+  /**
+   * With `allocate: false` the store only records names and shapes (parameter data stays empty),
+   * for finding out what a graph needs without paying for its values.
+   */
+  constructor(
+    private readonly rng: Rng = new Rng(0),
+    private readonly opts: { allocate?: boolean } = {},
+  ) {}
 
   /** Registers a parameter, creating its values from `init` unless it exists already. */
   create(name: string, shape: readonly number[], init: Init, decay = true): Parameter {
@@ -97,7 +104,17 @@ export class ParameterStore {
       }
       return existing;
     }
-    const p: Parameter = { name, shape: [...shape], data: initValues(shape, init, this.rng), decay };
+    const data = this.opts.allocate === false ? new Float32Array(0) : initValues(shape, init, this.rng);
+    const p: Parameter = { name, shape: [...shape], data, decay };
+    this.byName.set(name, p);
+    return p;
+  }
+
+  /** Registers a parameter with given values (e.g. read from a checkpoint), without initialising it. */
+  adopt(name: string, shape: readonly number[], data: Float32Array, decay = true): Parameter {
+    if (this.byName.has(name)) throw new Error(`parameter ${name} exists already`);
+    if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`parameter ${name}: ${data.length} values for shape [${shape}]`);
+    const p: Parameter = { name, shape: [...shape], data, decay };
     this.byName.set(name, p);
     return p;
   }

@@ -35,7 +35,7 @@ const PICKLE = /\.(bin|pt|pth|ckpt|pkl)$/;
 
 /** The parameter names and shapes an architecture uses, found by building its graph once. */
 export function parameterShapes(config: BertConfig, architecture: BertArchitecture): Map<string, readonly number[]> {
-  const store = new ParameterStore(new Rng(0));
+  const store = new ParameterStore(new Rng(0), { allocate: false });
   const scope = new ParameterScope(new Graph('shapes'), store);
   buildBert({ scope, training: false, nextSeed: () => 0, initStd: config.initializer_range }, config, architecture, false);
   return new Map(store.list().map((p) => [p.name, p.shape]));
@@ -98,19 +98,20 @@ export async function loadBert(
       : /\.bias$/.test(name)
         ? ({ kind: 'zeros' } as const)
         : ({ kind: 'normal', std: config.initializer_range } as const);
-    const p = store.create(name, shape, init, !noDecay);
     if (!hit) {
       missing.push(name);
+      store.create(name, shape, init, !noDecay);
       continue;
     }
     const [key, t] = hit;
     used.add(key);
     if (t.shape.join() !== shape.join()) {
       mismatched.push({ name, checkpoint: t.shape, model: shape });
+      store.create(name, shape, init, !noDecay);
       continue;
     }
     if (!(t.data instanceof Float32Array)) throw new CheckpointError(`${weightsPath}: tensor ${key} is not a float tensor`);
-    p.data = t.data;
+    store.adopt(name, shape, t.data, !noDecay);
   }
   const unexpected = [...tensors.keys()].filter((k) => !used.has(k));
   return { config, architecture, store, report: { missing, unexpected, mismatched } };
