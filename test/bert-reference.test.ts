@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { BertTokenizer } from '../src/tokenizers/bert-tokenizer.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { ParameterStore } from '../src/nn/parameters.js';
 import { ForwardModel } from '../src/nn/forward.js';
@@ -32,14 +34,14 @@ function load(dir: URL) {
 
 const i64 = (xs: number[]) => BigInt64Array.from(xs.map((x) => BigInt(x)));
 
-for (const name of readdirSync(root)) {
+for (const name of readdirSync(root).filter((n) => existsSync(new URL(`${n}/expected.json`, root)))) {
   test(`${name}: logits/hidden states and loss match the PyTorch reference`, async () => {
     const dir = new URL(`${name}/`, root);
     const expected = JSON.parse(readFileSync(new URL('expected.json', dir), 'utf8'));
     const arch = expected.architecture as BertArchitecture;
     const { config, store } = load(dir);
     const before = store.count();
-    const model = await ForwardModel.create(store, (ctx) => buildBert(ctx, config, arch, false).outputs, { session: { threads: 1 } });
+    const model = await ForwardModel.create(store, (ctx) => buildBert(ctx, config, arch, false, { hiddenStates: true }).outputs, { session: { threads: 1 } });
     assert.equal(store.count(), before, 'every parameter the graph uses comes from the checkpoint');
     const fused = await ForwardModel.create(store, (ctx) => buildBert(ctx, config, arch, false).outputs, {
       session: { threads: 1 },
@@ -61,8 +63,8 @@ for (const name of readdirSync(root)) {
         close(fusedOut[k]!.data as Float32Array, v, 1e-4, `${name} ${k} [${B}x${S}] with fused kernels`);
       }
       if (batch.hidden_states) {
-        // hidden_states[0] is the embedding output, [-1] the last layer: the latter is checked above.
         assert.equal(batch.hidden_states.length, config.num_hidden_layers + 1);
+        (batch.hidden_states as number[][]).forEach((h, i) => close(out[`hidden_states.${i}`]!.data as Float32Array, h, 1e-4, `${name} hidden_states.${i}`));
       }
       if (!step || batch.loss === undefined) continue;
       const labelFeeds: Record<string, HostTensor> = {};
@@ -81,3 +83,25 @@ for (const name of readdirSync(root)) {
     await step?.release();
   });
 }
+
+test('tokenizer and model together: raw text to logits matches the PyTorch reference', async () => {
+  const dir = new URL('BertForSequenceClassification-text/', root);
+  const { cases } = JSON.parse(readFileSync(new URL('texts.json', dir), 'utf8')) as { cases: { text: string; input_ids: number[]; logits: number[] }[] };
+  const tok = await BertTokenizer.fromDirectory(fileURLToPath(new URL('../tokenizer/uncased/', root)));
+  const { config, store } = load(dir);
+  const model = await ForwardModel.create(store, (ctx) => buildBert(ctx, config, 'BertForSequenceClassification', false).outputs, {
+    session: { threads: 1 },
+    frozen: true,
+    fusedKernels: true,
+  });
+  assert.ok(cases.some((c) => c.text === '') && cases.some((c) => c.input_ids.length === config.max_position_embeddings));
+  for (const c of cases) {
+    const enc = tok.encode(c.text, undefined, { maxLength: config.max_position_embeddings });
+    assert.deepEqual(enc.inputIds, c.input_ids, JSON.stringify(c.text));
+    const S = enc.inputIds.length;
+    const t = (xs: number[]) => hostTensor('int64', i64(xs), [1, S]);
+    const out = await model.run({ input_ids: t(enc.inputIds), attention_mask: t(enc.attentionMask), token_type_ids: t(enc.tokenTypeIds) });
+    close(out.logits!.data as Float32Array, c.logits, 1e-4, `logits of ${JSON.stringify(c.text)}`);
+  }
+  await model.release();
+});

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HubError, resolveModel } from '../src/io/hub.js';
+import { loadBert } from '../src/models/bert/pretrained.js';
 
 const source = fileURLToPath(new URL('./fixtures/bert/BertForSequenceClassification/', import.meta.url));
 
@@ -62,6 +63,8 @@ test('downloads a model into the cache, then serves it from there with no reques
   assert.equal(await resolveModel('org/tiny', { endpoint: h.endpoint, cacheDir }), dir);
   assert.equal(h.requests.length, count);
   assert.equal(await resolveModel('org/tiny', { cacheDir, offline: true }), dir);
+  const loaded = await loadBert('org/tiny', { hub: { cacheDir, offline: true } });
+  assert.deepEqual(loaded.report, { missing: [], unexpected: [], mismatched: [] });
   await assert.rejects(resolveModel('org/other', { cacheDir, offline: true }), (e: unknown) => e instanceof HubError && /offline/.test(String(e)));
   await assert.rejects(resolveModel('org/missing', { endpoint: h.endpoint, cacheDir }), /model not found/);
   await h.close();

@@ -273,5 +273,41 @@ def main():
         print('wrote', case)
 
 
+def text_case():
+    """A classifier over the uncased tokenizer fixture's vocabulary, run on the texts whose ids
+    transformers.js produced (test/fixtures/tokenizer/uncased/expected.json): tokenizer and model
+    checked together. Sequences longer than max_position_embeddings keep their first tokens and
+    end with [SEP], as Hugging Face truncation does."""
+    torch.manual_seed(99)
+    tok_dir = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'tokenizer', 'uncased')
+    vocab = open(os.path.join(tok_dir, 'vocab.txt'), encoding='utf-8').read().split('\n')[:-1]
+    cases = [c for c in json.load(open(os.path.join(tok_dir, 'expected.json'), encoding='utf-8'))['cases'] if 'pair' not in c]
+    saved_vocab = CFG['vocab_size']
+    CFG['vocab_size'] = len(vocab)
+    p = body('bert.')
+    p['classifier.weight'] = 0.2 * torch.randn(2, CFG['hidden_size'])
+    p['classifier.bias'] = 0.05 * torch.randn(2)
+    d = os.path.join(OUT, 'BertForSequenceClassification-text')
+    os.makedirs(d)
+    with open(os.path.join(d, 'config.json'), 'w') as f:
+        json.dump(dict(CFG, architectures=['BertForSequenceClassification']), f, indent=2)
+    write_safetensors(os.path.join(d, 'model.safetensors'), p, 'F32')
+    sep = vocab.index('[SEP]')
+    results = []
+    for c in cases:
+        ids = c['input_ids']
+        if len(ids) > CFG['max_position_embeddings']:
+            ids = ids[:CFG['max_position_embeddings'] - 1] + [sep]
+        t = torch.tensor([ids])
+        x, pooled, _ = encode(p, 'bert.', t, torch.zeros_like(t), torch.ones_like(t))
+        logits = pooled @ p['classifier.weight'].T + p['classifier.bias']
+        results.append({'text': c['text'], 'input_ids': ids, 'logits': flat(logits)})
+    with open(os.path.join(d, 'texts.json'), 'w', encoding='utf-8') as f:
+        json.dump({'tokenizer': 'test/fixtures/tokenizer/uncased', 'cases': results}, f, ensure_ascii=False)
+    CFG['vocab_size'] = saved_vocab
+    print('wrote BertForSequenceClassification-text')
+
+
 if __name__ == '__main__':
     main()
+    text_case()

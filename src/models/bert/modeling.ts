@@ -69,16 +69,20 @@ export function bertModel(
   prefix: string,
   inputs: BertInputs,
   withPooler = true,
-): { sequenceOutput: Value; pooledOutput?: Value } {
+): { sequenceOutput: Value; pooledOutput?: Value; hiddenStates: Value[] } {
   const g = ctx.scope.g;
   let x = bertEmbeddings(ctx, cfg, prefix, inputs);
   const mask = new AttentionMask(ctx, inputs.attentionMask);
   const enc = encoderConfig(cfg);
-  for (let i = 0; i < cfg.num_hidden_layers; i++) x = encoderLayer(ctx, `${prefix}encoder.layer.${i}`, x, mask, enc);
-  if (!withPooler) return { sequenceOutput: x };
+  const hiddenStates = [x];
+  for (let i = 0; i < cfg.num_hidden_layers; i++) {
+    x = encoderLayer(ctx, `${prefix}encoder.layer.${i}`, x, mask, enc);
+    hiddenStates.push(x);
+  }
+  if (!withPooler) return { sequenceOutput: x, hiddenStates };
   const first = g.squeeze(g.slice(x, [0], [1], [1]), [1]);
   const pooled = g.tanh(linear(ctx, `${prefix}pooler.dense`, first, cfg.hidden_size, cfg.hidden_size));
-  return { sequenceOutput: x, pooledOutput: pooled };
+  return { sequenceOutput: x, pooledOutput: pooled, hiddenStates };
 }
 
 /** Outputs of a BERT graph: named output tensors, plus the loss in training graphs. */
@@ -105,19 +109,33 @@ export function bodyPrefix(arch: BertArchitecture): string {
 /**
  * Builds a BERT architecture with Hugging Face parameter names. With `withLoss`, label inputs are
  * declared and the loss Hugging Face computes for that head is returned (ignore index -100 where
- * Hugging Face uses it).
+ * Hugging Face uses it). `hiddenStates` adds BertModel outputs `hidden_states.0` (embeddings) to
+ * `hidden_states.{layers}`.
  */
-export function buildBert(ctx: BuildContext, cfg: BertConfig, arch: BertArchitecture, withLoss: boolean): BertGraph {
+export function buildBert(
+  ctx: BuildContext,
+  cfg: BertConfig,
+  arch: BertArchitecture,
+  withLoss: boolean,
+  opts: { hiddenStates?: boolean } = {},
+): BertGraph {
   const g = ctx.scope.g;
   const inputs = bertInputs(g);
   const prefix = bodyPrefix(arch);
   const pooler = arch !== 'BertForMaskedLM' && arch !== 'BertForTokenClassification';
-  const { sequenceOutput, pooledOutput: pooled } = bertModel(ctx, cfg, prefix, inputs, pooler);
+  const { sequenceOutput, pooledOutput: pooled, hiddenStates } = bertModel(ctx, cfg, prefix, inputs, pooler);
   const pooledOutput = pooled as Value;
   const H = cfg.hidden_size;
   switch (arch) {
     case 'BertModel':
-      return { outputs: { last_hidden_state: sequenceOutput, pooler_output: pooledOutput } };
+      return {
+        outputs: {
+          last_hidden_state: sequenceOutput,
+          pooler_output: pooledOutput,
+          // Hugging Face's output_hidden_states: the embeddings, then every layer's output.
+          ...(opts.hiddenStates ? Object.fromEntries(hiddenStates.map((h, i) => [`hidden_states.${i}`, h])) : {}),
+        },
+      };
     case 'BertForSequenceClassification': {
       const n = numLabels(cfg);
       const logits = linear(ctx, 'classifier', dropout(ctx, pooledOutput, cfg.classifier_dropout ?? cfg.hidden_dropout_prob), H, n);

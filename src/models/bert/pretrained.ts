@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { type HubOptions, resolveModel } from '../../io/hub.js';
 import { type NamedTensor, parseSafetensors, writeSafetensors } from '../../io/safetensors.js';
 import { Graph } from '../../onnx/graph.js';
 import { ParameterScope, ParameterStore, Rng } from '../../nn/parameters.js';
@@ -48,15 +49,17 @@ function candidates(key: string): string[] {
 }
 
 /**
- * Loads a Hugging Face BERT checkpoint directory (config.json + model.safetensors). The
+ * Loads a Hugging Face BERT checkpoint directory (config.json + model.safetensors), or a Hub id
+ * (downloaded into the cache by {@link resolveModel}). The
  * architecture comes from `opts.architecture`, else from config.json. Parameters the checkpoint
  * lacks, or has with another shape (a classifier for a different label set), are initialised
  * afresh from the config's `initializer_range` and reported. Pickled weight files are never read.
  */
 export async function loadBert(
-  dir: string,
-  opts: { architecture?: BertArchitecture; config?: Partial<BertConfig>; seed?: number } = {},
+  dirOrId: string,
+  opts: { architecture?: BertArchitecture; config?: Partial<BertConfig>; seed?: number; hub?: HubOptions } = {},
 ): Promise<LoadedBert> {
+  const dir = await resolveModel(dirOrId, opts.hub);
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new CheckpointError(`${dir}: no config.json; a Hugging Face checkpoint directory needs one`);
   let raw: Record<string, unknown>;
