@@ -2,21 +2,28 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+/** Data for {@link writeFileAtomic}: one buffer, or buffers (possibly produced on demand) written in order. */
+export type AtomicData = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
 /**
  * Writes a file atomically: the data goes to a temporary file in the same directory, is flushed to
  * disk, and is then renamed over `path`, so readers see the old file or the new one, never half.
+ * `chunks` may be a generator, so large files can be produced piece by piece without holding all
+ * of their bytes in memory. On failure the temporary file is removed and `path` is left untouched.
  */
-export async function writeFileAtomic(path: string, chunks: Uint8Array | readonly Uint8Array[]): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+export async function writeFileAtomic(path: string, chunks: AtomicData): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'w');
   try {
-    for (const c of chunks instanceof Uint8Array ? [chunks] : chunks) {
+    const source: Iterable<Uint8Array> | AsyncIterable<Uint8Array> = chunks instanceof Uint8Array ? [chunks] : chunks;
+    for await (const c of source) {
       let off = 0;
-      while (off < c.byteLength) off += (await fh.write(c, off)).bytesWritten;
+      while (off < c.byteLength) off += (await fh.write(c, off, Math.min(c.byteLength - off, 1 << 30))).bytesWritten;
     }
     await fh.sync();
   } catch (e) {
-    await fh.close();
+    await fh.close().catch(() => {});
     await rm(tmp, { force: true });
     throw e;
   }
@@ -26,5 +33,20 @@ export async function writeFileAtomic(path: string, chunks: Uint8Array | readonl
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;
+  }
+  await syncDirectory(dir);
+}
+
+/** Flushes a directory entry (after a rename) where the platform allows it; a no-op elsewhere. */
+export async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // Directories cannot be opened or flushed on some platforms (Windows); the rename itself stands.
   }
 }

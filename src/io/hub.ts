@@ -1,12 +1,24 @@
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from './atomic.js';
+import { CONFIG_FILE, PICKLE_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, pickleRefusal } from './checkpoint.js';
 
-/** A model could not be fetched from the Hub or found in the cache. */
+/** A model could not be fetched from the Hub or found in the cache; the message names the model or URL and what to do. */
 export class HubError extends Error {
   override name = 'HubError';
+}
+
+/** Progress of one file download. */
+export interface DownloadProgress {
+  readonly file: string;
+  readonly url: string;
+  /** Bytes on disk so far, a resumed part included. */
+  readonly received: number;
+  /** Total size when the server says it. */
+  readonly total?: number;
 }
 
 /** Options of {@link resolveModel}; each defaults to its environment variable. */
@@ -17,98 +29,439 @@ export interface HubOptions {
   readonly cacheDir?: string;
   /** `HF_HUB_OFFLINE=1` or `TUNA_OFFLINE=1`: use the cache only. */
   readonly offline?: boolean;
-  /** `HF_TOKEN`, sent as a bearer token. */
+  /** `HF_TOKEN` (or the older `HUGGING_FACE_HUB_TOKEN`), sent as a bearer token to the endpoint, never to the hosts it redirects to. */
   readonly token?: string;
+  /** A branch, tag or commit; default `main`. */
   readonly revision?: string;
+  /** More optional files to fetch beside the tokenizer files (404 is fine); pickle files are refused. */
+  readonly extraFiles?: readonly string[];
+  /** Called as each download makes progress. */
+  readonly onProgress?: (p: DownloadProgress) => void;
 }
 
-const REQUIRED = ['config.json', 'model.safetensors'];
-const OPTIONAL = ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+/** Tokenizer files fetched when the repository has them. */
+export const OPTIONAL_FILES: readonly string[] = ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 
-function settings(opts: HubOptions) {
+const TRUE = /^(1|true|yes|on)$/i;
+const MAX_REDIRECTS = 10;
+const LOCK_WAIT_MS = 10 * 60_000;
+
+interface Settings {
+  endpoint: string;
+  cacheDir: string;
+  offline: boolean;
+  token?: string;
+  revision: string;
+}
+
+function settings(opts: HubOptions): Settings {
   const env = process.env;
   return {
-    endpoint: (opts.endpoint ?? env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/$/, ''),
+    endpoint: (opts.endpoint ?? env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, ''),
     cacheDir: opts.cacheDir ?? env.TUNA_CACHE ?? (env.HF_HOME ? join(env.HF_HOME, 'tuna') : join(homedir(), '.cache', 'tuna')),
-    offline: opts.offline ?? (env.HF_HUB_OFFLINE === '1' || env.TUNA_OFFLINE === '1'),
-    token: opts.token ?? env.HF_TOKEN,
+    offline: opts.offline ?? (TRUE.test(env.HF_HUB_OFFLINE ?? '') || TRUE.test(env.TUNA_OFFLINE ?? '')),
+    token: opts.token ?? (env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined),
     revision: opts.revision ?? 'main',
   };
 }
 
-/**
- * A local directory for a model: `idOrDir` itself when it is a directory, otherwise the Hub
- * snapshot of that id, downloaded into the cache on first use (config.json, model.safetensors and
- * the tokenizer files; pickled weights are never fetched). Downloads resume from a partial file
- * with an HTTP Range request, are checked against the Hub's ETag (sha256 for LFS files, the git
- * blob sha1 otherwise) and are moved into place only when complete.
- */
-export async function resolveModel(idOrDir: string, opts: HubOptions = {}): Promise<string> {
-  if (existsSync(idOrDir) && statSync(idOrDir).isDirectory()) return idOrDir;
-  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(idOrDir)) throw new HubError(`${idOrDir}: no such directory, and not a Hub model id (owner/name)`);
-  const s = settings(opts);
-  const snapshot = join(s.cacheDir, `models--${idOrDir.replace('/', '--')}`, 'snapshots', s.revision);
-  if (REQUIRED.every((f) => existsSync(join(snapshot, f)))) return snapshot;
-  if (s.offline) throw new HubError(`${idOrDir}: not in the cache (${snapshot}) and offline mode is on; download it once online or point --model at a directory`);
-  await mkdir(snapshot, { recursive: true });
-  for (const file of [...REQUIRED, ...OPTIONAL]) {
-    const url = `${s.endpoint}/${idOrDir}/resolve/${encodeURIComponent(s.revision)}/${file}`;
-    const ok = await download(url, join(snapshot, file), s.token, REQUIRED.includes(file));
-    if (!ok && file === 'config.json') throw new HubError(`${idOrDir}: model not found at ${s.endpoint} (no config.json at revision ${s.revision})`);
-    if (!ok && file === 'model.safetensors') {
-      throw new HubError(`${idOrDir}: the repository has no model.safetensors; tuna never downloads or executes pickled .bin weights`);
-    }
-  }
-  return snapshot;
+/** Whether a string is a Hub model id: `name` or `owner/name`. */
+export function isHubId(s: string): boolean {
+  return /^[A-Za-z0-9_][\w.-]*(\/[A-Za-z0-9_][\w.-]*)?$/.test(s) && !s.includes('..') && !s.includes('--') && !s.endsWith('.');
 }
 
-/** Downloads one file; false on 404 for optional files. */
-async function download(url: string, dest: string, token: string | undefined, required: boolean): Promise<boolean> {
-  if (existsSync(dest)) return true;
-  const partial = `${dest}.incomplete`;
-  const have = existsSync(partial) ? statSync(partial).size : 0;
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (have > 0) headers.range = `bytes=${have}-`;
-  let res: Response;
+/** Where the cache keeps a model: `{cache}/models--owner--name`. */
+export function repoCacheDir(cacheDir: string, id: string): string {
+  return join(cacheDir, `models--${id.replace('/', '--')}`);
+}
+
+/** A revision as a single path component (`refs/pr/1` → `refs%2Fpr%2F1`). */
+function revisionDir(revision: string): string {
+  return encodeURIComponent(revision);
+}
+
+/** The snapshot directory of a model revision in the cache: `{cache}/models--owner--name/snapshots/{revision}`. */
+export function snapshotDir(id: string, opts: HubOptions = {}): string {
+  const s = settings(opts);
+  return join(repoCacheDir(s.cacheDir, id), 'snapshots', revisionDir(s.revision));
+}
+
+/** What a complete snapshot holds; written last, so its presence means the download finished. */
+interface Manifest {
+  readonly id: string;
+  readonly revision: string;
+  readonly commit?: string;
+  readonly files: string[];
+  readonly absent: string[];
+}
+
+function manifestPath(cacheDir: string, id: string, revision: string): string {
+  return join(repoCacheDir(cacheDir, id), 'manifests', `${revisionDir(revision)}.json`);
+}
+
+async function completeSnapshot(s: Settings, id: string, snapshot: string): Promise<boolean> {
   try {
-    res = await fetch(url, { headers, redirect: 'follow' });
-  } catch (e) {
-    throw new HubError(`${url}: request failed (${(e as Error).message}); check the network or set HF_HUB_OFFLINE=1 to use the cache`);
-  }
-  if (res.status === 404) {
-    if (required) return false;
+    const m = JSON.parse(await readFile(manifestPath(s.cacheDir, id, s.revision), 'utf8')) as Manifest;
+    return Array.isArray(m.files) && m.files.every((f) => typeof f === 'string' && existsSync(join(snapshot, f)));
+  } catch {
     return false;
   }
-  if (res.status === 401 || res.status === 403) throw new HubError(`${url}: access denied (HTTP ${res.status}); set HF_TOKEN for gated or private models`);
-  if (res.status === 416 && have > 0) {
-    await rm(partial, { force: true });
-    return download(url, dest, token, required);
-  }
-  if (!res.ok || !res.body) throw new HubError(`${url}: HTTP ${res.status}`);
-  const etag = (res.headers.get('x-linked-etag') ?? res.headers.get('etag') ?? '').replace(/^W\//, '').replace(/"/g, '');
-  const append = res.status === 206 && have > 0;
-  const fh = await open(partial, append ? 'a' : 'w');
+}
+
+/** Whether a snapshot has config.json and complete weights (single file, or index and every shard). */
+async function hasWeights(snapshot: string): Promise<boolean> {
+  if (!existsSync(join(snapshot, CONFIG_FILE))) return false;
+  if (existsSync(join(snapshot, WEIGHTS_FILE))) return true;
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) await fh.write(chunk);
+    const shards = shardNames(await readFile(join(snapshot, WEIGHTS_INDEX_FILE), 'utf8'), WEIGHTS_INDEX_FILE);
+    return shards.every((f) => existsSync(join(snapshot, f)));
+  } catch {
+    return false;
+  }
+}
+
+/** The shard files an index names, checked to be plain safetensors file names. */
+function shardNames(indexText: string, source: string): string[] {
+  let index: { weight_map?: Record<string, unknown> };
+  try {
+    index = JSON.parse(indexText);
+  } catch (e) {
+    throw new HubError(`${source}: not valid JSON (${(e as Error).message})`);
+  }
+  const map = index?.weight_map;
+  if (!map || typeof map !== 'object') throw new HubError(`${source}: no "weight_map" object`);
+  const files = new Set<string>();
+  for (const f of Object.values(map)) {
+    if (typeof f !== 'string' || !/^[\w][\w.-]*\.safetensors$/.test(f) || f.includes('..')) {
+      throw new HubError(`${source}: names shard ${JSON.stringify(f)}; tuna only downloads .safetensors shards`);
+    }
+    files.add(f);
+  }
+  return [...files].sort();
+}
+
+/**
+ * A local directory holding a model. When `idOrDir` is an existing directory it is returned as is
+ * and nothing touches the network. Otherwise it is read as a Hub model id (`owner/name` or `name`)
+ * and its snapshot at `opts.revision` (default `main`) is returned from the cache, downloaded there
+ * first if needed: config.json, model.safetensors (or model.safetensors.index.json and its
+ * shards), and the tokenizer files the repository has. Pickled weights are never downloaded.
+ *
+ * Downloads go to `{file}.incomplete` and resume from it with an HTTP Range request; each file is
+ * checked against the ETag the Hub sends (sha256 for LFS files, the git blob sha1 for others) and
+ * moved into place only when complete and verified. A finished snapshot is recorded in
+ * `{cache}/models--owner--name/manifests/`, so later calls use it without any request. With
+ * offline mode on, only the cache is used.
+ *
+ * @throws {HubError} unknown model (404), access denied (set `HF_TOKEN`), offline without a cached
+ * copy, a file that fails its integrity check, or a repository with only pickled weights.
+ */
+export async function resolveModel(idOrDir: string, opts: HubOptions = {}): Promise<string> {
+  if (existsSync(idOrDir)) {
+    if (statSync(idOrDir).isDirectory()) return idOrDir;
+    throw new HubError(`${idOrDir}: is a file; pass a checkpoint directory (with config.json and model.safetensors) or a Hub model id`);
+  }
+  if (!isHubId(idOrDir)) throw new HubError(`${idOrDir}: no such directory, and not a Hub model id (owner/name)`);
+  const id = idOrDir;
+  const s = settings(opts);
+  if (!/^[\w.\-/]+$/.test(s.revision) || s.revision.split('/').includes('..')) throw new HubError(`${id}: invalid revision ${JSON.stringify(s.revision)}`);
+  for (const f of opts.extraFiles ?? []) {
+    if (!/^[\w][\w.-]*$/.test(f)) throw new HubError(`${id}: cannot fetch ${JSON.stringify(f)} (a plain file name is expected)`);
+    if (PICKLE_FILE.test(f)) throw new HubError(`${id}: refusing to download ${f}; tuna never downloads or executes pickle files`);
+  }
+  const snapshot = join(repoCacheDir(s.cacheDir, id), 'snapshots', revisionDir(s.revision));
+  if (await completeSnapshot(s, id, snapshot)) return snapshot;
+  if (s.offline) {
+    if (await hasWeights(snapshot)) return snapshot;
+    throw new HubError(
+      `${id}: not in the cache (${snapshot}) and offline mode is on (HF_HUB_OFFLINE or TUNA_OFFLINE); ` +
+        `download it once with the network available, or pass a local checkpoint directory`,
+    );
+  }
+  await mkdir(snapshot, { recursive: true });
+  const unlock = await lock(join(repoCacheDir(s.cacheDir, id), 'locks', `${revisionDir(s.revision)}.lock`), id);
+  try {
+    if (await completeSnapshot(s, id, snapshot)) return snapshot;
+    await fetchSnapshot(id, s, snapshot, opts);
+    return snapshot;
+  } catch (e) {
+    await removeIfEmpty(snapshot);
+    throw e;
+  } finally {
+    await unlock();
+  }
+}
+
+async function fetchSnapshot(id: string, s: Settings, snapshot: string, opts: HubOptions): Promise<void> {
+  const url = (file: string) => `${s.endpoint}/${id}/resolve/${encodeURIComponent(s.revision)}/${file}`;
+  const files: string[] = [];
+  const absent: string[] = [];
+  let commit: string | undefined;
+  const get = async (file: string, required: boolean) => {
+    const r = await download(url(file), join(snapshot, file), file, s, opts);
+    if (r.status === 'absent') {
+      if (required) return false;
+      absent.push(file);
+      return false;
+    }
+    commit ??= r.commit;
+    files.push(file);
+    return true;
+  };
+
+  if (!(await get(CONFIG_FILE, true))) {
+    throw new HubError(
+      `${id}: model not found at ${s.endpoint} (no ${CONFIG_FILE} at revision ${s.revision}); ` +
+        `check the id and revision, and set HF_TOKEN if the model is private or gated`,
+    );
+  }
+  if (!(await get(WEIGHTS_FILE, true))) {
+    if (!(await get(WEIGHTS_INDEX_FILE, true))) {
+      const pickles = [];
+      for (const f of ['pytorch_model.bin', 'pytorch_model.bin.index.json']) if (await exists(url(f), s)) pickles.push(f);
+      if (pickles.length) throw new HubError(pickleRefusal(`${id} (revision ${s.revision})`, pickles) + ' Safetensors conversions are often offered as a pull request on the Hub: try --revision refs/pr/N.');
+      throw new HubError(`${id}: the repository has no ${WEIGHTS_FILE} or ${WEIGHTS_INDEX_FILE} at revision ${s.revision}; tuna loads safetensors weights only`);
+    }
+    const shards = shardNames(await readFile(join(snapshot, WEIGHTS_INDEX_FILE), 'utf8'), url(WEIGHTS_INDEX_FILE));
+    for (const shard of shards) {
+      if (!(await get(shard, true))) throw new HubError(`${url(shard)}: shard named by ${WEIGHTS_INDEX_FILE} is missing (404); the repository is incomplete`);
+    }
+  }
+  for (const f of [...OPTIONAL_FILES, ...(opts.extraFiles ?? [])]) if (!files.includes(f)) await get(f, false);
+  const manifest: Manifest = { id, revision: s.revision, commit, files, absent };
+  const path = manifestPath(s.cacheDir, id, s.revision);
+  await mkdir(join(path, '..'), { recursive: true });
+  await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
+}
+
+async function removeIfEmpty(dir: string): Promise<void> {
+  try {
+    if ((await readdir(dir)).length === 0) await rmdir(dir);
+  } catch {
+    // Already gone or not empty.
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+interface Hop {
+  readonly res: Response;
+  readonly url: string;
+  /** The ETag the Hub gave for the file (X-Linked-Etag or ETag of the first response), unquoted. */
+  readonly etag: string;
+  /** X-Linked-Size of the first response, when given. */
+  readonly linkedSize?: number;
+  readonly commit?: string;
+}
+
+function unquote(etag: string | null): string {
+  return (etag ?? '').trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+/** One request, following redirects by hand so the Hub's own ETag is kept and the token never leaves its origin. */
+async function request(url: string, s: Settings, method: 'GET' | 'HEAD', range?: number): Promise<Hop> {
+  const origin = new URL(s.endpoint).origin;
+  let current = url;
+  let etag = '';
+  let linkedSize: number | undefined;
+  let commit: string | undefined;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const headers: Record<string, string> = { 'user-agent': 'tuna', 'accept-encoding': 'identity' };
+    if (s.token && new URL(current).origin === origin) headers.authorization = `Bearer ${s.token}`;
+    if (range) headers.range = `bytes=${range}-`;
+    let res: Response;
+    try {
+      res = await fetch(current, { method, headers, redirect: 'manual' });
+    } catch (e) {
+      const cause = (e as { cause?: { message?: string } }).cause?.message;
+      throw new HubError(`${current}: request failed (${cause ?? (e as Error).message}); check the network, or set HF_HUB_OFFLINE=1 to use the cache only`);
+    }
+    if (!etag) etag = unquote(res.headers.get('x-linked-etag') ?? res.headers.get('etag'));
+    const size = res.headers.get('x-linked-size');
+    if (linkedSize === undefined && size && /^\d+$/.test(size)) linkedSize = Number(size);
+    commit ??= res.headers.get('x-repo-commit') ?? undefined;
+    const location = res.headers.get('location');
+    if (res.status >= 300 && res.status < 400 && location) {
+      await res.body?.cancel();
+      current = new URL(location, current).toString();
+      continue;
+    }
+    return { res, url: current, etag, linkedSize, commit };
+  }
+  throw new HubError(`${url}: more than ${MAX_REDIRECTS} redirects`);
+}
+
+async function exists(url: string, s: Settings): Promise<boolean> {
+  const origin = new URL(s.endpoint).origin;
+  const headers: Record<string, string> = { 'user-agent': 'tuna' };
+  if (s.token) headers.authorization = `Bearer ${s.token}`;
+  try {
+    if (new URL(url).origin !== origin) return false;
+    const res = await fetch(url, { method: 'HEAD', headers, redirect: 'manual' });
+    return res.status === 200 || (res.status >= 300 && res.status < 400);
+  } catch {
+    return false;
+  }
+}
+
+function httpError(hop: Hop, file: string): HubError {
+  const { res, url } = hop;
+  const code = res.headers.get('x-error-code') ?? '';
+  if (res.status === 401 || res.status === 403) {
+    if (code === 'GatedRepo') return new HubError(`${url}: access to this gated model is restricted (HTTP ${res.status}); accept its terms on the Hub, then set HF_TOKEN`);
+    return new HubError(`${url}: access denied (HTTP ${res.status}); set HF_TOKEN to a token that can read this model (private and gated models need one)`);
+  }
+  if (res.status === 429) return new HubError(`${url}: rate limited by the Hub (HTTP 429); wait a little and run again, or set HF_TOKEN`);
+  if (res.status >= 500) return new HubError(`${url}: the server failed (HTTP ${res.status}) while fetching ${file}; run again later`);
+  return new HubError(`${url}: HTTP ${res.status} while fetching ${file}`);
+}
+
+/** Whether a response means "this file (or repository) does not exist". */
+function isAbsent(hop: Hop): boolean {
+  const code = hop.res.headers.get('x-error-code');
+  return hop.res.status === 404 || (hop.res.status === 401 && (code === 'RepoNotFound' || code === 'EntryNotFound' || code === 'RevisionNotFound'));
+}
+
+/**
+ * Downloads one file into place, resuming a partial `.incomplete` file, verifying the ETag.
+ * Returns `absent` on 404 (the caller decides whether that is an error).
+ */
+async function download(
+  url: string,
+  dest: string,
+  file: string,
+  s: Settings,
+  opts: HubOptions,
+  retried = false,
+): Promise<{ status: 'done' | 'absent'; commit?: string }> {
+  if (existsSync(dest)) return { status: 'done' };
+  if (PICKLE_FILE.test(file)) throw new HubError(`${url}: refusing to download a pickle file; tuna never executes pickled weights`);
+  const partial = `${dest}.incomplete`;
+  const have = existsSync(partial) ? (await stat(partial)).size : 0;
+  const hop = await request(url, s, 'GET', have || undefined);
+  const { res } = hop;
+  if (isAbsent(hop)) {
+    await res.body?.cancel();
+    return { status: 'absent' };
+  }
+  if (res.status === 416 && have > 0) {
+    // The partial file is not a prefix of this file (or already complete but unverified): start over.
+    await res.body?.cancel();
+    await rm(partial, { force: true });
+    return download(url, dest, file, s, opts, true);
+  }
+  if (!(res.status === 200 || res.status === 206) || !res.body) {
+    await res.body?.cancel();
+    throw httpError(hop, file);
+  }
+  let start = 0;
+  let total: number | undefined;
+  if (res.status === 206) {
+    const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
+    if (!m || Number(m[1]) !== have) {
+      await res.body.cancel();
+      await rm(partial, { force: true });
+      if (retried) throw new HubError(`${url}: the server answered a Range request with an unusable Content-Range; run again`);
+      return download(url, dest, file, s, opts, true);
+    }
+    start = have;
+    if (m[3] !== '*') total = Number(m[3]);
+  } else {
+    const len = res.headers.get('content-length');
+    if (len && /^\d+$/.test(len)) total = Number(len);
+  }
+  total ??= hop.linkedSize;
+  const fh = await open(partial, start > 0 ? 'a' : 'w');
+  let received = start;
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      let off = 0;
+      while (off < chunk.byteLength) off += (await fh.write(chunk, off)).bytesWritten;
+      received += chunk.byteLength;
+      opts.onProgress?.({ file, url, received, total });
+    }
     await fh.sync();
+  } catch (e) {
+    throw new HubError(`${url}: download interrupted (${(e as Error).message}); ${received} bytes are kept in ${partial}, run again to resume`);
   } finally {
     await fh.close();
   }
-  const bytes = await readFile(partial);
-  if (!matchesEtag(bytes, etag)) {
+  if (total !== undefined && received !== total) {
+    if (received > total) await rm(partial, { force: true });
+    throw new HubError(`${url}: received ${received} of ${total} bytes; ${received < total ? `the partial file is kept in ${partial}, run again to resume` : 'the file was deleted, run again'}`);
+  }
+  if (!(await fileMatchesEtag(partial, hop.etag))) {
     await rm(partial, { force: true });
-    throw new HubError(`${url}: the downloaded file does not match its ETag ${etag}; it was deleted, try again`);
+    if (start > 0 && !retried) return download(url, dest, file, s, opts, true);
+    throw new HubError(
+      `${url}: the downloaded file does not match its ETag ${hop.etag} (corrupted in transit, or changed on the server); it was deleted, run again`,
+    );
   }
   await rename(partial, dest);
+  return { status: 'done', commit: hop.commit };
+}
+
+/**
+ * Whether bytes match a Hub ETag: 64 hex digits are the sha256 of an LFS file, 40 the git blob
+ * sha1 (`sha1("blob <size>\0" + bytes)`) of a regular file; other ETags cannot be checked and pass.
+ */
+export function matchesEtag(bytes: Uint8Array, etag: string): boolean {
+  const tag = unquote(etag).toLowerCase();
+  if (/^[0-9a-f]{64}$/.test(tag)) return createHash('sha256').update(bytes).digest('hex') === tag;
+  if (/^[0-9a-f]{40}$/.test(tag)) return createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex') === tag;
   return true;
 }
 
-/** Whether bytes match a Hub ETag: 64 hex digits are a sha256, 40 a git blob sha1; others are not checked. */
-export function matchesEtag(bytes: Uint8Array, etag: string): boolean {
-  if (/^[0-9a-f]{64}$/.test(etag)) return createHash('sha256').update(bytes).digest('hex') === etag;
-  if (/^[0-9a-f]{40}$/.test(etag)) {
-    return createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex') === etag;
+/** {@link matchesEtag} for a file on disk, hashed as a stream. */
+export async function fileMatchesEtag(path: string, etag: string): Promise<boolean> {
+  const tag = unquote(etag).toLowerCase();
+  let hash;
+  if (/^[0-9a-f]{64}$/.test(tag)) hash = createHash('sha256');
+  else if (/^[0-9a-f]{40}$/.test(tag)) hash = createHash('sha1').update(`blob ${(await stat(path)).size}\0`);
+  else return true;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) hash.update(chunk as Buffer);
+  return hash.digest('hex') === tag;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locking, so two processes filling the same snapshot do not write the same partial file
+
+async function lock(path: string, id: string): Promise<() => Promise<void>> {
+  await mkdir(join(path, '..'), { recursive: true });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      const fh = await open(path, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      return () => rm(path, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    if (await staleLock(path)) {
+      await rm(path, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new HubError(`${id}: another process has been downloading it for over ${LOCK_WAIT_MS / 60000} minutes (lock ${path}); remove the lock if that process is gone`);
+    await new Promise((r) => setTimeout(r, 200));
   }
-  return true;
+}
+
+/** A lock whose owner process is gone (or that holds no owner and is over a minute old). */
+async function staleLock(path: string): Promise<boolean> {
+  try {
+    const text = (await readFile(path, 'utf8')).trim();
+    const pid = Number(text);
+    if (!Number.isInteger(pid) || pid <= 0) return Date.now() - (await stat(path)).mtimeMs > 60_000;
+    if (pid === process.pid) return false;
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  } catch {
+    return false;
+  }
 }

@@ -1,407 +1,456 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../io/atomic.js';
-import { type NormalizerOptions, type Piece, preTokenize } from './normalize.js';
+/**
+ * The BERT WordPiece tokenizer, behaving like Hugging Face's BertTokenizerFast (the tokenizer a
+ * tokenizer.json with BertNormalizer + BertPreTokenizer + WordPiece describes).
+ */
+import { type AddedToken, AddedTokenMatcher, type AddedTokenSpec } from './added-tokens.js';
+import { cleanUpTokenization, wordPieceDecode } from './decoder.js';
+import { type DecodeOptions, type EncodeOptions, type Encoding, padEncoding } from './encoding.js';
+import { TokenizerError, TokenizerFileError, TruncationError } from './errors.js';
+import { loadTokenizerDirectory, saveTokenizerDirectory, specFromFiles, type TokenizerFiles, type TokenizerSpec } from './io.js';
+import { BertNormalizer } from './normalizer.js';
+import { type BertTokenizerOptions, type Side, type TokenizerState, resolveOptions } from './options.js';
+import { type PostProcessorTemplate, addedTokenCount, bertTemplate } from './post-processor.js';
+import { bertPreTokenize } from './pre-tokenizer.js';
+import { type TruncationStrategy, truncatedLengths } from './truncation.js';
+import { buildSpecialTokensMap, buildTokenizerConfig } from './config-files.js';
+import { buildTokenizerJson, parseTokenizerJson } from './tokenizer-json.js';
+import { WordPiece } from './wordpiece.js';
 
-/** A tokenizer file is missing or unusable. */
-export class TokenizerError extends Error {
-  override name = 'TokenizerError';
+export { TokenizerError, TokenizerFileError, TruncationError } from './errors.js';
+export type { BertTokenizerOptions, Side, TokenizerState } from './options.js';
+export type { DecodeOptions, EncodeOptions, Encoding } from './encoding.js';
+export type { TruncationStrategy } from './truncation.js';
+export type { AddedToken, AddedTokenSpec } from './added-tokens.js';
+export type { PostProcessorTemplate, TemplatePiece, TemplateSpecialToken } from './post-processor.js';
+
+/** The tokens of one text before post-processing, with offsets and word indices. */
+interface Sequence {
+  ids: number[];
+  tokens: string[];
+  starts: number[];
+  ends: number[];
+  words: number[];
 }
-
-/** How pairs are shortened to fit `maxLength` (Hugging Face's truncation strategies). */
-export type TruncationStrategy = 'longest_first' | 'only_first' | 'only_second';
-
-/** Options of {@link BertTokenizer.encode}. */
-export interface EncodeOptions {
-  /** Add [CLS] ... [SEP] (default true). */
-  readonly addSpecialTokens?: boolean;
-  /** Truncate to this many tokens, special tokens included. */
-  readonly maxLength?: number;
-  readonly truncation?: TruncationStrategy | false;
-  /** Pad to `maxLength` (`max_length`), to the longest of a batch (`longest`, batch only), or not. */
-  readonly padding?: 'max_length' | 'longest' | false;
-  readonly paddingSide?: 'right' | 'left';
-}
-
-/** One encoded text or text pair. */
-export interface Encoding {
-  readonly inputIds: number[];
-  readonly tokenTypeIds: number[];
-  readonly attentionMask: number[];
-  readonly tokens: string[];
-  /** [start, end) of every token in its original string (UTF-16 units); [0, 0] for special tokens. */
-  readonly offsets: [number, number][];
-  /** Index of the word (pre-tokenised piece) each token came from; null for special tokens. */
-  readonly wordIds: (number | null)[];
-  /** 0 for tokens of the first text, 1 for the second, null for special tokens. */
-  readonly sequenceIds: (number | null)[];
-}
-
-/** Settings of a BERT WordPiece tokenizer. */
-export interface BertTokenizerOptions extends NormalizerOptions {
-  readonly unkToken: string;
-  readonly clsToken: string;
-  readonly sepToken: string;
-  readonly padToken: string;
-  readonly maskToken: string;
-  readonly continuingSubwordPrefix: string;
-  readonly maxInputCharsPerWord: number;
-  /** `model_max_length` from tokenizer_config.json, when known. */
-  readonly modelMaxLength?: number;
-  /** Extra strings never split (added tokens). */
-  readonly neverSplit?: readonly string[];
-}
-
-interface Token {
-  id: number;
-  text: string;
-  start: number;
-  end: number;
-  word: number | null;
-}
-
-const DEFAULTS: BertTokenizerOptions = {
-  lowercase: true,
-  chineseChars: true,
-  cleanText: true,
-  unkToken: '[UNK]',
-  clsToken: '[CLS]',
-  sepToken: '[SEP]',
-  padToken: '[PAD]',
-  maskToken: '[MASK]',
-  continuingSubwordPrefix: '##',
-  maxInputCharsPerWord: 100,
-};
 
 /**
- * BERT's WordPiece tokenizer, behaving like Hugging Face's BertTokenizerFast: cleaning, CJK
- * characters split one per token, optional lower-casing with accent stripping, punctuation
- * splitting, special tokens kept whole, greedy longest-match WordPiece with `##` continuations.
+ * BERT's WordPiece tokenizer: cleaning, CJK characters split one per token, optional
+ * lower-casing with accent stripping, whitespace and punctuation splitting, added/special tokens
+ * kept whole, greedy longest-match-first WordPiece with `##` continuations, then
+ * `[CLS] A [SEP] (B [SEP])`, truncation and padding, all with Hugging Face's fast-tokenizer
+ * semantics. Offsets index the original strings in UTF-16 code units.
+ *
+ * @example
+ * const tok = await BertTokenizer.fromDirectory('checkpoints/bert-base-uncased');
+ * const enc = tok.encode('Hello, world!', undefined, { maxLength: 128 });
+ * enc.inputIds; // [101, 7592, 1010, 2088, 999, 102]
  */
 export class BertTokenizer {
+  /** The resolved settings. */
   readonly options: BertTokenizerOptions;
-  private readonly vocab: Map<string, number>;
-  private readonly inverse: string[];
-  private readonly specials: string[];
+  private readonly modelVocab: Map<string, number>;
+  private readonly vocabById: (string | undefined)[];
+  private readonly added: AddedToken[];
+  private readonly addedByContent = new Map<string, AddedToken>();
+  private readonly addedById = new Map<number, AddedToken>();
+  private readonly rawMatcher: AddedTokenMatcher;
+  private readonly normalizedMatcher: AddedTokenMatcher;
+  private readonly normalizer: BertNormalizer;
+  private readonly wordPiece: WordPiece;
+  private readonly template: PostProcessorTemplate;
+  private readonly specialIds: Set<number>;
 
-  constructor(vocab: readonly string[], options: Partial<BertTokenizerOptions> = {}) {
-    this.options = { ...DEFAULTS, ...options };
-    this.vocab = new Map();
-    vocab.forEach((t, i) => {
-      if (!this.vocab.has(t)) this.vocab.set(t, i);
-    });
-    this.inverse = [...vocab];
+  /**
+   * @param vocab The model vocabulary: tokens in id order (as in vocab.txt; for a repeated token
+   *   the last line wins, as in Hugging Face), or a token → id map (as in tokenizer.json).
+   * @param options Settings over the defaults (uncased BERT).
+   * @throws TokenizerError when the vocabulary lacks the unknown, [CLS], [SEP] or [PAD] token.
+   */
+  constructor(vocab: readonly string[] | ReadonlyMap<string, number>, options: Partial<BertTokenizerOptions> = {}) {
+    this.options = resolveOptions(options);
     const o = this.options;
-    for (const t of [o.unkToken, o.clsToken, o.sepToken, o.padToken]) {
-      if (!this.vocab.has(t)) throw new TokenizerError(`the vocabulary has no ${t} token; add it or set the matching *_token in tokenizer_config.json`);
+    if (!Number.isInteger(o.maxInputCharsPerWord) || o.maxInputCharsPerWord < 0) {
+      throw new TokenizerError(`maxInputCharsPerWord must be a non-negative integer, got ${o.maxInputCharsPerWord}`);
     }
-    this.specials = [...new Set([o.unkToken, o.clsToken, o.sepToken, o.padToken, o.maskToken, ...(o.neverSplit ?? [])])]
-      .filter((t) => this.vocab.has(t))
-      .sort((a, b) => b.length - a.length);
+    if (Array.isArray(vocab)) {
+      const list = vocab as readonly string[];
+      this.vocabById = [...list];
+      this.modelVocab = new Map();
+      list.forEach((t, i) => this.modelVocab.set(t, i));
+    } else {
+      this.modelVocab = new Map(vocab as ReadonlyMap<string, number>);
+      this.vocabById = [];
+      for (const [t, id] of this.modelVocab) {
+        if (!Number.isInteger(id) || id < 0) throw new TokenizerError(`vocabulary id of ${JSON.stringify(t)} must be a non-negative integer, got ${id}`);
+        this.vocabById[id] = t;
+      }
+    }
+    if (!this.modelVocab.has(o.unkToken)) {
+      throw new TokenizerError(`the vocabulary has no unknown token ${o.unkToken}; add a line "${o.unkToken}" to the vocabulary or set unk_token to a token it has`);
+    }
+    this.normalizer = new BertNormalizer(o);
+    this.wordPiece = new WordPiece(this.modelVocab, o);
+    this.added = this.resolveAddedTokens();
+    for (const t of this.added) {
+      this.addedByContent.set(t.content, t);
+      this.addedById.set(t.id, t);
+    }
+    this.template = o.postProcessor ?? bertTemplate(o.clsToken, this.tokenToId(o.clsToken)!, o.sepToken, this.tokenToId(o.sepToken)!);
+    this.specialIds = new Set(this.added.filter((t) => t.special).map((t) => t.id));
+    const raw = this.added.filter((t) => !t.normalized).map((token) => ({ pattern: token.content, token }));
+    const normalized = this.added.filter((t) => t.normalized).map((token) => ({ pattern: this.normalizer.normalizeString(token.content), token }));
+    this.rawMatcher = new AddedTokenMatcher(raw);
+    this.normalizedMatcher = new AddedTokenMatcher(normalized);
   }
 
+  private resolveAddedTokens(): AddedToken[] {
+    const o = this.options;
+    const specs: AddedTokenSpec[] = [...(o.addedTokens ?? [])];
+    const has = (content: string) => specs.some((s) => s.content === content);
+    for (const name of ['clsToken', 'sepToken', 'padToken'] as const) {
+      const content = o[name];
+      if (!this.modelVocab.has(content) && !specs.some((s) => s.content === content && s.id !== undefined)) {
+        throw new TokenizerError(`the vocabulary has no ${content} token; add it to the vocabulary or set ${snake(name)} to a token it has`);
+      }
+    }
+    for (const content of [o.unkToken, o.sepToken, o.padToken, o.clsToken, o.maskToken, ...(o.additionalSpecialTokens ?? [])]) {
+      if (content && !has(content)) specs.push({ content, special: true });
+    }
+    for (const content of o.neverSplit ?? []) {
+      if (content && !has(content) && this.modelVocab.has(content)) specs.push({ content, special: false, normalized: false });
+    }
+    let next = this.vocabById.length;
+    for (const s of specs) if (s.id !== undefined && s.id >= next) next = s.id + 1;
+    const out: AddedToken[] = [];
+    const seen = new Set<string>();
+    for (const s of specs) {
+      if (s.content.length === 0 || seen.has(s.content)) continue;
+      seen.add(s.content);
+      if (s.id !== undefined && (!Number.isInteger(s.id) || s.id < 0)) throw new TokenizerError(`added token ${JSON.stringify(s.content)} has an invalid id ${s.id}`);
+      const special = s.special ?? false;
+      out.push({
+        id: s.id ?? this.modelVocab.get(s.content) ?? next++,
+        content: s.content,
+        special,
+        normalized: s.normalized ?? !special,
+        lstrip: s.lstrip ?? false,
+        rstrip: s.rstrip ?? false,
+        singleWord: s.singleWord ?? false,
+      });
+    }
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  /** Loads a tokenizer from a directory: tokenizer.json when present, else vocab.txt, with tokenizer_config.json, special_tokens_map.json and added_tokens.json. */
+  static async fromDirectory(dir: string): Promise<BertTokenizer> {
+    return BertTokenizer.fromSpec(await loadTokenizerDirectory(dir));
+  }
+
+  /**
+   * Builds a tokenizer from the contents of tokenizer files (`'tokenizer.json'`, `'vocab.txt'`,
+   * `'tokenizer_config.json'`, `'special_tokens_map.json'`, `'added_tokens.json'`: text or bytes).
+   * `source` names where they came from in error messages.
+   */
+  static fromFiles(files: TokenizerFiles, source = '.'): BertTokenizer {
+    return BertTokenizer.fromSpec(specFromFiles(files, source));
+  }
+
+  /** Builds a tokenizer from a parsed tokenizer.json (Hugging Face tokenizers format, WordPiece model). */
+  static fromTokenizerJson(json: unknown, options: Partial<BertTokenizerOptions> = {}): BertTokenizer {
+    const spec = parseTokenizerJson(json, 'tokenizer.json');
+    return new BertTokenizer(spec.vocab, { ...spec.options, ...options });
+  }
+
+  private static fromSpec(spec: TokenizerSpec): BertTokenizer {
+    try {
+      return new BertTokenizer(spec.vocab, spec.options);
+    } catch (e) {
+      if (e instanceof TokenizerError && !(e instanceof TokenizerFileError)) throw new TokenizerFileError(spec.file, e.message);
+      throw e;
+    }
+  }
+
+  /** Number of ids (model vocabulary and added tokens): the rows an embedding matrix needs. */
   get vocabSize(): number {
-    return this.inverse.length;
+    let n = this.vocabById.length;
+    for (const t of this.added) if (t.id >= n) n = t.id + 1;
+    return n;
   }
 
-  /** The id of a token, or undefined. */
+  /** `model_max_length` from tokenizer_config.json, when known. */
+  get modelMaxLength(): number | undefined {
+    return this.options.modelMaxLength;
+  }
+
+  /** The added tokens (special tokens included), by ascending id. */
+  get addedTokens(): readonly AddedToken[] {
+    return this.added;
+  }
+
+  /** Ids of all special tokens ([CLS], [SEP], [PAD], [UNK], [MASK], additional special tokens). */
+  get specialTokenIds(): number[] {
+    return [...this.specialIds].sort((a, b) => a - b);
+  }
+
+  /** The id of a token (added tokens first, then the model vocabulary), or undefined. */
   tokenToId(token: string): number | undefined {
-    return this.vocab.get(token);
+    return this.addedByContent.get(token)?.id ?? this.modelVocab.get(token);
   }
 
+  /** The token of an id, or undefined. */
   idToToken(id: number): string | undefined {
-    return this.inverse[id];
+    return this.addedById.get(id)?.content ?? this.vocabById[id];
+  }
+
+  /** Token → id for the whole vocabulary, added tokens included. */
+  getVocab(): Map<string, number> {
+    const out = new Map(this.modelVocab);
+    for (const t of this.added) out.set(t.content, t.id);
+    return out;
   }
 
   get clsTokenId(): number {
-    return this.vocab.get(this.options.clsToken)!;
+    return this.tokenToId(this.options.clsToken)!;
   }
   get sepTokenId(): number {
-    return this.vocab.get(this.options.sepToken)!;
+    return this.tokenToId(this.options.sepToken)!;
   }
   get padTokenId(): number {
-    return this.vocab.get(this.options.padToken)!;
+    return this.tokenToId(this.options.padToken)!;
   }
   get unkTokenId(): number {
-    return this.vocab.get(this.options.unkToken)!;
+    return this.wordPiece.unkId;
   }
+  /** The [MASK] id; undefined only when the mask token was configured away (empty). */
   get maskTokenId(): number | undefined {
-    return this.vocab.get(this.options.maskToken);
+    return this.tokenToId(this.options.maskToken);
   }
 
-  /** Tokens of one text, without special tokens, with offsets and word ids. */
-  private tokenize(text: string): Token[] {
-    const out: Token[] = [];
+  /** The tokens of one text, without special tokens (Hugging Face's `tokenize`). */
+  tokenize(text: string): string[] {
+    return this.encodeSequence(text).tokens;
+  }
+
+  /** Normalisation, added-token extraction, pre-tokenisation and WordPiece for one text. */
+  private encodeSequence(text: string): Sequence {
+    const seq: Sequence = { ids: [], tokens: [], starts: [], ends: [], words: [] };
     let word = 0;
-    let pos = 0;
-    // Special tokens in the raw text are matched before normalisation and kept whole.
-    while (pos <= text.length) {
-      let next = -1;
-      let which = '';
-      for (const s of this.specials) {
-        const at = text.indexOf(s, pos);
-        if (at >= 0 && (next < 0 || at < next)) {
-          next = at;
-          which = s;
-        }
-      }
-      const end = next < 0 ? text.length : next;
-      for (const piece of this.pieces(text.slice(pos, end), pos)) {
-        for (const t of this.wordPiece(piece)) out.push({ ...t, word });
-        word++;
-      }
-      if (next < 0) break;
-      out.push({ id: this.vocab.get(which)!, text: which, start: next, end: next + which.length, word: word++ });
-      pos = next + which.length;
-    }
-    return out;
-  }
-
-  private pieces(text: string, offset: number): Piece[] {
-    return preTokenize(text, this.options).map((p) => ({ ...p, start: p.start + offset, end: p.end + offset }));
-  }
-
-  private wordPiece(piece: Piece): Omit<Token, 'word'>[] {
-    const chars = [...piece.text];
-    const unk = () => [{ id: this.unkTokenId, text: this.options.unkToken, start: piece.start, end: piece.end }];
-    if (chars.length > this.options.maxInputCharsPerWord) return unk();
-    // Offsets of each normalised character: exact when normalisation kept one char per char.
-    const sameLength = piece.end - piece.start === piece.text.length;
-    const out: Omit<Token, 'word'>[] = [];
-    let start = 0;
-    let unitStart = 0;
-    while (start < chars.length) {
-      let end = chars.length;
-      let found: string | undefined;
-      while (start < end) {
-        const sub = (start > 0 ? this.options.continuingSubwordPrefix : '') + chars.slice(start, end).join('');
-        if (this.vocab.has(sub)) {
-          found = sub;
-          break;
-        }
-        end--;
-      }
-      if (found === undefined) return unk();
-      const units = chars.slice(start, end).join('').length;
-      const s = sameLength ? piece.start + unitStart : piece.start;
-      const e = sameLength ? s + units : piece.end;
-      out.push({ id: this.vocab.get(found)!, text: found, start: s, end: e });
-      unitStart += units;
-      start = end;
-    }
-    return out;
-  }
-
-  /** Encodes a text or a text pair. */
-  encode(text: string, pair?: string, opts: EncodeOptions = {}): Encoding {
-    const special = opts.addSpecialTokens ?? true;
-    let a = this.tokenize(text);
-    let b = pair === undefined ? undefined : this.tokenize(pair);
-    if (opts.maxLength !== undefined && opts.truncation !== false) {
-      const budget = opts.maxLength - (special ? (b ? 3 : 2) : 0);
-      if (budget < 0) throw new TokenizerError(`maxLength ${opts.maxLength} leaves no room for the special tokens`);
-      [a, b] = truncate(a, b, budget, opts.truncation ?? 'longest_first');
-    }
-    const tokens: (Token & { seq: number | null; type: number })[] = [];
-    const cls = { id: this.clsTokenId, text: this.options.clsToken, start: 0, end: 0, word: null, seq: null, type: 0 };
-    const sep = (type: number) => ({ id: this.sepTokenId, text: this.options.sepToken, start: 0, end: 0, word: null, seq: null, type });
-    if (special) tokens.push(cls);
-    tokens.push(...a.map((t) => ({ ...t, seq: 0, type: 0 })));
-    if (special) tokens.push(sep(0));
-    if (b) {
-      tokens.push(...b.map((t) => ({ ...t, seq: 1, type: 1 })));
-      if (special) tokens.push(sep(1));
-    }
-    let enc: Encoding = {
-      inputIds: tokens.map((t) => t.id),
-      tokenTypeIds: tokens.map((t) => t.type),
-      attentionMask: tokens.map(() => 1),
-      tokens: tokens.map((t) => t.text),
-      offsets: tokens.map((t) => [t.start, t.end]),
-      wordIds: tokens.map((t) => t.word),
-      sequenceIds: tokens.map((t) => t.seq),
+    const push = (id: number, token: string, start: number, end: number, w: number) => {
+      seq.ids.push(id);
+      seq.tokens.push(token);
+      seq.starts.push(start);
+      seq.ends.push(end);
+      seq.words.push(w);
     };
-    if (opts.padding === 'max_length' && opts.maxLength !== undefined) enc = this.pad(enc, opts.maxLength, opts.paddingSide ?? 'right');
+    const words: number[] = [];
+    const normalizedPart = (from: number, to: number) => {
+      if (from >= to) return;
+      const norm = this.normalizer.normalize(text, from, to);
+      const ntext = norm.text;
+      if (ntext.length === 0) return;
+      const tokenizeWords = (a: number, b: number) => {
+        words.length = 0;
+        bertPreTokenize(ntext, a, b, words);
+        for (let k = 0; k < words.length; k += 2) {
+          const ws = words[k]!;
+          const we = words[k + 1]!;
+          const pieces = this.wordPiece.tokenize(ntext.slice(ws, we));
+          for (let p = 0; p < pieces.ids.length; p++) {
+            push(pieces.ids[p]!, pieces.tokens[p]!, norm.starts[ws + pieces.starts[p]!]!, norm.ends[ws + pieces.ends[p]! - 1]!, word);
+          }
+          word++;
+        }
+      };
+      if (this.normalizedMatcher.empty) {
+        tokenizeWords(0, ntext.length);
+        return;
+      }
+      let at = 0;
+      for (const m of this.normalizedMatcher.find(ntext, 0, ntext.length)) {
+        tokenizeWords(at, m.start);
+        push(m.token.id, ntext.slice(m.start, m.end), norm.starts[m.start]!, norm.ends[m.end - 1]!, word++);
+        at = m.end;
+      }
+      tokenizeWords(at, ntext.length);
+    };
+    let at = 0;
+    if (!this.rawMatcher.empty) {
+      for (const m of this.rawMatcher.find(text, 0, text.length)) {
+        normalizedPart(at, m.start);
+        push(m.token.id, text.slice(m.start, m.end), m.start, m.end, word++);
+        at = m.end;
+      }
+    }
+    normalizedPart(at, text.length);
+    return seq;
+  }
+
+  /**
+   * Encodes a text, or a text pair (`[CLS] A [SEP] B [SEP]`, token type ids 0 then 1).
+   *
+   * @throws TruncationError when the input cannot be truncated as asked (see {@link EncodeOptions.truncation}).
+   */
+  encode(text: string, textPair?: string, opts: EncodeOptions = {}): Encoding {
+    const special = opts.addSpecialTokens ?? true;
+    let a = this.encodeSequence(text);
+    let b = textPair === undefined ? undefined : this.encodeSequence(textPair);
+    const strategy = truncationStrategy(opts);
+    if (strategy) {
+      const maxLength = opts.maxLength ?? this.options.modelMaxLength;
+      if (maxLength === undefined) {
+        throw new TruncationError('truncation needs a length: pass maxLength, or set model_max_length in tokenizer_config.json');
+      }
+      const added = special ? addedTokenCount(this.template, b !== undefined) : 0;
+      if (maxLength < added) {
+        throw new TruncationError(`maxLength ${maxLength} leaves no room for the ${added} special tokens; use at least ${added}`);
+      }
+      const [na, nb] = truncatedLengths(a.ids.length, b?.ids.length, maxLength - added, strategy);
+      const side = opts.truncationSide ?? this.options.truncationSide;
+      a = cut(a, na, side);
+      if (b) b = cut(b, nb, side);
+    }
+    let enc = this.postProcess(a, b, special);
+    const padding = opts.padding === true ? 'longest' : opts.padding;
+    if (padding === 'max_length') {
+      enc = this.pad(enc, this.maxLengthFor('max_length', opts), opts);
+    } else if (padding === 'longest' && opts.padToMultipleOf) {
+      enc = this.pad(enc, enc.inputIds.length, opts);
+    }
     return enc;
   }
 
-  /** Encodes several texts (or [text, pair] tuples), padding to the longest unless told otherwise. */
+  /**
+   * Encodes several texts or `[text, textPair]` tuples. Padding defaults to `'longest'`, so all
+   * encodings of a batch have the same length; pass `padding: false` to keep them ragged.
+   */
   encodeBatch(inputs: readonly (string | readonly [string, string])[], opts: EncodeOptions = {}): Encoding[] {
-    const encs = inputs.map((x) => (typeof x === 'string' ? this.encode(x, undefined, { ...opts, padding: false }) : this.encode(x[0], x[1], { ...opts, padding: false })));
-    const padding = opts.padding ?? 'longest';
+    const single = { ...opts, padding: false as const };
+    const encs = inputs.map((x) => (typeof x === 'string' ? this.encode(x, undefined, single) : this.encode(x[0], x[1], single)));
+    const padding = opts.padding === undefined || opts.padding === true ? 'longest' : opts.padding;
     if (padding === false) return encs;
-    const length = padding === 'max_length' && opts.maxLength !== undefined ? opts.maxLength : Math.max(0, ...encs.map((e) => e.inputIds.length));
-    return encs.map((e) => this.pad(e, length, opts.paddingSide ?? 'right'));
+    const length = padding === 'max_length' ? this.maxLengthFor('max_length', opts) : Math.max(0, ...encs.map((e) => e.inputIds.length));
+    return encs.map((e) => this.pad(e, length, opts));
   }
 
-  private pad(e: Encoding, length: number, side: 'right' | 'left'): Encoding {
-    const n = length - e.inputIds.length;
-    if (n <= 0) return e;
-    const fill = <T>(xs: T[], v: T) => (side === 'right' ? [...xs, ...Array<T>(n).fill(v)] : [...Array<T>(n).fill(v), ...xs]);
-    return {
-      inputIds: fill(e.inputIds, this.padTokenId),
-      tokenTypeIds: fill(e.tokenTypeIds, 0),
-      attentionMask: fill(e.attentionMask, 0),
-      tokens: fill(e.tokens, this.options.padToken),
-      offsets: fill<[number, number]>(e.offsets, [0, 0]),
-      wordIds: fill<number | null>(e.wordIds, null),
-      sequenceIds: fill<number | null>(e.sequenceIds, null),
-    };
+  private maxLengthFor(what: string, opts: EncodeOptions): number {
+    const n = opts.maxLength ?? this.options.modelMaxLength;
+    if (n === undefined) throw new TokenizerError(`padding '${what}' needs a length: pass maxLength, or set model_max_length in tokenizer_config.json`);
+    return n;
   }
 
-  /** Turns ids back into text, joining `##` pieces and tidying spaces before punctuation. */
-  decode(ids: readonly number[], opts: { skipSpecialTokens?: boolean } = {}): string {
-    const specials = new Set([this.clsTokenId, this.sepTokenId, this.padTokenId, this.maskTokenId]);
-    const toks = ids.filter((id) => !(opts.skipSpecialTokens && specials.has(id))).map((id) => this.inverse[id] ?? this.options.unkToken);
-    const prefix = this.options.continuingSubwordPrefix;
-    let text = '';
-    for (const t of toks) text += t.startsWith(prefix) ? t.slice(prefix.length) : (text ? ' ' : '') + t;
-    return text
-      .replace(/ \./g, '.')
-      .replace(/ \?/g, '?')
-      .replace(/ !/g, '!')
-      .replace(/ ,/g, ',')
-      .replace(/ ' /g, "'")
-      .replace(/ n't/g, "n't")
-      .replace(/ 'm/g, "'m")
-      .replace(/ 's/g, "'s")
-      .replace(/ 've/g, "'ve")
-      .replace(/ 're/g, "'re");
+  private pad(e: Encoding, length: number, opts: EncodeOptions): Encoding {
+    const multiple = opts.padToMultipleOf;
+    const target = multiple && multiple > 0 ? Math.ceil(length / multiple) * multiple : length;
+    return padEncoding(e, target, opts.paddingSide ?? this.options.paddingSide, this.padTokenId, this.options.padToken);
   }
 
-  /** Loads vocab.txt + tokenizer_config.json, or tokenizer.json (which wins when both exist). */
-  static async fromDirectory(dir: string): Promise<BertTokenizer> {
-    const cfgPath = join(dir, 'tokenizer_config.json');
-    const cfg = existsSync(cfgPath) ? (await readJson(cfgPath)) : {};
-    const fromConfig: Partial<BertTokenizerOptions> = {};
-    const str = (k: string) => (typeof cfg[k] === 'string' ? (cfg[k] as string) : typeof (cfg[k] as { content?: string })?.content === 'string' ? (cfg[k] as { content: string }).content : undefined);
-    if (typeof cfg.do_lower_case === 'boolean') Object.assign(fromConfig, { lowercase: cfg.do_lower_case });
-    if (typeof cfg.strip_accents === 'boolean') Object.assign(fromConfig, { stripAccents: cfg.strip_accents });
-    if (typeof cfg.tokenize_chinese_chars === 'boolean') Object.assign(fromConfig, { chineseChars: cfg.tokenize_chinese_chars });
-    if (typeof cfg.model_max_length === 'number' && cfg.model_max_length < 1e12) Object.assign(fromConfig, { modelMaxLength: cfg.model_max_length });
-    for (const [key, opt] of [['unk_token', 'unkToken'], ['cls_token', 'clsToken'], ['sep_token', 'sepToken'], ['pad_token', 'padToken'], ['mask_token', 'maskToken']] as const) {
-      const v = str(key);
-      if (v) Object.assign(fromConfig, { [opt]: v });
+  /** Applies the post-processing template (special tokens and type ids). */
+  private postProcess(a: Sequence, b: Sequence | undefined, addSpecial: boolean): Encoding {
+    const enc: Encoding = { inputIds: [], tokenTypeIds: [], attentionMask: [], specialTokensMask: [], tokens: [], offsets: [], wordIds: [], sequenceIds: [] };
+    for (const piece of b ? this.template.pair : this.template.single) {
+      if (piece.kind === 'special') {
+        if (!addSpecial) continue;
+        const st = this.template.specialTokens[piece.id];
+        if (!st) continue;
+        for (let k = 0; k < st.ids.length; k++) {
+          enc.inputIds.push(st.ids[k]!);
+          enc.tokens.push(st.tokens[k] ?? st.id);
+          enc.tokenTypeIds.push(piece.typeId);
+          enc.attentionMask.push(1);
+          enc.specialTokensMask.push(1);
+          enc.offsets.push([0, 0]);
+          enc.wordIds.push(null);
+          enc.sequenceIds.push(null);
+        }
+      } else {
+        const s = piece.sequence === 0 ? a : b;
+        if (!s) continue;
+        for (let k = 0; k < s.ids.length; k++) {
+          enc.inputIds.push(s.ids[k]!);
+          enc.tokens.push(s.tokens[k]!);
+          enc.tokenTypeIds.push(piece.typeId);
+          enc.attentionMask.push(1);
+          enc.specialTokensMask.push(0);
+          enc.offsets.push([s.starts[k]!, s.ends[k]!]);
+          enc.wordIds.push(s.words[k]!);
+          enc.sequenceIds.push(piece.sequence);
+        }
+      }
     }
-    const jsonPath = join(dir, 'tokenizer.json');
-    if (existsSync(jsonPath)) return fromTokenizerJson(await readJson(jsonPath), jsonPath, fromConfig);
-    const vocabPath = join(dir, 'vocab.txt');
-    if (!existsSync(vocabPath)) throw new TokenizerError(`${dir}: no vocab.txt or tokenizer.json; a BERT tokenizer needs one of them`);
-    const vocab = (await readFile(vocabPath, 'utf8')).split(/\r?\n/);
-    if (vocab.at(-1) === '') vocab.pop();
-    return new BertTokenizer(vocab, fromConfig);
+    return enc;
   }
 
-  /** Writes vocab.txt, tokenizer_config.json, special_tokens_map.json and tokenizer.json, atomically. */
-  async save(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true });
-    const o = this.options;
-    const write = (name: string, text: string) => writeFileAtomic(join(dir, name), new TextEncoder().encode(text));
-    await write('vocab.txt', this.inverse.join('\n') + '\n');
-    const specials = { unk_token: o.unkToken, sep_token: o.sepToken, pad_token: o.padToken, cls_token: o.clsToken, mask_token: o.maskToken };
-    await write('special_tokens_map.json', JSON.stringify(specials, null, 2) + '\n');
-    const config: Record<string, unknown> = {
-      tokenizer_class: 'BertTokenizer',
-      do_lower_case: o.lowercase,
-      strip_accents: o.stripAccents ?? null,
-      tokenize_chinese_chars: o.chineseChars,
-      clean_up_tokenization_spaces: true,
-      ...specials,
-    };
-    if (o.modelMaxLength !== undefined) config.model_max_length = o.modelMaxLength;
-    await write('tokenizer_config.json', JSON.stringify(config, null, 2) + '\n');
-    await write('tokenizer.json', JSON.stringify(this.toTokenizerJson(), null, 2) + '\n');
+  /**
+   * Turns ids back into text: the WordPiece decoder joins `##` pieces and spaces words, then
+   * spaces before punctuation are cleaned up (Hugging Face's `clean_up_tokenization_spaces`).
+   * Ids outside the vocabulary are left out, as the fast tokenizer does.
+   */
+  decode(ids: ArrayLike<number | bigint>, opts: DecodeOptions = {}): string {
+    const tokens: string[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const id = Number(ids[i]!);
+      if (opts.skipSpecialTokens && this.specialIds.has(id)) continue;
+      const t = this.idToToken(id);
+      if (t !== undefined) tokens.push(t);
+    }
+    const text = wordPieceDecode(tokens, this.options.continuingSubwordPrefix, this.options.decoderCleanup);
+    return opts.cleanUpTokenizationSpaces ?? this.options.cleanUpTokenizationSpaces ? cleanUpTokenization(text) : text;
   }
 
-  /** The Hugging Face tokenizers description of this tokenizer. */
+  /** Decodes each row of a batch. */
+  decodeBatch(batch: readonly ArrayLike<number | bigint>[], opts: DecodeOptions = {}): string[] {
+    return batch.map((ids) => this.decode(ids, opts));
+  }
+
+  /** What the tokenizer files are made of. */
+  state(): TokenizerState {
+    return { vocab: this.vocabById, options: this.options, addedTokens: this.added, template: this.template };
+  }
+
+  /** The Hugging Face tokenizers description of this tokenizer (tokenizer.json content). */
   toTokenizerJson(): Record<string, unknown> {
-    const o = this.options;
-    const special = (t: string) => ({ id: this.vocab.get(t)!, content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-    return {
-      version: '1.0',
-      truncation: null,
-      padding: null,
-      added_tokens: [o.padToken, o.unkToken, o.clsToken, o.sepToken, o.maskToken].filter((t) => this.vocab.has(t)).map(special).sort((a, b) => a.id - b.id),
-      normalizer: { type: 'BertNormalizer', clean_text: o.cleanText, handle_chinese_chars: o.chineseChars, strip_accents: o.stripAccents ?? null, lowercase: o.lowercase },
-      pre_tokenizer: { type: 'BertPreTokenizer' },
-      post_processor: {
-        type: 'TemplateProcessing',
-        single: [{ SpecialToken: { id: o.clsToken, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: o.sepToken, type_id: 0 } }],
-        pair: [
-          { SpecialToken: { id: o.clsToken, type_id: 0 } },
-          { Sequence: { id: 'A', type_id: 0 } },
-          { SpecialToken: { id: o.sepToken, type_id: 0 } },
-          { Sequence: { id: 'B', type_id: 1 } },
-          { SpecialToken: { id: o.sepToken, type_id: 1 } },
-        ],
-        special_tokens: Object.fromEntries([o.clsToken, o.sepToken].map((t) => [t, { id: t, ids: [this.vocab.get(t)], tokens: [t] }])),
-      },
-      decoder: { type: 'WordPiece', prefix: o.continuingSubwordPrefix, cleanup: true },
-      model: {
-        type: 'WordPiece',
-        unk_token: o.unkToken,
-        continuing_subword_prefix: o.continuingSubwordPrefix,
-        max_input_chars_per_word: o.maxInputCharsPerWord,
-        vocab: Object.fromEntries(this.vocab),
-      },
-    };
+    return buildTokenizerJson(this.state());
+  }
+
+  /** tokenizer_config.json content. */
+  toTokenizerConfig(): Record<string, unknown> {
+    return buildTokenizerConfig(this.state());
+  }
+
+  /** special_tokens_map.json content. */
+  toSpecialTokensMap(): Record<string, unknown> {
+    return buildSpecialTokensMap(this.state());
+  }
+
+  /**
+   * Writes vocab.txt, tokenizer_config.json, special_tokens_map.json and tokenizer.json (plus
+   * added_tokens.json when tokens were added beyond the vocabulary) into `dir`, each atomically.
+   */
+  async save(dir: string): Promise<void> {
+    await saveTokenizerDirectory(dir, this.state());
   }
 }
 
-async function readJson(path: string): Promise<Record<string, unknown>> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8'));
-  } catch (e) {
-    throw new TokenizerError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-function fromTokenizerJson(json: Record<string, unknown>, path: string, base: Partial<BertTokenizerOptions>): BertTokenizer {
-  const model = json.model as Record<string, unknown> | undefined;
-  if (!model || model.type !== 'WordPiece') {
-    throw new TokenizerError(`${path}: model type ${JSON.stringify(model?.type)} is not WordPiece; tuna's BERT tokenizer reads WordPiece tokenizers only`);
-  }
-  const vocabObj = model.vocab as Record<string, number> | undefined;
-  if (!vocabObj || typeof vocabObj !== 'object') throw new TokenizerError(`${path}: model.vocab is missing`);
-  const vocab: string[] = [];
-  for (const [t, id] of Object.entries(vocabObj)) vocab[id] = t;
-  for (const a of (json.added_tokens as { id: number; content: string }[] | undefined) ?? []) vocab[a.id] ??= a.content;
-  if (vocab.some((t) => t === undefined)) throw new TokenizerError(`${path}: vocabulary ids have gaps`);
-  const norm = (json.normalizer ?? {}) as Record<string, unknown>;
-  const opts: Partial<BertTokenizerOptions> = { ...base };
-  if (norm.type === 'BertNormalizer') {
-    Object.assign(opts, {
-      lowercase: norm.lowercase !== false,
-      cleanText: norm.clean_text !== false,
-      chineseChars: norm.handle_chinese_chars !== false,
-      stripAccents: typeof norm.strip_accents === 'boolean' ? norm.strip_accents : undefined,
-    });
-  }
-  if (typeof model.unk_token === 'string') Object.assign(opts, { unkToken: model.unk_token });
-  if (typeof model.continuing_subword_prefix === 'string') Object.assign(opts, { continuingSubwordPrefix: model.continuing_subword_prefix });
-  if (typeof model.max_input_chars_per_word === 'number') Object.assign(opts, { maxInputCharsPerWord: model.max_input_chars_per_word });
-  const added = ((json.added_tokens as { content: string; special?: boolean }[] | undefined) ?? []).map((a) => a.content);
-  return new BertTokenizer(vocab, { ...opts, neverSplit: added });
+function truncationStrategy(opts: EncodeOptions): TruncationStrategy | undefined {
+  const t = opts.truncation;
+  if (t === false) return undefined;
+  if (t === true) return 'longest_first';
+  if (t === undefined) return opts.maxLength !== undefined ? 'longest_first' : undefined;
+  return t;
 }
 
-function truncate(a: Token[], b: Token[] | undefined, budget: number, strategy: TruncationStrategy): [Token[], Token[] | undefined] {
-  if (!b) {
-    if (strategy === 'only_second') throw new TokenizerError('truncation only_second needs a text pair');
-    return [a.slice(0, budget), undefined];
-  }
-  let excess = a.length + b.length - budget;
-  if (excess <= 0) return [a, b];
-  if (strategy === 'only_first' || strategy === 'only_second') {
-    const target = strategy === 'only_first' ? a : b;
-    if (target.length < excess) throw new TokenizerError(`truncation ${strategy} cannot remove ${excess} tokens from a sequence of ${target.length}`);
-    return strategy === 'only_first' ? [a.slice(0, a.length - excess), b] : [a, b.slice(0, b.length - excess)];
-  }
-  let la = a.length;
-  let lb = b.length;
-  while (excess-- > 0) {
-    if (la > lb) la--;
-    else lb--;
-  }
-  return [a.slice(0, la), b.slice(0, lb)];
+function cut(s: Sequence, n: number, side: Side): Sequence {
+  if (n >= s.ids.length) return s;
+  const from = side === 'right' ? 0 : s.ids.length - n;
+  const to = from + n;
+  return {
+    ids: s.ids.slice(from, to),
+    tokens: s.tokens.slice(from, to),
+    starts: s.starts.slice(from, to),
+    ends: s.ends.slice(from, to),
+    words: s.words.slice(from, to),
+  };
 }

@@ -1,0 +1,353 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCheckpoint, writeCheckpoint } from '../src/io/checkpoint.js';
+import { type DownloadProgress, HubError, resolveModel, snapshotDir } from '../src/io/hub.js';
+import type { NamedTensor } from '../src/io/safetensors.js';
+
+type Files = Record<string, Buffer>;
+
+interface Logged {
+  readonly server: 'hub' | 'cdn';
+  readonly method: string;
+  readonly path: string;
+  readonly range?: string;
+  readonly auth?: string;
+}
+
+interface HubBehaviour {
+  /** Files served with altered bytes (their ETag still that of the true file). */
+  corrupt?: Set<string>;
+  /** Files whose next download is cut off after this many bytes (the connection is dropped). */
+  cut?: Map<string, number>;
+  /** Repository ids answered with 403 GatedRepo. */
+  gated?: Set<string>;
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const gitSha1 = (b: Buffer) => createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex');
+
+/**
+ * A loopback model hub: `/{id}/resolve/{revision}/{file}`. Safetensors files behave like LFS files
+ * (302 to a CDN on another origin, ETag/X-Linked-Etag = sha256); others are served directly with
+ * the git blob sha1 as ETag. Unknown repositories get 401 RepoNotFound, missing files 404.
+ */
+async function startHub(repos: Record<string, Record<string, Files>>, behaviour: HubBehaviour = {}) {
+  const log: Logged[] = [];
+  const blobs = new Map<string, { name: string; body: Buffer }>();
+  const listen = async (server: Server) => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const record = (server: 'hub' | 'cdn', req: IncomingMessage) =>
+    log.push({ server, method: req.method!, path: decodeURIComponent(req.url!), range: req.headers.range, auth: req.headers.authorization });
+
+  const send = (req: IncomingMessage, res: ServerResponse, name: string, body: Buffer, headers: Record<string, string>) => {
+    const payload = behaviour.corrupt?.has(name) ? Buffer.concat([body.subarray(0, body.length - 1), Buffer.from([body[body.length - 1]! ^ 0xff])]) : body;
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const from = m ? Number(m[1]) : 0;
+    if (from > payload.length) {
+      res.writeHead(416, { 'content-range': `bytes */${payload.length}` }).end();
+      return;
+    }
+    const part = payload.subarray(from);
+    const status = m ? 206 : 200;
+    const h: Record<string, string> = { ...headers, 'content-length': String(part.length), 'accept-ranges': 'bytes' };
+    if (m) h['content-range'] = `bytes ${from}-${payload.length - 1}/${payload.length}`;
+    res.writeHead(status, h);
+    if (req.method === 'HEAD') return void res.end();
+    const cut = behaviour.cut?.get(name);
+    if (cut !== undefined) {
+      behaviour.cut!.delete(name);
+      res.write(part.subarray(0, cut), () => setTimeout(() => res.destroy(), 20));
+      return;
+    }
+    res.end(part);
+  };
+
+  const cdn = createServer((req, res) => {
+    record('cdn', req);
+    const blob = blobs.get(req.url!.replace(/^\/blobs\//, '').split('?')[0]!);
+    if (!blob) return void res.writeHead(404).end();
+    send(req, res, blob.name, blob.body, { etag: `"cdn-${sha256(blob.body).slice(0, 32)}"` });
+  });
+  const cdnUrl = await listen(cdn);
+
+  const hub = createServer((req, res) => {
+    record('hub', req);
+    const m = /^\/(.+)\/resolve\/([^/]+)\/([^/?]+)$/.exec(req.url ?? '');
+    if (!m) return void res.writeHead(404).end();
+    const [, id, rev, file] = m.map((s) => decodeURIComponent(s)) as [string, string, string, string];
+    if (behaviour.gated?.has(id)) return void res.writeHead(403, { 'x-error-code': 'GatedRepo' }).end('gated');
+    const repo = repos[id];
+    if (!repo) return void res.writeHead(401, { 'x-error-code': 'RepoNotFound' }).end('Repository not found');
+    const files = repo[rev];
+    if (!files) return void res.writeHead(404, { 'x-error-code': 'RevisionNotFound' }).end();
+    const body = files[file];
+    if (!body) return void res.writeHead(404, { 'x-error-code': 'EntryNotFound' }).end('Entry not found');
+    const commit = sha256(Buffer.from(`${id}@${rev}`)).slice(0, 40);
+    if (file.endsWith('.safetensors') || file.endsWith('.bin')) {
+      const sha = sha256(body);
+      blobs.set(sha, { name: file, body });
+      res.writeHead(302, { location: `${cdnUrl}/blobs/${sha}?signature=x`, 'x-linked-etag': `"${sha}"`, etag: `"${sha}"`, 'x-linked-size': String(body.length), 'x-repo-commit': commit });
+      return void res.end();
+    }
+    send(req, res, file, body, { etag: `"${gitSha1(body)}"`, 'x-repo-commit': commit });
+  });
+  const endpoint = await listen(hub);
+  return {
+    endpoint,
+    log,
+    count: () => log.length,
+    close: async () => {
+      for (const s of [hub, cdn]) {
+        s.closeAllConnections();
+        await new Promise((r) => s.close(r));
+      }
+    },
+  };
+}
+
+/** A small checkpoint directory's files: weights (~96 KB), config, vocab, tokenizer config. */
+async function checkpointFiles(opts: { shards?: boolean } = {}): Promise<Files> {
+  const dir = await mkdtemp(join(tmpdir(), 'tuna-hub-src-'));
+  const tensors = new Map<string, NamedTensor>();
+  for (let i = 0; i < 3; i++) tensors.set(`bert.encoder.layer.${i}.weight`, { shape: [64, 128], data: new Float32Array(64 * 128).map((_, j) => Math.sin(i * 1000 + j)) });
+  await writeCheckpoint(dir, {
+    config: { model_type: 'bert', architectures: ['BertModel'], hidden_size: 128 },
+    tensors,
+    extraFiles: { 'vocab.txt': '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n', 'tokenizer_config.json': '{"do_lower_case": true}\n' },
+    maxShardBytes: opts.shards ? 40_000 : undefined,
+  });
+  const files: Files = {};
+  for (const f of await readdir(dir)) files[f] = await readFile(join(dir, f));
+  return files;
+}
+
+/** Runs `fn` with some environment variables set, restoring them afterwards. */
+async function withEnv(vars: Record<string, string>, fn: () => Promise<unknown>): Promise<void> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+const cache = () => mkdtemp(join(tmpdir(), 'tuna-hub-cache-'));
+
+test('downloads config, weights (via a CDN redirect) and tokenizer files, then uses the cache with no requests', async () => {
+  const files = await checkpointFiles();
+  const hub = await startHub({ 'org/tiny': { main: files } });
+  const cacheDir = await cache();
+  try {
+    const progress: DownloadProgress[] = [];
+    const dir = await resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir, token: 'hf_secret', onProgress: (p) => progress.push(p) });
+    assert.equal(dir, join(cacheDir, 'models--org--tiny', 'snapshots', 'main'));
+    assert.equal(dir, snapshotDir('org/tiny', { cacheDir }));
+    assert.deepEqual((await readdir(dir)).sort(), ['config.json', 'model.safetensors', 'tokenizer_config.json', 'vocab.txt']);
+    for (const f of await readdir(dir)) assert.deepEqual(await readFile(join(dir, f)), files[f], f);
+    assert.ok(hub.log.some((r) => r.server === 'cdn' && r.path.startsWith('/blobs/')), 'the weights came from the CDN');
+    assert.ok(hub.log.filter((r) => r.server === 'hub').every((r) => r.auth === 'Bearer hf_secret'), 'the token goes to the hub');
+    assert.ok(hub.log.filter((r) => r.server === 'cdn').every((r) => r.auth === undefined), 'and never to another origin');
+    assert.deepEqual(
+      hub.log.filter((r) => r.server === 'hub').map((r) => r.path.replace('/org/tiny/resolve/main/', '')),
+      ['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'],
+    );
+    assert.equal(progress.at(-1)?.file, 'tokenizer_config.json');
+    assert.ok(progress.some((p) => p.file === 'model.safetensors' && p.received === files['model.safetensors']!.length && p.total === p.received));
+    const ckpt = await readCheckpoint(dir);
+    assert.equal(ckpt.tensors.size, 3);
+
+    const before = hub.count();
+    assert.equal(await resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir }), dir);
+    assert.equal(await resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir, offline: true }), dir);
+    await withEnv({ HF_HUB_OFFLINE: '1', TUNA_CACHE: cacheDir, HF_ENDPOINT: hub.endpoint }, async () => assert.equal(await resolveModel('org/tiny'), dir));
+    assert.equal(hub.count(), before, 'no request once cached');
+  } finally {
+    await hub.close();
+  }
+});
+
+test('offline mode without a cached copy fails clearly and sends nothing', async () => {
+  const hub = await startHub({ 'org/tiny': { main: await checkpointFiles() } });
+  try {
+    const cacheDir = await cache();
+    for (const opts of [{ offline: true }, {}]) {
+      await withEnv({ TUNA_OFFLINE: '1' }, () =>
+        assert.rejects(
+          resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir, ...opts }),
+          (e: unknown) => e instanceof HubError && /org\/tiny: not in the cache \(.*models--org--tiny.*\) and offline mode is on/.test(e.message),
+        ),
+      );
+    }
+    assert.equal(hub.count(), 0);
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a sharded repository: the index and every shard are fetched', async () => {
+  const files = await checkpointFiles({ shards: true });
+  assert.ok(files['model.safetensors.index.json'] && !files['model.safetensors']);
+  const hub = await startHub({ 'sharded': { main: files } });
+  try {
+    const dir = await resolveModel('sharded', { endpoint: hub.endpoint, cacheDir: await cache() });
+    const shards = Object.keys(files).filter((f) => /^model-\d+-of-\d+\.safetensors$/.test(f));
+    assert.equal(shards.length, 3);
+    for (const f of shards) assert.deepEqual(await readFile(join(dir, f)), files[f]);
+    const ckpt = await readCheckpoint(dir);
+    assert.equal(ckpt.tensors.size, 3);
+    assert.ok(hub.log.some((r) => r.path.endsWith('/model.safetensors') && r.server === 'hub'), 'tried the single file first');
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a truncated partial download resumes with a Range request', async () => {
+  const files = await checkpointFiles();
+  const weights = files['model.safetensors']!;
+  const hub = await startHub({ 'org/tiny': { main: files } });
+  try {
+    // A partial file left by an earlier run.
+    const cacheDir = await cache();
+    const snap = snapshotDir('org/tiny', { cacheDir });
+    await mkdir(snap, { recursive: true });
+    await writeFile(join(snap, 'model.safetensors.incomplete'), weights.subarray(0, 30_000));
+    const dir = await resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir });
+    assert.deepEqual(await readFile(join(dir, 'model.safetensors')), weights);
+    const cdn = hub.log.filter((r) => r.server === 'cdn');
+    assert.deepEqual(cdn.map((r) => r.range), ['bytes=30000-']);
+    assert.ok(!existsSync(join(dir, 'model.safetensors.incomplete')));
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a connection dropped mid-file keeps the partial file, and the next run resumes from it', async () => {
+  const files = await checkpointFiles();
+  const weights = files['model.safetensors']!;
+  const hub = await startHub({ 'org/tiny': { main: files } }, { cut: new Map([['model.safetensors', 50_000]]) });
+  try {
+    const cacheDir = await cache();
+    await assert.rejects(resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir }), (e: unknown) => e instanceof HubError && /download interrupted .* run again to resume/.test(e.message));
+    const partial = join(snapshotDir('org/tiny', { cacheDir }), 'model.safetensors.incomplete');
+    const kept = (await stat(partial)).size;
+    assert.ok(kept > 0 && kept <= 50_000, `kept ${kept} bytes`);
+    const dir = await resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir });
+    assert.deepEqual(await readFile(join(dir, 'model.safetensors')), weights);
+    assert.equal(hub.log.filter((r) => r.server === 'cdn').at(-1)!.range, `bytes=${kept}-`);
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a partial file that is not a prefix of the real one is discarded and fetched whole', async () => {
+  const files = await checkpointFiles();
+  const hub = await startHub({ 'org/tiny': { main: files } });
+  try {
+    const cacheDir = await cache();
+    const snap = snapshotDir('org/tiny', { cacheDir });
+    await mkdir(snap, { recursive: true });
+    await writeFile(join(snap, 'model.safetensors.incomplete'), Buffer.alloc(1000, 7));
+    const dir = await resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir });
+    assert.deepEqual(await readFile(join(dir, 'model.safetensors')), files['model.safetensors']);
+    assert.deepEqual(hub.log.filter((r) => r.server === 'cdn').map((r) => r.range), ['bytes=1000-', undefined]);
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a response that does not match its ETag is rejected and nothing is kept in the snapshot', async () => {
+  const files = await checkpointFiles();
+  for (const bad of ['model.safetensors', 'vocab.txt']) {
+    const hub = await startHub({ 'org/tiny': { main: files } }, { corrupt: new Set([bad]) });
+    try {
+      const cacheDir = await cache();
+      await assert.rejects(
+        resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir }),
+        (e: unknown) => e instanceof HubError && e.message.includes(`/org/tiny/resolve/main/${bad}`) && /does not match its ETag [0-9a-f]{40,64} .*it was deleted/.test(e.message),
+      );
+      const snap = snapshotDir('org/tiny', { cacheDir });
+      const left = existsSync(snap) ? await readdir(snap) : [];
+      assert.ok(!left.some((f) => f.startsWith(bad)), `${bad}: ${left.join(', ')}`);
+      assert.ok(!existsSync(join(cacheDir, 'models--org--tiny', 'manifests', 'main.json')), 'the snapshot is not marked complete');
+    } finally {
+      await hub.close();
+    }
+  }
+});
+
+test('unknown models, missing config.json and gated models give clear errors', async () => {
+  const files = await checkpointFiles();
+  const { 'config.json': _config, ...noConfig } = files;
+  const hub = await startHub({ 'org/tiny': { main: files }, 'org/noconfig': { main: noConfig } }, { gated: new Set(['org/gated']) });
+  try {
+    const cacheDir = await cache();
+    for (const id of ['org/noconfig', 'org/unknown']) {
+      await assert.rejects(resolveModel(id, { endpoint: hub.endpoint, cacheDir }), (e: unknown) => e instanceof HubError && e.message.startsWith(`${id}: model not found at ${hub.endpoint}`));
+      assert.ok(!existsSync(snapshotDir(id, { cacheDir })), 'no empty snapshot left behind');
+    }
+    await assert.rejects(resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir, revision: 'v9' }), /org\/tiny: model not found .* at revision v9/);
+    await assert.rejects(resolveModel('org/gated', { endpoint: hub.endpoint, cacheDir }), /gated model is restricted \(HTTP 403\); accept its terms on the Hub, then set HF_TOKEN/);
+    await assert.rejects(resolveModel('org/tiny', { endpoint: 'http://127.0.0.1:1', cacheDir }), /request failed .* set HF_HUB_OFFLINE=1 to use the cache only/);
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a repository with only pickled weights is refused without downloading them', async () => {
+  const files = await checkpointFiles();
+  const pickled: Files = { 'config.json': files['config.json']!, 'vocab.txt': files['vocab.txt']!, 'pytorch_model.bin': Buffer.from('\x80\x02c__builtin__\neval\n') };
+  const hub = await startHub({ 'old/bert': { main: pickled } });
+  try {
+    const cacheDir = await cache();
+    await assert.rejects(resolveModel('old/bert', { endpoint: hub.endpoint, cacheDir }), (e: unknown) => {
+      assert.ok(e instanceof HubError);
+      assert.match(e.message, /old\/bert \(revision main\): only pickled weights \(pytorch_model\.bin\); tuna never executes pickle files/);
+      assert.match(e.message, /save_pretrained\(.*safe_serialization=True\)/);
+      return true;
+    });
+    assert.ok(!hub.log.some((r) => r.path.endsWith('.bin') && r.method === 'GET'), 'the pickle is never fetched');
+    assert.equal(hub.log.filter((r) => r.server === 'cdn').length, 0);
+    await assert.rejects(resolveModel('old/bert', { endpoint: hub.endpoint, cacheDir, extraFiles: ['pytorch_model.bin'] }), /refusing to download pytorch_model\.bin/);
+    const snap = snapshotDir('old/bert', { cacheDir });
+    assert.ok(!existsSync(join(snap, 'pytorch_model.bin')));
+  } finally {
+    await hub.close();
+  }
+});
+
+test('revisions, local directories, bad ids, and concurrent calls', async () => {
+  const files = await checkpointFiles();
+  const hub = await startHub({ 'org/tiny': { main: files, 'v1.0': files } });
+  try {
+    const cacheDir = await cache();
+    const dir = await resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir, revision: 'v1.0' });
+    assert.equal(dir, join(cacheDir, 'models--org--tiny', 'snapshots', 'v1.0'));
+    assert.ok(hub.log.every((r) => r.server === 'cdn' || r.path.includes('/resolve/v1.0/')));
+    // Two calls at once: each file is fetched once.
+    const n = hub.count();
+    const [a, b] = await Promise.all([resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir }), resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir })]);
+    assert.equal(a, b);
+    const gets = hub.log.slice(n).filter((r) => r.server === 'hub').map((r) => r.path);
+    assert.equal(new Set(gets).size, gets.length, gets.join('\n'));
+    // Local paths are used as they are; paths that do not exist are not taken for Hub ids.
+    assert.equal(await resolveModel(dir, { endpoint: 'http://127.0.0.1:1', cacheDir }), dir);
+    await assert.rejects(resolveModel('./no/such/dir', { cacheDir }), /\.\/no\/such\/dir: no such directory, and not a Hub model id/);
+    await assert.rejects(resolveModel(join(dir, 'config.json'), { cacheDir }), /config\.json: is a file; pass a checkpoint directory/);
+    await assert.rejects(resolveModel('org/tiny', { cacheDir, revision: '../x' }), /invalid revision/);
+  } finally {
+    await hub.close();
+  }
+});
