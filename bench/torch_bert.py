@@ -1,8 +1,13 @@
 """PyTorch side of bench/infer.ts: a BERT encoder + classifier of the same sizes, timed the same way.
 
 Prints one JSON object per line: {"model", "batch", "seq", "samples_per_s", "latency_ms"}.
-Usage: python3 bench/torch_bert.py LAYERS HIDDEN HEADS INTERMEDIATE THREADS
+Usage: python3 bench/torch_bert.py LAYERS HIDDEN HEADS INTERMEDIATE THREADS [train]
+
+With `train` (the PyTorch side of bench/train.ts) it times fine-tuning steps instead: dropout 0.1
+where Hugging Face's BERT has it, cross-entropy, backward, gradient clipping and AdamW, batch 32 x 128,
+and prints {"model", "batch", "seq", "train_samples_per_s", "peak_rss_mb"}.
 """
+import resource
 import json
 import math
 import sys
@@ -33,10 +38,10 @@ class Layer(torch.nn.Module):
         B, S, _ = x.shape
         split = lambda t: t.view(B, S, heads, dh).transpose(1, 2)
         q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
-        p = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(dh) + mask, -1)
+        p = F.dropout(torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(dh) + mask, -1), 0.1, self.training)
         c = (p @ v).transpose(1, 2).reshape(B, S, H)
-        h = self.ln1(self.o(c) + x)
-        return self.ln2(self.out(F.gelu(self.i(h))) + h)
+        h = self.ln1(F.dropout(self.o(c), 0.1, self.training) + x)
+        return self.ln2(F.dropout(self.out(F.gelu(self.i(h))), 0.1, self.training) + h)
 
 
 class Bert(torch.nn.Module):
@@ -49,12 +54,39 @@ class Bert(torch.nn.Module):
 
     def forward(self, ids, types, mask):
         S = ids.shape[1]
-        x = self.ln(self.we(ids) + self.te(types) + self.pe(torch.arange(S)))
+        x = F.dropout(self.ln(self.we(ids) + self.te(types) + self.pe(torch.arange(S))), 0.1, self.training)
         m = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
         for layer in self.layers:
             x = layer(x, m)
-        return self.cls(torch.tanh(self.pool(x[:, 0])))
+        return self.cls(F.dropout(torch.tanh(self.pool(x[:, 0])), 0.1, self.training))
 
+
+def train(B, S, reps):
+    model = Bert().train()
+    no_decay = [p for n, p in model.named_parameters() if n.endswith('bias') or n.startswith('ln')]
+    decay = [p for n, p in model.named_parameters() if not (n.endswith('bias') or n.startswith('ln'))]
+    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': no_decay, 'weight_decay': 0.0}], lr=5e-5)
+    ids = torch.randint(0, V, (B, S))
+    types = torch.zeros(B, S, dtype=torch.int64)
+    mask = torch.ones(B, S, dtype=torch.int64)
+    labels = torch.randint(0, 2, (B,))
+    times = []
+    for i in range(reps + 3):
+        t = time.perf_counter()
+        opt.zero_grad()
+        F.cross_entropy(model(ids, types, mask), labels).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if i >= 3:
+            times.append(time.perf_counter() - t)
+    return B * len(times) / sum(times)
+
+
+if len(sys.argv) > 6 and sys.argv[6] == 'train':
+    rate = train(32, 128, 10)
+    print(json.dumps({'model': f'{layers}x{H}', 'batch': 32, 'seq': 128, 'train_samples_per_s': rate,
+                      'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}), flush=True)
+    sys.exit(0)
 
 model = Bert().eval()
 

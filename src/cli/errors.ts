@@ -1,5 +1,5 @@
 /** Machine-readable kinds of CLI failure, as they appear in `{"error": {"code": ...}}`. */
-export type CliErrorCode = 'file_not_found' | 'file_unreadable' | 'invalid_onnx' | 'usage' | 'internal';
+export type CliErrorCode = 'file_not_found' | 'file_unreadable' | 'invalid_onnx' | 'invalid_data' | 'invalid_model' | 'interrupted' | 'usage' | 'internal';
 
 /**
  * An error the `tuna` command reports to the user: printed as `tuna: <message>` on stderr (and as

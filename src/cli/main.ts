@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { inspectCommand } from './commands/inspect.js';
 import { opsCommand } from './commands/ops.js';
+import { type EvalOptions, evalCommand } from './commands/eval.js';
 import { type PredictOptions, predictCommand } from './commands/predict.js';
+import { type TrainOptions, trainCommand } from './commands/train.js';
 import { CliError, oneLine } from './errors.js';
 import { type Output, processOutput, toJson } from './output.js';
 import { packageVersion } from './version.js';
@@ -61,6 +63,82 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .action(async (opts: PredictOptions) => {
       state.json = !!opts.json;
       await predictCommand(opts, out);
+    });
+
+  const dataOptions = (c: Command) =>
+    c
+      .option('--text-column <name>', 'CSV/TSV column or JSONL field with the text', 'text')
+      .option('--text-pair-column <name>', 'column with the second text of a pair (default: text_pair when present)')
+      .option('--label-column <name>', 'column with the label', 'label')
+      .option('--tokens-column <name>', 'JSONL field with the words (token classification)', 'tokens')
+      .option('--tags-column <name>', 'JSONL field with the tags (token classification)', 'tags')
+      .option('--multi-label', 'texts carry several labels (JSON array, or a cell split on --label-separator): sigmoid and binary cross-entropy')
+      .option('--label-separator <sep>', 'separator of labels in a CSV/TSV cell with --multi-label', ',');
+
+  dataOptions(
+    program
+      .command('train')
+      .description('fine-tune a checkpoint on a labelled file: classification report, Hugging Face checkpoint, metrics log and learning curve in --output')
+      .option('--task <task>', 'text-classification or token-classification', 'text-classification')
+      .requiredOption('--model <dir>', 'starting checkpoint: a Hugging Face directory (config.json, model.safetensors, vocab.txt) or Hub id; without model.safetensors the weights start random')
+      .requiredOption('--train <file>', 'training data: .csv, .tsv, .jsonl, or CoNLL (.conll/.txt) for token classification')
+      .option('--validation <file>', 'validation data (default: a stratified share of --train, see --validation-split)')
+      .option('--test <file>', 'test data, reported after training')
+      .requiredOption('--output <dir>', 'output directory')
+      .option('--validation-split <fraction>', 'share of --train held out for validation when --validation is not given', '0.1')
+      .option('--epochs <n>', 'training epochs', '3')
+      .option('--max-steps <n>', 'optimizer steps (overrides --epochs)')
+      .option('--batch-size <n>', 'examples per batch', '32')
+      .option('--eval-batch-size <n>', 'examples per evaluation batch (default: twice --batch-size)')
+      .option('--lr <rate>', 'peak learning rate', '5e-5')
+      .option('--max-length <n>', 'tokens per example; longer inputs are truncated (written to tokenizer_config.json)', '128')
+      .option('--warmup-ratio <fraction>', 'share of steps for linear warmup', '0')
+      .option('--warmup-steps <n>', 'warmup steps (overrides --warmup-ratio)')
+      .option('--weight-decay <w>', 'AdamW weight decay (not on biases and LayerNorm weights)', '0')
+      .option('--max-grad-norm <n>', 'gradient clipping threshold (0: off)', '1')
+      .option('--lr-scheduler-type <type>', 'linear, constant or constant_with_warmup', 'linear')
+      .option('--gradient-accumulation-steps <n>', 'batches per optimizer step', '1')
+      .option('--eval-strategy <when>', 'no, epoch or steps (default: epoch when there is validation data)')
+      .option('--eval-steps <n>', 'evaluate every n steps with --eval-strategy steps')
+      .option('--save-strategy <when>', 'no, epoch or steps (default: as --eval-strategy)')
+      .option('--save-steps <n>', 'save a checkpoint every n steps with --save-strategy steps')
+      .option('--save-total-limit <n>', 'checkpoints kept (the best one always is)', '2')
+      .option('--logging-steps <n>', 'log the training loss every n steps')
+      .option('--metric-for-best-model <name>', 'metric that picks the best checkpoint: f1, accuracy, loss, ... (default f1)')
+      .option('--early-stopping-patience <n>', 'stop after n evaluations without improvement')
+      .option('--group-by-length', 'batch examples of similar length together')
+      .option('--seed <n>', 'seed of initialisation, data order and dropout', '42')
+      .option('--resume', 'continue from the latest checkpoint in --output')
+      .option('--resume-from-checkpoint <dir>', 'continue from this checkpoint directory')
+      .option('--threads <n>', 'ONNX Runtime threads (default: all cores)')
+      .option('--progress <mode>', 'auto (bar on a terminal, lines otherwise), bar, lines or none', 'auto')
+      .option('--json', 'print a JSON summary on stdout'),
+  )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tuna train --model bert-base-uncased --train train.csv --output out/\n' +
+        '  tuna train --task token-classification --model ckpt/ --train train.conll --validation dev.conll --output ner/\n' +
+        '  tuna train ... --resume   # after Ctrl-C',
+    )
+    .action(async (opts: TrainOptions) => {
+      state.json = !!opts.json;
+      await trainCommand(opts, out);
+    });
+
+  dataOptions(
+    program
+      .command('eval')
+      .description('evaluate a fine-tuned classifier on a labelled file: classification report (and seqeval entity scores for token classification)')
+      .requiredOption('--model <dir>', 'fine-tuned checkpoint directory')
+      .requiredOption('--data <file>', 'labelled data (.csv, .tsv, .jsonl, CoNLL)')
+      .option('--batch-size <n>', 'examples per batch', '64')
+      .option('--threads <n>', 'ONNX Runtime threads (default: all cores)')
+      .option('--json', 'print one JSON document: accuracy, per-label scores, averages (and an entity section)'),
+  )
+    .addHelpText('after', '\nExamples:\n  tuna eval --model out/ --data test.csv\n  tuna eval --model ner/ --data test.conll --json')
+    .action(async (opts: EvalOptions) => {
+      state.json = !!opts.json;
+      await evalCommand(opts, out);
     });
 
   return program;

@@ -66,7 +66,9 @@ export class DropoutMasks {
     const out: Record<string, HostTensor> = {};
     this.sites.forEach((s, k) => {
       const pool = pools[this.ratios.indexOf(s.ratio)]!;
-      const offset = this.rng.int(pool.length - sizes[k]! + 1);
+      // The window starts in [0, size], which every pool of at least twice the mask holds: masks
+      // then depend only on the generator state, not on how large the pool has grown.
+      const offset = this.rng.int(sizes[k]! + 1);
       out[maskInput(k)] = { dtype: 'float32', dims: [sizes[k]!], data: pool.subarray(offset, offset + sizes[k]!) };
     });
     return out;

@@ -181,6 +181,12 @@ export class BertTokenizer {
     return this.options.modelMaxLength;
   }
 
+  /** Sets `model_max_length` (written to tokenizer_config.json by `save`): the default truncation length. */
+  set modelMaxLength(n: number | undefined) {
+    if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw new TokenizerError(`modelMaxLength must be a positive integer, got ${n}`);
+    (this.options as { modelMaxLength?: number }).modelMaxLength = n;
+  }
+
   /** The added tokens (special tokens included), by ascending id. */
   get addedTokens(): readonly AddedToken[] {
     return this.added;
@@ -290,9 +296,32 @@ export class BertTokenizer {
    * @throws TruncationError when the input cannot be truncated as asked (see {@link EncodeOptions.truncation}).
    */
   encode(text: string, textPair?: string, opts: EncodeOptions = {}): Encoding {
+    return this.finish(this.encodeSequence(text), textPair === undefined ? undefined : this.encodeSequence(textPair), opts);
+  }
+
+  /**
+   * Encodes a text given as words (Hugging Face's `is_split_into_words`): each word is normalised,
+   * pre-tokenised and split into WordPiece tokens on its own; `wordIds` index the given words and
+   * offsets are relative to each word. For token classification, where labels belong to words.
+   */
+  encodeWords(words: readonly string[], opts: EncodeOptions = {}): Encoding {
+    const seq: Sequence = { ids: [], tokens: [], starts: [], ends: [], words: [] };
+    words.forEach((w, i) => {
+      const part = this.encodeSequence(w);
+      seq.ids.push(...part.ids);
+      seq.tokens.push(...part.tokens);
+      seq.starts.push(...part.starts);
+      seq.ends.push(...part.ends);
+      for (let k = 0; k < part.ids.length; k++) seq.words.push(i);
+    });
+    return this.finish(seq, undefined, opts);
+  }
+
+  /** Truncation, special tokens and padding of encoded sequences. */
+  private finish(first: Sequence, second: Sequence | undefined, opts: EncodeOptions): Encoding {
     const special = opts.addSpecialTokens ?? true;
-    let a = this.encodeSequence(text);
-    let b = textPair === undefined ? undefined : this.encodeSequence(textPair);
+    let a = first;
+    let b = second;
     const strategy = truncationStrategy(opts);
     if (strategy) {
       const maxLength = opts.maxLength ?? this.options.modelMaxLength;

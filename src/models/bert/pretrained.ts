@@ -57,7 +57,16 @@ function candidates(key: string): string[] {
  */
 export async function loadBert(
   dirOrId: string,
-  opts: { architecture?: BertArchitecture; config?: Partial<BertConfig>; seed?: number; hub?: HubOptions } = {},
+  opts: {
+    architecture?: BertArchitecture;
+    config?: Partial<BertConfig>;
+    seed?: number;
+    hub?: HubOptions;
+    /** A directory with config.json but no weights gets freshly initialised weights (Hugging Face's `from_config`). */
+    initMissingWeights?: boolean;
+    /** Parameters initialised afresh even when the checkpoint has them (e.g. a head for a new label set). */
+    reinitialize?: (name: string) => boolean;
+  } = {},
 ): Promise<LoadedBert> {
   const dir = await resolveModel(dirOrId, opts.hub);
   const configPath = join(dir, 'config.json');
@@ -71,7 +80,8 @@ export async function loadBert(
   const config = parseBertConfig({ ...raw, ...(opts.config ?? {}) }, configPath);
   const architecture = opts.architecture ?? pickArchitecture(config, configPath);
   const weightsPath = join(dir, 'model.safetensors');
-  if (!existsSync(weightsPath)) {
+  const fresh = !existsSync(weightsPath) && opts.initMissingWeights === true && !readdirSync(dir).some((f) => PICKLE.test(f));
+  if (!existsSync(weightsPath) && !fresh) {
     const pickled = readdirSync(dir).filter((f) => PICKLE.test(f));
     throw new CheckpointError(
       pickled.length
@@ -80,7 +90,7 @@ export async function loadBert(
         : `${dir}: no model.safetensors`,
     );
   }
-  const { tensors } = parseSafetensors(await readFile(weightsPath), weightsPath);
+  const tensors = fresh ? new Map<string, NamedTensor>() : parseSafetensors(await readFile(weightsPath), weightsPath).tensors;
   const shapes = parameterShapes(config, architecture);
   const store = new ParameterStore(new Rng(opts.seed ?? 0));
   const used = new Set<string>();
@@ -101,8 +111,14 @@ export async function loadBert(
       : /\.bias$/.test(name)
         ? ({ kind: 'zeros' } as const)
         : ({ kind: 'normal', std: config.initializer_range } as const);
+    if (hit && opts.reinitialize?.(name)) {
+      used.add(hit[0]);
+      mismatched.push({ name, checkpoint: hit[1].shape, model: shape });
+      store.create(name, shape, init, !noDecay);
+      continue;
+    }
     if (!hit) {
-      missing.push(name);
+      if (!fresh) missing.push(name);
       store.create(name, shape, init, !noDecay);
       continue;
     }

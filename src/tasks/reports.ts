@@ -1,0 +1,128 @@
+/**
+ * From model outputs to what a user reads: predicted labels, scikit-learn-style classification
+ * reports, seqeval-style entity reports, and the metrics the Trainer tracks.
+ */
+import type { LabelMap } from '../data/index.js';
+import {
+  classificationReport,
+  confusionMatrix,
+  entityReport,
+  formatClassificationReport,
+  formatConfusionMatrix,
+  formatEntityReport,
+  multiLabelClassificationReport,
+  reportToJson,
+} from '../metrics/index.js';
+import type { ComputeMetrics } from '../train/trainer.js';
+import type { EvalPrediction, TaskKind } from '../train/evaluate.js';
+import { argmax } from '../train/losses.js';
+
+/** A report as text (for people) and as JSON (for programs), with headline metrics. */
+export interface TaskReport {
+  readonly text: string;
+  readonly json: Record<string, unknown>;
+  /** Headline numbers, e.g. `accuracy`, `f1` (macro), or entity `f1` (micro). */
+  readonly metrics: Record<string, number>;
+}
+
+/** Gold and predicted label names per text (single-label). */
+export function singleLabelPairs(p: EvalPrediction, labels: LabelMap): { yTrue: string[]; yPred: string[] } {
+  const yTrue: string[] = [];
+  const yPred: string[] = [];
+  p.logits.forEach((row, i) => {
+    yTrue.push(labels.label(p.labels[i] as number));
+    yPred.push(labels.label(argmax(row, 0, p.numLabels)));
+  });
+  return { yTrue, yPred };
+}
+
+/** Gold and predicted label sets per text (multi-label: a label is predicted when its sigmoid is at least `threshold`). */
+export function multiLabelPairs(p: EvalPrediction, labels: LabelMap, threshold = 0.5): { yTrue: string[][]; yPred: string[][] } {
+  const cut = Math.log(threshold / (1 - threshold));
+  const yTrue: string[][] = [];
+  const yPred: string[][] = [];
+  p.logits.forEach((row, i) => {
+    const gold = p.labels[i] as Float32Array;
+    yTrue.push(labels.labels.filter((_, j) => gold[j]! >= 0.5));
+    yPred.push(labels.labels.filter((_, j) => row[j]! >= cut));
+  });
+  return { yTrue, yPred };
+}
+
+/**
+ * Word-level gold and predicted tags: one per labelled token (the first sub-token of each word,
+ * where the gold label is not -100).
+ */
+export function wordTagPairs(p: EvalPrediction, labels: LabelMap): { yTrue: string[][]; yPred: string[][] } {
+  const yTrue: string[][] = [];
+  const yPred: string[][] = [];
+  p.logits.forEach((rows, i) => {
+    const gold = p.labels[i] as Int32Array;
+    const t: string[] = [];
+    const q: string[] = [];
+    for (let k = 0; k < gold.length; k++) {
+      if (gold[k]! < 0) continue;
+      t.push(labels.label(gold[k]!));
+      q.push(labels.label(argmax(rows, k * p.numLabels, p.numLabels)));
+    }
+    yTrue.push(t);
+    yPred.push(q);
+  });
+  return { yTrue, yPred };
+}
+
+/** Whether tags look like BIOES (any S- or E- tag) rather than BIO. */
+export function tagScheme(tags: readonly string[]): 'BIO' | 'BIOES' {
+  return tags.some((t) => /^[SE]-/.test(t)) ? 'BIOES' : 'BIO';
+}
+
+/** The full report of a task on a labelled prediction. */
+export function taskReport(task: TaskKind, p: EvalPrediction, labels: LabelMap, digits = 4): TaskReport {
+  if (task === 'single_label') {
+    const { yTrue, yPred } = singleLabelPairs(p, labels);
+    const report = classificationReport(yTrue, yPred, { labels: labels.labels, digits });
+    const cm = confusionMatrix(yTrue, yPred, labels.labels);
+    const json = reportToJson(report) as Record<string, unknown>;
+    return {
+      text: `${formatClassificationReport(report, digits)}\nconfusion matrix (rows: true label, columns: predicted)\n${formatConfusionMatrix(cm)}`,
+      json: { ...json, confusion_matrix: cm },
+      metrics: {
+        accuracy: report.accuracy ?? Number.NaN,
+        f1: report['macro avg']['f1-score'],
+        precision: report['macro avg'].precision,
+        recall: report['macro avg'].recall,
+        f1_weighted: report['weighted avg']['f1-score'],
+      },
+    };
+  }
+  if (task === 'multi_label') {
+    const { yTrue, yPred } = multiLabelPairs(p, labels);
+    const report = multiLabelClassificationReport(yTrue, yPred, { labels: labels.labels, digits });
+    const exact = yTrue.filter((t, i) => t.join('\u0000') === yPred[i]!.join('\u0000')).length / Math.max(1, yTrue.length);
+    return {
+      text: formatClassificationReport(report, digits),
+      json: { ...(reportToJson(report) as Record<string, unknown>), subset_accuracy: exact },
+      metrics: { f1: report['micro avg']!['f1-score'], f1_macro: report['macro avg']['f1-score'], subset_accuracy: exact },
+    };
+  }
+  const { yTrue, yPred } = wordTagPairs(p, labels);
+  const scheme = tagScheme(labels.labels);
+  const entities = entityReport(yTrue, yPred, { scheme, digits });
+  const flatTrue = yTrue.flat();
+  const flatPred = yPred.flat();
+  const tags = classificationReport(flatTrue, flatPred, { labels: labels.labels, digits });
+  const micro = entities['micro avg']!;
+  return {
+    text: `entities (${scheme}, seqeval-style)\n${formatEntityReport(entities, digits)}\nword-level tags\n${formatClassificationReport(tags, digits)}`,
+    json: { ...(reportToJson(tags) as Record<string, unknown>), entity: reportToJson(entities) },
+    metrics: { precision: micro.precision, recall: micro.recall, f1: micro['f1-score'], accuracy: tags.accuracy ?? Number.NaN },
+  };
+}
+
+/** The Trainer's `computeMetrics` for a task: the headline numbers of {@link taskReport}. */
+export function metricsFor(task: TaskKind, labels: LabelMap): ComputeMetrics {
+  return (p) => {
+    const m = taskReport(task, p, labels).metrics;
+    return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v * 1e6) / 1e6]));
+  };
+}

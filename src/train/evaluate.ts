@@ -1,0 +1,77 @@
+/** Running a classifier over a dataset: logits per example in dataset order, and the loss when the data is labelled. */
+import { type Feature, collate } from '../data/index.js';
+import type { PreTrainedBert } from '../models/auto.js';
+import { TrainingArgumentsError } from './arguments.js';
+import { binaryCrossEntropy, crossEntropy } from './losses.js';
+
+/** How the model's labels are shaped: one class per text, a set of classes per text, or one class per token. */
+export type TaskKind = 'single_label' | 'multi_label' | 'token';
+
+/** Model outputs on a dataset, one entry per example, in dataset order. */
+export interface EvalPrediction {
+  /** Logits: `[numLabels]` per text, or `[tokens * numLabels]` per example for token classification (padding excluded). */
+  readonly logits: readonly Float32Array[];
+  readonly labels: readonly Feature['labels'][];
+  readonly numLabels: number;
+  readonly features: readonly Feature[];
+}
+
+/** The kind of labels a model's head takes. */
+export function taskKind(model: PreTrainedBert): TaskKind {
+  if (model.architecture === 'BertForTokenClassification') return 'token';
+  if (model.architecture !== 'BertForSequenceClassification') {
+    throw new TrainingArgumentsError('model', `fine-tuning and evaluation need a classifier; ${model.architecture} has no classification head`);
+  }
+  return model.config.problem_type === 'multi_label_classification' ? 'multi_label' : 'single_label';
+}
+
+/**
+ * Runs `model` (dropout off) over `dataset` in batches of similar length and returns the logits of
+ * every example in dataset order, plus the mean loss when every example has labels (per text, or
+ * per labelled token for token classification).
+ */
+export async function predictDataset(
+  model: PreTrainedBert,
+  dataset: readonly Feature[],
+  opts: { batchSize: number },
+): Promise<{ prediction: EvalPrediction; loss?: number }> {
+  const task = taskKind(model);
+  const n = model.numLabels;
+  // Longest first, so batches hold examples of similar length; results go back to dataset order.
+  const order = [...dataset.keys()].sort((x, y) => dataset[y]!.inputIds.length - dataset[x]!.inputIds.length);
+  const logits: Float32Array[] = new Array(dataset.length);
+  const labelled = dataset.length > 0 && dataset.every((f) => f.labels !== undefined);
+  let lossSum = 0;
+  let lossCount = 0;
+  for (let i = 0; i < order.length; i += opts.batchSize) {
+    const indices = order.slice(i, i + opts.batchSize);
+    const batch = collate(dataset, indices, { padId: model.config.pad_token_id, task });
+    delete batch.labels;
+    const out = await model.forward(batch);
+    const data = out.logits!.data as Float32Array;
+    const T = batch.input_ids!.dims[1]!;
+    indices.forEach((ex, b) => {
+      const f = dataset[ex]!;
+      if (task === 'token') {
+        const len = f.inputIds.length;
+        const rows = data.slice(b * T * n, (b * T + len) * n);
+        logits[ex] = rows;
+        if (!labelled) return;
+        const labels = f.labels as Int32Array;
+        for (let t = 0; t < len; t++) {
+          if (labels[t]! < 0) continue;
+          lossSum += crossEntropy(rows, t * n, n, labels[t]!);
+          lossCount++;
+        }
+        return;
+      }
+      const row = data.slice(b * n, (b + 1) * n);
+      logits[ex] = row;
+      if (!labelled) return;
+      lossSum += task === 'multi_label' ? binaryCrossEntropy(row, 0, f.labels as Float32Array) : crossEntropy(row, 0, n, f.labels as number);
+      lossCount++;
+    });
+  }
+  const prediction: EvalPrediction = { logits, labels: dataset.map((f) => f.labels), numLabels: n, features: dataset };
+  return { prediction, loss: labelled && lossCount > 0 ? lossSum / lossCount : undefined };
+}

@@ -1,0 +1,403 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Feature, collate, planBatches } from '../data/index.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { PreTrainedBert } from '../models/auto.js';
+import { buildBert } from '../models/bert/modeling.js';
+import type { BertConfig } from '../models/bert/config.js';
+import type { BertTokenizer } from '../tokenizers/bert-tokenizer.js';
+import { AdamW } from './adamw.js';
+import { type ResolvedArguments, type TrainingArguments, TrainingArgumentsError, resolveArguments } from './arguments.js';
+import type { TrainerCallback, TrainerProgress } from './callbacks.js';
+import {
+  OPTIMIZER_FILE,
+  ResumeError,
+  TRAINER_STATE_FILE,
+  type TrainerStateFile,
+  listCheckpoints,
+  readTrainerState,
+  restoreWeights,
+  rotateCheckpoints,
+  writeCheckpointDir,
+  writeTrainerState,
+} from './checkpoints.js';
+import { clipCoefficient, globalNorm } from './clip.js';
+import { learningCurveSvg } from './curve.js';
+import { type EvalPrediction, type TaskKind, predictDataset, taskKind } from './evaluate.js';
+import { type Schedule, constantSchedule, constantWithWarmupSchedule, linearSchedule } from './schedule.js';
+import { loadOptimizerState, saveOptimizerState } from './state.js';
+import { TrainStep } from './step.js';
+
+
+/** Metrics from predictions, without the `eval_` prefix (e.g. `{ accuracy, f1 }`). */
+export type ComputeMetrics = (prediction: EvalPrediction) => Record<string, number>;
+
+/** What {@link Trainer} works with. */
+export interface TrainerOptions {
+  readonly model: PreTrainedBert;
+  readonly args: TrainingArguments;
+  readonly trainDataset: readonly Feature[];
+  readonly evalDataset?: readonly Feature[];
+  /** Saved beside the model in every checkpoint and in the output directory. */
+  readonly tokenizer?: BertTokenizer;
+  readonly computeMetrics?: ComputeMetrics;
+  readonly callbacks?: readonly TrainerCallback[];
+}
+
+/** What `train()` returns. */
+export interface TrainOutput {
+  readonly globalStep: number;
+  /** Mean training loss over the steps of this run. */
+  readonly trainingLoss: number;
+  /** `train_runtime` (s), `train_samples_per_second`, `train_steps_per_second`, `epoch`. */
+  readonly metrics: Record<string, number>;
+  /** True when `stop()` ended training early; a checkpoint was saved to resume from. */
+  readonly interrupted: boolean;
+  /** True when early stopping ended training. */
+  readonly earlyStopped: boolean;
+  readonly bestModelCheckpoint?: string;
+}
+
+/** Name of the metrics log in the output directory (one JSON record per line). */
+export const METRICS_LOG = 'metrics.jsonl';
+export const LEARNING_CURVE = 'learning_curve.svg';
+
+
+/**
+ * The fine-tuning loop: AdamW with decoupled weight decay (none on biases and LayerNorm weights),
+ * a warmup/decay schedule, gradient clipping and accumulation, dropout on in training and off in
+ * evaluation, periodic evaluation with early stopping and best-model tracking, and resumable
+ * checkpoints written atomically. Metrics go to `metrics.jsonl` and a learning curve SVG in the
+ * output directory.
+ */
+export class Trainer {
+  readonly model: PreTrainedBert;
+  readonly args: ResolvedArguments;
+  readonly task: TaskKind;
+  private readonly callbacks: TrainerCallback[];
+  private stopRequested = false;
+  private history: Record<string, number>[] = [];
+
+  constructor(private readonly opts: TrainerOptions) {
+    this.model = opts.model;
+    this.args = resolveArguments(opts.args, (opts.evalDataset?.length ?? 0) > 0);
+    this.task = taskKind(opts.model);
+    this.callbacks = [...(opts.callbacks ?? [])];
+    if (opts.trainDataset.length === 0) throw new TrainingArgumentsError('trainDataset', 'the training set is empty');
+    const a = this.args;
+    if (a.loadBestModelAtEnd && a.evalStrategy !== 'no') {
+      const aligned = a.saveStrategy === a.evalStrategy && (a.evalStrategy !== 'steps' || a.saveSteps % a.evalSteps === 0);
+      if (!aligned) {
+        throw new TrainingArgumentsError(
+          'saveStrategy',
+          `loadBestModelAtEnd needs checkpoints where evaluations happen: saveStrategy (${a.saveStrategy}) must equal evalStrategy (${a.evalStrategy}) and saveSteps be a multiple of evalSteps`,
+        );
+      }
+    }
+  }
+
+  /** Adds a callback. */
+  addCallback(cb: TrainerCallback): void {
+    this.callbacks.push(cb);
+  }
+
+  /**
+   * Asks the loop to stop after the current optimizer step; it then saves a checkpoint to resume
+   * from and returns with `interrupted: true` (what Ctrl-C does in `tuna train`).
+   */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Log records so far (what metrics.jsonl holds). */
+  get logHistory(): readonly Record<string, number>[] {
+    return this.history;
+  }
+
+  private trainConfig(): BertConfig {
+    const c = this.model.config;
+    return this.args.disableDropout ? { ...c, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, classifier_dropout: 0 } : c;
+  }
+
+  /**
+   * Trains. `resumeFromCheckpoint`: a checkpoint directory, or `true` for the latest in the
+   * output directory; weights, optimizer moments, schedule position, data order and dropout
+   * stream continue where they stopped.
+   */
+  async train(opts: { resumeFromCheckpoint?: string | boolean } = {}): Promise<TrainOutput> {
+    const a = this.args;
+    const model = this.model;
+    const data = this.opts.trainDataset;
+    await mkdir(a.outputDir, { recursive: true });
+    const lengths = data.map((f) => f.inputIds.length);
+    const batchesPerEpoch = Math.ceil(data.length / a.perDeviceTrainBatchSize);
+    const stepsPerEpoch = Math.ceil(batchesPerEpoch / a.gradientAccumulationSteps);
+    const maxSteps = a.maxSteps > 0 ? a.maxSteps : Math.ceil(a.numTrainEpochs * stepsPerEpoch);
+    const numEpochs = Math.ceil(maxSteps / stepsPerEpoch);
+    const warmup = a.warmupSteps > 0 ? a.warmupSteps : Math.ceil(a.warmupRatio * maxSteps);
+    const schedule: Schedule =
+      a.lrSchedulerType === 'linear'
+        ? linearSchedule(a.learningRate, warmup, maxSteps)
+        : a.lrSchedulerType === 'constant_with_warmup'
+          ? constantWithWarmupSchedule(a.learningRate, warmup)
+          : constantSchedule(a.learningRate);
+    const loggingSteps = a.loggingSteps ?? Math.max(1, Math.min(50, Math.floor(maxSteps / 50)));
+
+    let resumeDir: string | undefined;
+    if (opts.resumeFromCheckpoint === true) {
+      const found = await listCheckpoints(a.outputDir);
+      if (found.length === 0) throw new ResumeError(`${a.outputDir}: no checkpoint-N directory to resume from; start without resuming`);
+      resumeDir = found.at(-1)!.dir;
+    } else if (typeof opts.resumeFromCheckpoint === 'string') {
+      resumeDir = opts.resumeFromCheckpoint;
+    }
+
+    const config = this.trainConfig();
+    const step = await TrainStep.create(model.store, (ctx) => ({ loss: buildBert(ctx, config, model.architecture, true).loss! }), {
+      session: { threads: a.threads },
+      dropoutSeed: a.seed,
+      initStd: config.initializer_range,
+    });
+    const optimizer = new AdamW({ beta1: a.adamBeta1, beta2: a.adamBeta2, eps: a.adamEpsilon, weightDecay: a.weightDecay });
+
+    let globalStep = 0;
+    let epochIndex = 0;
+    let batchInEpoch = 0;
+    let samplesSeen = 0;
+    let bestMetric: number | undefined;
+    let bestCheckpoint: string | undefined;
+    let patience = 0;
+    this.history = [];
+    if (resumeDir) {
+      const state = await readTrainerState(resumeDir);
+      if (state.maxSteps !== maxSteps) {
+        throw new ResumeError(`${resumeDir}: saved for a run of ${state.maxSteps} steps, this run has ${maxSteps}; resume with the same data and arguments`);
+      }
+      await restoreWeights(resumeDir, model.store);
+      await loadOptimizerState(join(resumeDir, OPTIMIZER_FILE), optimizer, step.trainable);
+      if (state.dropoutRng && step.masks) step.masks.setRngState(state.dropoutRng);
+      globalStep = state.globalStep;
+      epochIndex = state.epochIndex;
+      batchInEpoch = state.batchInEpoch;
+      samplesSeen = state.samplesSeen;
+      bestMetric = state.bestMetric;
+      bestCheckpoint = state.bestModelCheckpoint;
+      patience = state.patienceCounter;
+      this.history = state.logHistory.map((r) => ({ ...r }));
+    }
+
+    const startedAt = performance.now();
+    const startSamples = samplesSeen;
+    let lastLoss = Number.NaN;
+    const progress = (): TrainerProgress => ({
+      globalStep,
+      maxSteps,
+      epoch: epochIndex + batchInEpoch / batchesPerEpoch,
+      numEpochs,
+      samplesPerSecond: (samplesSeen - startSamples) / Math.max(1e-9, (performance.now() - startedAt) / 1000),
+      loss: lastLoss,
+      learningRate: schedule(Math.min(globalStep, maxSteps - 1)),
+    });
+    const emit = <K extends keyof TrainerCallback>(hook: K, ...rest: unknown[]) => {
+      for (const cb of this.callbacks) (cb[hook] as ((...x: unknown[]) => void) | undefined)?.call(cb, progress(), ...rest);
+    };
+    const log = async (record: Record<string, number>) => {
+      const full = { ...record, epoch: round(progress().epoch, 4), step: globalStep };
+      this.history.push(full);
+      await this.writeLogs();
+      emit('onLog', full);
+    };
+
+    const save = async (): Promise<string> => {
+      const dir = await writeCheckpointDir(a.outputDir, globalStep, async (tmp) => {
+        await model.savePretrained(tmp);
+        await this.opts.tokenizer?.save(tmp);
+        await saveOptimizerState(join(tmp, OPTIMIZER_FILE), optimizer, { global_step: String(globalStep) });
+        const state: TrainerStateFile = {
+          format: 'tuna-trainer-state',
+          globalStep,
+          epoch: progress().epoch,
+          epochIndex,
+          batchInEpoch,
+          maxSteps,
+          bestMetric,
+          bestModelCheckpoint: bestCheckpoint,
+          patienceCounter: patience,
+          logHistory: this.history,
+          dropoutRng: step.masks?.rngState(),
+          samplesSeen,
+        };
+        await writeTrainerState(join(tmp, TRAINER_STATE_FILE), state);
+      });
+      await rotateCheckpoints(a.outputDir, a.saveTotalLimit, bestCheckpoint);
+      emit('onSave', dir);
+      return dir;
+    };
+
+    // Evaluates, tracks the best metric, and reports whether early stopping should end training.
+    let earlyStopped = false;
+    const evaluateAndTrack = async (): Promise<boolean> => {
+      const metrics = await this.evaluate();
+      await log(metrics);
+      const key = `eval_${a.metricForBestModel}`;
+      const value = metrics[key];
+      if (value === undefined) {
+        throw new TrainingArgumentsError('metricForBestModel', `no metric "${a.metricForBestModel}" after evaluation; available: ${Object.keys(metrics).map((k) => k.replace(/^eval_/, '')).join(', ')}`);
+      }
+      const improved = bestMetric === undefined || (a.greaterIsBetter ? value > bestMetric + a.earlyStoppingThreshold : value < bestMetric - a.earlyStoppingThreshold);
+      if (improved) {
+        bestMetric = value;
+        bestCheckpoint = join(a.outputDir, `checkpoint-${globalStep}`);
+        patience = 0;
+      } else patience++;
+      return a.earlyStoppingPatience !== undefined && patience >= a.earlyStoppingPatience;
+    };
+
+    emit('onTrainBegin');
+    const accum = a.gradientAccumulationSteps;
+    const accumulated = accum > 1 ? new Map(step.trainable.map((p) => [p.name, new Float32Array(p.data.length)])) : undefined;
+    let lossSinceLog = 0;
+    let stepsSinceLog = 0;
+    let runLossSum = 0;
+    let runSteps = 0;
+    let interrupted = false;
+    try {
+      training: while (globalStep < maxSteps) {
+        const plan = planBatches(lengths, { batchSize: a.perDeviceTrainBatchSize, shuffle: a.shuffleTrain, seed: a.seed + epochIndex, groupByLength: a.groupByLength });
+        let micro = 0;
+        let microLoss = 0;
+        while (batchInEpoch < plan.length) {
+          const indices = plan[batchInEpoch]!;
+          const result = await step.run(collate(data, indices, { padId: model.config.pad_token_id, task: this.task }));
+          if (!Number.isFinite(result.loss)) {
+            throw new TrainingArgumentsError('learningRate', `the training loss became ${result.loss} at step ${globalStep + 1}; lower the learning rate or check the labels`);
+          }
+          if (accumulated) for (const [name, g] of result.grads) addInto(accumulated.get(name)!, g, micro === 0);
+          micro++;
+          microLoss += result.loss;
+          batchInEpoch++;
+          samplesSeen += indices.length;
+          const endOfEpoch = batchInEpoch === plan.length;
+          if (micro < accum && !endOfEpoch) continue;
+
+          const lr = schedule(globalStep);
+          const norm = accumulated ? globalNorm(accumulated.values()) / micro : result.gradNorm;
+          const coef = a.maxGradNorm > 0 ? clipCoefficient(norm, a.maxGradNorm) : 1;
+          optimizer.update(step.trainable, accumulated ?? result.grads, lr, coef / micro);
+          globalStep++;
+          lastLoss = microLoss / micro;
+          lossSinceLog += lastLoss;
+          stepsSinceLog++;
+          runLossSum += lastLoss;
+          runSteps++;
+          micro = 0;
+          microLoss = 0;
+          if (endOfEpoch) {
+            epochIndex++;
+            batchInEpoch = 0;
+          }
+          emit('onStep');
+
+          const last = globalStep >= maxSteps;
+          if (globalStep % loggingSteps === 0 || last) {
+            await log({ loss: round(lossSinceLog / stepsSinceLog, 6), learning_rate: lr, grad_norm: round(norm, 6) });
+            lossSinceLog = 0;
+            stepsSinceLog = 0;
+          }
+          const evalNow = (a.evalStrategy === 'steps' && globalStep % a.evalSteps === 0) || (a.evalStrategy === 'epoch' && endOfEpoch) || (last && a.evalStrategy !== 'no');
+          if (evalNow) earlyStopped = await evaluateAndTrack();
+          const saveNow = (a.saveStrategy === 'steps' && globalStep % a.saveSteps === 0) || (a.saveStrategy === 'epoch' && endOfEpoch) || (last && a.saveStrategy !== 'no') || earlyStopped;
+          if (saveNow || this.stopRequested) await save();
+          if (this.stopRequested && !last) {
+            interrupted = true;
+            break training;
+          }
+          if (earlyStopped || last) break training;
+          if (endOfEpoch) break;
+        }
+      }
+    } finally {
+      await step.release();
+    }
+
+    if (!interrupted && a.loadBestModelAtEnd && bestCheckpoint && existsSync(bestCheckpoint)) await restoreWeights(bestCheckpoint, model.store);
+    const runtime = (performance.now() - startedAt) / 1000;
+    const metrics = {
+      train_runtime: round(runtime, 3),
+      train_samples_per_second: round((samplesSeen - startSamples) / runtime, 3),
+      train_steps_per_second: round(runSteps / runtime, 3),
+      train_loss: runSteps ? runLossSum / runSteps : Number.NaN,
+      epoch: round(progress().epoch, 4),
+    };
+    emit('onTrainEnd');
+    if (!interrupted) {
+      await this.saveModel();
+      await writeFileAtomic(join(a.outputDir, 'train_results.json'), new TextEncoder().encode(JSON.stringify({ ...metrics, global_step: globalStep, best_metric: bestMetric ?? null }, null, 2) + '\n'));
+    }
+    return {
+      globalStep,
+      trainingLoss: metrics.train_loss,
+      metrics,
+      interrupted,
+      earlyStopped,
+      bestModelCheckpoint: bestCheckpoint,
+    };
+  }
+
+  /** Writes the model (and tokenizer) as a Hugging Face checkpoint into `dir` (default: the output directory). */
+  async saveModel(dir = this.args.outputDir): Promise<void> {
+    await this.model.savePretrained(dir);
+    await this.opts.tokenizer?.save(dir);
+  }
+
+  private async writeLogs(): Promise<void> {
+    const dir = this.args.outputDir;
+    await writeFileAtomic(join(dir, METRICS_LOG), new TextEncoder().encode(this.history.map((r) => JSON.stringify(r)).join('\n') + '\n'));
+    await writeFileAtomic(join(dir, LEARNING_CURVE), new TextEncoder().encode(learningCurveSvg(this.history)));
+  }
+
+  /**
+   * Runs the model over a dataset (default: the evaluation set) and returns `eval_loss`, the
+   * metrics of `computeMetrics` prefixed with `eval_`, `eval_runtime` and `eval_samples_per_second`.
+   */
+  async evaluate(dataset: readonly Feature[] | undefined = this.opts.evalDataset, prefix = 'eval'): Promise<Record<string, number>> {
+    if (!dataset || dataset.length === 0) throw new TrainingArgumentsError('evalDataset', 'nothing to evaluate: give an evaluation dataset');
+    const t0 = performance.now();
+    const { prediction, loss } = await this.predictWithLoss(dataset);
+    const out: Record<string, number> = {};
+    if (loss !== undefined) out[`${prefix}_loss`] = round(loss, 6);
+    for (const [k, v] of Object.entries(this.opts.computeMetrics?.(prediction) ?? {})) out[`${prefix}_${k}`] = v;
+    const seconds = (performance.now() - t0) / 1000;
+    out[`${prefix}_runtime`] = round(seconds, 3);
+    out[`${prefix}_samples_per_second`] = round(dataset.length / seconds, 3);
+    return out;
+  }
+
+  /** Logits for every example of `dataset` (dropout off), with the metrics when it has labels. */
+  async predict(dataset: readonly Feature[]): Promise<{ prediction: EvalPrediction; metrics: Record<string, number> }> {
+    const { prediction, loss } = await this.predictWithLoss(dataset);
+    const metrics: Record<string, number> = loss === undefined ? {} : { test_loss: loss };
+    if (loss !== undefined) for (const [k, v] of Object.entries(this.opts.computeMetrics?.(prediction) ?? {})) metrics[`test_${k}`] = v;
+    return { prediction, metrics };
+  }
+
+  private predictWithLoss(dataset: readonly Feature[]): Promise<{ prediction: EvalPrediction; loss?: number }> {
+    return predictDataset(this.model, dataset, { batchSize: this.args.perDeviceEvalBatchSize });
+  }
+
+  /** Removes checkpoint directories from the output directory (after a finished run, when they are not wanted). */
+  async removeCheckpoints(): Promise<void> {
+    for (const c of await listCheckpoints(this.args.outputDir)) await rm(c.dir, { recursive: true, force: true });
+  }
+}
+
+function addInto(acc: Float32Array, g: Float32Array, first: boolean): void {
+  if (first) acc.set(g);
+  else for (let i = 0; i < acc.length; i++) acc[i]! += g[i]!;
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
