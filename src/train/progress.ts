@@ -2,6 +2,9 @@ import cliProgress from 'cli-progress';
 import type { ProgressMode } from './arguments.js';
 import type { TrainerCallback, TrainerProgress } from './callbacks.js';
 
+/** Where progress goes: a writable stream (a terminal when `isTTY`). */
+export type ProgressStream = Pick<NodeJS.WriteStream, 'write'> & { readonly isTTY?: boolean };
+
 /** Seconds as `1h02m03s`, `2m05s` or `7s`. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
@@ -33,7 +36,7 @@ function metricsText(record: Readonly<Record<string, number>>): string {
  * rate, throughput and ETA on a terminal; plain lines (one per log record) otherwise, so logs
  * piped to a file stay readable.
  */
-export function progressCallback(mode: ProgressMode, stream: NodeJS.WriteStream = process.stderr): TrainerCallback {
+export function progressCallback(mode: ProgressMode, stream: ProgressStream = process.stderr): TrainerCallback {
   const useBar = mode === 'bar' || (mode === 'auto' && stream.isTTY === true);
   if (mode === 'none') return {};
   let startStep = 0;
@@ -57,7 +60,7 @@ export function progressCallback(mode: ProgressMode, stream: NodeJS.WriteStream 
   }
   const bar = new cliProgress.SingleBar(
     {
-      stream,
+      stream: stream as NodeJS.WriteStream,
       format: 'epoch {epochs} |{bar}| {value}/{total} steps | loss {loss} | lr {lr} | {speed} samples/s | ETA {etaText}',
       barsize: 24,
       hideCursor: true,

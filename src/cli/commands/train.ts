@@ -9,7 +9,7 @@ import { predictDataset } from '../../train/evaluate.js';
 import { progressCallback } from '../../train/progress.js';
 import { Trainer } from '../../train/trainer.js';
 import { CliError } from '../errors.js';
-import { type Output, toJson } from '../output.js';
+import { type Output, processOutput, toJson } from '../output.js';
 import { asError, choice, integer, number } from './options.js';
 
 /** Options of `tuna train`, as commander parses them (numbers arrive as strings). */
@@ -145,7 +145,7 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
       evalDataset: evalFeatures,
       tokenizer,
       computeMetrics: metricsFor(kind, labels),
-      callbacks: [progressCallback(args.progress ?? 'auto')],
+      callbacks: [progressCallback(args.progress ?? 'auto', out === processOutput ? process.stderr : { write: (s: string) => (out.stderr(s), true) })],
     }),
   );
   let interrupts = 0;
