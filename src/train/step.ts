@@ -89,7 +89,7 @@ export class TrainStep {
     if (grads.length > 0) g.output(globalNormOf(g, grads), GRAD_NORM);
     const paramNames = new Set(used.map((u) => u.param.name));
     const batchInputs = g.inputs.filter((v) => !paramNames.has(v.name) && !v.name.startsWith('dropout_'));
-    const session = await Session.create(g, opts.session);
+    const session = await Session.create(g, { memoryPattern: false, ...opts.session });
     return new TrainStep(g, session, used.map((u) => u.param), trainable.map((u) => u.param), batchInputs, masks, Object.keys(fetch));
   }
 
