@@ -59,3 +59,71 @@ export { CheckpointError, type LoadReport, type LoadedBert, loadBert, parameterS
 export { BertTokenizer, TokenizerError } from './tokenizers/bert-tokenizer.js';
 export type { BertTokenizerOptions, EncodeOptions, Encoding, TruncationStrategy } from './tokenizers/bert-tokenizer.js';
 export { BertPredictor, PredictorError, type ClassPrediction, type Entity, type TokenPrediction } from './models/bert/predictor.js';
+
+// Hugging Face-style models and tokenizers
+export {
+  AutoModel,
+  AutoModelForMaskedLM,
+  AutoModelForSequenceClassification,
+  AutoModelForTokenClassification,
+  AutoTokenizer,
+  type FromPretrainedOptions,
+  PreTrainedBert,
+} from './models/auto.js';
+
+// Fine-tuning
+export { Trainer, type ComputeMetrics, type TrainerOptions, type TrainOutput, METRICS_LOG, LEARNING_CURVE } from './train/trainer.js';
+export {
+  type IntervalStrategy,
+  type LrSchedulerType,
+  type ProgressMode,
+  type TrainingArguments,
+  TrainingArgumentsError,
+  resolveArguments,
+} from './train/arguments.js';
+export type { TrainerCallback, TrainerProgress } from './train/callbacks.js';
+export { progressCallback } from './train/progress.js';
+export { learningCurveSvg } from './train/curve.js';
+export { ResumeError, listCheckpoints } from './train/checkpoints.js';
+export { type EvalPrediction, type TaskKind, predictDataset, taskKind } from './train/evaluate.js';
+export { type TaskReport, metricsFor, taskReport } from './tasks/reports.js';
+export { type DataOptions, type TaskName, featuresOf, labelMapOf, readExamples, splitValidation } from './tasks/prepare.js';
+
+// Data
+export {
+  DataError,
+  type Feature,
+  LabelMap,
+  type TextExample,
+  type TokenExample,
+  collate,
+  loadTextExamples,
+  loadTokenExamples,
+  planBatches,
+  readTextExamples,
+  readTokenExamples,
+  shuffle,
+  stratifiedSplit,
+  textFeatures,
+  tokenFeatures,
+} from './data/index.js';
+
+// Metrics
+export {
+  type ClassificationReport,
+  MetricsError,
+  type Scores,
+  classificationReport,
+  confusionMatrix,
+  entityReport,
+  extractEntities,
+  formatClassificationReport,
+  formatConfusionMatrix,
+  formatEntityReport,
+  multiLabelClassificationReport,
+  reportToJson,
+  tokenAccuracy,
+} from './metrics/index.js';
+
+// Checkpoint files
+export { readCheckpoint, writeCheckpoint } from './io/checkpoint.js';
