@@ -135,3 +135,39 @@ test('bad arguments are refused with the field named', async () => {
   const t = await trainer(join(work, 'bad'), { metricForBestModel: 'nonsense', numTrainEpochs: 1 });
   await assert.rejects(t.train(), /no metric "nonsense" after evaluation; available: loss, accuracy/);
 });
+
+test('multi-label texts (sigmoid and binary cross-entropy) and text pairs train and report', async () => {
+  // Two labels a text may have both of, or neither: it asks a question, it mentions a card.
+  const multi = trainExamples.map((e) => ({
+    ...e,
+    label: [...(e.text.trim().endsWith('?') ? ['question'] : []), ...(/\bcard\b/i.test(e.text) ? ['card'] : [])],
+  }));
+  const multiLabels = LabelMap.fromExamples(multi.map((e) => e.label));
+  const model = await AutoModelForSequenceClassification.fromPretrained(modelDir, {
+    id2label: multiLabels.toConfig().id2label,
+    problemType: 'multi_label_classification',
+    seed: 3,
+  });
+  const features = textFeatures(tokenizer, multi, multiLabels, { maxLength: 32, multiLabel: true });
+  assert.ok(features.some((f) => (f.labels as Float32Array).every((v) => v === 1)) && features.some((f) => (f.labels as Float32Array).every((v) => v === 0)));
+  const t = new Trainer({
+    model,
+    args: { outputDir: join(work, 'multi'), numTrainEpochs: 20, perDeviceTrainBatchSize: 16, learningRate: 5e-3, progress: 'none', saveStrategy: 'no', loadBestModelAtEnd: false },
+    trainDataset: features.slice(0, 256),
+    evalDataset: features.slice(256),
+    computeMetrics: metricsFor('multi_label', multiLabels),
+  });
+  await t.train();
+  const m = await t.evaluate();
+  assert.ok(m.eval_f1! > 0.8, `micro F1 ${m.eval_f1}`);
+  assert.equal(JSON.parse(readFileSync(join(work, 'multi', 'config.json'), 'utf8')).problem_type, 'multi_label_classification');
+
+  // Pairs: [CLS] a [SEP] b [SEP] with token type ids 1 on the second text.
+  const pairs = trainExamples.slice(0, 64).map((e, i) => ({ ...e, textPair: trainExamples[(i * 7) % 64]!.text }));
+  const pairFeatures = textFeatures(tokenizer, pairs, labels, { maxLength: 48 });
+  assert.ok(pairFeatures.every((f) => f.tokenTypeIds.includes(1)));
+  const pairModel = await AutoModelForSequenceClassification.fromPretrained(modelDir, { id2label: labels.toConfig().id2label, seed: 3 });
+  const pt = new Trainer({ model: pairModel, args: { outputDir: join(work, 'pairs'), maxSteps: 4, perDeviceTrainBatchSize: 16, progress: 'none', saveStrategy: 'no' }, trainDataset: pairFeatures });
+  const r = await pt.train();
+  assert.ok(Number.isFinite(r.trainingLoss));
+});
