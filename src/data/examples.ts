@@ -1,36 +1,39 @@
 /**
  * Reading labelled examples from CSV, TSV, JSON Lines and CoNLL files, streamed (files larger than
- * memory are fine), with errors that name the file, the line and what to do.
+ * memory are fine), with errors that name the file, the line, the problem and what to do.
  */
 import { Readable } from 'node:stream';
-import { CsvError, parse } from 'csv-parse';
+import { CsvError, type Options as CsvOptions, parse } from 'csv-parse';
 import { DataError } from './errors.js';
-import { decodedChunks, decodedLines } from './lines.js';
+import { decodedChunks, decodedLineBatches } from './lines.js';
 
-/** One text (or text pair) and its label(s). */
+/** One text (or text pair) and its label(s), for sequence classification. */
 export interface TextExample {
   text: string;
+  /** The second text of a pair (e.g. a question and a passage). */
   textPair?: string;
   /** A class name, or several for multi-label data. */
   label?: string | string[];
-  /** The file it comes from. */
-  file: string;
-  /** 1-based line (for CSV/TSV: the line where the record ends). */
+  /** The file it comes from (the readers set it; used in error messages). */
+  file?: string;
+  /** 1-based line (for CSV/TSV: the line where the record starts). */
   line: number;
 }
 
-/** One sentence as words, with one tag per word. */
+/** One sentence as words, with one tag per word, for token classification. */
 export interface TokenExample {
   tokens: string[];
   tags?: string[];
-  file: string;
-  /** 1-based line of the sentence's first word. */
+  /** The file it comes from (the readers set it; used in error messages). */
+  file?: string;
+  /** 1-based line (CoNLL: the sentence's first word; JSONL: the sentence's line). */
   line: number;
 }
 
+/** The data file formats tuna reads. */
 export type DataFormat = 'csv' | 'tsv' | 'jsonl' | 'conll';
 
-const EXTENSIONS: Record<string, DataFormat> = {
+const EXTENSIONS: Readonly<Record<string, DataFormat>> = {
   csv: 'csv',
   tsv: 'tsv',
   tab: 'tsv',
@@ -38,37 +41,49 @@ const EXTENSIONS: Record<string, DataFormat> = {
   ndjson: 'jsonl',
   json: 'jsonl',
   conll: 'conll',
-  conllu: 'conll',
   txt: 'conll',
   iob: 'conll',
   bio: 'conll',
 };
 
-/** The format of a data file, from `override` or its extension. */
+/**
+ * The format of a data file: `override` when given, else from the extension (`.csv`, `.tsv`,
+ * `.jsonl`/`.json` (JSON Lines), `.conll`/`.txt`/`.iob`/`.bio`).
+ *
+ * @throws DataError for an extension it does not know.
+ */
 export function formatOf(path: string, override?: DataFormat): DataFormat {
   if (override) return override;
-  const ext = /\.([a-z]+)$/i.exec(path)?.[1]?.toLowerCase() ?? '';
+  const ext = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase() ?? '';
   const format = EXTENSIONS[ext];
   if (!format) {
-    throw new DataError(path, undefined, `cannot tell the format from the extension ".${ext}"; use .csv, .tsv, .jsonl, or .conll/.txt for CoNLL`);
+    const what = ext ? `the extension ".${ext}"` : 'a file name without an extension';
+    throw new DataError(path, undefined, `cannot tell the format from ${what}. Use .csv, .tsv, .jsonl, or .conll/.txt (CoNLL)`);
   }
   return format;
 }
 
-/** Column names of text data (defaults: `text`, `text_pair` when present, `label`). */
+/** Column (CSV/TSV) or field (JSONL) names of text data. */
 export interface TextColumns {
+  /** The text (default `text`). */
   text?: string;
+  /** The second text of a pair (default `text_pair`, used when present). */
   textPair?: string;
+  /** The label (default `label`). */
   label?: string;
 }
 
-/** Options of the text readers. */
+/** Options of {@link readTextExamples}. */
 export interface ReadOptions {
   columns?: TextColumns;
+  /** The format, when the extension does not tell it. */
   format?: DataFormat;
-  /** Every example must have a label (default true). */
+  /** Every example must have a label (default true); false for unlabelled data to predict. */
   requireLabels?: boolean;
-  /** Multi-label data: a CSV/TSV cell (or JSONL string) is split on this; a JSONL label may also be an array. */
+  /**
+   * Multi-label data: a CSV/TSV label cell (or a JSONL label string) is split on this separator,
+   * and a JSONL label may be an array of strings. Unset: one label per example.
+   */
   multiLabelSeparator?: string;
 }
 
@@ -80,251 +95,462 @@ function splitLabels(value: string, sep: string | undefined): string | string[] 
     .filter((s) => s.length > 0);
 }
 
-/** Reads text examples one by one; the whole file is never held in memory. */
-export async function* readTextExamples(path: string, opts: ReadOptions = {}): AsyncGenerator<TextExample> {
-  const format = formatOf(path, opts.format);
-  if (format === 'conll') throw new DataError(path, undefined, 'a CoNLL file holds tagged words; use --task token-classification, or give a .csv/.tsv/.jsonl file');
-  let count = 0;
-  const source = format === 'jsonl' ? jsonlTextExamples(path, opts) : delimitedTextExamples(path, format, opts);
-  for await (const e of source) {
-    count++;
-    yield e;
-  }
-  if (count === 0) throw new DataError(path, undefined, 'no examples in the file');
+/**
+ * Reads text-classification examples one by one from a CSV/TSV file with a header row, or from a
+ * JSON Lines file of objects; the whole file is never held in memory. A UTF-8 byte-order mark is
+ * removed and CRLF line endings are accepted. Each iteration reads the file afresh.
+ *
+ * @throws DataError (when iterated) for a missing or empty file, a missing column, broken quoting,
+ *   invalid UTF-8 or JSON, wrong types, an empty text, or a missing label; the message names the
+ *   file, the line and what to do.
+ */
+export function readTextExamples(path: string, opts: ReadOptions = {}): AsyncIterable<TextExample> {
+  return flatten(() => textBatches(path, opts));
 }
 
-/** All text examples of a file. */
+/** All text examples of a file, in file order (see {@link readTextExamples}). */
 export async function loadTextExamples(path: string, opts: ReadOptions = {}): Promise<TextExample[]> {
   const out: TextExample[] = [];
-  for await (const e of readTextExamples(path, opts)) out.push(e);
+  for await (const batch of textBatches(path, opts)) for (const e of batch) out.push(e);
   return out;
 }
 
+// The readers work in batches (one per piece of the file read) and hand examples out one by one
+// only at the end, through a plain iterator: an async generator per example per layer would make
+// reading several times slower. Each iteration reads the file afresh.
+function flatten<T>(batches: () => AsyncGenerator<T[]>): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<T> {
+      const source = batches();
+      let buffer: T[] = [];
+      let at = 0;
+      const next = (): Promise<IteratorResult<T>> => {
+        if (at < buffer.length) return Promise.resolve({ value: buffer[at++]!, done: false });
+        return source.next().then((r) => {
+          if (r.done) return { value: undefined, done: true };
+          buffer = r.value;
+          at = 0;
+          return next();
+        });
+      };
+      return {
+        next,
+        return: () => {
+          buffer = [];
+          return source.return(undefined).then(() => ({ value: undefined, done: true }));
+        },
+      };
+    },
+  };
+}
+
+async function* textBatches(path: string, opts: ReadOptions): AsyncGenerator<TextExample[]> {
+  const format = formatOf(path, opts.format);
+  if (format === 'conll') {
+    throw new DataError(path, undefined, 'a CoNLL file holds tagged words, not texts. Use --task token-classification, or give a .csv/.tsv/.jsonl file');
+  }
+  let count = 0;
+  const source = format === 'jsonl' ? jsonlTextBatches(path, opts) : delimitedTextBatches(path, format, opts);
+  for await (const batch of source) {
+    if (batch.length === 0) continue;
+    count += batch.length;
+    yield batch;
+  }
+  if (count === 0) throw new DataError(path, undefined, 'no examples in the file. Add rows below the header (or JSON objects, one per line)');
+}
+
 function checkText(path: string, line: number, field: string, v: string): string {
-  if (v.trim().length === 0) throw new DataError(path, line, `empty text in "${field}"; remove the row or fill it in`, field);
+  if (v.trim().length === 0) throw new DataError(path, line, `empty text in "${field}". Fill it in or remove the example`, field);
   return v;
 }
 
-async function* delimitedTextExamples(path: string, format: 'csv' | 'tsv', opts: ReadOptions): AsyncGenerator<TextExample> {
-  const parser = parse({
+function countNewlines(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+function csvOptions(format: 'csv' | 'tsv'): CsvOptions {
+  return {
     delimiter: format === 'tsv' ? '\t' : ',',
     // TSV files (e.g. GLUE's) do not quote: a " is part of the text.
     quote: format === 'tsv' ? false : '"',
-    info: true,
-    skip_empty_lines: true,
-    relax_column_count: false,
-  });
+    record_delimiter: ['\r\n', '\n'],
+    // Blank lines and field counts are checked here, so that line numbers stay exact.
+    relax_column_count: true,
+    skip_empty_lines: false,
+  };
+}
+
+/** The records of `path` in batches: whatever the parser has ready each time it is asked. */
+async function* csvRecordBatches(path: string, options: CsvOptions): AsyncGenerator<string[][]> {
+  const parser = parse(options);
   const source = Readable.from(decodedChunks(path));
-  source.on('error', (e) => parser.destroy(e));
+  let error: unknown;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  parser.on('readable', notify);
+  parser.on('end', () => {
+    ended = true;
+    notify();
+  });
+  parser.on('close', () => {
+    ended = true;
+    notify();
+  });
+  parser.on('error', (e) => {
+    error ??= e;
+    notify();
+  });
+  source.on('error', (e) => {
+    error ??= e;
+    parser.destroy();
+    notify();
+  });
   source.pipe(parser);
+  try {
+    for (;;) {
+      const batch: string[][] = [];
+      let r: string[] | null;
+      while ((r = parser.read() as string[] | null) !== null) batch.push(r);
+      if (batch.length) {
+        yield batch;
+        continue;
+      }
+      if (error !== undefined) throw error;
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    source.destroy();
+    parser.destroy();
+  }
+}
+
+/**
+ * The first line of the record the parser failed on, after `records` complete ones. Found by
+ * parsing again (errors are rare) with a hook that sees every record as it is made: records the
+ * parser had made but not handed out before failing are lost with the stream.
+ */
+async function failedRecordLine(path: string, format: 'csv' | 'tsv', records: number): Promise<number> {
+  let lastEnd = 0;
+  let seen = 0;
+  const options: CsvOptions = {
+    ...csvOptions(format),
+    on_record: (record, info) => {
+      if (seen++ < records) lastEnd = info.lines;
+      return record;
+    },
+  };
+  try {
+    for await (const _ of csvRecordBatches(path, options)) void _;
+  } catch {
+    // The same error again.
+  }
+  return lastEnd + 1;
+}
+
+function csvProblem(e: CsvError, format: 'csv' | 'tsv'): string {
+  switch (e.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return 'a quoted field is never closed (the " that opens it, in the record starting on this line, has no closing "). Close the quote, and double any " inside a quoted field ("")';
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return 'a quoted field has text after its closing quote. Double every " inside a quoted field ("")';
+    case 'INVALID_OPENING_QUOTE':
+      return 'a " in the middle of an unquoted field. Wrap the field in quotes and double the " inside it ("")';
+    default:
+      return `broken ${format.toUpperCase()} (${e.message}). Check the quoting of this record`;
+  }
+}
+
+async function* delimitedTextBatches(path: string, format: 'csv' | 'tsv', opts: ReadOptions): AsyncGenerator<TextExample[]> {
   const names = opts.columns ?? {};
+  const requireLabels = opts.requireLabels ?? true;
+  const sep = opts.multiLabelSeparator;
   let header: string[] | undefined;
   let textAt = -1;
   let pairAt = -1;
   let labelAt = -1;
-  const requireLabels = opts.requireLabels ?? true;
+  let headerLine = 1;
+  // The first line of the next record.
+  let next = 1;
+  const readHeader = (record: string[], line: number) => {
+    const h = record.map((x) => x.trim());
+    header = h;
+    headerLine = line;
+    const columns = `columns: ${h.join(', ')}`;
+    const textName = names.text ?? 'text';
+    textAt = h.indexOf(textName);
+    if (textAt < 0) {
+      throw new DataError(path, line, `no column "${textName}" in the header (${columns}). Name the text column with --text-column`, textName);
+    }
+    pairAt = h.indexOf(names.textPair ?? 'text_pair');
+    if (names.textPair !== undefined && pairAt < 0) {
+      throw new DataError(path, line, `no column "${names.textPair}" in the header (${columns}). Name the second text's column with --text-pair-column`, names.textPair);
+    }
+    const labelName = names.label ?? 'label';
+    labelAt = h.indexOf(labelName);
+    if (labelAt < 0 && requireLabels) {
+      throw new DataError(path, line, `no column "${labelName}" in the header (${columns}). Name the label column with --label-column`, labelName);
+    }
+  };
+  const example = (h: string[], record: string[], line: number): TextExample => {
+    if (record.length !== h.length) {
+      const fix = format === 'tsv' ? 'Remove tabs inside texts (fields are separated by tabs)' : 'Wrap fields that contain a comma in double quotes';
+      throw new DataError(path, line, `a different number of fields from the header: ${record.length}, where the header (line ${headerLine}) has ${h.length}. ${fix}`);
+    }
+    const e: TextExample = { text: checkText(path, line, h[textAt]!, record[textAt]!), file: path, line };
+    if (pairAt >= 0) e.textPair = checkText(path, line, h[pairAt]!, record[pairAt]!);
+    if (labelAt >= 0) {
+      const raw = record[labelAt]!.trim();
+      if (raw === '' && requireLabels) {
+        throw new DataError(path, line, `the label in "${h[labelAt]}" is empty. Every training and evaluation example needs one`, h[labelAt]);
+      }
+      if (raw !== '') e.label = splitLabels(raw, sep);
+    }
+    return e;
+  };
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      if (!header) {
-        header = record.map((h) => h.trim());
-        const find = (name: string) => header!.indexOf(name);
-        const textName = names.text ?? 'text';
-        textAt = find(textName);
-        if (textAt < 0) {
-          throw new DataError(path, info.lines, `no column "${textName}" in the header (columns: ${header.join(', ')}); name the text column with --text-column`, textName);
-        }
-        pairAt = names.textPair ? find(names.textPair) : find('text_pair');
-        if (names.textPair && pairAt < 0) {
-          throw new DataError(path, info.lines, `no column "${names.textPair}" in the header (columns: ${header.join(', ')}); check --text-pair-column`, names.textPair);
-        }
-        const labelName = names.label ?? 'label';
-        labelAt = find(labelName);
-        if (labelAt < 0 && requireLabels) {
-          throw new DataError(path, info.lines, `no column "${labelName}" in the header (columns: ${header.join(', ')}); name the label column with --label-column`, labelName);
-        }
-        continue;
+    for await (const records of csvRecordBatches(path, csvOptions(format))) {
+      const out: TextExample[] = [];
+      for (const record of records) {
+        const line = next;
+        next += 1;
+        for (const field of record) if (field.includes('\n')) next += countNewlines(field);
+        if (record.length === 1 && record[0] === '') continue; // a blank line
+        if (header) out.push(example(header, record, line));
+        else readHeader(record, line);
       }
-      const line = info.lines;
-      const e: TextExample = { text: checkText(path, line, header[textAt]!, record[textAt]!), file: path, line };
-      if (pairAt >= 0) e.textPair = checkText(path, line, header[pairAt]!, record[pairAt]!);
-      if (labelAt >= 0) {
-        const raw = record[labelAt]!.trim();
-        if (raw === '' && requireLabels) throw new DataError(path, line, `empty label in "${header[labelAt]}"; every training and evaluation example needs one`, header[labelAt]);
-        if (raw !== '') e.label = splitLabels(raw, opts.multiLabelSeparator);
-      }
-      yield e;
+      yield out;
     }
   } catch (e) {
-    if (e instanceof CsvError) throw new DataError(path, (e as CsvError & { lines?: number }).lines, csvProblem(e, format));
+    if (e instanceof CsvError) {
+      const records = (e as CsvError & { records?: number }).records;
+      const line = records === undefined ? next : await failedRecordLine(path, format, records);
+      throw new DataError(path, line, csvProblem(e, format));
+    }
     throw e;
   }
-  if (!header) throw new DataError(path, undefined, 'no header row and no examples');
 }
 
-function csvProblem(e: CsvError, format: string): string {
-  switch (e.code) {
-    case 'CSV_QUOTE_NOT_CLOSED':
-      return 'a quoted field is never closed (a " without its closing "); quote the whole field and double any " inside it';
-    case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
-      return `the row has a different number of fields from the header; quote fields that contain ${format === 'tsv' ? 'tabs' : 'commas'}`;
-    case 'CSV_INVALID_CLOSING_QUOTE':
-      return 'a quote inside a quoted field is not doubled (write "" for a literal ")';
-    default:
-      return `broken ${format.toUpperCase()}: ${e.message.replace(/^Invalid [^:]*: /, '')}`;
+/** The JSON object on a JSON Lines line; undefined for a blank line. */
+function jsonlObject(path: string, text: string, line: number, example: string): Record<string, unknown> | undefined {
+  if (text.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    const hint = path.toLowerCase().endsWith('.json')
+      ? 'A .json data file must be JSON Lines: one object per line (convert an array with jq -c ".[]")'
+      : `Each line must be one JSON object like ${example}`;
+    throw new DataError(path, line, `not valid JSON (${(e as Error).message}). ${hint}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new DataError(path, line, `expected a JSON object, got ${typeName(value)}. Each line must be one object like ${example}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The examples made by `make` from the objects of a JSON Lines file, in batches. */
+async function* jsonlBatches<T>(path: string, example: string, make: (value: Record<string, unknown>, line: number) => T): AsyncGenerator<T[]> {
+  for await (const { lines, first } of decodedLineBatches(path)) {
+    const out: T[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const value = jsonlObject(path, lines[i]!, first + i, example);
+      if (value) out.push(make(value, first + i));
+    }
+    yield out;
   }
 }
 
-async function* jsonlRecords(path: string): AsyncGenerator<{ value: Record<string, unknown>; line: number }> {
-  for await (const { text, line } of decodedLines(path)) {
-    if (text.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-    } catch (e) {
-      throw new DataError(path, line, `not valid JSON (${(e as Error).message}); each line must be one JSON object`);
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new DataError(path, line, `expected a JSON object like {"text": "...", "label": "..."}, got ${Array.isArray(value) ? 'an array' : typeof value}`);
-    }
-    yield { value: value as Record<string, unknown>, line };
-  }
+const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`);
+
+function fieldsOf(value: Record<string, unknown>): string {
+  const keys = Object.keys(value);
+  return keys.length ? `fields: ${keys.join(', ')}` : 'no fields at all';
 }
 
-async function* jsonlTextExamples(path: string, opts: ReadOptions): AsyncGenerator<TextExample> {
+function jsonlTextBatches(path: string, opts: ReadOptions): AsyncGenerator<TextExample[]> {
   const textName = opts.columns?.text ?? 'text';
   const labelName = opts.columns?.label ?? 'label';
   const pairName = opts.columns?.textPair ?? 'text_pair';
   const requireLabels = opts.requireLabels ?? true;
-  for await (const { value, line } of jsonlRecords(path)) {
+  const multi = opts.multiLabelSeparator !== undefined;
+  return jsonlBatches(path, `{"${textName}": "...", "${labelName}": "..."}`, (value, line) => {
     const text = value[textName];
     if (text === undefined) {
-      throw new DataError(path, line, `no field "${textName}" (fields: ${Object.keys(value).join(', ')}); name the text field with --text-column`, textName);
+      throw new DataError(path, line, `no field "${textName}" (${fieldsOf(value)}). Name the text field with --text-column`, textName);
     }
-    if (typeof text !== 'string') throw new DataError(path, line, `"${textName}" must be a string, got ${typeof text}`, textName);
+    if (typeof text !== 'string') throw new DataError(path, line, `"${textName}" must be a string, got ${typeName(text)}. Put the text in quotes`, textName);
     const e: TextExample = { text: checkText(path, line, textName, text), file: path, line };
     const pair = value[pairName];
-    if (pair !== undefined) {
-      if (typeof pair !== 'string') throw new DataError(path, line, `"${pairName}" must be a string, got ${typeof pair}`, pairName);
+    if (pair !== undefined && pair !== null) {
+      if (typeof pair !== 'string') throw new DataError(path, line, `"${pairName}" must be a string, got ${typeName(pair)}. Put the text in quotes`, pairName);
       e.textPair = checkText(path, line, pairName, pair);
-    } else if (opts.columns?.textPair) {
-      throw new DataError(path, line, `no field "${pairName}"; check --text-pair-column`, pairName);
+    } else if (opts.columns?.textPair !== undefined) {
+      throw new DataError(path, line, `no field "${pairName}" (${fieldsOf(value)}). Name the second text's field with --text-pair-column`, pairName);
     }
     const label = value[labelName];
     if (label === undefined || label === null || label === '') {
       if (requireLabels) {
-        throw new DataError(path, line, `no "${labelName}" (fields: ${Object.keys(value).join(', ')}); every example needs a label, or name its field with --label-column`, labelName);
+        const what = label === undefined ? `no "${labelName}" field (${fieldsOf(value)})` : `"${labelName}" is empty`;
+        throw new DataError(path, line, `${what}. Every training and evaluation example needs a label; name its field with --label-column`, labelName);
       }
     } else if (Array.isArray(label)) {
-      if (opts.multiLabelSeparator === undefined) throw new DataError(path, line, `"${labelName}" is a list; for several labels per text use --multi-label`, labelName);
-      if (!label.every((l) => typeof l === 'string' || typeof l === 'number')) throw new DataError(path, line, `"${labelName}" must list strings or numbers`, labelName);
+      if (!multi) throw new DataError(path, line, `"${labelName}" is a list. For several labels per text use --multi-label; otherwise give one label`, labelName);
+      if (!label.every((l) => typeof l === 'string' || typeof l === 'number')) {
+        throw new DataError(path, line, `"${labelName}" must list strings or numbers. Write the labels like ["a", "b"]`, labelName);
+      }
       e.label = label.map(String);
     } else if (typeof label === 'string' || typeof label === 'number' || typeof label === 'boolean') {
       e.label = splitLabels(String(label), opts.multiLabelSeparator);
     } else {
-      throw new DataError(path, line, `"${labelName}" must be a string or a number, got ${typeof label}`, labelName);
+      throw new DataError(path, line, `"${labelName}" must be a string or a number, got ${typeName(label)}. Give the class name`, labelName);
     }
-    yield e;
-  }
+    return e;
+  });
 }
 
-/** Options of the token-classification readers. */
+/** Options of {@link readTokenExamples}. */
 export interface TokenReadOptions {
+  /** The format, when the extension does not tell it. */
   format?: DataFormat;
   /** JSONL field with the words (default `tokens`). */
   tokensField?: string;
-  /** JSONL field with the tags (default `tags`, else `ner_tags` when it holds strings). */
+  /** JSONL field with the tags (default `tags`; `ner_tags` when there is no `tags`, if it holds strings). */
   tagsField?: string;
-  /** CoNLL: 0-based column of the tag (default: the last). */
+  /** CoNLL: the 0-based whitespace-separated column holding the tag (default: the last; the word is column 0). */
   tagColumn?: number;
-  /** Every word must have a tag (default true). */
+  /** Every word must have a tag (default true); false for untagged words to predict. */
   requireTags?: boolean;
 }
 
-/** Reads sentences of tagged words (CoNLL or JSONL) one by one. */
-export async function* readTokenExamples(path: string, opts: TokenReadOptions = {}): AsyncGenerator<TokenExample> {
-  const format = formatOf(path, opts.format);
-  let count = 0;
-  let source: AsyncGenerator<TokenExample>;
-  if (format === 'conll') source = conllExamples(path, opts);
-  else if (format === 'jsonl') source = jsonlTokenExamples(path, opts);
-  else throw new DataError(path, undefined, `token classification reads CoNLL (.conll/.txt) or JSONL with "tokens" and "tags"; ${format.toUpperCase()} is not supported`);
-  for await (const e of source) {
-    count++;
-    yield e;
-  }
-  if (count === 0) throw new DataError(path, undefined, 'no sentences in the file');
+/**
+ * Reads token-classification sentences one by one: CoNLL (`word ... tag` per line, a blank line
+ * between sentences, `-DOCSTART-` lines skipped, every line with the same number of fields as the
+ * first) or JSON Lines (`{"tokens": [...], "tags": [...]}`); streamed, BOM removed, CRLF accepted.
+ *
+ * @throws DataError (when iterated) naming the file, the line and the problem.
+ */
+export function readTokenExamples(path: string, opts: TokenReadOptions = {}): AsyncIterable<TokenExample> {
+  return flatten(() => tokenBatches(path, opts));
 }
 
-/** All sentences of a file. */
+/** All sentences of a file, in file order (see {@link readTokenExamples}). */
 export async function loadTokenExamples(path: string, opts: TokenReadOptions = {}): Promise<TokenExample[]> {
   const out: TokenExample[] = [];
-  for await (const e of readTokenExamples(path, opts)) out.push(e);
+  for await (const batch of tokenBatches(path, opts)) for (const e of batch) out.push(e);
   return out;
 }
 
-async function* conllExamples(path: string, opts: TokenReadOptions): AsyncGenerator<TokenExample> {
+async function* tokenBatches(path: string, opts: TokenReadOptions): AsyncGenerator<TokenExample[]> {
+  const format = formatOf(path, opts.format);
+  let source: AsyncGenerator<TokenExample[]>;
+  if (format === 'conll') source = conllBatches(path, opts);
+  else if (format === 'jsonl') source = jsonlTokenBatches(path, opts);
+  else {
+    throw new DataError(path, undefined, `token classification reads CoNLL (.conll/.txt) or JSONL with "tokens" and "tags", not ${format.toUpperCase()}. Convert the file`);
+  }
+  let count = 0;
+  for await (const batch of source) {
+    if (batch.length === 0) continue;
+    count += batch.length;
+    yield batch;
+  }
+  if (count === 0) throw new DataError(path, undefined, 'no sentences in the file. Add lines of "word tag", with a blank line between sentences');
+}
+
+async function* conllBatches(path: string, opts: TokenReadOptions): AsyncGenerator<TokenExample[]> {
   const requireTags = opts.requireTags ?? true;
   let fields: number | undefined;
+  let fieldsLine = 0;
+  let tagAt = -1;
   let tokens: string[] = [];
   let tags: string[] = [];
   let first = 0;
-  const flush = (): TokenExample | undefined => {
-    if (tokens.length === 0) return undefined;
-    const e: TokenExample = { tokens, tags: fields! > 1 ? tags : undefined, file: path, line: first };
+  let out: TokenExample[] = [];
+  const flush = () => {
+    if (tokens.length === 0) return;
+    const e: TokenExample = { tokens, file: path, line: first };
+    if (tagAt > 0) e.tags = tags;
+    out.push(e);
     tokens = [];
     tags = [];
-    return e;
   };
-  for await (const { text, line } of decodedLines(path)) {
-    const trimmed = text.trim();
-    if (trimmed === '' || trimmed.startsWith('-DOCSTART-')) {
-      const e = flush();
-      if (e) yield e;
-      continue;
-    }
-    const parts = trimmed.split(/\s+/);
-    if (fields === undefined) {
-      fields = parts.length;
-      if (fields < 2 && requireTags) {
-        throw new DataError(path, line, 'a CoNLL line needs a word and a tag separated by a space or tab (e.g. "Paris B-LOC")');
+  for await (const { lines, first: firstLine } of decodedLineBatches(path)) {
+    for (let i = 0; i < lines.length; i++) {
+      const line = firstLine + i;
+      const trimmed = lines[i]!.trim();
+      if (trimmed === '' || trimmed.startsWith('-DOCSTART-')) {
+        flush();
+        continue;
       }
-      if (opts.tagColumn !== undefined && (opts.tagColumn < 1 || opts.tagColumn >= fields)) {
-        throw new DataError(path, line, `tag column ${opts.tagColumn} does not exist: lines have ${fields} fields (word at 0)`);
+      const parts = trimmed.split(/\s+/);
+      if (fields === undefined) {
+        fields = parts.length;
+        fieldsLine = line;
+        if (fields < 2 && requireTags) {
+          throw new DataError(path, line, 'a word without a tag. Each line needs the word and its tag separated by a space or tab (e.g. "Paris B-LOC")');
+        }
+        if (opts.tagColumn !== undefined && !(Number.isInteger(opts.tagColumn) && opts.tagColumn >= 1 && opts.tagColumn < fields)) {
+          throw new DataError(path, line, `no tag column ${opts.tagColumn}: the lines have ${fields} fields (the word is column 0). Give a column from 1 to ${fields - 1}`);
+        }
+        tagAt = fields < 2 ? -1 : (opts.tagColumn ?? fields - 1);
+      } else if (parts.length !== fields) {
+        throw new DataError(
+          path,
+          line,
+          `${parts.length} field(s) where every line so far had ${fields} (from the first word line, line ${fieldsLine}). Give every line ${fields} fields separated by spaces or tabs (word first), and separate sentences with an empty line`,
+        );
       }
-    } else if (parts.length !== fields) {
-      throw new DataError(path, line, `${parts.length} field(s) where every line so far had ${fields} (word ... tag); separate sentences with an empty line and keep one word per line`);
+      if (tokens.length === 0) first = line;
+      tokens.push(parts[0]!);
+      if (tagAt > 0) tags.push(parts[tagAt]!);
     }
-    if (tokens.length === 0) first = line;
-    tokens.push(parts[0]!);
-    if (fields > 1) tags.push(parts[opts.tagColumn ?? fields - 1]!);
+    yield out;
+    out = [];
   }
-  const e = flush();
-  if (e) yield e;
+  flush();
+  yield out;
 }
 
-async function* jsonlTokenExamples(path: string, opts: TokenReadOptions): AsyncGenerator<TokenExample> {
+function jsonlTokenBatches(path: string, opts: TokenReadOptions): AsyncGenerator<TokenExample[]> {
   const tokensName = opts.tokensField ?? 'tokens';
   const requireTags = opts.requireTags ?? true;
-  for await (const { value, line } of jsonlRecords(path)) {
+  return jsonlBatches(path, `{"${tokensName}": ["EU", "rejects"], "${opts.tagsField ?? 'tags'}": ["B-ORG", "O"]}`, (value, line) => {
     const tokens = value[tokensName];
-    if (!Array.isArray(tokens) || !tokens.every((t) => typeof t === 'string')) {
-      throw new DataError(path, line, `"${tokensName}" must be a list of strings (fields: ${Object.keys(value).join(', ')})`, tokensName);
+    if (tokens === undefined) {
+      throw new DataError(path, line, `no field "${tokensName}" (${fieldsOf(value)}). Name the words' field with --tokens-column`, tokensName);
     }
-    if (tokens.length === 0) throw new DataError(path, line, `"${tokensName}" is empty`, tokensName);
+    if (!Array.isArray(tokens) || !tokens.every((t) => typeof t === 'string')) {
+      const got = Array.isArray(tokens) ? 'a list with other values' : typeName(tokens);
+      throw new DataError(path, line, `"${tokensName}" must be a list of strings, got ${got}. Write the words like ["EU", "rejects"]`, tokensName);
+    }
+    if (tokens.length === 0) throw new DataError(path, line, `"${tokensName}" is empty. Give the sentence's words, or remove the line`, tokensName);
+    const emptyAt = tokens.findIndex((t) => t.trim() === '');
+    if (emptyAt >= 0) throw new DataError(path, line, `word ${emptyAt + 1} of "${tokensName}" is empty. Remove it (and its tag)`, tokensName);
     const tagsName = opts.tagsField ?? (value.tags === undefined && value.ner_tags !== undefined ? 'ner_tags' : 'tags');
     const tags = value[tagsName];
     const e: TokenExample = { tokens: tokens as string[], file: path, line };
-    if (tags === undefined) {
-      if (requireTags) throw new DataError(path, line, `no "${tagsName}" (fields: ${Object.keys(value).join(', ')}); name the tag field with --tags-column`, tagsName);
+    if (tags === undefined || tags === null) {
+      if (requireTags) {
+        throw new DataError(path, line, `no field "${tagsName}" (${fieldsOf(value)}). Every training and evaluation sentence needs tags; name their field with --tags-column`, tagsName);
+      }
     } else {
       if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) {
-        throw new DataError(path, line, `"${tagsName}" must be a list of tag names like "B-PER" (numeric tags need an id2label to read)`, tagsName);
+        const got = Array.isArray(tags) ? 'a list with other values' : typeName(tags);
+        throw new DataError(path, line, `"${tagsName}" must be a list of tag names like ["B-PER", "O"], got ${got}. Write the tags as strings (numeric tags need their names)`, tagsName);
       }
       if (tags.length !== tokens.length) {
-        throw new DataError(path, line, `${tokens.length} words but ${tags.length} tags; give one tag per word`, tagsName);
+        throw new DataError(path, line, `${tokens.length} words but ${tags.length} tags. Give one tag per word`, tagsName);
       }
       e.tags = tags as string[];
     }
-    yield e;
-  }
+    return e;
+  });
 }

@@ -1,17 +1,37 @@
+/** Label sets of classifiers and their ids. */
 import { DataError } from './errors.js';
 
+/** The problem part of an unknown-label error; `of` says whose label it is (e.g. `of word 3 ("Paris")`). */
+export function unknownLabelProblem(label: string, labels: readonly string[], of?: string): string {
+  const shown = labels.length > 12 ? `${labels.slice(0, 12).join(', ')}...` : labels.join(', ');
+  return `label "${label}"${of ? ` ${of}` : ''} is not one of the model's ${labels.length} labels (${shown}); retrain with it or fix the data`;
+}
+
 /**
- * The label set of a classifier and its ids: learned from training data (sorted, so the same data
- * always gives the same ids) or read from a checkpoint's `id2label`.
+ * The label set of a classifier and its ids: learned from training data (sorted, so the same
+ * data always gives the same ids) or read from a checkpoint's `id2label`.
+ *
+ * @example
+ * const labels = LabelMap.fromExamples(['pos', 'neg', 'pos']);
+ * labels.labels; // ['neg', 'pos']
+ * labels.id('pos'); // 1
+ * labels.toConfig(); // { id2label: { '0': 'neg', '1': 'pos' }, label2id: { neg: 0, pos: 1 } }
  */
 export class LabelMap {
   private readonly ids: Map<string, number>;
+  /** The labels in id order. */
+  readonly labels: readonly string[];
 
-  private constructor(readonly labels: readonly string[]) {
-    this.ids = new Map(labels.map((l, i) => [l, i]));
+  private constructor(labels: readonly string[]) {
+    this.labels = Object.freeze([...labels]);
+    this.ids = new Map(this.labels.map((l, i) => [l, i]));
   }
 
-  /** The sorted set of labels seen in training data (tags of token data included). */
+  /**
+   * The distinct labels of training data (single labels, or lists of labels for multi-label
+   * examples and for the tags of token data), sorted by UTF-16 code units: ids do not depend on
+   * the order of the examples.
+   */
   static fromExamples(labels: Iterable<string | readonly string[]>): LabelMap {
     const set = new Set<string>();
     for (const l of labels) {
@@ -21,39 +41,50 @@ export class LabelMap {
     return new LabelMap([...set].sort());
   }
 
-  /** The labels of a checkpoint's config.json `id2label` (ids 0..n-1). */
+  /**
+   * The labels of a checkpoint's config.json `id2label` (keys "0".."n-1"); an id missing in
+   * between gets Hugging Face's default name `LABEL_<id>`.
+   */
   static fromConfig(id2label: Readonly<Record<string, string>>): LabelMap {
-    const n = Object.keys(id2label).length;
+    let n = 0;
+    for (const k of Object.keys(id2label)) if (/^\d+$/.test(k)) n = Math.max(n, Number(k) + 1);
     return new LabelMap(Array.from({ length: n }, (_, i) => id2label[String(i)] ?? `LABEL_${i}`));
   }
 
+  /** The number of labels. */
   get size(): number {
     return this.labels.length;
   }
 
-  /** The id of `label`; an unknown label is a DataError naming `where` (file and line). */
-  id(label: string, where?: { file: string; line: number }): number {
-    const id = this.ids.get(label);
-    if (id === undefined) {
-      const known = this.labels.length > 12 ? `${this.labels.slice(0, 12).join(', ')}, ...` : this.labels.join(', ');
-      const problem = `label "${label}" is not one of the model's ${this.labels.length} labels (${known}); fix the data or train a model that has it`;
-      if (where) throw new DataError(where.file, where.line, problem, 'label');
-      throw new DataError('(data)', undefined, problem, 'label');
-    }
-    return id;
-  }
-
+  /** Whether `label` is one of the labels. */
   has(label: string): boolean {
     return this.ids.has(label);
   }
 
+  /**
+   * The id of `label`.
+   *
+   * @param where The example it comes from, named in the error.
+   * @throws DataError for a label the map does not have.
+   */
+  id(label: string, where?: { file: string; line: number }): number {
+    const id = this.ids.get(label);
+    if (id === undefined) throw new DataError(where?.file ?? '(data)', where?.line, unknownLabelProblem(label, this.labels), 'label');
+    return id;
+  }
+
+  /**
+   * The label of `id`.
+   *
+   * @throws RangeError for an id outside 0..size-1.
+   */
   label(id: number): string {
     const l = this.labels[id];
     if (l === undefined) throw new RangeError(`label id ${id} is outside 0..${this.labels.length - 1}`);
     return l;
   }
 
-  /** `id2label` and `label2id` as config.json holds them. */
+  /** `id2label` and `label2id` as a Hugging Face config.json holds them. */
   toConfig(): { id2label: Record<string, string>; label2id: Record<string, number> } {
     return {
       id2label: Object.fromEntries(this.labels.map((l, i) => [String(i), l])),
@@ -61,6 +92,7 @@ export class LabelMap {
     };
   }
 
+  /** Whether both maps have the same labels with the same ids. */
   equals(other: LabelMap): boolean {
     return this.labels.length === other.labels.length && this.labels.every((l, i) => other.labels[i] === l);
   }

@@ -17,7 +17,7 @@ export function checkFile(path: string): void {
     throw new DataError(path, undefined, `cannot read the file (${code ?? (e as Error).message}). Check its permissions`);
   }
   if (st.isDirectory()) throw new DataError(path, undefined, 'is a directory. Give a data file');
-  if (st.size === 0) throw new DataError(path, 1, 'the file is empty. It needs examples (and a header row for CSV/TSV)');
+  if (st.size === 0) throw new DataError(path, undefined, 'the file is empty. It needs examples (and a header row for CSV/TSV)');
 }
 
 /** The 1-based line of the first invalid UTF-8 sequence in `bytes`, whose first line is `firstLine`. */
@@ -66,7 +66,7 @@ export async function* decodedChunks(path: string): AsyncGenerator<string> {
         joined.set(chunk, carry.length);
         throw new DataError(path, badLine(joined, line), NOT_UTF8);
       }
-      for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) line++;
       const lastNl = chunk.lastIndexOf(0x0a);
       carry = lastNl < 0 ? Buffer.concat([carry, chunk]) : chunk.subarray(lastNl + 1);
       if (text) yield text;
@@ -88,25 +88,41 @@ export async function* decodedChunks(path: string): AsyncGenerator<string> {
 }
 
 /**
+ * The file's lines in batches (one per decoded piece of the file), without their line endings
+ * (LF or CRLF): `lines[i]` is line `first + i` (1-based). Cheaper to consume than one promise per
+ * line.
+ *
+ * @throws DataError as {@link decodedChunks} does.
+ */
+export async function* decodedLineBatches(path: string): AsyncGenerator<{ lines: string[]; first: number }> {
+  let pending = '';
+  let next = 1;
+  for await (const chunk of decodedChunks(path)) {
+    pending = pending ? pending + chunk : chunk;
+    const lines: string[] = [];
+    let start = 0;
+    let nl: number;
+    while ((nl = pending.indexOf('\n', start)) >= 0) {
+      lines.push(pending.slice(start, nl > start && pending.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
+      start = nl + 1;
+    }
+    pending = pending.slice(start);
+    if (lines.length) {
+      yield { lines, first: next };
+      next += lines.length;
+    }
+  }
+  if (pending) yield { lines: [pending.endsWith('\r') ? pending.slice(0, -1) : pending], first: next };
+}
+
+/**
  * The file's lines, without their line endings (LF or CRLF), with 1-based line numbers; a
  * leading byte-order mark is removed.
  *
  * @throws DataError as {@link decodedChunks} does.
  */
 export async function* decodedLines(path: string): AsyncGenerator<{ text: string; line: number }> {
-  let pending = '';
-  let line = 0;
-  for await (const chunk of decodedChunks(path)) {
-    pending = pending ? pending + chunk : chunk;
-    let start = 0;
-    let nl: number;
-    while ((nl = pending.indexOf('\n', start)) >= 0) {
-      line++;
-      const end = nl > start && pending.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      yield { text: pending.slice(start, end), line };
-      start = nl + 1;
-    }
-    pending = pending.slice(start);
+  for await (const { lines, first } of decodedLineBatches(path)) {
+    for (let i = 0; i < lines.length; i++) yield { text: lines[i]!, line: first + i };
   }
-  if (pending) yield { text: pending.endsWith('\r') ? pending.slice(0, -1) : pending, line: line + 1 };
 }

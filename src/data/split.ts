@@ -1,6 +1,6 @@
 /** Seeded shuffling and stratified train/validation splits. */
 
-/** A small seeded generator (mulberry32): uniform floats in [0, 1). */
+/** A small seeded pseudo-random generator (mulberry32): uniform floats in [0, 1), the same sequence for the same seed. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -12,7 +12,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** A shuffled copy of `items` (Fisher-Yates); the same seed gives the same order. */
+/** A shuffled copy of `items` (Fisher-Yates with {@link seededRandom}); the same seed gives the same order on every platform. */
 export function shuffle<T>(items: readonly T[], seed: number): T[] {
   const out = [...items];
   const rand = seededRandom(seed);
@@ -24,9 +24,12 @@ export function shuffle<T>(items: readonly T[], seed: number): T[] {
 }
 
 /**
- * Splits off about `validationFraction` of the items with every class (`keyOf`) represented in
- * proportion; a class with at least two items keeps at least one in training, and a class with
- * one item stays in training. Deterministic for a seed; both parts keep the input order.
+ * Splits off about `validationFraction` of the items, stratified by class (`keyOf`): each class
+ * with at least two items puts round(size x fraction) of them, at least one, in validation and
+ * keeps at least one in training; a class with one item stays in training. Deterministic for a
+ * seed; both parts keep the input order.
+ *
+ * @throws RangeError when `validationFraction` is not in [0, 1).
  */
 export function stratifiedSplit<T>(items: readonly T[], keyOf: (x: T) => string, validationFraction: number, seed: number): { train: T[]; validation: T[] } {
   if (!(validationFraction >= 0 && validationFraction < 1)) throw new RangeError(`validationFraction must be in [0, 1), got ${validationFraction}`);

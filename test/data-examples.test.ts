@@ -1,0 +1,193 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  DataError,
+  type TextExample,
+  formatOf,
+  loadTextExamples,
+  loadTokenExamples,
+  readTextExamples,
+} from '../src/data/index.js';
+
+const fx = (name: string) => fileURLToPath(new URL(`./fixtures/data/${name}`, import.meta.url));
+
+/** Asserts that `p` rejects with a DataError for `file` at `line` whose message matches every pattern. */
+async function rejectsAt(p: Promise<unknown>, file: string, line: number | undefined, ...patterns: RegExp[]): Promise<DataError> {
+  let err: unknown;
+  try {
+    await p;
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof DataError, `expected a DataError, got ${String(err)}`);
+  assert.equal(err.file, file);
+  assert.equal(err.line, line, err.message);
+  assert.ok(err.message.startsWith(line === undefined ? `${file}: ` : `${file}:${line}: `), err.message);
+  for (const p of patterns) assert.match(err.message, p);
+  return err;
+}
+
+test('formatOf: by extension, override first, unknown extensions rejected', () => {
+  assert.equal(formatOf('a/train.csv'), 'csv');
+  assert.equal(formatOf('dev.TSV'), 'tsv');
+  assert.equal(formatOf('x.jsonl'), 'jsonl');
+  assert.equal(formatOf('x.json'), 'jsonl');
+  for (const f of ['x.conll', 'train.txt', 'a.iob', 'a.bio']) assert.equal(formatOf(f), 'conll');
+  assert.equal(formatOf('data.dat', 'tsv'), 'tsv');
+  assert.throws(() => formatOf('book.xlsx'), (e: unknown) => e instanceof DataError && /"\.xlsx".*\.csv, \.tsv, \.jsonl/.test(e.message));
+  assert.throws(() => formatOf('README'), DataError);
+});
+
+test('Banking77 sample (CRLF, doubled quotes, a quoted record over 5 lines): texts, labels and first lines', async () => {
+  const ex = await loadTextExamples(fx('banking77-train-sample.csv'), { columns: { label: 'category' } });
+  assert.equal(ex.length, 35);
+  assert.deepEqual(ex[0], { text: 'I am still waiting on my card?', label: 'card_arrival', file: fx('banking77-train-sample.csv'), line: 2 });
+  const counts = new Map<string, number>();
+  for (const e of ex) counts.set(e.label as string, (counts.get(e.label as string) ?? 0) + 1);
+  assert.deepEqual(Object.fromEntries(counts), { card_arrival: 10, card_linking: 8, exchange_rate: 8, extra_charge_on_statement: 1, card_not_working: 8 });
+  const quoted = ex.find((e) => e.text.includes('""') || e.text.includes('"pending"'))!;
+  assert.match(quoted.text, /listed in the app as "pending", it never changes/);
+  assert.equal(quoted.line, 28);
+  // The record on lines 32-36 keeps its bare LF line breaks; its line is where it starts.
+  const multi = ex.find((e) => e.text.startsWith('\n'))!;
+  assert.equal(multi.text, "\nI can't seem to be able to use my card\n\n\n");
+  assert.equal(multi.line, 32);
+  assert.equal(ex[ex.indexOf(multi) + 1]!.line, 37);
+  assert.equal(ex.at(-1)!.line, 40);
+  assert.ok(ex.every((e) => !e.text.endsWith('\r') && !(e.label as string).endsWith('\r')));
+});
+
+test('waimai_10k sample: Chinese text in a renamed column, doubled quotes, labels as strings', async () => {
+  const ex = await loadTextExamples(fx('waimai10k-sample.csv'), { columns: { text: 'review' } });
+  assert.equal(ex.length, 39);
+  assert.deepEqual(ex[0], { text: '很快，好吃，味道足，量大', label: '1', file: fx('waimai10k-sample.csv'), line: 2 });
+  assert.equal(ex.filter((e) => e.label === '1').length, 20);
+  assert.equal(ex.filter((e) => e.label === '0').length, 19);
+  assert.equal(ex.at(-1)!.text, '无语O__O"…问苍天');
+  assert.equal(ex.at(-1)!.line, 40);
+});
+
+test('SST-2 sample: TSV with GLUE column names', async () => {
+  const ex = await loadTextExamples(fx('sst2-dev-sample.tsv'), { columns: { text: 'sentence' } });
+  assert.equal(ex.length, 10);
+  assert.deepEqual(ex[0], { text: "it 's a charming and often affecting journey . ", label: '1', file: fx('sst2-dev-sample.tsv'), line: 2 });
+});
+
+test('a UTF-8 BOM is removed, CRLF accepted, blank lines skipped, line numbers exact', async () => {
+  const ex = await loadTextExamples(fx('bom-crlf.csv'));
+  assert.deepEqual(
+    ex.map((e) => [e.text, e.label, e.line]),
+    [
+      ['where is my card', 'card_arrival', 2],
+      ['two\r\nlines, quoted', 'pin_blocked', 3],
+      ['what is the rate', 'exchange_rate', 6],
+    ],
+  );
+});
+
+test('JSONL: text pairs; unlabelled data when labels are not required', async () => {
+  const ex = await loadTextExamples(fx('pairs.jsonl'));
+  assert.deepEqual(ex[1], { text: 'what is the rate', textPair: 'the card is blocked', label: 'no', file: fx('pairs.jsonl'), line: 2 });
+  const unlabelled = await loadTextExamples(fx('pairs.jsonl'), { columns: { label: 'nothing' }, requireLabels: false });
+  assert.ok(unlabelled.every((e) => e.label === undefined));
+  const noLabelColumn = await loadTextExamples(fx('waimai10k-sample.csv'), { columns: { text: 'review', label: 'stars' }, requireLabels: false });
+  assert.equal(noLabelColumn.length, 39);
+});
+
+test('multi-label: a CSV cell split on the separator; a JSONL label array', async () => {
+  const ex = await loadTextExamples(fx('multi-label.csv'), { multiLabelSeparator: '|', requireLabels: false });
+  assert.deepEqual(ex.map((e) => e.label), [['cold', 'late'], undefined, ['good']]);
+  const f = join(await mkdtemp(join(tmpdir(), 'tuna-data-')), 'multi.jsonl');
+  await writeFile(f, '{"text": "cold and late", "label": ["cold", "late"]}\n{"text": "ok", "label": "fine"}\n');
+  assert.deepEqual((await loadTextExamples(f, { multiLabelSeparator: ',' })).map((e) => e.label), [['cold', 'late'], ['fine']]);
+  await rejectsAt(loadTextExamples(f), f, 1, /"label" is a list/, /--multi-label/);
+});
+
+test('CoNLL-2003 sample: -DOCSTART- skipped, the last of 4 columns is the tag, or another column', async () => {
+  const ex = await loadTokenExamples(fx('conll2003-train-sample.txt'));
+  assert.deepEqual(ex, [
+    {
+      tokens: ['EU', 'rejects', 'German', 'call', 'to', 'boycott', 'British', 'lamb', '.'],
+      tags: ['B-ORG', 'O', 'B-MISC', 'O', 'O', 'O', 'B-MISC', 'O', 'O'],
+      file: fx('conll2003-train-sample.txt'),
+      line: 3,
+    },
+    { tokens: ['Peter', 'Blackburn'], tags: ['B-PER', 'I-PER'], file: fx('conll2003-train-sample.txt'), line: 13 },
+    { tokens: ['BRUSSELS', '1996-08-22'], tags: ['B-LOC', 'O'], file: fx('conll2003-train-sample.txt'), line: 16 },
+  ]);
+  const pos = await loadTokenExamples(fx('conll2003-train-sample.txt'), { tagColumn: 1 });
+  assert.deepEqual(pos[1]!.tags, ['NNP', 'NNP']);
+  await rejectsAt(loadTokenExamples(fx('conll2003-train-sample.txt'), { tagColumn: 4 }), fx('conll2003-train-sample.txt'), 3, /no tag column 4/, /from 1 to 3/);
+});
+
+test('token JSONL: ner_tags accepted when they are strings', async () => {
+  const ex = await loadTokenExamples(fx('tokens.jsonl'));
+  assert.deepEqual(ex[0], { tokens: ['U.S.', 'officials', 'visited', 'Paris'], tags: ['B-LOC', 'O', 'O', 'B-LOC'], file: fx('tokens.jsonl'), line: 1 });
+  assert.equal(ex.length, 2);
+});
+
+test('bad input: each problem is a DataError naming the file, the line and what to do', async () => {
+  const missing = fx('bad/no-such-file.csv');
+  await rejectsAt(loadTextExamples(missing), missing, undefined, /no such file/);
+  await rejectsAt(loadTextExamples(fx('bad/empty.csv')), fx('bad/empty.csv'), undefined, /the file is empty/);
+  await rejectsAt(loadTextExamples(fx('bad/header-only.csv')), fx('bad/header-only.csv'), undefined, /no examples/);
+  const col = await rejectsAt(
+    loadTextExamples(fx('bad/missing-column.csv')),
+    fx('bad/missing-column.csv'),
+    1,
+    /no column "text"/,
+    /columns: sentence, category/,
+    /--text-column/,
+  );
+  assert.equal(col.field, 'text');
+  await rejectsAt(loadTextExamples(fx('bad/missing-column.csv'), { columns: { text: 'sentence' } }), fx('bad/missing-column.csv'), 1, /no column "label"/, /--label-column/);
+  await rejectsAt(loadTextExamples(fx('bad/unterminated-quote.csv')), fx('bad/unterminated-quote.csv'), 3, /quoted field .* never closed/);
+  await rejectsAt(loadTextExamples(fx('bad/stray-quote.csv')), fx('bad/stray-quote.csv'), 3, /closing quote/, /""/);
+  await rejectsAt(loadTextExamples(fx('bad/field-count.csv')), fx('bad/field-count.csv'), 3, /different number of fields from the header: 3, where the header \(line 1\) has 2/, /double quotes/);
+  await rejectsAt(loadTextExamples(fx('bad/invalid-utf8.csv')), fx('bad/invalid-utf8.csv'), 3, /not valid UTF-8/, /iconv/);
+  await rejectsAt(loadTextExamples(fx('bad/empty-text.csv')), fx('bad/empty-text.csv'), 3, /empty text in "text"/);
+  await rejectsAt(loadTextExamples(fx('bad/missing-label.csv')), fx('bad/missing-label.csv'), 3, /label in "label" is empty/);
+  await rejectsAt(loadTextExamples(fx('bad/invalid-json.jsonl')), fx('bad/invalid-json.jsonl'), 2, /not valid JSON/, /one JSON object/);
+  await rejectsAt(loadTextExamples(fx('bad/not-object.jsonl')), fx('bad/not-object.jsonl'), 2, /expected a JSON object, got an array/);
+  await rejectsAt(loadTextExamples(fx('bad/text-not-string.jsonl')), fx('bad/text-not-string.jsonl'), 3, /"text" must be a string, got a number/);
+  await rejectsAt(loadTextExamples(fx('bad/missing-label.jsonl')), fx('bad/missing-label.jsonl'), 2, /no "label" field \(fields: text\)/, /--label-column/);
+  await rejectsAt(loadTokenExamples(fx('bad/tags-length.jsonl')), fx('bad/tags-length.jsonl'), 2, /2 words but 1 tags/);
+  await rejectsAt(
+    loadTokenExamples(fx('bad/field-count.conll')),
+    fx('bad/field-count.conll'),
+    4,
+    /3 field\(s\) where every line so far had 4 \(from the first word line, line 1\)/,
+    /every line 4 fields/,
+  );
+  await rejectsAt(loadTokenExamples(fx('bad/missing-tag.conll')), fx('bad/missing-tag.conll'), 1, /a word without a tag/);
+  assert.deepEqual(await loadTokenExamples(fx('bad/missing-tag.conll'), { requireTags: false }), [{ tokens: ['EU', 'rejects'], file: fx('bad/missing-tag.conll'), line: 1 }]);
+  await rejectsAt(loadTextExamples(fx('conll2003-train-sample.txt')), fx('conll2003-train-sample.txt'), undefined, /token-classification/);
+  await rejectsAt(loadTokenExamples(fx('bom-crlf.csv')), fx('bom-crlf.csv'), undefined, /CoNLL .* or JSONL/);
+});
+
+test('an unterminated quote far into a file is placed on the line where it opens', async () => {
+  const f = join(await mkdtemp(join(tmpdir(), 'tuna-data-')), 'quote.csv');
+  const rows = Array.from({ length: 5000 }, (_, i) => `row ${i},a`);
+  await writeFile(f, `text,label\n${rows.join('\n')}\n"never closed,a\nmore,b\n`);
+  await rejectsAt(loadTextExamples(f), f, 5002, /never closed/);
+  // Invalid UTF-8 after the first 64 KiB chunk is placed too.
+  await writeFile(f, Buffer.concat([Buffer.from(`text,label\n${rows.join('\n')}\n`), Buffer.from([0x61, 0xff, 0x62]), Buffer.from(',a\n')]));
+  await rejectsAt(loadTextExamples(f), f, 5002, /not valid UTF-8/);
+});
+
+test('readTextExamples streams: stopping early is fine, and errors surface only when iterated', async () => {
+  const seen: TextExample[] = [];
+  for await (const e of readTextExamples(fx('banking77-train-sample.csv'), { columns: { label: 'category' } })) {
+    seen.push(e);
+    if (seen.length === 3) break;
+  }
+  assert.equal(seen.length, 3);
+  const lazy = readTextExamples(fx('bad/no-such-file.csv'));
+  await assert.rejects(async () => {
+    for await (const _ of lazy) void _;
+  }, DataError);
+});
