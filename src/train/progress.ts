@@ -41,6 +41,7 @@ export function progressCallback(mode: ProgressMode, stream: ProgressStream = pr
   if (mode === 'none') return {};
   let startStep = 0;
   let startedAt = performance.now();
+  let lastPrinted = -Infinity;
   if (!useBar) {
     return {
       onTrainBegin(p) {
@@ -49,6 +50,10 @@ export function progressCallback(mode: ProgressMode, stream: ProgressStream = pr
         stream.write(`training: ${p.maxSteps} steps, ${p.numEpochs} epoch(s)${p.globalStep ? `, resuming at step ${p.globalStep}` : ''}\n`);
       },
       onLog(p, record) {
+        // About 20 training lines per run whatever the logging interval; evaluations always print.
+        const isTraining = 'loss' in record;
+        if (isTraining && p.globalStep < p.maxSteps && p.globalStep - lastPrinted < Math.ceil(p.maxSteps / 20)) return;
+        if (isTraining) lastPrinted = p.globalStep;
         const where = `step ${p.globalStep}/${p.maxSteps} epoch ${p.epoch.toFixed(2)}`;
         const speed = 'loss' in record ? `, ${p.samplesPerSecond.toFixed(1)} samples/s, ETA ${formatDuration(eta(p, startStep, startedAt))}` : '';
         stream.write(`${where}: ${metricsText(record)}${speed}\n`);
