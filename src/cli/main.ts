@@ -3,6 +3,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { opsCommand } from './commands/ops.js';
 import { type EvalOptions, evalCommand } from './commands/eval.js';
 import { type PredictOptions, predictCommand } from './commands/predict.js';
+import { type PretrainOptions, pretrainCommand } from './commands/pretrain.js';
 import { type TrainOptions, trainCommand } from './commands/train.js';
 import { CliError, oneLine } from './errors.js';
 import { type Output, processOutput, toJson } from './output.js';
@@ -65,27 +66,8 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       await predictCommand(opts, out);
     });
 
-  const dataOptions = (c: Command) =>
+  const trainingFlags = (c: Command) =>
     c
-      .option('--text-column <name>', 'CSV/TSV column or JSONL field with the text', 'text')
-      .option('--text-pair-column <name>', 'column with the second text of a pair (default: text_pair when present)')
-      .option('--label-column <name>', 'column with the label', 'label')
-      .option('--tokens-column <name>', 'JSONL field with the words (token classification)', 'tokens')
-      .option('--tags-column <name>', 'JSONL field with the tags (token classification)', 'tags')
-      .option('--multi-label', 'texts carry several labels (JSON array, or a cell split on --label-separator): sigmoid and binary cross-entropy')
-      .option('--label-separator <sep>', 'separator of labels in a CSV/TSV cell with --multi-label', ',');
-
-  dataOptions(
-    program
-      .command('train')
-      .description('fine-tune a checkpoint on a labelled file: classification report, Hugging Face checkpoint, metrics log and learning curve in --output')
-      .option('--task <task>', 'text-classification or token-classification', 'text-classification')
-      .requiredOption('--model <dir>', 'starting checkpoint: a Hugging Face directory (config.json, model.safetensors, vocab.txt) or Hub id; without model.safetensors the weights start random')
-      .requiredOption('--train <file>', 'training data: .csv, .tsv, .jsonl, or CoNLL (.conll/.txt) for token classification')
-      .option('--validation <file>', 'validation data (default: a stratified share of --train, see --validation-split)')
-      .option('--test <file>', 'test data, reported after training')
-      .requiredOption('--output <dir>', 'output directory')
-      .option('--validation-split <fraction>', 'share of --train held out for validation when --validation is not given', '0.1')
       .option('--epochs <n>', 'training epochs', '3')
       .option('--max-steps <n>', 'optimizer steps (overrides --epochs)')
       .option('--batch-size <n>', 'examples per batch', '32')
@@ -111,9 +93,31 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       .option('--resume', 'continue from the latest checkpoint in --output')
       .option('--resume-from-checkpoint <dir>', 'continue from this checkpoint directory')
       .option('--threads <n>', 'ONNX Runtime threads (default: all cores)')
-      .option('--progress <mode>', 'auto (bar on a terminal, lines otherwise), bar, lines or none', 'auto')
+      .option('--progress <mode>', 'auto (bar on a terminal, lines otherwise), bar, lines or none', 'auto');
+
+  const dataOptions = (c: Command) =>
+    c
+      .option('--text-column <name>', 'CSV/TSV column or JSONL field with the text', 'text')
+      .option('--text-pair-column <name>', 'column with the second text of a pair (default: text_pair when present)')
+      .option('--label-column <name>', 'column with the label', 'label')
+      .option('--tokens-column <name>', 'JSONL field with the words (token classification)', 'tokens')
+      .option('--tags-column <name>', 'JSONL field with the tags (token classification)', 'tags')
+      .option('--multi-label', 'texts carry several labels (JSON array, or a cell split on --label-separator): sigmoid and binary cross-entropy')
+      .option('--label-separator <sep>', 'separator of labels in a CSV/TSV cell with --multi-label', ',');
+
+  trainingFlags(dataOptions(
+    program
+      .command('train')
+      .description('fine-tune a checkpoint on a labelled file: classification report, Hugging Face checkpoint, metrics log and learning curve in --output')
+      .option('--task <task>', 'text-classification or token-classification', 'text-classification')
+      .requiredOption('--model <dir>', 'starting checkpoint: a Hugging Face directory (config.json, model.safetensors, vocab.txt) or Hub id; without model.safetensors the weights start random')
+      .requiredOption('--train <file>', 'training data: .csv, .tsv, .jsonl, or CoNLL (.conll/.txt) for token classification')
+      .option('--validation <file>', 'validation data (default: a stratified share of --train, see --validation-split)')
+      .option('--test <file>', 'test data, reported after training')
+      .requiredOption('--output <dir>', 'output directory')
+      .option('--validation-split <fraction>', 'share of --train held out for validation when --validation is not given', '0.1')
       .option('--json', 'print a JSON summary on stdout'),
-  )
+  ))
     .addHelpText(
       'after',
       '\nExamples:\n  tuna train --model bert-base-uncased --train train.csv --output out/\n' +
@@ -139,6 +143,31 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .action(async (opts: EvalOptions) => {
       state.json = !!opts.json;
       await evalCommand(opts, out);
+    });
+
+  trainingFlags(
+    program
+      .command('pretrain')
+      .description('pre-train a BERT with masked-LM (and next-sentence prediction) on text files: a Hugging Face BertForMaskedLM/BertForPreTraining checkpoint')
+      .requiredOption('--input <files...>', 'UTF-8 text files: one sentence or paragraph per line, a blank line between documents')
+      .option('--tokenizer <dir>', 'tokenizer of a new model (vocab.txt, tokenizer_config.json), e.g. from tuna tokenizer train')
+      .option('--model <dir>', 'continue pre-training this checkpoint instead of starting a new model')
+      .requiredOption('--output <dir>', 'output directory')
+      .option('--hidden-size <n>', 'hidden size of a new model', '256')
+      .option('--layers <n>', 'encoder layers of a new model', '4')
+      .option('--heads <n>', 'attention heads of a new model', '4')
+      .option('--intermediate-size <n>', 'feed-forward size of a new model (default 4 x hidden size)')
+      .option('--nsp', 'add next-sentence prediction (BertForPreTraining); otherwise documents are packed into full sequences (BertForMaskedLM)')
+      .option('--whole-word-mask', 'mask a word and its ## continuation pieces together')
+      .option('--mlm-probability <p>', 'share of tokens chosen for prediction', '0.15')
+      .option('--validation-split <fraction>', 'share of sequences held out for MLM loss and accuracy (at most 2000)', '0.02')
+      .option('--sample <text...>', 'texts with [MASK] whose top fills are printed at the end')
+      .option('--json', 'print a JSON summary on stdout'),
+  )
+    .addHelpText('after', '\nExamples:\n  tuna pretrain --tokenizer tok/ --input corpus.txt --output bert-small/ --epochs 3 --lr 5e-4\n  tuna pretrain --model bert-small/ --input more.txt --output bert-small-2/ --nsp')
+    .action(async (opts: PretrainOptions) => {
+      state.json = !!opts.json;
+      await pretrainCommand(opts, out);
     });
 
   return program;

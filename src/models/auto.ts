@@ -124,6 +124,11 @@ export const AutoModelForMaskedLM = {
   fromPretrained: (dirOrId: string, opts: FromPretrainedOptions = {}) => loadFor('BertForMaskedLM', dirOrId, opts),
 };
 
+/** Loads a checkpoint with both pre-training heads (BertForPreTraining: masked LM and next-sentence prediction). */
+export const AutoModelForPreTraining = {
+  fromPretrained: (dirOrId: string, opts: FromPretrainedOptions = {}) => loadFor('BertForPreTraining', dirOrId, opts),
+};
+
 /** Loads the bare encoder (BertModel: last_hidden_state, pooler_output). */
 export const AutoModel = {
   fromPretrained: (dirOrId: string, opts: FromPretrainedOptions = {}) => loadFor('BertModel', dirOrId, opts),

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Feature, collate, planBatches } from '../data/index.js';
+import type { HostTensor } from '../runtime/tensor.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { PreTrainedBert } from '../models/auto.js';
 import { buildBert } from '../models/bert/modeling.js';
@@ -43,7 +44,17 @@ export interface TrainerOptions {
   readonly tokenizer?: BertTokenizer;
   readonly computeMetrics?: ComputeMetrics;
   readonly callbacks?: readonly TrainerCallback[];
+  /**
+   * Builds a training batch from example indices (default: padding plus the head's labels). It gets
+   * the epoch, so a collator that draws random masks can draw fresh ones every epoch, reproducibly.
+   */
+  readonly dataCollator?: DataCollator;
+  /** Replaces the default evaluation (logits over `evalDataset`); returns metrics without the `eval_` prefix. */
+  readonly evaluate?: () => Promise<Record<string, number>>;
 }
+
+/** Turns example indices into the tensors of one training batch. */
+export type DataCollator = (features: readonly Feature[], indices: readonly number[], at: { epoch: number; seed: number }) => Record<string, HostTensor>;
 
 /** What `train()` returns. */
 export interface TrainOutput {
@@ -74,15 +85,16 @@ export const LEARNING_CURVE = 'learning_curve.svg';
 export class Trainer {
   readonly model: PreTrainedBert;
   readonly args: ResolvedArguments;
-  readonly task: TaskKind;
+  /** The head's label layout (undefined when a custom collator and evaluation drive a non-classifier). */
+  readonly task: TaskKind | undefined;
   private readonly callbacks: TrainerCallback[];
   private stopRequested = false;
   private history: Record<string, number>[] = [];
 
   constructor(private readonly opts: TrainerOptions) {
     this.model = opts.model;
-    this.args = resolveArguments(opts.args, (opts.evalDataset?.length ?? 0) > 0);
-    this.task = taskKind(opts.model);
+    this.args = resolveArguments(opts.args, (opts.evalDataset?.length ?? 0) > 0 || opts.evaluate !== undefined);
+    this.task = opts.dataCollator && opts.evaluate ? undefined : taskKind(opts.model);
     this.callbacks = [...(opts.callbacks ?? [])];
     if (opts.trainDataset.length === 0) throw new TrainingArgumentsError('trainDataset', 'the training set is empty');
     const a = this.args;
@@ -269,7 +281,10 @@ export class Trainer {
         let microLoss = 0;
         while (batchInEpoch < plan.length) {
           const indices = plan[batchInEpoch]!;
-          const result = await step.run(collate(data, indices, { padId: model.config.pad_token_id, task: this.task }));
+          const batch = this.opts.dataCollator
+            ? this.opts.dataCollator(data, indices, { epoch: epochIndex, seed: a.seed })
+            : collate(data, indices, { padId: model.config.pad_token_id, task: this.task! });
+          const result = await step.run(batch);
           if (!Number.isFinite(result.loss)) {
             throw new TrainingArgumentsError('learningRate', `the training loss became ${result.loss} at step ${globalStep + 1}; lower the learning rate or check the labels`);
           }
@@ -362,8 +377,14 @@ export class Trainer {
    * metrics of `computeMetrics` prefixed with `eval_`, `eval_runtime` and `eval_samples_per_second`.
    */
   async evaluate(dataset: readonly Feature[] | undefined = this.opts.evalDataset, prefix = 'eval'): Promise<Record<string, number>> {
-    if (!dataset || dataset.length === 0) throw new TrainingArgumentsError('evalDataset', 'nothing to evaluate: give an evaluation dataset');
     const t0 = performance.now();
+    if (this.opts.evaluate && dataset === this.opts.evalDataset) {
+      const out: Record<string, number> = {};
+      for (const [k, v] of Object.entries(await this.opts.evaluate())) out[`${prefix}_${k}`] = v;
+      out[`${prefix}_runtime`] = round((performance.now() - t0) / 1000, 3);
+      return out;
+    }
+    if (!dataset || dataset.length === 0) throw new TrainingArgumentsError('evalDataset', 'nothing to evaluate: give an evaluation dataset');
     const { prediction, loss } = await this.predictWithLoss(dataset);
     const out: Record<string, number> = {};
     if (loss !== undefined) out[`${prefix}_loss`] = round(loss, 6);

@@ -1,0 +1,160 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer, type PreTrainedBert } from '../../models/auto.js';
+import { bertConfig, bertConfigToJson } from '../../models/bert/config.js';
+import { tokenizeCorpus } from '../../pretrain/corpus.js';
+import { evaluateMlm, fillMask, holdOut } from '../../pretrain/evaluate.js';
+import { nspInstances, packedInstances } from '../../pretrain/instances.js';
+import { type MaskingOptions, maskedBatch } from '../../pretrain/masking.js';
+import { progressCallback } from '../../train/progress.js';
+import { Trainer } from '../../train/trainer.js';
+import { CliError } from '../errors.js';
+import { type Output, processOutput, toJson } from '../output.js';
+import { asError, integer, number } from './options.js';
+import { type TrainOptions, trainingArguments } from './train.js';
+
+/** Options of `tuna pretrain`. */
+export interface PretrainOptions extends Omit<TrainOptions, 'task' | 'model' | 'train' | 'validation' | 'test'> {
+  readonly input: string[];
+  readonly tokenizer?: string;
+  readonly model?: string;
+  readonly hiddenSize: string;
+  readonly layers: string;
+  readonly heads: string;
+  readonly intermediateSize?: string;
+  readonly nsp?: boolean;
+  readonly wholeWordMask?: boolean;
+  readonly mlmProbability: string;
+  readonly sample?: string[];
+}
+
+/**
+ * `tuna pretrain`: masked-LM (and optionally next-sentence) pre-training on text files, from a new
+ * model of the given sizes (with `--tokenizer`) or from a checkpoint (`--model`). Writes a Hugging
+ * Face BertForPreTraining / BertForMaskedLM checkpoint with its tokenizer, held-out MLM loss and
+ * accuracy, the metrics log and the learning curve.
+ */
+export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<void> {
+  const say = (s: string) => out.stderr(`${s}\n`);
+  if (!o.tokenizer === !o.model) throw new CliError('usage', 'give exactly one of --tokenizer (a new model) or --model (continue pre-training a checkpoint)');
+  const args = trainingArguments({ ...o, task: 'text-classification', model: '', train: '' } as TrainOptions);
+  const maxLength = integer('--max-length', o.maxLength, 8);
+  const probability = number('--mlm-probability', o.mlmProbability, { min: 0, max: 1, exclusive: true });
+  const heldFraction = number('--validation-split', o.validationSplit, { min: 0, max: 0.5 });
+  const source = (o.model ?? o.tokenizer)!;
+  const tokenizer = await asError(() => AutoTokenizer.fromPretrained(source));
+  tokenizer.modelMaxLength = maxLength;
+  if (tokenizer.maskTokenId === undefined) throw new CliError('invalid_model', `${source}: the vocabulary has no [MASK] token, which masked-LM pre-training needs`);
+  const architecture = o.nsp ? 'BertForPreTraining' : 'BertForMaskedLM';
+  const load = o.nsp ? AutoModelForPreTraining : AutoModelForMaskedLM;
+
+  let start = o.model;
+  if (!start) {
+    const hidden = integer('--hidden-size', o.hiddenSize, 8);
+    const heads = integer('--heads', o.heads, 1);
+    if (hidden % heads !== 0) throw new CliError('usage', `--hidden-size ${hidden} is not a multiple of --heads ${heads}`);
+    const config = bertConfig({
+      vocab_size: tokenizer.vocabSize,
+      hidden_size: hidden,
+      num_hidden_layers: integer('--layers', o.layers, 1),
+      num_attention_heads: heads,
+      intermediate_size: o.intermediateSize ? integer('--intermediate-size', o.intermediateSize, 1) : 4 * hidden,
+      max_position_embeddings: Math.max(maxLength, 128),
+      pad_token_id: tokenizer.padTokenId,
+    });
+    start = await mkdtemp(join(tmpdir(), 'tuna-pretrain-'));
+    await writeFile(join(start, 'config.json'), JSON.stringify(bertConfigToJson(config, architecture), null, 2));
+  }
+  const fresh = !o.model;
+  let model: PreTrainedBert;
+  try {
+    model = await asError(() => load.fromPretrained(start!, { seed: args.seed, threads: args.threads }));
+  } finally {
+    if (fresh) await rm(start, { recursive: true, force: true });
+  }
+  if (maxLength > model.config.max_position_embeddings) {
+    throw new CliError('usage', `--max-length ${maxLength} exceeds the model's max_position_embeddings (${model.config.max_position_embeddings})`);
+  }
+
+  const t0 = performance.now();
+  const store = await asError(() => tokenizeCorpus(tokenizer, o.input));
+  const ids = { cls: tokenizer.clsTokenId, sep: tokenizer.sepTokenId };
+  const instances = o.nsp ? nspInstances(store, ids, { maxLength, seed: args.seed ?? 42 }) : packedInstances(store, ids, { maxLength });
+  const { train, heldOut } = holdOut(instances, heldFraction, (args.seed ?? 42) + 1);
+  say(
+    `corpus: ${store.documentCount} documents, ${store.sentenceCount} lines, ${store.tokenCount} tokens (${((performance.now() - t0) / 1000).toFixed(1)} s); ` +
+      `${train.length} training and ${heldOut.length} held-out sequences of up to ${maxLength} tokens; ` +
+      `${architecture}, ${(model.store.count() / 1e6).toFixed(1)}M parameters`,
+  );
+  if (train.length === 0) throw new CliError('invalid_data', `${o.input.join(', ')}: too little text for one training sequence`);
+
+  const continuation = new Set<number>();
+  for (const [token, id] of tokenizer.getVocab()) if (token.startsWith('##')) continuation.add(id);
+  const masking: MaskingOptions & { nsp: boolean } = {
+    maskId: tokenizer.maskTokenId,
+    padId: tokenizer.padTokenId,
+    vocabSize: tokenizer.vocabSize,
+    specialIds: new Set([tokenizer.clsTokenId, tokenizer.sepTokenId, tokenizer.padTokenId]),
+    probability,
+    wholeWord: !!o.wholeWordMask,
+    isContinuation: (id) => continuation.has(id),
+    nsp: !!o.nsp,
+  };
+  const evalBatch = Math.max(1, Math.min(16, args.perDeviceEvalBatchSize ?? 16));
+  const trainer = await asError(async () =>
+    new Trainer({
+      model,
+      args: { ...args, metricForBestModel: args.metricForBestModel ?? 'loss', evalStrategy: heldOut.length ? args.evalStrategy : 'no' },
+      trainDataset: train,
+      tokenizer,
+      dataCollator: (features, indices, at) => maskedBatch(features, indices, at, masking),
+      evaluate: () => evaluateMlm(model, heldOut, { ...masking, batchSize: evalBatch, seed: 1234 }),
+      callbacks: [progressCallback(args.progress ?? 'auto', out === processOutput ? process.stderr : { write: (s: string) => (out.stderr(s), true) })],
+    }),
+  );
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(130);
+    say('\ninterrupt: saving a checkpoint after this step (Ctrl-C again to quit without saving)');
+    trainer.stop();
+  };
+  process.on('SIGINT', onSigint);
+  let result;
+  try {
+    result = await asError(() => trainer.train({ resumeFromCheckpoint: o.resumeFromCheckpoint ?? (o.resume ? true : undefined) }));
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (result.interrupted) {
+    throw new CliError('interrupted', `interrupted at step ${result.globalStep}; a checkpoint is in ${o.output}; run the same command with --resume to continue`, { exitCode: 130 });
+  }
+  const heldOutMetrics = heldOut.length ? await evaluateMlm(model, heldOut, { ...masking, batchSize: evalBatch, seed: 1234 }) : {};
+  const samples = o.sample?.length ? await fillMask(model, tokenizer, o.sample) : [];
+  await model.dispose();
+  const summary = {
+    output: o.output,
+    architecture,
+    corpus: { documents: store.documentCount, lines: store.sentenceCount, tokens: store.tokenCount, sequences: instances.length },
+    global_step: result.globalStep,
+    train: result.metrics,
+    held_out: heldOutMetrics,
+    fill_mask: samples.map((c, i) => ({ text: o.sample![i], candidates: c.map(({ token, score }) => ({ token, score })) })),
+  };
+  await writeFileAtomic(join(o.output, 'pretrain_results.json'), new TextEncoder().encode(toJson(summary) + '\n'));
+  if (o.json) {
+    out.stdout(`${toJson(summary)}\n`);
+    return;
+  }
+  const m = heldOutMetrics as Record<string, number>;
+  if (heldOut.length) {
+    out.stdout(
+      `held-out: MLM loss ${m.mlm_loss!.toFixed(4)}, MLM accuracy ${(100 * m.mlm_accuracy!).toFixed(1)}% over ${m.masked_tokens} masked tokens` +
+        (m.nsp_accuracy === undefined ? '' : `, NSP accuracy ${(100 * m.nsp_accuracy).toFixed(1)}%`) +
+        '\n',
+    );
+  }
+  samples.forEach((c, i) => out.stdout(`${o.sample![i]}\n${c.map((x) => `  ${x.token.padEnd(14)} ${x.score.toFixed(3)}`).join('\n')}\n`));
+  out.stdout(`${architecture} checkpoint written to ${o.output}\n`);
+}
