@@ -93,6 +93,11 @@ export function packedInstances(store: TokenStore, ids: SpecialIds, opts: { maxL
     current = [];
   };
   for (let d = 0; d < store.documentCount; d++) {
+    // A [SEP] between documents that share a sequence.
+    if (current.length > 0) {
+      current.push(ids.sep);
+      if (current.length === body) flush();
+    }
     const [first, end] = store.document(d);
     for (let s = first; s < end; s++) {
       for (const t of store.sentence(s)) {
@@ -100,8 +105,6 @@ export function packedInstances(store: TokenStore, ids: SpecialIds, opts: { maxL
         if (current.length === body) flush();
       }
     }
-    if (current.length > 0 && current.length < body) current.push(ids.sep);
-    if (current.length === body) flush();
   }
   flush();
   return out;

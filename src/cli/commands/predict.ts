@@ -2,6 +2,10 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolveModel } from '../../io/hub.js';
 import { BertPredictor } from '../../models/bert/predictor.js';
+import { readConfig } from '../../io/checkpoint.js';
+import { AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer } from '../../models/auto.js';
+import { fillMask } from '../../pretrain/evaluate.js';
+import { asError } from './options.js';
 import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
 
@@ -37,9 +41,15 @@ export async function predictCommand(opts: PredictOptions, out: Output): Promise
     texts = raw.split(/\r?\n/);
     if (texts.at(-1) === '') texts.pop();
   }
+  const dir = await asError(() => resolveModel(opts.model));
+  const archs = ((await asError(() => readConfig(dir))).architectures as string[] | undefined) ?? [];
+  if (archs.includes('BertForMaskedLM') || archs.includes('BertForPreTraining')) {
+    await fillMaskLines(dir, archs.includes('BertForPreTraining'), texts, !!opts.json, out);
+    return;
+  }
   let predictor: BertPredictor;
   try {
-    predictor = await BertPredictor.fromPretrained(await resolveModel(opts.model));
+    predictor = await BertPredictor.fromPretrained(dir);
   } catch (e) {
     throw new CliError('file_unreadable', (e as Error).message, { file: opts.model, cause: e });
   }
@@ -56,5 +66,26 @@ export async function predictCommand(opts: PredictOptions, out: Output): Promise
     }
   } finally {
     await predictor.release();
+  }
+}
+
+/** Fill-mask on a masked-LM checkpoint: the top 5 tokens for the first [MASK] of each text. */
+async function fillMaskLines(dir: string, nsp: boolean, texts: readonly string[], json: boolean, out: Output): Promise<void> {
+  const model = await asError(() => (nsp ? AutoModelForPreTraining : AutoModelForMaskedLM).fromPretrained(dir, { initMissingWeights: false }));
+  const tokenizer = await asError(() => AutoTokenizer.fromPretrained(dir));
+  try {
+    let results;
+    try {
+      results = await fillMask(model, tokenizer, texts);
+    } catch (e) {
+      if (e instanceof RangeError) throw new CliError('usage', e.message);
+      throw e;
+    }
+    results.forEach((candidates, i) => {
+      if (json) out.stdout(`${jsonLine({ text: texts[i], candidates })}\n`);
+      else out.stdout(`${texts[i]}\n${candidates.map((c) => `  ${c.token}\t${c.score.toFixed(4)}\t${c.sequence}\n`).join('')}`);
+    });
+  } finally {
+    await model.dispose();
   }
 }
