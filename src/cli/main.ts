@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { inspectCommand } from './commands/inspect.js';
 import { opsCommand } from './commands/ops.js';
+import { type DemoOptions, demoCommand } from './commands/demo.js';
 import { type EvalOptions, evalCommand } from './commands/eval.js';
 import { type PredictOptions, predictCommand } from './commands/predict.js';
 import { type PretrainOptions, pretrainCommand } from './commands/pretrain.js';
@@ -110,7 +111,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       .command('train')
       .description('fine-tune a checkpoint on a labelled file: classification report, Hugging Face checkpoint, metrics log and learning curve in --output')
       .option('--task <task>', 'text-classification or token-classification', 'text-classification')
-      .requiredOption('--model <dir>', 'starting checkpoint: a Hugging Face directory (config.json, model.safetensors, vocab.txt) or Hub id; without model.safetensors the weights start random')
+      .option('--model <dir>', 'starting checkpoint: a Hugging Face directory (config.json, model.safetensors, vocab.txt) or Hub id; without model.safetensors the weights start random (default: the bundled model for the language of the data)')
       .requiredOption('--train <file>', 'training data: .csv, .tsv, .jsonl, or CoNLL (.conll/.txt) for token classification')
       .option('--validation <file>', 'validation data (default: a stratified share of --train, see --validation-split)')
       .option('--test <file>', 'test data, reported after training')
@@ -168,6 +169,17 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .action(async (opts: PretrainOptions) => {
       state.json = !!opts.json;
       await pretrainCommand(opts, out);
+    });
+
+  program
+    .command('demo')
+    .description('fine-tune the bundled English model on spam vs ham (SpamAssassin), print the report and a few predictions')
+    .option('--output <dir>', 'where the fine-tuned model goes', 'tuna-demo/spam')
+    .option('--epochs <n>', 'training epochs', '2')
+    .option('--max-steps <n>', 'stop after n optimizer steps (a quick run)')
+    .option('--progress <mode>', 'auto, bar, lines or none', 'auto')
+    .action(async (opts: DemoOptions) => {
+      await demoCommand(opts, out);
     });
 
   return program;

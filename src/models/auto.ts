@@ -64,10 +64,13 @@ export class PreTrainedBert {
     return this.forwardModel.run(inputs);
   }
 
-  /** Writes config.json and model.safetensors (Hugging Face layout), each atomically. */
-  async savePretrained(dir: string): Promise<void> {
+  /**
+   * Writes config.json and model.safetensors (Hugging Face layout), each atomically; `dtype` F16
+   * or BF16 halves the file (loading upcasts to F32).
+   */
+  async savePretrained(dir: string, opts: { dtype?: 'F32' | 'F16' | 'BF16' } = {}): Promise<void> {
     await mkdir(dir, { recursive: true });
-    await saveBert(dir, this);
+    await saveBert(dir, this, opts);
   }
 
   /** Frees the inference session. */

@@ -8,6 +8,7 @@ import type { IntervalStrategy, LrSchedulerType, ProgressMode, TrainingArguments
 import { predictDataset } from '../../train/evaluate.js';
 import { progressCallback } from '../../train/progress.js';
 import { Trainer } from '../../train/trainer.js';
+import { bundledModelDir, detectLanguage, hasBundledModel } from '../../models/bundled.js';
 import { CliError } from '../errors.js';
 import { type Output, processOutput, toJson } from '../output.js';
 import { asError, choice, integer, number } from './options.js';
@@ -15,7 +16,8 @@ import { asError, choice, integer, number } from './options.js';
 /** Options of `tuna train`, as commander parses them (numbers arrive as strings). */
 export interface TrainOptions extends DataOptions {
   readonly task: string;
-  readonly model: string;
+  /** Starting checkpoint; the bundled model for the data's language when omitted. */
+  readonly model?: string;
   readonly train: string;
   readonly validation?: string;
   readonly test?: string;
@@ -96,6 +98,7 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
   const say = (s: string) => out.stderr(`${s}\n`);
 
   const trainAll = await asError(() => readExamples(task, o.train, o));
+  let modelSource = o.model ?? '';
   const labels = labelMapOf(trainAll);
   if (labels.size < 2 && !o.multiLabel) {
     throw new CliError('invalid_data', `${o.train}: all examples have the label "${labels.labels[0]}"; a classifier needs at least two labels`, { file: o.train });
@@ -109,11 +112,18 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
   }
   const testSet = o.test ? await asError(() => readExamples(task, o.test!, o)) : undefined;
 
-  const tokenizer = await asError(() => AutoTokenizer.fromPretrained(o.model));
+  if (!o.model) {
+    const texts = trainAll.kind === 'text' ? trainAll.items.map((e) => e.text) : trainAll.items.map((e) => e.tokens.join(' '));
+    const lang = detectLanguage(texts);
+    if (!hasBundledModel(lang)) throw new CliError('usage', `no --model given and the bundled ${lang} model is missing from this installation; name a checkpoint with --model`);
+    modelSource = bundledModelDir(lang);
+    say(`no --model: using the bundled ${lang === 'zh' ? 'Chinese' : 'English'} model (${modelSource})`);
+  }
+  const tokenizer = await asError(() => AutoTokenizer.fromPretrained(modelSource));
   tokenizer.modelMaxLength = maxLength;
   const load = task === 'token-classification' ? AutoModelForTokenClassification : AutoModelForSequenceClassification;
   const model: PreTrainedBert = await asError(() =>
-    load.fromPretrained(o.model, {
+    load.fromPretrained(modelSource, {
       id2label: labels.toConfig().id2label,
       problemType: o.multiLabel ? 'multi_label_classification' : task === 'text-classification' ? 'single_label_classification' : undefined,
       seed: args.seed,
@@ -133,7 +143,7 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
   const testFeatures = testSet ? await asError(async () => featuresOf(tokenizer, testSet!, labels, maxLength, multiLabel)) : undefined;
   say(
     `${task}: ${trainFeatures.length} training examples${evalFeatures ? `, ${evalFeatures.length} validation` : ''}${testFeatures ? `, ${testFeatures.length} test` : ''}; ` +
-      `${labels.size} labels; model ${o.model} (${(model.store.count() / 1e6).toFixed(1)}M parameters)`,
+      `${labels.size} labels; model ${modelSource} (${(model.store.count() / 1e6).toFixed(1)}M parameters)`,
   );
 
   const kind = task === 'token-classification' ? 'token' : multiLabel ? 'multi_label' : 'single_label';

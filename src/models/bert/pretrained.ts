@@ -149,14 +149,18 @@ function pickArchitecture(config: BertConfig, source: string): BertArchitecture 
  * Writes a Hugging Face checkpoint directory: config.json (with `architectures`) and
  * model.safetensors (keys sorted, F32), each atomically.
  */
-export async function saveBert(dir: string, model: { config: BertConfig; architecture: BertArchitecture; store: ParameterStore }): Promise<void> {
+export async function saveBert(
+  dir: string,
+  model: { config: BertConfig; architecture: BertArchitecture; store: ParameterStore },
+  opts: { dtype?: 'F32' | 'F16' | 'BF16' } = {},
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const names = [...parameterShapes(model.config, model.architecture).keys()].sort();
   const tensors = new Map<string, NamedTensor>();
   for (const name of names) {
     const p = model.store.get(name);
     if (!p) throw new CheckpointError(`cannot save: parameter ${name} has no value`);
-    tensors.set(name, { shape: p.shape, data: p.data });
+    tensors.set(name, { shape: p.shape, data: p.data, dtype: opts.dtype ?? 'F32' });
   }
   await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
   const json = JSON.stringify(bertConfigToJson(model.config, model.architecture), null, 2) + '\n';
