@@ -163,6 +163,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       .option('--mlm-probability <p>', 'share of tokens chosen for prediction', '0.15')
       .option('--validation-split <fraction>', 'share of sequences held out for MLM loss and accuracy (at most 2000)', '0.02')
       .option('--sample <text...>', 'texts with [MASK] whose top fills are printed at the end')
+      .option('--save-dtype <dtype>', 'precision of the final weights file: f32, f16 or bf16 (half the size; loading upcasts)', 'f32')
       .option('--json', 'print a JSON summary on stdout'),
   )
     .addHelpText('after', '\nExamples:\n  tuna pretrain --tokenizer tok/ --input corpus.txt --output bert-small/ --epochs 3 --lr 5e-4\n  tuna pretrain --model bert-small/ --input more.txt --output bert-small-2/ --nsp')

@@ -12,7 +12,7 @@ import { progressCallback } from '../../train/progress.js';
 import { Trainer } from '../../train/trainer.js';
 import { CliError } from '../errors.js';
 import { type Output, processOutput, toJson } from '../output.js';
-import { asError, integer, number } from './options.js';
+import { asError, choice, integer, number } from './options.js';
 import { type TrainOptions, trainingArguments } from './train.js';
 
 /** Options of `tuna pretrain`. */
@@ -28,6 +28,7 @@ export interface PretrainOptions extends Omit<TrainOptions, 'task' | 'model' | '
   readonly wholeWordMask?: boolean;
   readonly mlmProbability: string;
   readonly sample?: string[];
+  readonly saveDtype: string;
 }
 
 /**
@@ -42,6 +43,7 @@ export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<
   const args = trainingArguments({ ...o, task: 'text-classification', model: '', train: '' } as TrainOptions);
   const maxLength = integer('--max-length', o.maxLength, 8);
   const probability = number('--mlm-probability', o.mlmProbability, { min: 0, max: 1, exclusive: true });
+  choice('--save-dtype', o.saveDtype, ['f32', 'f16', 'bf16'] as const);
   const heldFraction = number('--validation-split', o.validationSplit, { min: 0, max: 0.5 });
   const source = (o.model ?? o.tokenizer)!;
   const tokenizer = await asError(() => AutoTokenizer.fromPretrained(source));
@@ -130,6 +132,7 @@ export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<
   if (result.interrupted) {
     throw new CliError('interrupted', `interrupted at step ${result.globalStep}; a checkpoint is in ${o.output}; run the same command with --resume to continue`, { exitCode: 130 });
   }
+  if (o.saveDtype !== 'f32') await model.savePretrained(o.output, { dtype: o.saveDtype === 'bf16' ? 'BF16' : 'F16' });
   const heldOutMetrics = heldOut.length ? await evaluateMlm(model, heldOut, { ...masking, batchSize: evalBatch, seed: 1234 }) : {};
   const samples = o.sample?.length ? await fillMask(model, tokenizer, o.sample) : [];
   await model.dispose();
