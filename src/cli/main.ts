@@ -5,6 +5,7 @@ import { type DemoOptions, demoCommand } from './commands/demo.js';
 import { type EvalOptions, evalCommand } from './commands/eval.js';
 import { type PredictOptions, predictCommand } from './commands/predict.js';
 import { type PretrainOptions, pretrainCommand } from './commands/pretrain.js';
+import { type TokenizerTrainOptions, tokenizerTrainCommand } from './commands/tokenizer.js';
 import { type TrainOptions, trainCommand } from './commands/train.js';
 import { CliError, oneLine } from './errors.js';
 import { type Output, processOutput, toJson } from './output.js';
@@ -170,6 +171,24 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .action(async (opts: PretrainOptions) => {
       state.json = !!opts.json;
       await pretrainCommand(opts, out);
+    });
+
+  const tokenizerCommand = program.command('tokenizer').description('tokenizer tools');
+  tokenizerCommand
+    .command('train')
+    .description('learn a WordPiece vocabulary from text files: vocab.txt, tokenizer_config.json and tokenizer.json (loadable by tuna and Hugging Face)')
+    .requiredOption('--input <files...>', 'UTF-8 text files')
+    .requiredOption('--output <dir>', 'output directory')
+    .option('--vocab-size <n>', 'vocabulary size, special tokens and alphabet included', '30522')
+    .option('--min-frequency <n>', 'merge only pairs seen at least this often', '2')
+    .option('--cased', 'keep case and accents (default: lower-case and strip accents)')
+    .option('--no-chinese-chars', 'do not split CJK ideographs into single-character words')
+    .option('--max-length <n>', 'model_max_length written to tokenizer_config.json', '512')
+    .option('--json', 'print a JSON summary')
+    .addHelpText('after', '\nExamples:\n  tuna tokenizer train --input corpus.txt --output tok/ --vocab-size 8000')
+    .action(async (opts: TokenizerTrainOptions) => {
+      state.json = !!opts.json;
+      await tokenizerTrainCommand(opts, out);
     });
 
   program

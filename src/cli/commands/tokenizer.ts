@@ -1,0 +1,74 @@
+import { mkdir } from 'node:fs/promises';
+import { decodedLines } from '../../data/lines.js';
+import { BertTokenizer } from '../../tokenizers/bert-tokenizer.js';
+import { countWords, trainWordPieceFromCounts } from '../../tokenizers/wordpiece-trainer.js';
+import { CliError } from '../errors.js';
+import { type Output, toJson } from '../output.js';
+import { asError, integer } from './options.js';
+
+/** Options of `tuna tokenizer train`. */
+export interface TokenizerTrainOptions {
+  readonly input: string[];
+  readonly output: string;
+  readonly vocabSize: string;
+  readonly minFrequency: string;
+  readonly cased?: boolean;
+  readonly chineseChars: boolean;
+  readonly maxLength: string;
+  readonly json?: boolean;
+}
+
+async function* linesOf(paths: readonly string[]): AsyncGenerator<string> {
+  for (const p of paths) for await (const { text } of decodedLines(p)) yield text;
+}
+
+/**
+ * `tuna tokenizer train`: learns a WordPiece vocabulary from text files and writes vocab.txt,
+ * tokenizer_config.json and tokenizer.json, which tuna and Hugging Face both load.
+ */
+export async function tokenizerTrainCommand(o: TokenizerTrainOptions, out: Output): Promise<void> {
+  const vocabSize = integer('--vocab-size', o.vocabSize, 10);
+  const minFrequency = integer('--min-frequency', o.minFrequency, 1);
+  const maxLength = integer('--max-length', o.maxLength, 8);
+  const lowercase = !o.cased;
+  const t0 = performance.now();
+  const counts = await asError(() => countWords(linesOf(o.input), { lowercase, tokenizeChineseChars: o.chineseChars }));
+  if (counts.size === 0) throw new CliError('invalid_data', `${o.input.join(', ')}: no words to learn a vocabulary from`);
+  const result = trainWordPieceFromCounts(counts, { vocabSize, minFrequency, lowercase, tokenizeChineseChars: o.chineseChars });
+  const seconds = (performance.now() - t0) / 1000;
+  const tokenizer = new BertTokenizer(result.vocab, { lowercase, chineseChars: o.chineseChars, modelMaxLength: maxLength });
+  await mkdir(o.output, { recursive: true });
+  await tokenizer.save(o.output);
+
+  // How well the vocabulary covers the start of the corpus.
+  let tokens = 0;
+  let unknown = 0;
+  let words = 0;
+  let n = 0;
+  for await (const line of linesOf(o.input)) {
+    const enc = tokenizer.encode(line, undefined, { addSpecialTokens: false, truncation: false });
+    tokens += enc.inputIds.length;
+    unknown += enc.inputIds.filter((id) => id === tokenizer.unkTokenId).length;
+    words += new Set(enc.wordIds).size;
+    if (++n >= 2000) break;
+  }
+  const summary = {
+    output: o.output,
+    vocab_size: result.vocab.length,
+    distinct_words: result.distinctWords,
+    words: result.words,
+    merges: result.merges,
+    seconds: Math.round(seconds * 10) / 10,
+    unknown_rate: tokens ? unknown / tokens : 0,
+    tokens_per_word: words ? tokens / words : 0,
+  };
+  if (o.json) {
+    out.stdout(`${toJson(summary)}\n`);
+    return;
+  }
+  out.stdout(
+    `${summary.vocab_size} tokens learned from ${summary.words} words (${summary.distinct_words} distinct) in ${summary.seconds} s; ` +
+      `on the first ${n} lines: ${(100 * summary.unknown_rate).toFixed(2)}% [UNK], ${summary.tokens_per_word.toFixed(2)} tokens per word\n` +
+      `vocab.txt, tokenizer_config.json and tokenizer.json written to ${o.output}\n`,
+  );
+}
