@@ -147,3 +147,32 @@ test('tuna pretrain: a new model learns masked words; the checkpoint loads and f
   assert.ok(row.candidates[0].score >= row.candidates[4].score);
   assert.match(row.candidates[0].sequence, /^where is my /);
 });
+
+test('the sparse masked-LM loss (masked tokens only) equals the dense one, gradients included', async () => {
+  const { bertConfig } = await import('../src/models/bert/config.js');
+  const { buildBert } = await import('../src/models/bert/modeling.js');
+  const { ParameterStore, Rng } = await import('../src/nn/parameters.js');
+  const { TrainStep } = await import('../src/train/step.js');
+  const cfg = bertConfig({ vocab_size: 50, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 });
+  const store = new ParameterStore(new Rng(3));
+  const features = [
+    { inputIds: Int32Array.from([2, 11, 12, 13, 14, 3]), tokenTypeIds: new Int32Array(6), line: 1, nextSentenceLabel: 0 },
+    { inputIds: Int32Array.from([2, 21, 22, 3]), tokenTypeIds: Int32Array.from([0, 0, 1, 1]), line: 2, nextSentenceLabel: 1 },
+  ];
+  const o = { maskId: 4, padId: 0, vocabSize: 50, specialIds: new Set([0, 2, 3]), probability: 0.5, nsp: true };
+  for (const arch of ['BertForMaskedLM', 'BertForPreTraining'] as const) {
+    const dense = await TrainStep.create(store, (ctx) => ({ loss: buildBert(ctx, cfg, arch, true).loss! }));
+    const sparse = await TrainStep.create(store, (ctx) => ({ loss: buildBert(ctx, cfg, arch, true, { sparseMlm: true }).loss! }));
+    const strip = (b: Record<string, unknown>) => (arch === 'BertForMaskedLM' ? (delete b.next_sentence_label, b) : b);
+    const a = await dense.run(strip(maskedBatch(features, [0, 1], { epoch: 0, seed: 5 }, o)) as never);
+    const gradsA = new Map([...a.grads].map(([k, v]) => [k, Float32Array.from(v)]));
+    const b = await sparse.run(strip(maskedBatch(features, [0, 1], { epoch: 0, seed: 5 }, { ...o, sparse: true })) as never);
+    assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `${arch}: dense ${a.loss}, sparse ${b.loss}`);
+    for (const [name, g] of gradsA) {
+      const h = b.grads.get(name)!;
+      for (let i = 0; i < g.length; i++) assert.ok(Math.abs(g[i]! - h[i]!) < 1e-5, `${arch} ${name}[${i}]`);
+    }
+    await dense.release();
+    await sparse.release();
+  }
+});

@@ -75,7 +75,7 @@ export function maskedBatch(
   features: readonly PretrainFeature[],
   indices: readonly number[],
   at: { epoch: number; seed: number },
-  o: MaskingOptions & { nsp?: boolean },
+  o: MaskingOptions & { nsp?: boolean; sparse?: boolean },
 ): Record<string, HostTensor> {
   const B = indices.length;
   let T = 0;
@@ -103,5 +103,19 @@ export function maskedBatch(
     labels: { dtype: 'int64', dims: [B, T], data: labels },
   };
   if (o.nsp) out.next_sentence_label = { dtype: 'int64', dims: [B], data: nsp };
+  if (o.sparse) {
+    // Only the masked tokens: flat positions into batch x sequence, and their labels.
+    const positions: bigint[] = [];
+    const kept: bigint[] = [];
+    labels.forEach((l, k) => {
+      if (l >= 0n) {
+        positions.push(BigInt(k));
+        kept.push(l);
+      }
+    });
+    delete out.labels;
+    out.masked_positions = { dtype: 'int64', dims: [positions.length], data: BigInt64Array.from(positions) };
+    out.masked_labels = { dtype: 'int64', dims: [kept.length], data: BigInt64Array.from(kept) };
+  }
   return out;
 }

@@ -49,6 +49,8 @@ export interface TrainerOptions {
    * the epoch, so a collator that draws random masks can draw fresh ones every epoch, reproducibly.
    */
   readonly dataCollator?: DataCollator;
+  /** Masked-LM heads score only masked tokens; batches then carry `masked_positions` and `masked_labels` (see buildBert). */
+  readonly sparseMlm?: boolean;
   /** Replaces the default evaluation (logits over `evalDataset`); returns metrics without the `eval_` prefix. */
   readonly evaluate?: () => Promise<Record<string, number>>;
 }
@@ -166,7 +168,7 @@ export class Trainer {
     }
 
     const config = this.trainConfig();
-    const step = await TrainStep.create(model.store, (ctx) => ({ loss: buildBert(ctx, config, model.architecture, true).loss! }), {
+    const step = await TrainStep.create(model.store, (ctx) => ({ loss: buildBert(ctx, config, model.architecture, true, { sparseMlm: this.opts.sparseMlm }).loss! }), {
       session: { threads: a.threads },
       dropoutSeed: a.seed,
       initStd: config.initializer_range,

@@ -117,7 +117,16 @@ export function buildBert(
   cfg: BertConfig,
   arch: BertArchitecture,
   withLoss: boolean,
-  opts: { hiddenStates?: boolean } = {},
+  opts: {
+    hiddenStates?: boolean;
+    /**
+     * Masked-LM heads score only the masked tokens: inputs `masked_positions` (flat indices into
+     * batch x sequence) and `masked_labels` replace `labels`. The loss equals the dense one; the
+     * vocabulary projection, the largest cost of a small model's step, shrinks to the ~15% of
+     * tokens that are predicted.
+     */
+    sparseMlm?: boolean;
+  } = {},
 ): BertGraph {
   const g = ctx.scope.g;
   const inputs = bertInputs(g);
@@ -152,6 +161,7 @@ export function buildBert(
       return { outputs: { logits }, loss };
     }
     case 'BertForMaskedLM': {
+      if (withLoss && opts.sparseMlm) return { outputs: {}, loss: sparseMlmLoss(ctx, cfg, sequenceOutput) };
       const logits = mlmHead(ctx, cfg, sequenceOutput);
       return { outputs: { logits }, loss: withLoss ? mlmLoss(g, cfg, logits, g.input('labels', 'int64', [BATCH, SEQUENCE])) : undefined };
     }
@@ -161,15 +171,15 @@ export function buildBert(
       return { outputs: { logits }, loss };
     }
     case 'BertForPreTraining': {
-      const prediction = mlmHead(ctx, cfg, sequenceOutput);
+      const prediction = withLoss && opts.sparseMlm ? undefined : mlmHead(ctx, cfg, sequenceOutput);
       const relationship = linear(ctx, 'cls.seq_relationship', pooledOutput, H, 2);
       let loss: Value | undefined;
       if (withLoss) {
-        const mlm = mlmLoss(g, cfg, prediction, g.input('labels', 'int64', [BATCH, SEQUENCE]));
+        const mlm = opts.sparseMlm ? sparseMlmLoss(ctx, cfg, sequenceOutput) : mlmLoss(g, cfg, prediction!, g.input('labels', 'int64', [BATCH, SEQUENCE]));
         const nsp = g.softmaxCrossEntropyLoss(relationship, g.input('next_sentence_label', 'int64', [BATCH]), { ignoreIndex: -100 }).loss;
         loss = g.add(mlm, nsp);
       }
-      return { outputs: { prediction_logits: prediction, seq_relationship_logits: relationship }, loss };
+      return { outputs: prediction ? { prediction_logits: prediction, seq_relationship_logits: relationship } : { seq_relationship_logits: relationship }, loss };
     }
   }
 }
@@ -177,14 +187,28 @@ export function buildBert(
 /** The masked-LM head: transform (dense, activation, LayerNorm), then the decoder tied to the word embeddings. */
 function mlmHead(ctx: BuildContext, cfg: BertConfig, sequenceOutput: Value): Value {
   const g = ctx.scope.g;
+  const logits = mlmHeadRows(ctx, cfg, g.reshape(sequenceOutput, [-1, cfg.hidden_size]));
+  return g.reshape(logits, [sequenceOutput.shape[0]!, sequenceOutput.shape[1]!, cfg.vocab_size]);
+}
+
+/** The masked-LM head on rows of hidden states: [rows, hidden] to [rows, vocab]. */
+function mlmHeadRows(ctx: BuildContext, cfg: BertConfig, rows: Value): Value {
+  const g = ctx.scope.g;
   const H = cfg.hidden_size;
-  const t = activate(ctx, linear(ctx, 'cls.predictions.transform.dense', sequenceOutput, H, H), ACTIVATIONS[cfg.hidden_act]);
+  const t = activate(ctx, linear(ctx, 'cls.predictions.transform.dense', rows, H, H), ACTIVATIONS[cfg.hidden_act]);
   const h = layerNorm(ctx, 'cls.predictions.transform.LayerNorm', t, H, cfg.layer_norm_eps);
   const words = ctx.scope.param('bert.embeddings.word_embeddings.weight', [cfg.vocab_size, H], { kind: 'normal', std: ctx.initStd });
   const bias = ctx.scope.param('cls.predictions.bias', [cfg.vocab_size], { kind: 'zeros' }, false);
-  const rows = g.reshape(h, [-1, H]);
-  const logits = g.gemm(rows, words, bias, { transB: true });
-  return g.reshape(logits, [h.shape[0]!, h.shape[1]!, cfg.vocab_size]);
+  return g.gemm(h, words, bias, { transB: true });
+}
+
+/** Masked-LM loss over the masked tokens only (see `sparseMlm`). */
+function sparseMlmLoss(ctx: BuildContext, cfg: BertConfig, sequenceOutput: Value): Value {
+  const g = ctx.scope.g;
+  const positions = g.input('masked_positions', 'int64', ['masked_count']);
+  const labels = g.input('masked_labels', 'int64', ['masked_count']);
+  const rows = g.gather(g.reshape(sequenceOutput, [-1, cfg.hidden_size]), positions, 0);
+  return g.softmaxCrossEntropyLoss(mlmHeadRows(ctx, cfg, rows), labels, { ignoreIndex: -100 }).loss;
 }
 
 function mlmLoss(g: Graph, cfg: BertConfig, logits: Value, labels: Value): Value {
