@@ -184,6 +184,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .option('--cased', 'keep case and accents (default: lower-case and strip accents)')
     .option('--no-chinese-chars', 'do not split CJK ideographs into single-character words')
     .option('--max-length <n>', 'model_max_length written to tokenizer_config.json', '512')
+    .option('--initial-alphabet <chars>', 'characters to include even when the corpus lacks them; "ascii+cjk-punctuation" for printable ASCII and Chinese punctuation')
     .option('--json', 'print a JSON summary')
     .addHelpText('after', '\nExamples:\n  tuna tokenizer train --input corpus.txt --output tok/ --vocab-size 8000')
     .action(async (opts: TokenizerTrainOptions) => {

@@ -23,6 +23,8 @@ export interface WordPieceTrainerOptions {
   readonly tokenizeChineseChars?: boolean;
   /** Tokens placed first, in this order (default [PAD], [UNK], [CLS], [SEP], [MASK]). */
   readonly specialTokens?: readonly string[];
+  /** Characters in the vocabulary whether or not the corpus has them (e.g. punctuation the texts to come will use). */
+  readonly initialAlphabet?: string;
   /** Keep at most this many distinct characters (the most frequent); others become [UNK]. */
   readonly limitAlphabet?: number;
   readonly continuingSubwordPrefix?: string;
@@ -103,6 +105,7 @@ export function trainWordPieceFromCounts(counts: ReadonlyMap<string, number>, op
   }
   let alphabet = [...charCounts.keys()].sort((a, b) => charCounts.get(b)! - charCounts.get(a)! || (a < b ? -1 : 1));
   if (opts.limitAlphabet !== undefined) alphabet = alphabet.slice(0, opts.limitAlphabet);
+  for (const ch of opts.initialAlphabet ?? '') if (!/\s/.test(ch) && !alphabet.includes(ch)) alphabet.push(ch);
   const allowed = new Set(alphabet);
   alphabet.sort();
   for (const ch of alphabet) add(ch);

@@ -15,8 +15,13 @@ export interface TokenizerTrainOptions {
   readonly cased?: boolean;
   readonly chineseChars: boolean;
   readonly maxLength: string;
+  readonly initialAlphabet?: string;
   readonly json?: boolean;
 }
+
+/** Printable ASCII and the punctuation of Chinese text, for corpora that lack some of it. */
+const ASCII_AND_CJK_PUNCTUATION =
+  Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('') + '！？，。：；、“”‘’（）《》〈〉【】…～—·￥％＋－＝／';
 
 async function* linesOf(paths: readonly string[]): AsyncGenerator<string> {
   for (const p of paths) for await (const { text } of decodedLines(p)) yield text;
@@ -34,7 +39,8 @@ export async function tokenizerTrainCommand(o: TokenizerTrainOptions, out: Outpu
   const t0 = performance.now();
   const counts = await asError(() => countWords(linesOf(o.input), { lowercase, tokenizeChineseChars: o.chineseChars }));
   if (counts.size === 0) throw new CliError('invalid_data', `${o.input.join(', ')}: no words to learn a vocabulary from`);
-  const result = trainWordPieceFromCounts(counts, { vocabSize, minFrequency, lowercase, tokenizeChineseChars: o.chineseChars });
+  const initialAlphabet = o.initialAlphabet === 'ascii+cjk-punctuation' ? ASCII_AND_CJK_PUNCTUATION : o.initialAlphabet;
+  const result = trainWordPieceFromCounts(counts, { vocabSize, minFrequency, lowercase, tokenizeChineseChars: o.chineseChars, initialAlphabet });
   const seconds = (performance.now() - t0) / 1000;
   const tokenizer = new BertTokenizer(result.vocab, { lowercase, chineseChars: o.chineseChars, modelMaxLength: maxLength });
   await mkdir(o.output, { recursive: true });
