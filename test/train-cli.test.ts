@@ -144,7 +144,7 @@ test('Ctrl-C saves a checkpoint and exits 130; --resume finishes the run', async
   const code = await new Promise<number | null>((resolve) => {
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
-      if (/step 3\/400/.test(stderr) && !child.killed) child.kill('SIGINT');
+      if (/step \d+\/400/.test(stderr) && !child.killed) child.kill('SIGINT');
     });
     child.on('exit', (c) => resolve(c));
   });
@@ -153,7 +153,7 @@ test('Ctrl-C saves a checkpoint and exits 130; --resume finishes the run', async
   const saved = readdirSync(out).filter((d) => /^checkpoint-\d+$/.test(d));
   assert.equal(saved.length, 1);
   const step = Number(saved[0]!.slice('checkpoint-'.length));
-  assert.ok(step >= 3 && step < 400);
+  assert.ok(step >= 1 && step < 400);
 
   const resumed = await tuna('train', ...args.slice(2).map((a) => (a === '400' ? '' + (step + 5) : a)), '--resume-from-checkpoint', join(out, saved[0]!), '--progress', 'none');
   // A different --max-steps than the checkpoint's run is refused, naming both.
