@@ -127,3 +127,12 @@ export {
 
 // Checkpoint files
 export { readCheckpoint, writeCheckpoint } from './io/checkpoint.js';
+
+// Tokenizer training and pre-training
+export { countWords, trainWordPiece, trainWordPieceFromCounts, type WordPieceTrainerOptions, type WordPieceTrainingResult } from './tokenizers/wordpiece-trainer.js';
+export { TokenStore, readDocuments, tokenizeCorpus } from './pretrain/corpus.js';
+export { nspInstances, packedInstances, type PretrainFeature } from './pretrain/instances.js';
+export { maskExample, maskedBatch, type MaskingOptions } from './pretrain/masking.js';
+export { evaluateMlm, fillMask, type FillMaskCandidate } from './pretrain/evaluate.js';
+export { AutoModelForPreTraining } from './models/auto.js';
+export { bundledModelDir, detectLanguage, hasBundledModel, type BundledLanguage } from './models/bundled.js';
