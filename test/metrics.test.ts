@@ -11,6 +11,7 @@ import {
   extractEntities,
   extractStrictEntities,
   formatClassificationReport,
+  formatConfusionMatrix,
   formatEntityReport,
   MetricsError,
   multiLabelClassificationReport,
@@ -159,4 +160,13 @@ test('lenient and strict entity reading', () => {
 test('mismatched inputs are refused with the sentence named', () => {
   assert.throws(() => entityReport([['O', 'B-PER']], [['O']]), (e: unknown) => e instanceof MetricsError && /sentence 0: 2 true tags but 1 predicted/.test((e as Error).message));
   assert.throws(() => classificationReport(['a'], ['a', 'b']), MetricsError);
+});
+
+test('the confusion matrix table lines up for short and long label names', () => {
+  for (const labels of [['ham', 'spam'], ['card_arrival', 'exchange_rate', 'x']]) {
+    const text = formatConfusionMatrix(confusionMatrix(labels, [...labels].reverse(), labels));
+    const lines = text.trimEnd().split('\n');
+    assert.equal(lines.length, labels.length + 1);
+    assert.equal(new Set(lines.map((l) => l.length)).size, 1, text);
+  }
 });

@@ -217,9 +217,11 @@ export function confusionMatrix(yTrue: readonly string[], yPred: readonly string
 export function formatConfusionMatrix(cm: { labels: readonly string[]; matrix: readonly (readonly number[])[] }): string {
   const nameWidth = Math.max(4, ...cm.labels.map((l) => [...l].length));
   const cell = Math.max(3, ...cm.matrix.flat().map((v) => String(v).length), String(cm.labels.length - 1).length + 1);
-  let out = `${padLeft('true \\ predicted', nameWidth + 4)}${cm.labels.map((_, j) => padLeft(`#${j}`, cell + 1)).join('')}\n`;
+  const title = 'true \\ predicted';
+  const lead = Math.max(nameWidth + 4, title.length);
+  let out = `${padLeft(title, lead)}${cm.labels.map((_, j) => padLeft(`#${j}`, cell + 1)).join('')}\n`;
   cm.labels.forEach((l, i) => {
-    out += `${padLeft(l, nameWidth)} ${padLeft(`#${i}`, 3)}${cm.matrix[i]!.map((v) => padLeft(String(v), cell + 1)).join('')}\n`;
+    out += `${padLeft(`${padLeft(l, nameWidth)} ${padLeft(`#${i}`, 3)}`, lead)}${cm.matrix[i]!.map((v) => padLeft(String(v), cell + 1)).join('')}\n`;
   });
   return out;
 }
