@@ -11,6 +11,7 @@ import { type MaskingOptions, maskedBatch } from '../../pretrain/masking.js';
 import { progressCallback } from '../../train/progress.js';
 import { Trainer } from '../../train/trainer.js';
 import { CliError } from '../errors.js';
+import { trainInterruptibly } from './interruptible.js';
 import { type Output, processOutput, toJson } from '../output.js';
 import { asError, choice, integer, number } from './options.js';
 import { type TrainOptions, trainingArguments } from './train.js';
@@ -117,22 +118,7 @@ export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<
       callbacks: [progressCallback(args.progress ?? 'auto', out === processOutput ? process.stderr : { write: (s: string) => (out.stderr(s), true) })],
     }),
   );
-  let interrupts = 0;
-  const onSigint = () => {
-    if (++interrupts > 1) process.exit(130);
-    say('\ninterrupt: saving a checkpoint after this step (Ctrl-C again to quit without saving)');
-    trainer.stop();
-  };
-  process.on('SIGINT', onSigint);
-  let result;
-  try {
-    result = await asError(() => trainer.train({ resumeFromCheckpoint: o.resumeFromCheckpoint ?? (o.resume ? true : undefined) }));
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
-  if (result.interrupted) {
-    throw new CliError('interrupted', `interrupted at step ${result.globalStep}; a checkpoint is in ${o.output}; run the same command with --resume to continue`, { exitCode: 130 });
-  }
+  const result = await trainInterruptibly(trainer, o, say);
   if (o.saveDtype !== 'f32') await model.savePretrained(o.output, { dtype: o.saveDtype === 'bf16' ? 'BF16' : 'F16' });
   const heldOutMetrics = heldOut.length ? await evaluateMlm(model, heldOut, { ...masking, batchSize: evalBatch, seed: 1234 }) : {};
   const samples = o.sample?.length ? await fillMask(model, tokenizer, o.sample) : [];

@@ -10,6 +10,7 @@ import { progressCallback } from '../../train/progress.js';
 import { Trainer } from '../../train/trainer.js';
 import { bundledModelDir, detectLanguage, hasBundledModel } from '../../models/bundled.js';
 import { CliError } from '../errors.js';
+import { trainInterruptibly } from './interruptible.js';
 import { type Output, processOutput, toJson } from '../output.js';
 import { asError, choice, integer, number } from './options.js';
 
@@ -158,25 +159,7 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
       callbacks: [progressCallback(args.progress ?? 'auto', out === processOutput ? process.stderr : { write: (s: string) => (out.stderr(s), true) })],
     }),
   );
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    say('\ninterrupt: saving a checkpoint after this step (Ctrl-C again to quit without saving)');
-    trainer.stop();
-  };
-  process.on('SIGINT', onSigint);
-  let result;
-  try {
-    result = await asError(() => trainer.train({ resumeFromCheckpoint: o.resumeFromCheckpoint ?? (o.resume ? true : undefined) }));
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
-  if (result.interrupted) {
-    throw new CliError('interrupted', `interrupted at step ${result.globalStep}; a checkpoint is in ${o.output}; run the same command with --resume to continue`, {
-      exitCode: 130,
-    });
-  }
+  const result = await trainInterruptibly(trainer, o, say);
 
   await mkdir(o.output, { recursive: true });
   const summary: Record<string, unknown> = { output: o.output, global_step: result.globalStep, train: result.metrics };
