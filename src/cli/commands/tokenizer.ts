@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { decodedLines } from '../../data/lines.js';
 import { BertTokenizer } from '../../tokenizers/bert-tokenizer.js';
@@ -23,6 +24,17 @@ export interface TokenizerTrainOptions {
 const ASCII_AND_CJK_PUNCTUATION =
   Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('') + '！？，。：；、“”‘’（）《》〈〉【】…～—·￥％＋－＝／';
 
+/** Fails before training (which can take a while) when `--output` names something other than a directory. */
+function checkOutputDir(dir: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    return; // created later
+  }
+  if (!isDir) throw new CliError('usage', `--output ${dir}: is a file; give a directory for vocab.txt, tokenizer_config.json and tokenizer.json`, { file: dir });
+}
+
 async function* linesOf(paths: readonly string[]): AsyncGenerator<string> {
   for (const p of paths) for await (const { text } of decodedLines(p)) yield text;
 }
@@ -36,6 +48,7 @@ export async function tokenizerTrainCommand(o: TokenizerTrainOptions, out: Outpu
   const minFrequency = integer('--min-frequency', o.minFrequency, 1);
   const maxLength = integer('--max-length', o.maxLength, 8);
   const lowercase = !o.cased;
+  checkOutputDir(o.output);
   const t0 = performance.now();
   const counts = await asError(() => countWords(linesOf(o.input), { lowercase, tokenizeChineseChars: o.chineseChars }));
   if (counts.size === 0) throw new CliError('invalid_data', `${o.input.join(', ')}: no words to learn a vocabulary from`);
@@ -43,8 +56,16 @@ export async function tokenizerTrainCommand(o: TokenizerTrainOptions, out: Outpu
   const result = trainWordPieceFromCounts(counts, { vocabSize, minFrequency, lowercase, tokenizeChineseChars: o.chineseChars, initialAlphabet });
   const seconds = (performance.now() - t0) / 1000;
   const tokenizer = new BertTokenizer(result.vocab, { lowercase, chineseChars: o.chineseChars, modelMaxLength: maxLength });
-  await mkdir(o.output, { recursive: true });
-  await tokenizer.save(o.output);
+  try {
+    await mkdir(o.output, { recursive: true });
+    await tokenizer.save(o.output);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError('file_unreadable', `${o.output}: cannot write the tokenizer files (${code ?? (e as Error).message}). Check that --output is a directory you can write to`, {
+      file: o.output,
+      cause: e,
+    });
+  }
 
   // How well the vocabulary covers the start of the corpus.
   let tokens = 0;
