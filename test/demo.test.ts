@@ -35,3 +35,21 @@ test('tuna demo (a few steps): fine-tunes the bundled English model, reports, pr
   const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
   assert.deepEqual(Object.values(config.id2label), ['ham', 'spam']);
 });
+
+test('tuna train without --model fine-tunes the bundled Chinese model on Chinese reviews', async () => {
+  const out = join(work, 'waimai');
+  let stdout = '';
+  let stderr = '';
+  const data = new URL('./fixtures/e2e/', import.meta.url).pathname;
+  const code = await run(
+    ['train', '--train', `${data}waimai-train.csv`, '--text-column', 'review', '--output', out, '--max-steps', '3', '--max-length', '64', '--progress', 'none', '--json'],
+    { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) },
+  );
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /bundled Chinese model/);
+  const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  const bundled = JSON.parse(readFileSync(join(bundledModelDir('zh'), 'config.json'), 'utf8'));
+  assert.equal(config.vocab_size, bundled.vocab_size);
+  assert.deepEqual(config.architectures, ['BertForSequenceClassification']);
+  assert.equal(JSON.parse(stdout).global_step, 3);
+});
