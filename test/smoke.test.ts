@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Graph } from '../src/onnx/graph.js';
 import { gradCheck, randomArray } from '../src/autograd/gradcheck.js';
 import { hostTensor } from '../src/runtime/tensor.js';
 
