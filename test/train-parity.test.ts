@@ -1,7 +1,8 @@
 // The Trainer against an independent PyTorch training loop (tools/make-train-parity.py): same initial
 // weights, batches and hyper-parameters, dropout off; the loss of each of the first 20 optimizer
 // steps must agree within 1e-3 relative. Covers AdamW with decoupled weight decay (none on biases and
-// LayerNorm weights), linear warmup and decay, clipping, gradient accumulation and dynamic padding.
+// LayerNorm weights), linear warmup and decay, clipping, gradient accumulation and dynamic padding,
+// and the masked-LM head (decoder tied to the word embeddings) with the dense and the sparse loss.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Feature } from '../src/data/index.js';
-import { AutoModelForSequenceClassification, AutoModelForTokenClassification } from '../src/models/auto.js';
+import type { HostTensor } from '../src/runtime/tensor.js';
+import { AutoModelForMaskedLM, AutoModelForSequenceClassification, AutoModelForTokenClassification } from '../src/models/auto.js';
+import type { DataCollator } from '../src/train/trainer.js';
 import { Trainer } from '../src/train/trainer.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/train-parity/${name}/`, import.meta.url));
@@ -21,8 +24,46 @@ interface Expected {
   grad_norms: number[];
 }
 
-for (const name of ['sequence', 'token'] as const) {
-  test(`${name} classification: 20 training losses match PyTorch within 1e-3 relative`, async () => {
+/** Pads pre-masked examples; with `sparse`, only the labelled positions and their labels (as `tuna pretrain` feeds them). */
+function maskedLmCollator(sparse: boolean): DataCollator {
+  return (features, indices) => {
+    const B = indices.length;
+    const T = Math.max(...indices.map((i) => features[i]!.inputIds.length));
+    const ids = new BigInt64Array(B * T);
+    const mask = new BigInt64Array(B * T);
+    const labels = new BigInt64Array(B * T).fill(-100n);
+    indices.forEach((ex, b) => {
+      const f = features[ex]!;
+      f.inputIds.forEach((id, t) => {
+        ids[b * T + t] = BigInt(id);
+        mask[b * T + t] = 1n;
+        labels[b * T + t] = BigInt((f.labels as Int32Array)[t]!);
+      });
+    });
+    const batch: Record<string, HostTensor> = {
+      input_ids: { dtype: 'int64', dims: [B, T], data: ids },
+      attention_mask: { dtype: 'int64', dims: [B, T], data: mask },
+      token_type_ids: { dtype: 'int64', dims: [B, T], data: new BigInt64Array(B * T) },
+    };
+    if (!sparse) return { ...batch, labels: { dtype: 'int64', dims: [B, T], data: labels } };
+    const positions = [...labels.keys()].filter((k) => labels[k]! >= 0n);
+    return {
+      ...batch,
+      masked_positions: { dtype: 'int64', dims: [positions.length], data: BigInt64Array.from(positions, BigInt) },
+      masked_labels: { dtype: 'int64', dims: [positions.length], data: BigInt64Array.from(positions, (k) => labels[k]!) },
+    };
+  };
+}
+
+const cases = [
+  { name: 'sequence', title: 'sequence classification' },
+  { name: 'token', title: 'token classification' },
+  { name: 'masked-lm', title: 'masked LM (dense loss)', sparse: false },
+  { name: 'masked-lm', title: 'masked LM (sparse loss over masked tokens)', sparse: true },
+] as const;
+
+for (const { name, title, ...mlm } of cases) {
+  test(`${title}: 20 training losses match PyTorch within 1e-3 relative`, async () => {
     const dir = fixture(name);
     const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
     const hp = expected.hyperparameters;
@@ -32,7 +73,8 @@ for (const name of ['sequence', 'token'] as const) {
       labels: typeof e.labels === 'number' ? e.labels : Int32Array.from(e.labels),
       line: i + 1,
     }));
-    const load = name === 'sequence' ? AutoModelForSequenceClassification : AutoModelForTokenClassification;
+    const load = name === 'sequence' ? AutoModelForSequenceClassification : name === 'token' ? AutoModelForTokenClassification : AutoModelForMaskedLM;
+    const sparse = 'sparse' in mlm ? mlm.sparse : undefined;
     const model = await load.fromPretrained(dir, { initMissingWeights: false });
     assert.deepEqual(model.loadReport.missing, []);
     const out = mkdtempSync(join(tmpdir(), 'tuna-parity-'));
@@ -55,6 +97,7 @@ for (const name of ['sequence', 'token'] as const) {
           progress: 'none',
         },
         trainDataset: features,
+        ...(sparse === undefined ? {} : { dataCollator: maskedLmCollator(sparse), sparseMlm: sparse }),
       });
       const result = await trainer.train();
       assert.equal(result.globalStep, hp.steps);

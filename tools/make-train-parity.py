@@ -27,12 +27,23 @@ OUT = os.path.join(HERE, '..', 'test', 'fixtures', 'train-parity')
 CFG = ref.CFG
 
 
-def examples(g, n, token_level, num_labels):
+def examples(g, n, token_level, num_labels, masked_lm=False):
     out = []
     for _ in range(n):
         length = int(torch.randint(4, 18, (1,), generator=g))
         ids = [2] + torch.randint(5, CFG['vocab_size'], (length - 2,), generator=g).tolist() + [3]
-        if token_level:
+        if masked_lm:
+            # Already-masked inputs: about a third of the positions predict their original token, which
+            # is replaced by [MASK] (id 4) or kept.
+            labels = [-100] * length
+            for t in range(1, length - 1):
+                if torch.rand(1, generator=g).item() < 0.35:
+                    labels[t] = ids[t]
+                    if torch.rand(1, generator=g).item() < 0.8:
+                        ids[t] = 4
+            if all(l == -100 for l in labels):
+                labels[1] = ids[1]
+        elif token_level:
             labels = [-100] + torch.randint(0, num_labels, (length - 2,), generator=g).tolist() + [-100]
             # Continuation sub-tokens carry no label.
             for t in range(2, length - 1):
@@ -60,31 +71,38 @@ def collate(batch, token_level):
     return ids, torch.zeros_like(ids), mask, labels
 
 
-def loss_of(p, batch, token_level, num_labels):
+def loss_of(p, batch, token_level, num_labels, masked_lm=False):
     ids, types, mask, labels = batch
     x, pooled, _ = ref.encode(p, 'bert.', ids, types, mask)
+    if masked_lm:
+        logits = ref.mlm_logits(p, x)
+        return F.cross_entropy(logits.reshape(-1, CFG['vocab_size']), labels.reshape(-1), ignore_index=-100)
     h = x if token_level else pooled
     logits = h @ p['classifier.weight'].T + p['classifier.bias']
     return F.cross_entropy(logits.reshape(-1, num_labels), labels.reshape(-1), ignore_index=-100)
 
 
-def case(name, token_level, hp):
+def case(name, token_level, hp, masked_lm=False):
     torch.manual_seed(7 if token_level else 5)
     num_labels = hp['num_labels']
     p = ref.body('bert.', std=0.05, pooler=not token_level)
-    p['classifier.weight'] = 0.05 * torch.randn(num_labels, CFG['hidden_size'])
-    p['classifier.bias'] = torch.zeros(num_labels)
+    if masked_lm:
+        ref.mlm_params(p)
+    else:
+        p['classifier.weight'] = 0.05 * torch.randn(num_labels, CFG['hidden_size'])
+        p['classifier.bias'] = torch.zeros(num_labels)
     dst = os.path.join(OUT, name)
     os.makedirs(dst)
-    arch = 'BertForTokenClassification' if token_level else 'BertForSequenceClassification'
-    config = dict(CFG, architectures=[arch], hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-                  id2label={str(i): f'L{i}' for i in range(num_labels)}, label2id={f'L{i}': i for i in range(num_labels)})
+    arch = 'BertForMaskedLM' if masked_lm else 'BertForTokenClassification' if token_level else 'BertForSequenceClassification'
+    config = dict(CFG, architectures=[arch], hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    if not masked_lm:
+        config.update(id2label={str(i): f'L{i}' for i in range(num_labels)}, label2id={f'L{i}': i for i in range(num_labels)})
     with open(os.path.join(dst, 'config.json'), 'w') as f:
         json.dump(config, f, indent=2)
     ref.write_safetensors(os.path.join(dst, 'model.safetensors'), p, 'F32')
 
     g = torch.Generator().manual_seed(11)
-    data = examples(g, hp['examples'], token_level, num_labels)
+    data = examples(g, hp['examples'], token_level, num_labels, masked_lm)
     params = {k: v.clone().requires_grad_(True) for k, v in p.items()}
     no_decay = [v for k, v in params.items() if k.endswith('.bias') or k.endswith('LayerNorm.weight')]
     decay = [v for k, v in params.items() if not (k.endswith('.bias') or k.endswith('LayerNorm.weight'))]
@@ -108,7 +126,7 @@ def case(name, token_level, hp):
         opt.zero_grad()
         total = 0.0
         for b in micro:
-            loss = loss_of(params, collate(b, token_level), token_level, num_labels)
+            loss = loss_of(params, collate(b, token_level), token_level, num_labels, masked_lm)
             (loss / len(micro)).backward()
             total += loss.item()
         norm = torch.nn.utils.clip_grad_norm_(list(params.values()), hp['max_grad_norm'])
@@ -127,6 +145,9 @@ def main():
                                  lr=2e-3, weight_decay=0.5, max_grad_norm=1.0))
     case('token', True, dict(num_labels=5, examples=50, batch_size=4, accumulation=2, steps=20, warmup=3,
                              lr=2e-3, weight_decay=0.5, max_grad_norm=0.5))
+    # The masked-LM head's decoder shares its weight with the word embeddings.
+    case('masked-lm', True, dict(num_labels=0, examples=48, batch_size=8, accumulation=1, steps=20, warmup=4,
+                                 lr=2e-3, weight_decay=0.5, max_grad_norm=1.0), masked_lm=True)
 
 
 if __name__ == '__main__':

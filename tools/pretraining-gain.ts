@@ -4,9 +4,12 @@
 //
 //   node --import tsx tools/pretraining-gain.ts en ../shared/datasets/sst2/train_full.tsv sentence
 //   node --import tsx tools/pretraining-gain.ts zh ../shared/datasets/waimai10k/waimai_10k.csv review
+//
+// Options: --seeds 1,2,3  --lrs 3e-4 (several rates give one comparison per rate)  --model DIR (default: the bundled one)
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { LabelMap, loadTextExamples, shuffle, stratifiedSplit, textFeatures } from '../src/data/index.js';
 import { AutoModelForSequenceClassification, AutoTokenizer } from '../src/models/auto.js';
 import { type BundledLanguage, bundledModelDir } from '../src/models/bundled.js';
@@ -14,12 +17,17 @@ import { metricsFor, taskReport } from '../src/tasks/reports.js';
 import { predictDataset } from '../src/train/evaluate.js';
 import { Trainer } from '../src/train/trainer.js';
 
-const [lang, file, textColumn = 'text', labelColumn = 'label'] = process.argv.slice(2) as [BundledLanguage, string, string?, string?];
-const seeds = [1, 2, 3];
+const { values: opts, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { seeds: { type: 'string', default: '1,2,3' }, lrs: { type: 'string', default: '3e-4' }, model: { type: 'string' } },
+});
+const [lang, file, textColumn = 'text', labelColumn = 'label'] = positionals as [BundledLanguage, string, string?, string?];
+const seeds = opts.seeds.split(',').map(Number);
+const rates = opts.lrs.split(',').map(Number);
 const all = shuffle(await loadTextExamples(file, { columns: { text: textColumn, label: labelColumn } }), 7);
 const test = all.slice(0, 1000);
 const pool = all.slice(1000);
-const bundled = bundledModelDir(lang);
+const bundled = opts.model ?? bundledModelDir(lang);
 const work = mkdtempSync(join(tmpdir(), 'tuna-gain-'));
 // The same architecture and vocabulary without the weights: weights start random.
 const scratch = join(work, 'scratch');
@@ -33,18 +41,19 @@ for (const seed of seeds) {
   const labels = LabelMap.fromExamples(train.map((e) => e.label as string));
   const trainF = textFeatures(tokenizer, train, labels, { maxLength: 128 });
   const testF = textFeatures(tokenizer, test.filter((e) => labels.has(e.label as string)), labels, { maxLength: 128 });
+  for (const lr of rates)
   for (const [name, dir] of [['pre-trained', bundled], ['random init', scratch]] as const) {
     const model = await AutoModelForSequenceClassification.fromPretrained(dir, { id2label: labels.toConfig().id2label, seed });
     const trainer = new Trainer({
       model,
-      args: { outputDir: join(work, `${name}-${seed}`), numTrainEpochs: 10, perDeviceTrainBatchSize: 16, learningRate: 3e-4, warmupRatio: 0.1, weightDecay: 0.01, seed, evalStrategy: 'no', saveStrategy: 'no', progress: 'none' },
+      args: { outputDir: join(work, `${name}-${seed}`), numTrainEpochs: 10, perDeviceTrainBatchSize: 16, learningRate: lr, warmupRatio: 0.1, weightDecay: 0.01, seed, evalStrategy: 'no', saveStrategy: 'no', progress: 'none' },
       trainDataset: trainF,
       computeMetrics: metricsFor('single_label', labels),
     });
     await trainer.train();
     const { prediction } = await predictDataset(model, testF, { batchSize: 64 });
     const m = taskReport('single_label', prediction, labels).metrics;
-    rows.push(`${lang}\t${name}\tseed ${seed}\taccuracy ${m.accuracy!.toFixed(4)}\tmacro F1 ${m.f1!.toFixed(4)}`);
+    rows.push(`${lang}\t${name}\tlr ${lr}\tseed ${seed}\taccuracy ${m.accuracy!.toFixed(4)}\tmacro F1 ${m.f1!.toFixed(4)}`);
     console.log(rows.at(-1));
     await model.dispose();
   }

@@ -96,7 +96,8 @@ export class Trainer {
   constructor(private readonly opts: TrainerOptions) {
     this.model = opts.model;
     this.args = resolveArguments(opts.args, (opts.evalDataset?.length ?? 0) > 0 || opts.evaluate !== undefined);
-    this.task = opts.dataCollator && opts.evaluate ? undefined : taskKind(opts.model);
+    // A custom collator needs no label layout unless the default evaluation runs on an evaluation set.
+    this.task = opts.dataCollator && (opts.evaluate || !opts.evalDataset?.length) ? undefined : taskKind(opts.model);
     this.callbacks = [...(opts.callbacks ?? [])];
     if (opts.trainDataset.length === 0) throw new TrainingArgumentsError('trainDataset', 'the training set is empty');
     const a = this.args;
@@ -387,6 +388,7 @@ export class Trainer {
       return out;
     }
     if (!dataset || dataset.length === 0) throw new TrainingArgumentsError('evalDataset', 'nothing to evaluate: give an evaluation dataset');
+    if (this.task === undefined) taskKind(this.model);
     const { prediction, loss } = await this.predictWithLoss(dataset);
     const out: Record<string, number> = {};
     if (loss !== undefined) out[`${prefix}_loss`] = round(loss, 6);
