@@ -136,3 +136,18 @@ export { maskExample, maskedBatch, type MaskingOptions } from './pretrain/maskin
 export { evaluateMlm, fillMask, type FillMaskCandidate } from './pretrain/evaluate.js';
 export { AutoModelForPreTraining } from './models/auto.js';
 export { bundledModelDir, detectLanguage, hasBundledModel, type BundledLanguage } from './models/bundled.js';
+
+// Inference pipelines
+export {
+  PIPELINE_TASKS,
+  PipelineError,
+  aggregateTokens,
+  featureExtractionPipeline,
+  fillMaskPipeline,
+  pipeline,
+  resolveOverlaps,
+  textClassificationPipeline,
+  tokenClassificationPipeline,
+} from './pipelines/index.js';
+export type * from './pipelines/types.js';
+export type { AggregationContext, PipelineErrorCode, TokenScores } from './pipelines/index.js';

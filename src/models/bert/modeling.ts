@@ -192,7 +192,7 @@ function mlmHead(ctx: BuildContext, cfg: BertConfig, sequenceOutput: Value): Val
 }
 
 /** The masked-LM head on rows of hidden states: [rows, hidden] to [rows, vocab]. */
-function mlmHeadRows(ctx: BuildContext, cfg: BertConfig, rows: Value): Value {
+export function mlmHeadRows(ctx: BuildContext, cfg: BertConfig, rows: Value): Value {
   const g = ctx.scope.g;
   const H = cfg.hidden_size;
   const t = activate(ctx, linear(ctx, 'cls.predictions.transform.dense', rows, H, H), ACTIVATIONS[cfg.hidden_act]);

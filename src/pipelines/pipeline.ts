@@ -1,0 +1,50 @@
+/** `pipeline(task, model)`: the entry point to the inference pipelines. */
+import { PipelineError } from './errors.js';
+import { featureExtractionPipeline } from './feature-extraction.js';
+import { fillMaskPipeline } from './fill-mask.js';
+import { textClassificationPipeline } from './text-classification.js';
+import { tokenClassificationPipeline } from './token-classification.js';
+import type { PipelineByTask, PipelineOptions, PipelineTask } from './types.js';
+
+const FACTORIES: { [T in PipelineTask]: (model: string, opts: PipelineOptions) => Promise<PipelineByTask[T]> } = {
+  'text-classification': textClassificationPipeline,
+  'token-classification': tokenClassificationPipeline,
+  'fill-mask': fillMaskPipeline,
+  'feature-extraction': featureExtractionPipeline,
+};
+
+/** The task names {@link pipeline} accepts. */
+export const PIPELINE_TASKS = Object.keys(FACTORIES) as PipelineTask[];
+
+/**
+ * Loads a checkpoint (a Hugging Face directory or a Hub id) for a task and returns a callable
+ * pipeline, in the manner of transformers.js:
+ *
+ * ```ts
+ * const classifier = await pipeline('text-classification', 'out/intents');
+ * await classifier('where is my card?');            // [{ label: 'card_arrival', score: 0.97 }]
+ * await classifier(['a', 'b'], { topK: 2 });         // [[...], [...]]
+ * const ner = await pipeline('token-classification', 'out/ner');
+ * await ner('John lives in Paris', { aggregationStrategy: 'simple' });
+ * const unmasker = await pipeline('fill-mask', 'models/tuna-small-en');
+ * await unmasker('The capital of France is [MASK].');
+ * const embed = await pipeline('feature-extraction', 'models/tuna-small-en');
+ * await embed('some text', { pooling: 'mean', normalize: true });   // number[]
+ * ```
+ *
+ * Results follow Hugging Face's shapes and field names. `runBatch(inputs)` always returns one result
+ * per input (what calling the pipeline on that input alone returns), in order. Inputs are batched
+ * (`batchSize`, default 32), sorted by length so that batches need little padding.
+ *
+ * @throws PipelineError `unknown_task` for another task name; `wrong_task` when the checkpoint has
+ * no head for the task (e.g. token-classification on a sequence classifier); `invalid_option`.
+ */
+export function pipeline<T extends PipelineTask>(task: T, model: string, opts?: PipelineOptions): Promise<PipelineByTask[T]>;
+export async function pipeline(task: PipelineTask, model: string, opts: PipelineOptions = {}): Promise<PipelineByTask[PipelineTask]> {
+  const factory = (FACTORIES as Record<string, (model: string, opts: PipelineOptions) => Promise<PipelineByTask[PipelineTask]>>)[task];
+  if (!Object.hasOwn(FACTORIES, task) || factory === undefined) {
+    throw new PipelineError('unknown_task', `unknown task ${JSON.stringify(task)}; pipelines exist for ${PIPELINE_TASKS.map((t) => `'${t}'`).join(', ')}`, { field: 'task' });
+  }
+  if (typeof model !== 'string' || model === '') throw new PipelineError('invalid_option', 'model must be a checkpoint directory or a Hub model id', { field: 'model' });
+  return factory(model, opts);
+}

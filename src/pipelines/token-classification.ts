@@ -1,0 +1,104 @@
+/** The token-classification pipeline: per-token labels or grouped entities with character offsets. */
+import { numLabels } from '../models/bert/config.js';
+import { buildBert } from '../models/bert/modeling.js';
+import { wordPieceDecode } from '../tokenizers/decoder.js';
+import type { BertTokenizer, Encoding } from '../tokenizers/bert-tokenizer.js';
+import { type AggregationContext, type TokenScores, aggregateTokens, resolveOverlaps } from './aggregation.js';
+import { PipelineState, assemblePipeline } from './assemble.js';
+import { runInBatches } from './batching.js';
+import { openCheckpoint } from './checkpoint.js';
+import { PipelineError } from './errors.js';
+import { checkChoice, checkInteger, checkText, checkTexts, inputField } from './inputs.js';
+import { softmax } from './math.js';
+import { encodeWindows } from './windows.js';
+import type { AggregationStrategy, EntityGroup, PipelineOptions, TokenClassificationOptions, TokenClassificationPipeline, TokenEntity } from './types.js';
+
+const STRATEGIES: readonly AggregationStrategy[] = ['none', 'simple', 'first', 'average', 'max'];
+
+/** The non-special tokens of one encoded window with their label probabilities. */
+export function tokenScores(text: string, enc: Encoding, probabilities: readonly number[][], unkId: number): TokenScores[] {
+  const out: TokenScores[] = [];
+  let previousWord: number | null = null;
+  for (let t = 0; t < enc.inputIds.length; t++) {
+    const word = enc.wordIds[t] ?? null;
+    if (enc.specialTokensMask[t] || word === null) {
+      previousWord = null;
+      continue;
+    }
+    const [start, end] = enc.offsets[t]!;
+    const unknown = enc.inputIds[t] === unkId;
+    out.push({
+      index: t,
+      word: unknown ? text.slice(start, end) : enc.tokens[t]!,
+      scores: probabilities[t]!,
+      start,
+      end,
+      isSubword: !unknown && word === previousWord,
+    });
+    previousWord = word;
+  }
+  return out;
+}
+
+function aggregationContext(tokenizer: BertTokenizer, id2label: Readonly<Record<string, string>>): AggregationContext {
+  const { continuingSubwordPrefix, decoderCleanup } = tokenizer.options;
+  return {
+    labelOf: (id) => id2label[String(id)] ?? `LABEL_${id}`,
+    joinTokens: (tokens) => wordPieceDecode(tokens, continuingSubwordPrefix, decoderCleanup),
+  };
+}
+
+/** Loads a BertForTokenClassification checkpoint as a token-classification pipeline. */
+export async function tokenClassificationPipeline(dirOrId: string, opts: PipelineOptions = {}): Promise<TokenClassificationPipeline> {
+  const checkpoint = await openCheckpoint('token-classification', dirOrId, opts, (ctx, config, arch) => buildBert(ctx, config, arch, false).outputs);
+  const state = new PipelineState('token-classification', checkpoint);
+
+  const tag = async (texts: readonly string[], callOpts: TokenClassificationOptions = {}, single = false): Promise<(TokenEntity[] | EntityGroup[])[]> => {
+    const { config, tokenizer, model, maxLength } = state.open();
+    const strategy = callOpts.aggregationStrategy === undefined ? 'none' : checkChoice(callOpts.aggregationStrategy, 'aggregationStrategy', STRATEGIES);
+    const ignoreLabels = callOpts.ignoreLabels ?? ['O'];
+    if (!Array.isArray(ignoreLabels) || ignoreLabels.some((l) => typeof l !== 'string')) {
+      throw new PipelineError('invalid_option', 'ignoreLabels must be a list of label names', { field: 'ignoreLabels' });
+    }
+    let stride: number | undefined;
+    if (callOpts.stride !== undefined) {
+      stride = checkInteger(callOpts.stride, 'stride', 0, maxLength - 3);
+      if (strategy === 'none') {
+        throw new PipelineError('invalid_option', "stride merges entities across windows, which needs an aggregationStrategy other than 'none' (e.g. 'simple' or 'first')", {
+          field: 'stride',
+        });
+      }
+    }
+    const batchSize = state.batchSize(callOpts);
+    // Every text becomes one encoding, or several windows when it is long and a stride is given.
+    const windows: { text: number; encoding: Encoding }[] = [];
+    texts.forEach((raw, i) => {
+      const text = checkText(raw, inputField(single, i));
+      const encodings = stride === undefined ? [tokenizer.encode(text, undefined, { maxLength })] : encodeWindows(tokenizer, text, maxLength, stride);
+      for (const encoding of encodings) windows.push({ text: i, encoding });
+    });
+    const n = numLabels(config);
+    const probabilities = new Array<number[][]>(windows.length);
+    await runInBatches(model, windows.map((w) => w.encoding), { padId: tokenizer.padTokenId, batchSize }, (indices, outputs, S) => {
+      const logits = outputs.logits!.data as Float32Array;
+      indices.forEach((w, b) => {
+        const length = windows[w]!.encoding.inputIds.length;
+        probabilities[w] = Array.from({ length }, (_, t) => softmax(logits.subarray((b * S + t) * n, (b * S + t + 1) * n)));
+      });
+    });
+    const ctx = aggregationContext(tokenizer, config.id2label);
+    const perText = texts.map(() => ({ entities: [] as (TokenEntity | EntityGroup)[], windows: 0 }));
+    windows.forEach((w, k) => {
+      const tokens = tokenScores(texts[w.text]!, w.encoding, probabilities[k]!, tokenizer.unkTokenId);
+      const target = perText[w.text]!;
+      target.entities.push(...aggregateTokens(tokens, strategy, ignoreLabels, ctx));
+      target.windows++;
+    });
+    return perText.map((t) => (t.windows > 1 ? resolveOverlaps(t.entities) : t.entities) as TokenEntity[] | EntityGroup[]);
+  };
+
+  const call = async (inputs: unknown, callOpts?: TokenClassificationOptions) =>
+    Array.isArray(inputs) ? tag(inputs, callOpts) : (await tag([inputs as string], callOpts, true))[0]!;
+  const runBatch = async (inputs: readonly string[], callOpts?: TokenClassificationOptions) => tag(checkTexts(inputs), callOpts);
+  return assemblePipeline<TokenClassificationPipeline>(state, call as never, runBatch as never);
+}
