@@ -133,7 +133,7 @@ export { countWords, trainWordPiece, trainWordPieceFromCounts, type WordPieceTra
 export { TokenStore, readDocuments, tokenizeCorpus } from './pretrain/corpus.js';
 export { nspInstances, packedInstances, type PretrainFeature } from './pretrain/instances.js';
 export { maskExample, maskedBatch, type MaskingOptions } from './pretrain/masking.js';
-export { evaluateMlm, fillMask, type FillMaskCandidate } from './pretrain/evaluate.js';
+export { evaluateMlm, fillMask, type FillMaskCandidate as MlmSampleCandidate } from './pretrain/evaluate.js';
 export { AutoModelForPreTraining } from './models/auto.js';
 export { bundledModelDir, detectLanguage, hasBundledModel, type BundledLanguage } from './models/bundled.js';
 
@@ -149,5 +149,41 @@ export {
   textClassificationPipeline,
   tokenClassificationPipeline,
 } from './pipelines/index.js';
-export type * from './pipelines/types.js';
-export type { AggregationContext, PipelineErrorCode, TokenScores } from './pipelines/index.js';
+export type {
+  AggregationContext,
+  AggregationStrategy,
+  CallOptions,
+  ClassificationFunction,
+  EntityGroup,
+  FeatureExtractionCall,
+  FeatureExtractionOptions,
+  FeatureExtractionPipeline,
+  FeatureExtractionResult,
+  FillMaskCall,
+  FillMaskCandidate,
+  FillMaskOptions,
+  FillMaskPipeline,
+  FillMaskResult,
+  GroupedOptions,
+  Pipeline,
+  PipelineBase,
+  PipelineByTask,
+  PipelineErrorCode,
+  PipelineOptions,
+  PipelineTask,
+  PooledOptions,
+  Pooling,
+  TextClassificationCall,
+  TextClassificationInput,
+  TextClassificationLabel,
+  TextClassificationOptions,
+  TextClassificationPipeline,
+  TextClassificationResult,
+  TokenClassificationCall,
+  TokenClassificationOptions,
+  TokenClassificationPipeline,
+  TokenEntity,
+  TokenLevelOptions,
+  TokenScores,
+  TokenVectorsOptions,
+} from './pipelines/index.js';
