@@ -47,18 +47,24 @@ export function serializeGraph(graph: Graph, opts: SerializeOptions = {}): Uint8
 }
 
 function valueInfo(v: Value) {
+  return valueInfoProto(v.name, v.dtype, v.shape);
+}
+
+/** An ONNX ValueInfoProto (as onnx-proto's plain object) for a named tensor of `dtype` and `shape`. */
+export function valueInfoProto(name: string, dtype: DType, shape: readonly Dim[]) {
   return {
-    name: v.name,
+    name,
     type: {
       tensorType: {
-        elemType: onnxTypeCode(v.dtype),
-        shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+        elemType: onnxTypeCode(dtype),
+        shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
       },
     },
   };
 }
 
-function tensorProto(name: string, t: TensorData) {
+/** An ONNX TensorProto (as onnx-proto's plain object) holding `t` as raw little-endian bytes. */
+export function tensorProto(name: string, t: TensorData) {
   const bytes = t.data as ArrayBufferView;
   return {
     name,
@@ -68,7 +74,8 @@ function tensorProto(name: string, t: TensorData) {
   };
 }
 
-function attributeProto(name: string, a: Attribute) {
+/** An ONNX AttributeProto (as onnx-proto's plain object) for a tagged attribute. */
+export function attributeProto(name: string, a: Attribute) {
   const T = onnx.AttributeProto.AttributeType;
   switch (a.kind) {
     case 'int':
