@@ -32,6 +32,7 @@ test('tuna demo (a few steps): fine-tunes the bundled English model, reports, pr
   assert.match(stdout, /ham\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+\d+/);
   assert.match(stdout, /unseen messages\n(\s+(spam|ham)\s+[\d.]+\s+.+\n){4}/);
   assert.match(stdout, /npx tuna predict --model/);
+  assert.match(stdout, /npx tuna serve --model \S+ --port 8080/);
   const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
   assert.deepEqual(Object.values(config.id2label), ['ham', 'spam']);
 });

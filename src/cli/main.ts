@@ -5,6 +5,7 @@ import { type DemoOptions, demoCommand } from './commands/demo.js';
 import { type EvalOptions, evalCommand } from './commands/eval.js';
 import { type PredictOptions, predictCommand } from './commands/predict.js';
 import { type PretrainOptions, pretrainCommand } from './commands/pretrain.js';
+import { type ServeOptions, serveCommand } from './commands/serve.js';
 import { type TokenizerTrainOptions, tokenizerTrainCommand } from './commands/tokenizer.js';
 import { type TrainOptions, trainCommand } from './commands/train.js';
 import { CliError, oneLine } from './errors.js';
@@ -190,6 +191,25 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .action(async (opts: TokenizerTrainOptions) => {
       state.json = !!opts.json;
       await tokenizerTrainCommand(opts, out);
+    });
+
+  program
+    .command('serve')
+    .description('serve models over HTTP: POST /v1/classify, /v1/ner, /v1/embed, /v1/fill-mask with micro-batching; /v1/models, /healthz, /readyz, /metrics and a web page at /')
+    .option('--model <dir>', 'checkpoint directory, or NAME=DIR; repeat for several models (the first serving a task is its default)', (v: string, all?: string[]) => [...(all ?? []), v])
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <n>', 'TCP port (0: any free port)', '8080')
+    .option('--max-batch-size <n>', 'most inputs per model run; 1 turns micro-batching off', '32')
+    .option('--max-wait-ms <ms>', 'longest wait for a batch to fill', '5')
+    .option('--max-body-bytes <n>', 'largest request body (413 beyond)', '1048576')
+    .option('--max-text-chars <n>', 'longest text in characters', '20000')
+    .option('--max-inputs <n>', 'most texts per request', '256')
+    .option('--api-key <key>', 'require "Authorization: Bearer KEY" (default: $TUNA_API_KEY; /, /healthz and /readyz stay open)')
+    .option('--threads <n>', 'ONNX Runtime threads per model session (default: all cores)')
+    .option('--log', 'log every request (JSON lines on stdout)')
+    .addHelpText('after', '\nExamples:\n  tuna serve --model tuna-demo/spam --port 8080\n  tuna serve --model spam=tuna-demo/spam --model en=models/tuna-small-en\n  curl -s localhost:8080/v1/classify -H "content-type: application/json" -d \'{"inputs": "WIN a FREE prize"}\'')
+    .action(async (opts: ServeOptions) => {
+      await serveCommand(opts, out);
     });
 
   program

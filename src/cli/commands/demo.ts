@@ -72,6 +72,7 @@ export async function demoCommand(o: DemoOptions, out: Output): Promise<void> {
   const zh = join('test', 'fixtures', 'e2e');
   out.stdout(
     '\nnext:\n' +
+      `  npx tuna serve --model ${o.output} --port 8080    # then open http://127.0.0.1:8080/ or POST /v1/classify\n` +
       `  npx tuna predict --model ${o.output} --text "Cheap meds, no prescription needed!"\n` +
       `  npx tuna eval --model ${o.output} --data examples/data/spam-test.csv\n` +
       '  # Chinese: fine-tune the bundled Chinese model on food-delivery reviews (waimai_10k sample)\n' +

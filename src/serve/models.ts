@@ -1,0 +1,104 @@
+/** The models a server serves: checkpoint directories opened as one pipeline per task. */
+import { basename, resolve } from 'node:path';
+import { readConfig } from '../io/checkpoint.js';
+import { pipeline } from '../pipelines/pipeline.js';
+import type { Pipeline } from '../pipelines/types.js';
+import { ServeConfigError } from './errors.js';
+import { type ServeTask, taskSpec, tasksOfArchitectures } from './tasks.js';
+
+/** A model to serve: a checkpoint directory and the name requests select it by. */
+export interface ModelSpec {
+  /** Name in requests (`"model": name`) and in `GET /v1/models`; default: the directory's base name. */
+  readonly name?: string;
+  /** Hugging Face checkpoint directory (config.json, model.safetensors, vocab.txt or tokenizer.json). */
+  readonly dir: string;
+}
+
+/** What `GET /v1/models` says about one model. */
+export interface ModelInfo {
+  readonly name: string;
+  /** The endpoints the model serves. */
+  readonly tasks: readonly ServeTask[];
+  /** The checkpoint's architectures, from config.json. */
+  readonly architectures: readonly string[];
+  /** Labels of a classification head (in id order); empty for other heads. */
+  readonly labels: readonly string[];
+  /** Longest input in tokens, special tokens included; longer texts are truncated. */
+  readonly max_length: number;
+}
+
+/** One loaded model: its pipelines by task. */
+export interface LoadedModel {
+  readonly info: ModelInfo;
+  readonly dir: string;
+  readonly pipelines: ReadonlyMap<ServeTask, Pipeline>;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/**
+ * Parses a `--model` value: `DIR`, or `NAME=DIR` where NAME is letters, digits, `.`, `_` or `-`.
+ */
+export function parseModelSpec(value: string): ModelSpec {
+  const eq = value.indexOf('=');
+  if (eq > 0 && NAME.test(value.slice(0, eq))) return { name: value.slice(0, eq), dir: value.slice(eq + 1) };
+  return { dir: value };
+}
+
+/** The names of `specs`, checked to be valid and distinct. */
+function modelNames(specs: readonly ModelSpec[]): string[] {
+  const names = specs.map((s) => s.name ?? basename(resolve(s.dir)));
+  names.forEach((name, i) => {
+    if (!NAME.test(name)) throw new ServeConfigError(`model name ${JSON.stringify(name)} (for ${specs[i]!.dir}) must be letters, digits, ".", "_" or "-"; name it with --model NAME=DIR`, { option: specs[i]!.dir });
+    const first = names.indexOf(name);
+    if (first !== i) throw new ServeConfigError(`two models are named ${JSON.stringify(name)} (${specs[first]!.dir} and ${specs[i]!.dir}); name them apart with --model NAME=DIR`, { option: specs[i]!.dir });
+  });
+  return names;
+}
+
+/**
+ * Opens every model for each task its architecture serves (a sequence classifier: classify and
+ * embed; a token classifier: ner and embed; a masked LM: fill-mask and embed).
+ *
+ * @throws ServeConfigError when a directory is no BERT checkpoint or names clash.
+ */
+export async function loadModels(specs: readonly ModelSpec[], opts: { threads?: number; batchSize: number }): Promise<LoadedModel[]> {
+  if (specs.length === 0) throw new ServeConfigError('no model to serve; give at least one --model DIR', { option: 'model' });
+  const names = modelNames(specs);
+  const loaded: LoadedModel[] = [];
+  try {
+    for (const [i, spec] of specs.entries()) {
+      let config: Record<string, unknown>;
+      try {
+        config = await readConfig(spec.dir);
+      } catch (e) {
+        throw new ServeConfigError(`${spec.dir}: ${(e as Error).message}`, { option: spec.dir, cause: e });
+      }
+      const architectures = Array.isArray(config.architectures) ? (config.architectures as unknown[]).map(String) : [];
+      const tasks = tasksOfArchitectures(architectures);
+      const pipelines = new Map<ServeTask, Pipeline>();
+      loaded.push({ info: { name: names[i]!, tasks, architectures, labels: [], max_length: 0 }, dir: spec.dir, pipelines });
+      for (const task of tasks) {
+        try {
+          pipelines.set(task, await pipeline(taskSpec(task).pipeline, spec.dir, { threads: opts.threads, batchSize: opts.batchSize }));
+        } catch (e) {
+          throw new ServeConfigError(`${spec.dir}: cannot open the model for ${task}: ${(e as Error).message}`, { option: spec.dir, cause: e });
+        }
+      }
+      const first = pipelines.get(tasks[0]!)!;
+      const head = architectures.includes('BertForSequenceClassification') || architectures.includes('BertForTokenClassification');
+      const id2label = first.config.id2label;
+      const labels = head ? Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!) : [];
+      loaded[i] = { ...loaded[i]!, info: { name: names[i]!, tasks, architectures, labels, max_length: first.maxLength } };
+    }
+  } catch (e) {
+    await disposeModels(loaded);
+    throw e;
+  }
+  return loaded;
+}
+
+/** Frees every pipeline's ONNX Runtime session. */
+export async function disposeModels(models: readonly LoadedModel[]): Promise<void> {
+  for (const m of models) for (const p of m.pipelines.values()) await p.dispose();
+}

@@ -1,0 +1,385 @@
+/**
+ * `tuna serve`'s HTTP service on fastify: inference endpoints with micro-batching, model listing,
+ * health, readiness, Prometheus metrics and a web page.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { PipelineError } from '../pipelines/errors.js';
+import { MicroBatcher, RequestCancelledError } from './batcher.js';
+import { ServeConfigError, ServeError } from './errors.js';
+import { ServeMetrics } from './metrics.js';
+import { type LoadedModel, type ModelInfo, type ModelSpec, disposeModels, loadModels, parseModelSpec } from './models.js';
+import { pageHtml } from './page.js';
+import { type RequestLimits, SERVE_TASKS, type ServeTask, type TaskSpec, requestSchema, taskSpec } from './tasks.js';
+import { type SchemaError, blankTextError, schemaError } from './validation.js';
+
+/** Settings of a tuna server; only `models` is required. */
+export interface ServerOptions {
+  /** Checkpoint directories to serve (`"DIR"` or `"NAME=DIR"`), or specs; the first serving a task is that task's default. */
+  readonly models: readonly (string | ModelSpec)[];
+  /** Interface to listen on (default `127.0.0.1`). */
+  readonly host?: string;
+  /** TCP port (default 8080; 0 picks a free one). */
+  readonly port?: number;
+  /** Most inputs per model run (default 32); 1 turns micro-batching off. */
+  readonly maxBatchSize?: number;
+  /** Longest time a request waits for others to share its batch, in ms (default 5). */
+  readonly maxWaitMs?: number;
+  /** Largest request body in bytes (default 1 MiB); larger bodies get 413. */
+  readonly maxBodyBytes?: number;
+  /** Longest text in characters (UTF-16 code units, default 20,000). */
+  readonly maxTextChars?: number;
+  /** Most texts per request (default 256). */
+  readonly maxInputs?: number;
+  /** When set, requests other than `/`, `/healthz` and `/readyz` need `Authorization: Bearer <apiKey>`. */
+  readonly apiKey?: string;
+  /** ONNX Runtime intra-op threads per session (default: the number of cores, or `TUNA_THREADS`). */
+  readonly threads?: number;
+  /** Log requests with fastify's logger (pino, JSON lines on stdout); default off. */
+  readonly logger?: boolean;
+}
+
+/** A server whose models are loaded; see {@link createServer} and {@link startServer}. */
+export interface TunaServer {
+  /** The fastify instance (routes registered); `app.inject` runs requests without a socket. */
+  readonly app: FastifyInstance;
+  /** The models served, as `GET /v1/models` lists them. */
+  readonly models: readonly ModelInfo[];
+  /** The server's metrics registry and instruments. */
+  readonly metrics: ServeMetrics;
+  /** `http://host:port` once listening, else undefined. */
+  readonly address: string | undefined;
+  /** Starts listening on the configured host and port; resolves with {@link address}. */
+  listen(): Promise<string>;
+  /**
+   * Shuts down gracefully: `/readyz` turns 503, no new connections are accepted (new requests on
+   * open connections get 503), requests already received, queued or running are answered, then
+   * the models are freed. Calling it again returns the same promise.
+   */
+  close(): Promise<void>;
+  /** Whether {@link close} has been called. */
+  readonly closing: boolean;
+}
+
+/** The options with their defaults applied. */
+export interface ResolvedServerOptions {
+  readonly models: readonly ModelSpec[];
+  readonly host: string;
+  readonly port: number;
+  readonly maxBatchSize: number;
+  readonly maxWaitMs: number;
+  readonly maxBodyBytes: number;
+  readonly maxTextChars: number;
+  readonly maxInputs: number;
+  readonly apiKey?: string;
+  readonly threads?: number;
+  readonly logger: boolean;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number, min = 1): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min) throw new ServeConfigError(`${name} must be an integer >= ${min}, got ${String(value)}`, { option: name });
+  return v;
+}
+
+/** Applies defaults and checks every option. @throws ServeConfigError */
+export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
+  if (!Array.isArray(o.models) || o.models.length === 0) throw new ServeConfigError('no model to serve; give at least one model directory', { option: 'models' });
+  const port = o.port ?? 8080;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ServeConfigError(`port must be an integer from 0 to 65535, got ${String(o.port)}`, { option: 'port' });
+  const maxWaitMs = o.maxWaitMs ?? 5;
+  if (typeof maxWaitMs !== 'number' || !Number.isFinite(maxWaitMs) || maxWaitMs < 0 || maxWaitMs > 60000) {
+    throw new ServeConfigError(`maxWaitMs must be a number of milliseconds from 0 to 60000, got ${String(o.maxWaitMs)}`, { option: 'maxWaitMs' });
+  }
+  if (o.apiKey !== undefined && o.apiKey.length === 0) throw new ServeConfigError('apiKey is empty; give a key or leave it out', { option: 'apiKey' });
+  return {
+    models: o.models.map((m) => (typeof m === 'string' ? parseModelSpec(m) : m)),
+    host: o.host ?? '127.0.0.1',
+    port,
+    maxBatchSize: positiveInteger('maxBatchSize', o.maxBatchSize, 32),
+    maxWaitMs,
+    maxBodyBytes: positiveInteger('maxBodyBytes', o.maxBodyBytes, 1024 * 1024, 64),
+    maxTextChars: positiveInteger('maxTextChars', o.maxTextChars, 20000),
+    maxInputs: positiveInteger('maxInputs', o.maxInputs, 256),
+    apiKey: o.apiKey,
+    threads: o.threads === undefined ? undefined : positiveInteger('threads', o.threads, 1),
+    logger: o.logger ?? false,
+  };
+}
+
+/** A request body of `POST /v1/<task>`, after schema validation. */
+interface InferenceBody {
+  readonly inputs: unknown;
+  readonly model?: string;
+  readonly parameters?: Readonly<Record<string, unknown>>;
+}
+
+const OPEN_PATHS = new Set(['/', '/healthz', '/readyz', '/favicon.ico']);
+const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+/**
+ * Loads the models and builds the service (not yet listening; call `listen()`, or use
+ * {@link startServer}).
+ *
+ * @throws ServeConfigError for bad options or a directory that is no usable checkpoint.
+ */
+export async function createServer(options: ServerOptions): Promise<TunaServer> {
+  const o = resolveServerOptions(options);
+  const loaded = await loadModels(o.models, { threads: o.threads, batchSize: o.maxBatchSize });
+  const metrics = new ServeMetrics({ maxBatchSize: o.maxBatchSize });
+  const batcher = new MicroBatcher({ maxBatchSize: o.maxBatchSize, maxWaitMs: o.maxWaitMs, observer: metrics.observer() });
+  const limits: RequestLimits = { maxTextChars: o.maxTextChars, maxInputs: o.maxInputs };
+  let closing = false;
+  let closed: Promise<void> | undefined;
+  let address: string | undefined;
+
+  const app = Fastify({
+    logger: o.logger,
+    bodyLimit: o.maxBodyBytes,
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true } },
+  });
+
+  // JSON bodies: JSON.parse keeps the position of a syntax error for the message.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(new ServeError(400, 'invalid_json', 'the body is empty; send a JSON object such as {"inputs": "some text"}'), undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      done(new ServeError(400, 'invalid_json', `the body is not valid JSON (${(e as Error).message})`), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (o.apiKey === undefined || OPEN_PATHS.has(request.url.split('?')[0]!)) return;
+    if (!keyMatches(request.headers.authorization, o.apiKey)) {
+      reply.header('www-authenticate', 'Bearer');
+      throw new ServeError(401, 'unauthorized', request.headers.authorization === undefined ? 'this server needs an API key: send "Authorization: Bearer <key>"' : 'the API key is wrong', { field: 'authorization' });
+    }
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) };
+    metrics.requests.inc(labels);
+    metrics.duration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const e = toServeError(err, request.body, limits);
+    if (e.status >= 500) request.log.error(err);
+    reply.status(e.status).send(e.toJSON());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const e = new ServeError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}; the endpoints are POST ${SERVE_TASKS.map((t) => `/v1/${t}`).join(', ')} and GET /v1/models, /healthz, /readyz, /metrics, /`);
+    reply.status(404).send(e.toJSON());
+  });
+
+  // ---------------------------------------------------------------- routes
+
+  const page = pageHtml();
+  getRoute(app, '/', async (_request, reply) => {
+    reply.header('content-security-policy', page.csp).header('x-content-type-options', 'nosniff').type('text/html; charset=utf-8');
+    return page.html;
+  });
+  getRoute(app, '/healthz', async () => ({ status: 'ok' }));
+  getRoute(app, '/readyz', async (_request, reply) => {
+    if (closing) return reply.status(503).send(new ServeError(503, 'unavailable', 'the server is shutting down').toJSON());
+    return { status: 'ready', models: loaded.map((m) => m.info.name) };
+  });
+  getRoute(app, '/metrics', async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  getRoute(app, '/v1/models', async () => ({ models: loaded.map((m) => m.info) }));
+
+  for (const task of SERVE_TASKS) {
+    const spec = taskSpec(task);
+    const url = `/v1/${task}`;
+    app.route<{ Body: InferenceBody }>({
+      method: 'POST',
+      url,
+      schema: { body: requestSchema(spec, limits) },
+      handler: async (request, reply) => infer(spec, request, reply),
+    });
+    methodNotAllowed(app, url, 'POST');
+  }
+
+  async function infer(spec: TaskSpec, request: FastifyRequest<{ Body: InferenceBody }>, reply: FastifyReply): Promise<unknown> {
+    const body = request.body;
+    const model = pickModel(loaded, spec.task, body.model);
+    const single = !Array.isArray(body.inputs);
+    const inputs = (single ? [body.inputs] : (body.inputs as unknown[])).map((x, i) => pipelineInput(x, single ? 'inputs' : `inputs[${i}]`));
+    const callOptions = spec.options(body.parameters ?? {});
+    const pipe = model.pipelines.get(spec.task)!;
+    const run = (batch: readonly unknown[]) => (pipe.runBatch as (xs: readonly unknown[], opts: unknown) => Promise<unknown[]>)(batch, callOptions);
+    // The client going away before its batch starts takes it out of the queue.
+    const gone = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    };
+    reply.raw.once('close', onClose);
+    const route = `/v1/${spec.task}`;
+    metrics.inFlight.inc({ route });
+    try {
+      const results = await batcher.submit(model.info.name, spec.task, JSON.stringify(callOptions), run, inputs, gone.signal);
+      return single ? results[0] : results;
+    } catch (e) {
+      throw fromPipelineError(e, single, spec);
+    } finally {
+      metrics.inFlight.dec({ route });
+      reply.raw.off('close', onClose);
+    }
+  }
+
+  const server: TunaServer = {
+    app,
+    models: loaded.map((m) => m.info),
+    metrics,
+    get address() {
+      return address;
+    },
+    get closing() {
+      return closing;
+    },
+    async listen() {
+      await app.listen({ host: o.host, port: o.port });
+      const a = app.server.address();
+      if (a === null || typeof a === 'string') throw new ServeConfigError(`the server is listening on an unexpected address ${String(a)}`);
+      address = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+      return address;
+    },
+    close() {
+      if (closed) return closed;
+      closing = true;
+      closed = (async () => {
+        const drained = batcher.drain();
+        await app.close();
+        await drained;
+        await disposeModels(loaded);
+      })();
+      return closed;
+    },
+  };
+  return server;
+}
+
+/** Loads the models and listens: {@link createServer} then `listen()`. */
+export async function startServer(options: ServerOptions): Promise<TunaServer> {
+  const server = await createServer(options);
+  try {
+    await server.listen();
+  } catch (e) {
+    await server.close();
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE') throw new ServeConfigError(`port ${options.port ?? 8080} is already in use; choose another with --port`, { option: 'port', cause: e });
+    if (err.code === 'EACCES') throw new ServeConfigError(`no permission to listen on port ${options.port ?? 8080}; choose one above 1023`, { option: 'port', cause: e });
+    if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') throw new ServeConfigError(`cannot listen on host ${options.host}: no such local address`, { option: 'host', cause: e });
+    throw e;
+  }
+  return server;
+}
+
+function getRoute(app: FastifyInstance, url: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>): void {
+  app.get(url, handler);
+  methodNotAllowed(app, url, 'GET');
+}
+
+/** Answers the other methods of `url` with 405 and an `Allow` header. */
+function methodNotAllowed(app: FastifyInstance, url: string, allowed: 'GET' | 'POST'): void {
+  const allow = allowed === 'GET' ? 'GET, HEAD' : 'POST';
+  app.route({
+    method: ALL_METHODS.filter((m) => m !== allowed),
+    url,
+    handler: async (request, reply) => {
+      reply.header('allow', allow);
+      throw new ServeError(405, 'method_not_allowed', `${request.method} is not allowed on ${url}; use ${allow}`);
+    },
+  });
+}
+
+function keyMatches(header: string | undefined, key: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!m) return false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(m[1]!.trim()), digest(key));
+}
+
+/** The model a request asks for, or the first that serves the task. */
+function pickModel(models: readonly LoadedModel[], task: ServeTask, name: string | undefined): LoadedModel {
+  const serving = models.filter((m) => m.pipelines.has(task));
+  if (name === undefined) {
+    if (serving.length === 0) {
+      throw new ServeError(400, 'unsupported_task', `no model here serves ${task}; the models serve ${models.map((m) => `${m.info.name} (${m.info.tasks.join(', ')})`).join('; ')}`);
+    }
+    return serving[0]!;
+  }
+  const model = models.find((m) => m.info.name === name);
+  if (!model) throw new ServeError(404, 'unknown_model', `no model named ${JSON.stringify(name)}; the models are ${models.map((m) => JSON.stringify(m.info.name)).join(', ')}`, { field: 'model' });
+  if (!model.pipelines.has(task)) {
+    const others = serving.length ? `; ${task} is served by ${serving.map((m) => JSON.stringify(m.info.name)).join(', ')}` : '';
+    throw new ServeError(400, 'unsupported_task', `model ${JSON.stringify(name)} (${model.info.architectures.join(', ') || 'BertModel'}) does not serve ${task}, only ${model.info.tasks.join(', ')}${others}`, { field: 'model' });
+  }
+  return model;
+}
+
+/** A validated input as the pipeline takes it (`text_pair` -> `textPair`); blank texts refused. */
+function pipelineInput(x: unknown, field: string): string | { text: string; textPair?: string } {
+  if (typeof x === 'string') {
+    if (x.trim() === '') throw blankTextError(field);
+    return x;
+  }
+  const { text, text_pair } = x as { text: string; text_pair?: string };
+  if (text.trim() === '') throw blankTextError(`${field}.text`);
+  if (text_pair === undefined) return { text };
+  if (text_pair.trim() === '') throw blankTextError(`${field}.text_pair`);
+  return { text, textPair: text_pair };
+}
+
+/** A pipeline failure as a ServeError with the request's field names. */
+function fromPipelineError(e: unknown, single: boolean, spec: TaskSpec): unknown {
+  if (e instanceof RequestCancelledError) return new ServeError(499, 'unavailable', 'the client went away');
+  if (!(e instanceof PipelineError)) return e;
+  let field = e.field;
+  if (field !== undefined && /^inputs\[\d+\]/.test(field)) {
+    field = (single ? field.replace(/^inputs\[\d+\]/, 'inputs') : field).replace(/\.textPair$/, '.text_pair');
+  }
+  switch (e.code) {
+    case 'invalid_input':
+      return new ServeError(400, 'invalid_request', e.message, { field });
+    case 'no_mask_token':
+      return new ServeError(400, 'no_mask_token', e.message, { field });
+    case 'invalid_option': {
+      const name = field === undefined ? undefined : `parameters.${spec.parameterNames[field] ?? field}`;
+      return new ServeError(400, 'invalid_parameter', e.message, { field: name });
+    }
+    case 'disposed':
+      return new ServeError(503, 'unavailable', 'the server is shutting down');
+    default:
+      return new ServeError(500, 'internal', e.message);
+  }
+}
+
+/** Any error thrown while handling a request, as the ServeError sent back. */
+function toServeError(err: FastifyError | ServeError | Error, body: unknown, limits: RequestLimits): ServeError {
+  if (err instanceof ServeError) return err;
+  const f = err as FastifyError;
+  if (f.validation && f.validation.length > 0) return schemaError(f.validation[0] as unknown as SchemaError, body, limits);
+  switch (f.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ServeError(413, 'body_too_large', `the body is larger than the server's limit; send fewer or shorter texts per request (or raise --max-body-bytes)`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ServeError(415, 'unsupported_media_type', 'send the body as JSON with "Content-Type: application/json"');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ServeError(400, 'invalid_json', 'the body is not valid JSON');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ServeError(400, 'invalid_request', 'the body size does not match Content-Length');
+  }
+  const status = f.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) return new ServeError(status, 'invalid_request', f.message);
+  return new ServeError(500, 'internal', `the server failed to answer: ${err.message}`);
+}
+

@@ -1,0 +1,152 @@
+/**
+ * The four inference endpoints: which pipeline each runs, the `parameters` it takes (Hugging Face
+ * snake_case names) and how they become pipeline options.
+ */
+import type { PipelineTask } from '../pipelines/types.js';
+
+/** The service's task names, one per endpoint (`POST /v1/<task>`). */
+export type ServeTask = 'classify' | 'ner' | 'embed' | 'fill-mask';
+
+/** The service's task names in endpoint order. */
+export const SERVE_TASKS: readonly ServeTask[] = ['classify', 'ner', 'embed', 'fill-mask'];
+
+/** A JSON schema (the subset the request schemas use). */
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
+/** What the service knows about one endpoint. */
+export interface TaskSpec {
+  readonly task: ServeTask;
+  /** The pipeline the endpoint runs. */
+  readonly pipeline: PipelineTask;
+  /** JSON schema of `parameters`. */
+  readonly parameters: JsonSchema;
+  /** Whether an input may be a `{text, text_pair}` object. */
+  readonly pairs: boolean;
+  /**
+   * Pipeline call options from validated `parameters`, every option spelled out (defaults
+   * included, fixed key order) so that equal options give equal batching keys.
+   */
+  options(parameters: Readonly<Record<string, unknown>>): Record<string, unknown>;
+  /** Pipeline option name -> request parameter name, for error fields. */
+  readonly parameterNames: Readonly<Record<string, string>>;
+}
+
+const TOP_K_ALL = { type: ['integer', 'null'], minimum: 0, maximum: 100000 };
+
+const SPECS: Record<ServeTask, TaskSpec> = {
+  classify: {
+    task: 'classify',
+    pipeline: 'text-classification',
+    pairs: true,
+    parameters: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { top_k: TOP_K_ALL, function_to_apply: { type: 'string', enum: ['softmax', 'sigmoid', 'none'] } },
+    },
+    options: (p) => ({ topK: p.top_k === undefined ? 1 : p.top_k, functionToApply: p.function_to_apply }),
+    parameterNames: { topK: 'top_k', functionToApply: 'function_to_apply' },
+  },
+  ner: {
+    task: 'ner',
+    pipeline: 'token-classification',
+    pairs: false,
+    parameters: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        aggregation_strategy: { type: 'string', enum: ['none', 'simple', 'first', 'average', 'max'] },
+        ignore_labels: { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 200 } },
+        stride: { type: 'integer', minimum: 0, maximum: 100000 },
+      },
+    },
+    options: (p) => ({ aggregationStrategy: p.aggregation_strategy ?? 'simple', ignoreLabels: p.ignore_labels, stride: p.stride }),
+    parameterNames: { aggregationStrategy: 'aggregation_strategy', ignoreLabels: 'ignore_labels', stride: 'stride' },
+  },
+  embed: {
+    task: 'embed',
+    pipeline: 'feature-extraction',
+    pairs: false,
+    parameters: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { pooling: { type: 'string', enum: ['mean', 'cls', 'none'] }, normalize: { type: 'boolean' } },
+    },
+    options: (p) => ({ pooling: p.pooling ?? 'mean', normalize: p.normalize ?? false }),
+    parameterNames: { pooling: 'pooling', normalize: 'normalize' },
+  },
+  'fill-mask': {
+    task: 'fill-mask',
+    pipeline: 'fill-mask',
+    pairs: false,
+    parameters: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { top_k: { type: 'integer', minimum: 1, maximum: 1000 } },
+    },
+    options: (p) => ({ topK: p.top_k ?? 5 }),
+    parameterNames: { topK: 'top_k' },
+  },
+};
+
+/** The spec of an endpoint. */
+export function taskSpec(task: ServeTask): TaskSpec {
+  return SPECS[task];
+}
+
+/** The endpoint tasks a checkpoint architecture serves (every BERT serves `embed`). */
+export function tasksOfArchitectures(architectures: readonly string[]): ServeTask[] {
+  const tasks = new Set<ServeTask>();
+  for (const a of architectures) {
+    if (a === 'BertForSequenceClassification') tasks.add('classify');
+    if (a === 'BertForTokenClassification') tasks.add('ner');
+    if (a === 'BertForMaskedLM' || a === 'BertForPreTraining') tasks.add('fill-mask');
+  }
+  tasks.add('embed');
+  return SERVE_TASKS.filter((t) => tasks.has(t));
+}
+
+/** Limits on request bodies. */
+export interface RequestLimits {
+  /** Longest text, in UTF-16 code units (JavaScript string length). */
+  readonly maxTextChars: number;
+  /** Most texts in one request. */
+  readonly maxInputs: number;
+}
+
+/** JSON schema of the body of `POST /v1/<task>`. */
+export function requestSchema(spec: TaskSpec, limits: RequestLimits): JsonSchema {
+  const text = { type: 'string', minLength: 1, maxLength: limits.maxTextChars };
+  const pair = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['text'],
+    properties: { text, text_pair: text },
+  };
+  const one = spec.pairs ? { type: ['string', 'object'], ...textKeywords(limits), ...objectKeywords(pair) } : text;
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['inputs'],
+    properties: {
+      inputs: {
+        type: spec.pairs ? ['string', 'object', 'array'] : ['string', 'array'],
+        ...textKeywords(limits),
+        ...(spec.pairs ? objectKeywords(pair) : {}),
+        minItems: 1,
+        maxItems: limits.maxInputs,
+        items: one,
+      },
+      model: { type: 'string', minLength: 1, maxLength: 200 },
+      parameters: spec.parameters,
+    },
+  };
+}
+
+function textKeywords(limits: RequestLimits): JsonSchema {
+  return { minLength: 1, maxLength: limits.maxTextChars };
+}
+
+function objectKeywords(pair: JsonSchema): JsonSchema {
+  const { type: _type, ...rest } = pair as Record<string, unknown>;
+  return rest;
+}
