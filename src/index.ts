@@ -187,3 +187,33 @@ export type {
   TokenScores,
   TokenVectorsOptions,
 } from './pipelines/index.js';
+
+// HTTP service (`tuna serve`)
+export {
+  createServer,
+  startServer,
+  resolveServerOptions,
+  ServeError,
+  ServeConfigError,
+  MicroBatcher,
+  RequestCancelledError,
+  ServeMetrics,
+  loadModels,
+  parseModelSpec,
+  SERVE_TASKS,
+  tasksOfArchitectures,
+} from './serve/index.js';
+export type {
+  ServerOptions,
+  ResolvedServerOptions,
+  TunaServer,
+  ServeErrorCode,
+  ErrorBody,
+  BatchRunner,
+  BatcherObserver,
+  BatcherOptions,
+  LoadedModel,
+  ModelInfo,
+  ModelSpec,
+  ServeTask,
+} from './serve/index.js';
