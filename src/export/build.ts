@@ -54,8 +54,20 @@ function pick(archs: readonly string[], file: string): string {
   );
 }
 
-/** Loads the checkpoint in `dir` and builds its inference graph with standard ONNX ops. */
-export async function buildExportModel(dir: string): Promise<BuiltExport> {
+/** Options for {@link buildExportModel}. */
+export interface BuildExportOptions {
+  /**
+   * Keep ONNX Runtime's fused `com.microsoft` Attention kernel for self-attention (ONNX Runtime
+   * only) instead of standard ops (default false).
+   */
+  readonly contribOps?: boolean;
+}
+
+/**
+ * Loads the checkpoint in `dir` and builds its inference graph: standard ONNX ops, or with
+ * `contribOps` ONNX Runtime's fused Attention kernel.
+ */
+export async function buildExportModel(dir: string, opts: BuildExportOptions = {}): Promise<BuiltExport> {
   if (!existsSync(dir)) throw new ExportError('checkpoint_not_found', `${dir}: no such checkpoint directory`, { file: dir });
   if (!statSync(dir).isDirectory()) throw new ExportError('checkpoint_not_found', `${dir}: is a file; --model takes a checkpoint directory (config.json, model.safetensors, vocab.txt)`, { file: dir });
   const configFile = join(dir, 'config.json');
@@ -94,14 +106,14 @@ export async function buildExportModel(dir: string): Promise<BuiltExport> {
 
   const g = new Graph('tuna_export');
   const scope = new ParameterScope(g, loaded.store, true);
-  const ctx = { scope, training: false, nextSeed: () => 0, initStd: loaded.config.initializer_range, fusedKernels: false };
+  const ctx = { scope, training: false, nextSeed: () => 0, initStd: loaded.config.initializer_range, fusedKernels: opts.contribOps ?? false };
   const built = buildBert(ctx, loaded.config, plan.build, false).outputs;
   const outputs = plan.build === 'BertModel' ? (noPooler ? ['last_hidden_state'] : ['last_hidden_state', 'pooler_output']) : ['logits'];
   for (const name of outputs) g.output(built[name]!, name);
 
   const model = ExportModel.fromGraph(g);
   foldConstants(model);
-  lowerContribOps(model);
+  lowerContribOps(model, opts.contribOps ? ['Attention'] : []);
   model.prune();
   return { model, config: loaded.config, architecture, task: plan.task, outputs, loaded };
 }

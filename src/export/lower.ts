@@ -48,8 +48,11 @@ const LOWERINGS: Record<string, Lowering> = {
   },
 };
 
-/** Replaces every `com.microsoft` node by standard ops; throws for a contrib op without a lowering. */
-export function lowerContribOps(m: ExportModel): void {
+/**
+ * Replaces every `com.microsoft` node by standard ops, except the op types in `keep`; throws for a
+ * contrib op without a lowering.
+ */
+export function lowerContribOps(m: ExportModel, keep: readonly string[] = []): void {
   const scalars = new Map<number, string>();
   const scalar = (v: number) => {
     let name = scalars.get(v);
@@ -61,7 +64,7 @@ export function lowerContribOps(m: ExportModel): void {
   };
   const nodes: ModelNode[] = [];
   for (const n of m.nodes) {
-    if (n.domain !== MS_DOMAIN) {
+    if (n.domain !== MS_DOMAIN || keep.includes(n.opType)) {
       nodes.push(n);
       continue;
     }

@@ -9,7 +9,8 @@
  * (symmetric, per output channel by default). This is the form ONNX Runtime's optimizer fuses into
  * its MatMulIntegerToFloat / DynamicQuantizeMatMul int8 kernels; MatMuls that read the same
  * activation share one DynamicQuantizeLinear. The `contrib` form emits ONNX Runtime's
- * `com.microsoft` DynamicQuantizeMatMul directly (ONNX Runtime only).
+ * `com.microsoft` DynamicQuantizeMatMul directly and turns its fused Attention nodes into QAttention
+ * (int8 query/key/value projection inside the attention kernel); ONNX Runtime only.
  */
 import { attr } from '../onnx/graph.js';
 import { transpose } from './fold.js';
@@ -96,6 +97,13 @@ export function quantizeDynamicInt8(m: ExportModel, opts: QuantizeOptions = {}):
   const nodes: ModelNode[] = [];
   let matmuls = 0;
   for (const node of m.nodes) {
+    if (contrib && node.domain === 'com.microsoft' && node.opType === 'Attention') {
+      const done = quantizeAttention(m, node, perChannel, quantizers, nodes);
+      if (done) {
+        matmuls++;
+        continue;
+      }
+    }
     const p = constantProduct(m, node);
     if (!p || opts.skip?.(p.weightName)) {
       nodes.push(node);
@@ -119,12 +127,7 @@ export function quantizeDynamicInt8(m: ExportModel, opts: QuantizeOptions = {}):
       nodes.push(fused);
       continue;
     }
-    let dq = quantizers.get(p.activation);
-    if (!dq) {
-      dq = m.makeNode('DynamicQuantizeLinear', [p.activation], 3);
-      quantizers.set(p.activation, dq);
-      nodes.push(dq);
-    }
+    const dq = quantizerOf(m, p.activation, quantizers, nodes);
     const [xq, xScale, xZero] = dq.outputs as [string, string, string];
     const product = m.makeNode('MatMulInteger', [xq, w.q, xZero], 1);
     const cast = m.makeNode('Cast', [product.outputs[0]!], 1, { to: attr.int(1) });
@@ -141,4 +144,32 @@ export function quantizeDynamicInt8(m: ExportModel, opts: QuantizeOptions = {}):
   m.nodes = nodes;
   m.prune();
   return { matmuls, activationQuantizers: contrib ? 0 : quantizers.size };
+}
+
+/** Activation quantiser of `x`, shared between products that read it. */
+function quantizerOf(m: ExportModel, x: string, quantizers: Map<string, ModelNode>, nodes: ModelNode[]): ModelNode {
+  let dq = quantizers.get(x);
+  if (!dq) {
+    dq = m.makeNode('DynamicQuantizeLinear', [x], 3);
+    quantizers.set(x, dq);
+    nodes.push(dq);
+  }
+  return dq;
+}
+
+/** `Attention(x, W, b, mask)` with a constant W [hidden, 3 hidden] becomes DynamicQuantizeLinear + QAttention. */
+function quantizeAttention(m: ExportModel, node: ModelNode, perChannel: boolean, quantizers: Map<string, ModelNode>, nodes: ModelNode[]): boolean {
+  const [x, wName, bias, mask] = node.inputs;
+  const w = m.initializers.get(wName ?? '');
+  if (!x || !w || w.dtype !== 'float32' || w.dims.length !== 2 || !bias || node.inputs.length > 4) return false;
+  const { q, scales } = quantizeWeight(w.data as Float32Array, w.dims[0]!, w.dims[1]!, perChannel);
+  const stem = wName!.replace(/^_+/, '');
+  const wq = m.addInitializer(`${stem}_quantized`, { dtype: 'int8', dims: [...w.dims], data: q });
+  const ws = m.addInitializer(`${stem}_scale`, { dtype: 'float32', dims: perChannel ? [w.dims[1]!] : [], data: scales });
+  const dq = quantizerOf(m, x, quantizers, nodes);
+  const [xq, xScale, xZero] = dq.outputs as [string, string, string];
+  const qa = m.makeNode('QAttention', [xq, wq, bias, xScale, ws, mask ?? '', xZero], 1, { ...node.attributes }, 'com.microsoft');
+  qa.outputs = [...node.outputs];
+  nodes.push(qa);
+  return true;
 }
