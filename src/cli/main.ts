@@ -3,6 +3,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { opsCommand } from './commands/ops.js';
 import { type DemoOptions, demoCommand } from './commands/demo.js';
 import { type EvalOptions, evalCommand } from './commands/eval.js';
+import { type ExportCommandOptions, exportCommand } from './commands/export.js';
 import { type PredictOptions, predictCommand } from './commands/predict.js';
 import { type PretrainOptions, pretrainCommand } from './commands/pretrain.js';
 import { type ServeOptions, serveCommand } from './commands/serve.js';
@@ -210,6 +211,27 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .addHelpText('after', '\nExamples:\n  tuna serve --model tuna-demo/spam --port 8080\n  tuna serve --model spam=tuna-demo/spam --model en=models/tuna-small-en\n  curl -s localhost:8080/v1/classify -H "content-type: application/json" -d \'{"inputs": "WIN a FREE prize"}\'')
     .action(async (opts: ServeOptions) => {
       await serveCommand(opts, out);
+    });
+
+  program
+    .command('export')
+    .description('export a checkpoint to ONNX for transformers.js and any ONNX Runtime: onnx/model.onnx (+ int8 model_quantized.onnx, float16 model_fp16.onnx) beside config.json and the tokenizer files')
+    .requiredOption('--model <dir>', 'checkpoint directory: BertForSequenceClassification, BertForTokenClassification, BertForMaskedLM/BertForPreTraining or BertModel')
+    .requiredOption('--output <dir>', 'output directory (created if needed)')
+    .option('--quantize <mode>', 'also write onnx/model_quantized.onnx: int8 dynamic quantisation (what transformers.js loads for dtype "q8")')
+    .option('--dtype <dtype>', 'f32, or f16 to also write onnx/model_fp16.onnx (float16 weights, float32 inputs and outputs)', 'f32')
+    .option('--opset <n>', 'ONNX opset of the standard domain: 17, 18, 19 or 20 (default 17)')
+    .option('--granularity <g>', 'int8 weight scales: per-channel or per-tensor', 'per-channel')
+    .option('--contrib-ops', "use ONNX Runtime's com.microsoft fused kernels (Attention, QAttention, DynamicQuantizeMatMul): faster in ONNX Runtime, not portable")
+    .option('--no-verify', 'skip running the exported models against tuna on a sample batch')
+    .option('--json', 'print one JSON document: files (path, bytes, kind, ops), inputs, outputs, opset')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tuna export --model out/spam --output out/spam-onnx\n  tuna export --model out/spam --output out/spam-onnx --quantize int8 --dtype f16\n  tuna export --model models/tuna-small-en --output tuna-small-en-onnx --json',
+    )
+    .action(async (opts: ExportCommandOptions) => {
+      state.json = !!opts.json;
+      await exportCommand(opts, out);
     });
 
   program

@@ -1,0 +1,61 @@
+import { ExportError } from '../../export/errors.js';
+import { type ExportResult, SUPPORTED_OPSETS, exportModel } from '../../export/export.js';
+import { CliError, type CliErrorCode } from '../errors.js';
+import { type Output, formatBytes, table, toJson } from '../output.js';
+import { choice, integer } from './options.js';
+
+/** Options of `tuna export`. */
+export interface ExportCommandOptions {
+  readonly model: string;
+  readonly output: string;
+  readonly quantize?: string;
+  readonly dtype: string;
+  readonly opset?: string;
+  readonly granularity: string;
+  readonly contribOps?: boolean;
+  readonly verify: boolean;
+  readonly json?: boolean;
+}
+
+const CODES: Record<ExportError['code'], CliErrorCode> = {
+  checkpoint_not_found: 'file_not_found',
+  invalid_checkpoint: 'invalid_model',
+  unsupported_architecture: 'invalid_model',
+  unsupported_graph: 'invalid_model',
+  invalid_option: 'usage',
+  output_not_writable: 'file_unreadable',
+  verification_failed: 'internal',
+};
+
+function summary(r: ExportResult): string {
+  const rows = r.files.map((f) => [f.path, formatBytes(f.bytes), f.kind === 'side' ? '' : f.kind, f.maxAbsDiff === undefined ? '' : `max |diff| vs tuna ${f.maxAbsDiff.toExponential(2)}`]);
+  return (
+    `exported ${r.architecture} (${r.task}) to ${r.output}, opset ${r.opset}\n` +
+    `  inputs   ${r.inputs.join(', ')} (int64, [batch_size, sequence_length])\n` +
+    `  outputs  ${r.outputs.join(', ')}\n` +
+    (r.quantizedMatMuls === undefined ? '' : `  int8     ${r.quantizedMatMuls} matrix products quantised (dynamic, int8 weights)\n`) +
+    (r.generated.length ? `  written from the tokenizer: ${r.generated.join(', ')}\n` : '') +
+    '\n' +
+    table(rows)
+  );
+}
+
+/** `tuna export --model DIR --output DIR [--quantize int8] [--dtype f32|f16] [--opset N] [--json]`. */
+export async function exportCommand(o: ExportCommandOptions, out: Output): Promise<void> {
+  const quantize = o.quantize === undefined ? undefined : choice('--quantize', o.quantize, ['int8'] as const);
+  const dtype = choice('--dtype', o.dtype, ['f32', 'f16'] as const);
+  const granularity = choice('--granularity', o.granularity, ['per-channel', 'per-tensor'] as const);
+  const opset = o.opset === undefined ? undefined : integer('--opset', o.opset, 1);
+  if (opset !== undefined && !(SUPPORTED_OPSETS as readonly number[]).includes(opset)) {
+    throw new CliError('usage', `--opset must be one of ${SUPPORTED_OPSETS.join(', ')}, got "${o.opset}"`);
+  }
+  let result: ExportResult;
+  try {
+    result = await exportModel({ model: o.model, output: o.output, quantize, dtype, opset, contribOps: !!o.contribOps, quantizeOptions: { granularity }, verify: o.verify });
+  } catch (e) {
+    if (e instanceof ExportError) throw new CliError(CODES[e.code], e.message, { file: e.file, cause: e });
+    throw e;
+  }
+  for (const w of result.warnings) out.stderr(`tuna: warning: ${w}\n`);
+  out.stdout(o.json ? `${toJson(result)}\n` : summary(result));
+}
