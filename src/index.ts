@@ -217,3 +217,18 @@ export type {
   ModelSpec,
   ServeTask,
 } from './serve/index.js';
+
+// ONNX export (`tuna export`)
+export {
+  exportModel,
+  buildExportModel,
+  ExportError,
+  ExportModel,
+  quantizeDynamicInt8,
+  convertWeightsToFloat16,
+  foldConstants,
+  lowerContribOps,
+  EXPORTABLE_ARCHITECTURES,
+  ONNX_FILES,
+} from './export/index.js';
+export type { ExportOptions, ExportResult, ExportedFile, ExportErrorCode, ExportTask, QuantizeOptions, QuantizeReport, BuiltExport } from './export/index.js';
