@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Graph } from '../onnx/graph.js';
 import { ParameterScope } from '../nn/parameters.js';
-import { type BertArchitecture, BertConfigError, type BertConfig } from '../models/bert/config.js';
+import { type BertArchitecture, BertConfigError, type BertConfig, parseBertConfig } from '../models/bert/config.js';
 import { buildBert } from '../models/bert/modeling.js';
 import { CheckpointError, type LoadedBert, loadBert } from '../models/bert/pretrained.js';
 import { CheckpointError as FileCheckpointError, readConfig } from '../io/checkpoint.js';
@@ -79,6 +79,7 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
   let raw: Record<string, unknown>;
   try {
     raw = await readConfig(dir);
+    parseBertConfig(raw, configFile);
   } catch (e) {
     throw wrap(e, configFile);
   }
