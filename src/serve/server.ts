@@ -3,6 +3,7 @@
  * health, readiness, Prometheus metrics and a web page.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { PipelineError } from '../pipelines/errors.js';
 import { MicroBatcher, RequestCancelledError } from './batcher.js';
@@ -137,6 +138,7 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
     logger: o.logger,
     bodyLimit: o.maxBodyBytes,
     return503OnClosing: true,
+    clientErrorHandler: malformedHttp,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true } },
   });
 
@@ -158,6 +160,12 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
       reply.header('www-authenticate', 'Bearer');
       throw new ServeError(401, 'unauthorized', request.headers.authorization === undefined ? 'this server needs an API key: send "Authorization: Bearer <key>"' : 'the API key is wrong', { field: 'authorization' });
     }
+  });
+
+  // While shutting down, every response closes its connection so that keep-alive clients let go.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -256,8 +264,10 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
       closing = true;
       closed = (async () => {
         const drained = batcher.drain();
-        await app.close();
+        const stopped = app.close();
         await drained;
+        app.server.closeIdleConnections();
+        await stopped;
         await disposeModels(loaded);
       })();
       return closed;
@@ -298,6 +308,14 @@ function methodNotAllowed(app: FastifyInstance, url: string, allowed: 'GET' | 'P
       throw new ServeError(405, 'method_not_allowed', `${request.method} is not allowed on ${url}; use ${allow}`);
     },
   });
+}
+
+/** Answers a request Node's HTTP parser rejects (bad framing, oversize headers) with the JSON error, then closes the connection. */
+function malformedHttp(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const body = JSON.stringify(new ServeError(status, 'invalid_request', `malformed HTTP request (${err.code ?? err.message})`).toJSON());
+  socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function keyMatches(header: string | undefined, key: string): boolean {
