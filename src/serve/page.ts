@@ -158,6 +158,7 @@ export function pageHtml(): { html: string; csp: string } {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>tuna serve</title>
+<link rel="icon" href="data:,">
 <style>${STYLE}</style>
 </head>
 <body>
