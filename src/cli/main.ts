@@ -201,7 +201,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <n>', 'TCP port (0: any free port)', '8080')
     .option('--max-batch-size <n>', 'most inputs per model run; 1 turns micro-batching off', '32')
-    .option('--max-wait-ms <ms>', 'longest wait for a batch to fill', '5')
+    .option('--max-wait-ms <ms>', 'longest time an idle model waits for a batch to fill (0: run at once; requests arriving meanwhile form the next batch)', '0')
     .option('--max-body-bytes <n>', 'largest request body (413 beyond)', '1048576')
     .option('--max-text-chars <n>', 'longest text in characters', '20000')
     .option('--max-inputs <n>', 'most texts per request', '256')

@@ -4,7 +4,9 @@
  *
  * Each model has one lane that runs one batch at a time, so a model's ONNX Runtime sessions never
  * run concurrently. A lane dispatches a group's queued requests when they hold `maxBatchSize`
- * inputs, or when the oldest has waited `maxWaitMs`, or at once while draining.
+ * inputs, or when the oldest has waited `maxWaitMs`, or at once while draining. Requests that
+ * arrive while a batch runs queue up and form the next batch, so under load batches grow by
+ * themselves even with `maxWaitMs` 0.
  */
 
 /** Runs one batch: one result per input, in order. */

@@ -24,7 +24,11 @@ export interface ServerOptions {
   readonly port?: number;
   /** Most inputs per model run (default 32); 1 turns micro-batching off. */
   readonly maxBatchSize?: number;
-  /** Longest time a request waits for others to share its batch, in ms (default 5). */
+  /**
+   * Longest time a request waits for others to share its batch while the model is idle, in ms
+   * (default 0: a batch starts as soon as the model is free, and the requests that arrive while it
+   * runs form the next one).
+   */
   readonly maxWaitMs?: number;
   /** Largest request body in bytes (default 1 MiB); larger bodies get 413. */
   readonly maxBodyBytes?: number;
@@ -88,7 +92,7 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
   if (!Array.isArray(o.models) || o.models.length === 0) throw new ServeConfigError('no model to serve; give at least one model directory', { option: 'models' });
   const port = o.port ?? 8080;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ServeConfigError(`port must be an integer from 0 to 65535, got ${String(o.port)}`, { option: 'port' });
-  const maxWaitMs = o.maxWaitMs ?? 5;
+  const maxWaitMs = o.maxWaitMs ?? 0;
   if (typeof maxWaitMs !== 'number' || !Number.isFinite(maxWaitMs) || maxWaitMs < 0 || maxWaitMs > 60000) {
     throw new ServeConfigError(`maxWaitMs must be a number of milliseconds from 0 to 60000, got ${String(o.maxWaitMs)}`, { option: 'maxWaitMs' });
   }
