@@ -128,6 +128,16 @@ test('a client that disconnects while its request waits in a batch leaves the se
   assert.equal((await get(base, '/readyz')).status, 200);
 });
 
+test('one bad request among concurrent ones (batched together within the 150 ms wait) gets its error, the others their results', async () => {
+  const bodies = [{ inputs: 'the [MASK] is red' }, { inputs: 'no mask at all' }, { inputs: ['a [MASK] day', 'my [MASK] car'] }];
+  const answers = await Promise.all(bodies.map((b) => post(base, '/v1/fill-mask', b, AUTH)));
+  assert.deepEqual(answers.map((a) => a.status), [200, 400, 200]);
+  assert.equal(answers[1]!.body.error.code, 'no_mask_token');
+  assert.equal(answers[1]!.body.error.field, 'inputs');
+  assert.equal(answers[0]!.body.length, 5);
+  assert.equal(answers[2]!.body.length, 2);
+});
+
 test('close() under load answers every request already received, then stops accepting', async () => {
   const local = await startServer({ models: [BUNDLED_EN], port: 0, maxBatchSize: 4, maxWaitMs: 1000, threads: 1 });
   try {
@@ -142,6 +152,9 @@ test('close() under load answers every request already received, then stops acce
     });
     assert.ok(inFlight >= 2, `${inFlight} requests in flight at close()`);
     const closed = local.close();
+    const ready = await local.app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(ready.statusCode, 503, 'not ready while shutting down');
+    assert.equal(ready.json().error.code, 'unavailable');
     const answers = await Promise.all(pending);
     await closed;
     for (const a of answers) {

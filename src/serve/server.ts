@@ -57,9 +57,9 @@ export interface TunaServer {
   /** Starts listening on the configured host and port; resolves with {@link address}. */
   listen(): Promise<string>;
   /**
-   * Shuts down gracefully: `/readyz` turns 503, no new connections are accepted (new requests on
-   * open connections get 503), requests already received, queued or running are answered, then
-   * the models are freed. Calling it again returns the same promise.
+   * Shuts down gracefully: `/readyz` turns 503, no new connections are accepted, requests already
+   * received, queued or running (or arriving on a connection already open) are answered and their
+   * connections closed, then the models are freed. Calling it again returns the same promise.
    */
   close(): Promise<void>;
   /** Whether {@link close} has been called. */
@@ -141,7 +141,9 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
   const app = Fastify({
     logger: o.logger,
     bodyLimit: o.maxBodyBytes,
-    return503OnClosing: true,
+    // Requests still arriving on open connections while shutting down are answered (and their
+    // connection closed, see onSend) rather than refused with fastify's own 503 body.
+    return503OnClosing: false,
     clientErrorHandler: malformedHttp,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true } },
   });
