@@ -4,15 +4,16 @@
  * in its own process and autocannon generating load from this one. A soak mode runs one load for
  * a long time and samples the server's resident memory to show it stays flat.
  *
- *   npm run bench:serve [-- --duration 10 --concurrency 1,4,16,64 --threads 1 --model DIR]
- *   npm run bench:serve -- --soak 300 [--soak-concurrency 16]
+ *   npm run bench:serve [-- --duration 10 --concurrency 1,4,16,64 --threads N --model DIR]
+ *   npm run bench:serve -- --soak 300 [--soak-concurrency 64]
  *
  * Without --model the classifier is the bundled English encoder with a fresh 3-label head (the
- * same compute as a fine-tuned one). --json FILE writes the figures.
+ * same compute as a fine-tuned one). --threads defaults to the number of cores, as tuna serve does.
+ * --json FILE writes the figures.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,11 +28,11 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '1,4,16,64' },
-    threads: { type: 'string', default: '1' },
+    threads: { type: 'string', default: String(availableParallelism()) },
     'max-batch-size': { type: 'string', default: '32' },
     'max-wait-ms': { type: 'string', default: '0' },
     soak: { type: 'string' },
-    'soak-concurrency': { type: 'string', default: '16' },
+    'soak-concurrency': { type: 'string', default: '64' },
     'sample-every': { type: 'string', default: '5' },
     json: { type: 'string' },
   },

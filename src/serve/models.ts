@@ -1,6 +1,7 @@
 /** The models a server serves: checkpoint directories opened as one pipeline per task. */
 import { basename, resolve } from 'node:path';
 import { readConfig } from '../io/checkpoint.js';
+import { resolveModel } from '../io/hub.js';
 import { pipeline } from '../pipelines/pipeline.js';
 import type { Pipeline } from '../pipelines/types.js';
 import { ServeConfigError } from './errors.js';
@@ -10,7 +11,7 @@ import { type ServeTask, taskSpec, tasksOfArchitectures } from './tasks.js';
 export interface ModelSpec {
   /** Name in requests (`"model": name`) and in `GET /v1/models`; default: the directory's base name. */
   readonly name?: string;
-  /** Hugging Face checkpoint directory (config.json, model.safetensors, vocab.txt or tokenizer.json). */
+  /** Hugging Face checkpoint directory (config.json, model.safetensors, vocab.txt or tokenizer.json), or a Hub id (downloaded into the cache). */
   readonly dir: string;
 }
 
@@ -69,18 +70,20 @@ export async function loadModels(specs: readonly ModelSpec[], opts: { threads?: 
   try {
     for (const [i, spec] of specs.entries()) {
       let config: Record<string, unknown>;
+      let dir: string;
       try {
-        config = await readConfig(spec.dir);
+        dir = await resolveModel(spec.dir);
+        config = await readConfig(dir);
       } catch (e) {
         throw new ServeConfigError(`${spec.dir}: ${(e as Error).message}`, { option: spec.dir, cause: e });
       }
       const architectures = Array.isArray(config.architectures) ? (config.architectures as unknown[]).map(String) : [];
       const tasks = tasksOfArchitectures(architectures);
       const pipelines = new Map<ServeTask, Pipeline>();
-      loaded.push({ info: { name: names[i]!, tasks, architectures, labels: [], max_length: 0 }, dir: spec.dir, pipelines });
+      loaded.push({ info: { name: names[i]!, tasks, architectures, labels: [], max_length: 0 }, dir, pipelines });
       for (const task of tasks) {
         try {
-          pipelines.set(task, await pipeline(taskSpec(task).pipeline, spec.dir, { threads: opts.threads, batchSize: opts.batchSize }));
+          pipelines.set(task, await pipeline(taskSpec(task).pipeline, dir, { threads: opts.threads, batchSize: opts.batchSize }));
         } catch (e) {
           throw new ServeConfigError(`${spec.dir}: cannot open the model for ${task}: ${(e as Error).message}`, { option: spec.dir, cause: e });
         }
