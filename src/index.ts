@@ -197,6 +197,7 @@ export {
   ServeConfigError,
   MicroBatcher,
   RequestCancelledError,
+  QueueFullError,
   ServeMetrics,
   loadModels,
   parseModelSpec,

@@ -2,7 +2,7 @@
 // request at fault, cancellation of queued requests, and drain.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MicroBatcher, RequestCancelledError } from '../src/index.js';
+import { MicroBatcher, QueueFullError, RequestCancelledError } from '../src/index.js';
 
 /** A runner that records its batches and answers each input with `f(input)` after `ms`. */
 function recorder(ms = 5, f: (x: unknown) => unknown = (x) => `r:${String(x)}`) {
@@ -97,4 +97,20 @@ test('an aborted request leaves the queue; drain runs what is queued without wai
   assert.deepEqual(r.batches, [['y']]);
   assert.deepEqual(depths, [1, 2, 1, 0]);
   await assert.rejects(b.submit('m', 't', 'k', r.run, ['z'], AbortSignal.abort()), RequestCancelledError);
+});
+
+test('maxQueuedInputs: a request that would overfill the queue is refused at once; a large one is taken when nothing waits', async () => {
+  const b = new MicroBatcher({ maxBatchSize: 8, maxWaitMs: 60000, maxQueuedInputs: 3 });
+  const r = recorder(1);
+  const first = b.submit('m', 't', 'k', r.run, ['a']);
+  const second = b.submit('m', 't', 'k', r.run, ['b']);
+  await assert.rejects(b.submit('m', 't', 'k', r.run, ['c', 'd']), QueueFullError);
+  const third = b.submit('m', 't', 'k', r.run, ['c']);
+  assert.equal(b.queueDepth('m'), 3);
+  await assert.rejects(b.submit('m', 't', 'other-options', r.run, ['e']), QueueFullError, 'the limit is per model, across option groups');
+  const large = b.submit('n', 't', 'k', r.run, ['w', 'x', 'y', 'z']);
+  assert.equal(b.queueDepth('n'), 4);
+  await b.drain();
+  assert.deepEqual(await Promise.all([first, second, third, large]), [['r:a'], ['r:b'], ['r:c'], ['r:w', 'r:x', 'r:y', 'r:z']]);
+  assert.throws(() => new MicroBatcher({ maxBatchSize: 2, maxWaitMs: 0, maxQueuedInputs: 0 }), RangeError);
 });

@@ -166,3 +166,25 @@ test('close() under load answers every request already received, then stops acce
     await local.close();
   }
 });
+
+test('a full queue answers 503 overloaded with Retry-After at once; queued requests are still answered', async () => {
+  const local = await startServer({ models: [BUNDLED_EN], port: 0, maxBatchSize: 32, maxWaitMs: 400, maxQueue: 2, threads: 1 });
+  try {
+    const queued = [post(local.address!, '/v1/embed', { inputs: 'first queued text' }), post(local.address!, '/v1/embed', { inputs: 'second queued text' })];
+    await waitFor('two queued inputs', async () => (await local.metrics.queueDepth.get()).values.reduce((n, v) => n + v.value, 0) === 2);
+    const t0 = performance.now();
+    const refused = await post(local.address!, '/v1/embed', { inputs: 'one too many' });
+    assert.ok(performance.now() - t0 < 300, 'refused without waiting for the batch');
+    assert.equal(refused.status, 503);
+    assert.equal(refused.body.error.code, 'overloaded');
+    assert.equal(refused.headers.get('retry-after'), '1');
+    for (const a of await Promise.all(queued)) {
+      assert.equal(a.status, 200);
+      assert.equal(a.body.length, 256);
+    }
+    const after = await post(local.address!, '/v1/embed', { inputs: 'room again' });
+    assert.equal(after.status, 200);
+  } finally {
+    await local.close();
+  }
+});

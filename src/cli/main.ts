@@ -202,6 +202,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .option('--port <n>', 'TCP port (0: any free port)', '8080')
     .option('--max-batch-size <n>', 'most inputs per model run; 1 turns micro-batching off', '32')
     .option('--max-wait-ms <ms>', 'longest time an idle model waits for a batch to fill (0: run at once; requests arriving meanwhile form the next batch)', '0')
+    .option('--max-queue <n>', 'most inputs waiting for one model; beyond it requests get 503 with Retry-After', '4096')
     .option('--max-body-bytes <n>', 'largest request body (413 beyond)', '1048576')
     .option('--max-text-chars <n>', 'longest text in characters', '20000')
     .option('--max-inputs <n>', 'most texts per request', '256')

@@ -28,7 +28,18 @@ export interface BatcherOptions {
   readonly maxBatchSize: number;
   /** Longest time the first request of a batch waits for others, in milliseconds. */
   readonly maxWaitMs: number;
+  /**
+   * Most inputs waiting for one model (default: no limit). A request that would take the queue
+   * beyond it is refused with a {@link QueueFullError}; a request larger than the limit is still
+   * accepted when nothing else waits, so that no request size is refused for good.
+   */
+  readonly maxQueuedInputs?: number;
   readonly observer?: BatcherObserver;
+}
+
+/** The error a request's promise rejects with when the model's queue is full. */
+export class QueueFullError extends Error {
+  override name = 'QueueFullError';
 }
 
 /** The error a request's promise rejects with when its signal aborts while it is queued. */
@@ -69,18 +80,25 @@ export class MicroBatcher {
   constructor(private readonly opts: BatcherOptions) {
     if (!Number.isInteger(opts.maxBatchSize) || opts.maxBatchSize < 1) throw new RangeError(`maxBatchSize must be a positive integer, got ${opts.maxBatchSize}`);
     if (!Number.isFinite(opts.maxWaitMs) || opts.maxWaitMs < 0) throw new RangeError(`maxWaitMs must be a number >= 0, got ${opts.maxWaitMs}`);
+    const q = opts.maxQueuedInputs;
+    if (q !== undefined && (!Number.isInteger(q) || q < 1)) throw new RangeError(`maxQueuedInputs must be a positive integer, got ${q}`);
   }
 
   /**
    * Queues `inputs` for `model` in the group `key` (requests of one group share a batch; `run` is
    * the group's runner) and resolves with their results, in order. When `signal` aborts before the
    * batch starts, the request leaves the queue and the promise rejects with a
-   * {@link RequestCancelledError}; once running, its results are computed and dropped.
+   * {@link RequestCancelledError}; once running, its results are computed and dropped. Rejects with
+   * a {@link QueueFullError} at once when the model's queue holds `maxQueuedInputs` already.
    */
   submit(model: string, task: string, key: string, run: BatchRunner, inputs: readonly unknown[], signal?: AbortSignal): Promise<readonly unknown[]> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(new RequestCancelledError('the client went away'));
       const lane = this.lane(model);
+      const limit = this.opts.maxQueuedInputs;
+      if (limit !== undefined && lane.depth > 0 && lane.depth + inputs.length > limit) {
+        return reject(new QueueFullError(`${lane.depth} inputs are already waiting for model ${model} (the limit is ${limit})`));
+      }
       const groupKey = `${task}\u0000${key}`;
       let group = lane.groups.get(groupKey);
       if (!group) lane.groups.set(groupKey, (group = { task, run, jobs: [], size: 0 }));

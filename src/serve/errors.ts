@@ -24,6 +24,8 @@ export type ServeErrorCode =
   | 'method_not_allowed'
   /** Missing or wrong API key. */
   | 'unauthorized'
+  /** The model's queue is full; retry after the `Retry-After` seconds. */
+  | 'overloaded'
   /** The server is shutting down or its models are not loaded yet. */
   | 'unavailable'
   /** A failure on the server's side. */

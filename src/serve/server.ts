@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { PipelineError } from '../pipelines/errors.js';
-import { MicroBatcher, RequestCancelledError } from './batcher.js';
+import { MicroBatcher, QueueFullError, RequestCancelledError } from './batcher.js';
 import { ServeConfigError, ServeError } from './errors.js';
 import { ServeMetrics } from './metrics.js';
 import { type LoadedModel, type ModelInfo, type ModelSpec, disposeModels, loadModels, parseModelSpec } from './models.js';
@@ -30,6 +30,11 @@ export interface ServerOptions {
    * runs form the next one).
    */
   readonly maxWaitMs?: number;
+  /**
+   * Most inputs waiting for one model (default 4096); beyond it requests get 503 `overloaded` with
+   * `Retry-After`, so that an overloaded server answers at once instead of queueing without bound.
+   */
+  readonly maxQueue?: number;
   /** Largest request body in bytes (default 1 MiB); larger bodies get 413. */
   readonly maxBodyBytes?: number;
   /** Longest text in characters (UTF-16 code units, default 20,000). */
@@ -73,6 +78,7 @@ export interface ResolvedServerOptions {
   readonly port: number;
   readonly maxBatchSize: number;
   readonly maxWaitMs: number;
+  readonly maxQueue: number;
   readonly maxBodyBytes: number;
   readonly maxTextChars: number;
   readonly maxInputs: number;
@@ -103,6 +109,7 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
     port,
     maxBatchSize: positiveInteger('maxBatchSize', o.maxBatchSize, 32),
     maxWaitMs,
+    maxQueue: positiveInteger('maxQueue', o.maxQueue, 4096),
     maxBodyBytes: positiveInteger('maxBodyBytes', o.maxBodyBytes, 1024 * 1024, 64),
     maxTextChars: positiveInteger('maxTextChars', o.maxTextChars, 20000),
     maxInputs: positiveInteger('maxInputs', o.maxInputs, 256),
@@ -132,7 +139,7 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
   const o = resolveServerOptions(options);
   const loaded = await loadModels(o.models, { threads: o.threads, batchSize: o.maxBatchSize });
   const metrics = new ServeMetrics({ maxBatchSize: o.maxBatchSize });
-  const batcher = new MicroBatcher({ maxBatchSize: o.maxBatchSize, maxWaitMs: o.maxWaitMs, observer: metrics.observer() });
+  const batcher = new MicroBatcher({ maxBatchSize: o.maxBatchSize, maxWaitMs: o.maxWaitMs, maxQueuedInputs: o.maxQueue, observer: metrics.observer() });
   const limits: RequestLimits = { maxTextChars: o.maxTextChars, maxInputs: o.maxInputs };
   let closing = false;
   let closed: Promise<void> | undefined;
@@ -182,7 +189,8 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const e = toServeError(err, request.body, limits);
-    if (e.status >= 500) request.log.error(err);
+    if (e.code === 'overloaded') reply.header('retry-after', '1');
+    else if (e.status >= 500) request.log.error(err);
     reply.status(e.status).send(e.toJSON());
   });
 
@@ -365,6 +373,7 @@ function pipelineInput(x: unknown, field: string): string | { text: string; text
 /** A pipeline failure as a ServeError with the request's field names. */
 function fromPipelineError(e: unknown, single: boolean, spec: TaskSpec): unknown {
   if (e instanceof RequestCancelledError) return new ServeError(499, 'unavailable', 'the client went away');
+  if (e instanceof QueueFullError) return new ServeError(503, 'overloaded', `the server is overloaded: ${e.message}; retry later`);
   if (!(e instanceof PipelineError)) return e;
   let field = e.field;
   if (field !== undefined && /^inputs\[\d+\]/.test(field)) {

@@ -11,6 +11,7 @@ export interface ServeOptions {
   readonly port: string;
   readonly maxBatchSize: string;
   readonly maxWaitMs: string;
+  readonly maxQueue: string;
   readonly maxBodyBytes: string;
   readonly maxTextChars: string;
   readonly maxInputs: string;
@@ -35,6 +36,7 @@ export async function serveCommand(o: ServeOptions, out: Output): Promise<void> 
       port: integer('--port', o.port, 0),
       maxBatchSize: integer('--max-batch-size', o.maxBatchSize, 1),
       maxWaitMs: number('--max-wait-ms', o.maxWaitMs, { min: 0, max: 60000 }),
+      maxQueue: integer('--max-queue', o.maxQueue, 1),
       maxBodyBytes: integer('--max-body-bytes', o.maxBodyBytes, 64),
       maxTextChars: integer('--max-text-chars', o.maxTextChars, 1),
       maxInputs: integer('--max-inputs', o.maxInputs, 1),
