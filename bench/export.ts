@@ -16,8 +16,7 @@ import { ParameterStore, Rng } from '../src/nn/parameters.js';
 import { parameterShapes } from '../src/models/bert/pretrained.js';
 import { exportModel } from '../src/export/export.js';
 import { Session } from '../src/runtime/session.js';
-import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
-import { median } from './peak.js';
+import { medianRunMs, randomBertBatch } from './peak.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,29 +41,9 @@ for (const [name, shape] of parameterShapes(config, 'BertForSequenceClassificati
 }
 await saveBert(ckpt, { config, architecture: 'BertForSequenceClassification', store });
 
-function batchOf(B: number, S: number, rng: Rng): Record<string, HostTensor> {
-  return {
-    input_ids: hostTensor('int64', BigInt64Array.from({ length: B * S }, () => BigInt(rng.int(config.vocab_size))), [B, S]),
-    attention_mask: hostTensor('int64', new BigInt64Array(B * S).fill(1n), [B, S]),
-    token_type_ids: hostTensor('int64', new BigInt64Array(B * S), [B, S]),
-  };
-}
-
-async function time(session: Session, feeds: Record<string, HostTensor>, n: number): Promise<number> {
-  await session.run(feeds);
-  await session.run(feeds);
-  const ts: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await session.run(feeds);
-    ts.push(performance.now() - t);
-  }
-  return median(ts);
-}
-
 const rng = new Rng(2);
-const big = batchOf(32, 128, rng);
-const one = batchOf(1, 128, rng);
+const big = randomBertBatch(32, 128, config.vocab_size, rng);
+const one = randomBertBatch(1, 128, config.vocab_size, rng);
 console.log(`tuna export benchmark: BertForSequenceClassification ${config.num_hidden_layers} x ${H}, vocab ${config.vocab_size}, ONNX Runtime threads ${threads}, batch 32 x 128 and 1 x 128`);
 const rows: { name: string; file: string; bytes: number; samples: number; latency: number }[] = [];
 for (const form of args.forms.split(',') as ('standard' | 'contrib')[]) {
@@ -77,8 +56,8 @@ for (const form of args.forms.split(',') as ('standard' | 'contrib')[]) {
   for (const [name, file] of files as [string, string][]) {
     const bytes = readFileSync(join(out, 'onnx', file));
     const session = await Session.create(bytes, { threads });
-    const batchMs = await time(session, big, reps);
-    const latency = await time(session, one, 3 * reps);
+    const batchMs = await medianRunMs(session, big, reps);
+    const latency = await medianRunMs(session, one, 3 * reps);
     await session.release();
     rows.push({ name, file, bytes: bytes.byteLength, samples: 32000 / batchMs, latency });
     console.log(`  ${name.padEnd(36)} ${file.padEnd(22)} ${(bytes.byteLength / 2 ** 20).toFixed(1).padStart(6)} MiB  ${(32000 / batchMs).toFixed(1).padStart(7)} samples/s  batch-1 latency ${latency.toFixed(2)} ms`);

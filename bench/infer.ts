@@ -13,10 +13,9 @@ import { parseArgs } from 'node:util';
 import { ForwardModel } from '../src/nn/forward.js';
 import { ParameterStore, Rng } from '../src/nn/parameters.js';
 import { defaultThreads } from '../src/runtime/session.js';
-import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
 import { type BertConfig, bertConfig } from '../src/models/bert/config.js';
 import { buildBert } from '../src/models/bert/modeling.js';
-import { type GemmShape, flops, median, shapeMatchedPeak } from './peak.js';
+import { type GemmShape, flops, medianRunMs, randomBertBatch, shapeMatchedPeak } from './peak.js';
 
 const { values: args } = parseArgs({
   options: { models: { type: 'string', default: 'small,base' }, threads: { type: 'string' } },
@@ -45,26 +44,6 @@ function bertGemms(cfg: BertConfig, B: number, S: number): GemmShape[] {
   return [...Array.from({ length: cfg.num_hidden_layers }, () => layer).flat(), { batch: 1, m: B, k: H, n: H }, { batch: 1, m: B, k: H, n: 2 }];
 }
 
-function batchOf(B: number, S: number, rng: Rng): Record<string, HostTensor> {
-  return {
-    input_ids: hostTensor('int64', BigInt64Array.from({ length: B * S }, () => BigInt(rng.int(30522))), [B, S]),
-    attention_mask: hostTensor('int64', new BigInt64Array(B * S).fill(1n), [B, S]),
-    token_type_ids: hostTensor('int64', new BigInt64Array(B * S), [B, S]),
-  };
-}
-
-async function time(model: ForwardModel, feeds: Record<string, HostTensor>, reps: number): Promise<number> {
-  await model.run(feeds);
-  await model.run(feeds);
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    await model.run(feeds);
-    ts.push(performance.now() - t);
-  }
-  return median(ts);
-}
-
 /** A python3 that can import torch (PATH's first, then Debian's system one), if any. */
 const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
 
@@ -89,8 +68,8 @@ for (const key of args.models.split(',')) {
   const build = (opts: { frozen: boolean; fusedKernels: boolean }) =>
     ForwardModel.create(store, (ctx) => buildBert(ctx, cfg, 'BertForSequenceClassification', false).outputs, { session: { threads }, ...opts });
   const rng = new Rng(2);
-  const big = batchOf(32, 128, rng);
-  const one = batchOf(1, 128, rng);
+  const big = randomBertBatch(32, 128, 30522, rng);
+  const one = randomBertBatch(1, 128, 30522, rng);
   const gemms = bertGemms(cfg, 32, 128);
   const batchFlops = gemms.reduce((t, s) => t + flops(s), 0);
   const reps = m.hidden >= 768 ? 5 : 10;
@@ -101,8 +80,8 @@ for (const key of args.models.split(',')) {
     { name: 'plain graph, weights fed per run', frozen: false, fusedKernels: false },
   ]) {
     const model = await build(variant);
-    const batchMs = await time(model, big, reps);
-    const latencyMs = await time(model, one, 20);
+    const batchMs = await medianRunMs(model, big, reps);
+    const latencyMs = await medianRunMs(model, one, 20);
     await model.release();
     rows.push({ name: variant.name, batchMs, latencyMs });
   }

@@ -9,6 +9,8 @@ import * as ort from 'onnxruntime-node';
 import { Graph, type Value } from '../src/onnx/graph.js';
 import type { Dim } from '../src/onnx/shape.js';
 import { serializeGraph } from '../src/onnx/proto.js';
+import type { Rng } from '../src/nn/parameters.js';
+import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
 
 /** A (batched) matrix product: batch x [m, k] @ [k, n]. */
 export interface GemmShape {
@@ -20,6 +22,28 @@ export interface GemmShape {
 
 export const flops = (s: GemmShape) => 2 * s.batch * s.m * s.k * s.n;
 export const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** BERT inputs of `B` sequences of `S` random token ids below `vocabSize`, no padding. */
+export function randomBertBatch(B: number, S: number, vocabSize: number, rng: Rng): Record<string, HostTensor> {
+  return {
+    input_ids: hostTensor('int64', BigInt64Array.from({ length: B * S }, () => BigInt(rng.int(vocabSize))), [B, S]),
+    attention_mask: hostTensor('int64', new BigInt64Array(B * S).fill(1n), [B, S]),
+    token_type_ids: hostTensor('int64', new BigInt64Array(B * S), [B, S]),
+  };
+}
+
+/** Median milliseconds of `reps` runs of `model` on `feeds`, after two warm-up runs. */
+export async function medianRunMs(model: { run(feeds: Record<string, HostTensor>): Promise<unknown> }, feeds: Record<string, HostTensor>, reps: number): Promise<number> {
+  await model.run(feeds);
+  await model.run(feeds);
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    await model.run(feeds);
+    ts.push(performance.now() - t);
+  }
+  return median(ts);
+}
 
 /** The MatMul, Gemm and FusedMatMul products of a graph, with symbolic dims bound to sizes. */
 export function graphGemms(graph: Graph, bind: ReadonlyMap<string, number>): GemmShape[] {
