@@ -17,6 +17,22 @@ export const ONNX_FILES = { f32: 'model.onnx', int8: 'model_quantized.onnx', f16
 /** Files copied beside the models (and written afresh when the checkpoint lacks them). */
 export const SIDE_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json'] as const;
 
+/** A file-system failure in words a user can act on. */
+function reasonOf(e: unknown): string {
+  switch ((e as NodeJS.ErrnoException).code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return 'a path component is a file';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    default:
+      return (e as Error).message;
+  }
+}
+
 /** Creates `dir` and `dir/onnx`, or explains why they cannot be written. */
 export async function prepareOutput(dir: string): Promise<string> {
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
@@ -26,9 +42,7 @@ export async function prepareOutput(dir: string): Promise<string> {
   try {
     await mkdir(onnxDir, { recursive: true });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOTDIR' || code === 'EEXIST' ? 'a path component is a file' : (e as Error).message;
-    throw new ExportError('output_not_writable', `${onnxDir}: cannot create the output directory (${why})`, { file: onnxDir, cause: e });
+    throw new ExportError('output_not_writable', `${onnxDir}: cannot create the output directory (${reasonOf(e)})`, { file: onnxDir, cause: e });
   }
   return onnxDir;
 }
@@ -38,9 +52,7 @@ export async function writeOutput(path: string, bytes: Uint8Array): Promise<void
   try {
     await writeFileAtomic(path, bytes);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOSPC' ? 'no space left on the device' : (e as Error).message;
-    throw new ExportError('output_not_writable', `${path}: cannot write (${why})`, { file: path, cause: e });
+    throw new ExportError('output_not_writable', `${path}: cannot write (${reasonOf(e)})`, { file: path, cause: e });
   }
 }
 
