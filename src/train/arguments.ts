@@ -1,4 +1,5 @@
 /** Training hyper-parameters and loop settings, named after Hugging Face's `TrainingArguments` in camelCase. */
+import { TunaError } from '../errors.js';
 
 /** When to evaluate, save or log. */
 export type IntervalStrategy = 'no' | 'epoch' | 'steps';
@@ -68,7 +69,22 @@ export interface TrainingArguments {
   readonly progress?: ProgressMode;
   /** ONNX Runtime intra-op threads (default: all cores or TUNA_THREADS). */
   readonly threads?: number;
+  /**
+   * Train into an output directory that already holds an earlier run, removing that run's files
+   * first (Hugging Face's `overwrite_output_dir`; default false). See `prepareOutputDir` in
+   * `train/output-dir.ts`, which applies it.
+   */
+  readonly overwriteOutputDir?: boolean;
 }
+
+/** Every key of {@link TrainingArguments}; any other key is refused, with the closest of these named. */
+export const TRAINING_ARGUMENT_KEYS: readonly (keyof TrainingArguments)[] = [
+  'outputDir', 'numTrainEpochs', 'maxSteps', 'perDeviceTrainBatchSize', 'perDeviceEvalBatchSize', 'gradientAccumulationSteps',
+  'learningRate', 'weightDecay', 'adamBeta1', 'adamBeta2', 'adamEpsilon', 'maxGradNorm', 'lrSchedulerType', 'warmupRatio',
+  'warmupSteps', 'evalStrategy', 'evalSteps', 'saveStrategy', 'saveSteps', 'saveTotalLimit', 'loggingSteps', 'seed',
+  'loadBestModelAtEnd', 'metricForBestModel', 'greaterIsBetter', 'earlyStoppingPatience', 'earlyStoppingThreshold',
+  'groupByLength', 'shuffleTrain', 'disableDropout', 'progress', 'threads', 'overwriteOutputDir',
+];
 
 /** Arguments with every default filled in. */
 export type ResolvedArguments = Required<Omit<TrainingArguments, 'earlyStoppingPatience' | 'threads' | 'loggingSteps'>> & {
@@ -77,19 +93,81 @@ export type ResolvedArguments = Required<Omit<TrainingArguments, 'earlyStoppingP
   readonly loggingSteps: number | undefined;
 };
 
-/** Error raised for an argument value the trainer cannot use. */
-export class TrainingArgumentsError extends Error {
+/** Error raised for an argument value the trainer cannot use; `field` names the argument. */
+export class TrainingArgumentsError extends TunaError {
   override name = 'TrainingArgumentsError';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
+  declare readonly field: string;
+  constructor(field: string, message: string) {
+    super('invalid_arguments', message, { field });
+  }
+}
+
+/** Edit distance (insertions, deletions, substitutions), for "did you mean" suggestions. */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The candidate closest to `name` (case-insensitive edit distance), or undefined when none is near. */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(name.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.ceil(name.length / 2)) ? best : undefined;
+}
+
+/** Metric names that measure time or speed, which cannot pick a best model. */
+const TIMING_METRIC = /(^|_)(runtime|samples_per_second|steps_per_second)$/;
+
+/**
+ * Checks `metricForBestModel` (with or without the `eval_` prefix) against the metrics an
+ * evaluation will produce (without the prefix, e.g. `['loss', 'accuracy', 'f1']`), so that a typo
+ * stops the run before training rather than at the first evaluation. Returns the name without the
+ * prefix.
+ *
+ * @throws TrainingArgumentsError naming the metric, the closest available one and the full list.
+ */
+export function checkMetricForBestModel(metric: string, available: readonly string[]): string {
+  const name = metric.replace(/^eval_/, '');
+  if (TIMING_METRIC.test(name)) {
+    throw new TrainingArgumentsError('metricForBestModel', `metricForBestModel "${metric}" is a runtime or throughput figure, not a metric of the model; choose one of: ${available.join(', ')}`);
+  }
+  if (!available.includes(name)) {
+    const near = closestName(name, available);
+    throw new TrainingArgumentsError(
+      'metricForBestModel',
+      `metricForBestModel "${metric}" is not a metric this task's evaluation produces${near ? `; did you mean "${near}"?` : ''} Available: ${available.join(', ')}`,
+    );
+  }
+  return name;
+}
+
+/** Refuses keys that are not training arguments (a typo would otherwise be silently ignored), naming the closest one. */
+export function checkArgumentKeys(args: object): void {
+  const known: readonly string[] = TRAINING_ARGUMENT_KEYS;
+  for (const key of Object.keys(args)) {
+    if (known.includes(key)) continue;
+    const near = closestName(key, known);
+    throw new TrainingArgumentsError(key, `"${key}" is not a training argument${near ? `; did you mean "${near}"?` : ''} (see TrainingArguments for the full list)`);
   }
 }
 
 /** Fills in defaults and checks ranges; `hasEvalData` decides the evaluation default. */
 export function resolveArguments(args: TrainingArguments, hasEvalData: boolean): ResolvedArguments {
+  checkArgumentKeys(args);
   const evalStrategy = args.evalStrategy ?? (hasEvalData ? 'epoch' : 'no');
   const metric = (args.metricForBestModel ?? 'loss').replace(/^eval_/, '');
   const r: ResolvedArguments = {
@@ -125,7 +203,11 @@ export function resolveArguments(args: TrainingArguments, hasEvalData: boolean):
     disableDropout: args.disableDropout ?? false,
     progress: args.progress ?? 'auto',
     threads: args.threads,
+    overwriteOutputDir: args.overwriteOutputDir ?? false,
   };
+  if (TIMING_METRIC.test(metric)) {
+    throw new TrainingArgumentsError('metricForBestModel', `metricForBestModel "${args.metricForBestModel}" is a runtime or throughput figure, not a metric of the model; use loss or a metric such as accuracy or f1`);
+  }
   if (!r.outputDir) throw new TrainingArgumentsError('outputDir', 'outputDir is required: the directory for checkpoints and the final model');
   positiveInt(r, 'perDeviceTrainBatchSize');
   positiveInt(r, 'perDeviceEvalBatchSize');

@@ -34,10 +34,11 @@ function metricsText(record: Readonly<Record<string, number>>): string {
 /**
  * Shows training progress on `stream` (stderr by default): a redrawn bar with loss, learning
  * rate, throughput and ETA on a terminal; plain lines (one per log record) otherwise, so logs
- * piped to a file stay readable.
+ * piped to a file stay readable. `bar` asks for the bar, but a stream that is not a terminal
+ * cannot redraw one, so it gets the plain lines too.
  */
 export function progressCallback(mode: ProgressMode, stream: ProgressStream = process.stderr): TrainerCallback {
-  const useBar = mode === 'bar' || (mode === 'auto' && stream.isTTY === true);
+  const useBar = (mode === 'bar' || mode === 'auto') && stream.isTTY === true;
   if (mode === 'none') return {};
   let startStep = 0;
   let startedAt = performance.now();
