@@ -1,15 +1,32 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TunaError, isTunaError } from '../src/errors.js';
 import { readCheckpoint, writeCheckpoint } from '../src/io/checkpoint.js';
-import { type DownloadProgress, HubError, resolveModel, snapshotDir } from '../src/io/hub.js';
+import { type DownloadProgress, HubError, hubCacheSnapshot, resolveModel, snapshotDir } from '../src/io/hub.js';
 import type { NamedTensor } from '../src/io/safetensors.js';
+
+// Every temporary directory of this file, removed when it ends.
+const temps: string[] = [];
+const tmp = async (prefix: string) => {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+};
+after(() => Promise.all(temps.map((d) => rm(d, { recursive: true, force: true }))));
+
+// The default Hugging Face hub cache is an empty directory here, so a real ~/.cache/huggingface
+// never leaks into these tests; the tests that read a hub cache pass their own.
+const emptyHubCache = mkdtempSync(join(tmpdir(), 'tuna-hf-empty-'));
+temps.push(emptyHubCache);
+process.env.HF_HUB_CACHE = emptyHubCache;
 
 type Files = Record<string, Buffer>;
 
@@ -116,7 +133,7 @@ async function startHub(repos: Record<string, Record<string, Files>>, behaviour:
 
 /** A small checkpoint directory's files: weights (~96 KB), config, vocab, tokenizer config. */
 async function checkpointFiles(opts: { shards?: boolean } = {}): Promise<Files> {
-  const dir = await mkdtemp(join(tmpdir(), 'tuna-hub-src-'));
+  const dir = await tmp('tuna-hub-src-');
   const tensors = new Map<string, NamedTensor>();
   for (let i = 0; i < 3; i++) tensors.set(`bert.encoder.layer.${i}.weight`, { shape: [64, 128], data: new Float32Array(64 * 128).map((_, j) => Math.sin(i * 1000 + j)) });
   await writeCheckpoint(dir, {
@@ -144,7 +161,42 @@ async function withEnv(vars: Record<string, string>, fn: () => Promise<unknown>)
   }
 }
 
-const cache = () => mkdtemp(join(tmpdir(), 'tuna-hub-cache-'));
+const cache = () => tmp('tuna-hub-cache-');
+
+/** The files of a committed checkpoint (tools/make-bert-fixtures.py). */
+async function fixtureFiles(name: string): Promise<Files> {
+  const dir = fileURLToPath(new URL(`./fixtures/bert/${name}/`, import.meta.url));
+  const files: Files = {};
+  for (const f of await readdir(dir)) if (f === 'config.json' || f === 'model.safetensors') files[f] = await readFile(join(dir, f));
+  return files;
+}
+
+/**
+ * Writes a repository into a Hugging Face hub cache exactly as huggingface_hub lays it out:
+ * `models--owner--name/blobs/{etag}` (sha256 for LFS files such as safetensors, the git blob sha1
+ * for others), `snapshots/{commit}/{file}` as relative symlinks into blobs/, and
+ * `refs/{revision}` files holding the commit hash (no newline).
+ */
+async function hubCacheRepo(root: string, id: string, commit: string, files: Files, refs: readonly string[] = ['main']) {
+  const repo = join(root, `models--${id.replace('/', '--')}`);
+  const snapshot = join(repo, 'snapshots', commit);
+  await mkdir(join(repo, 'blobs'), { recursive: true });
+  for (const [name, body] of Object.entries(files)) {
+    const blob = name.endsWith('.safetensors') ? sha256(body) : gitSha1(body);
+    await writeFile(join(repo, 'blobs', blob), body);
+    const link = join(snapshot, name);
+    await mkdir(dirname(link), { recursive: true });
+    await symlink(join(...Array<string>(name.split('/').length + 1).fill('..'), 'blobs', blob), link);
+  }
+  for (const ref of refs) {
+    await mkdir(dirname(join(repo, 'refs', ref)), { recursive: true });
+    await writeFile(join(repo, 'refs', ref), commit);
+  }
+  return { repo, snapshot };
+}
+
+const commitOf = (s: string) => createHash('sha1').update(s).digest('hex');
+
 
 test('downloads config, weights (via a CDN redirect) and tokenizer files, then uses the cache with no requests', async () => {
   const files = await checkpointFiles();
@@ -187,7 +239,7 @@ test('offline mode without a cached copy fails clearly and sends nothing', async
       await withEnv({ TUNA_OFFLINE: '1' }, () =>
         assert.rejects(
           resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir, ...opts }),
-          (e: unknown) => e instanceof HubError && /org\/tiny: not in the cache \(.*models--org--tiny.*\) and offline mode is on/.test(e.message),
+          (e: unknown) => e instanceof HubError && /org\/tiny: not in the cache \(.*models--org--tiny.*\) at revision main and offline mode is on/.test(e.message),
         ),
       );
     }
@@ -270,7 +322,7 @@ test('a partial file that is not a prefix of the real one is discarded and fetch
 
 test('a response that does not match its ETag is rejected and nothing is kept in the snapshot', async () => {
   const files = await checkpointFiles();
-  for (const bad of ['model.safetensors', 'vocab.txt']) {
+  for (const bad of ['config.json', 'model.safetensors', 'vocab.txt']) {
     const hub = await startHub({ 'org/tiny': { main: files } }, { corrupt: new Set([bad]) });
     try {
       const cacheDir = await cache();
@@ -309,13 +361,26 @@ test('unknown models, missing config.json and gated models give clear errors', a
 test('a repository with only pickled weights is refused without downloading them', async () => {
   const files = await checkpointFiles();
   const pickled: Files = { 'config.json': files['config.json']!, 'vocab.txt': files['vocab.txt']!, 'pytorch_model.bin': Buffer.from('\x80\x02c__builtin__\neval\n') };
-  const hub = await startHub({ 'old/bert': { main: pickled } });
+  const hub = await startHub({ 'old/bert': { main: pickled, v2: pickled } });
   try {
     const cacheDir = await cache();
     await assert.rejects(resolveModel('old/bert', { endpoint: hub.endpoint, cacheDir }), (e: unknown) => {
+      assert.ok(e instanceof HubError && e instanceof TunaError);
+      assert.equal(e.code, 'invalid_checkpoint');
+      // The model id and the revision apart, so the id in the message can be copied as it is.
+      assert.match(e.message, /^old\/bert: only pickled weights \(pytorch_model\.bin\) at revision main; tuna never executes pickle files/);
+      assert.match(e.message, /from_pretrained\('old\/bert'\)\.save_pretrained\('DIR', safe_serialization=True\)/);
+      // The remedy in library terms, never a command-line flag.
+      assert.match(e.message, /ask for a safetensors revision/i);
+      assert.match(e.message, /pass revision: 'refs\/pr\/N'/);
+      assert.doesNotMatch(e.message, /--\w/);
+      return true;
+    });
+    await assert.rejects(resolveModel('old/bert', { endpoint: hub.endpoint, cacheDir, revision: 'v2' }), (e: unknown) => {
       assert.ok(e instanceof HubError);
-      assert.match(e.message, /old\/bert \(revision main\): only pickled weights \(pytorch_model\.bin\); tuna never executes pickle files/);
-      assert.match(e.message, /save_pretrained\(.*safe_serialization=True\)/);
+      assert.match(e.message, /^old\/bert: only pickled weights \(pytorch_model\.bin\) at revision v2;/);
+      assert.match(e.message, /from_pretrained\('old\/bert', revision='v2'\)/);
+      assert.doesNotMatch(e.message, /--\w/);
       return true;
     });
     assert.ok(!hub.log.some((r) => r.path.endsWith('.bin') && r.method === 'GET'), 'the pickle is never fetched');
@@ -344,9 +409,142 @@ test('revisions, local directories, bad ids, and concurrent calls', async () => 
     assert.equal(new Set(gets).size, gets.length, gets.join('\n'));
     // Local paths are used as they are; paths that do not exist are not taken for Hub ids.
     assert.equal(await resolveModel(dir, { endpoint: 'http://127.0.0.1:1', cacheDir }), dir);
+    const local = join(await tmp('tuna-local-'), 'm');
+    await mkdir(local);
+    await writeFile(join(local, 'config.json'), '{}');
+    assert.equal(await resolveModel(local), local);
     await assert.rejects(resolveModel('./no/such/dir', { cacheDir }), /\.\/no\/such\/dir: no such directory, and not a Hub model id/);
     await assert.rejects(resolveModel(join(dir, 'config.json'), { cacheDir }), /config\.json: is a file; pass a checkpoint directory/);
     await assert.rejects(resolveModel('org/tiny', { cacheDir, revision: '../x' }), /invalid revision/);
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a model fetched by id loads as a model from the cache, offline', async () => {
+  const files = await fixtureFiles('BertForSequenceClassification');
+  const hub = await startHub({ 'org/tiny': { main: files } });
+  try {
+    const cacheDir = await cache();
+    await resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir });
+    const before = hub.count();
+    // Imported here so the Hub client's tests do not depend on the model code loading.
+    const { AutoModelForSequenceClassification } = await import('../src/models/auto.js');
+    const model = await AutoModelForSequenceClassification.fromPretrained('org/tiny', { hub: { cacheDir, offline: true }, initMissingWeights: false });
+    const { missing, unexpected, mismatched } = model.loadReport;
+    assert.deepEqual({ missing, unexpected, mismatched }, { missing: [], unexpected: [], mismatched: [] });
+    await model.dispose();
+    assert.equal(hub.count(), before);
+  } finally {
+    await hub.close();
+  }
+});
+
+test('HubError is a TunaError whose code says what went wrong', async () => {
+  const plain = new HubError('org/x: something');
+  assert.ok(plain instanceof Error && plain instanceof TunaError && isTunaError(plain));
+  assert.equal(plain.name, 'HubError');
+  assert.equal(plain.code, 'hub_error');
+  assert.equal(plain.message, 'org/x: something');
+  assert.equal(plain.httpStatus, 502);
+  const files = await checkpointFiles();
+  const hub = await startHub({ 'org/tiny': { main: files } });
+  try {
+    const cacheDir = await cache();
+    const code = (p: Promise<unknown>, expected: string, field?: string) =>
+      assert.rejects(p, (e: unknown) => e instanceof HubError && e.code === expected && e.field === field);
+    await code(resolveModel('org/unknown', { endpoint: hub.endpoint, cacheDir }), 'file_not_found');
+    await code(resolveModel('./no/such/dir', { cacheDir }), 'file_not_found');
+    await code(resolveModel('org/tiny', { endpoint: 'http://127.0.0.1:1', cacheDir }), 'hub_error');
+    await code(resolveModel('org/tiny', { cacheDir, offline: true }), 'hub_error');
+    for (const revision of ['../x', 'a//b', './main', 'v1 beta']) await code(resolveModel('org/tiny', { cacheDir, revision }), 'invalid_option', 'revision');
+    await code(resolveModel('org/tiny', { cacheDir, extraFiles: ['a/b.txt'] }), 'invalid_option', 'extraFiles');
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a model in the Hugging Face hub cache is used from there, with no network', async () => {
+  const files = await fixtureFiles('BertForSequenceClassification');
+  const hfCache = await tmp('tuna-hf-cache-');
+  const main = commitOf('main');
+  const tagged = commitOf('v1.0');
+  const { snapshot } = await hubCacheRepo(hfCache, 'org/cached', main, { ...files, 'vocab.txt': Buffer.from('[PAD]\n[UNK]\n') });
+  const { snapshot: v1 } = await hubCacheRepo(hfCache, 'org/cached', tagged, files, ['v1.0', 'refs/pr/3']);
+  // Single-name ids live in models--{name}.
+  const { snapshot: bare } = await hubCacheRepo(hfCache, 'bert-tiny', main, files);
+  // A server that fails every request: a hit must not send any.
+  const hub = await startHub({});
+  try {
+    const opts = { endpoint: hub.endpoint, cacheDir: await cache(), hubCacheDir: hfCache };
+    assert.equal(await resolveModel('org/cached', opts), snapshot);
+    assert.equal(await resolveModel('org/cached', { ...opts, revision: 'v1.0' }), v1);
+    assert.equal(await resolveModel('org/cached', { ...opts, revision: 'refs/pr/3' }), v1);
+    assert.equal(await resolveModel('org/cached', { ...opts, revision: tagged }), v1, 'a commit hash is used directly');
+    assert.equal(await resolveModel('bert-tiny', opts), bare);
+    assert.equal(await resolveModel('org/cached', { ...opts, offline: true }), snapshot);
+    assert.equal(await resolveModel('org/cached', { cacheDir: opts.cacheDir, endpoint: 'http://127.0.0.1:1', hubCacheDir: hfCache }), snapshot);
+    // The default location, from the environment as huggingface_hub reads it.
+    await withEnv({ HF_HUB_CACHE: hfCache }, async () => assert.equal(await resolveModel('org/cached', { endpoint: hub.endpoint, cacheDir: opts.cacheDir }), snapshot));
+    const home = await tmp('tuna-hf-home-');
+    await hubCacheRepo(join(home, 'hub'), 'org/cached', main, files);
+    await withEnv({ HF_HUB_CACHE: '', HF_HOME: home }, async () =>
+      assert.equal(await resolveModel('org/cached', { endpoint: hub.endpoint, cacheDir: opts.cacheDir }), join(home, 'hub', 'models--org--cached', 'snapshots', main)),
+    );
+    assert.equal(hub.count(), 0, 'nothing was requested');
+    assert.equal((await readdir(opts.cacheDir)).length, 0, "tuna's own cache is left alone");
+    // The snapshot loads as a checkpoint: its files are symlinks into blobs/.
+    const ckpt = await readCheckpoint(snapshot);
+    assert.ok(ckpt.tensors.has('classifier.weight'));
+    // A revision the cache has no ref for, or a commit it has no snapshot of, is not a hit.
+    assert.equal(await hubCacheSnapshot(hfCache, 'org/cached', 'v2.0'), undefined);
+    assert.equal(await hubCacheSnapshot(hfCache, 'org/cached', commitOf('other')), undefined);
+    await assert.rejects(resolveModel('org/cached', { ...opts, revision: 'v2.0' }), (e: unknown) => e instanceof HubError && /model not found/.test(e.message));
+    assert.ok(hub.log.some((r) => r.path === '/org/cached/resolve/v2.0/config.json'), 'fell back to downloading');
+    // hubCacheDir: false skips the hub cache.
+    await assert.rejects(resolveModel('org/cached', { ...opts, hubCacheDir: false, offline: true }), /not in the cache/);
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a sharded model in the Hugging Face hub cache is used only with every shard', async () => {
+  const files = await checkpointFiles({ shards: true });
+  const shards = Object.keys(files).filter((f) => /^model-\d+-of-\d+\.safetensors$/.test(f)).sort();
+  assert.equal(shards.length, 3);
+  const hfCache = await tmp('tuna-hf-cache-');
+  const commit = commitOf('sharded');
+  const { snapshot } = await hubCacheRepo(hfCache, 'org/sharded', commit, files);
+  const { repo: partialRepo, snapshot: partial } = await hubCacheRepo(hfCache, 'org/partial', commit, files);
+  const { repo: danglingRepo } = await hubCacheRepo(hfCache, 'org/dangling', commit, files);
+  // A shard huggingface_hub never fetched: no snapshot entry (and no blob).
+  await unlink(join(partial, shards[1]!));
+  await rm(join(partialRepo, 'blobs', sha256(files[shards[1]!]!)));
+  // A snapshot entry whose blob is gone (a dangling symlink).
+  await rm(join(danglingRepo, 'blobs', sha256(files[shards[2]!]!)));
+  const hub = await startHub({ 'org/partial': { main: files } });
+  try {
+    const cacheDir = await cache();
+    const opts = { endpoint: hub.endpoint, cacheDir, hubCacheDir: hfCache };
+    const dir = await resolveModel('org/sharded', opts);
+    assert.equal(dir, snapshot);
+    assert.equal((await readCheckpoint(dir)).tensors.size, 3);
+    assert.equal(hub.count(), 0);
+
+    // An incomplete snapshot is not used: the model is downloaded into tuna's cache instead.
+    const fetched = await resolveModel('org/partial', opts);
+    assert.equal(fetched, snapshotDir('org/partial', { cacheDir }));
+    assert.equal((await readCheckpoint(fetched)).tensors.size, 3);
+    assert.ok(hub.log.some((r) => r.path.endsWith(`/org/partial/resolve/main/${shards[1]}`)), 'the shards were downloaded');
+
+    // When the download cannot happen either, the error says so clearly.
+    await assert.rejects(resolveModel('org/dangling', opts), (e: unknown) => e instanceof HubError && e.message.startsWith(`org/dangling: model not found at ${hub.endpoint}`));
+    await assert.rejects(resolveModel('org/dangling', { ...opts, endpoint: 'http://127.0.0.1:1' }), (e: unknown) => e instanceof HubError && /request failed .*HF_HUB_OFFLINE=1/.test(e.message));
+    await assert.rejects(
+      resolveModel('org/dangling', { ...opts, offline: true }),
+      (e: unknown) => e instanceof HubError && e.message.includes(`nor in the Hugging Face cache ${danglingRepo}`) && /offline mode is on/.test(e.message),
+    );
+    assert.ok(!existsSync(snapshotDir('org/dangling', { cacheDir })), 'no empty snapshot left behind');
   } finally {
     await hub.close();
   }

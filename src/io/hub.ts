@@ -3,12 +3,27 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { type ErrorDetails, TunaError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
-import { CONFIG_FILE, PICKLE_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, pickleRefusal } from './checkpoint.js';
+import { CONFIG_FILE, PICKLE_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './checkpoint.js';
 
-/** A model could not be fetched from the Hub or found in the cache; the message names the model or URL and what to do. */
-export class HubError extends Error {
+/** The codes a {@link HubError} carries. */
+export type HubErrorCode = 'hub_error' | 'invalid_checkpoint' | 'file_not_found' | 'invalid_option';
+
+/**
+ * A model could not be fetched from the Hub or found in the cache; the message names the model or
+ * URL and what to do. The code is `hub_error` (network, HTTP, integrity, offline without a copy),
+ * `file_not_found` (no such directory or Hub model), `invalid_checkpoint` (the repository holds no
+ * usable safetensors weights, or a broken shard index) or `invalid_option` (a bad revision or
+ * file name).
+ */
+export class HubError extends TunaError {
   override name = 'HubError';
+  declare readonly code: HubErrorCode;
+
+  constructor(message: string, details: ErrorDetails & { readonly code?: HubErrorCode } = {}) {
+    super(details.code ?? 'hub_error', message, details);
+  }
 }
 
 /** Progress of one file download. */
@@ -31,8 +46,17 @@ export interface HubOptions {
   readonly offline?: boolean;
   /** `HF_TOKEN` (or the older `HUGGING_FACE_HUB_TOKEN`), sent as a bearer token to the endpoint, never to the hosts it redirects to. */
   readonly token?: string;
-  /** A branch, tag or commit; default `main`. */
+  /**
+   * A branch, tag, pull-request ref (`refs/pr/N`) or full commit hash; default `main`. It selects
+   * the snapshot in both caches and the files downloaded.
+   */
   readonly revision?: string;
+  /**
+   * The Hugging Face hub cache to read models from before downloading: `HF_HUB_CACHE` (or the
+   * older `HUGGINGFACE_HUB_CACHE`), else `$HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`,
+   * else ~/.cache/huggingface/hub. `false` skips it. tuna only reads it, never writes to it.
+   */
+  readonly hubCacheDir?: string | false;
   /** More optional files to fetch beside the tokenizer files (404 is fine); pickle files are refused. */
   readonly extraFiles?: readonly string[];
   /** Called as each download makes progress. */
@@ -52,6 +76,7 @@ interface Settings {
   offline: boolean;
   token?: string;
   revision: string;
+  hubCacheDir: string | false;
 }
 
 function settings(opts: HubOptions): Settings {
@@ -62,7 +87,40 @@ function settings(opts: HubOptions): Settings {
     offline: opts.offline ?? (TRUE.test(env.HF_HUB_OFFLINE ?? '') || TRUE.test(env.TUNA_OFFLINE ?? '')),
     token: opts.token ?? (env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined),
     revision: opts.revision ?? 'main',
+    hubCacheDir: opts.hubCacheDir ?? defaultHubCacheDir(),
   };
+}
+
+/** Where huggingface_hub keeps its cache, as it decides it. */
+function defaultHubCacheDir(): string {
+  const env = process.env;
+  if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE;
+  if (env.HUGGINGFACE_HUB_CACHE) return env.HUGGINGFACE_HUB_CACHE;
+  const home = env.HF_HOME || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'huggingface');
+  return join(home, 'hub');
+}
+
+const COMMIT = /^[0-9a-f]{40}$/;
+
+/**
+ * The snapshot of `id` at `revision` in a Hugging Face hub cache, when it holds config.json and
+ * complete weights: `{cache}/models--owner--name/snapshots/{commit}`, the commit read from
+ * `refs/{revision}` (a full commit hash is used directly). Files there are usually symlinks into
+ * `blobs/`; a dangling one counts as missing.
+ */
+export async function hubCacheSnapshot(cacheDir: string, id: string, revision: string): Promise<string | undefined> {
+  const repo = repoCacheDir(cacheDir, id);
+  let commit = revision;
+  if (!COMMIT.test(revision)) {
+    try {
+      commit = (await readFile(join(repo, 'refs', ...revision.split('/')), 'utf8')).trim();
+    } catch {
+      return undefined;
+    }
+    if (!COMMIT.test(commit)) return undefined;
+  }
+  const snapshot = join(repo, 'snapshots', commit);
+  return (await hasWeights(snapshot)) ? snapshot : undefined;
 }
 
 /** Whether a string is a Hub model id: `name` or `owner/name`. */
@@ -126,14 +184,14 @@ function shardNames(indexText: string, source: string): string[] {
   try {
     index = JSON.parse(indexText);
   } catch (e) {
-    throw new HubError(`${source}: not valid JSON (${(e as Error).message})`);
+    throw new HubError(`${source}: not valid JSON (${(e as Error).message})`, { code: 'invalid_checkpoint', file: source });
   }
   const map = index?.weight_map;
-  if (!map || typeof map !== 'object') throw new HubError(`${source}: no "weight_map" object`);
+  if (!map || typeof map !== 'object') throw new HubError(`${source}: no "weight_map" object`, { code: 'invalid_checkpoint', file: source });
   const files = new Set<string>();
   for (const f of Object.values(map)) {
     if (typeof f !== 'string' || !/^[\w][\w.-]*\.safetensors$/.test(f) || f.includes('..')) {
-      throw new HubError(`${source}: names shard ${JSON.stringify(f)}; tuna only downloads .safetensors shards`);
+      throw new HubError(`${source}: names shard ${JSON.stringify(f)}; tuna only downloads .safetensors shards`, { code: 'invalid_checkpoint', file: source });
     }
     files.add(f);
   }
@@ -143,9 +201,11 @@ function shardNames(indexText: string, source: string): string[] {
 /**
  * A local directory holding a model. When `idOrDir` is an existing directory it is returned as is
  * and nothing touches the network. Otherwise it is read as a Hub model id (`owner/name` or `name`)
- * and its snapshot at `opts.revision` (default `main`) is returned from the cache, downloaded there
- * first if needed: config.json, model.safetensors (or model.safetensors.index.json and its
- * shards), and the tokenizer files the repository has. Pickled weights are never downloaded.
+ * and its snapshot at `opts.revision` (default `main`) is returned from tuna's cache; else from the
+ * Hugging Face hub cache (`opts.hubCacheDir`, see {@link hubCacheSnapshot}) when that holds
+ * config.json and complete weights for the revision; else it is downloaded into tuna's cache:
+ * config.json, model.safetensors (or model.safetensors.index.json and its shards), and the
+ * tokenizer files the repository has. Pickled weights are never downloaded.
  *
  * Downloads go to `{file}.incomplete` and resume from it with an HTTP Range request; each file is
  * checked against the ETag the Hub sends (sha256 for LFS files, the git blob sha1 for others) and
@@ -159,22 +219,29 @@ function shardNames(indexText: string, source: string): string[] {
 export async function resolveModel(idOrDir: string, opts: HubOptions = {}): Promise<string> {
   if (existsSync(idOrDir)) {
     if (statSync(idOrDir).isDirectory()) return idOrDir;
-    throw new HubError(`${idOrDir}: is a file; pass a checkpoint directory (with config.json and model.safetensors) or a Hub model id`);
+    throw new HubError(`${idOrDir}: is a file; pass a checkpoint directory (with config.json and model.safetensors) or a Hub model id`, { code: 'invalid_checkpoint', file: idOrDir });
   }
-  if (!isHubId(idOrDir)) throw new HubError(`${idOrDir}: no such directory, and not a Hub model id (owner/name)`);
+  if (!isHubId(idOrDir)) throw new HubError(`${idOrDir}: no such directory, and not a Hub model id (owner/name)`, { code: 'file_not_found', file: idOrDir });
   const id = idOrDir;
   const s = settings(opts);
-  if (!/^[\w.\-/]+$/.test(s.revision) || s.revision.split('/').includes('..')) throw new HubError(`${id}: invalid revision ${JSON.stringify(s.revision)}`);
+  if (!validRevision(s.revision)) {
+    throw new HubError(`${id}: invalid revision ${JSON.stringify(s.revision)}; pass a branch, tag, refs/pr/N or commit hash`, { code: 'invalid_option', field: 'revision' });
+  }
   for (const f of opts.extraFiles ?? []) {
-    if (!/^[\w][\w.-]*$/.test(f)) throw new HubError(`${id}: cannot fetch ${JSON.stringify(f)} (a plain file name is expected)`);
-    if (PICKLE_FILE.test(f)) throw new HubError(`${id}: refusing to download ${f}; tuna never downloads or executes pickle files`);
+    if (!/^[\w][\w.-]*$/.test(f)) throw new HubError(`${id}: cannot fetch ${JSON.stringify(f)} (a plain file name is expected)`, { code: 'invalid_option', field: 'extraFiles' });
+    if (PICKLE_FILE.test(f)) throw new HubError(`${id}: refusing to download ${f}; tuna never downloads or executes pickle files`, { code: 'invalid_option', field: 'extraFiles' });
   }
   const snapshot = join(repoCacheDir(s.cacheDir, id), 'snapshots', revisionDir(s.revision));
   if (await completeSnapshot(s, id, snapshot)) return snapshot;
+  if (s.hubCacheDir !== false) {
+    const cached = await hubCacheSnapshot(s.hubCacheDir, id, s.revision);
+    if (cached) return cached;
+  }
   if (s.offline) {
     if (await hasWeights(snapshot)) return snapshot;
+    const where = s.hubCacheDir === false ? snapshot : `${snapshot}, nor in the Hugging Face cache ${repoCacheDir(s.hubCacheDir, id)}`;
     throw new HubError(
-      `${id}: not in the cache (${snapshot}) and offline mode is on (HF_HUB_OFFLINE or TUNA_OFFLINE); ` +
+      `${id}: not in the cache (${where}) at revision ${s.revision} and offline mode is on (HF_HUB_OFFLINE or TUNA_OFFLINE); ` +
         `download it once with the network available, or pass a local checkpoint directory`,
     );
   }
@@ -190,6 +257,11 @@ export async function resolveModel(idOrDir: string, opts: HubOptions = {}): Prom
   } finally {
     await unlock();
   }
+}
+
+/** A branch, tag, `refs/...` ref or commit: path-safe characters, no empty, `.` or `..` component. */
+function validRevision(revision: string): boolean {
+  return /^[\w.\-/]+$/.test(revision) && revision.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
 async function fetchSnapshot(id: string, s: Settings, snapshot: string, opts: HubOptions): Promise<void> {
@@ -213,18 +285,23 @@ async function fetchSnapshot(id: string, s: Settings, snapshot: string, opts: Hu
     throw new HubError(
       `${id}: model not found at ${s.endpoint} (no ${CONFIG_FILE} at revision ${s.revision}); ` +
         `check the id and revision, and set HF_TOKEN if the model is private or gated`,
+      { code: 'file_not_found' },
     );
   }
   if (!(await get(WEIGHTS_FILE, true))) {
     if (!(await get(WEIGHTS_INDEX_FILE, true))) {
       const pickles = [];
       for (const f of ['pytorch_model.bin', 'pytorch_model.bin.index.json']) if (await exists(url(f), s)) pickles.push(f);
-      if (pickles.length) throw new HubError(pickleRefusal(`${id} (revision ${s.revision})`, pickles) + ' Safetensors conversions are often offered as a pull request on the Hub: try --revision refs/pr/N.');
-      throw new HubError(`${id}: the repository has no ${WEIGHTS_FILE} or ${WEIGHTS_INDEX_FILE} at revision ${s.revision}; tuna loads safetensors weights only`);
+      if (pickles.length) throw new HubError(pickledOnly(id, s.revision, pickles), { code: 'invalid_checkpoint' });
+      throw new HubError(
+        `${id}: the repository has no ${WEIGHTS_FILE} or ${WEIGHTS_INDEX_FILE} at revision ${s.revision}; tuna loads safetensors weights only: ` +
+          `ask for a revision that has them (pass revision: 'refs/pr/N' for a conversion pull request)`,
+        { code: 'invalid_checkpoint' },
+      );
     }
     const shards = shardNames(await readFile(join(snapshot, WEIGHTS_INDEX_FILE), 'utf8'), url(WEIGHTS_INDEX_FILE));
     for (const shard of shards) {
-      if (!(await get(shard, true))) throw new HubError(`${url(shard)}: shard named by ${WEIGHTS_INDEX_FILE} is missing (404); the repository is incomplete`);
+      if (!(await get(shard, true))) throw new HubError(`${url(shard)}: shard named by ${WEIGHTS_INDEX_FILE} is missing (404); the repository is incomplete`, { code: 'invalid_checkpoint' });
     }
   }
   for (const f of [...OPTIONAL_FILES, ...(opts.extraFiles ?? [])]) if (!files.includes(f)) await get(f, false);
@@ -232,6 +309,23 @@ async function fetchSnapshot(id: string, s: Settings, snapshot: string, opts: Hu
   const path = manifestPath(s.cacheDir, id, s.revision);
   await mkdir(join(path, '..'), { recursive: true });
   await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
+}
+
+/**
+ * The refusal for a repository whose weights are pickled only: the model id and the revision
+ * apart, and the remedies in library terms (a safetensors revision, or a one-time conversion).
+ */
+function pickledOnly(id: string, revision: string, pickles: readonly string[]): string {
+  // Ids and revisions are checked to hold no quotes or backslashes, so they quote as they are.
+  const q = (v: string) => `'${v}'`;
+  const rev = revision === 'main' ? '' : `, revision=${q(revision)}`;
+  return (
+    `${id}: only pickled weights (${pickles.join(', ')}) at revision ${revision}; tuna never executes pickle files, because loading one can run arbitrary code. ` +
+    `Ask for a safetensors revision instead: the Hub often offers a safetensors conversion as a pull request, so pass revision: 'refs/pr/N' (N from the model's ` +
+    `pull requests), or a branch or commit that has ${WEIGHTS_FILE}. Or convert the checkpoint once, in Python, where you trust the file:\n` +
+    `  python -c "from transformers import AutoModel; AutoModel.from_pretrained(${q(id)}${rev}).save_pretrained('DIR', safe_serialization=True)"\n` +
+    `(use the model's own class, e.g. AutoModelForSequenceClassification, to keep its head) and load DIR.`
+  );
 }
 
 async function removeIfEmpty(dir: string): Promise<void> {
