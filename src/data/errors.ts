@@ -23,3 +23,38 @@ export class DataError extends Error {
     this.problem = problem;
   }
 }
+
+/** What a reader does with a bad row (an empty text, a missing or unreadable label): stop, or leave it out. */
+export type BadRowPolicy = 'error' | 'skip';
+
+/**
+ * The rows a reader left out with `onBadRow: 'skip'`: how many, and the first few problems (each
+ * a {@link DataError} with its line), for a report such as "skipped 3 bad rows (lines 4, 9, 12)".
+ */
+export class SkippedRows {
+  /** Rows (or sentences) left out. */
+  count = 0;
+  /** The first {@link SkippedRows.keep} problems, in file order. */
+  readonly first: DataError[] = [];
+
+  constructor(readonly keep = 10) {}
+
+  /** Records a skipped row. */
+  add(problem: DataError): void {
+    this.count++;
+    if (this.first.length < this.keep) this.first.push(problem);
+  }
+
+  /**
+   * One line for people: `skipped 3 bad rows of train.csv (lines 4, 9, 12; first: empty text in "text")`,
+   * or undefined when nothing was skipped.
+   */
+  summary(shown = 5): string | undefined {
+    if (this.count === 0) return undefined;
+    const files = [...new Set(this.first.map((e) => e.file))];
+    const lines = this.first.slice(0, shown).map((e) => e.line).filter((l) => l !== undefined);
+    const more = this.count > lines.length ? ', ...' : '';
+    const where = lines.length ? `line${lines.length > 1 || more ? 's' : ''} ${lines.join(', ')}${more}; ` : '';
+    return `skipped ${this.count} bad row${this.count === 1 ? '' : 's'} of ${files.join(', ')} (${where}first: ${this.first[0]!.problem})`;
+  }
+}

@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { CsvError, type Options as CsvOptions, parse } from 'csv-parse';
-import { DataError } from './errors.js';
+import { type BadRowPolicy, DataError, SkippedRows } from './errors.js';
 import { decodedChunks, decodedLineBatches } from './lines.js';
 
 /** One text (or text pair) and its label(s), for sequence classification. */
@@ -85,6 +85,61 @@ export interface ReadOptions {
    * and a JSONL label may be an array of strings. Unset: one label per example.
    */
   multiLabelSeparator?: string;
+  /**
+   * A bad row (an empty text, a missing or unreadable label, a JSON line that does not parse, a CSV
+   * row with the wrong number of fields): `error` (the default) stops with a DataError; `skip`
+   * leaves the row out and records it in `skipped`. Problems of the whole file (a missing column,
+   * broken quoting) always stop.
+   */
+  onBadRow?: BadRowPolicy;
+  /** Where rows left out by `onBadRow: 'skip'` are recorded. */
+  skipped?: SkippedRows;
+  /**
+   * Names of integer labels, by id (Hugging Face's ClassLabel names): a label `2` becomes
+   * `labelNames[2]`; an id outside the list is a bad row. Unset: labels are taken as written.
+   */
+  labelNames?: readonly string[];
+}
+
+/** The common part of the readers' options about bad rows. */
+type RowPolicy = { readonly onBadRow?: BadRowPolicy; readonly skipped?: SkippedRows };
+
+/**
+ * Runs `make` for one row. With `onBadRow: 'skip'` a DataError about the row (one with a line) is
+ * recorded in `skipped` and the row left out (undefined); otherwise errors pass through.
+ */
+function rowOrSkip<T>(policy: RowPolicy, make: () => T): T | undefined {
+  if (policy.onBadRow !== 'skip') return make();
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof DataError && e.line !== undefined) {
+      policy.skipped?.add(e);
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+/** The error for a file whose every row was bad and skipped. */
+function allSkipped(path: string, skipped: SkippedRows, before: number): DataError {
+  const first = skipped.first.find((e) => e.file === path);
+  return new DataError(path, undefined, `every row is bad (${skipped.count - before} skipped)${first ? `; the first, line ${first.line}: ${first.problem}` : ''}`);
+}
+
+/** The name of an integer label id (a number, or a string of digits) from `names`; other labels unchanged. */
+function namedLabel(path: string, line: number, field: string, value: string | number, names: readonly string[] | undefined): string {
+  if (names === undefined) return String(value);
+  const raw = String(value).trim();
+  if (!/^\d+$/.test(raw)) {
+    if (names.includes(raw)) return raw;
+    throw new DataError(path, line, `"${field}" is "${raw}", neither an id (0 to ${names.length - 1}) nor a name of the label list. Give label ids or names from the list`, field);
+  }
+  const name = names[Number(raw)];
+  if (name === undefined) {
+    throw new DataError(path, line, `label id ${raw} in "${field}" is outside the label list (ids 0 to ${names.length - 1}). Add its name to the list or fix the data`, field);
+  }
+  return name;
 }
 
 function splitLabels(value: string, sep: string | undefined): string | string[] {
@@ -147,15 +202,23 @@ function flatten<T>(batches: () => AsyncGenerator<T[]>): AsyncIterable<T> {
 async function* textBatches(path: string, opts: ReadOptions): AsyncGenerator<TextExample[]> {
   const format = formatOf(path, opts.format);
   if (format === 'conll') {
-    throw new DataError(path, undefined, 'a CoNLL file holds tagged words, not texts. Use --task token-classification, or give a .csv/.tsv/.jsonl file');
+    throw new DataError(
+      path,
+      undefined,
+      'a CoNLL file holds tagged words, not texts, and text classification reads .csv, .tsv or .jsonl files. To tag words, use a token-classification model (tuna train --task token-classification makes one)',
+    );
   }
+  const skipped = opts.skipped ?? new SkippedRows();
+  const before = skipped.count;
+  const withPolicy: ReadOptions = { ...opts, skipped };
   let count = 0;
-  const source = format === 'jsonl' ? jsonlTextBatches(path, opts) : delimitedTextBatches(path, format, opts);
+  const source = format === 'jsonl' ? jsonlTextBatches(path, withPolicy) : delimitedTextBatches(path, format, withPolicy);
   for await (const batch of source) {
     if (batch.length === 0) continue;
     count += batch.length;
     yield batch;
   }
+  if (count === 0 && skipped.count > before) throw allSkipped(path, skipped, before);
   if (count === 0) throw new DataError(path, undefined, 'no examples in the file. Add rows below the header (or JSON objects, one per line)');
 }
 
@@ -311,7 +374,11 @@ async function* delimitedTextBatches(path: string, format: 'csv' | 'tsv', opts: 
       if (raw === '' && requireLabels) {
         throw new DataError(path, line, `the label in "${h[labelAt]}" is empty. Every training and evaluation example needs one`, h[labelAt]);
       }
-      if (raw !== '') e.label = splitLabels(raw, sep);
+      if (raw !== '') {
+        const labels = splitLabels(raw, sep);
+        const field = h[labelAt]!;
+        e.label = typeof labels === 'string' ? namedLabel(path, line, field, labels, opts.labelNames) : labels.map((l) => namedLabel(path, line, field, l, opts.labelNames));
+      }
     }
     return e;
   };
@@ -323,8 +390,11 @@ async function* delimitedTextBatches(path: string, format: 'csv' | 'tsv', opts: 
         next += 1;
         for (const field of record) if (field.includes('\n')) next += countNewlines(field);
         if (record.length === 1 && record[0] === '') continue; // a blank line
-        if (header) out.push(example(header, record, line));
-        else readHeader(record, line);
+        if (header) {
+          const h = header;
+          const e = rowOrSkip(opts, () => example(h, record, line));
+          if (e) out.push(e);
+        } else readHeader(record, line);
       }
       yield out;
     }
@@ -357,12 +427,15 @@ function jsonlObject(path: string, text: string, line: number, example: string):
 }
 
 /** The examples made by `make` from the objects of a JSON Lines file, in batches. */
-async function* jsonlBatches<T>(path: string, example: string, make: (value: Record<string, unknown>, line: number) => T): AsyncGenerator<T[]> {
+async function* jsonlBatches<T>(path: string, example: string, policy: RowPolicy, make: (value: Record<string, unknown>, line: number) => T): AsyncGenerator<T[]> {
   for await (const { lines, first } of decodedLineBatches(path)) {
     const out: T[] = [];
     for (let i = 0; i < lines.length; i++) {
-      const value = jsonlObject(path, lines[i]!, first + i, example);
-      if (value) out.push(make(value, first + i));
+      const row = rowOrSkip(policy, () => {
+        const value = jsonlObject(path, lines[i]!, first + i, example);
+        return value && make(value, first + i);
+      });
+      if (row) out.push(row);
     }
     yield out;
   }
@@ -381,7 +454,7 @@ function jsonlTextBatches(path: string, opts: ReadOptions): AsyncGenerator<TextE
   const pairName = opts.columns?.textPair ?? 'text_pair';
   const requireLabels = opts.requireLabels ?? true;
   const multi = opts.multiLabelSeparator !== undefined;
-  return jsonlBatches(path, `{"${textName}": "...", "${labelName}": "..."}`, (value, line) => {
+  return jsonlBatches(path, `{"${textName}": "...", "${labelName}": "..."}`, opts, (value, line) => {
     const text = value[textName];
     if (text === undefined) {
       throw new DataError(path, line, `no field "${textName}" (${fieldsOf(value)}). Name the text field with --text-column`, textName);
@@ -406,9 +479,11 @@ function jsonlTextBatches(path: string, opts: ReadOptions): AsyncGenerator<TextE
       if (!label.every((l) => typeof l === 'string' || typeof l === 'number')) {
         throw new DataError(path, line, `"${labelName}" must list strings or numbers. Write the labels like ["a", "b"]`, labelName);
       }
-      e.label = label.map(String);
+      e.label = label.map((l) => namedLabel(path, line, labelName, l, opts.labelNames));
     } else if (typeof label === 'string' || typeof label === 'number' || typeof label === 'boolean') {
-      e.label = splitLabels(String(label), opts.multiLabelSeparator);
+      const labels = splitLabels(String(label), opts.multiLabelSeparator);
+      const name = (l: string) => namedLabel(path, line, labelName, l, opts.labelNames);
+      e.label = typeof labels === 'string' ? name(labels) : labels.map(name);
     } else {
       throw new DataError(path, line, `"${labelName}" must be a string or a number, got ${typeName(label)}. Give the class name`, labelName);
     }
@@ -422,8 +497,18 @@ export interface TokenReadOptions {
   format?: DataFormat;
   /** JSONL field with the words (default `tokens`). */
   tokensField?: string;
-  /** JSONL field with the tags (default `tags`; `ner_tags` when there is no `tags`, if it holds strings). */
+  /** JSONL field with the tags (default `ner_tags`, as Hugging Face datasets name it, or `tags` when a line has no `ner_tags`). */
   tagsField?: string;
+  /**
+   * Names of integer tag ids, by id (the ClassLabel names of a Hugging Face dataset, e.g.
+   * `["O", "B-PER", "I-PER", ...]`): JSONL tags given as ids become these names. Unset: integer
+   * tags are an error that asks for the names.
+   */
+  tagNames?: readonly string[];
+  /** See {@link ReadOptions.onBadRow}: a bad sentence (a JSONL line, or a CoNLL sentence) is skipped or stops the read. */
+  onBadRow?: BadRowPolicy;
+  /** Where sentences left out by `onBadRow: 'skip'` are recorded. */
+  skipped?: SkippedRows;
   /** CoNLL: the 0-based whitespace-separated column holding the tag (default: the last; the word is column 0). */
   tagColumn?: number;
   /** Every word must have a tag (default true); false for untagged words to predict. */
@@ -450,6 +535,9 @@ export async function loadTokenExamples(path: string, opts: TokenReadOptions = {
 
 async function* tokenBatches(path: string, opts: TokenReadOptions): AsyncGenerator<TokenExample[]> {
   const format = formatOf(path, opts.format);
+  const skipped = opts.skipped ?? new SkippedRows();
+  const before = skipped.count;
+  opts = { ...opts, skipped };
   let source: AsyncGenerator<TokenExample[]>;
   if (format === 'conll') source = conllBatches(path, opts);
   else if (format === 'jsonl') source = jsonlTokenBatches(path, opts);
@@ -462,6 +550,7 @@ async function* tokenBatches(path: string, opts: TokenReadOptions): AsyncGenerat
     count += batch.length;
     yield batch;
   }
+  if (count === 0 && skipped.count > before) throw allSkipped(path, skipped, before);
   if (count === 0) throw new DataError(path, undefined, 'no sentences in the file. Add lines of "word tag", with a blank line between sentences');
 }
 
@@ -474,13 +563,18 @@ async function* conllBatches(path: string, opts: TokenReadOptions): AsyncGenerat
   let tags: string[] = [];
   let first = 0;
   let out: TokenExample[] = [];
+  // With onBadRow 'skip', a line with the wrong number of fields marks its sentence bad.
+  let bad = false;
   const flush = () => {
-    if (tokens.length === 0) return;
-    const e: TokenExample = { tokens, file: path, line: first };
-    if (tagAt > 0) e.tags = tags;
-    out.push(e);
+    if (tokens.length === 0 && !bad) return;
+    if (!bad) {
+      const e: TokenExample = { tokens, file: path, line: first };
+      if (tagAt > 0) e.tags = tags;
+      out.push(e);
+    }
     tokens = [];
     tags = [];
+    bad = false;
   };
   for await (const { lines, first: firstLine } of decodedLineBatches(path)) {
     for (let i = 0; i < lines.length; i++) {
@@ -502,12 +596,17 @@ async function* conllBatches(path: string, opts: TokenReadOptions): AsyncGenerat
         }
         tagAt = fields < 2 ? -1 : (opts.tagColumn ?? fields - 1);
       } else if (parts.length !== fields) {
-        throw new DataError(
+        const problem = new DataError(
           path,
           line,
           `${parts.length} field(s) where every line so far had ${fields} (from the first word line, line ${fieldsLine}). Give every line ${fields} fields separated by spaces or tabs (word first), and separate sentences with an empty line`,
         );
+        if (opts.onBadRow !== 'skip') throw problem;
+        if (!bad) opts.skipped?.add(problem);
+        bad = true;
+        continue;
       }
+      if (bad) continue;
       if (tokens.length === 0) first = line;
       tokens.push(parts[0]!);
       if (tagAt > 0) tags.push(parts[tagAt]!);
@@ -522,7 +621,7 @@ async function* conllBatches(path: string, opts: TokenReadOptions): AsyncGenerat
 function jsonlTokenBatches(path: string, opts: TokenReadOptions): AsyncGenerator<TokenExample[]> {
   const tokensName = opts.tokensField ?? 'tokens';
   const requireTags = opts.requireTags ?? true;
-  return jsonlBatches(path, `{"${tokensName}": ["EU", "rejects"], "${opts.tagsField ?? 'tags'}": ["B-ORG", "O"]}`, (value, line) => {
+  return jsonlBatches(path, `{"${tokensName}": ["EU", "rejects"], "${opts.tagsField ?? 'ner_tags'}": ["B-ORG", "O"]}`, opts, (value, line) => {
     const tokens = value[tokensName];
     if (tokens === undefined) {
       throw new DataError(path, line, `no field "${tokensName}" (${fieldsOf(value)}). Name the words' field with --tokens-column`, tokensName);
@@ -534,23 +633,41 @@ function jsonlTokenBatches(path: string, opts: TokenReadOptions): AsyncGenerator
     if (tokens.length === 0) throw new DataError(path, line, `"${tokensName}" is empty. Give the sentence's words, or remove the line`, tokensName);
     const emptyAt = tokens.findIndex((t) => t.trim() === '');
     if (emptyAt >= 0) throw new DataError(path, line, `word ${emptyAt + 1} of "${tokensName}" is empty. Remove it (and its tag)`, tokensName);
-    const tagsName = opts.tagsField ?? (value.tags === undefined && value.ner_tags !== undefined ? 'ner_tags' : 'tags');
+    const tagsName = opts.tagsField ?? (value.ner_tags === undefined && value.tags !== undefined ? 'tags' : 'ner_tags');
     const tags = value[tagsName];
     const e: TokenExample = { tokens: tokens as string[], file: path, line };
     if (tags === undefined || tags === null) {
       if (requireTags) {
-        throw new DataError(path, line, `no field "${tagsName}" (${fieldsOf(value)}). Every training and evaluation sentence needs tags; name their field with --tags-column`, tagsName);
+        const names = opts.tagsField === undefined ? '"ner_tags" or "tags"' : `"${tagsName}"`;
+        throw new DataError(path, line, `no field ${names} (${fieldsOf(value)}). Every training and evaluation sentence needs tags; name their field with --tags-column`, tagsName);
       }
     } else {
-      if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) {
+      const ids = Array.isArray(tags) && tags.length > 0 && tags.every((t) => Number.isInteger(t));
+      if (ids && opts.tagNames === undefined) {
+        throw new DataError(
+          path,
+          line,
+          `"${tagsName}" holds tag ids (${(tags as number[]).slice(0, 5).join(', ')}${tags.length > 5 ? ', ...' : ''}), not names. Give the names of the ids in order (a Hugging Face dataset's ClassLabel names), e.g. --label-list O,B-PER,I-PER,B-LOC,I-LOC`,
+          tagsName,
+        );
+      }
+      if (!Array.isArray(tags) || !(ids || tags.every((t) => typeof t === 'string'))) {
         const got = Array.isArray(tags) ? 'a list with other values' : typeName(tags);
-        throw new DataError(path, line, `"${tagsName}" must be a list of tag names like ["B-PER", "O"], got ${got}. Write the tags as strings (numeric tags need their names)`, tagsName);
+        throw new DataError(path, line, `"${tagsName}" must be a list of tag names like ["B-PER", "O"] (or of tag ids with their names given), got ${got}. Write the tags as strings`, tagsName);
       }
       if (tags.length !== tokens.length) {
         throw new DataError(path, line, `${tokens.length} words but ${tags.length} tags. Give one tag per word`, tagsName);
       }
-      e.tags = tags as string[];
+      e.tags = ids ? (tags as number[]).map((t, i) => tagName(path, line, tagsName, t, i, opts.tagNames!)) : (tags as string[]);
     }
     return e;
   });
+}
+
+function tagName(path: string, line: number, field: string, id: number, word: number, names: readonly string[]): string {
+  const name = names[id];
+  if (name === undefined) {
+    throw new DataError(path, line, `tag id ${id} of word ${word + 1} in "${field}" is outside the label list (ids 0 to ${names.length - 1}). Give the names of every id in the list`, field);
+  }
+  return name;
 }

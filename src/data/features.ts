@@ -16,6 +16,11 @@ export interface Feature {
   labels?: number | Float32Array | Int32Array;
   /** Token classification: the index of the word of every token, -1 for special tokens. */
   wordIds?: Int32Array;
+  /**
+   * Token classification: the gold tag id of every word of the example, including words cut off by
+   * truncation, so that word-level scores count entities the model never saw as missed.
+   */
+  wordLabels?: Int32Array;
   /** The file the example comes from, when known. */
   file?: string;
   /** The example's 1-based line. */
@@ -66,7 +71,8 @@ export function textFeatures(
  * Tokenizes sentences given as words ({@link BertTokenizer.encodeWords}), truncating to
  * `maxLength` tokens. Each word's tag id goes on its first sub-token and the other sub-tokens,
  * [CLS] and [SEP] get -100 (with `labelAllTokens`, every sub-token gets the word's tag, as in
- * Hugging Face's run_ner); words cut off by truncation are dropped.
+ * Hugging Face's run_ner); words cut off by truncation get no token, but their tags stay in
+ * `wordLabels` (every word's tag id), so scores count their entities as missed.
  *
  * @throws DataError for a tag the map does not have, naming the word.
  */
@@ -97,6 +103,7 @@ export function tokenFeatures(
         previous = w;
       }
       f.labels = out;
+      f.wordLabels = Int32Array.from(ids);
     }
     return f;
   });

@@ -1,5 +1,5 @@
 /** Reading labelled data, label maps, splits, tokenized features and batches. */
-export { DataError } from './errors.js';
+export { type BadRowPolicy, DataError, SkippedRows } from './errors.js';
 export { checkFile, decodedChunks, decodedLines } from './lines.js';
 export {
   type DataFormat,

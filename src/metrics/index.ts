@@ -14,8 +14,13 @@ export {
 } from './classification.js';
 export {
   type Entity,
+  type EntityMode,
   type EntityReportOptions,
   type TagScheme,
+  TAG_SCHEMES,
+  canonicalScheme,
+  checkScheme,
+  detectScheme,
   entityReport,
   entityScores,
   extractEntities,

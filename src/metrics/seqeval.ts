@@ -1,8 +1,9 @@
 /**
  * Entity-level scores for tagged sequences, as seqeval computes them: an entity counts as correct
  * only when its type and its exact span match. Two ways to read entities off tags: the default,
- * lenient CoNLL-evaluation rules (an I- after O starts an entity, a type change ends one), and a
- * strict mode where only well-formed BIO or BIOES chunks are entities.
+ * lenient CoNLL-evaluation rules (an I- after O starts an entity, a type change ends one), and
+ * seqeval's strict mode, where only chunks well formed in a tagging scheme (IOB2, IOE2, IOBES,
+ * BILOU) are entities.
  */
 import { type ClassificationReport, MetricsError, type ReportOptions, type Scores, averages, formatClassificationReport, scoresFromCounts } from './classification.js';
 
@@ -13,8 +14,14 @@ export interface Entity {
   readonly end: number;
 }
 
-/** Tag schemes of strict mode. */
-export type TagScheme = 'BIO' | 'IOB2' | 'BIOES' | 'IOBES';
+/** Tag schemes of strict mode; `BIO` is another name of IOB2 and `BIOES` of IOBES. */
+export type TagScheme = 'BIO' | 'IOB2' | 'IOE2' | 'BIOES' | 'IOBES' | 'BILOU';
+
+/** The schemes strict mode reads, by their seqeval names. */
+export const TAG_SCHEMES: readonly TagScheme[] = ['IOB2', 'IOE2', 'IOBES', 'BILOU', 'BIO', 'BIOES'];
+
+/** How entities are read off tags: lenient CoNLL rules (seqeval's default) or well-formed chunks of a scheme. */
+export type EntityMode = 'default' | 'strict';
 
 /** Splits `B-PER` into prefix `B` and type `PER` (a bare `B` has type `_`; `O` has no type). */
 function parseTag(tag: string): { prefix: string; type: string } {
@@ -52,46 +59,133 @@ export function extractEntities(tags: readonly string[]): Entity[] {
   return out;
 }
 
-/** Entities of one tag sequence that are well-formed chunks of `scheme` (seqeval's strict mode). */
+// seqeval's strict mode (seqeval/scheme.py), pattern for pattern: each scheme lists its allowed
+// prefixes and, as (previous prefix, current prefix, same/different type) triples, where a chunk
+// starts, continues and ends.
+type Pattern = readonly [prev: string, cur: string, tag: 'same' | 'diff' | 'any'];
+interface SchemeRules {
+  readonly allowed: string;
+  readonly start: readonly Pattern[];
+  readonly inside: readonly Pattern[];
+  readonly end: readonly Pattern[];
+}
+const ANY = 'IOBESUL';
+const RULES: Readonly<Record<'IOB2' | 'IOE2' | 'IOBES' | 'BILOU', SchemeRules>> = {
+  IOB2: {
+    allowed: 'IOB',
+    start: [[ANY, 'B', 'any']],
+    inside: [['B', 'I', 'same'], ['I', 'I', 'same']],
+    end: [['I', 'O', 'any'], ['I', 'I', 'diff'], ['I', 'B', 'any'], ['B', 'O', 'any'], ['B', 'I', 'diff'], ['B', 'B', 'any']],
+  },
+  IOE2: {
+    allowed: 'IOE',
+    start: [['O', 'I', 'any'], ['O', 'E', 'any'], ['E', 'I', 'any'], ['E', 'E', 'any'], ['I', 'I', 'diff'], ['I', 'E', 'diff']],
+    inside: [['I', 'E', 'same'], ['I', 'I', 'same']],
+    end: [['E', ANY, 'any']],
+  },
+  IOBES: {
+    allowed: 'IOBES',
+    start: [[ANY, 'B', 'any'], [ANY, 'S', 'any']],
+    inside: [['B', 'I', 'same'], ['B', 'E', 'same'], ['I', 'I', 'same'], ['I', 'E', 'same']],
+    end: [['S', ANY, 'any'], ['E', ANY, 'any']],
+  },
+  BILOU: {
+    allowed: 'BILOU',
+    start: [[ANY, 'B', 'any'], [ANY, 'U', 'any']],
+    inside: [['B', 'I', 'same'], ['B', 'L', 'same'], ['I', 'I', 'same'], ['I', 'L', 'same']],
+    end: [['U', ANY, 'any'], ['L', ANY, 'any']],
+  },
+};
+
+/** The seqeval name of a scheme (`BIO` is IOB2, `BIOES` is IOBES). */
+export function canonicalScheme(scheme: TagScheme): 'IOB2' | 'IOE2' | 'IOBES' | 'BILOU' {
+  return scheme === 'BIO' ? 'IOB2' : scheme === 'BIOES' ? 'IOBES' : scheme;
+}
+
+interface StrictToken {
+  readonly prefix: string;
+  readonly type: string;
+}
+
+function strictToken(tag: string): StrictToken {
+  return { prefix: tag.charAt(0), type: tag.slice(1).replace(/^-+|-+$/g, '') || '_' };
+}
+
+function matches(prev: StrictToken, cur: StrictToken, patterns: readonly Pattern[]): boolean {
+  return patterns.some(([p, c, t]) => p.includes(prev.prefix) && c.includes(cur.prefix) && (t === 'any' || (t === 'same') === (prev.type === cur.type)));
+}
+
+/**
+ * Checks that every tag has a prefix of `scheme` (seqeval raises on others, e.g. an `S-` tag read
+ * as IOB2), so a wrong scheme is found before any scoring.
+ *
+ * @throws MetricsError naming the first tag that does not fit and the prefixes the scheme allows.
+ */
+export function checkScheme(tags: Iterable<string>, scheme: TagScheme): void {
+  const rules = RULES[canonicalScheme(scheme)];
+  for (const tag of tags) {
+    const prefix = tag.charAt(0);
+    if (!rules.allowed.includes(prefix)) {
+      throw new MetricsError(`tag "${tag}" does not belong to the ${canonicalScheme(scheme)} scheme (prefixes ${[...rules.allowed].join(', ')}); choose the scheme the tags are written in`);
+    }
+  }
+}
+
+/**
+ * Entities of one tag sequence that are well-formed chunks of `scheme`, as seqeval's strict mode
+ * reads them (`mode="strict"`): in IOB2 a chunk opens with B-, in IOE2 it closes with E-, in IOBES
+ * and BILOU it opens with B-/S- (B-/U-) and closes with E-/S- (L-/U-); anything else is no entity.
+ *
+ * @throws MetricsError for a tag whose prefix the scheme does not have.
+ */
 export function extractStrictEntities(tags: readonly string[], scheme: TagScheme): Entity[] {
-  const bioes = scheme === 'BIOES' || scheme === 'IOBES';
+  const rules = RULES[canonicalScheme(scheme)];
+  checkScheme(tags, scheme);
+  const outside: StrictToken = { prefix: 'O', type: '_' };
+  const tokens = [...tags.map(strictToken), outside];
   const out: Entity[] = [];
-  let open: { type: string; start: number } | undefined;
-  tags.forEach((tag, i) => {
-    const { prefix, type } = parseTag(tag);
-    if (open && !(type === open.type && (prefix === 'I' || (bioes && prefix === 'E')))) open = undefined;
-    if (prefix === 'B') open = { type, start: i };
-    else if (bioes && prefix === 'S') out.push({ type, start: i, end: i + 1 });
-    else if (open && prefix === 'E') {
-      out.push({ type, start: open.start, end: i + 1 });
-      open = undefined;
-    } else if (open && prefix === 'I' && !bioes && (i + 1 === tags.length || !continues(tags[i + 1]!, type))) {
-      out.push({ type, start: open.start, end: i + 1 });
-      open = undefined;
+  let prev = outside;
+  let i = 0;
+  while (i < tokens.length) {
+    const token = tokens[i]!;
+    if (matches(prev, token, rules.start)) {
+      let end = i + 1;
+      let last = token;
+      while (end < tokens.length && matches(last, tokens[end]!, rules.inside)) last = tokens[end++]!;
+      if (end < tokens.length && matches(tokens[end - 1]!, tokens[end]!, rules.end)) out.push({ type: token.type, start: i, end });
+      i = end;
+    } else {
+      i++;
     }
-    if (!bioes && prefix === 'B' && (i + 1 === tags.length || !continues(tags[i + 1]!, type))) {
-      out.push({ type, start: i, end: i + 1 });
-      open = undefined;
-    }
-  });
+    prev = tokens[i - 1]!;
+  }
   return out;
 }
 
-function continues(next: string, type: string): boolean {
-  const p = parseTag(next);
-  return p.prefix === 'I' && p.type === type;
+/**
+ * The scheme tags are written in: BILOU with U- or L- tags, IOBES with S- or E- tags beside B-,
+ * IOE2 with E- but no B-, IOB2 otherwise.
+ */
+export function detectScheme(tags: Iterable<string>): 'IOB2' | 'IOE2' | 'IOBES' | 'BILOU' {
+  const prefixes = new Set<string>();
+  for (const t of tags) if (t !== 'O') prefixes.add(t.charAt(0));
+  if (prefixes.has('U') || prefixes.has('L')) return 'BILOU';
+  if (prefixes.has('S') || (prefixes.has('E') && prefixes.has('B'))) return 'IOBES';
+  if (prefixes.has('E')) return 'IOE2';
+  return 'IOB2';
 }
 
 /** Options of {@link entityReport}. */
 export interface EntityReportOptions extends Omit<ReportOptions, 'labels'> {
   /** `default`: lenient CoNLL rules; `strict`: only well-formed chunks of `scheme` count. */
-  readonly mode?: 'default' | 'strict';
+  readonly mode?: EntityMode;
+  /** The scheme of strict mode (default: detected from the gold tags, see {@link detectScheme}). */
   readonly scheme?: TagScheme;
 }
 
-function entitiesOf(sentences: readonly (readonly string[])[], opts: EntityReportOptions): Set<string>[] {
+function entitiesOf(sentences: readonly (readonly string[])[], opts: EntityReportOptions, scheme: TagScheme): Set<string>[] {
   return sentences.map((tags) => {
-    const ents = opts.mode === 'strict' ? extractStrictEntities(tags, opts.scheme ?? 'BIO') : extractEntities(tags);
+    const ents = opts.mode === 'strict' ? extractStrictEntities(tags, scheme) : extractEntities(tags);
     return new Set(ents.map((e) => `${e.type}\u0000${e.start}\u0000${e.end}`));
   });
 }
@@ -103,8 +197,9 @@ export function entityReport(yTrue: readonly (readonly string[])[], yPred: reado
     if (t.length !== yPred[i]!.length) throw new MetricsError(`sentence ${i}: ${t.length} true tags but ${yPred[i]!.length} predicted`);
   });
   const zd = opts.zeroDivision ?? 'warn';
-  const trueSets = entitiesOf(yTrue, opts);
-  const predSets = entitiesOf(yPred, opts);
+  const scheme = opts.scheme ?? detectScheme(yTrue.flat());
+  const trueSets = entitiesOf(yTrue, opts, scheme);
+  const predSets = entitiesOf(yPred, opts, scheme);
   const typeOf = (key: string) => key.slice(0, key.indexOf('\u0000'));
   const types = new Set<string>();
   for (const s of [...trueSets, ...predSets]) for (const k of s) types.add(typeOf(k));

@@ -4,8 +4,13 @@
  */
 import type { LabelMap } from '../data/index.js';
 import {
+  type EntityMode,
+  type TagScheme,
+  canonicalScheme,
+  checkScheme,
   classificationReport,
   confusionMatrix,
+  detectScheme,
   entityReport,
   formatClassificationReport,
   formatConfusionMatrix,
@@ -50,14 +55,35 @@ export function multiLabelPairs(p: EvalPrediction, labels: LabelMap, threshold =
 }
 
 /**
- * Word-level gold and predicted tags: one per labelled token (the first sub-token of each word,
- * where the gold label is not -100).
+ * Word-level gold and predicted tags: one per word. The prediction of a word is that of its first
+ * labelled sub-token. When the features carry every word's gold tag (`wordLabels`, as
+ * tokenFeatures makes them), words cut off by truncation keep their gold tag and are predicted
+ * `O`, so entities the model never saw count as missed and the support is the file's; otherwise
+ * only the labelled tokens are scored.
  */
 export function wordTagPairs(p: EvalPrediction, labels: LabelMap): { yTrue: string[][]; yPred: string[][] } {
   const yTrue: string[][] = [];
   const yPred: string[][] = [];
+  const outside = labels.has('O') ? 'O' : undefined;
   p.logits.forEach((rows, i) => {
     const gold = p.labels[i] as Int32Array;
+    const feature = p.features[i];
+    const words = feature?.wordLabels;
+    const wordIds = feature?.wordIds;
+    if (words && wordIds && outside !== undefined) {
+      const t = Array.from(words, (id) => labels.label(id));
+      const q = t.map(() => outside);
+      const seen = new Set<number>();
+      for (let k = 0; k < gold.length; k++) {
+        const w = wordIds[k]!;
+        if (gold[k]! < 0 || w < 0 || seen.has(w) || w >= q.length) continue;
+        seen.add(w);
+        q[w] = labels.label(argmax(rows, k * p.numLabels, p.numLabels));
+      }
+      yTrue.push(t);
+      yPred.push(q);
+      return;
+    }
     const t: string[] = [];
     const q: string[] = [];
     for (let k = 0; k < gold.length; k++) {
@@ -76,8 +102,50 @@ export function tagScheme(tags: readonly string[]): 'BIO' | 'BIOES' {
   return tags.some((t) => /^[SE]-/.test(t)) ? 'BIOES' : 'BIO';
 }
 
-/** The full report of a task on a labelled prediction. */
-export function taskReport(task: TaskKind, p: EvalPrediction, labels: LabelMap, digits = 4): TaskReport {
+/**
+ * How entity scores read entities (token classification): seqeval's lenient default mode, or its
+ * strict mode with a tagging scheme (default: detected from the label set).
+ */
+export interface EntityScoring {
+  readonly mode?: EntityMode;
+  readonly scheme?: TagScheme;
+}
+
+/**
+ * Checks entity-scoring options against a label set before any work: a scheme only with strict
+ * mode, and every tag of the label set written in the scheme. Returns the options with the scheme
+ * filled in for strict mode.
+ *
+ * @throws MetricsError naming the tag that does not fit the scheme.
+ */
+export function resolveEntityScoring(scoring: EntityScoring, labels: LabelMap): EntityScoring {
+  if (scoring.mode !== 'strict') return { mode: 'default' };
+  const scheme = canonicalScheme(scoring.scheme ?? detectScheme(labels.labels));
+  checkScheme(labels.labels, scheme);
+  return { mode: 'strict', scheme };
+}
+
+/** The metric names (without `eval_`) that an evaluation of `task` produces: `loss` and the headline numbers of {@link taskReport}. */
+export function metricNames(task: TaskKind): string[] {
+  const headline =
+    task === 'single_label' ? ['accuracy', 'f1', 'precision', 'recall', 'f1_weighted'] : task === 'multi_label' ? ['f1', 'f1_macro', 'subset_accuracy'] : ['precision', 'recall', 'f1', 'accuracy'];
+  return ['loss', ...headline];
+}
+
+/** Options of {@link taskReport}: digits of the text report, and (token classification) how entities are read. */
+export interface TaskReportOptions extends EntityScoring {
+  /** Digits of the numbers in the text report (default 4). */
+  readonly digits?: number;
+}
+
+/**
+ * The full report of a task on a labelled prediction. `options` is the number of digits, or
+ * {@link TaskReportOptions}: for token classification `{ mode: 'strict', scheme: 'IOBES' }` reads
+ * entities as seqeval's strict mode does (default: its lenient mode).
+ */
+export function taskReport(task: TaskKind, p: EvalPrediction, labels: LabelMap, options: number | TaskReportOptions = {}): TaskReport {
+  const scoring: TaskReportOptions = typeof options === 'number' ? { digits: options } : options;
+  const digits = scoring.digits ?? 4;
   if (task === 'single_label') {
     const { yTrue, yPred } = singleLabelPairs(p, labels);
     const report = classificationReport(yTrue, yPred, { labels: labels.labels, digits });
@@ -106,23 +174,24 @@ export function taskReport(task: TaskKind, p: EvalPrediction, labels: LabelMap, 
     };
   }
   const { yTrue, yPred } = wordTagPairs(p, labels);
-  const scheme = tagScheme(labels.labels);
-  const entities = entityReport(yTrue, yPred, { scheme, digits });
+  const strict = scoring.mode === 'strict';
+  const scheme = strict ? canonicalScheme(scoring.scheme ?? detectScheme(labels.labels)) : tagScheme(labels.labels);
+  const entities = entityReport(yTrue, yPred, strict ? { mode: 'strict', scheme, digits } : { digits });
   const flatTrue = yTrue.flat();
   const flatPred = yPred.flat();
   const tags = classificationReport(flatTrue, flatPred, { labels: labels.labels, digits });
   const micro = entities['micro avg']!;
   return {
-    text: `entities (${scheme}, seqeval-style)\n${formatEntityReport(entities, digits)}\nword-level tags\n${formatClassificationReport(tags, digits)}`,
+    text: `entities (${strict ? `strict ${scheme}` : scheme}, seqeval-style)\n${formatEntityReport(entities, digits)}\nword-level tags\n${formatClassificationReport(tags, digits)}`,
     json: { ...(reportToJson(tags) as Record<string, unknown>), entity: reportToJson(entities) },
     metrics: { precision: micro.precision, recall: micro.recall, f1: micro['f1-score'], accuracy: tags.accuracy ?? Number.NaN },
   };
 }
 
-/** The Trainer's `computeMetrics` for a task: the headline numbers of {@link taskReport}. */
-export function metricsFor(task: TaskKind, labels: LabelMap): ComputeMetrics {
+/** The Trainer's `computeMetrics` for a task: the headline numbers of {@link taskReport} (entity scores read as `scoring` says). */
+export function metricsFor(task: TaskKind, labels: LabelMap, scoring: EntityScoring = {}): ComputeMetrics {
   return (p) => {
-    const m = taskReport(task, p, labels).metrics;
+    const m = taskReport(task, p, labels, scoring).metrics;
     return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v * 1e6) / 1e6]));
   };
 }
