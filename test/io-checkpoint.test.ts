@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,7 +8,13 @@ import { CheckpointError, configJson, readCheckpoint, writeCheckpoint } from '..
 import { type NamedTensor, readSafetensors, readSafetensorsHeader, writeSafetensors } from '../src/io/safetensors.js';
 
 const bert = (name: string) => fileURLToPath(new URL(`./fixtures/bert/${name}/`, import.meta.url));
-const tmp = () => mkdtemp(join(tmpdir(), 'tuna-ckpt-io-'));
+const temps: string[] = [];
+const tmp = async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tuna-ckpt-io-'));
+  temps.push(dir);
+  return dir;
+};
+after(() => Promise.all(temps.map((d) => rm(d, { recursive: true, force: true }))));
 
 test('reads the Hugging Face fixture checkpoints: config, float32 tensors, files', async () => {
   for (const name of ['BertModel', 'BertForSequenceClassification', 'BertForMaskedLM', 'BertForPreTraining', 'BertForTokenClassification']) {

@@ -1,7 +1,7 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,13 @@ import {
 } from '../src/io/safetensors.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/io/${name}`, import.meta.url));
-const tmp = () => mkdtemp(join(tmpdir(), 'tuna-st-'));
+const temps: string[] = [];
+const tmp = async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tuna-st-'));
+  temps.push(dir);
+  return dir;
+};
+after(() => Promise.all(temps.map((d) => rm(d, { recursive: true, force: true }))));
 const f32Bits = (a: Float32Array) => [...new Uint32Array(a.buffer, a.byteOffset, a.length)].map((b) => b.toString(16).padStart(8, '0'));
 const concat = (chunks: Uint8Array[]) => new Uint8Array(Buffer.concat(chunks));
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Graph, attr } from '../src/onnx/graph.js';
@@ -45,7 +45,7 @@ test('symbolic dims: one session serves several batch sizes and sequence lengths
   }
 });
 
-test('serialise then load keeps inputs, outputs, attributes and initializers exactly', async () => {
+test('serialise then load keeps inputs, outputs, attributes and initializers exactly', async (t) => {
   const g = new Graph('roundtrip');
   const x = g.input('x', 'float32', ['batch', 4]);
   const w = g.constant(Float32Array.from([0.1, -2.5, 3e-8, 7, 1, 2, 3, 4]), 'float32', [4, 2], 'w');
@@ -60,6 +60,7 @@ test('serialise then load keeps inputs, outputs, attributes and initializers exa
   g.output(z, 'out');
   const bytes = serializeGraph(g);
   const dir = await mkdtemp(join(tmpdir(), 'tuna-onnx-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'model.onnx');
   await writeFile(file, bytes);
   const m = loadOnnx(await readFile(file), file);

@@ -27,12 +27,15 @@ test('requests of one group arriving together share a batch; each gets its own r
   assert.deepEqual(r.batches, [['a', 'b', 'c', 'd']]);
 });
 
-test('a full batch runs at once; batches never exceed the limit; one model runs one batch at a time', async () => {
-  const b = new MicroBatcher({ maxBatchSize: 3, maxWaitMs: 10000 });
+// A wait longer than any test run: requests answered at all were not kept waiting for it (the
+// timeout only stops a hang). bench/batcher.ts measures how soon they are answered.
+const FOREVER_MS = 2 ** 31 - 1;
+
+test('a full batch runs at once; batches never exceed the limit; one model runs one batch at a time', { timeout: 60_000 }, async () => {
+  const b = new MicroBatcher({ maxBatchSize: 3, maxWaitMs: FOREVER_MS });
   const r = recorder();
-  const t0 = performance.now();
+  // Full batches do not wait.
   const answers = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((x) => b.submit('m', 't', 'k', r.run, [x])));
-  assert.ok(performance.now() - t0 < 2000, 'full batches do not wait');
   assert.deepEqual(answers.flat(), ['r:a', 'r:b', 'r:c', 'r:d', 'r:e', 'r:f']);
   assert.deepEqual(r.batches, [['a', 'b', 'c'], ['d', 'e', 'f']]);
   assert.equal(r.overlapped(), false);
@@ -77,10 +80,10 @@ test('a failing batch is rerun request by request: only the request at fault fai
   assert.deepEqual((settled[2] as PromiseFulfilledResult<unknown[]>).value, ['c', 'd']);
 });
 
-test('an aborted request leaves the queue; drain runs what is queued without waiting', async () => {
+test('an aborted request leaves the queue; drain runs what is queued without waiting', { timeout: 60_000 }, async () => {
   const cancelled: string[] = [];
   const depths: number[] = [];
-  const b = new MicroBatcher({ maxBatchSize: 8, maxWaitMs: 60000, observer: { cancelled: (m, t) => cancelled.push(`${m}/${t}`), queueDepth: (_m, d) => depths.push(d) } });
+  const b = new MicroBatcher({ maxBatchSize: 8, maxWaitMs: FOREVER_MS, observer: { cancelled: (m, t) => cancelled.push(`${m}/${t}`), queueDepth: (_m, d) => depths.push(d) } });
   const r = recorder(1);
   const gone = new AbortController();
   const dropped = b.submit('m', 't', 'k', r.run, ['x'], gone.signal);
@@ -90,9 +93,7 @@ test('an aborted request leaves the queue; drain runs what is queued without wai
   await assert.rejects(dropped, RequestCancelledError);
   assert.equal(b.queueDepth('m'), 1);
   assert.deepEqual(cancelled, ['m/t']);
-  const t0 = performance.now();
   await b.drain();
-  assert.ok(performance.now() - t0 < 2000);
   assert.deepEqual(await kept, ['r:y']);
   assert.deepEqual(r.batches, [['y']]);
   assert.deepEqual(depths, [1, 2, 1, 0]);

@@ -269,14 +269,15 @@ test('decode joins ## pieces and cleans up spaces before punctuation', async () 
   assert.deepEqual(tok.decodeBatch([[tok.tokenToId('hello')!], []]), ['hello', '']);
 });
 
-test('encoding 10k short sentences takes well under a second', async () => {
+// Its speed is measured by bench/tokenizer.ts on the same sentences.
+test('encoding 10k short sentences in a batch gives each sentence its own encoding', async () => {
   const tok = await BertTokenizer.fromDirectory(dirOf('cased'));
   const base = ['The quick brown fox jumps over the lazy dog.', 'Hello, WORLD!! How old are you?', "don't stop; U.S.A. isn't (quite) here", '我爱北京天安门, BERT在2018年发布', 'Héllo naïve café, résumé.'];
   const texts = Array.from({ length: 10000 }, (_, i) => `${base[i % base.length]} item ${i}`);
-  tok.encodeBatch(texts.slice(0, 500));
-  const t0 = performance.now();
   const out = tok.encodeBatch(texts, { maxLength: 64 });
-  const ms = performance.now() - t0;
   assert.equal(out.length, 10000);
-  assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
+  // The batch is padded to its longest sentence; without the padding each is what encode gives.
+  const unpadded = (e: (typeof out)[number]) => e.inputIds.filter((_, t) => e.attentionMask[t] === 1);
+  for (const i of [0, 1, 2, 3, 4, 4321, 9999]) assert.deepEqual(unpadded(out[i]!), tok.encode(texts[i]!, undefined, { maxLength: 64 }).inputIds, texts[i]);
+  assert.ok(out.every((e) => e.inputIds.length <= 64 && e.inputIds[0] === tok.tokenToId('[CLS]')));
 });

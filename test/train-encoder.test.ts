@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Value } from '../src/onnx/graph.js';
@@ -130,8 +130,9 @@ test('training is deterministic for a seed and differs across seeds', async () =
   assert.notDeepEqual(a.losses, c.losses);
 });
 
-test('optimizer state saves and loads', async () => {
+test('optimizer state saves and loads', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tuna-state-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
   const a = await trainRun(3, 3, { stateDir: dir });
   const fresh = new AdamW({ weightDecay: 0.01 });
   const meta = await loadOptimizerState(join(dir, 'optimizer.safetensors'), fresh, a.step.trainable);

@@ -4,6 +4,7 @@
 // entry: no encoder layers, zero position and token-type embeddings, one-hot word embeddings, so
 // the hidden state of a token depends on the token alone, and a classifier that maps each token's
 // hidden state to the logits given for it. Expected entities then follow by hand from those logits.
+import { rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +16,16 @@ import { BertTokenizer } from '../../src/tokenizers/bert-tokenizer.js';
 
 export const BUNDLED_EN = new URL('../../models/tuna-small-en/', import.meta.url).pathname;
 
+const tempDirs: string[] = [];
+
+/**
+ * A new temporary directory, removed when the test process exits (node --test runs each test file
+ * in its own process), so no test that uses it leaves one behind.
+ */
 export async function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `tuna-${prefix}-`));
+  const dir = await mkdtemp(join(tmpdir(), `tuna-${prefix}-`));
+  if (tempDirs.push(dir) === 1) process.once('exit', () => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  return dir;
 }
 
 /** Copies the tokenizer files of `from` into `to`. */
