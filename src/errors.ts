@@ -41,6 +41,18 @@ export const ERROR_CODES = {
   disposed: { http: 500, meaning: 'an object was used after it was released' },
   interrupted: { http: 500, meaning: 'the work was interrupted (Ctrl-C, SIGTERM)' },
   internal: { http: 500, meaning: 'a defect in tuna: please report it' },
+  // The HTTP service's own answers (docs/serve.md lists every code it returns).
+  invalid_json: { http: 400, meaning: 'a request body is not valid JSON, or is empty' },
+  invalid_request: { http: 400, meaning: 'a request field is missing, of the wrong type, unknown, empty or too long; or malformed HTTP' },
+  headers_too_large: { http: 431, meaning: 'the request headers are larger than the server accepts' },
+  unauthorized: { http: 401, meaning: 'the API key is missing or wrong' },
+  unknown_model: { http: 404, meaning: 'a request names no loaded model' },
+  unsupported_task: { http: 400, meaning: 'the model named (or every model) does not serve the endpoint' },
+  not_found: { http: 404, meaning: 'no such route' },
+  method_not_allowed: { http: 405, meaning: 'the route exists, not with this HTTP method' },
+  body_too_large: { http: 413, meaning: 'a request body is larger than the server accepts' },
+  unsupported_media_type: { http: 415, meaning: 'a request body is not application/json' },
+  unavailable: { http: 503, meaning: 'the service is shutting down' },
 } as const satisfies Record<string, { http: number; meaning: string }>;
 
 /** A code of {@link ERROR_CODES}. */
@@ -80,5 +92,5 @@ export class TunaError extends Error {
 
 /** Whether `e` is a {@link TunaError} (also across duplicated module instances). */
 export function isTunaError(e: unknown): e is TunaError {
-  return e instanceof TunaError || (e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && Object.hasOwn(ERROR_CODES, (e as { code: string }).code));
+  return e instanceof TunaError || (e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && Object.hasOwn(ERROR_CODES, (e as unknown as { code: string }).code));
 }

@@ -1,3 +1,4 @@
+import { TunaError } from '../errors.js';
 import type { Graph, Node, Value } from '../onnx/graph.js';
 
 /** What a gradient rule sees of the node it differentiates. */
@@ -19,11 +20,12 @@ export interface GradContext {
  */
 export type GradientRule = (ctx: GradContext) => (Value | undefined)[];
 
-/** Error raised when the backward pass meets an op with no gradient rule. */
-export class UnsupportedGradientError extends Error {
+/** Error raised when the backward pass meets an op with no gradient rule (code `unsupported_gradient`). */
+export class UnsupportedGradientError extends TunaError {
   override name = 'UnsupportedGradientError';
   constructor(readonly opType: string, readonly domain: string, readonly nodeName: string) {
     super(
+      'unsupported_gradient',
       `no gradient rule for op ${domain ? `${domain}::` : ''}${opType} (node ${nodeName}); ` +
         'register one with registerGradient() or keep this op off the path from the parameters to the loss',
     );

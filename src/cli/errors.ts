@@ -1,28 +1,44 @@
-/** Machine-readable kinds of CLI failure, as they appear in `{"error": {"code": ...}}`. */
-export type CliErrorCode = 'file_not_found' | 'file_unreadable' | 'invalid_onnx' | 'invalid_data' | 'invalid_model' | 'interrupted' | 'usage' | 'internal';
+import { type ErrorCode, TunaError, isTunaError } from '../errors.js';
+
+/** Machine-readable kinds of CLI failure, as they appear in `{"error": {"code": ...}}`: the codes of `ERROR_CODES`. */
+export type CliErrorCode = ErrorCode;
+
+/** The `{"error": {...}}` document `tuna --json` prints for a failure. */
+export interface CliErrorJson {
+  readonly error: { readonly code: ErrorCode; readonly message: string; readonly file?: string; readonly field?: string };
+}
 
 /**
  * An error the `tuna` command reports to the user: printed as `tuna: <message>` on stderr (and as
- * `{"error": {...}}` on stdout with `--json`), exit code 1, no stack trace.
+ * `{"error": {...}}` on stdout with `--json`), exit code 1 (130 for `interrupted`), no stack trace.
  */
-export class CliError extends Error {
+export class CliError extends TunaError {
   override name = 'CliError';
-  readonly code: CliErrorCode;
-  /** The file the error is about, when there is one. */
-  readonly file?: string;
   readonly exitCode: number;
 
-  constructor(code: CliErrorCode, message: string, opts: { file?: string; exitCode?: number; cause?: unknown } = {}) {
-    super(oneLine(message), opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.code = code;
-    this.file = opts.file;
-    this.exitCode = opts.exitCode ?? 1;
+  constructor(code: CliErrorCode, message: string, opts: { file?: string; field?: string; exitCode?: number; cause?: unknown } = {}) {
+    super(code, oneLine(message), opts);
+    this.exitCode = opts.exitCode ?? exitCodeOf(code);
+  }
+
+  /** The CLI error that reports `e`: a TunaError by its code, message, file and field; anything else as `internal`. */
+  static of(e: unknown): CliError {
+    if (e instanceof CliError) return e;
+    if (isTunaError(e)) return new CliError(e.code, e.message, { file: e.file, field: e.field, cause: e });
+    return new CliError('internal', (e as Error)?.message ?? String(e), { cause: e });
   }
 
   /** The `{"error": {...}}` document printed with `--json`. */
-  toJSON(): { error: { code: CliErrorCode; message: string; file?: string } } {
-    return { error: { code: this.code, message: this.message, ...(this.file === undefined ? {} : { file: this.file }) } };
+  toJSON(): CliErrorJson {
+    return {
+      error: { code: this.code, message: this.message, ...(this.file === undefined ? {} : { file: this.file }), ...(this.field === undefined ? {} : { field: this.field }) },
+    };
   }
+}
+
+/** The exit status of `tuna` for an error code: 130 for `interrupted` (as after SIGINT), else 1. */
+export function exitCodeOf(code: ErrorCode): number {
+  return code === 'interrupted' ? 130 : 1;
 }
 
 /** Collapses a message onto one line (errors from libraries sometimes span several). */

@@ -9,6 +9,7 @@ import { type PretrainOptions, pretrainCommand } from './commands/pretrain.js';
 import { type ServeOptions, serveCommand } from './commands/serve.js';
 import { type TokenizerTrainOptions, tokenizerTrainCommand } from './commands/tokenizer.js';
 import { type TrainOptions, trainCommand } from './commands/train.js';
+import { isTunaError } from '../errors.js';
 import { CliError, oneLine } from './errors.js';
 import { type Output, processOutput, toJson } from './output.js';
 import { packageVersion } from './version.js';
@@ -58,13 +59,24 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
 
   program
     .command('predict')
-    .description('run a sequence- or token-classification checkpoint on text')
+    .description("run a checkpoint's own pipeline on text: text classification, token classification (entities) or fill-mask")
     .requiredOption('--model <dir>', 'Hugging Face checkpoint directory (config.json, model.safetensors, vocab.txt or tokenizer.json) or Hub id')
-    .option('--text <text>', 'one text to classify')
-    .option('--input <file>', 'a UTF-8 file with one text per line')
+    .option('--revision <rev>', 'Hub branch, tag or commit of a Hub id (default main)')
+    .option('--text <text>', 'one text')
+    .option('--text-pair <text>', 'the second text of a pair, with --text (pair classifiers)')
+    .option('--input <file>', 'a UTF-8 file with one text per line (blank lines skipped), a .csv/.tsv/.jsonl file (see --text-column), or - for standard input')
+    .option('--text-column <name>', 'CSV/TSV column or JSONL field with the text (default text)')
+    .option('--text-pair-column <name>', 'column with the second text of a pair')
+    .option('--top-k <n>', 'fill-mask: candidates per mask (default 5); text classification: labels per text (default 1)')
+    .option('--threshold <p>', 'multi-label classification: labels with a sigmoid score of at least p (default 0.5 for multi-label models)')
+    .option('--stride <n>', 'token classification: read long texts in overlapping windows sharing n tokens, instead of truncating')
     .option('--batch-size <n>', 'texts per batch (default 32)')
-    .option('--json', 'print one JSON object per input line: {text, label, score, logits} or {text, entities, logits}')
-    .addHelpText('after', '\nExamples:\n  tuna predict --model out/ --text "where is my card?"\n  tuna predict --model out/ --input texts.txt --json')
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)')
+    .option('--json', 'print one JSON object per input (JSON Lines, in input order): {text, label, score, logits}, {text, entities, logits} or {text, candidates}')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tuna predict --model out/ --text "where is my card?"\n  tuna predict --model out/ --input texts.txt --json\n  cat texts.txt | tuna predict --model out/ --input -\n  tuna predict --model models/tuna-small-en --text "the [MASK] of the story" --top-k 3',
+    )
     .action(async (opts: PredictOptions) => {
       state.json = !!opts.json;
       await predictCommand(opts, out);
@@ -137,8 +149,11 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     program
       .command('eval')
       .description('evaluate a fine-tuned classifier on a labelled file: classification report (and seqeval entity scores for token classification)')
-      .requiredOption('--model <dir>', 'fine-tuned checkpoint directory')
-      .requiredOption('--data <file>', 'labelled data (.csv, .tsv, .jsonl, CoNLL)')
+      .requiredOption('--model <dir>', 'fine-tuned checkpoint directory or Hub id')
+      .option('--revision <rev>', 'Hub branch, tag or commit of a Hub id (default main)')
+      .requiredOption('--data <file>', 'labelled data (.csv, .tsv, .jsonl, CoNLL); columns and separators default to those the model was trained with')
+      .option('--entity-mode <mode>', "token classification: seqeval's default (lenient) or strict entity reading", 'default')
+      .option('--scheme <scheme>', 'with --entity-mode strict: the tag scheme, IOB2, IOE2, IOBES or BILOU (default: read from the labels)')
       .option('--batch-size <n>', 'examples per batch', '64')
       .option('--threads <n>', 'ONNX Runtime threads (default: all cores)')
       .option('--json', 'print one JSON document: accuracy, per-label scores, averages (and an entity section)'),
@@ -225,6 +240,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .option('--granularity <g>', 'int8 weight scales: per-channel or per-tensor', 'per-channel')
     .option('--contrib-ops', "use ONNX Runtime's com.microsoft fused kernels (Attention, QAttention, DynamicQuantizeMatMul): faster in ONNX Runtime, not portable")
     .option('--no-verify', 'skip running the exported models against tuna on a sample batch')
+    .option('--task <task>', 'export for this task instead of the checkpoint\'s own head: feature-extraction writes the encoder alone (last_hidden_state)')
     .option('--json', 'print one JSON document: files (path, bytes, kind, ops), inputs, outputs, opset')
     .addHelpText(
       'after',
@@ -259,9 +275,10 @@ export async function run(argv: readonly string[], out: Output = processOutput):
   } catch (e) {
     // Commander has already printed its own messages (help, version, usage errors).
     if (e instanceof CommanderError) return e.exitCode;
-    const err = e instanceof CliError ? e : new CliError('internal', (e as Error)?.message ?? String(e), { cause: e });
+    // Any TunaError, however deep it was raised, is reported by its code; anything else is a defect.
+    const err = CliError.of(e);
     out.stderr(`tuna: ${oneLine(err.message)}\n`);
-    if (!(e instanceof CliError) && process.env.TUNA_DEBUG && (e as Error)?.stack) out.stderr(`${(e as Error).stack}\n`);
+    if (!isTunaError(e) && process.env.TUNA_DEBUG && (e as Error)?.stack) out.stderr(`${(e as Error).stack}\n`);
     if (state.json) out.stdout(`${toJson(err.toJSON())}\n`);
     return err.exitCode;
   }

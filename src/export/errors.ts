@@ -1,4 +1,6 @@
-/** Kinds of export failure, as they appear in `{"error": {"code": ...}}` of `tuna export --json`. */
+import { type ErrorCode, TunaError } from '../errors.js';
+
+/** Kinds of export failure (`ExportError.kind`); each has a code of the catalogue (`ExportError.code`). */
 export type ExportErrorCode =
   | 'checkpoint_not_found'
   | 'invalid_checkpoint'
@@ -8,16 +10,28 @@ export type ExportErrorCode =
   | 'output_not_writable'
   | 'verification_failed';
 
-/** An export that cannot be done, with the file involved (when there is one) and what to do about it. */
-export class ExportError extends Error {
-  override name = 'ExportError';
-  readonly code: ExportErrorCode;
-  /** The file or directory the error is about. */
-  readonly file?: string;
+/** The catalogue code of each kind of export failure. */
+export const EXPORT_ERROR_CODES = {
+  checkpoint_not_found: 'file_not_found',
+  invalid_checkpoint: 'invalid_checkpoint',
+  unsupported_architecture: 'unsupported_model',
+  unsupported_graph: 'export_failed',
+  invalid_option: 'invalid_option',
+  output_not_writable: 'export_failed',
+  verification_failed: 'export_failed',
+} as const satisfies Record<ExportErrorCode, ErrorCode>;
 
-  constructor(code: ExportErrorCode, message: string, opts: { file?: string; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.code = code;
-    this.file = opts.file;
+/**
+ * An export that cannot be done, with the file involved (when there is one) and what to do about it.
+ * `kind` says which failure it is, `code` is its code in the catalogue (`file_not_found`,
+ * `invalid_checkpoint`, `unsupported_model`, `invalid_option` or `export_failed`).
+ */
+export class ExportError extends TunaError {
+  override name = 'ExportError';
+  readonly kind: ExportErrorCode;
+
+  constructor(kind: ExportErrorCode, message: string, opts: { file?: string; cause?: unknown } = {}) {
+    super(EXPORT_ERROR_CODES[kind], message, opts);
+    this.kind = kind;
   }
 }

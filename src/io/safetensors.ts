@@ -1,5 +1,6 @@
 import { endianness } from 'node:os';
 import { open } from 'node:fs/promises';
+import { type ErrorCode, type ErrorDetails, TunaError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 
 /** Element types of the safetensors format that tuna reads and writes. */
@@ -61,9 +62,21 @@ export interface ReadOptions {
   readonly select?: (name: string) => boolean;
 }
 
-/** A safetensors file is malformed or uses something tuna does not read; the message names the file and tensor. */
-export class SafetensorsError extends Error {
+/**
+ * A safetensors file is malformed or uses something tuna does not read (code `invalid_safetensors`,
+ * or `file_not_found` / `file_unreadable`), or tensors given to the writer cannot be stored
+ * (`invalid_input`); the message names the file and tensor.
+ */
+export class SafetensorsError extends TunaError {
   override name = 'SafetensorsError';
+  constructor(message: string, details: ErrorDetails & { readonly code?: Extract<ErrorCode, 'invalid_safetensors' | 'file_not_found' | 'file_unreadable' | 'invalid_input'> } = {}) {
+    super(details.code ?? 'invalid_safetensors', message, details);
+  }
+}
+
+/** A SafetensorsError for tensors or metadata the writer cannot store. */
+function writeError(message: string): SafetensorsError {
+  return new SafetensorsError(message, { code: 'invalid_input' });
 }
 
 /** The safetensors reference implementation refuses headers larger than this. */
@@ -408,8 +421,8 @@ async function openForReading(path: string): Promise<FileHandle> {
     return await open(path, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SafetensorsError(`${path}: no such file`);
-    if (code === 'EISDIR') throw new SafetensorsError(`${path}: is a directory, not a safetensors file`);
+    if (code === 'ENOENT') throw new SafetensorsError(`${path}: no such file`, { code: 'file_not_found', file: path, cause: e });
+    if (code === 'EISDIR') throw new SafetensorsError(`${path}: is a directory, not a safetensors file`, { code: 'file_unreadable', file: path, cause: e });
     throw e;
   }
 }
@@ -505,7 +518,7 @@ function arrayDType(data: SafetensorsArray): SafetensorsDType {
   if (data instanceof Int32Array) return 'I32';
   if (data instanceof Int8Array) return 'I8';
   if (data instanceof Uint8Array) return 'U8';
-  throw new SafetensorsError(`unsupported array type ${(data as object).constructor?.name}`);
+  throw writeError(`unsupported array type ${(data as object).constructor?.name}`);
 }
 
 interface Planned {
@@ -520,18 +533,18 @@ function plan(tensors: ReadonlyMap<string, NamedTensor>, source: string): Planne
   const out: Planned[] = [];
   for (const [name, t] of tensors) {
     const where = `${source}: tensor "${name}"`;
-    if (name === '__metadata__' || name === '') throw new SafetensorsError(`${where}: reserved name`);
-    if (!t || !ArrayBuffer.isView(t.data)) throw new SafetensorsError(`${where}: data is not a typed array`);
+    if (name === '__metadata__' || name === '') throw writeError(`${where}: reserved name`);
+    if (!t || !ArrayBuffer.isView(t.data)) throw writeError(`${where}: data is not a typed array`);
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new SafetensorsError(`${where}: shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`);
+      throw writeError(`${where}: shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`);
     }
     const count = elementCount(t.shape);
-    if (count !== t.data.length) throw new SafetensorsError(`${where}: has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${count}`);
+    if (count !== t.data.length) throw writeError(`${where}: has ${t.data.length} values but shape [${t.shape.join(', ')}] needs ${count}`);
     const dtype = t.dtype ?? arrayDType(t.data);
-    if (!isDType(dtype)) throw new SafetensorsError(`${where}: unknown dtype ${String(dtype)} (tuna writes ${DTYPES.join(', ')})`);
+    if (!isDType(dtype)) throw writeError(`${where}: unknown dtype ${String(dtype)} (tuna writes ${DTYPES.join(', ')})`);
     const kind = t.data.constructor.name;
-    if (!ALLOWED[dtype].includes(kind)) throw new SafetensorsError(`${where}: a ${kind} cannot be stored as ${dtype} (it takes ${ALLOWED[dtype].join(' or ')})`);
-    if (dtype === 'BOOL' && (t.data as Uint8Array).some((v) => v > 1)) throw new SafetensorsError(`${where}: BOOL values must be 0 or 1`);
+    if (!ALLOWED[dtype].includes(kind)) throw writeError(`${where}: a ${kind} cannot be stored as ${dtype} (it takes ${ALLOWED[dtype].join(' or ')})`);
+    if (dtype === 'BOOL' && (t.data as Uint8Array).some((v) => v > 1)) throw writeError(`${where}: BOOL values must be 0 or 1`);
     out.push({ name, dtype, tensor: t, bytes: count * BYTES[dtype] });
   }
   return out.sort((a, b) => RANK[b.dtype] - RANK[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -540,7 +553,7 @@ function plan(tensors: ReadonlyMap<string, NamedTensor>, source: string): Planne
 function headerChunk(planned: readonly Planned[], metadata: Record<string, string>, source: string): Uint8Array {
   const header: Record<string, unknown> = {};
   const meta = Object.entries(metadata);
-  for (const [k, v] of meta) if (typeof v !== 'string') throw new SafetensorsError(`${source}: metadata "${k}" must be a string, got ${JSON.stringify(v)}`);
+  for (const [k, v] of meta) if (typeof v !== 'string') throw writeError(`${source}: metadata "${k}" must be a string, got ${JSON.stringify(v)}`);
   if (meta.length) header.__metadata__ = metadata;
   let offset = 0;
   for (const p of planned) {

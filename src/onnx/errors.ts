@@ -1,14 +1,15 @@
+import { TunaError } from '../errors.js';
 import type { Dim } from './shape.js';
 
-/** A graph was built with tensors whose shapes or types do not fit the operation. */
-export class ShapeError extends Error {
+/** A graph was built with tensors whose shapes or types do not fit the operation (code `shape_error`). */
+export class ShapeError extends TunaError {
   override name = 'ShapeError';
   constructor(
     readonly op: string,
     message: string,
     readonly shapes: readonly (readonly Dim[])[] = [],
   ) {
-    super(`${op}: ${message}${shapes.length ? ` (shapes ${shapes.map(formatShape).join(' and ')})` : ''}`);
+    super('shape_error', `${op}: ${message}${shapes.length ? ` (shapes ${shapes.map(formatShape).join(' and ')})` : ''}`);
   }
 }
 

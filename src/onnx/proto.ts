@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { type ErrorDetails, TunaError } from '../errors.js';
 import { type DType, byteSize, dtypeFromOnnxCode, onnxTypeCode } from './dtype.js';
 import { type Attribute, type Graph, MS_DOMAIN, type TensorData, type TensorValues, type Value } from './graph.js';
 import type { Dim } from './shape.js';
@@ -126,9 +127,12 @@ export interface OnnxModelInfo {
   opCounts(): Map<string, number>;
 }
 
-/** Error raised when bytes are not a readable ONNX model. */
-export class OnnxFormatError extends Error {
+/** Error raised when bytes are not a readable ONNX model (code `invalid_onnx`). */
+export class OnnxFormatError extends TunaError {
   override name = 'OnnxFormatError';
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('invalid_onnx', message, details);
+  }
 }
 
 /** Decodes the bytes of a `.onnx` file for inspection. */
@@ -137,10 +141,10 @@ export function loadOnnx(bytes: Uint8Array, source = 'model'): OnnxModelInfo {
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
-    throw new OnnxFormatError(`${source}: not a valid ONNX model (${(e as Error).message})`);
+    throw new OnnxFormatError(`${source}: not a valid ONNX model (${(e as Error).message})`, { file: source, cause: e });
   }
   const g = model.graph;
-  if (!g) throw new OnnxFormatError(`${source}: the ONNX model has no graph`);
+  if (!g) throw new OnnxFormatError(`${source}: the ONNX model has no graph`, { file: source });
   const opsets: Record<string, number> = {};
   for (const o of model.opsetImport) opsets[o.domain ?? ''] = Number(o.version);
   const initializers = new Map<string, TensorData>();
@@ -210,12 +214,12 @@ function decodeTensor(t: onnxProto.onnx.ITensorProto, source: string): TensorDat
   const dims = (t.dims ?? []).map(Number);
   const size = dims.reduce((a, b) => a * b, 1);
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    throw new OnnxFormatError(`${source}: tensor ${t.name} uses external data, which tuna does not read`);
+    throw new OnnxFormatError(`${source}: tensor ${t.name} uses external data, which tuna does not read`, { file: source });
   }
   let data: TensorValues;
   if (t.rawData && t.rawData.length > 0) {
     if (t.rawData.length !== size * byteSize(dtype)) {
-      throw new OnnxFormatError(`${source}: tensor ${t.name} has ${t.rawData.length} bytes, expected ${size * byteSize(dtype)}`);
+      throw new OnnxFormatError(`${source}: tensor ${t.name} has ${t.rawData.length} bytes, expected ${size * byteSize(dtype)}`, { file: source });
     }
     const copy = new Uint8Array(t.rawData).buffer;
     data = typedView(dtype, copy);

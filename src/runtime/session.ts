@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
+import { type ErrorDetails, TunaError } from '../errors.js';
 import type { Graph } from '../onnx/graph.js';
 import { serializeGraph } from '../onnx/proto.js';
 import { type HostTensor, fromOrt, toOrt } from './tensor.js';
@@ -22,9 +23,12 @@ export interface SessionOptions {
   readonly optimizedModelPath?: string;
 }
 
-/** Error raised when ONNX Runtime rejects a model or a run. */
-export class RuntimeError extends Error {
+/** Error raised when ONNX Runtime rejects a model or a run (code `runtime_error`). */
+export class RuntimeError extends TunaError {
   override name = 'RuntimeError';
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('runtime_error', message, details);
+  }
 }
 
 /** Default intra-op thread count: `TUNA_THREADS` or the number of cores. */
@@ -62,7 +66,7 @@ export class Session {
       const s = await ort.InferenceSession.create(bytes, options);
       return new Session(s, s.inputNames, s.outputNames);
     } catch (e) {
-      throw new RuntimeError(`ONNX Runtime could not load the graph: ${(e as Error).message}`);
+      throw new RuntimeError(`ONNX Runtime could not load the graph: ${(e as Error).message}`, { cause: e });
     }
   }
 
@@ -88,7 +92,7 @@ export class Session {
     try {
       result = fetches === undefined ? await this.session.run(ortFeeds) : await this.session.run(ortFeeds, fetches as never);
     } catch (e) {
-      throw new RuntimeError(`ONNX Runtime run failed: ${(e as Error).message}`);
+      throw new RuntimeError(`ONNX Runtime run failed: ${(e as Error).message}`, { cause: e });
     } finally {
       this.runMillis += performance.now() - t0;
     }

@@ -9,6 +9,8 @@
  * themselves even with `maxWaitMs` 0.
  */
 
+import { TunaError } from '../errors.js';
+
 /** Runs one batch: one result per input, in order. */
 export type BatchRunner = (inputs: readonly unknown[]) => Promise<readonly unknown[]>;
 
@@ -37,14 +39,20 @@ export interface BatcherOptions {
   readonly observer?: BatcherObserver;
 }
 
-/** The error a request's promise rejects with when the model's queue is full. */
-export class QueueFullError extends Error {
+/** The error a request's promise rejects with when the model's queue is full (code `overloaded`). */
+export class QueueFullError extends TunaError {
   override name = 'QueueFullError';
+  constructor(message: string) {
+    super('overloaded', message);
+  }
 }
 
-/** The error a request's promise rejects with when its signal aborts while it is queued. */
-export class RequestCancelledError extends Error {
+/** The error a request's promise rejects with when its signal aborts while it is queued (code `cancelled`). */
+export class RequestCancelledError extends TunaError {
   override name = 'RequestCancelledError';
+  constructor(message: string) {
+    super('cancelled', message);
+  }
 }
 
 interface Job {

@@ -1,6 +1,11 @@
 /** Errors of the HTTP service and the JSON body every 4xx/5xx answer carries. */
+import { type ErrorCode, TunaError, isTunaError } from '../errors.js';
 
-/** Machine-readable kinds of request failure, as they appear in `{"error": {"code": ...}}`. */
+/**
+ * The service's own kinds of request failure, as they appear in `{"error": {"code": ...}}`; each is
+ * a code of the catalogue (`ERROR_CODES`), which gives its HTTP status. Other tuna errors met while
+ * answering a request keep their own code and status.
+ */
 export type ServeErrorCode =
   /** The body is not valid JSON (or is empty). */
   | 'invalid_json'
@@ -16,6 +21,8 @@ export type ServeErrorCode =
   | 'unsupported_task'
   /** The body is larger than the server accepts. */
   | 'body_too_large'
+  /** The request headers are larger than Node's HTTP parser accepts. */
+  | 'headers_too_large'
   /** The body is not `application/json`. */
   | 'unsupported_media_type'
   /** No such route. */
@@ -26,32 +33,33 @@ export type ServeErrorCode =
   | 'unauthorized'
   /** The model's queue is full; retry after the `Retry-After` seconds. */
   | 'overloaded'
-  /** The server is shutting down or its models are not loaded yet. */
+  /** The server is shutting down. */
   | 'unavailable'
+  /** The client went away before its answer (never seen by the client; counted as 499 in metrics). */
+  | 'cancelled'
   /** A failure on the server's side. */
   | 'internal';
 
 /** The error document of a failed request. */
 export interface ErrorBody {
-  readonly error: { readonly code: ServeErrorCode; readonly message: string; readonly field?: string };
+  readonly error: { readonly code: ErrorCode; readonly message: string; readonly field?: string };
 }
 
 /**
- * A request the server refuses or cannot answer: `status` is the HTTP status, `code` the
- * machine-readable kind, `field` the request field at fault (`inputs[2]`, `parameters.top_k`,
- * `model`) when there is one.
+ * A request the server refuses or cannot answer: `code` is the machine-readable kind, `status` the
+ * HTTP status the catalogue gives it, `field` the request field at fault (`inputs[2]`,
+ * `parameters.top_k`, `model`) when there is one.
  */
-export class ServeError extends Error {
+export class ServeError extends TunaError {
   override name = 'ServeError';
-  readonly status: number;
-  readonly code: ServeErrorCode;
-  readonly field?: string;
 
-  constructor(status: number, code: ServeErrorCode, message: string, opts: { field?: string; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.status = status;
-    this.code = code;
-    this.field = opts.field;
+  constructor(code: ServeErrorCode | ErrorCode, message: string, opts: { field?: string; cause?: unknown } = {}) {
+    super(code, message, opts);
+  }
+
+  /** The HTTP status of the answer (the code's status in `ERROR_CODES`). */
+  get status(): number {
+    return this.httpStatus;
   }
 
   /** The JSON body sent to the client. */
@@ -60,14 +68,32 @@ export class ServeError extends Error {
   }
 }
 
-/** A server configuration the service cannot start with (bad option, unusable model directory). */
-export class ServeConfigError extends Error {
+/**
+ * A server configuration the service cannot start with (bad option, unusable model directory).
+ * The code is `opts.code`, else that of the tuna error it wraps (`file_not_found` for a missing
+ * model directory, `invalid_checkpoint`, `hub_error`, ...), else `invalid_option`.
+ */
+export class ServeConfigError extends TunaError {
   override name = 'ServeConfigError';
   /** The option or model directory at fault. */
   readonly option?: string;
 
-  constructor(message: string, opts: { option?: string; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+  constructor(message: string, opts: { option?: string; code?: ErrorCode; cause?: unknown } = {}) {
+    const wrapped = isTunaError(opts.cause) ? opts.cause : undefined;
+    super(opts.code ?? wrapped?.code ?? 'invalid_option', withoutRepeatedPath(message, opts.option), { cause: opts.cause, file: wrapped?.file });
     this.option = opts.option;
   }
+}
+
+/**
+ * `DIR: ... DIR: problem` -> `DIR: ... problem`: a message that prefixes a model directory to the
+ * message of an error that already starts with it names the directory once.
+ */
+function withoutRepeatedPath(message: string, path: string | undefined): string {
+  if (path === undefined || path === '') return message;
+  const prefix = `${path}: `;
+  if (!message.startsWith(prefix)) return message;
+  const rest = message.slice(prefix.length);
+  const at = rest.indexOf(prefix);
+  return at < 0 ? message : prefix + rest.slice(0, at) + rest.slice(at + prefix.length);
 }

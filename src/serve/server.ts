@@ -3,10 +3,11 @@
  * health, readiness, Prometheus metrics and a web page.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { PipelineError } from '../pipelines/errors.js';
-import { MicroBatcher, QueueFullError, RequestCancelledError } from './batcher.js';
+import { isTunaError } from '../errors.js';
+import { MicroBatcher } from './batcher.js';
 import { ServeConfigError, ServeError } from './errors.js';
 import { ServeMetrics } from './metrics.js';
 import { type LoadedModel, type ModelInfo, type ModelSpec, disposeModels, loadModels, parseModelSpec } from './models.js';
@@ -159,11 +160,11 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = body as string;
-    if (text.trim() === '') return done(new ServeError(400, 'invalid_json', 'the body is empty; send a JSON object such as {"inputs": "some text"}'), undefined);
+    if (text.trim() === '') return done(new ServeError('invalid_json', 'the body is empty; send a JSON object such as {"inputs": "some text"}'), undefined);
     try {
       done(null, JSON.parse(text));
     } catch (e) {
-      done(new ServeError(400, 'invalid_json', `the body is not valid JSON (${(e as Error).message})`), undefined);
+      done(new ServeError('invalid_json', `the body is not valid JSON (${(e as Error).message})`), undefined);
     }
   });
 
@@ -171,7 +172,7 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
     if (o.apiKey === undefined || OPEN_PATHS.has(request.url.split('?')[0]!)) return;
     if (!keyMatches(request.headers.authorization, o.apiKey)) {
       reply.header('www-authenticate', 'Bearer');
-      throw new ServeError(401, 'unauthorized', request.headers.authorization === undefined ? 'this server needs an API key: send "Authorization: Bearer <key>"' : 'the API key is wrong', { field: 'authorization' });
+      throw new ServeError('unauthorized', request.headers.authorization === undefined ? 'this server needs an API key: send "Authorization: Bearer <key>"' : 'the API key is wrong', { field: 'authorization' });
     }
   });
 
@@ -195,8 +196,8 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const e = new ServeError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}; the endpoints are POST ${SERVE_TASKS.map((t) => `/v1/${t}`).join(', ')} and GET /v1/models, /healthz, /readyz, /metrics, /`);
-    reply.status(404).send(e.toJSON());
+    const e = new ServeError('not_found', `no route ${request.method} ${request.url.split('?')[0]}; the endpoints are POST ${SERVE_TASKS.map((t) => `/v1/${t}`).join(', ')} and GET /v1/models, /healthz, /readyz, /metrics, /`);
+    reply.status(e.status).send(e.toJSON());
   });
 
   // ---------------------------------------------------------------- routes
@@ -208,7 +209,10 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
   });
   getRoute(app, '/healthz', async () => ({ status: 'ok' }));
   getRoute(app, '/readyz', async (_request, reply) => {
-    if (closing) return reply.status(503).send(new ServeError(503, 'unavailable', 'the server is shutting down').toJSON());
+    if (closing) {
+      const e = new ServeError('unavailable', 'the server is shutting down');
+      return reply.status(e.status).send(e.toJSON());
+    }
     return { status: 'ready', models: loaded.map((m) => m.info.name) };
   });
   getRoute(app, '/metrics', async (_request, reply) => {
@@ -319,7 +323,7 @@ function methodNotAllowed(app: FastifyInstance, url: string, allowed: 'GET' | 'P
     url,
     handler: async (request, reply) => {
       reply.header('allow', allow);
-      throw new ServeError(405, 'method_not_allowed', `${request.method} is not allowed on ${url}; use ${allow}`);
+      throw new ServeError('method_not_allowed', `${request.method} is not allowed on ${url}; use ${allow}`);
     },
   });
 }
@@ -327,9 +331,13 @@ function methodNotAllowed(app: FastifyInstance, url: string, allowed: 'GET' | 'P
 /** Answers a request Node's HTTP parser rejects (bad framing, oversize headers) with the JSON error, then closes the connection. */
 function malformedHttp(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-  const body = JSON.stringify(new ServeError(status, 'invalid_request', `malformed HTTP request (${err.code ?? err.message})`).toJSON());
-  socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const e =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new ServeError('headers_too_large', `the request headers are larger than the server accepts (${err.code})`)
+      : new ServeError('invalid_request', `malformed HTTP request (${err.code ?? err.message})`);
+  const status = e.status;
+  const body = JSON.stringify(e.toJSON());
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function keyMatches(header: string | undefined, key: string): boolean {
@@ -344,15 +352,15 @@ function pickModel(models: readonly LoadedModel[], task: ServeTask, name: string
   const serving = models.filter((m) => m.pipelines.has(task));
   if (name === undefined) {
     if (serving.length === 0) {
-      throw new ServeError(400, 'unsupported_task', `no model here serves ${task}; the models serve ${models.map((m) => `${m.info.name} (${m.info.tasks.join(', ')})`).join('; ')}`);
+      throw new ServeError('unsupported_task', `no model here serves ${task}; the models serve ${models.map((m) => `${m.info.name} (${m.info.tasks.join(', ')})`).join('; ')}`);
     }
     return serving[0]!;
   }
   const model = models.find((m) => m.info.name === name);
-  if (!model) throw new ServeError(404, 'unknown_model', `no model named ${JSON.stringify(name)}; the models are ${models.map((m) => JSON.stringify(m.info.name)).join(', ')}`, { field: 'model' });
+  if (!model) throw new ServeError('unknown_model', `no model named ${JSON.stringify(name)}; the models are ${models.map((m) => JSON.stringify(m.info.name)).join(', ')}`, { field: 'model' });
   if (!model.pipelines.has(task)) {
     const others = serving.length ? `; ${task} is served by ${serving.map((m) => JSON.stringify(m.info.name)).join(', ')}` : '';
-    throw new ServeError(400, 'unsupported_task', `model ${JSON.stringify(name)} (${model.info.architectures.join(', ') || 'BertModel'}) does not serve ${task}, only ${model.info.tasks.join(', ')}${others}`, { field: 'model' });
+    throw new ServeError('unsupported_task', `model ${JSON.stringify(name)} (${model.info.architectures.join(', ') || 'BertModel'}) does not serve ${task}, only ${model.info.tasks.join(', ')}${others}`, { field: 'model' });
   }
   return model;
 }
@@ -370,29 +378,50 @@ function pipelineInput(x: unknown, field: string): string | { text: string; text
   return { text, textPair: text_pair };
 }
 
-/** A pipeline failure as a ServeError with the request's field names. */
+/**
+ * A failure of a queued or running request (batcher, pipeline, runtime: any tuna error) as the
+ * ServeError sent back, by code, with the request's field names: `inputs[0].text_pair`, and
+ * `parameters.top_k` for a pipeline option (`topK`) that a request parameter sets.
+ */
 function fromPipelineError(e: unknown, single: boolean, spec: TaskSpec): unknown {
-  if (e instanceof RequestCancelledError) return new ServeError(499, 'unavailable', 'the client went away');
-  if (e instanceof QueueFullError) return new ServeError(503, 'overloaded', `the server is overloaded: ${e.message}; retry later`);
-  if (!(e instanceof PipelineError)) return e;
+  if (!isTunaError(e) || e instanceof ServeError) return e;
   let field = e.field;
   if (field !== undefined && /^inputs\[\d+\]/.test(field)) {
     field = (single ? field.replace(/^inputs\[\d+\]/, 'inputs') : field).replace(/\.textPair$/, '.text_pair');
   }
   switch (e.code) {
+    case 'cancelled':
+      return new ServeError('cancelled', 'the client went away', { cause: e });
+    case 'overloaded':
+      return new ServeError('overloaded', `the server is overloaded: ${e.message}; retry later`, { cause: e });
     case 'invalid_input':
-      return new ServeError(400, 'invalid_request', e.message, { field });
-    case 'no_mask_token':
-      return new ServeError(400, 'no_mask_token', e.message, { field });
-    case 'invalid_option': {
-      const name = field === undefined ? undefined : `parameters.${spec.parameterNames[field] ?? field}`;
-      return new ServeError(400, 'invalid_parameter', e.message, { field: name });
-    }
+      return new ServeError('invalid_request', e.message, { field, cause: e });
+    case 'invalid_option':
+      return new ServeError('invalid_parameter', parameterMessage(e.message, spec), { field: field === undefined ? undefined : `parameters.${parameterName(field, spec)}`, cause: e });
     case 'disposed':
-      return new ServeError(503, 'unavailable', 'the server is shutting down');
+      return new ServeError('unavailable', 'the server is shutting down', { cause: e });
     default:
-      return new ServeError(500, 'internal', e.message);
+      return new ServeError(e.code, e.message, { field, cause: e });
   }
+}
+
+/** The request parameter (`top_k`) that sets a pipeline option (`topK`, or its alias `top_k`). */
+function parameterName(option: string, spec: TaskSpec): string {
+  return spec.parameterNames[option] ?? option.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/**
+ * A pipeline's message about its options in the request's terms: option names become parameter
+ * names (`aggregationStrategy` -> `aggregation_strategy`), and the one it starts with is named as
+ * the request field (`parameters.stride must be ...`).
+ */
+function parameterMessage(message: string, spec: TaskSpec): string {
+  let m = message;
+  for (const [option, parameter] of Object.entries(spec.parameterNames)) {
+    if (option !== parameter) m = m.replace(new RegExp(`\\b${option}\\b`, 'g'), parameter);
+  }
+  const first = /^[a-z_]+\b/.exec(m)?.[0];
+  return first !== undefined && Object.values(spec.parameterNames).includes(first) ? `parameters.${m}` : m;
 }
 
 /** Any error thrown while handling a request, as the ServeError sent back. */
@@ -400,19 +429,21 @@ function toServeError(err: FastifyError | ServeError | Error, body: unknown, lim
   if (err instanceof ServeError) return err;
   const f = err as FastifyError;
   if (f.validation && f.validation.length > 0) return schemaError(f.validation[0] as unknown as SchemaError, body, limits);
+  // Any other tuna error keeps its code, and so its status in ERROR_CODES.
+  if (isTunaError(err)) return new ServeError(err.code, err.message, { field: err.field, cause: err });
   switch (f.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ServeError(413, 'body_too_large', `the body is larger than the server's limit; send fewer or shorter texts per request (or raise --max-body-bytes)`);
+      return new ServeError('body_too_large', `the body is larger than the server's limit; send fewer or shorter texts per request (or raise --max-body-bytes)`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ServeError(415, 'unsupported_media_type', 'send the body as JSON with "Content-Type: application/json"');
+      return new ServeError('unsupported_media_type', 'send the body as JSON with "Content-Type: application/json"');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new ServeError(400, 'invalid_json', 'the body is not valid JSON');
+      return new ServeError('invalid_json', 'the body is not valid JSON');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new ServeError(400, 'invalid_request', 'the body size does not match Content-Length');
+      return new ServeError('invalid_request', 'the body size does not match Content-Length');
   }
   const status = f.statusCode;
-  if (status !== undefined && status >= 400 && status < 500) return new ServeError(status, 'invalid_request', f.message);
-  return new ServeError(500, 'internal', `the server failed to answer: ${err.message}`);
+  if (status !== undefined && status >= 400 && status < 500) return new ServeError('invalid_request', f.message);
+  return new ServeError('internal', `the server failed to answer: ${err.message}`);
 }
 

@@ -61,7 +61,7 @@ export function schemaError(e: SchemaError, body: unknown, limits: RequestLimits
   const field = fieldOf(e.instancePath);
   const where = field === '' ? 'the request body' : field;
   const p = e.params;
-  const bad = (message: string, at = field) => new ServeError(400, 'invalid_request', message, { field: at === '' ? undefined : at });
+  const bad = (message: string, at = field) => new ServeError('invalid_request', message, { field: at === '' ? undefined : at });
   switch (e.keyword) {
     case 'required':
       return bad(`${where} lacks "${String(p.missingProperty)}"${field === '' ? ': send {"inputs": "text"} or {"inputs": ["text", ...]}' : ''}`, join(field, String(p.missingProperty)));
@@ -91,5 +91,5 @@ export function schemaError(e: SchemaError, body: unknown, limits: RequestLimits
 
 /** A 400 for a text with no non-space character (JSON schema only sees its length). */
 export function blankTextError(field: string): ServeError {
-  return new ServeError(400, 'invalid_request', `${field} is empty; give a text with at least one non-space character`, { field });
+  return new ServeError('invalid_request', `${field} is empty; give a text with at least one non-space character`, { field });
 }

@@ -69,7 +69,7 @@ export class BertTokenizer {
     this.options = resolveOptions(options);
     const o = this.options;
     if (!Number.isInteger(o.maxInputCharsPerWord) || o.maxInputCharsPerWord < 0) {
-      throw new TokenizerError(`maxInputCharsPerWord must be a non-negative integer, got ${o.maxInputCharsPerWord}`);
+      throw new TokenizerError(`maxInputCharsPerWord must be a non-negative integer, got ${o.maxInputCharsPerWord}`, { code: 'invalid_option', field: 'maxInputCharsPerWord' });
     }
     if (Array.isArray(vocab)) {
       const list = vocab as readonly string[];
@@ -164,7 +164,7 @@ export class BertTokenizer {
     try {
       return new BertTokenizer(spec.vocab, spec.options);
     } catch (e) {
-      if (e instanceof TokenizerError && !(e instanceof TokenizerFileError)) throw new TokenizerFileError(spec.file, e.message);
+      if (e instanceof TokenizerError && !(e instanceof TokenizerFileError)) throw new TokenizerFileError(spec.file, e.message, { cause: e });
       throw e;
     }
   }
@@ -183,7 +183,7 @@ export class BertTokenizer {
 
   /** Sets `model_max_length` (written to tokenizer_config.json by `save`): the default truncation length. */
   set modelMaxLength(n: number | undefined) {
-    if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw new TokenizerError(`modelMaxLength must be a positive integer, got ${n}`);
+    if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw new TokenizerError(`modelMaxLength must be a positive integer, got ${n}`, { code: 'invalid_option', field: 'modelMaxLength' });
     (this.options as { modelMaxLength?: number }).modelMaxLength = n;
   }
 
@@ -362,7 +362,7 @@ export class BertTokenizer {
 
   private maxLengthFor(what: string, opts: EncodeOptions): number {
     const n = opts.maxLength ?? this.options.modelMaxLength;
-    if (n === undefined) throw new TokenizerError(`padding '${what}' needs a length: pass maxLength, or set model_max_length in tokenizer_config.json`);
+    if (n === undefined) throw new TokenizerError(`padding '${what}' needs a length: pass maxLength, or set model_max_length in tokenizer_config.json`, { code: 'invalid_option', field: 'maxLength' });
     return n;
   }
 

@@ -127,7 +127,7 @@ export async function loadTokenizerDirectory(dir: string): Promise<TokenizerSpec
   try {
     info = await stat(dir);
   } catch {
-    throw new TokenizerFileError(dir, 'does not exist; pass the directory that holds vocab.txt or tokenizer.json');
+    throw new TokenizerFileError(dir, 'does not exist; pass the directory that holds vocab.txt or tokenizer.json', { code: 'file_not_found' });
   }
   if (!info.isDirectory()) throw new TokenizerFileError(dir, 'is not a directory; pass the directory that holds vocab.txt or tokenizer.json');
   const files: Partial<Record<(typeof TOKENIZER_FILES)[number], Uint8Array>> = {};
@@ -135,14 +135,14 @@ export async function loadTokenizerDirectory(dir: string): Promise<TokenizerSpec
   for (const name of wanted) {
     const bytes = await readFile(join(dir, name)).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return undefined;
-      throw new TokenizerFileError(join(dir, name), `cannot be read (${e.message})`);
+      throw new TokenizerFileError(join(dir, name), `cannot be read (${e.message})`, { code: 'file_unreadable', cause: e });
     });
     if (bytes) files[name] = bytes;
   }
   if (!files['tokenizer.json']) {
     const bytes = await readFile(join(dir, 'vocab.txt')).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return undefined;
-      throw new TokenizerFileError(join(dir, 'vocab.txt'), `cannot be read (${e.message})`);
+      throw new TokenizerFileError(join(dir, 'vocab.txt'), `cannot be read (${e.message})`, { code: 'file_unreadable', cause: e });
     });
     if (bytes) files['vocab.txt'] = bytes;
   }

@@ -1,10 +1,14 @@
+import { TunaError } from '../errors.js';
 import type { Parameter } from '../nn/parameters.js';
 import { type NamedTensor, readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { AdamW } from './adamw.js';
 
-/** Error raised when a saved training state does not match the model it is loaded into. */
-export class TrainingStateError extends Error {
+/** Error raised when a saved training state does not match the model it is loaded into (code `resume_failed`). */
+export class TrainingStateError extends TunaError {
   override name = 'TrainingStateError';
+  constructor(message: string, details: { readonly file?: string } = {}) {
+    super('resume_failed', message, details);
+  }
 }
 
 /**
@@ -31,7 +35,7 @@ export async function saveOptimizerState(path: string, opt: AdamW, metadata: Rec
 /** Loads a state written by {@link saveOptimizerState} into `opt`, checking it fits `params`; returns the metadata. */
 export async function loadOptimizerState(path: string, opt: AdamW, params: readonly Parameter[]): Promise<Record<string, string>> {
   const { tensors, metadata } = await readSafetensors(path);
-  if (metadata.format !== 'tuna-adamw') throw new TrainingStateError(`${path}: not a tuna optimizer state (format "${metadata.format}")`);
+  if (metadata.format !== 'tuna-adamw') throw new TrainingStateError(`${path}: not a tuna optimizer state (format "${metadata.format}")`, { file: path });
   const sizes = new Map(params.map((p) => [p.name, p.data.length]));
   const m = new Map<string, Float32Array>();
   const v = new Map<string, Float32Array>();
@@ -39,8 +43,8 @@ export async function loadOptimizerState(path: string, opt: AdamW, params: reado
     const kind = key.slice(0, 2);
     const name = key.slice(2);
     const size = sizes.get(name);
-    if (size === undefined) throw new TrainingStateError(`${path}: state for unknown parameter ${name}`);
-    if (t.data.length !== size) throw new TrainingStateError(`${path}: state of ${name} has ${t.data.length} values, the parameter ${size}`);
+    if (size === undefined) throw new TrainingStateError(`${path}: state for unknown parameter ${name}`, { file: path });
+    if (t.data.length !== size) throw new TrainingStateError(`${path}: state of ${name} has ${t.data.length} values, the parameter ${size}`, { file: path });
     (kind === 'm.' ? m : v).set(name, t.data as Float32Array);
   }
   opt.load({ step: Number(metadata.step), m, v });

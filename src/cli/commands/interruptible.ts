@@ -26,9 +26,8 @@ export async function trainInterruptibly(
     process.off('SIGINT', onSigint);
   }
   if (result.interrupted) {
-    throw new CliError('interrupted', `interrupted at step ${result.globalStep}; a checkpoint is in ${o.output}; run the same command with --resume to continue`, {
-      exitCode: 130,
-    });
+    // Code `interrupted`: exit status 130.
+    throw new CliError('interrupted', `interrupted at step ${result.globalStep}; a checkpoint is in ${o.output}; run the same command with --resume to continue`);
   }
   return result;
 }

@@ -1,13 +1,7 @@
 /** Checking option values of `tuna` commands, and turning library errors into CLI errors. */
 import { DataError } from '../../data/index.js';
-import { HubError } from '../../io/hub.js';
-import { CheckpointError as IoCheckpointError } from '../../io/checkpoint.js';
-import { BertConfigError } from '../../models/bert/config.js';
-import { CheckpointError } from '../../models/bert/pretrained.js';
-import { TokenizerError } from '../../tokenizers/bert-tokenizer.js';
-import { TrainingArgumentsError } from '../../train/arguments.js';
+import { isTunaError } from '../../errors.js';
 import { ResumeError } from '../../train/checkpoints.js';
-import { TrainingStateError } from '../../train/state.js';
 import { CliError } from '../errors.js';
 
 /** A number option, checked against a range. */
@@ -44,14 +38,14 @@ export async function asError<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The CLI error for a library error; other errors pass through unchanged. */
+/**
+ * The CLI error for a library error. Every TunaError passes through unchanged: `tuna` reports it by
+ * its code (see `CliError.of`). The library errors that are not TunaErrors yet keep the code they
+ * had; other errors pass through unchanged.
+ */
 export function toCliError(e: unknown): unknown {
-  if (e instanceof CliError) return e;
-  if (e instanceof DataError) return new CliError('invalid_data', e.message, { file: e.file, cause: e });
-  if (e instanceof TrainingArgumentsError) return new CliError('usage', e.message, { cause: e });
-  if (e instanceof ResumeError || e instanceof TrainingStateError) return new CliError('file_unreadable', e.message, { cause: e });
-  if (e instanceof CheckpointError || e instanceof IoCheckpointError || e instanceof BertConfigError || e instanceof TokenizerError || e instanceof HubError) {
-    return new CliError('invalid_model', e.message, { cause: e });
-  }
+  if (isTunaError(e)) return e;
+  if (e instanceof DataError) return new CliError('invalid_data', e.message, { file: e.file, field: e.field, cause: e });
+  if (e instanceof ResumeError) return new CliError('file_unreadable', e.message, { cause: e });
   return e;
 }

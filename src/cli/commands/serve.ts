@@ -1,5 +1,4 @@
-import { startServer, type TunaServer } from '../../serve/server.js';
-import { ServeConfigError } from '../../serve/errors.js';
+import { startServer } from '../../serve/server.js';
 import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
 import { integer, number } from './options.js';
@@ -28,26 +27,21 @@ export interface ServeOptions {
 export async function serveCommand(o: ServeOptions, out: Output): Promise<void> {
   if (!o.model || o.model.length === 0) throw new CliError('usage', 'give at least one --model DIR');
   const apiKey = o.apiKey ?? (process.env.TUNA_API_KEY || undefined);
-  let server: TunaServer;
-  try {
-    server = await startServer({
-      models: o.model,
-      host: o.host,
-      port: integer('--port', o.port, 0),
-      maxBatchSize: integer('--max-batch-size', o.maxBatchSize, 1),
-      maxWaitMs: number('--max-wait-ms', o.maxWaitMs, { min: 0, max: 60000 }),
-      maxQueue: integer('--max-queue', o.maxQueue, 1),
-      maxBodyBytes: integer('--max-body-bytes', o.maxBodyBytes, 64),
-      maxTextChars: integer('--max-text-chars', o.maxTextChars, 1),
-      maxInputs: integer('--max-inputs', o.maxInputs, 1),
-      apiKey,
-      threads: o.threads === undefined ? undefined : integer('--threads', o.threads, 1),
-      logger: !!o.log,
-    });
-  } catch (e) {
-    if (e instanceof ServeConfigError) throw new CliError(e.option === 'port' || e.option === 'host' ? 'usage' : 'invalid_model', e.message, { cause: e });
-    throw e;
-  }
+  // A ServeConfigError (bad option, unusable model directory) is a TunaError: `tuna` reports it by its code.
+  const server = await startServer({
+    models: o.model,
+    host: o.host,
+    port: integer('--port', o.port, 0),
+    maxBatchSize: integer('--max-batch-size', o.maxBatchSize, 1),
+    maxWaitMs: number('--max-wait-ms', o.maxWaitMs, { min: 0, max: 60000 }),
+    maxQueue: integer('--max-queue', o.maxQueue, 1),
+    maxBodyBytes: integer('--max-body-bytes', o.maxBodyBytes, 64),
+    maxTextChars: integer('--max-text-chars', o.maxTextChars, 1),
+    maxInputs: integer('--max-inputs', o.maxInputs, 1),
+    apiKey,
+    threads: o.threads === undefined ? undefined : integer('--threads', o.threads, 1),
+    logger: !!o.log,
+  });
   for (const m of server.models) out.stderr(`tuna serve: ${m.name}: ${m.tasks.join(', ')} (${m.architectures.join(', ') || 'BertModel'}, max length ${m.max_length})\n`);
   out.stderr(
     `tuna serve: listening on ${server.address} (batches of up to ${o.maxBatchSize}, waiting up to ${o.maxWaitMs} ms${apiKey ? ', API key required' : ''}); ` +
