@@ -65,6 +65,13 @@ export class TokenStore {
     if (this.documentStarts.at(-1) !== this.sentenceCount) this.documentStarts.push(this.sentenceCount);
   }
 
+  /** How many tokens of the store are `id` (e.g. the [UNK] id, for the vocabulary's coverage). */
+  countOf(id: number): number {
+    let n = 0;
+    for (let i = 0; i < this.length; i++) if (this.ids[i] === id) n++;
+    return n;
+  }
+
   /** Token ids of sentence `s`. */
   sentence(s: number): Uint16Array | Int32Array {
     return this.ids.subarray(this.sentenceStarts[s]!, this.sentenceStarts[s + 1]!);

@@ -40,6 +40,12 @@ export interface WordPieceTrainingResult {
   readonly distinctWords: number;
   readonly words: number;
   readonly merges: number;
+  /**
+   * Tokens every vocabulary of this corpus needs before any merge: the special tokens, the
+   * alphabet and the `##` forms of the characters seen inside words. A `vocabSize` below it is
+   * exceeded (the vocabulary gets these tokens and no merged pieces).
+   */
+  readonly baseSize: number;
 }
 
 export const DEFAULT_SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
@@ -120,6 +126,7 @@ export function trainWordPieceFromCounts(counts: ReadonlyMap<string, number>, op
     kept.push([chars, count]);
   }
   for (const ch of [...continuation].sort()) add(prefix + ch);
+  const baseSize = vocab.length;
   const words = kept.map(([chars, count]) => ({ syms: chars.map((c, i) => ids.get(i === 0 ? c : prefix + c)!), count }));
 
   const freq: number[] = new Array(vocab.length).fill(0);
@@ -190,5 +197,5 @@ export function trainWordPieceFromCounts(counts: ReadonlyMap<string, number>, op
     }
     pairs.delete(best);
   }
-  return { vocab, distinctWords: counts.size, words: totalWords, merges };
+  return { vocab, distinctWords: counts.size, words: totalWords, merges, baseSize };
 }

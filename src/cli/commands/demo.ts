@@ -1,5 +1,6 @@
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { bundledModelDir, hasBundledModel } from '../../models/bundled.js';
 import { BertPredictor } from '../../models/bert/predictor.js';
 import { CliError } from '../errors.js';
@@ -16,6 +17,45 @@ export interface DemoOptions {
 }
 
 const data = (name: string) => fileURLToPath(new URL(`../../../examples/data/${name}`, import.meta.url));
+const repoFile = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
+
+/** A word for a POSIX shell: as it is when safe, else in single quotes. */
+export function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * How to run tuna from any directory: `tuna` when the `tuna` on PATH is this installation's
+ * bin/tuna.js (a global or linked install), else `node` with the absolute path of bin/tuna.js.
+ */
+export function tunaInvocation(env: NodeJS.ProcessEnv = process.env): string {
+  const bin = repoFile('bin/tuna.js');
+  let real = bin;
+  try {
+    real = realpathSync(bin);
+  } catch {
+    // keep the path as it is
+  }
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      if (realpathSync(join(dir, 'tuna')) === real) return 'tuna';
+    } catch {
+      // not there
+    }
+  }
+  return `node ${shellWord(bin)}`;
+}
+
+/** Whether `dir` holds an earlier run of the demo (a spam/ham classifier), which a new demo run replaces. */
+function holdsEarlierDemo(dir: string): boolean {
+  try {
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { id2label?: Record<string, string> };
+    return JSON.stringify(Object.values(config.id2label ?? {}).sort()) === JSON.stringify(['ham', 'spam']);
+  } catch {
+    return false;
+  }
+}
 
 /** Messages the model has not seen, to show predictions on. */
 const UNSEEN = [
@@ -48,7 +88,6 @@ export async function demoCommand(o: DemoOptions, out: Output): Promise<void> {
     epochs,
     maxSteps: o.maxSteps,
     batchSize: '32',
-    lr: '3e-4',
     maxLength: '128',
     warmupRatio: '0.1',
     weightDecay: '0.01',
@@ -59,6 +98,8 @@ export async function demoCommand(o: DemoOptions, out: Output): Promise<void> {
     seed: '42',
     progress: o.progress,
     metricForBestModel: 'f1',
+    // Running the demo again replaces its earlier model; any other run in --output is refused.
+    overwriteOutputDir: holdsEarlierDemo(o.output),
   };
   await trainCommand(train, out);
 
@@ -69,13 +110,18 @@ export async function demoCommand(o: DemoOptions, out: Output): Promise<void> {
   } finally {
     await predictor.release();
   }
-  const zh = join('test', 'fixtures', 'e2e');
+  const tuna = tunaInvocation();
+  const model = shellWord(resolve(o.output));
+  const zh = repoFile('test/fixtures/e2e');
+  const chinese = existsSync(join(zh, 'waimai-train.csv'))
+    ? '  # Chinese: fine-tune the bundled Chinese model on food-delivery reviews (waimai_10k sample)\n' +
+      `  ${tuna} train --train ${shellWord(join(zh, 'waimai-train.csv'))} --test ${shellWord(join(zh, 'waimai-test.csv'))} --text-column review --output ${shellWord(resolve('tuna-demo', 'waimai'))}\n`
+    : '';
   out.stdout(
-    '\nnext:\n' +
-      `  npx tuna serve --model ${o.output} --port 8080    # then open http://127.0.0.1:8080/ or POST /v1/classify\n` +
-      `  npx tuna predict --model ${o.output} --text "Cheap meds, no prescription needed!"\n` +
-      `  npx tuna eval --model ${o.output} --data examples/data/spam-test.csv\n` +
-      '  # Chinese: fine-tune the bundled Chinese model on food-delivery reviews (waimai_10k sample)\n' +
-      `  npx tuna train --train ${zh}/waimai-train.csv --test ${zh}/waimai-test.csv --text-column review --output tuna-demo/waimai\n`,
+    '\nnext (from any directory):\n' +
+      `  ${tuna} serve --model ${model} --port 8080    # then open http://127.0.0.1:8080/ or POST /v1/classify\n` +
+      `  ${tuna} predict --model ${model} --text "Cheap meds, no prescription needed!"\n` +
+      `  ${tuna} eval --model ${model} --data ${shellWord(data('spam-test.csv'))}\n` +
+      chinese,
   );
 }

@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer, type PreTrainedBert } from '../../models/auto.js';
 import { bertConfig, bertConfigToJson } from '../../models/bert/config.js';
-import { tokenizeCorpus } from '../../pretrain/corpus.js';
+import type { Command } from 'commander';
+import { readDocuments, tokenizeCorpus } from '../../pretrain/corpus.js';
+import { unknownTokenWarning } from '../../tokenizers/unknown-rate.js';
+import { checkMetricForBestModel, defaultLearningRate } from '../../train/arguments.js';
+import { prepareOutputDir } from '../../train/output-dir.js';
 import { evaluateMlm, fillMask, holdOut } from '../../pretrain/evaluate.js';
 import { nspInstances, packedInstances } from '../../pretrain/instances.js';
 import { type MaskingOptions, maskedBatch } from '../../pretrain/masking.js';
@@ -14,7 +18,7 @@ import { CliError } from '../errors.js';
 import { trainInterruptibly } from './interruptible.js';
 import { type Output, processOutput, toJson } from '../output.js';
 import { asError, choice, integer, number } from './options.js';
-import { type TrainOptions, trainingArguments } from './train.js';
+import { type TrainOptions, learningRateOption, trainingArguments } from './train.js';
 
 /** Options of `tuna pretrain`. */
 export interface PretrainOptions extends Omit<TrainOptions, 'task' | 'model' | 'train' | 'validation' | 'test'> {
@@ -32,6 +36,22 @@ export interface PretrainOptions extends Omit<TrainOptions, 'task' | 'model' | '
   readonly saveDtype: string;
 }
 
+/** Adds the options only `tuna pretrain` has to its command, after the shared training flags (see `createProgram`). */
+export function pretrainCommandOptions(c: Command): Command {
+  learningRateOption(c);
+  return c.option('--overwrite-output-dir', 'replace an earlier run in --output: its checkpoints, model and logs are removed first');
+}
+
+/** The first lines of a corpus, for the language of its text. */
+async function firstLines(paths: readonly string[], n: number): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const doc of readDocuments(paths)) {
+    lines.push(...doc);
+    if (lines.length >= n) break;
+  }
+  return lines.slice(0, n);
+}
+
 /**
  * `tuna pretrain`: masked-LM (and optionally next-sentence) pre-training on text files, from a new
  * model of the given sizes (with `--tokenizer`) or from a checkpoint (`--model`). Writes a Hugging
@@ -46,6 +66,10 @@ export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<
   const probability = number('--mlm-probability', o.mlmProbability, { min: 0, max: 1, exclusive: true });
   choice('--save-dtype', o.saveDtype, ['f32', 'f16', 'bf16'] as const);
   const heldFraction = number('--validation-split', o.validationSplit, { min: 0, max: 0.5 });
+  const resuming = !!o.resume || o.resumeFromCheckpoint !== undefined;
+  await asError(() => prepareOutputDir(o.output, { resume: resuming || !!o.overwriteOutputDir, remedies: { overwrite: '--overwrite-output-dir', resume: '--resume' } }));
+  const metrics = ['loss', 'mlm_loss', 'mlm_accuracy', ...(o.nsp ? ['nsp_loss', 'nsp_accuracy'] : [])];
+  if (args.metricForBestModel !== undefined) await asError(async () => checkMetricForBestModel(args.metricForBestModel!, metrics));
   const source = (o.model ?? o.tokenizer)!;
   const tokenizer = await asError(() => AutoTokenizer.fromPretrained(source));
   tokenizer.modelMaxLength = maxLength;
@@ -73,12 +97,30 @@ export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<
   const fresh = !o.model;
   let model: PreTrainedBert;
   try {
-    model = await asError(() => load.fromPretrained(start!, { seed: args.seed, threads: args.threads }));
+    model = await asError(() => load.fromPretrained(start!, { seed: args.seed, threads: args.threads, initMissingWeights: fresh }));
   } finally {
     if (fresh) await rm(start, { recursive: true, force: true });
   }
   if (maxLength > model.config.max_position_embeddings) {
     throw new CliError('usage', `--max-length ${maxLength} exceeds the model's max_position_embeddings (${model.config.max_position_embeddings})`);
+  }
+  if (o.model && !resuming) {
+    const r = model.loadReport;
+    const nspHead = r.missing.filter((n) => n.startsWith('cls.seq_relationship.'));
+    const pooler = r.missing.filter((n) => n.includes('pooler.'));
+    const other = r.missing.filter((n) => !nspHead.includes(n) && !pooler.includes(n));
+    if (nspHead.length) {
+      say(`--nsp: ${o.model} has no next-sentence head; the head (${nspHead.join(', ')})${pooler.length ? ' and the pooler it reads' : ''} start from random weights`);
+    } else if (pooler.length) other.push(...pooler);
+    if (other.length) say(`initialised ${other.length} parameters the checkpoint lacks (${other.slice(0, 4).join(', ')}${other.length > 4 ? ', ...' : ''})`);
+    if (r.mismatched.length) say(`re-initialised ${r.mismatched.length} parameters whose shape differs (${r.mismatched.map((m) => m.name).slice(0, 4).join(', ')})`);
+  }
+  const hiddenSize = Number(model.config.hidden_size);
+  const learningRate = args.learningRate ?? defaultLearningRate(hiddenSize);
+  say(o.lr === undefined ? `learning rate ${learningRate.toExponential()} (the default for hidden size ${hiddenSize}; set it with --lr)` : `learning rate ${learningRate.toExponential()} (--lr)`);
+  if (o.overwriteOutputDir && !resuming) {
+    const removed = await prepareOutputDir(o.output, { overwrite: true });
+    if (removed.length) say(`--overwrite-output-dir: removed the earlier run from ${o.output} (${removed.length} files and checkpoints)`);
   }
 
   const t0 = performance.now();
@@ -92,6 +134,10 @@ export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<
       `${architecture}, ${(model.store.count() / 1e6).toFixed(1)}M parameters`,
   );
   if (train.length === 0) throw new CliError('invalid_data', `${o.input.join(', ')}: too little text for one training sequence`);
+  const unknownRate = store.countOf(tokenizer.unkTokenId) / Math.max(1, store.tokenCount);
+  say(`vocabulary coverage: ${(100 * unknownRate).toFixed(1)}% of the corpus tokens are [UNK]`);
+  const unknownWarning = unknownTokenWarning(unknownRate, await firstLines(o.input, 200), source);
+  if (unknownWarning) say(unknownWarning);
 
   const continuation = new Set<number>();
   for (const [token, id] of tokenizer.getVocab()) if (token.startsWith('##')) continuation.add(id);
@@ -109,7 +155,7 @@ export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<
   const trainer = await asError(async () =>
     new Trainer({
       model,
-      args: { ...args, metricForBestModel: args.metricForBestModel ?? 'loss', evalStrategy: heldOut.length ? args.evalStrategy : 'no' },
+      args: { ...args, learningRate, metricForBestModel: args.metricForBestModel ?? 'loss', evalStrategy: heldOut.length ? args.evalStrategy : 'no' },
       trainDataset: train,
       tokenizer,
       dataCollator: (features, indices, at) => maskedBatch(features, indices, at, { ...masking, sparse: true }),
@@ -128,6 +174,8 @@ export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<
     architecture,
     corpus: { documents: store.documentCount, lines: store.sentenceCount, tokens: store.tokenCount, sequences: instances.length },
     global_step: result.globalStep,
+    learning_rate: learningRate,
+    unknown_rate: unknownRate,
     train: result.metrics,
     held_out: heldOutMetrics,
     fill_mask: samples.map((c, i) => ({ text: o.sample![i], candidates: c.map(({ token, score }) => ({ token, score })) })),

@@ -54,6 +54,12 @@ export async function tokenizerTrainCommand(o: TokenizerTrainOptions, out: Outpu
   if (counts.size === 0) throw new CliError('invalid_data', `${o.input.join(', ')}: no words to learn a vocabulary from`);
   const initialAlphabet = o.initialAlphabet === 'ascii+cjk-punctuation' ? ASCII_AND_CJK_PUNCTUATION : o.initialAlphabet;
   const result = trainWordPieceFromCounts(counts, { vocabSize, minFrequency, lowercase, tokenizeChineseChars: o.chineseChars, initialAlphabet });
+  const alphabetWarning =
+    vocabSize < result.baseSize
+      ? `warning: --vocab-size ${vocabSize} is below the ${result.baseSize} tokens the corpus's alphabet needs (special tokens, characters and their ## forms); ` +
+        `the vocabulary has ${result.vocab.length} tokens and no merged pieces, so words are split into single characters. Raise --vocab-size well above ${result.baseSize}`
+      : undefined;
+  if (alphabetWarning) out.stderr(`${alphabetWarning}\n`);
   const seconds = (performance.now() - t0) / 1000;
   const tokenizer = new BertTokenizer(result.vocab, { lowercase, chineseChars: o.chineseChars, modelMaxLength: maxLength });
   try {
@@ -88,6 +94,7 @@ export async function tokenizerTrainCommand(o: TokenizerTrainOptions, out: Outpu
     seconds: Math.round(seconds * 10) / 10,
     unknown_rate: tokens ? unknown / tokens : 0,
     tokens_per_word: words ? tokens / words : 0,
+    ...(alphabetWarning ? { warning: alphabetWarning } : {}),
   };
   if (o.json) {
     out.stdout(`${toJson(summary)}\n`);

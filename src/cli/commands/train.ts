@@ -1,10 +1,26 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer, type PreTrainedBert } from '../../models/auto.js';
-import { type DataOptions, type TaskName, featuresOf, labelMapOf, readExamples, splitValidation } from '../../tasks/prepare.js';
-import { metricsFor, taskReport } from '../../tasks/reports.js';
-import type { IntervalStrategy, LrSchedulerType, ProgressMode, TrainingArguments } from '../../train/arguments.js';
+import { MetricsError, TAG_SCHEMES, type TagScheme } from '../../metrics/index.js';
+import { writeDataConfig } from '../../tasks/data-config.js';
+import { type DataOptions, type Examples, type TaskName, featuresOf, labelMapOf, parseLabelList, readExamples, splitValidation } from '../../tasks/prepare.js';
+import { type EntityScoring, metricNames, metricsFor, resolveEntityScoring, taskReport } from '../../tasks/reports.js';
+import { unknownTokenRate, unknownTokenWarning } from '../../tokenizers/unknown-rate.js';
+import {
+  type IntervalStrategy,
+  type LrSchedulerType,
+  type ProgressMode,
+  type TrainingArguments,
+  checkMetricForBestModel,
+  defaultLearningRate,
+} from '../../train/arguments.js';
+import { listCheckpoints } from '../../train/checkpoints.js';
+import { LEARNING_CURVE, METRICS_LOG } from '../../train/trainer.js';
+import { prepareOutputDir } from '../../train/output-dir.js';
 import { predictDataset } from '../../train/evaluate.js';
 import { progressCallback } from '../../train/progress.js';
 import { Trainer } from '../../train/trainer.js';
@@ -15,7 +31,7 @@ import { type Output, processOutput, toJson } from '../output.js';
 import { asError, choice, integer, number } from './options.js';
 
 /** Options of `tuna train`, as commander parses them (numbers arrive as strings). */
-export interface TrainOptions extends DataOptions {
+export interface TrainOptions extends Omit<DataOptions, 'labelList'> {
   readonly task: string;
   /** Starting checkpoint; the bundled model for the data's language when omitted. */
   readonly model?: string;
@@ -28,7 +44,8 @@ export interface TrainOptions extends DataOptions {
   readonly maxSteps?: string;
   readonly batchSize: string;
   readonly evalBatchSize?: string;
-  readonly lr: string;
+  /** Peak learning rate; when omitted, {@link defaultLearningRate} for the model's hidden size. */
+  readonly lr?: string;
   readonly maxLength: string;
   readonly warmupRatio: string;
   readonly warmupSteps?: string;
@@ -51,6 +68,18 @@ export interface TrainOptions extends DataOptions {
   readonly threads?: string;
   readonly progress: string;
   readonly json?: boolean;
+  /** Train a model directory that has config.json but no weights, from random weights. */
+  readonly fromScratch?: boolean;
+  /** Replace an earlier run in `--output` (its files are removed first). */
+  readonly overwriteOutputDir?: boolean;
+  /** `error` (default) or `skip`: what a bad data row does. */
+  readonly onBadRow?: string;
+  /** Names of integer label or tag ids: a file (one per line, or a JSON list) or comma-separated names. */
+  readonly labelList?: string;
+  /** Token classification: `default` (seqeval's lenient reading) or `strict` entity scores. */
+  readonly entityMode?: string;
+  /** Token classification, strict mode: IOB2, IOE2, IOBES or BILOU (default: detected from the tags). */
+  readonly scheme?: string;
 }
 
 const STRATEGIES = ['no', 'epoch', 'steps'] as const;
@@ -63,7 +92,7 @@ export function trainingArguments(o: TrainOptions): TrainingArguments {
     maxSteps: o.maxSteps === undefined ? undefined : integer('--max-steps', o.maxSteps, 1),
     perDeviceTrainBatchSize: integer('--batch-size', o.batchSize, 1),
     perDeviceEvalBatchSize: o.evalBatchSize === undefined ? undefined : integer('--eval-batch-size', o.evalBatchSize, 1),
-    learningRate: number('--lr', o.lr, { min: 0, exclusive: true }),
+    learningRate: o.lr === undefined ? undefined : number('--lr', o.lr, { min: 0, exclusive: true }),
     warmupRatio: number('--warmup-ratio', o.warmupRatio, { min: 0, max: 1 }),
     warmupSteps: o.warmupSteps === undefined ? undefined : integer('--warmup-steps', o.warmupSteps, 0),
     weightDecay: number('--weight-decay', o.weightDecay, { min: 0 }),
@@ -82,7 +111,77 @@ export function trainingArguments(o: TrainOptions): TrainingArguments {
     seed: integer('--seed', o.seed, 0),
     threads: o.threads === undefined ? undefined : integer('--threads', o.threads, 1),
     progress: choice('--progress', o.progress, ['auto', 'bar', 'lines', 'none'] as const) as ProgressMode,
+    overwriteOutputDir: !!o.overwriteOutputDir,
   };
+}
+
+/** How the learning rate is described in `--help`. */
+export const LEARNING_RATE_HELP = 'peak learning rate (default by model size: 3e-4 for hidden size <= 256, 1e-4 up to 512, 5e-5 above, as for bert-base)';
+
+/**
+ * Sets the shared `--lr` flag of a training command to have no fixed default (the default then
+ * follows the model's size) and describes it so.
+ */
+export function learningRateOption(c: Command): void {
+  const lr = c.options.find((opt) => opt.long === '--lr');
+  if (!lr) return;
+  lr.defaultValue = undefined;
+  lr.description = LEARNING_RATE_HELP;
+  c.setOptionValueWithSource(lr.attributeName(), undefined, 'default');
+}
+
+/**
+ * Adds the options that only `tuna train` has (and the help text on learning rates, bad rows and
+ * label lists) to its command; `createProgram` calls it on the train command after the shared
+ * training and data flags.
+ */
+export function trainCommandOptions(c: Command): Command {
+  learningRateOption(c);
+  const tags = c.options.find((opt) => opt.long === '--tags-column');
+  if (tags) {
+    tags.defaultValue = undefined;
+    tags.description = 'JSONL field with the tags (default: ner_tags as Hugging Face datasets name it, or tags)';
+    c.setOptionValueWithSource(tags.attributeName(), undefined, 'default');
+  }
+  return c
+    .option('--from-scratch', 'train a --model directory that has config.json but no weights from random weights (otherwise refused)')
+    .option('--overwrite-output-dir', 'replace an earlier run in --output: its checkpoints, model and logs are removed first')
+    .option('--on-bad-row <what>', 'error: stop at a bad row (empty text, missing or unreadable label); skip: leave it out and report it', 'error')
+    .option('--label-list <file-or-names>', 'names of integer label/tag ids in id order, as a file (one per line, or a JSON list) or comma-separated (O,B-PER,I-PER)')
+    .option('--entity-mode <mode>', 'token classification: default (seqeval lenient) or strict entity scores, also for --metric-for-best-model', 'default')
+    .option('--scheme <scheme>', 'tag scheme of --entity-mode strict: IOB2, IOE2, IOBES or BILOU (default: detected from the tags)')
+    .addHelpText(
+      'after',
+      '\nLearning rate: without --lr, 3e-4 for models of hidden size <= 256 (the bundled tuna-small models),\n' +
+        "1e-4 up to 512, and 5e-5 (Hugging Face's default, right for bert-base) above. The rate used is\n" +
+        'printed when training starts.\n' +
+        '\nInteger labels and tags, as a Hugging Face dataset exported to JSON Lines has them\n' +
+        '({"tokens": [...], "ner_tags": [3, 0, 7]}): --label-list O,B-PER,I-PER,... or --label-list labels.txt\n' +
+        '(one name per line, in id order) maps id i to the i-th name; the model keeps those ids.\n' +
+        '\nBad rows: --on-bad-row skip leaves out rows with an empty text or a missing or unreadable label\n' +
+        'and reports how many, with their line numbers.\n',
+    );
+}
+
+/** Whether `dir` is a local model directory with config.json but no weights. */
+function configWithoutWeights(dir: string): boolean {
+  return existsSync(join(dir, 'config.json')) && !existsSync(join(dir, 'model.safetensors')) && !existsSync(join(dir, 'model.safetensors.index.json'));
+}
+
+/** Texts as the model sees them, for the [UNK] rate and the language. */
+function textsOf(examples: Examples): string[] {
+  return examples.kind === 'text' ? examples.items.map((e) => (e.textPair === undefined ? e.text : `${e.text} ${e.textPair}`)) : examples.items.map((e) => e.tokens.join(' '));
+}
+
+/** `--entity-mode` and `--scheme`, checked. */
+function entityScoringOf(o: TrainOptions, task: TaskName): EntityScoring {
+  const mode = choice('--entity-mode', o.entityMode ?? 'default', ['default', 'strict'] as const);
+  if (task !== 'token-classification' && (mode === 'strict' || o.scheme !== undefined)) {
+    throw new CliError('usage', '--entity-mode and --scheme apply to entity scores: use them with --task token-classification');
+  }
+  if (o.scheme !== undefined && mode !== 'strict') throw new CliError('usage', `--scheme ${o.scheme} applies to strict entity scores; add --entity-mode strict`);
+  const scheme = o.scheme === undefined ? undefined : (choice('--scheme', o.scheme.toUpperCase(), TAG_SCHEMES) as TagScheme);
+  return { mode, scheme };
 }
 
 /**
@@ -96,22 +195,57 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
   const args = trainingArguments(o);
   const maxLength = integer('--max-length', o.maxLength, 8);
   const split = number('--validation-split', o.validationSplit, { min: 0, max: 0.9 });
+  const onBadRow = choice('--on-bad-row', o.onBadRow ?? 'error', ['error', 'skip'] as const);
+  const scoringFlags = entityScoringOf(o, task);
+  const labelList = o.labelList === undefined ? undefined : await asError(async () => parseLabelList(o.labelList!));
   const say = (s: string) => out.stderr(`${s}\n`);
+  const resuming = !!o.resume || o.resumeFromCheckpoint !== undefined;
 
-  const trainAll = await asError(() => readExamples(task, o.train, o));
+  // Refuse an output directory holding another run now, before any work (see --overwrite-output-dir).
+  if (o.overwriteOutputDir && o.model && resolve(o.model) === resolve(o.output)) {
+    throw new CliError('usage', `--overwrite-output-dir would remove the starting checkpoint: --output ${o.output} is the --model directory; choose another --output`);
+  }
+  await asError(() => prepareOutputDir(o.output, { resume: resuming || !!o.overwriteOutputDir, remedies: { overwrite: '--overwrite-output-dir', resume: '--resume' } }));
+  if (o.model && configWithoutWeights(o.model) && !o.fromScratch) {
+    throw new CliError(
+      'invalid_model',
+      `${o.model}: has config.json but no weights (model.safetensors); training it would start from random weights. Give a trained checkpoint as --model, or pass --from-scratch to train from random initialisation`,
+      { file: o.model },
+    );
+  }
+
+  const dataOptions = { ...o, labelList, onBadRow };
+  const read = async (file: string) => {
+    const examples = await asError(() => readExamples(task, file, dataOptions));
+    const skipped = examples.skipped?.summary();
+    if (skipped) say(skipped);
+    return examples;
+  };
+  const trainAll = await read(o.train);
   let modelSource = o.model ?? '';
-  const labels = labelMapOf(trainAll);
+  const labels = await asError(async () => labelMapOf(trainAll, labelList));
   if (labels.size < 2 && !o.multiLabel) {
     throw new CliError('invalid_data', `${o.train}: all examples have the label "${labels.labels[0]}"; a classifier needs at least two labels`, { file: o.train });
   }
+  const kind = task === 'token-classification' ? 'token' : o.multiLabel ? 'multi_label' : 'single_label';
+  let scoring: EntityScoring;
+  try {
+    scoring = resolveEntityScoring(scoringFlags, labels);
+  } catch (e) {
+    if (e instanceof MetricsError) throw new CliError('usage', `--scheme: ${e.message}`, { cause: e });
+    throw e;
+  }
   let trainSet = trainAll;
-  let validationSet = o.validation ? await asError(() => readExamples(task, o.validation!, o)) : undefined;
+  let validationSet = o.validation ? await read(o.validation) : undefined;
   if (!validationSet && split > 0) {
     const parts = splitValidation(trainAll, split, args.seed ?? 42);
     trainSet = parts.train;
     validationSet = parts.validation.items.length ? parts.validation : undefined;
   }
-  const testSet = o.test ? await asError(() => readExamples(task, o.test!, o)) : undefined;
+  const testSet = o.test ? await read(o.test) : undefined;
+  // A typo in the metric would otherwise stop the run only at its first evaluation.
+  const metricForBestModel = validationSet ? (args.metricForBestModel ?? 'f1') : args.metricForBestModel;
+  if (metricForBestModel !== undefined) await asError(async () => checkMetricForBestModel(metricForBestModel, metricNames(kind)));
 
   if (!o.model) {
     const texts = trainAll.kind === 'text' ? trainAll.items.map((e) => e.text) : trainAll.items.map((e) => e.tokens.join(' '));
@@ -122,21 +256,55 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
   }
   const tokenizer = await asError(() => AutoTokenizer.fromPretrained(modelSource));
   tokenizer.modelMaxLength = maxLength;
+  const trainTexts = textsOf(trainAll);
+  const unknownRate = unknownTokenRate(tokenizer, trainTexts);
+  const unknownWarning = unknownTokenWarning(unknownRate, trainTexts.slice(0, 200), modelSource);
+  say(`vocabulary coverage: ${(100 * unknownRate).toFixed(1)}% of the word pieces of ${o.train} are [UNK]`);
+  if (unknownWarning) say(unknownWarning);
+
   const load = task === 'token-classification' ? AutoModelForTokenClassification : AutoModelForSequenceClassification;
-  const model: PreTrainedBert = await asError(() =>
-    load.fromPretrained(modelSource, {
-      id2label: labels.toConfig().id2label,
-      problemType: o.multiLabel ? 'multi_label_classification' : task === 'text-classification' ? 'single_label_classification' : undefined,
-      seed: args.seed,
-      threads: args.threads,
-    }),
-  );
+  // --from-scratch on a directory with weights: load its config alone, so every weight starts random.
+  const scratchDir = o.fromScratch && o.model && existsSync(join(o.model, 'config.json')) && !configWithoutWeights(o.model) ? await mkdtemp(join(tmpdir(), 'tuna-scratch-')) : undefined;
+  if (scratchDir) await copyFile(join(o.model!, 'config.json'), join(scratchDir, 'config.json'));
+  let model: PreTrainedBert;
+  try {
+    model = await asError(() =>
+      load.fromPretrained(scratchDir ?? modelSource, {
+        id2label: labels.toConfig().id2label,
+        problemType: o.multiLabel ? 'multi_label_classification' : task === 'text-classification' ? 'single_label_classification' : undefined,
+        seed: args.seed,
+        threads: args.threads,
+        initMissingWeights: !!o.fromScratch,
+      }),
+    );
+  } finally {
+    if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
+  }
   if (maxLength > model.config.max_position_embeddings) {
     throw new CliError('usage', `--max-length ${maxLength} exceeds the model's max_position_embeddings (${model.config.max_position_embeddings})`);
   }
-  const r = model.loadReport;
-  if (r.mismatched.length) say(`new head for ${labels.size} labels: re-initialised ${r.mismatched.map((m) => m.name).join(', ')}`);
-  if (r.missing.length) say(`initialised ${r.missing.length} parameters the checkpoint lacks (${r.missing.slice(0, 4).join(', ')}${r.missing.length > 4 ? ', ...' : ''})`);
+  if (resuming) {
+    // The weights come from the checkpoint, not from --model: what loading initialised does not matter.
+    const from = o.resumeFromCheckpoint ?? (await listCheckpoints(o.output)).at(-1)?.dir;
+    if (from) say(`resuming from ${from}: weights, optimizer state and schedule come from the checkpoint`);
+  } else if (o.fromScratch) {
+    say(`--from-scratch: every weight of the model starts random (seed ${args.seed ?? 42})`);
+  } else {
+    const r = model.loadReport;
+    if (r.mismatched.length) say(`new head for ${labels.size} labels: re-initialised ${r.mismatched.map((m) => m.name).join(', ')}`);
+    if (r.missing.length) say(`initialised ${r.missing.length} parameters the checkpoint lacks (${r.missing.slice(0, 4).join(', ')}${r.missing.length > 4 ? ', ...' : ''})`);
+  }
+  const hiddenSize = Number(model.config.hidden_size);
+  const learningRate = args.learningRate ?? defaultLearningRate(hiddenSize);
+  say(
+    o.lr === undefined
+      ? `learning rate ${learningRate.toExponential()} (the default for hidden size ${hiddenSize}; set it with --lr)`
+      : `learning rate ${learningRate.toExponential()} (--lr)`,
+  );
+  if (o.overwriteOutputDir && !resuming) {
+    const removed = await prepareOutputDir(o.output, { overwrite: true });
+    if (removed.length) say(`--overwrite-output-dir: removed the earlier run from ${o.output} (${removed.length} files and checkpoints)`);
+  }
 
   const multiLabel = !!o.multiLabel;
   const trainFeatures = await asError(async () => featuresOf(tokenizer, trainSet, labels, maxLength, multiLabel));
@@ -147,27 +315,40 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
       `${labels.size} labels; model ${modelSource} (${(model.store.count() / 1e6).toFixed(1)}M parameters)`,
   );
 
-  const kind = task === 'token-classification' ? 'token' : multiLabel ? 'multi_label' : 'single_label';
   const trainer = await asError(async () =>
     new Trainer({
       model,
-      args: { ...args, metricForBestModel: args.metricForBestModel ?? (evalFeatures ? 'f1' : undefined) },
+      args: { ...args, learningRate, metricForBestModel: args.metricForBestModel ?? (evalFeatures ? 'f1' : undefined) },
       trainDataset: trainFeatures,
       evalDataset: evalFeatures,
       tokenizer,
-      computeMetrics: metricsFor(kind, labels),
+      computeMetrics: metricsFor(kind, labels, scoring),
       callbacks: [progressCallback(args.progress ?? 'auto', out === processOutput ? process.stderr : { write: (s: string) => (out.stderr(s), true) })],
     }),
   );
   const result = await trainInterruptibly(trainer, o, say);
 
   await mkdir(o.output, { recursive: true });
-  const summary: Record<string, unknown> = { output: o.output, global_step: result.globalStep, train: result.metrics };
+  // The data layout, so that evaluating on more data of the same layout needs no flags repeated.
+  await writeDataConfig(o.output, {
+    task,
+    textColumn: task === 'text-classification' ? o.textColumn : undefined,
+    textPairColumn: task === 'text-classification' ? o.textPairColumn : undefined,
+    labelColumn: task === 'text-classification' ? o.labelColumn : undefined,
+    tokensColumn: task === 'token-classification' ? o.tokensColumn : undefined,
+    tagsColumn: task === 'token-classification' && o.tagsColumn !== 'tags' ? o.tagsColumn : undefined,
+    multiLabel: !!o.multiLabel,
+    labelSeparator: o.multiLabel ? (o.labelSeparator ?? ',') : undefined,
+    labelList,
+  });
+  const written = ['model', 'tuna_data_config.json', METRICS_LOG, LEARNING_CURVE, 'train_results.json'];
+  const summary: Record<string, unknown> = { output: o.output, global_step: result.globalStep, train: result.metrics, learning_rate: learningRate, unknown_rate: unknownRate };
   for (const [name, features] of [['eval', evalFeatures], ['test', testFeatures]] as const) {
     if (!features) continue;
     const { prediction, loss } = await predictDataset(model, features, { batchSize: trainer.args.perDeviceEvalBatchSize });
-    const report = taskReport(kind, prediction, labels);
+    const report = taskReport(kind, prediction, labels, scoring);
     const file = name === 'eval' ? 'validation' : 'test';
+    written.push(`${file}_report.txt`, `${file}_results.json`);
     await writeFileAtomic(join(o.output, `${file}_report.txt`), new TextEncoder().encode(report.text));
     await writeFileAtomic(join(o.output, `${file}_results.json`), new TextEncoder().encode(toJson({ loss, ...report.json }) + '\n'));
     summary[file] = { loss, ...report.metrics };
@@ -176,5 +357,5 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
   await model.dispose();
   summary.peak_rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
   if (o.json) out.stdout(`${toJson(summary)}\n`);
-  else out.stdout(`\nmodel, reports, metrics.jsonl and learning_curve.svg written to ${o.output}\n`);
+  else out.stdout(`\n${written.slice(0, -1).join(', ')} and ${written.at(-1)} written to ${o.output}\n`);
 }
