@@ -14,6 +14,7 @@ import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
 import { linear } from '../src/nn/layers.js';
 import { ParameterStore, Rng } from '../src/nn/parameters.js';
 import { AttentionMask, encoderLayer } from '../src/nn/transformer.js';
+import { BERT_LAYER_NAMES } from '../src/models/bert/names.js';
 import { TrainStep } from '../src/train/step.js';
 import { AdamW } from '../src/train/adamw.js';
 import { clipCoefficient } from '../src/train/clip.js';
@@ -48,7 +49,7 @@ const step = await TrainStep.create(
     const labels = g.input('labels', 'int64', ['batch']);
     const mask = new AttentionMask(ctx, am);
     let x = x0;
-    for (let l = 0; l < LAYERS; l++) x = encoderLayer(ctx, `encoder.layer.${l}`, x, mask, cfg);
+    for (let l = 0; l < LAYERS; l++) x = encoderLayer(ctx, `encoder.layer.${l}`, x, mask, cfg, BERT_LAYER_NAMES);
     const cls = g.squeeze(g.slice(x, [0], [1], [1]), [1]);
     const logits = linear(ctx, 'classifier', cls, H, 2);
     return { loss: g.softmaxCrossEntropyLoss(logits, labels).loss };

@@ -10,10 +10,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bertConfig } from '../src/models/bert/config.js';
-import { saveBert } from '../src/models/bert/pretrained.js';
-import { ParameterStore, Rng } from '../src/nn/parameters.js';
-import { parameterShapes } from '../src/models/bert/pretrained.js';
+import { bertConfig, bertConfigToJson } from '../src/models/bert/config.js';
+import { PreTrainedModel } from '../src/models/pretrained-model.js';
+import { Rng } from '../src/nn/parameters.js';
 import { exportModel } from '../src/export/export.js';
 import { Session } from '../src/runtime/session.js';
 import { medianRunMs, randomBertBatch } from './peak.js';
@@ -35,11 +34,7 @@ const config = bertConfig({ num_hidden_layers: Number(args.layers), hidden_size:
 
 const work = mkdtempSync(join(tmpdir(), 'tuna-bench-export-'));
 const ckpt = join(work, 'checkpoint');
-const store = new ParameterStore(new Rng(1));
-for (const [name, shape] of parameterShapes(config, 'BertForSequenceClassification')) {
-  store.create(name, shape, /LayerNorm\.weight$/.test(name) ? { kind: 'ones' } : /\.bias$/.test(name) ? { kind: 'zeros' } : { kind: 'normal', std: 0.02 });
-}
-await saveBert(ckpt, { config, architecture: 'BertForSequenceClassification', store });
+await PreTrainedModel.fromConfig(bertConfigToJson(config), { seed: 1 }).savePretrained(ckpt);
 
 const rng = new Rng(2);
 const big = randomBertBatch(32, 128, config.vocab_size, rng);

@@ -66,7 +66,7 @@ for (const key of args.models.split(',')) {
   const cfg = bertConfig({ num_hidden_layers: m.layers, hidden_size: m.hidden, num_attention_heads: m.heads, intermediate_size: m.intermediate });
   const store = new ParameterStore(new Rng(1));
   const build = (opts: { frozen: boolean; fusedKernels: boolean }) =>
-    ForwardModel.create(store, (ctx) => buildBert(ctx, cfg, 'BertForSequenceClassification', false).outputs, { session: { threads }, ...opts });
+    ForwardModel.create(store, (ctx) => buildBert(ctx, cfg, 'sequence-classification').outputs, { session: { threads }, ...opts });
   const rng = new Rng(2);
   const big = randomBertBatch(32, 128, 30522, rng);
   const one = randomBertBatch(1, 128, 30522, rng);

@@ -1,6 +1,6 @@
 /**
  * Resident memory of loading a bert-base sized (110M parameters, ~440 MB F32) checkpoint with
- * loadBert: writes a random checkpoint to a temp dir, loads it in a fresh process and prints the
+ * PreTrainedModel.fromPretrained: writes a random checkpoint to a temp dir, loads it in a fresh process and prints the
  * peak resident set size against the file size (target < 2x).
  *
  *   npm run bench:load-memory
@@ -9,23 +9,20 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bertConfig } from '../src/models/bert/config.js';
-import { loadBert, parameterShapes, saveBert } from '../src/models/bert/pretrained.js';
-import { ParameterStore, Rng } from '../src/nn/parameters.js';
+import { bertConfig, bertConfigToJson } from '../src/models/bert/config.js';
+import { PreTrainedModel } from '../src/models/pretrained-model.js';
 
 if (process.argv[2] === '--child') {
   const before = process.memoryUsage().rss;
-  const m = await loadBert(process.argv[3]!);
+  const m = await PreTrainedModel.fromPretrained(process.argv[3]!);
   const after = process.resourceUsage().maxRSS * 1024;
-  console.log(JSON.stringify({ params: m.store.count(), rssBefore: before, rssAfter: after, missing: m.report.missing.length }));
+  console.log(JSON.stringify({ params: m.store.count(), rssBefore: before, rssAfter: after, missing: m.loadReport.missing.length }));
   process.exit(0);
 }
 const dir = mkdtempSync(join(tmpdir(), 'tuna-load-'));
 try {
   const config = bertConfig({ architectures: ['BertForSequenceClassification'] });
-  const store = new ParameterStore(new Rng(1));
-  for (const [name, shape] of parameterShapes(config, 'BertForSequenceClassification')) store.create(name, shape, { kind: 'normal', std: 0.02 });
-  await saveBert(dir, { config, architecture: 'BertForSequenceClassification', store });
+  await PreTrainedModel.fromConfig(bertConfigToJson(config), { seed: 1 }).savePretrained(dir);
   const size = statSync(join(dir, 'model.safetensors')).size;
   const child = spawnSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', dir], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(child.stderr);

@@ -59,7 +59,7 @@ const store = new ParameterStore(new Rng(0), { allocate: false });
 const scope = new ParameterScope(g, store);
 let seed = 1;
 const ctx: BuildContext = { scope, training: true, nextSeed: () => seed++, initStd: 0.02, masks: new DropoutMasks(g, 0) };
-const { loss } = buildBert(ctx, config, 'BertForSequenceClassification', true);
+const { loss } = buildBert(ctx, config, 'sequence-classification', { withLoss: true });
 gradients(g, loss!, scope.used().map((u) => u.value));
 const gemms = graphGemms(g, new Map([['batch_size', B], ['sequence_length', S]]));
 const stepFlops = gemms.reduce((t, s) => t + flops(s), 0);

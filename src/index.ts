@@ -28,17 +28,53 @@ export { type HostTensor, hostTensor } from './runtime/tensor.js';
 export { ParameterScope, ParameterStore, Rng, initValues } from './nn/parameters.js';
 export type { Init, Parameter } from './nn/parameters.js';
 export { activate, affine, dropout, embedding, layerNorm, linear } from './nn/layers.js';
-export type { Activation, BuildContext } from './nn/layers.js';
+export { sublayerOutput } from './nn/layers.js';
+export type { Activation, BuildContext, EmbeddingLayer, LayerFactory, LinearLayer } from './nn/layers.js';
 export { AttentionMask, encoderLayer, selfAttention } from './nn/transformer.js';
-export type { EncoderLayerConfig } from './nn/transformer.js';
+export type { EncoderLayerConfig, EncoderLayerNames } from './nn/transformer.js';
 export { DropoutMasks } from './nn/dropout.js';
 export { ForwardModel, type ForwardOptions } from './nn/forward.js';
 
+// The model registry and the one model object
+export {
+  HEADS,
+  HEAD_FOR_TASK,
+  UnsupportedModelError,
+  architectureEntry,
+  familyOf,
+  familyOfConfig,
+  headForTask,
+  headOfArchitectures,
+  modelTypes,
+  numLabels,
+  registerFamily,
+  tasksOfArchitectures,
+  tasksOfHead,
+} from './models/registry.js';
+export type {
+  ArchitectureEntry,
+  BuildOptions,
+  HeadInfo,
+  HeadKind,
+  LabelKind,
+  ModelConfig,
+  ModelFamily,
+  ModelGraph,
+  ModelTask,
+  ParameterSpec,
+  ProblemType,
+  Tokenizer,
+} from './models/registry.js';
+export { PreTrainedModel } from './models/pretrained-model.js';
+export type { FromPretrainedOptions, InferenceOptions, LoadReport, SaveOptions, TrainingGraphOptions } from './models/pretrained-model.js';
+
 // BERT
-export { BERT_ARCHITECTURES, BertConfigError, bertConfig, bertConfigToJson, numLabels, parseBertConfig } from './models/bert/config.js';
-export type { BertArchitecture, BertConfig, HiddenAct, ProblemType } from './models/bert/config.js';
-export { LABEL_INPUTS, bertModel, buildBert } from './models/bert/modeling.js';
-export type { BertGraph, BertInputs } from './models/bert/modeling.js';
+export { BertConfigError, bertConfig, bertConfigToJson, parseBertConfig } from './models/bert/config.js';
+export type { BertConfig, HiddenAct } from './models/bert/config.js';
+export { bertModel, buildBert } from './models/bert/modeling.js';
+export type { BertInputs } from './models/bert/modeling.js';
+export { bertFamily, BERT_ARCHITECTURE_NAMES } from './models/bert/family.js';
+export { bertParameters } from './models/bert/parameters.js';
 
 // Training
 export { TrainStep } from './train/step.js';
@@ -55,20 +91,23 @@ export { writeFileAtomic } from './io/atomic.js';
 export { HubError, type HubOptions, resolveModel } from './io/hub.js';
 
 // Checkpoints, tokenizer, prediction
-export { CheckpointError, type LoadReport, type LoadedBert, loadBert, parameterShapes, saveBert } from './models/bert/pretrained.js';
+export { CheckpointError, hasWeights, readCheckpoint, readConfig, writeCheckpoint } from './io/checkpoint.js';
+export type { Checkpoint, CheckpointContents } from './io/checkpoint.js';
+export { matchKeys, normalizeLegacyKey, type KeyMatch, type MatchOptions } from './io/names.js';
 export { BertTokenizer, TokenizerError } from './tokenizers/bert-tokenizer.js';
 export type { BertTokenizerOptions, EncodeOptions, Encoding, TruncationStrategy } from './tokenizers/bert-tokenizer.js';
-export { BertPredictor, PredictorError, type ClassPrediction, type Entity, type TokenPrediction } from './models/bert/predictor.js';
 
 // Hugging Face-style models and tokenizers
 export {
   AutoModel,
+  AutoModelForAnyHead,
   AutoModelForMaskedLM,
+  AutoModelForNextSentencePrediction,
+  AutoModelForPreTraining,
   AutoModelForSequenceClassification,
   AutoModelForTokenClassification,
   AutoTokenizer,
-  type FromPretrainedOptions,
-  PreTrainedBert,
+  type AutoModelLoader,
 } from './models/auto.js';
 
 // Fine-tuning
@@ -125,16 +164,12 @@ export {
   tokenAccuracy,
 } from './metrics/index.js';
 
-// Checkpoint files
-export { readCheckpoint, writeCheckpoint } from './io/checkpoint.js';
-
 // Tokenizer training and pre-training
 export { countWords, trainWordPiece, trainWordPieceFromCounts, type WordPieceTrainerOptions, type WordPieceTrainingResult } from './tokenizers/wordpiece-trainer.js';
 export { TokenStore, readDocuments, tokenizeCorpus } from './pretrain/corpus.js';
 export { nspInstances, packedInstances, type PretrainFeature } from './pretrain/instances.js';
 export { maskExample, maskedBatch, type MaskingOptions } from './pretrain/masking.js';
 export { evaluateMlm, fillMask, type FillMaskCandidate as MlmSampleCandidate } from './pretrain/evaluate.js';
-export { AutoModelForPreTraining } from './models/auto.js';
 export { bundledModelDir, detectLanguage, hasBundledModel, type BundledLanguage } from './models/bundled.js';
 
 // Inference pipelines
@@ -202,7 +237,7 @@ export {
   loadModels,
   parseModelSpec,
   SERVE_TASKS,
-  tasksOfArchitectures,
+  serveTasksOfArchitectures,
 } from './serve/index.js';
 export type {
   ServerOptions,
@@ -229,7 +264,7 @@ export {
   convertWeightsToFloat16,
   foldConstants,
   lowerContribOps,
-  EXPORTABLE_ARCHITECTURES,
+  EXPORT_TASKS,
   ONNX_FILES,
 } from './export/index.js';
-export type { ExportOptions, ExportResult, ExportedFile, ExportErrorCode, ExportTask, QuantizeOptions, QuantizeReport, BuiltExport } from './export/index.js';
+export type { ExportOptions, ExportResult, ExportedFile, ExportErrorCode, ExportTask, QuantizeOptions, QuantizeReport, ExportGraph } from './export/index.js';

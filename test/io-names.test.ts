@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { readSafetensorsHeader } from '../src/io/safetensors.js';
-import { matchKeys, normalizeBertKey } from '../src/io/names.js';
+import { type MatchOptions, matchKeys as matchAny, normalizeLegacyKey as normalizeBertKey } from '../src/io/names.js';
+import { BERT_KEY_RULES } from '../src/models/bert/names.js';
+
+const matchKeys = (expected: Iterable<string>, keys: Iterable<string>, opts: MatchOptions = BERT_KEY_RULES) => matchAny(expected, keys, opts);
 
 /** Tensor names of a fixture checkpoint written by transformers (tools/make-bert-fixtures.py). */
 async function keysOf(name: string): Promise<string[]> {

@@ -2,11 +2,11 @@
 // AutoModel.forward, pooled and normalised here by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AutoModel, BertTokenizer, pipeline, type FeatureExtractionPipeline, type PreTrainedBert } from '../src/index.js';
+import { AutoModel, BertTokenizer, pipeline, type FeatureExtractionPipeline, type PreTrainedModel } from '../src/index.js';
 import { BUNDLED_EN, tempDir, writeSequenceClassifier } from './helpers/pipeline-models.js';
 
 let extractor: FeatureExtractionPipeline;
-let reference: PreTrainedBert;
+let reference: PreTrainedModel;
 let tokenizer: BertTokenizer;
 
 test.before(async () => {

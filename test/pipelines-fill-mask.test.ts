@@ -4,11 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AutoModel, AutoModelForMaskedLM, BertTokenizer, pipeline, PipelineError, type FillMaskCandidate, type FillMaskPipeline, type PreTrainedBert } from '../src/index.js';
+import { AutoModel, AutoModelForMaskedLM, BertTokenizer, pipeline, PipelineError, type FillMaskCandidate, type FillMaskPipeline, type PreTrainedModel } from '../src/index.js';
 import { BUNDLED_EN, copyTokenizer, tempDir } from './helpers/pipeline-models.js';
 
 let unmasker: FillMaskPipeline;
-let reference: PreTrainedBert;
+let reference: PreTrainedModel;
 let tokenizer: BertTokenizer;
 
 test.before(async () => {

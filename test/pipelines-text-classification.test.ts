@@ -1,10 +1,10 @@
 // text-classification against an independent reference: softmax/sigmoid of the logits that
-// PreTrainedBert.forward (the unfrozen, separately built graph) gives for the same tokenization.
+// PreTrainedModel.forward (the unfrozen, separately built graph) gives for the same tokenization.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AutoModelForSequenceClassification, BertTokenizer, pipeline, PipelineError, type PreTrainedBert, type TextClassificationPipeline } from '../src/index.js';
+import { AutoModelForSequenceClassification, BertTokenizer, pipeline, PipelineError, type PreTrainedModel, type TextClassificationPipeline } from '../src/index.js';
 import { tempDir, writeSequenceClassifier } from './helpers/pipeline-models.js';
 
 const LABELS = { 0: 'negative', 1: 'neutral', 2: 'positive' };
@@ -12,7 +12,7 @@ const TEXTS = ['I love it', 'This is the worst purchase I have ever made, do not
 
 let dir: string;
 let classifier: TextClassificationPipeline;
-let reference: PreTrainedBert;
+let reference: PreTrainedModel;
 let tokenizer: BertTokenizer;
 
 test.before(async () => {

@@ -7,9 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BertTokenizer } from '../src/tokenizers/bert-tokenizer.js';
-import { ForwardModel } from '../src/nn/forward.js';
-import { loadBert } from '../src/models/bert/pretrained.js';
-import { buildBert } from '../src/models/bert/modeling.js';
+import { PreTrainedModel } from '../src/models/pretrained-model.js';
 import { hostTensor } from '../src/runtime/tensor.js';
 
 const run = promisify(execFile);
@@ -37,9 +35,9 @@ test('tuna predict --json on a sequence classifier: one object per line, labels 
   const rows = lines(stdout);
   assert.deepEqual(rows.map((r) => r.text), texts);
   // Independent check of the numbers: the plain (unfused) graph on the same tokenization.
-  const loaded = await loadBert(dir);
+  const loaded = await PreTrainedModel.fromPretrained(dir);
   const tok = await BertTokenizer.fromDirectory(dir);
-  const model = await ForwardModel.create(loaded.store, (ctx) => buildBert(ctx, loaded.config, loaded.architecture, false).outputs, { session: { threads: 1 } });
+  const model = await loaded.compileInference({ fusedKernels: false, threads: 1 });
   for (const [i, text] of texts.entries()) {
     const enc = tok.encode(text, undefined, { maxLength: 16 });
     assert.ok(enc.inputIds.length <= 16, 'inputs are cut at model_max_length');

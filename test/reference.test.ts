@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { linear, embedding } from '../src/nn/layers.js';
 import { type Parameter, ParameterStore } from '../src/nn/parameters.js';
 import { AttentionMask, encoderLayer } from '../src/nn/transformer.js';
+import { BERT_LAYER_NAMES } from '../src/models/bert/names.js';
 import { TrainStep } from '../src/train/step.js';
 import { AdamW } from '../src/train/adamw.js';
 import { linearSchedule } from '../src/train/schedule.js';
@@ -56,7 +57,7 @@ test('a transformer encoder classifier: loss and every gradient match PyTorch au
     const labels = g.input('labels', 'int64', ['batch']);
     let x = embedding(ctx, 'emb', ids, c.vocab, c.hidden);
     const mask = new AttentionMask(ctx, am);
-    for (let l = 0; l < 2; l++) x = encoderLayer(ctx, `encoder.layer.${l}`, x, mask, cfg);
+    for (let l = 0; l < 2; l++) x = encoderLayer(ctx, `encoder.layer.${l}`, x, mask, cfg, BERT_LAYER_NAMES);
     const logits = linear(ctx, 'classifier', g.squeeze(g.slice(x, [0], [1], [1]), [1]), c.hidden, c.classes);
     return { loss: g.softmaxCrossEntropyLoss(logits, labels).loss, fetch: { logits } };
   }, { session: { threads: 1 } });

@@ -8,6 +8,7 @@ import type { Value } from '../src/onnx/graph.js';
 import { type BuildContext, dropout, embedding, layerNorm, linear } from '../src/nn/layers.js';
 import { ParameterStore, Rng } from '../src/nn/parameters.js';
 import { AttentionMask, encoderLayer } from '../src/nn/transformer.js';
+import { BERT_LAYER_NAMES } from '../src/models/bert/names.js';
 import { ForwardModel } from '../src/nn/forward.js';
 import { TrainStep } from '../src/train/step.js';
 import { AdamW } from '../src/train/adamw.js';
@@ -59,7 +60,7 @@ function classifier(ctx: BuildContext): { logits: Value; labels: Value } {
   let x = g.add(embedding(ctx, 'embeddings.word', ids, vocab.size, cfg.hidden), embedding(ctx, 'embeddings.position', pos, MAX_LEN, cfg.hidden));
   x = dropout(ctx, layerNorm(ctx, 'embeddings.LayerNorm', x, cfg.hidden, cfg.layerNormEps), cfg.hiddenDropout);
   const mask = new AttentionMask(ctx, am);
-  for (let l = 0; l < 2; l++) x = encoderLayer(ctx, `encoder.layer.${l}`, x, mask, cfg);
+  for (let l = 0; l < 2; l++) x = encoderLayer(ctx, `encoder.layer.${l}`, x, mask, cfg, BERT_LAYER_NAMES);
   const cls = g.squeeze(g.slice(x, [0], [1], [1]), [1]);
   const pooled = g.tanh(linear(ctx, 'pooler.dense', cls, cfg.hidden, cfg.hidden));
   return { logits: linear(ctx, 'classifier', dropout(ctx, pooled, cfg.hiddenDropout), cfg.hidden, labels.length), labels: y };

@@ -1,12 +1,10 @@
 /** `exportModel`: a checkpoint directory to ONNX files in the layout transformers.js reads. */
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ForwardModel } from '../nn/forward.js';
-import { buildBert } from '../models/bert/modeling.js';
 import { Session } from '../runtime/session.js';
 import { type HostTensor, hostTensor } from '../runtime/tensor.js';
 import { packageVersion } from '../cli/version.js';
-import { type BuiltExport, type ExportTask, buildExportModel } from './build.js';
+import { type ExportGraph, type ExportTask, buildExportModel } from './build.js';
 import { ExportError } from './errors.js';
 import { convertWeightsToFloat16 } from './float16.js';
 import { ONNX_FILES, prepareOutput, writeOutput, writeSideFiles } from './layout.js';
@@ -43,6 +41,11 @@ export interface ExportOptions {
    * graph (default true). The float32 model must agree to 1e-4 (relative to the output's scale).
    */
   readonly verify?: boolean;
+  /**
+   * The task to export for (default: the checkpoint's own head); `feature-extraction` writes the
+   * encoder alone, so that transformers.js's feature-extraction pipeline gets hidden states.
+   */
+  readonly task?: ExportTask;
 }
 
 /** One file of an export. */
@@ -89,19 +92,25 @@ function compare(a: HostTensor, b: HostTensor): { diff: number; scale: number } 
   return { diff, scale };
 }
 
+/** Number of token types the model embeds (1 for families without token types). */
+function typeVocabSize(built: ExportGraph): number {
+  const n = (built.source.config as { type_vocab_size?: unknown }).type_vocab_size;
+  return typeof n === 'number' ? n : 1;
+}
+
 /** A fixed sample batch (2 x 12 tokens, one padded) within the model's vocabulary. */
-function sampleBatch(built: BuiltExport): Record<string, HostTensor> {
+function sampleBatch(built: ExportGraph): Record<string, HostTensor> {
   const B = 2;
-  const S = Math.min(12, built.config.max_position_embeddings);
+  const S = Math.min(12, built.source.config.max_position_embeddings);
   const ids = new BigInt64Array(B * S);
   const mask = new BigInt64Array(B * S);
   const types = new BigInt64Array(B * S);
   for (let i = 0; i < B * S; i++) {
     const pos = i % S;
     const row = Math.floor(i / S);
-    ids[i] = BigInt((7 + 31 * i) % built.config.vocab_size);
+    ids[i] = BigInt((7 + 31 * i) % built.source.config.vocab_size);
     mask[i] = row === 1 && pos >= S - 4 ? 0n : 1n;
-    types[i] = pos >= S / 2 ? BigInt(Math.min(1, built.config.type_vocab_size - 1)) : 0n;
+    types[i] = pos >= S / 2 ? BigInt(Math.min(1, typeVocabSize(built) - 1)) : 0n;
   }
   return {
     input_ids: hostTensor('int64', ids, [B, S]),
@@ -110,12 +119,8 @@ function sampleBatch(built: BuiltExport): Record<string, HostTensor> {
   };
 }
 
-async function reference(built: BuiltExport, feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
-  const arch = built.loaded.architecture;
-  const model = await ForwardModel.create(built.loaded.store, (ctx) => {
-    const all = buildBert(ctx, built.config, arch, false).outputs;
-    return Object.fromEntries(built.outputs.map((n) => [n, all[n]!]));
-  }, { frozen: true, fusedKernels: true, session: { threads: 1 } });
+async function reference(built: ExportGraph, feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
+  const model = await built.source.compileInference({ outputs: built.outputs, frozen: true, fusedKernels: true, threads: 1 });
   try {
     return await model.run(feeds);
   } finally {
@@ -152,7 +157,7 @@ export async function exportModel(opts: ExportOptions): Promise<ExportResult> {
   if (!(SUPPORTED_OPSETS as readonly number[]).includes(opset)) {
     throw new ExportError('invalid_option', `opset ${opset} is not supported; choose one of ${SUPPORTED_OPSETS.join(', ')}`);
   }
-  const built = await buildExportModel(opts.model, { contribOps: opts.contribOps });
+  const built = await buildExportModel(opts.model, { contribOps: opts.contribOps, task: opts.task });
   const out = resolve(opts.output);
   const onnxDir = await prepareOutput(out);
   const verify = opts.verify ?? true;

@@ -1,8 +1,8 @@
 /** ONNX export: inference graphs with standard names, int8 and float16 variants, the transformers.js layout. */
 export { exportModel, DEFAULT_EXPORT_OPSET, SUPPORTED_OPSETS } from './export.js';
 export type { ExportOptions, ExportResult, ExportedFile } from './export.js';
-export { buildExportModel, EXPORTABLE_ARCHITECTURES } from './build.js';
-export type { BuildExportOptions, BuiltExport, ExportTask } from './build.js';
+export { buildExportModel, EXPORT_TASKS } from './build.js';
+export type { BuildExportOptions, ExportGraph, ExportTask } from './build.js';
 export { ExportError, type ExportErrorCode } from './errors.js';
 export { ExportModel, type EncodeOptions, type ModelNode, type TensorInfo } from './model.js';
 export { foldConstants } from './fold.js';

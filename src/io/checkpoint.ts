@@ -1,12 +1,16 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { type ErrorCode, TunaError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { type NamedTensor, type ReadOptions, readSafetensors, readSafetensorsHeader, SafetensorsError, writeSafetensors } from './safetensors.js';
 
 /** A checkpoint directory cannot be read or written; the message names the file and what to do. */
-export class CheckpointError extends Error {
+export class CheckpointError extends TunaError {
   override name = 'CheckpointError';
+  constructor(message: string, details: { code?: Extract<ErrorCode, 'invalid_checkpoint' | 'file_not_found'>; file?: string; cause?: unknown } = {}) {
+    super(details.code ?? 'invalid_checkpoint', message, details);
+  }
 }
 
 /** File names of a Hugging Face checkpoint directory. */
@@ -75,6 +79,7 @@ export async function readConfig(dir: string): Promise<Record<string, unknown>> 
         existsSync(dir)
           ? `${dir}: no ${CONFIG_FILE}; a Hugging Face checkpoint directory needs one (it describes the model's sizes and labels)`
           : `${dir}: no such checkpoint directory`,
+        { code: existsSync(dir) ? 'invalid_checkpoint' : 'file_not_found', file: dir },
       );
     }
     throw new CheckpointError(`${path}: cannot be read (${(e as Error).message})`);
@@ -87,6 +92,11 @@ export async function readConfig(dir: string): Promise<Record<string, unknown>> 
   }
   if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new CheckpointError(`${path}: must hold a JSON object`);
   return config as Record<string, unknown>;
+}
+
+/** Whether a checkpoint directory has safetensors weights (one file, or an index of shards). */
+export function hasWeights(dir: string): boolean {
+  return existsSync(join(dir, WEIGHTS_FILE)) || existsSync(join(dir, WEIGHTS_INDEX_FILE));
 }
 
 /** The safetensors files a checkpoint directory's weights live in, or a {@link CheckpointError} saying why there are none. */
@@ -135,7 +145,7 @@ async function readIndex(path: string): Promise<Map<string, string>> {
  * and the like) are refused with a {@link CheckpointError} explaining how to convert them.
  */
 export async function readCheckpoint(dir: string, opts: ReadCheckpointOptions = {}): Promise<Checkpoint> {
-  if (!existsSync(dir)) throw new CheckpointError(`${dir}: no such checkpoint directory`);
+  if (!existsSync(dir)) throw new CheckpointError(`${dir}: no such checkpoint directory`, { code: 'file_not_found', file: dir });
   if (!statSync(dir).isDirectory()) throw new CheckpointError(`${dir}: not a directory; a checkpoint is a directory with ${CONFIG_FILE} and ${WEIGHTS_FILE}`);
   const config = await readConfig(dir);
   const { files, index } = await weightFiles(dir);

@@ -4,10 +4,11 @@
  */
 
 /**
- * The current Hugging Face name of a BERT checkpoint key: legacy (TensorFlow-converted) LayerNorm
- * parameters `gamma` and `beta` become `weight` and `bias`. Other keys are returned unchanged.
+ * The current name of a checkpoint key: legacy (TensorFlow-converted) LayerNorm parameters
+ * `gamma` and `beta` become `weight` and `bias`, as transformers renames them for every model.
+ * Other keys are returned unchanged.
  */
-export function normalizeBertKey(key: string): string {
+export function normalizeLegacyKey(key: string): string {
   if (key.endsWith('.gamma')) return `${key.slice(0, -'.gamma'.length)}.weight`;
   if (key.endsWith('.beta')) return `${key.slice(0, -'.beta'.length)}.bias`;
   if (key === 'gamma') return 'weight';
@@ -15,31 +16,15 @@ export function normalizeBertKey(key: string): string {
   return key;
 }
 
-/**
- * Pairs of names that are one parameter in a BERT masked-LM head (as full names, with the `bert.`
- * prefix): the decoder weight is tied to the word embeddings, and the decoder bias is the
- * prediction bias. Checkpoints saved by transformers usually store only one name of each pair.
- */
-export const BERT_TIED_ALIASES: readonly (readonly [string, string])[] = [
-  ['cls.predictions.decoder.weight', 'bert.embeddings.word_embeddings.weight'],
-  ['cls.predictions.decoder.bias', 'cls.predictions.bias'],
-];
-
-/**
- * Checkpoint tensors that are buffers rather than parameters in current transformers (so it never
- * reports them): the `position_ids` and `token_type_ids` buffers of old BERT checkpoints.
- */
-export const BERT_IGNORED_UNEXPECTED: readonly RegExp[] = [/(^|\.)embeddings\.position_ids$/, /(^|\.)embeddings\.token_type_ids$/];
-
 /** Options of {@link matchKeys}. */
 export interface MatchOptions {
-  /** The base model's prefix, with its dot (`'bert.'`, the default). */
+  /** The base model's prefix, with its dot (e.g. `'bert.'`); none by default. */
   readonly prefix?: string;
-  /** Names that are the same parameter, as full (prefixed) names; default {@link BERT_TIED_ALIASES}. */
+  /** Names that are the same parameter, as full (prefixed) names (e.g. a decoder tied to the word embeddings). */
   readonly aliases?: readonly (readonly [string, string])[];
-  /** Checkpoint keys never reported as unexpected; default {@link BERT_IGNORED_UNEXPECTED}. */
+  /** Checkpoint keys never reported as unexpected (buffers of old checkpoints). */
   readonly ignoreUnexpected?: readonly RegExp[];
-  /** Maps a checkpoint key to its current name; default {@link normalizeBertKey}. */
+  /** Maps a checkpoint key to its current name; default {@link normalizeLegacyKey}. */
   readonly normalize?: (key: string) => string;
 }
 
@@ -60,21 +45,19 @@ export interface KeyMatch {
  * `from_pretrained` does:
  *
  * - keys are normalised first (legacy `LayerNorm.gamma`/`beta`);
- * - the base-model prefix is reconciled: a checkpoint of the bare encoder (`embeddings.…`, as
- *   `BertModel` saves it) loads into a model with a head (`bert.embeddings.…`), and a checkpoint
- *   with a head loads into the bare encoder (its `bert.` keys used, its head keys unexpected);
- * - tied parameters are resolved through `aliases`: an absent `cls.predictions.decoder.weight`
- *   comes from the word embeddings, `cls.predictions.decoder.bias` and `cls.predictions.bias` stand
- *   for each other, and a checkpoint's copy of a tied name is not reported as unexpected when the
- *   model has that head.
+ * - the base-model prefix is reconciled: a checkpoint of the bare encoder (no prefix) loads into a
+ *   model with a head (whose encoder keys carry `prefix`), and a checkpoint with a head loads into
+ *   the bare encoder (its prefixed keys used, its head keys unexpected);
+ * - tied parameters are resolved through `aliases`: an absent name is read from its partner, and a
+ *   checkpoint's copy of a tied name is not reported as unexpected when the model has that head.
  *
  * Returned lists keep the order of their inputs.
  */
 export function matchKeys(expectedNames: Iterable<string>, checkpointNames: Iterable<string>, opts: MatchOptions = {}): KeyMatch {
-  const prefix = opts.prefix ?? 'bert.';
-  const aliases = opts.aliases ?? BERT_TIED_ALIASES;
-  const ignoredPatterns = opts.ignoreUnexpected ?? BERT_IGNORED_UNEXPECTED;
-  const normalize = opts.normalize ?? normalizeBertKey;
+  const prefix = opts.prefix ?? '';
+  const aliases = opts.aliases ?? [];
+  const ignoredPatterns = opts.ignoreUnexpected ?? [];
+  const normalize = opts.normalize ?? normalizeLegacyKey;
   const expected = [...expectedNames];
   const expectedSet = new Set(expected);
   const keys = [...checkpointNames];

@@ -1,7 +1,7 @@
 import { Graph, type Value } from '../onnx/graph.js';
 import { Session, type SessionOptions } from '../runtime/session.js';
 import type { HostTensor } from '../runtime/tensor.js';
-import type { BuildContext } from './layers.js';
+import type { BuildContext, LayerFactory } from './layers.js';
 import { type Parameter, ParameterScope, type ParameterStore } from './parameters.js';
 
 /** Options for {@link ForwardModel.create}. */
@@ -16,6 +16,8 @@ export interface ForwardOptions {
   readonly frozen?: boolean;
   /** Use ONNX Runtime's fused transformer kernels where a layer has them. */
   readonly fusedKernels?: boolean;
+  /** The layer factory the graph is built with (LoRA, adapters, prompts). */
+  readonly layers?: LayerFactory;
 }
 
 /**
@@ -37,7 +39,7 @@ export class ForwardModel {
   ): Promise<ForwardModel> {
     const g = new Graph('forward');
     const scope = new ParameterScope(g, store, opts.frozen ?? false);
-    const ctx: BuildContext = { scope, training: false, nextSeed: () => 0, initStd: opts.initStd ?? 0.02, fusedKernels: opts.fusedKernels ?? false };
+    const ctx: BuildContext = { scope, training: false, nextSeed: () => 0, initStd: opts.initStd ?? 0.02, fusedKernels: opts.fusedKernels ?? false, layers: opts.layers };
     const outputs = build(ctx);
     for (const [name, v] of Object.entries(outputs)) g.output(v, name);
     const session = await Session.create(g, opts.session);

@@ -18,6 +18,38 @@ export interface BuildContext {
    * Training graphs never do: those kernels have no gradients.
    */
   readonly fusedKernels?: boolean;
+  /**
+   * Replaces how layers are built (LoRA, adapters, prompts plug in here); a graph built without
+   * it uses the plain layers. Model code never needs to know which factory is in use.
+   */
+  readonly layers?: LayerFactory;
+}
+
+/** A fully connected layer as the plain {@link linear} builds it. */
+export type LinearLayer = (ctx: BuildContext, name: string, x: Value, inFeatures: number, outFeatures: number, bias: boolean) => Value;
+
+/** An embedding lookup as the plain {@link embedding} builds it. */
+export type EmbeddingLayer = (ctx: BuildContext, name: string, ids: Value, count: number, dim: number) => Value;
+
+/**
+ * Hooks that wrap how layers are built. Each gets the layer's arguments and `next`, the plain
+ * layer, which it may call (e.g. LoRA adds a low-rank update to `next`'s result).
+ */
+export interface LayerFactory {
+  /** Every fully connected layer, by its parameter-name prefix (e.g. `bert.encoder.layer.0.attention.self.query`). */
+  linear?(ctx: BuildContext, name: string, x: Value, inFeatures: number, outFeatures: number, bias: boolean, next: LinearLayer): Value;
+  /** Every embedding table lookup. */
+  embedding?(ctx: BuildContext, name: string, ids: Value, count: number, dim: number, next: EmbeddingLayer): Value;
+  /**
+   * The output of a transformer sub-layer (attention or feed-forward) before its residual sum and
+   * LayerNorm: where bottleneck adapters go. `name` is the sub-layer's output projection.
+   */
+  sublayerOutput?(ctx: BuildContext, name: string, x: Value): Value;
+  /**
+   * Keys and values of a self-attention layer, `[batch, heads, seq, headDim]`, with the additive
+   * mask `[batch, 1, 1, seq]`: deep prompts prepend virtual tokens here (extending the mask).
+   */
+  attentionKeysValues?(ctx: BuildContext, name: string, kv: { key: Value; value: Value; mask: Value }): { key: Value; value: Value; mask: Value };
 }
 
 /**
@@ -25,6 +57,11 @@ export interface BuildContext {
  * as one Gemm with the bias fused, on `x` flattened to rows.
  */
 export function linear(ctx: BuildContext, name: string, x: Value, inFeatures: number, outFeatures: number, bias = true): Value {
+  const hook = ctx.layers?.linear;
+  return hook ? hook(ctx, name, x, inFeatures, outFeatures, bias, plainLinear) : plainLinear(ctx, name, x, inFeatures, outFeatures, bias);
+}
+
+function plainLinear(ctx: BuildContext, name: string, x: Value, inFeatures: number, outFeatures: number, bias: boolean): Value {
   const w = ctx.scope.param(`${name}.weight`, [outFeatures, inFeatures], { kind: 'normal', std: ctx.initStd });
   const b = bias ? ctx.scope.param(`${name}.bias`, [outFeatures], { kind: 'zeros' }, false) : undefined;
   return affine(ctx, x, w, b);
@@ -48,6 +85,16 @@ export function layerNorm(ctx: BuildContext, name: string, x: Value, size: numbe
 
 /** An embedding table `[count, dim]` looked up by integer ids. */
 export function embedding(ctx: BuildContext, name: string, ids: Value, count: number, dim: number): Value {
+  const hook = ctx.layers?.embedding;
+  return hook ? hook(ctx, name, ids, count, dim, plainEmbedding) : plainEmbedding(ctx, name, ids, count, dim);
+}
+
+/** The output of a transformer sub-layer, through the factory's `sublayerOutput` hook when there is one. */
+export function sublayerOutput(ctx: BuildContext, name: string, x: Value): Value {
+  return ctx.layers?.sublayerOutput ? ctx.layers.sublayerOutput(ctx, name, x) : x;
+}
+
+function plainEmbedding(ctx: BuildContext, name: string, ids: Value, count: number, dim: number): Value {
   const table = ctx.scope.param(`${name}.weight`, [count, dim], { kind: 'normal', std: ctx.initStd });
   return ctx.scope.g.gather(table, ids, 0);
 }

@@ -85,6 +85,7 @@ export function initValues(shape: readonly number[], init: Init, rng: Rng): Floa
  */
 export class ParameterStore {
   private readonly byName = new Map<string, Parameter>();
+  private sealedBy: string | undefined;
 
   /**
    * With `allocate: false` the store only records names and shapes (parameter data stays empty),
@@ -104,6 +105,7 @@ export class ParameterStore {
       }
       return existing;
     }
+    if (this.sealedBy !== undefined) throw new Error(`parameter ${name} is not among the parameters ${this.sealedBy} declares`);
     const data = this.opts.allocate === false ? new Float32Array(0) : initValues(shape, init, this.rng);
     const p: Parameter = { name, shape: [...shape], data, decay };
     this.byName.set(name, p);
@@ -117,6 +119,20 @@ export class ParameterStore {
     const p: Parameter = { name, shape: [...shape], data, decay };
     this.byName.set(name, p);
     return p;
+  }
+
+  /**
+   * Refuses parameters not created so far: a model whose parameters are declared up front
+   * (`owner` names the declaration in the error) must not grow new ones while a graph is built.
+   * Parameters may still be added with {@link adopt} or after {@link unseal}.
+   */
+  seal(owner: string): void {
+    this.sealedBy = owner;
+  }
+
+  /** Allows new parameters again (e.g. a layer factory adding LoRA weights). */
+  unseal(): void {
+    this.sealedBy = undefined;
   }
 
   get(name: string): Parameter | undefined {

@@ -25,6 +25,11 @@ export interface AggregationContext {
   readonly labelOf: (id: number) => string;
   /** Joins tokens back into text (the tokenizer's `convert_tokens_to_string`). */
   readonly joinTokens: (tokens: readonly string[]) => string;
+  /**
+   * The input text between two offsets: when given, an entity group's `word` is the group as
+   * written in the text (original case and accents), not its tokens joined.
+   */
+  readonly textSpan?: (start: number, end: number) => string;
 }
 
 /** A token or word with one label, before grouping. */
@@ -84,7 +89,7 @@ function groupOf(run: readonly Labelled[], ctx: AggregationContext): EntityGroup
   return {
     entity_group: dash < 0 ? first : first.slice(dash + 1),
     score: run.reduce((s, e) => s + e.score, 0) / run.length,
-    word: ctx.joinTokens(run.flatMap((e) => e.words)),
+    word: ctx.textSpan ? ctx.textSpan(run[0]!.start, run.at(-1)!.end) : ctx.joinTokens(run.flatMap((e) => e.words)),
     start: run[0]!.start,
     end: run.at(-1)!.end,
   };

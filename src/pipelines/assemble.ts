@@ -1,6 +1,6 @@
 /** Builds the callable pipeline object shared by all tasks. */
 import { checkBatchSize } from './batching.js';
-import type { TaskCheckpoint } from './checkpoint.js';
+import type { OpenModel } from './checkpoint.js';
 import { PipelineError } from './errors.js';
 import type { CallOptions, PipelineTask } from './types.js';
 
@@ -10,11 +10,11 @@ export class PipelineState {
 
   constructor(
     readonly task: PipelineTask,
-    private readonly checkpoint: TaskCheckpoint,
+    private readonly checkpoint: OpenModel,
   ) {}
 
   /** The open checkpoint, or a `disposed` error. */
-  open(): TaskCheckpoint {
+  open(): OpenModel {
     if (this.disposed) throw new PipelineError('disposed', `this ${this.task} pipeline was disposed; create a new one with pipeline()`);
     return this.checkpoint;
   }
@@ -25,14 +25,14 @@ export class PipelineState {
   }
 
   /** The unchecked checkpoint (for read-only properties). */
-  get info(): TaskCheckpoint {
+  get info(): OpenModel {
     return this.checkpoint;
   }
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.checkpoint.model.release();
+    await this.checkpoint.session.release();
   }
 }
 
@@ -44,6 +44,7 @@ export function assemblePipeline<P>(
   state: PipelineState,
   call: (inputs: unknown, opts?: never) => Promise<unknown>,
   runBatch: (inputs: never, opts?: never) => Promise<unknown[]>,
+  extra: Readonly<Record<string, unknown>> = {},
 ): P {
   const fn = (inputs: unknown, opts?: never) => call(inputs, opts);
   const info = state.info;
@@ -56,6 +57,7 @@ export function assemblePipeline<P>(
     run: { value: fn, enumerable: true },
     runBatch: { value: runBatch, enumerable: true },
     dispose: { value: () => state.dispose(), enumerable: true },
+    ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, { value: v, enumerable: true }])),
   });
   return fn as P;
 }

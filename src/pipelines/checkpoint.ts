@@ -1,77 +1,52 @@
 /**
- * Opens a checkpoint for a pipeline task: checks that it has the head the task needs, loads its
- * weights and tokenizer, and compiles the inference graph (frozen weights, fused kernels).
+ * Opens a model for a pipeline task: finds the head the task needs through the registry, loads
+ * the checkpoint as a {@link PreTrainedModel} (refusing incomplete ones: inference never runs on
+ * random weights), loads its tokenizer and compiles the inference graph (frozen weights, fused
+ * kernels).
  */
 import { join } from 'node:path';
 import { readConfig } from '../io/checkpoint.js';
 import { resolveModel } from '../io/hub.js';
-import { type BertArchitecture, type BertConfig, parseBertConfig } from '../models/bert/config.js';
-import { CheckpointError, loadBert } from '../models/bert/pretrained.js';
-import type { Value } from '../onnx/graph.js';
+import type { ForwardModel } from '../nn/forward.js';
+import { type BuildOptions, type ModelConfig, type ModelGraph, type Tokenizer, familyOfConfig, headForTask, tasksOfArchitectures } from '../models/registry.js';
+import { PreTrainedModel } from '../models/pretrained-model.js';
 import type { BuildContext } from '../nn/layers.js';
-import { ForwardModel } from '../nn/forward.js';
-import { BertTokenizer } from '../tokenizers/bert-tokenizer.js';
+import type { Value } from '../onnx/graph.js';
 import { checkBatchSize } from './batching.js';
 import { PipelineError } from './errors.js';
 import type { PipelineOptions, PipelineTask } from './types.js';
 
-/** A checkpoint opened for one task. */
-export interface TaskCheckpoint {
+/** A model opened for one task: the model, its tokenizer and its compiled inference session. */
+export interface OpenModel {
   readonly dir: string;
-  readonly config: BertConfig;
-  readonly architecture: BertArchitecture;
-  readonly tokenizer: BertTokenizer;
-  readonly model: ForwardModel;
+  readonly pretrained: PreTrainedModel;
+  readonly config: ModelConfig;
+  readonly tokenizer: Tokenizer;
+  readonly session: ForwardModel;
   /** Longest input in tokens, special tokens included. */
   readonly maxLength: number;
   readonly batchSize: number;
 }
 
-/** The task each head serves, for error messages that point to the right pipeline. */
-const TASKS_OF: Record<string, readonly PipelineTask[]> = {
-  BertForSequenceClassification: ['text-classification', 'feature-extraction'],
-  BertForTokenClassification: ['token-classification', 'feature-extraction'],
-  BertForMaskedLM: ['fill-mask', 'feature-extraction'],
-  BertForPreTraining: ['fill-mask', 'feature-extraction'],
-  BertForNextSentencePrediction: ['feature-extraction'],
-  BertModel: ['feature-extraction'],
+const REMEDY: Record<PipelineTask, string> = {
+  'text-classification': 'Fine-tune one with `tuna train --task text-classification`.',
+  'token-classification': 'Fine-tune one with `tuna train --task token-classification`.',
+  'fill-mask': 'Use the pre-trained checkpoint it was fine-tuned from.',
+  'feature-extraction': '',
 };
 
-function describe(config: BertConfig): string {
-  return config.architectures.length ? config.architectures.join(', ') : 'BertModel (config.json names no architecture)';
-}
-
-function wrongTask(dir: string, task: PipelineTask, config: BertConfig, needs: string, remedy: string): PipelineError {
-  const named = config.architectures.find((a) => TASKS_OF[a]);
-  const instead = named ? ` Use it with ${TASKS_OF[named]!.map((t) => `pipeline('${t}', ...)`).join(' or ')}.` : '';
-  return new PipelineError('wrong_task', `${dir}: ${task} needs ${needs}, but the checkpoint is a ${describe(config)}.${instead} ${remedy}`, { field: 'task' });
-}
-
-/** The architecture to load for `task`, or a `wrong_task` error naming what the checkpoint is. */
-function architectureFor(task: PipelineTask, config: BertConfig, dir: string): BertArchitecture {
-  const archs = config.architectures;
-  switch (task) {
-    case 'text-classification':
-      if (archs.includes('BertForSequenceClassification')) return 'BertForSequenceClassification';
-      throw wrongTask(dir, task, config, 'a sequence-classification head (BertForSequenceClassification)', 'Fine-tune one with `tuna train --task text-classification`.');
-    case 'token-classification':
-      if (archs.includes('BertForTokenClassification')) return 'BertForTokenClassification';
-      throw wrongTask(dir, task, config, 'a token-classification head (BertForTokenClassification)', 'Fine-tune one with `tuna train --task token-classification`.');
-    case 'fill-mask':
-      if (archs.length === 0 || archs.includes('BertForMaskedLM') || archs.includes('BertForPreTraining')) return 'BertForMaskedLM';
-      throw wrongTask(dir, task, config, 'a masked-LM head (BertForMaskedLM or BertForPreTraining)', 'Use the pre-trained checkpoint it was fine-tuned from.');
-    case 'feature-extraction':
-      return 'BertModel';
-  }
-}
-
-/** Parameters a task never reads, so their absence from a checkpoint does not matter. */
-function unused(task: PipelineTask, name: string): boolean {
-  return task !== 'text-classification' && /(^|\.)pooler\./.test(name);
+function wrongTask(dir: string, task: PipelineTask, architectures: readonly string[]): PipelineError {
+  const serves = tasksOfArchitectures(architectures);
+  const what = architectures.length ? architectures.join(', ') : 'a bare encoder (config.json names no architecture)';
+  return new PipelineError(
+    'wrong_task',
+    `${dir}: ${task} needs a model with a ${task} head, but the checkpoint is ${what}. Use it with ${serves.map((t) => `pipeline('${t}', ...)`).join(' or ')}. ${REMEDY[task]}`.trim(),
+    { field: 'task' },
+  );
 }
 
 /** Checks the `maxLength` option against the model's position embeddings. */
-function maxLengthOf(opts: PipelineOptions, config: BertConfig, tokenizer: BertTokenizer): number {
+function maxLengthOf(opts: PipelineOptions, config: ModelConfig, tokenizer: Tokenizer): number {
   const limit = config.max_position_embeddings;
   if (opts.maxLength === undefined) return Math.min(tokenizer.modelMaxLength ?? limit, limit);
   const n = opts.maxLength;
@@ -82,39 +57,32 @@ function maxLengthOf(opts: PipelineOptions, config: BertConfig, tokenizer: BertT
 }
 
 /**
- * Loads `dirOrId` (a checkpoint directory or a Hub id) for `task` and compiles the graph `build`
- * returns (named outputs) over its parameters.
+ * Loads `dirOrId` (a checkpoint directory or a Hub id) with the head `task` needs and compiles its
+ * inference graph; `build` may replace the head's outputs (e.g. add post-processing).
  *
- * @throws PipelineError (`wrong_task`) when the checkpoint lacks the head the task needs.
+ * @throws PipelineError (`wrong_task`) when the checkpoint has no head for the task;
+ *   CheckpointError when it lacks weights the head needs.
  */
-export async function openCheckpoint(
+export async function openModel(
   task: PipelineTask,
   dirOrId: string,
   opts: PipelineOptions,
-  build: (ctx: BuildContext, config: BertConfig, architecture: BertArchitecture) => Readonly<Record<string, Value>>,
-): Promise<TaskCheckpoint> {
+  buildOpts: BuildOptions = {},
+  build?: (ctx: BuildContext, buildHead: (opts?: BuildOptions) => ModelGraph) => Readonly<Record<string, Value>>,
+): Promise<OpenModel> {
   const batchSize = checkBatchSize(opts.batchSize ?? 32);
   if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
     throw new PipelineError('invalid_option', `threads must be a positive integer, got ${String(opts.threads)}`, { field: 'threads' });
   }
   const dir = await resolveModel(dirOrId, opts.hub);
-  const declared = parseBertConfig(await readConfig(dir), join(dir, 'config.json'));
-  const architecture = architectureFor(task, declared, dir);
-  const loaded = await loadBert(dir, { architecture });
-  const missing = loaded.report.missing.filter((name) => !unused(task, name));
-  if (missing.length) {
-    const head = missing.filter((n) => /^(cls\.|classifier\.)/.test(n));
-    if (head.length) {
-      throw wrongTask(dir, task, loaded.config, `the weights of its head (${head.slice(0, 3).join(', ')}${head.length > 3 ? ', ...' : ''})`, 'model.safetensors lacks them.');
-    }
-    throw new CheckpointError(`${dir}: model.safetensors lacks ${missing.length} parameter(s) the model needs (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''})`);
-  }
-  const tokenizer = await BertTokenizer.fromDirectory(dir);
-  const maxLength = maxLengthOf(opts, loaded.config, tokenizer);
-  const model = await ForwardModel.create(loaded.store, (ctx) => build(ctx, loaded.config, architecture), {
-    frozen: true,
-    fusedKernels: true,
-    session: { threads: opts.threads },
-  });
-  return { dir, config: loaded.config, architecture, tokenizer, model, maxLength, batchSize };
+  const raw = await readConfig(dir);
+  const family = familyOfConfig(raw, join(dir, 'config.json'));
+  const architectures = family.parseConfig(raw, join(dir, 'config.json')).architectures;
+  const head = headForTask(task, architectures);
+  if (head === undefined) throw wrongTask(dir, task, architectures);
+  const pretrained = await PreTrainedModel.fromPretrained(dir, { head, missing: 'error', threads: opts.threads });
+  const tokenizer = await pretrained.loadTokenizer();
+  const maxLength = maxLengthOf(opts, pretrained.config, tokenizer);
+  const session = await pretrained.compileInference({ ...buildOpts, build, frozen: true, fusedKernels: true, threads: opts.threads });
+  return { dir, pretrained, config: pretrained.config, tokenizer, session, maxLength, batchSize };
 }

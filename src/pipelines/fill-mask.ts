@@ -1,29 +1,13 @@
 /** The fill-mask pipeline: the most likely tokens for each mask token of a text. */
-import type { BertConfig } from '../models/bert/config.js';
-import { bertInputs, bertModel, mlmHeadRows } from '../models/bert/modeling.js';
-import type { BuildContext } from '../nn/layers.js';
-import type { Value } from '../onnx/graph.js';
 import { hostTensor } from '../runtime/tensor.js';
 import type { BertTokenizer, Encoding } from '../tokenizers/bert-tokenizer.js';
 import { PipelineState, assemblePipeline } from './assemble.js';
 import { runInBatches } from './batching.js';
-import { openCheckpoint } from './checkpoint.js';
+import { openModel } from './checkpoint.js';
 import { PipelineError, quote } from './errors.js';
-import { checkInteger, checkText, checkTexts, inputField } from './inputs.js';
+import { callOptions, checkInteger, checkText, checkTexts, inputField } from './inputs.js';
 import { topKIndices } from './math.js';
 import type { FillMaskCandidate, FillMaskOptions, FillMaskPipeline, FillMaskResult, PipelineOptions } from './types.js';
-
-/**
- * BERT with its masked-LM head applied only at the mask positions: input `mask_positions` (flat
- * indices into batch x sequence), output `probabilities` [masks, vocab].
- */
-function maskedLmAtPositions(ctx: BuildContext, config: BertConfig): Record<string, Value> {
-  const g = ctx.scope.g;
-  const { sequenceOutput } = bertModel(ctx, config, 'bert.', bertInputs(g), false);
-  const positions = g.input('mask_positions', 'int64', ['mask_count']);
-  const rows = g.gather(g.reshape(sequenceOutput, [-1, config.hidden_size]), positions, 0);
-  return { probabilities: g.softmax(mlmHeadRows(ctx, config, rows), -1) };
-}
 
 /** Positions of the mask token in an encoding, or an error saying how to mark one. */
 function maskPositions(tokenizer: BertTokenizer, text: string, enc: Encoding, maskId: number, field: string): number[] {
@@ -39,7 +23,11 @@ function maskPositions(tokenizer: BertTokenizer, text: string, enc: Encoding, ma
 
 /** Loads a BertForMaskedLM or BertForPreTraining checkpoint as a fill-mask pipeline. */
 export async function fillMaskPipeline(dirOrId: string, opts: PipelineOptions = {}): Promise<FillMaskPipeline> {
-  const checkpoint = await openCheckpoint('fill-mask', dirOrId, opts, maskedLmAtPositions);
+  // The masked-LM head applied only at the mask positions (input `mask_positions`, flat indices
+  // into batch x sequence), output `probabilities` [masks, vocab].
+  const checkpoint = await openModel('fill-mask', dirOrId, opts, {}, (ctx, buildHead) => ({
+    probabilities: ctx.scope.g.softmax(buildHead({ maskPositions: true }).outputs.logits!, -1),
+  }));
   const state = new PipelineState('fill-mask', checkpoint);
   const maskId = checkpoint.tokenizer.maskTokenId;
   if (maskId === undefined) {
@@ -47,8 +35,9 @@ export async function fillMaskPipeline(dirOrId: string, opts: PipelineOptions = 
     throw new PipelineError('no_mask_token', `${checkpoint.dir}: the tokenizer has no mask token (mask_token in tokenizer_config.json), so fill-mask cannot mark a position`);
   }
 
-  const fill = async (texts: readonly string[], callOpts: FillMaskOptions = {}, single = false): Promise<FillMaskResult[]> => {
-    const { config, tokenizer, model, maxLength } = state.open();
+  const fill = async (texts: readonly string[], rawOpts: FillMaskOptions = {}, single = false): Promise<FillMaskResult[]> => {
+    const callOpts = callOptions<FillMaskOptions>(rawOpts, { topK: 'top_k', batchSize: 'batch_size' });
+    const { config, tokenizer, session, maxLength } = state.open();
     const topK = Math.min(callOpts.topK === undefined ? 5 : checkInteger(callOpts.topK, 'topK', 1), config.vocab_size);
     const batchSize = state.batchSize(callOpts);
     const encodings: Encoding[] = [];
@@ -66,7 +55,7 @@ export async function fillMaskPipeline(dirOrId: string, opts: PipelineOptions = 
       const flat = indices.flatMap((i, b) => masks[i]!.map((t) => BigInt(b * S + t)));
       return { mask_positions: hostTensor('int64', BigInt64Array.from(flat), [flat.length]) };
     };
-    await runInBatches(model, encodings, { padId: tokenizer.padTokenId, batchSize, extraFeeds }, (indices, outputs) => {
+    await runInBatches(session, encodings, { padId: tokenizer.padTokenId, batchSize, extraFeeds }, (indices, outputs) => {
       const probabilities = outputs.probabilities!.data as Float32Array;
       let row = 0;
       for (const i of indices) {

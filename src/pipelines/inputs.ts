@@ -35,3 +35,27 @@ export function checkChoice<T extends string>(value: unknown, field: string, all
   }
   return value as T;
 }
+
+/**
+ * Call or load options in tuna's camelCase names, accepting transformers.js's snake_case spellings
+ * (`top_k`, `aggregation_strategy`, ...) and refusing names the pipeline does not know, so that a
+ * misspelt option is an error rather than silently ignored. `known` maps each camelCase name to
+ * its snake_case spelling.
+ */
+export function callOptions<T extends object>(opts: T | undefined, known: Readonly<Record<string, string>>): T {
+  if (opts === undefined || opts === null) return {} as T;
+  if (typeof opts !== 'object' || Array.isArray(opts)) throw new PipelineError('invalid_option', 'options must be an object', { field: 'options' });
+  const bySnake = new Map(Object.entries(known).map(([camel, snake]) => [snake, camel]));
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(opts)) {
+    const name = Object.hasOwn(known, key) ? key : bySnake.get(key);
+    if (name === undefined) {
+      const names = Object.entries(known).map(([camel, snake]) => (camel === snake ? camel : `${camel} (${snake})`));
+      throw new PipelineError('invalid_option', `unknown option "${key}"; this pipeline takes ${names.join(', ')}`, { field: key });
+    }
+    if (value === undefined) continue;
+    if (Object.hasOwn(out, name)) throw new PipelineError('invalid_option', `option ${name} is given twice (as ${name} and ${known[name]})`, { field: key });
+    out[name] = value;
+  }
+  return out as T;
+}

@@ -1,10 +1,17 @@
 /** `pipeline(task, model)`: the entry point to the inference pipelines. */
 import { PipelineError } from './errors.js';
+import { callOptions } from './inputs.js';
 import { featureExtractionPipeline } from './feature-extraction.js';
 import { fillMaskPipeline } from './fill-mask.js';
 import { textClassificationPipeline } from './text-classification.js';
 import { tokenClassificationPipeline } from './token-classification.js';
 import type { PipelineByTask, PipelineOptions, PipelineTask } from './types.js';
+
+/** Other names of tasks, as transformers uses them. */
+const ALIASES: Readonly<Record<string, PipelineTask>> = { 'sentiment-analysis': 'text-classification', ner: 'token-classification' };
+
+/** Load options and their transformers.js (snake_case) spellings. */
+const LOAD_OPTIONS = { threads: 'threads', batchSize: 'batch_size', maxLength: 'max_length', hub: 'hub' } as const;
 
 const FACTORIES: { [T in PipelineTask]: (model: string, opts: PipelineOptions) => Promise<PipelineByTask[T]> } = {
   'text-classification': textClassificationPipeline,
@@ -40,10 +47,14 @@ export const PIPELINE_TASKS = Object.keys(FACTORIES) as PipelineTask[];
  * no head for the task (e.g. token-classification on a sequence classifier); `invalid_option`.
  */
 export function pipeline<T extends PipelineTask>(task: T, model: string, opts?: PipelineOptions): Promise<PipelineByTask[T]>;
-export async function pipeline(task: PipelineTask, model: string, opts: PipelineOptions = {}): Promise<PipelineByTask[PipelineTask]> {
+export function pipeline(task: 'sentiment-analysis', model: string, opts?: PipelineOptions): Promise<PipelineByTask['text-classification']>;
+export function pipeline(task: 'ner', model: string, opts?: PipelineOptions): Promise<PipelineByTask['token-classification']>;
+export async function pipeline(taskOrAlias: string, model: string, rawOpts: PipelineOptions = {}): Promise<PipelineByTask[PipelineTask]> {
+  const task = Object.hasOwn(ALIASES, taskOrAlias) ? ALIASES[taskOrAlias]! : taskOrAlias;
+  const opts = callOptions<PipelineOptions>(rawOpts, LOAD_OPTIONS);
   const factory = (FACTORIES as Record<string, (model: string, opts: PipelineOptions) => Promise<PipelineByTask[PipelineTask]>>)[task];
   if (!Object.hasOwn(FACTORIES, task) || factory === undefined) {
-    throw new PipelineError('unknown_task', `unknown task ${JSON.stringify(task)}; pipelines exist for ${PIPELINE_TASKS.map((t) => `'${t}'`).join(', ')}`, { field: 'task' });
+    throw new PipelineError('unknown_task', `unknown task ${JSON.stringify(task)}; pipelines exist for ${PIPELINE_TASKS.map((t) => `'${t}'`).join(', ')} (aliases ${Object.keys(ALIASES).map((a) => `'${a}'`).join(', ')})`, { field: 'task' });
   }
   if (typeof model !== 'string' || model === '') throw new PipelineError('invalid_option', 'model must be a checkpoint directory or a Hub model id', { field: 'model' });
   return factory(model, opts);

@@ -1,12 +1,11 @@
 /** The text-classification pipeline: labels and scores for texts or text pairs. */
-import { type BertConfig, numLabels } from '../models/bert/config.js';
-import { buildBert } from '../models/bert/modeling.js';
+import { type ModelConfig, numLabels } from '../models/registry.js';
 import type { Encoding } from '../tokenizers/bert-tokenizer.js';
 import { PipelineState, assemblePipeline } from './assemble.js';
 import { runInBatches } from './batching.js';
-import { openCheckpoint } from './checkpoint.js';
+import { openModel } from './checkpoint.js';
 import { PipelineError } from './errors.js';
-import { checkChoice, checkInteger, checkText, inputField } from './inputs.js';
+import { callOptions, checkChoice, checkInteger, checkText, inputField } from './inputs.js';
 import { sigmoid, softmax } from './math.js';
 import type {
   ClassificationFunction,
@@ -19,7 +18,7 @@ import type {
 } from './types.js';
 
 /** Hugging Face's default: sigmoid for multi-label or single-output models, else softmax. */
-export function defaultClassificationFunction(config: BertConfig): ClassificationFunction {
+export function defaultClassificationFunction(config: ModelConfig): ClassificationFunction {
   return config.problem_type === 'multi_label_classification' || numLabels(config) === 1 ? 'sigmoid' : 'softmax';
 }
 
@@ -31,12 +30,15 @@ export function classificationScores(logits: ArrayLike<number>, fn: Classificati
 }
 
 /** Labels sorted by score (best first, lower id first on ties), the first `k` of them. */
-export function rankLabels(scores: readonly number[], config: BertConfig, k: number): TextClassificationLabel[] {
+export function rankLabels(scores: readonly number[], config: ModelConfig, k: number): TextClassificationLabel[] {
   return [...scores.keys()]
     .sort((a, b) => scores[b]! - scores[a]! || a - b)
     .slice(0, k)
     .map((id) => ({ label: config.id2label[String(id)] ?? `LABEL_${id}`, score: scores[id]! }));
 }
+
+/** Call options and their transformers.js (snake_case) spellings. */
+const TEXT_CLASSIFICATION_OPTIONS = { topK: 'top_k', functionToApply: 'function_to_apply', batchSize: 'batch_size' } as const;
 
 function checkInput(input: TextClassificationInput, field: string): { text: string; textPair?: string } {
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
@@ -52,11 +54,17 @@ function checkInput(input: TextClassificationInput, field: string): { text: stri
 
 /** Loads a BertForSequenceClassification checkpoint as a text-classification pipeline. */
 export async function textClassificationPipeline(dirOrId: string, opts: PipelineOptions = {}): Promise<TextClassificationPipeline> {
-  const checkpoint = await openCheckpoint('text-classification', dirOrId, opts, (ctx, config, arch) => buildBert(ctx, config, arch, false).outputs);
+  const checkpoint = await openModel('text-classification', dirOrId, opts);
   const state = new PipelineState('text-classification', checkpoint);
 
-  const classify = async (inputs: readonly TextClassificationInput[], callOpts: TextClassificationOptions = {}, single = false): Promise<TextClassificationResult[]> => {
-    const { config, tokenizer, model, maxLength } = state.open();
+  const classify = async (
+    inputs: readonly TextClassificationInput[],
+    rawOpts: TextClassificationOptions = {},
+    single = false,
+    logitsOut?: number[][],
+  ): Promise<TextClassificationResult[]> => {
+    const callOpts = callOptions<TextClassificationOptions>(rawOpts, TEXT_CLASSIFICATION_OPTIONS);
+    const { config, tokenizer, session, maxLength } = state.open();
     const n = numLabels(config);
     const topK = callOpts.topK === undefined ? 1 : callOpts.topK === null || callOpts.topK === 0 ? n : Math.min(checkInteger(callOpts.topK, 'topK', 0), n);
     const fn = callOpts.functionToApply === undefined ? defaultClassificationFunction(config) : checkChoice(callOpts.functionToApply, 'functionToApply', ['softmax', 'sigmoid', 'none'] as const);
@@ -66,25 +74,33 @@ export async function textClassificationPipeline(dirOrId: string, opts: Pipeline
       return tokenizer.encode(text, textPair, { maxLength });
     });
     const results = new Array<TextClassificationResult>(inputs.length);
-    await runInBatches(model, encodings, { padId: tokenizer.padTokenId, batchSize }, (indices, outputs) => {
+    await runInBatches(session, encodings, { padId: tokenizer.padTokenId, batchSize }, (indices, outputs) => {
       const logits = outputs.logits!.data as Float32Array;
       indices.forEach((i, b) => {
-        results[i] = rankLabels(classificationScores(logits.subarray(b * n, (b + 1) * n), fn), config, topK);
+        const row = logits.subarray(b * n, (b + 1) * n);
+        if (logitsOut) logitsOut[i] = Array.from(row);
+        results[i] = rankLabels(classificationScores(row, fn), config, topK);
       });
     });
     return results;
   };
 
-  const call = async (inputs: unknown, callOpts?: TextClassificationOptions) => {
+  const call = async (inputs: unknown, rawOpts?: TextClassificationOptions) => {
     if (Array.isArray(inputs)) {
-      const results = await classify(inputs, callOpts);
-      return (callOpts?.topK ?? 1) === 1 ? results.map((r) => r[0]!) : results;
+      const results = await classify(inputs, rawOpts);
+      return (callOptions<TextClassificationOptions>(rawOpts, TEXT_CLASSIFICATION_OPTIONS).topK ?? 1) === 1 ? results.map((r) => r[0]!) : results;
     }
-    return (await classify([inputs as TextClassificationInput], callOpts, true))[0]!;
+    return (await classify([inputs as TextClassificationInput], rawOpts, true))[0]!;
   };
   const runBatch = async (inputs: readonly TextClassificationInput[], callOpts?: TextClassificationOptions) => {
     if (!Array.isArray(inputs)) throw new PipelineError('invalid_input', 'runBatch takes a list of inputs', { field: 'inputs' });
     return classify(inputs, callOpts);
   };
-  return assemblePipeline<TextClassificationPipeline>(state, call as never, runBatch as never);
+  const runWithLogits = async (inputs: readonly TextClassificationInput[], callOpts?: TextClassificationOptions) => {
+    if (!Array.isArray(inputs)) throw new PipelineError('invalid_input', 'runWithLogits takes a list of inputs', { field: 'inputs' });
+    const logits: number[][] = [];
+    const results = await classify(inputs, callOpts, false, logits);
+    return results.map((result, i) => ({ result, logits: logits[i]! }));
+  };
+  return assemblePipeline<TextClassificationPipeline>(state, call as never, runBatch as never, { runWithLogits });
 }

@@ -1,19 +1,21 @@
 /** The token-classification pipeline: per-token labels or grouped entities with character offsets. */
-import { numLabels } from '../models/bert/config.js';
-import { buildBert } from '../models/bert/modeling.js';
+import { numLabels } from '../models/registry.js';
 import { wordPieceDecode } from '../tokenizers/decoder.js';
 import type { BertTokenizer, Encoding } from '../tokenizers/bert-tokenizer.js';
 import { type AggregationContext, type TokenScores, aggregateTokens, resolveOverlaps } from './aggregation.js';
 import { PipelineState, assemblePipeline } from './assemble.js';
 import { runInBatches } from './batching.js';
-import { openCheckpoint } from './checkpoint.js';
+import { openModel } from './checkpoint.js';
 import { PipelineError } from './errors.js';
-import { checkChoice, checkInteger, checkText, checkTexts, inputField } from './inputs.js';
+import { callOptions, checkChoice, checkInteger, checkText, checkTexts, inputField } from './inputs.js';
 import { softmax } from './math.js';
 import { encodeWindows } from './windows.js';
 import type { AggregationStrategy, EntityGroup, PipelineOptions, TokenClassificationOptions, TokenClassificationPipeline, TokenEntity } from './types.js';
 
 const STRATEGIES: readonly AggregationStrategy[] = ['none', 'simple', 'first', 'average', 'max'];
+
+/** Call options and their transformers.js (snake_case) spellings. */
+const TOKEN_CLASSIFICATION_OPTIONS = { aggregationStrategy: 'aggregation_strategy', ignoreLabels: 'ignore_labels', stride: 'stride', batchSize: 'batch_size' } as const;
 
 /** The non-special tokens of one encoded window with their label probabilities. */
 export function tokenScores(text: string, enc: Encoding, probabilities: readonly number[][], unkId: number): TokenScores[] {
@@ -50,11 +52,12 @@ function aggregationContext(tokenizer: BertTokenizer, id2label: Readonly<Record<
 
 /** Loads a BertForTokenClassification checkpoint as a token-classification pipeline. */
 export async function tokenClassificationPipeline(dirOrId: string, opts: PipelineOptions = {}): Promise<TokenClassificationPipeline> {
-  const checkpoint = await openCheckpoint('token-classification', dirOrId, opts, (ctx, config, arch) => buildBert(ctx, config, arch, false).outputs);
+  const checkpoint = await openModel('token-classification', dirOrId, opts);
   const state = new PipelineState('token-classification', checkpoint);
 
-  const tag = async (texts: readonly string[], callOpts: TokenClassificationOptions = {}, single = false): Promise<(TokenEntity[] | EntityGroup[])[]> => {
-    const { config, tokenizer, model, maxLength } = state.open();
+  const tag = async (texts: readonly string[], rawOpts: TokenClassificationOptions = {}, single = false, logitsOut?: number[][][][]): Promise<(TokenEntity[] | EntityGroup[])[]> => {
+    const callOpts = callOptions<TokenClassificationOptions>(rawOpts, TOKEN_CLASSIFICATION_OPTIONS);
+    const { config, tokenizer, session, maxLength } = state.open();
     const strategy = callOpts.aggregationStrategy === undefined ? 'none' : checkChoice(callOpts.aggregationStrategy, 'aggregationStrategy', STRATEGIES);
     const ignoreLabels = callOpts.ignoreLabels ?? ['O'];
     if (!Array.isArray(ignoreLabels) || ignoreLabels.some((l) => typeof l !== 'string')) {
@@ -79,19 +82,22 @@ export async function tokenClassificationPipeline(dirOrId: string, opts: Pipelin
     });
     const n = numLabels(config);
     const probabilities = new Array<number[][]>(windows.length);
-    await runInBatches(model, windows.map((w) => w.encoding), { padId: tokenizer.padTokenId, batchSize }, (indices, outputs, S) => {
+    await runInBatches(session, windows.map((w) => w.encoding), { padId: tokenizer.padTokenId, batchSize }, (indices, outputs, S) => {
       const logits = outputs.logits!.data as Float32Array;
       indices.forEach((w, b) => {
         const length = windows[w]!.encoding.inputIds.length;
-        probabilities[w] = Array.from({ length }, (_, t) => softmax(logits.subarray((b * S + t) * n, (b * S + t + 1) * n)));
+        const rows = Array.from({ length }, (_, t) => logits.subarray((b * S + t) * n, (b * S + t + 1) * n));
+        if (logitsOut) (logitsOut[windows[w]!.text] ??= [])[w] = rows.map((r) => Array.from(r));
+        probabilities[w] = rows.map((r) => softmax(r));
       });
     });
-    const ctx = aggregationContext(tokenizer, config.id2label);
+    const base = aggregationContext(tokenizer, config.id2label);
     const perText = texts.map(() => ({ entities: [] as (TokenEntity | EntityGroup)[], windows: 0 }));
     windows.forEach((w, k) => {
       const tokens = tokenScores(texts[w.text]!, w.encoding, probabilities[k]!, tokenizer.unkTokenId);
       const target = perText[w.text]!;
-      target.entities.push(...aggregateTokens(tokens, strategy, ignoreLabels, ctx));
+      const text = texts[w.text]!;
+      target.entities.push(...aggregateTokens(tokens, strategy, ignoreLabels, { ...base, textSpan: (s, e) => text.slice(s, e) }));
       target.windows++;
     });
     return perText.map((t) => (t.windows > 1 ? resolveOverlaps(t.entities) : t.entities) as TokenEntity[] | EntityGroup[]);
@@ -100,5 +106,11 @@ export async function tokenClassificationPipeline(dirOrId: string, opts: Pipelin
   const call = async (inputs: unknown, callOpts?: TokenClassificationOptions) =>
     Array.isArray(inputs) ? tag(inputs, callOpts) : (await tag([inputs as string], callOpts, true))[0]!;
   const runBatch = async (inputs: readonly string[], callOpts?: TokenClassificationOptions) => tag(checkTexts(inputs), callOpts);
-  return assemblePipeline<TokenClassificationPipeline>(state, call as never, runBatch as never);
+  const runWithLogits = async (inputs: readonly string[], callOpts?: TokenClassificationOptions) => {
+    const logits: number[][][][] = [];
+    const results = await tag(checkTexts(inputs), callOpts, false, logits);
+    // One matrix per window of a text (one window unless a stride splits it), windows in order.
+    return results.map((result, i) => ({ result, logits: (logits[i] ?? []).filter((m) => m !== undefined) }));
+  };
+  return assemblePipeline<TokenClassificationPipeline>(state, call as never, runBatch as never, { runWithLogits });
 }

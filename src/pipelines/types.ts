@@ -1,10 +1,9 @@
 /** Public types of the inference pipelines: task names, inputs, options, results, pipeline objects. */
 import type { HubOptions } from '../io/hub.js';
-import type { BertConfig } from '../models/bert/config.js';
-import type { BertTokenizer } from '../tokenizers/bert-tokenizer.js';
+import type { ModelConfig, ModelTask, Tokenizer } from '../models/registry.js';
 
 /** The tasks {@link pipeline} builds. */
-export type PipelineTask = 'text-classification' | 'token-classification' | 'fill-mask' | 'feature-extraction';
+export type PipelineTask = ModelTask;
 
 /** Options of {@link pipeline}, fixed for the pipeline's lifetime. */
 export interface PipelineOptions {
@@ -35,9 +34,9 @@ export interface PipelineBase<Task extends PipelineTask> {
   /** The checkpoint directory the pipeline was loaded from (a Hub id resolves to its cache directory). */
   readonly model: string;
   /** The checkpoint's configuration. */
-  readonly config: BertConfig;
+  readonly config: ModelConfig;
   /** The checkpoint's tokenizer. */
-  readonly tokenizer: BertTokenizer;
+  readonly tokenizer: Tokenizer;
   /** Longest input in tokens, special tokens included. */
   readonly maxLength: number;
   /** Frees the ONNX Runtime session; later calls fail with a `PipelineError` (code `disposed`). */
@@ -90,6 +89,8 @@ export interface TextClassificationPipeline extends TextClassificationCall, Pipe
   readonly run: TextClassificationCall;
   /** Always one result (the list of `topK` labels) per input, in input order. */
   runBatch(inputs: readonly TextClassificationInput[], opts?: TextClassificationOptions): Promise<TextClassificationResult[]>;
+  /** As {@link runBatch}, with each input's raw logits (one per label, before softmax or sigmoid). */
+  runWithLogits(inputs: readonly TextClassificationInput[], opts?: TextClassificationOptions): Promise<{ result: TextClassificationResult; logits: number[] }[]>;
 }
 
 // ---------------------------------------------------------------- token-classification
@@ -176,6 +177,12 @@ export interface TokenClassificationPipeline extends TokenClassificationCall, Pi
   runBatch(inputs: readonly string[], opts?: TokenLevelOptions): Promise<TokenEntity[][]>;
   runBatch(inputs: readonly string[], opts: GroupedOptions): Promise<EntityGroup[][]>;
   runBatch(inputs: readonly string[], opts?: TokenClassificationOptions): Promise<(TokenEntity[] | EntityGroup[])[]>;
+  /**
+   * As {@link runBatch}, with the raw logits of each input: one matrix per window (a single one
+   * unless `stride` splits a long text), one row per token of the encoded sequence ([CLS] and
+   * [SEP] included, padding excluded).
+   */
+  runWithLogits(inputs: readonly string[], opts?: TokenClassificationOptions): Promise<{ result: TokenEntity[] | EntityGroup[]; logits: number[][][] }[]>;
 }
 
 // ---------------------------------------------------------------- fill-mask

@@ -1,15 +1,15 @@
 /** Held-out masked-LM (and next-sentence) loss and accuracy, and fill-mask predictions. */
 import { seededRandom } from '../data/split.js';
-import type { PreTrainedBert } from '../models/auto.js';
+import type { PreTrainedModel } from '../models/pretrained-model.js';
 import type { HostTensor } from '../runtime/tensor.js';
-import type { BertTokenizer } from '../tokenizers/bert-tokenizer.js';
+import type { Tokenizer } from '../models/registry.js';
 import { argmax, crossEntropy, softmaxRow } from '../train/losses.js';
 import type { PretrainFeature } from './instances.js';
 import { type MaskingOptions, maskedBatch } from './masking.js';
 
 /** Logits of the masked-LM head and of the next-sentence head (when the model has one). */
-function headLogits(model: PreTrainedBert, out: Record<string, HostTensor>): { mlm: HostTensor; nsp?: HostTensor } {
-  if (model.architecture === 'BertForPreTraining') return { mlm: out.prediction_logits!, nsp: out.seq_relationship_logits! };
+function headLogits(model: PreTrainedModel, out: Record<string, HostTensor>): { mlm: HostTensor; nsp?: HostTensor } {
+  if (model.head === 'pretraining') return { mlm: out.prediction_logits!, nsp: out.seq_relationship_logits! };
   return { mlm: out.logits! };
 }
 
@@ -18,7 +18,7 @@ function headLogits(model: PreTrainedBert, out: Record<string, HostTensor>): { m
  * so every evaluation sees the same ones), plus next-sentence loss and accuracy for BertForPreTraining.
  */
 export async function evaluateMlm(
-  model: PreTrainedBert,
+  model: PreTrainedModel,
   features: readonly PretrainFeature[],
   o: MaskingOptions & { nsp?: boolean; batchSize: number; seed: number },
 ): Promise<Record<string, number>> {
@@ -54,29 +54,35 @@ export async function evaluateMlm(
     }
   }
   const out: Record<string, number> = {
-    loss: mlmLoss / Math.max(1, masked) + (model.architecture === 'BertForPreTraining' ? nspLoss / Math.max(1, features.length) : 0),
+    loss: mlmLoss / Math.max(1, masked) + (model.head === 'pretraining' ? nspLoss / Math.max(1, features.length) : 0),
     mlm_loss: mlmLoss / Math.max(1, masked),
     mlm_accuracy: mlmCorrect / Math.max(1, masked),
     masked_tokens: masked,
   };
-  if (model.architecture === 'BertForPreTraining') {
+  if (model.head === 'pretraining') {
     out.nsp_loss = nspLoss / Math.max(1, features.length);
     out.nsp_accuracy = nspCorrect / Math.max(1, features.length);
   }
   return out;
 }
 
-/** One candidate for a [MASK]. */
+/** One candidate for a [MASK], with the fields of the fill-mask pipeline. */
 export interface FillMaskCandidate {
-  readonly token: string;
-  readonly tokenId: number;
   readonly score: number;
+  /** The token's id. */
+  readonly token: number;
+  /** The token as text. */
+  readonly token_str: string;
   /** The text with this candidate in place of the mask. */
   readonly sequence: string;
 }
 
-/** The `topK` most likely tokens for the first [MASK] of each text. */
-export async function fillMask(model: PreTrainedBert, tokenizer: BertTokenizer, texts: readonly string[], topK = 5): Promise<FillMaskCandidate[][]> {
+/**
+ * The `topK` most likely tokens for the first [MASK] of each text, from the live weights of a
+ * model in training (for samples during pre-training; saved checkpoints go through the fill-mask
+ * pipeline).
+ */
+export async function fillMask(model: PreTrainedModel, tokenizer: Tokenizer, texts: readonly string[], topK = 5): Promise<FillMaskCandidate[][]> {
   const maskId = tokenizer.maskTokenId;
   if (maskId === undefined) throw new RangeError('the tokenizer has no [MASK] token');
   const V = model.config.vocab_size;
@@ -94,7 +100,7 @@ export async function fillMask(model: PreTrainedBert, tokenizer: BertTokenizer, 
       best.map((id) => {
         const ids = [...enc.inputIds];
         ids[at] = id;
-        return { token: tokenizer.idToToken(id) ?? String(id), tokenId: id, score: probs[id]!, sequence: tokenizer.decode(ids, { skipSpecialTokens: true }) };
+        return { score: probs[id]!, token: id, token_str: tokenizer.idToToken(id) ?? String(id), sequence: tokenizer.decode(ids, { skipSpecialTokens: true }) };
       }),
     );
   }

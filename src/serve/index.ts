@@ -4,4 +4,4 @@ export { ServeError, ServeConfigError, type ServeErrorCode, type ErrorBody } fro
 export { MicroBatcher, QueueFullError, RequestCancelledError, type BatchRunner, type BatcherObserver, type BatcherOptions } from './batcher.js';
 export { ServeMetrics } from './metrics.js';
 export { loadModels, parseModelSpec, type LoadedModel, type ModelInfo, type ModelSpec } from './models.js';
-export { SERVE_TASKS, tasksOfArchitectures, type ServeTask } from './tasks.js';
+export { SERVE_TASKS, serveTasksOfArchitectures, type ServeTask } from './tasks.js';

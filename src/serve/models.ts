@@ -1,11 +1,12 @@
 /** The models a server serves: checkpoint directories opened as one pipeline per task. */
+import { HEADS, architectureEntry } from '../models/registry.js';
 import { basename, resolve } from 'node:path';
 import { readConfig } from '../io/checkpoint.js';
 import { resolveModel } from '../io/hub.js';
 import { pipeline } from '../pipelines/pipeline.js';
 import type { Pipeline } from '../pipelines/types.js';
 import { ServeConfigError } from './errors.js';
-import { type ServeTask, taskSpec, tasksOfArchitectures } from './tasks.js';
+import { type ServeTask, serveTasksOfArchitectures, taskSpec } from './tasks.js';
 
 /** A model to serve: a checkpoint directory and the name requests select it by. */
 export interface ModelSpec {
@@ -75,21 +76,21 @@ export async function loadModels(specs: readonly ModelSpec[], opts: { threads?: 
         dir = await resolveModel(spec.dir);
         config = await readConfig(dir);
       } catch (e) {
-        throw new ServeConfigError(`${spec.dir}: ${(e as Error).message}`, { option: spec.dir, cause: e });
+        throw new ServeConfigError(withPath(spec.dir, e), { option: spec.dir, cause: e });
       }
       const architectures = Array.isArray(config.architectures) ? (config.architectures as unknown[]).map(String) : [];
-      const tasks = tasksOfArchitectures(architectures);
+      const tasks = serveTasksOfArchitectures(architectures);
       const pipelines = new Map<ServeTask, Pipeline>();
       loaded.push({ info: { name: names[i]!, tasks, architectures, labels: [], max_length: 0 }, dir, pipelines });
       for (const task of tasks) {
         try {
           pipelines.set(task, await pipeline(taskSpec(task).pipeline, dir, { threads: opts.threads, batchSize: opts.batchSize }));
         } catch (e) {
-          throw new ServeConfigError(`${spec.dir}: cannot open the model for ${task}: ${(e as Error).message}`, { option: spec.dir, cause: e });
+          throw new ServeConfigError(`cannot open the model for ${task}: ${withPath(spec.dir, e)}`, { option: spec.dir, cause: e });
         }
       }
       const first = pipelines.get(tasks[0]!)!;
-      const head = architectures.includes('BertForSequenceClassification') || architectures.includes('BertForTokenClassification');
+      const head = architectures.some((a) => (architectureEntry(a) ? HEADS[architectureEntry(a)!.head].labelled : false));
       const id2label = first.config.id2label;
       const labels = head ? Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!) : [];
       loaded[i] = { ...loaded[i]!, info: { name: names[i]!, tasks, architectures, labels, max_length: first.maxLength } };
@@ -99,6 +100,12 @@ export async function loadModels(specs: readonly ModelSpec[], opts: { threads?: 
     throw e;
   }
   return loaded;
+}
+
+/** An error's message, prefixed with the model's path unless it names it already. */
+function withPath(dir: string, e: unknown): string {
+  const message = (e as Error).message;
+  return message.includes(dir) ? message : `${dir}: ${message}`;
 }
 
 /** Frees every pipeline's ONNX Runtime session. */

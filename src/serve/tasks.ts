@@ -2,6 +2,7 @@
  * The four inference endpoints: which pipeline each runs, the `parameters` it takes (Hugging Face
  * snake_case names) and how they become pipeline options.
  */
+import { tasksOfArchitectures } from '../models/registry.js';
 import type { PipelineTask } from '../pipelines/types.js';
 
 /** The service's task names, one per endpoint (`POST /v1/<task>`). */
@@ -93,16 +94,10 @@ export function taskSpec(task: ServeTask): TaskSpec {
   return SPECS[task];
 }
 
-/** The endpoint tasks a checkpoint architecture serves (every BERT serves `embed`). */
-export function tasksOfArchitectures(architectures: readonly string[]): ServeTask[] {
-  const tasks = new Set<ServeTask>();
-  for (const a of architectures) {
-    if (a === 'BertForSequenceClassification') tasks.add('classify');
-    if (a === 'BertForTokenClassification') tasks.add('ner');
-    if (a === 'BertForMaskedLM' || a === 'BertForPreTraining') tasks.add('fill-mask');
-  }
-  tasks.add('embed');
-  return SERVE_TASKS.filter((t) => tasks.has(t));
+/** The endpoint tasks a checkpoint's architectures serve (every model serves `embed`), from the model registry. */
+export function serveTasksOfArchitectures(architectures: readonly string[]): ServeTask[] {
+  const pipelines = new Set(tasksOfArchitectures(architectures));
+  return SERVE_TASKS.filter((t) => pipelines.has(SPECS[t].pipeline));
 }
 
 /** Limits on request bodies. */

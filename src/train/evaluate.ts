@@ -1,6 +1,6 @@
 /** Running a classifier over a dataset: logits per example in dataset order, and the loss when the data is labelled. */
 import { type Feature, collate } from '../data/index.js';
-import type { PreTrainedBert } from '../models/auto.js';
+import type { PreTrainedModel } from '../models/pretrained-model.js';
 import { TrainingArgumentsError } from './arguments.js';
 import { binaryCrossEntropy, crossEntropy } from './losses.js';
 
@@ -17,9 +17,10 @@ export interface EvalPrediction {
 }
 
 /** The kind of labels a model's head takes. */
-export function taskKind(model: PreTrainedBert): TaskKind {
-  if (model.architecture === 'BertForTokenClassification') return 'token';
-  if (model.architecture !== 'BertForSequenceClassification') {
+export function taskKind(model: PreTrainedModel): TaskKind {
+  const labels = model.headInfo.labels;
+  if (labels === 'token') return 'token';
+  if (labels !== 'sequence') {
     throw new TrainingArgumentsError('model', `fine-tuning and evaluation need a classifier; ${model.architecture} has no classification head`);
   }
   return model.config.problem_type === 'multi_label_classification' ? 'multi_label' : 'single_label';
@@ -31,7 +32,7 @@ export function taskKind(model: PreTrainedBert): TaskKind {
  * per labelled token for token classification).
  */
 export async function predictDataset(
-  model: PreTrainedBert,
+  model: PreTrainedModel,
   dataset: readonly Feature[],
   opts: { batchSize: number },
 ): Promise<{ prediction: EvalPrediction; loss?: number }> {

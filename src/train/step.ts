@@ -1,6 +1,6 @@
 import { gradients } from '../autograd/backward.js';
 import { Graph, type Value, attr } from '../onnx/graph.js';
-import type { BuildContext } from '../nn/layers.js';
+import type { BuildContext, LayerFactory } from '../nn/layers.js';
 import { DropoutMasks } from '../nn/dropout.js';
 import { type Parameter, ParameterScope, type ParameterStore } from '../nn/parameters.js';
 import { Session, type SessionOptions } from '../runtime/session.js';
@@ -28,6 +28,8 @@ export interface TrainStepOptions {
   readonly dropout?: 'pooled' | 'onnx';
   /** Only these parameters get gradients (default: all the graph uses). */
   readonly trainable?: (p: Parameter) => boolean;
+  /** The layer factory the graph is built with (LoRA, adapters, prompts). */
+  readonly layers?: LayerFactory;
 }
 
 /** Result of one forward and backward pass. */
@@ -78,7 +80,7 @@ export class TrainStep {
     const scope = new ParameterScope(g, store);
     let seed = (opts.dropoutSeed ?? 0) * 1000 + 1;
     const masks = opts.dropout === 'onnx' ? undefined : new DropoutMasks(g, opts.dropoutSeed ?? 0);
-    const ctx: BuildContext = { scope, training: true, nextSeed: () => seed++, initStd: opts.initStd ?? 0.02, masks };
+    const ctx: BuildContext = { scope, training: true, nextSeed: () => seed++, initStd: opts.initStd ?? 0.02, masks, layers: opts.layers };
     const { loss, fetch = {} } = build(ctx);
     const used = scope.used();
     const trainable = used.filter((u) => (opts.trainable ? opts.trainable(u.param) : true));

@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import { type Feature, collate, planBatches } from '../data/index.js';
 import type { HostTensor } from '../runtime/tensor.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { PreTrainedBert } from '../models/auto.js';
-import { buildBert } from '../models/bert/modeling.js';
-import type { BertConfig } from '../models/bert/config.js';
-import type { BertTokenizer } from '../tokenizers/bert-tokenizer.js';
+import type { PreTrainedModel } from '../models/pretrained-model.js';
+import type { Tokenizer } from '../models/registry.js';
 import { AdamW } from './adamw.js';
 import { type ResolvedArguments, type TrainingArguments, TrainingArgumentsError, resolveArguments } from './arguments.js';
 import type { TrainerCallback, TrainerProgress } from './callbacks.js';
@@ -28,7 +26,6 @@ import { learningCurveSvg } from './curve.js';
 import { type EvalPrediction, type TaskKind, predictDataset, taskKind } from './evaluate.js';
 import { type Schedule, constantSchedule, constantWithWarmupSchedule, linearSchedule } from './schedule.js';
 import { loadOptimizerState, saveOptimizerState } from './state.js';
-import { TrainStep } from './step.js';
 
 
 /** Metrics from predictions, without the `eval_` prefix (e.g. `{ accuracy, f1 }`). */
@@ -36,12 +33,12 @@ export type ComputeMetrics = (prediction: EvalPrediction) => Record<string, numb
 
 /** What {@link Trainer} works with. */
 export interface TrainerOptions {
-  readonly model: PreTrainedBert;
+  readonly model: PreTrainedModel;
   readonly args: TrainingArguments;
   readonly trainDataset: readonly Feature[];
   readonly evalDataset?: readonly Feature[];
   /** Saved beside the model in every checkpoint and in the output directory. */
-  readonly tokenizer?: BertTokenizer;
+  readonly tokenizer?: Tokenizer;
   readonly computeMetrics?: ComputeMetrics;
   readonly callbacks?: readonly TrainerCallback[];
   /**
@@ -49,8 +46,13 @@ export interface TrainerOptions {
    * the epoch, so a collator that draws random masks can draw fresh ones every epoch, reproducibly.
    */
   readonly dataCollator?: DataCollator;
-  /** Masked-LM heads score only masked tokens; batches then carry `masked_positions` and `masked_labels` (see buildBert). */
+  /** Masked-LM heads score only masked tokens; batches then carry `masked_positions` and `masked_labels`. */
   readonly sparseMlm?: boolean;
+  /**
+   * Only the parameters for which this returns true are trained (the rest keep their values and
+   * get no gradients), e.g. the head alone or adapter weights. Default: every parameter.
+   */
+  readonly trainableParameters?: (name: string) => boolean;
   /** Replaces the default evaluation (logits over `evalDataset`); returns metrics without the `eval_` prefix. */
   readonly evaluate?: () => Promise<Record<string, number>>;
 }
@@ -85,7 +87,7 @@ export const LEARNING_CURVE = 'learning_curve.svg';
  * output directory.
  */
 export class Trainer {
-  readonly model: PreTrainedBert;
+  readonly model: PreTrainedModel;
   readonly args: ResolvedArguments;
   /** The head's label layout (undefined when a custom collator and evaluation drive a non-classifier). */
   readonly task: TaskKind | undefined;
@@ -130,11 +132,6 @@ export class Trainer {
     return this.history;
   }
 
-  private trainConfig(): BertConfig {
-    const c = this.model.config;
-    return this.args.disableDropout ? { ...c, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, classifier_dropout: 0 } : c;
-  }
-
   /**
    * Trains. `resumeFromCheckpoint`: a checkpoint directory, or `true` for the latest in the
    * output directory; weights, optimizer moments, schedule position, data order and dropout
@@ -168,11 +165,12 @@ export class Trainer {
       resumeDir = opts.resumeFromCheckpoint;
     }
 
-    const config = this.trainConfig();
-    const step = await TrainStep.create(model.store, (ctx) => ({ loss: buildBert(ctx, config, model.architecture, true, { sparseMlm: this.opts.sparseMlm }).loss! }), {
-      session: { threads: a.threads },
+    const step = await model.compileTraining({
+      sparseMlm: this.opts.sparseMlm,
+      disableDropout: a.disableDropout,
       dropoutSeed: a.seed,
-      initStd: config.initializer_range,
+      threads: a.threads,
+      trainable: this.opts.trainableParameters,
     });
     const optimizer = new AdamW({ beta1: a.adamBeta1, beta2: a.adamBeta2, eps: a.adamEpsilon, weightDecay: a.weightDecay });
 

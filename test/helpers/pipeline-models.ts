@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AutoModelForSequenceClassification } from '../../src/models/auto.js';
 import { bertConfig, bertConfigToJson } from '../../src/models/bert/config.js';
-import { parameterShapes } from '../../src/models/bert/pretrained.js';
+import { bertParameters } from '../../src/models/bert/parameters.js';
 import { writeSafetensors, type NamedTensor } from '../../src/io/safetensors.js';
 import { BertTokenizer } from '../../src/tokenizers/bert-tokenizer.js';
 
@@ -65,7 +65,7 @@ export async function writeTokenLogitModel(
     id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
   });
   const tensors = new Map<string, NamedTensor>();
-  for (const [name, shape] of parameterShapes(config, 'BertForTokenClassification')) {
+  for (const { name, shape } of bertParameters(config, 'token-classification')) {
     tensors.set(name, { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
   }
   const values = (name: string) => tensors.get(name)!.data as Float32Array;

@@ -1,13 +1,20 @@
 import { LabelMap } from '../../data/index.js';
-import { AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer } from '../../models/auto.js';
 import { readConfig } from '../../io/checkpoint.js';
 import { resolveModel } from '../../io/hub.js';
+import type { EntityMode, TagScheme } from '../../metrics/seqeval.js';
+import { PreTrainedModel } from '../../models/pretrained-model.js';
+import { HEADS, familyOfConfig, headOfArchitectures } from '../../models/registry.js';
+import { readDataConfig } from '../../tasks/data-config.js';
 import { type DataOptions, type TaskName, featuresOf, readExamples } from '../../tasks/prepare.js';
-import { taskReport } from '../../tasks/reports.js';
+import { resolveEntityScoring, taskReport } from '../../tasks/reports.js';
+import { unknownTokenRate, unknownTokenWarning } from '../../tokenizers/unknown-rate.js';
 import { predictDataset, taskKind } from '../../train/evaluate.js';
 import { CliError } from '../errors.js';
 import { type Output, toJson } from '../output.js';
 import { asError, integer } from './options.js';
+
+/** Defaults of the data flags, which give way to the settings stored with the model. */
+const DATA_DEFAULTS: Readonly<Record<string, unknown>> = { textColumn: 'text', labelColumn: 'label', tokensColumn: 'tokens', tagsColumn: 'tags', labelSeparator: ',' };
 
 /** Options of `tuna eval`. */
 export interface EvalOptions extends DataOptions {
@@ -16,6 +23,10 @@ export interface EvalOptions extends DataOptions {
   readonly batchSize: string;
   readonly threads?: string;
   readonly json?: boolean;
+  readonly revision?: string;
+  /** seqeval's entity reading: `default` (lenient) or `strict` with a scheme. */
+  readonly entityMode?: string;
+  readonly scheme?: string;
 }
 
 /**
@@ -26,31 +37,40 @@ export interface EvalOptions extends DataOptions {
 export async function evalCommand(o: EvalOptions, out: Output): Promise<void> {
   const batchSize = integer('--batch-size', o.batchSize, 1);
   const threads = o.threads === undefined ? undefined : integer('--threads', o.threads, 1);
-  const dir = await asError(() => resolveModel(o.model));
+  const dir = await asError(() => resolveModel(o.model, o.revision === undefined ? {} : { revision: o.revision }));
   const raw = await asError(() => readConfig(dir));
-  const archs = (raw.architectures as string[] | undefined) ?? [];
-  const task: TaskName | undefined = archs.includes('BertForTokenClassification')
-    ? 'token-classification'
-    : archs.includes('BertForSequenceClassification')
-      ? 'text-classification'
-      : undefined;
-  if (!task) {
-    throw new CliError('invalid_model', `${dir}: config.json architectures ${JSON.stringify(archs)} name no classifier; eval needs a model fine-tuned by tuna train (BertForSequenceClassification or BertForTokenClassification)`);
+  const head = await asError(async () => {
+    const family = familyOfConfig(raw, dir);
+    return headOfArchitectures(family, family.parseConfig(raw, dir).architectures, dir);
+  });
+  const labelKind = HEADS[head].labels;
+  if (labelKind !== 'sequence' && labelKind !== 'token') {
+    throw new CliError('invalid_model', `${dir}: config.json architectures ${JSON.stringify(raw.architectures ?? [])} name no classifier; eval needs a model fine-tuned by tuna train (a sequence or token classifier)`);
   }
-  const load = task === 'token-classification' ? AutoModelForTokenClassification : AutoModelForSequenceClassification;
-  const model = await asError(() => load.fromPretrained(dir, { initMissingWeights: false, threads }));
-  const tokenizer = await asError(() => AutoTokenizer.fromPretrained(dir));
+  const task: TaskName = labelKind === 'token' ? 'token-classification' : 'text-classification';
+  // The same loader and inference graph as the pipelines: a checkpoint missing weights is refused.
+  const model = await asError(() => PreTrainedModel.fromPretrained(dir, { missing: 'error', threads }));
+  const tokenizer = await asError(() => model.loadTokenizer());
   const labels = LabelMap.fromConfig(model.config.id2label);
   const kind = taskKind(model);
   const multiLabel = kind === 'multi_label';
-  const examples = await asError(() => readExamples(task, o.data, { ...o, multiLabel }));
+  // Column names and separators of the training data, unless given again.
+  const stored = (await asError(() => readDataConfig(dir))) ?? {};
+  // A flag left at its default does not override what the model was trained with.
+  const given = Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && !(Object.hasOwn(stored, k) && DATA_DEFAULTS[k] === v)));
+  const dataOptions = { ...stored, ...given, multiLabel };
+  const examples = await asError(() => readExamples(task, o.data, dataOptions));
+  const scoring = o.entityMode === undefined && o.scheme === undefined ? {} : await asError(async () => resolveEntityScoring({ mode: o.entityMode as EntityMode, scheme: o.scheme as TagScheme }, labels));
   const maxLength = Math.min(tokenizer.modelMaxLength ?? model.config.max_position_embeddings, model.config.max_position_embeddings);
   const features = await asError(async () => featuresOf(tokenizer, examples, labels, maxLength, multiLabel));
+  const texts = examples.kind === 'text' ? examples.items.map((e) => e.text) : examples.items.map((e) => e.tokens.join(' '));
+  const warning = unknownTokenWarning(unknownTokenRate(tokenizer, texts), texts, o.data);
+  if (warning) out.stderr(`tuna: warning: ${warning}\n`);
   const t0 = performance.now();
   const { prediction, loss } = await predictDataset(model, features, { batchSize });
   const seconds = (performance.now() - t0) / 1000;
   await model.dispose();
-  const report = taskReport(kind, prediction, labels);
+  const report = taskReport(kind, prediction, labels, scoring);
   if (o.json) {
     out.stdout(`${toJson({ model: o.model, data: o.data, examples: features.length, loss, ...report.json })}\n`);
     return;

@@ -1,4 +1,5 @@
 import { ExportError } from '../../export/errors.js';
+import { EXPORT_TASKS } from '../../export/build.js';
 import { type ExportResult, SUPPORTED_OPSETS, exportModel } from '../../export/export.js';
 import { CliError, type CliErrorCode } from '../errors.js';
 import { type Output, formatBytes, table, toJson } from '../output.js';
@@ -15,9 +16,10 @@ export interface ExportCommandOptions {
   readonly contribOps?: boolean;
   readonly verify: boolean;
   readonly json?: boolean;
+  readonly task?: string;
 }
 
-const CODES: Record<ExportError['code'], CliErrorCode> = {
+const CODES: Record<ExportError['kind'], CliErrorCode> = {
   checkpoint_not_found: 'file_not_found',
   invalid_checkpoint: 'invalid_model',
   unsupported_architecture: 'invalid_model',
@@ -46,14 +48,15 @@ export async function exportCommand(o: ExportCommandOptions, out: Output): Promi
   const dtype = choice('--dtype', o.dtype, ['f32', 'f16'] as const);
   const granularity = choice('--granularity', o.granularity, ['per-channel', 'per-tensor'] as const);
   const opset = o.opset === undefined ? undefined : integer('--opset', o.opset, 1);
+  const task = o.task === undefined ? undefined : choice('--task', o.task, EXPORT_TASKS);
   if (opset !== undefined && !(SUPPORTED_OPSETS as readonly number[]).includes(opset)) {
     throw new CliError('usage', `--opset must be one of ${SUPPORTED_OPSETS.join(', ')}, got "${o.opset}"`);
   }
   let result: ExportResult;
   try {
-    result = await exportModel({ model: o.model, output: o.output, quantize, dtype, opset, contribOps: !!o.contribOps, quantizeOptions: { granularity }, verify: o.verify });
+    result = await exportModel({ model: o.model, output: o.output, quantize, dtype, opset, contribOps: !!o.contribOps, quantizeOptions: { granularity }, verify: o.verify, task });
   } catch (e) {
-    if (e instanceof ExportError) throw new CliError(CODES[e.code], e.message, { file: e.file, cause: e });
+    if (e instanceof ExportError) throw new CliError(CODES[e.kind], e.message, { file: e.file, cause: e });
     throw e;
   }
   for (const w of result.warnings) out.stderr(`tuna: warning: ${w}\n`);

@@ -1,21 +1,32 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolveModel } from '../../io/hub.js';
-import { BertPredictor } from '../../models/bert/predictor.js';
+import { extname } from 'node:path';
+import { loadTextExamples } from '../../data/index.js';
 import { readConfig } from '../../io/checkpoint.js';
-import { AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer } from '../../models/auto.js';
-import { fillMask } from '../../pretrain/evaluate.js';
-import { asError } from './options.js';
+import { resolveModel } from '../../io/hub.js';
+import { type ModelTask, tasksOfArchitectures } from '../../models/registry.js';
+import { pipeline } from '../../pipelines/pipeline.js';
+import type { EntityGroup, TextClassificationInput, TextClassificationLabel } from '../../pipelines/types.js';
+import { unknownTokenRate, unknownTokenWarning } from '../../tokenizers/unknown-rate.js';
 import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
+import { asError } from './options.js';
 
 /** Options of `tuna predict`. */
 export interface PredictOptions {
   readonly model: string;
   readonly text?: string;
+  readonly textPair?: string;
   readonly input?: string;
   readonly json?: boolean;
   readonly batchSize?: string;
+  readonly textColumn?: string;
+  readonly textPairColumn?: string;
+  readonly topK?: string;
+  readonly threshold?: string;
+  readonly stride?: string;
+  readonly threads?: string;
+  readonly revision?: string;
 }
 
 /** JSON for one line of JSON Lines output: U+2028/U+2029 escaped. */
@@ -23,69 +34,160 @@ function jsonLine(value: unknown): string {
   return JSON.stringify(value).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
-/** `tuna predict --model DIR_OR_ID (--text T | --input FILE) [--json] [--batch-size N]`; a Hub id is downloaded into the cache. */
-export async function predictCommand(opts: PredictOptions, out: Output): Promise<void> {
-  if ((opts.text === undefined) === (opts.input === undefined)) throw new CliError('usage', 'give exactly one of --text or --input');
-  const batchSize = opts.batchSize === undefined ? 32 : Number(opts.batchSize);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new CliError('usage', `--batch-size must be a positive integer, got ${opts.batchSize}`);
-  let texts: string[];
-  if (opts.text !== undefined) texts = [opts.text];
-  else {
-    if (!existsSync(opts.input!)) throw new CliError('file_not_found', `${opts.input}: no such input file`, { file: opts.input });
-    let raw: string;
-    try {
-      raw = new TextDecoder('utf-8', { fatal: true }).decode(await readFile(opts.input!));
-    } catch {
-      throw new CliError('file_unreadable', `${opts.input}: not valid UTF-8 text; save it as UTF-8 with one text per line`, { file: opts.input });
-    }
-    texts = raw.split(/\r?\n/);
-    if (texts.at(-1) === '') texts.pop();
+function positive(flag: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new CliError('usage', `${flag} must be an integer of at least ${min}, got "${value}"`);
+  return n;
+}
+
+/** One input of a prediction run: a text, or a text pair. */
+interface PredictInput {
+  readonly text: string;
+  readonly textPair?: string;
+}
+
+const TABLE_EXTENSIONS = new Set(['.csv', '.tsv', '.jsonl', '.json']);
+
+/** Reads the inputs: `--text`, or `--input FILE` (plain lines, or CSV/TSV/JSONL with `--text-column`), or `--input -` (standard input). */
+async function readInputs(o: PredictOptions, out: Output): Promise<PredictInput[]> {
+  if ((o.text === undefined) === (o.input === undefined)) throw new CliError('usage', 'give exactly one of --text or --input');
+  if (o.text !== undefined) {
+    if (o.text.trim() === '') throw new CliError('usage', '--text is empty; give a text with at least one non-space character');
+    return [{ text: o.text, ...(o.textPair === undefined ? {} : { textPair: o.textPair }) }];
   }
-  const dir = await asError(() => resolveModel(opts.model));
-  const archs = ((await asError(() => readConfig(dir))).architectures as string[] | undefined) ?? [];
-  if (archs.includes('BertForMaskedLM') || archs.includes('BertForPreTraining')) {
-    await fillMaskLines(dir, archs.includes('BertForPreTraining'), texts, !!opts.json, out);
+  const path = o.input!;
+  if (path !== '-' && TABLE_EXTENSIONS.has(extname(path).toLowerCase())) {
+    const examples = await asError(() => loadTextExamples(path, { columns: { text: o.textColumn, textPair: o.textPairColumn }, requireLabels: false }));
+    return examples.map((e) => ({ text: e.text, ...(e.textPair === undefined ? {} : { textPair: e.textPair }) }));
+  }
+  if (o.textColumn !== undefined || o.textPairColumn !== undefined) {
+    throw new CliError('usage', `${path}: --text-column and --text-pair-column need a .csv, .tsv or .jsonl file; this one is read as one text per line`);
+  }
+  let bytes: Buffer;
+  if (path === '-') bytes = await readStdin();
+  else {
+    if (!existsSync(path)) throw new CliError('file_not_found', `${path}: no such input file`, { file: path });
+    bytes = await readFile(path);
+  }
+  let raw: string;
+  try {
+    raw = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new CliError('file_unreadable', `${path === '-' ? 'standard input' : path}: not valid UTF-8 text; save it as UTF-8 with one text per line`, { file: path });
+  }
+  const lines = raw.split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop();
+  const texts = lines.filter((l) => l.trim() !== '');
+  if (texts.length < lines.length) out.stderr(`tuna: skipped ${lines.length - texts.length} blank line(s) of ${path === '-' ? 'standard input' : path}\n`);
+  return texts.map((text) => ({ text }));
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The task `tuna predict` runs for a checkpoint: its head's own (a classifier, a tagger or a masked LM). */
+function taskOf(dir: string, architectures: readonly string[]): Exclude<ModelTask, 'feature-extraction'> {
+  const task = tasksOfArchitectures(architectures).find((t) => t !== 'feature-extraction');
+  if (task === undefined) {
+    throw new CliError(
+      'invalid_model',
+      `${dir}: config.json architectures ${JSON.stringify(architectures)} name no head predict can run (a sequence or token classifier, or a masked LM); use tuna serve's /v1/embed or pipeline('feature-extraction') for a bare encoder`,
+    );
+  }
+  return task;
+}
+
+/**
+ * `tuna predict --model DIR_OR_ID (--text T | --input FILE|-) [--json]`: runs the checkpoint's own
+ * pipeline (text classification, token classification or fill-mask) and prints one result per
+ * input, in input order; `--json` prints JSON Lines with the raw logits.
+ */
+export async function predictCommand(o: PredictOptions, out: Output): Promise<void> {
+  const batchSize = positive('--batch-size', o.batchSize, 1) ?? 32;
+  const topK = positive('--top-k', o.topK, 1);
+  const stride = positive('--stride', o.stride, 0);
+  const threads = positive('--threads', o.threads, 1);
+  const threshold = o.threshold === undefined ? undefined : Number(o.threshold);
+  if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) throw new CliError('usage', `--threshold must be a number from 0 to 1, got "${o.threshold}"`);
+  const inputs = await readInputs(o, out);
+  const dir = await asError(() => resolveModel(o.model, o.revision === undefined ? {} : { revision: o.revision }));
+  const config = await asError(() => readConfig(dir));
+  const architectures = Array.isArray(config.architectures) ? config.architectures.map(String) : [];
+  const task = taskOf(dir, architectures);
+  if (stride !== undefined && task !== 'token-classification') throw new CliError('usage', '--stride applies to token classification only');
+  if (threshold !== undefined && task !== 'text-classification') throw new CliError('usage', '--threshold applies to text classification only');
+  const loadOpts = { batchSize, ...(threads === undefined ? {} : { threads }) };
+
+  if (task === 'fill-mask') {
+    const unmasker = await asError(() => pipeline('fill-mask', dir, loadOpts));
+    try {
+      warnUnknown(unmasker.tokenizer, inputs, o.model, out);
+      const results = await asError(() => unmasker.runBatch(inputs.map((i) => i.text), { topK: topK ?? 5 }));
+      results.forEach((result, i) => {
+        // With several masks a text gets one candidate list per mask; predict shows the first mask's.
+        const candidates = (Array.isArray(result[0]) ? result[0] : result) as { score: number; token: number; token_str: string; sequence: string }[];
+        if (o.json) out.stdout(`${jsonLine({ text: inputs[i]!.text, candidates })}\n`);
+        else out.stdout(`${inputs[i]!.text}\n${candidates.map((c) => `  ${c.token_str}\t${c.score.toFixed(4)}\t${c.sequence}\n`).join('')}`);
+      });
+    } finally {
+      await unmasker.dispose();
+    }
     return;
   }
-  let predictor: BertPredictor;
-  try {
-    predictor = await BertPredictor.fromPretrained(dir);
-  } catch (e) {
-    throw new CliError('file_unreadable', (e as Error).message, { file: opts.model, cause: e });
-  }
-  try {
-    if (predictor.task === 'text-classification') {
-      for (const p of await predictor.classify(texts, batchSize)) {
-        out.stdout(opts.json ? `${jsonLine(p)}\n` : `${p.label}\t${p.score.toFixed(4)}\t${p.text}\n`);
-      }
-    } else {
-      for (const p of await predictor.tag(texts, batchSize)) {
-        if (opts.json) out.stdout(`${jsonLine(p)}\n`);
-        else out.stdout(`${p.text}\n${p.entities.map((e) => `  ${e.entity}\t${e.word}\t[${e.start}, ${e.end})\t${e.score.toFixed(4)}\n`).join('')}`);
-      }
+
+  if (task === 'token-classification') {
+    const tagger = await asError(() => pipeline('token-classification', dir, loadOpts));
+    try {
+      warnUnknown(tagger.tokenizer, inputs, o.model, out);
+      const texts = inputs.map((i) => i.text);
+      const results = await asError(() => tagger.runWithLogits(texts, { aggregationStrategy: 'simple', ...(stride === undefined ? {} : { stride }) }));
+      results.forEach(({ result, logits }, i) => {
+        const entities = (result as EntityGroup[]).map((e) => ({ entity_group: e.entity_group, word: e.word, start: e.start, end: e.end, score: e.score }));
+        if (o.json) out.stdout(`${jsonLine({ text: texts[i], entities, logits: logits.length === 1 ? logits[0] : logits.flat() })}\n`);
+        else out.stdout(`${texts[i]}\n${entities.map((e) => `  ${e.entity_group}\t${e.word}\t[${e.start}, ${e.end})\t${e.score.toFixed(4)}\n`).join('')}`);
+      });
+    } finally {
+      await tagger.dispose();
     }
+    return;
+  }
+
+  const classifier = await asError(() => pipeline('text-classification', dir, loadOpts));
+  try {
+    warnUnknown(classifier.tokenizer, inputs, o.model, out);
+    const multiLabel = classifier.config.problem_type === 'multi_label_classification';
+    const cut = threshold ?? (multiLabel ? 0.5 : undefined);
+    const pipelineInputs: TextClassificationInput[] = inputs.map((i) => (i.textPair === undefined ? i.text : { text: i.text, textPair: i.textPair }));
+    const results = await asError(() => classifier.runWithLogits(pipelineInputs, { topK: cut !== undefined ? null : (topK ?? 1) }));
+    results.forEach(({ result, logits }, i) => {
+      const input = inputs[i]!;
+      const ranked: TextClassificationLabel[] = cut === undefined ? result : result.filter((r) => r.score >= cut).slice(0, topK ?? Infinity);
+      const best = result[0]!;
+      const many = cut !== undefined || (topK ?? 1) > 1;
+      const record = {
+        text: input.text,
+        ...(input.textPair === undefined ? {} : { text_pair: input.textPair }),
+        label: best.label,
+        score: best.score,
+        ...(many ? { labels: ranked } : {}),
+        logits,
+      };
+      if (o.json) out.stdout(`${jsonLine(record)}\n`);
+      else if (many) out.stdout(`${ranked.map((r) => `${r.label}:${r.score.toFixed(4)}`).join(',') || '-'}\t${input.text}\n`);
+      else out.stdout(`${best.label}\t${best.score.toFixed(4)}\t${input.text}\n`);
+    });
   } finally {
-    await predictor.release();
+    await classifier.dispose();
   }
 }
 
-/** Fill-mask on a masked-LM checkpoint: the top 5 tokens for the first [MASK] of each text. */
-async function fillMaskLines(dir: string, nsp: boolean, texts: readonly string[], json: boolean, out: Output): Promise<void> {
-  const model = await asError(() => (nsp ? AutoModelForPreTraining : AutoModelForMaskedLM).fromPretrained(dir, { initMissingWeights: false }));
-  const tokenizer = await asError(() => AutoTokenizer.fromPretrained(dir));
-  try {
-    let results;
-    try {
-      results = await fillMask(model, tokenizer, texts);
-    } catch (e) {
-      if (e instanceof RangeError) throw new CliError('usage', e.message);
-      throw e;
-    }
-    results.forEach((candidates, i) => {
-      if (json) out.stdout(`${jsonLine({ text: texts[i], candidates })}\n`);
-      else out.stdout(`${texts[i]}\n${candidates.map((c) => `  ${c.token}\t${c.score.toFixed(4)}\t${c.sequence}\n`).join('')}`);
-    });
-  } finally {
-    await model.dispose();
-  }
+/** Warns on stderr when the vocabulary covers the inputs poorly (e.g. Chinese text into an English model). */
+function warnUnknown(tokenizer: Parameters<typeof unknownTokenRate>[0], inputs: readonly PredictInput[], source: string, out: Output): void {
+  const texts = inputs.map((i) => i.text);
+  const warning = unknownTokenWarning(unknownTokenRate(tokenizer, texts), texts, source);
+  if (warning) out.stderr(`tuna: warning: ${warning}\n`);
 }

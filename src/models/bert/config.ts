@@ -1,3 +1,9 @@
+import { TunaError } from '../../errors.js';
+import type { ModelConfig, ProblemType } from '../heads.js';
+
+export type { ProblemType } from '../heads.js';
+export { numLabels } from '../heads.js';
+
 /** Activation functions BERT checkpoints use (`hidden_act` in config.json). */
 export type HiddenAct = 'gelu' | 'relu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'silu' | 'swish';
 
@@ -19,11 +25,8 @@ export const BERT_ARCHITECTURES: readonly BertArchitecture[] = [
   'BertForPreTraining',
 ];
 
-/** How a sequence classifier computes its loss (`problem_type` in config.json). */
-export type ProblemType = 'single_label_classification' | 'multi_label_classification' | 'regression';
-
 /** A BERT configuration with the Hugging Face field names of config.json. */
-export interface BertConfig {
+export interface BertConfig extends ModelConfig {
   readonly model_type: 'bert';
   readonly vocab_size: number;
   readonly hidden_size: number;
@@ -49,8 +52,11 @@ export interface BertConfig {
 }
 
 /** A config.json that tuna cannot use as a BERT configuration. */
-export class BertConfigError extends Error {
+export class BertConfigError extends TunaError {
   override name = 'BertConfigError';
+  constructor(message: string, details: { file?: string; field?: string } = {}) {
+    super('invalid_config', message, details);
+  }
 }
 
 const DEFAULTS = {
@@ -81,7 +87,7 @@ const ACTS = new Set<string>(['gelu', 'relu', 'gelu_new', 'gelu_pytorch_tanh', '
 export function parseBertConfig(json: unknown, source = 'config.json'): BertConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new BertConfigError(`${source}: expected a JSON object`);
   const raw = json as Record<string, unknown>;
-  const fail = (field: string, why: string) => new BertConfigError(`${source}: field "${field}" ${why}`);
+  const fail = (field: string, why: string) => new BertConfigError(`${source}: field "${field}" ${why}`, { file: source, field });
   if (raw.model_type !== undefined && raw.model_type !== 'bert') {
     throw fail('model_type', `is "${String(raw.model_type)}"; tuna loads BERT checkpoints (model_type "bert") only`);
   }
@@ -163,13 +169,8 @@ function labels(raw: Record<string, unknown>, fail: (f: string, why: string) => 
   return { id2label, label2id };
 }
 
-/** Number of labels of a classification head. */
-export function numLabels(config: BertConfig): number {
-  return Object.keys(config.id2label).length;
-}
-
 /** The config as Hugging Face writes config.json. */
-export function bertConfigToJson(config: BertConfig, architecture?: BertArchitecture): Record<string, unknown> {
+export function bertConfigToJson(config: BertConfig, architecture?: string): Record<string, unknown> {
   const { extra, ...fields } = config;
   const out: Record<string, unknown> = { ...extra, ...fields };
   if (architecture) out.architectures = [architecture];

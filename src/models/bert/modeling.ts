@@ -1,7 +1,10 @@
 import type { Graph, Value } from '../../onnx/graph.js';
 import { type Activation, type BuildContext, activate, dropout, embedding, layerNorm, linear } from '../../nn/layers.js';
 import { AttentionMask, encoderLayer, type EncoderLayerConfig } from '../../nn/transformer.js';
-import { type BertArchitecture, type BertConfig, type HiddenAct, numLabels } from './config.js';
+import { type BuildOptions, type HeadKind, type ModelGraph, numLabels } from '../heads.js';
+import type { BertConfig, HiddenAct } from './config.js';
+import { BERT_HEAD_NAMES, BERT_LAYER_NAMES, BERT_PREFIX, bodyPrefix } from './names.js';
+import { hasPooler } from './parameters.js';
 
 /** Symbolic dims of BERT graph inputs, named as Hugging Face's ONNX exports name them. */
 export const BATCH = 'batch_size';
@@ -76,83 +79,48 @@ export function bertModel(
   const enc = encoderConfig(cfg);
   const hiddenStates = [x];
   for (let i = 0; i < cfg.num_hidden_layers; i++) {
-    x = encoderLayer(ctx, `${prefix}encoder.layer.${i}`, x, mask, enc);
+    x = encoderLayer(ctx, `${prefix}encoder.layer.${i}`, x, mask, enc, BERT_LAYER_NAMES);
     hiddenStates.push(x);
   }
   if (!withPooler) return { sequenceOutput: x, hiddenStates };
   const first = g.squeeze(g.slice(x, [0], [1], [1]), [1]);
-  const pooled = g.tanh(linear(ctx, `${prefix}pooler.dense`, first, cfg.hidden_size, cfg.hidden_size));
+  const pooled = g.tanh(linear(ctx, `${prefix}${BERT_HEAD_NAMES.pooler}`, first, cfg.hidden_size, cfg.hidden_size));
   return { sequenceOutput: x, pooledOutput: pooled, hiddenStates };
 }
 
-/** Outputs of a BERT graph: named output tensors, plus the loss in training graphs. */
-export interface BertGraph {
-  readonly outputs: Record<string, Value>;
-  readonly loss?: Value;
-}
-
-/** Label inputs each head's loss takes. */
-export const LABEL_INPUTS: Record<BertArchitecture, readonly string[]> = {
-  BertModel: [],
-  BertForSequenceClassification: ['labels'],
-  BertForTokenClassification: ['labels'],
-  BertForMaskedLM: ['labels'],
-  BertForNextSentencePrediction: ['labels'],
-  BertForPreTraining: ['labels', 'next_sentence_label'],
-};
-
-/** Parameter-name prefix of the BERT body: none for BertModel, `bert.` under a head. */
-export function bodyPrefix(arch: BertArchitecture): string {
-  return arch === 'BertModel' ? '' : 'bert.';
-}
-
 /**
- * Builds a BERT architecture with Hugging Face parameter names. With `withLoss`, label inputs are
- * declared and the loss Hugging Face computes for that head is returned (ignore index -100 where
- * Hugging Face uses it). `hiddenStates` adds BertModel outputs `hidden_states.0` (embeddings) to
- * `hidden_states.{layers}`.
+ * Builds a BERT head with Hugging Face parameter names. With `withLoss`, label inputs are declared
+ * and the loss Hugging Face computes for that head is returned (ignore index -100 where Hugging
+ * Face uses it).
  */
-export function buildBert(
-  ctx: BuildContext,
-  cfg: BertConfig,
-  arch: BertArchitecture,
-  withLoss: boolean,
-  opts: {
-    hiddenStates?: boolean;
-    /**
-     * Masked-LM heads score only the masked tokens: inputs `masked_positions` (flat indices into
-     * batch x sequence) and `masked_labels` replace `labels`. The loss equals the dense one; the
-     * vocabulary projection, the largest cost of a small model's step, shrinks to the ~15% of
-     * tokens that are predicted.
-     */
-    sparseMlm?: boolean;
-  } = {},
-): BertGraph {
+export function buildBert(ctx: BuildContext, cfg: BertConfig, head: HeadKind, opts: BuildOptions = {}): ModelGraph {
   const g = ctx.scope.g;
+  const withLoss = opts.withLoss ?? false;
   const inputs = bertInputs(g);
-  const prefix = bodyPrefix(arch);
-  const pooler = arch !== 'BertForMaskedLM' && arch !== 'BertForTokenClassification';
-  const { sequenceOutput, pooledOutput: pooled, hiddenStates } = bertModel(ctx, cfg, prefix, inputs, pooler);
+  const prefix = bodyPrefix(head);
+  const { sequenceOutput, pooledOutput: pooled, hiddenStates } = bertModel(ctx, cfg, prefix, inputs, hasPooler(head));
   const pooledOutput = pooled as Value;
   const H = cfg.hidden_size;
-  switch (arch) {
-    case 'BertModel':
+  const classifierDropout = cfg.classifier_dropout ?? cfg.hidden_dropout_prob;
+  switch (head) {
+    case 'base':
+    case 'encoder':
       return {
         outputs: {
           last_hidden_state: sequenceOutput,
-          pooler_output: pooledOutput,
+          ...(head === 'base' ? { pooler_output: pooledOutput } : {}),
           // Hugging Face's output_hidden_states: the embeddings, then every layer's output.
           ...(opts.hiddenStates ? Object.fromEntries(hiddenStates.map((h, i) => [`hidden_states.${i}`, h])) : {}),
         },
       };
-    case 'BertForSequenceClassification': {
+    case 'sequence-classification': {
       const n = numLabels(cfg);
-      const logits = linear(ctx, 'classifier', dropout(ctx, pooledOutput, cfg.classifier_dropout ?? cfg.hidden_dropout_prob), H, n);
+      const logits = linear(ctx, BERT_HEAD_NAMES.classifier, dropout(ctx, pooledOutput, classifierDropout), H, n);
       return { outputs: { logits }, loss: withLoss ? sequenceClassificationLoss(g, cfg, logits) : undefined };
     }
-    case 'BertForTokenClassification': {
+    case 'token-classification': {
       const n = numLabels(cfg);
-      const logits = linear(ctx, 'classifier', dropout(ctx, sequenceOutput, cfg.classifier_dropout ?? cfg.hidden_dropout_prob), H, n);
+      const logits = linear(ctx, BERT_HEAD_NAMES.classifier, dropout(ctx, sequenceOutput, classifierDropout), H, n);
       let loss: Value | undefined;
       if (withLoss) {
         const labels = g.input('labels', 'int64', [BATCH, SEQUENCE]);
@@ -160,19 +128,23 @@ export function buildBert(
       }
       return { outputs: { logits }, loss };
     }
-    case 'BertForMaskedLM': {
+    case 'masked-lm': {
       if (withLoss && opts.sparseMlm) return { outputs: {}, loss: sparseMlmLoss(ctx, cfg, sequenceOutput) };
+      if (opts.maskPositions) {
+        const positions = g.input('mask_positions', 'int64', ['mask_count']);
+        return { outputs: { logits: mlmHeadRows(ctx, cfg, g.gather(g.reshape(sequenceOutput, [-1, H]), positions, 0)) } };
+      }
       const logits = mlmHead(ctx, cfg, sequenceOutput);
       return { outputs: { logits }, loss: withLoss ? mlmLoss(g, cfg, logits, g.input('labels', 'int64', [BATCH, SEQUENCE])) : undefined };
     }
-    case 'BertForNextSentencePrediction': {
-      const logits = linear(ctx, 'cls.seq_relationship', pooledOutput, H, 2);
+    case 'next-sentence': {
+      const logits = linear(ctx, BERT_HEAD_NAMES.nsp, pooledOutput, H, 2);
       const loss = withLoss ? g.softmaxCrossEntropyLoss(logits, g.input('labels', 'int64', [BATCH]), { ignoreIndex: -100 }).loss : undefined;
       return { outputs: { logits }, loss };
     }
-    case 'BertForPreTraining': {
+    case 'pretraining': {
       const prediction = withLoss && opts.sparseMlm ? undefined : mlmHead(ctx, cfg, sequenceOutput);
-      const relationship = linear(ctx, 'cls.seq_relationship', pooledOutput, H, 2);
+      const relationship = linear(ctx, BERT_HEAD_NAMES.nsp, pooledOutput, H, 2);
       let loss: Value | undefined;
       if (withLoss) {
         const mlm = opts.sparseMlm ? sparseMlmLoss(ctx, cfg, sequenceOutput) : mlmLoss(g, cfg, prediction!, g.input('labels', 'int64', [BATCH, SEQUENCE]));
@@ -192,13 +164,14 @@ function mlmHead(ctx: BuildContext, cfg: BertConfig, sequenceOutput: Value): Val
 }
 
 /** The masked-LM head on rows of hidden states: [rows, hidden] to [rows, vocab]. */
-export function mlmHeadRows(ctx: BuildContext, cfg: BertConfig, rows: Value): Value {
+function mlmHeadRows(ctx: BuildContext, cfg: BertConfig, rows: Value): Value {
   const g = ctx.scope.g;
   const H = cfg.hidden_size;
-  const t = activate(ctx, linear(ctx, 'cls.predictions.transform.dense', rows, H, H), ACTIVATIONS[cfg.hidden_act]);
-  const h = layerNorm(ctx, 'cls.predictions.transform.LayerNorm', t, H, cfg.layer_norm_eps);
-  const words = ctx.scope.param('bert.embeddings.word_embeddings.weight', [cfg.vocab_size, H], { kind: 'normal', std: ctx.initStd });
-  const bias = ctx.scope.param('cls.predictions.bias', [cfg.vocab_size], { kind: 'zeros' }, false);
+  const t = activate(ctx, linear(ctx, BERT_HEAD_NAMES.mlmTransform, rows, H, H), ACTIVATIONS[cfg.hidden_act]);
+  const h = layerNorm(ctx, BERT_HEAD_NAMES.mlmNorm, t, H, cfg.layer_norm_eps);
+  // The decoder is tied to the word embeddings.
+  const words = ctx.scope.param(`${BERT_PREFIX}${BERT_HEAD_NAMES.wordEmbeddings}.weight`, [cfg.vocab_size, H], { kind: 'normal', std: ctx.initStd });
+  const bias = ctx.scope.param(BERT_HEAD_NAMES.mlmBias, [cfg.vocab_size], { kind: 'zeros' }, false);
   return g.gemm(h, words, bias, { transB: true });
 }
 
