@@ -1,11 +1,12 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DataError,
+  SkippedRows,
   type TextExample,
   formatOf,
   loadTextExamples,
@@ -190,4 +191,77 @@ test('readTextExamples streams: stopping early is fine, and errors surface only 
   await assert.rejects(async () => {
     for await (const _ of lazy) void _;
   }, DataError);
+});
+
+const scratch = await mkdtemp(join(tmpdir(), 'tuna-data-examples-'));
+after(() => rm(scratch, { recursive: true, force: true }));
+
+async function tmpFile(name: string, text: string): Promise<string> {
+  const dir = await mkdtemp(join(scratch, 'f-'));
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+test('onBadRow skip: bad CSV rows, JSON lines and CoNLL sentences are left out and recorded with their lines; error stops at the first', async () => {
+  const csv = await tmpFile('reviews.csv', 'text,label\ngood food,1\n,0\n"slow, cold",0\nfine,\nno label column here\nnice,1\n');
+  await rejectsAt(loadTextExamples(csv), csv, 3, /empty text in "text"/);
+  let skipped = new SkippedRows();
+  const rows = await loadTextExamples(csv, { onBadRow: 'skip', skipped });
+  assert.deepEqual(rows.map((r) => [r.text, r.label, r.line]), [['good food', '1', 2], ['slow, cold', '0', 4], ['nice', '1', 7]]);
+  assert.equal(skipped.count, 3);
+  assert.deepEqual(skipped.first.map((e) => e.line), [3, 5, 6]);
+  assert.equal(skipped.summary(), `skipped 3 bad rows of ${csv} (lines 3, 5, 6; first: empty text in "text". Fill it in or remove the example)`);
+
+  const jsonl = await tmpFile('intents.jsonl', '{"text": "hi", "label": "greet"}\n{"text": "bye"}\nnot json\n{"text": "card?", "label": {"x": 1}}\n{"text": "yo", "label": "greet"}\n');
+  skipped = new SkippedRows();
+  const objs = await loadTextExamples(jsonl, { onBadRow: 'skip', skipped });
+  assert.deepEqual(objs.map((r) => r.line), [1, 5]);
+  assert.deepEqual(skipped.first.map((e) => e.line), [2, 3, 4]);
+
+  const conll = await tmpFile('ner.conll', 'EU B-ORG\nrejects O\n\nGerman B-MISC\ncall O extra\nto O\n\nPeter B-PER\n');
+  await rejectsAt(loadTokenExamples(conll), conll, 5, /3 field\(s\) where every line so far had 2/);
+  skipped = new SkippedRows();
+  const sentences = await loadTokenExamples(conll, { onBadRow: 'skip', skipped });
+  assert.deepEqual(sentences.map((s) => s.tokens), [['EU', 'rejects'], ['Peter']]);
+  assert.deepEqual(skipped.first.map((e) => e.line), [5]);
+
+  // A file whose every row is bad says so, with the first problem.
+  const allBad = await tmpFile('empty-texts.csv', 'text,label\n,1\n ,0\n');
+  await rejectsAt(loadTextExamples(allBad, { onBadRow: 'skip' }), allBad, undefined, /every row is bad \(2 skipped\); the first, line 2: empty text/);
+  // Problems of the whole file still stop.
+  const cols = await tmpFile('cols.csv', 'review,label\nx,1\n');
+  await rejectsAt(loadTextExamples(cols, { onBadRow: 'skip' }), cols, 1, /no column "text"/);
+});
+
+test('token JSONL: ner_tags is the default tag field (tags still read); integer tag ids need their names', async () => {
+  const both = await tmpFile('hf.jsonl', '{"tokens": ["Anna", "sings"], "ner_tags": ["B-PER", "O"], "tags": ["X", "Y"]}\n{"tokens": ["Bob"], "tags": ["B-PER"]}\n');
+  assert.deepEqual((await loadTokenExamples(both)).map((e) => e.tags), [['B-PER', 'O'], ['B-PER']]);
+  assert.deepEqual((await loadTokenExamples(both, { tagsField: 'tags' })).map((e) => e.tags), [['X', 'Y'], ['B-PER']]);
+  const neither = await tmpFile('none.jsonl', '{"tokens": ["Anna"], "labels": ["B-PER"]}\n');
+  await rejectsAt(loadTokenExamples(neither), neither, 1, /no field "ner_tags" or "tags" \(fields: tokens, labels\)/, /--tags-column/);
+
+  const ids = await tmpFile('ids.jsonl', '{"tokens": ["EU", "rejects", "German", "call"], "ner_tags": [3, 0, 7, 0]}\n{"tokens": ["Peter"], "ner_tags": [9]}\n');
+  await rejectsAt(loadTokenExamples(ids), ids, 1, /"ner_tags" holds tag ids \(3, 0, 7, 0\), not names/, /--label-list O,B-PER,I-PER/);
+  const names = ['O', 'B-PER', 'I-PER', 'B-ORG', 'I-ORG', 'B-LOC', 'I-LOC', 'B-MISC', 'I-MISC'];
+  await rejectsAt(loadTokenExamples(ids, { tagNames: names }), ids, 2, /tag id 9 of word 1 in "ner_tags" is outside the label list \(ids 0 to 8\)/);
+  const skipped = new SkippedRows();
+  const ex = await loadTokenExamples(ids, { tagNames: names, onBadRow: 'skip', skipped });
+  assert.deepEqual(ex.map((e) => e.tags), [['B-ORG', 'O', 'B-MISC', 'O']]);
+  assert.equal(skipped.count, 1);
+});
+
+test('integer class labels named by a label list; the data layer never names a flag tuna eval lacks', async () => {
+  const file = await tmpFile('sst.jsonl', '{"text": "great", "label": 1}\n{"text": "awful", "label": 0}\n{"text": "meh", "label": "2"}\n');
+  const ex = await loadTextExamples(file, { labelNames: ['negative', 'positive', 'neutral'] });
+  assert.deepEqual(ex.map((e) => e.label), ['positive', 'negative', 'neutral']);
+  await rejectsAt(loadTextExamples(file, { labelNames: ['negative', 'positive'] }), file, 3, /label id 2 in "label" is outside the label list \(ids 0 to 1\)/);
+  const csv = await tmpFile('digits.csv', 'text,label\ngreat,1\nawful,0\n');
+  assert.deepEqual((await loadTextExamples(csv, { labelNames: ['neg', 'pos'] })).map((e) => e.label), ['pos', 'neg']);
+  assert.deepEqual((await loadTextExamples(csv)).map((e) => e.label), ['1', '0'], 'without a list, labels stay as written');
+
+  // A CoNLL file given to a text classifier (tuna train or tuna eval): no --task advice, which eval has not.
+  const conll = await tmpFile('tags.conll', 'EU B-ORG\n');
+  const err = await rejectsAt(loadTextExamples(conll), conll, undefined, /holds tagged words, not texts/, /token-classification model/);
+  assert.doesNotMatch(err.message, /Use --task/);
 });

@@ -14,11 +14,16 @@ import {
   formatConfusionMatrix,
   formatEntityReport,
   MetricsError,
+  checkScheme,
+  detectScheme,
   multiLabelClassificationReport,
   pyFixed,
   reportToJson,
   tokenAccuracy,
 } from '../src/metrics/index.js';
+
+import { LabelMap } from '../src/data/index.js';
+import { resolveEntityScoring, taskReport, wordTagPairs } from '../src/tasks/reports.js';
 
 const load = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/metrics/${name}`, import.meta.url), 'utf8'));
 const sk = load('sklearn.json');
@@ -169,4 +174,69 @@ test('the confusion matrix table lines up for short and long label names', () =>
     assert.equal(lines.length, labels.length + 1);
     assert.equal(new Set(lines.map((l) => l.length)).size, 1, text);
   }
+});
+
+test("strict mode equals seqeval's strict reading (seqeval/scheme.py) for IOB2, IOE2, IOBES and BILOU", () => {
+  // Random tag sequences and the entities seqeval's Tokens(...).entities found in them
+  // (fixtures/metrics/make-seqeval-strict.py, run on seqeval's own scheme.py).
+  const cases = load('seqeval-strict.json') as { scheme: 'IOB2' | 'IOE2' | 'IOBES' | 'BILOU'; tags: string[]; entities: [string, number, number][] }[];
+  assert.equal(cases.length, 600);
+  for (const c of cases) {
+    const got = extractStrictEntities(c.tags, c.scheme).map((e) => [e.type, e.start, e.end]);
+    assert.deepEqual(got, c.entities, `${c.scheme} ${c.tags.join(' ')}`);
+  }
+  assert.deepEqual(extractStrictEntities(['I-PER', 'E-PER', 'O', 'E-LOC'], 'IOE2'), [
+    { type: 'PER', start: 0, end: 2 },
+    { type: 'LOC', start: 3, end: 4 },
+  ]);
+  assert.deepEqual(extractStrictEntities(['B-PER', 'L-PER', 'U-LOC', 'B-ORG', 'O'], 'BILOU'), [
+    { type: 'PER', start: 0, end: 2 },
+    { type: 'LOC', start: 2, end: 3 },
+  ]);
+});
+
+test('schemes: detected from the tags; a tag outside the scheme is refused before scoring', () => {
+  assert.equal(detectScheme(['O', 'B-PER', 'I-PER']), 'IOB2');
+  assert.equal(detectScheme(['O', 'B-PER', 'E-PER', 'S-LOC']), 'IOBES');
+  assert.equal(detectScheme(['O', 'I-PER', 'E-PER']), 'IOE2');
+  assert.equal(detectScheme(['O', 'B-PER', 'L-PER', 'U-LOC']), 'BILOU');
+  assert.throws(() => checkScheme(['O', 'B-PER', 'S-LOC'], 'IOB2'), (e: unknown) => e instanceof MetricsError && /tag "S-LOC" does not belong to the IOB2 scheme \(prefixes I, O, B\)/.test((e as Error).message));
+  assert.throws(() => extractStrictEntities(['B-PER', 'E-PER'], 'BIO'), MetricsError);
+  const labels = LabelMap.fromExamples([['O', 'B-PER', 'E-PER', 'S-PER', 'I-PER']]);
+  assert.deepEqual(resolveEntityScoring({ mode: 'strict' }, labels), { mode: 'strict', scheme: 'IOBES' });
+  assert.deepEqual(resolveEntityScoring({ mode: 'strict', scheme: 'BIOES' }, labels), { mode: 'strict', scheme: 'IOBES' });
+  assert.deepEqual(resolveEntityScoring({}, labels), { mode: 'default' });
+  assert.throws(() => resolveEntityScoring({ mode: 'strict', scheme: 'BILOU' }, labels), /tag "E-PER" does not belong to the BILOU scheme/);
+});
+
+test('token reports: entities cut off by truncation count as missed (support = the entities of the data); strict or lenient as asked', () => {
+  const labels = LabelMap.fromExamples([['O', 'B-PER', 'I-PER']]);
+  const id = (t: string) => labels.id(t);
+  const n = labels.size;
+  // Six words, gold B-PER I-PER O B-PER O B-PER; the features kept [CLS] + words 0..2 (word 1 in two pieces) + [SEP].
+  const gold = ['B-PER', 'I-PER', 'O', 'B-PER', 'O', 'B-PER'];
+  const wordIds = Int32Array.from([-1, 0, 1, 1, 2, -1]);
+  const tokenLabels = Int32Array.from([-100, id('B-PER'), id('I-PER'), -100, id('O'), -100]);
+  const predictedTags = ['O', 'B-PER', 'I-PER', 'I-PER', 'O', 'O'];
+  const logits = new Float32Array(wordIds.length * n);
+  predictedTags.forEach((t, k) => (logits[k * n + id(t)] = 5));
+  const feature = { inputIds: new Int32Array(6), tokenTypeIds: new Int32Array(6), labels: tokenLabels, wordIds, wordLabels: Int32Array.from(gold.map(id)), line: 1 };
+  const p = { logits: [logits], labels: [tokenLabels], numLabels: n, features: [feature] };
+  const { yTrue, yPred } = wordTagPairs(p, labels);
+  assert.deepEqual(yTrue, [gold]);
+  assert.deepEqual(yPred, [['B-PER', 'I-PER', 'O', 'O', 'O', 'O']]);
+  const report = taskReport('token', p, labels);
+  const entity = report.json.entity as Record<string, { support: number; recall: number }>;
+  assert.equal(entity['micro avg']!.support, 3, 'all three gold entities, two of them past the cut');
+  assert.ok(Math.abs(entity['micro avg']!.recall - 1 / 3) < 1e-12);
+  // Without the full gold tags (features from elsewhere) only the words the model saw are scored.
+  const seen = taskReport('token', { ...p, features: [{ ...feature, wordLabels: undefined }] }, labels).json.entity as Record<string, { support: number }>;
+  assert.equal(seen['micro avg']!.support, 1);
+  // Strict mode: an entity opened by I- is none.
+  const strictP = { ...p, features: [{ ...feature, wordLabels: Int32Array.from(['I-PER', 'I-PER', 'O', 'B-PER', 'O', 'O'].map(id)) }] };
+  const lenient = taskReport('token', strictP, labels);
+  const strict = taskReport('token', strictP, labels, { mode: 'strict', scheme: 'IOB2' });
+  assert.equal((lenient.json.entity as Record<string, { support: number }>)['micro avg']!.support, 2);
+  assert.equal((strict.json.entity as Record<string, { support: number }>)['micro avg']!.support, 1);
+  assert.match(strict.text, /^entities \(strict IOB2, seqeval-style\)/);
 });

@@ -171,3 +171,23 @@ test('multi-label texts (sigmoid and binary cross-entropy) and text pairs train 
   const r = await pt.train();
   assert.ok(Number.isFinite(r.trainingLoss));
 });
+
+test('TrainingArguments: an unknown key is refused with the closest known one; runtime and throughput cannot pick the best model', async () => {
+  const { checkMetricForBestModel, resolveArguments } = await import('../src/train/arguments.js');
+  const { isTunaError } = await import('../src/errors.js');
+  assert.throws(
+    () => resolveArguments({ outputDir: 'out', learningrate: 1e-3 } as unknown as TrainingArguments, false),
+    (e: unknown) => e instanceof TrainingArgumentsError && isTunaError(e) && e.code === 'invalid_arguments' && e.field === 'learningrate' && /"learningrate" is not a training argument; did you mean "learningRate"\?/.test(e.message),
+  );
+  assert.throws(() => resolveArguments({ outputDir: 'out', numEpochs: 2 } as unknown as TrainingArguments, false), /did you mean "numTrainEpochs"/);
+  assert.throws(() => resolveArguments({ outputDir: 'out', zzzzzzzzzzzzzz: 1 } as unknown as TrainingArguments, false), (e: unknown) => e instanceof Error && !/did you mean/.test(e.message));
+  assert.equal(resolveArguments({ outputDir: 'out', overwriteOutputDir: true }, false).overwriteOutputDir, true);
+  for (const metric of ['eval_runtime', 'eval_samples_per_second', 'steps_per_second']) {
+    assert.throws(() => resolveArguments({ outputDir: 'out', metricForBestModel: metric }, true), (e: unknown) => e instanceof TrainingArgumentsError && e.field === 'metricForBestModel' && /runtime or throughput/.test(e.message));
+  }
+  const available = ['loss', 'accuracy', 'f1', 'precision', 'recall', 'f1_weighted'];
+  assert.equal(checkMetricForBestModel('eval_f1', available), 'f1');
+  assert.equal(checkMetricForBestModel('accuracy', available), 'accuracy');
+  assert.throws(() => checkMetricForBestModel('f1_score', available), /"f1_score" is not a metric this task's evaluation produces; did you mean "f1"\? Available: loss, accuracy, f1/);
+  assert.throws(() => checkMetricForBestModel('eval_samples_per_second', available), /runtime or throughput figure, not a metric of the model; choose one of: loss, accuracy/);
+});

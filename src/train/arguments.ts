@@ -115,8 +115,14 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The candidate closest to `name` (case-insensitive edit distance), or undefined when none is near. */
+/**
+ * The candidate closest to `name`: one that `name` extends by a word (`f1_score` for `f1`), else the
+ * nearest by case-insensitive edit distance; undefined when none is near.
+ */
 export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  const extended = candidates.filter((c) => lower.startsWith(`${c.toLowerCase()}_`) || lower.endsWith(`_${c.toLowerCase()}`)).sort((a, b) => b.length - a.length);
+  if (extended[0] !== undefined) return extended[0];
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
@@ -159,7 +165,7 @@ export function checkMetricForBestModel(metric: string, available: readonly stri
     const near = closestName(name, available);
     throw new TrainingArgumentsError(
       'metricForBestModel',
-      `metricForBestModel "${metric}" is not a metric this task's evaluation produces${near ? `; did you mean "${near}"?` : ''} Available: ${available.join(', ')}`,
+      `metricForBestModel "${metric}" is not a metric this task's evaluation produces${near ? `; did you mean "${near}"?` : '.'} Available: ${available.join(', ')}`,
     );
   }
   return name;

@@ -27,7 +27,7 @@ function eta(p: TrainerProgress, startStep: number, startedAt: number): number {
 function metricsText(record: Readonly<Record<string, number>>): string {
   return Object.entries(record)
     .filter(([k]) => k !== 'step' && k !== 'epoch')
-    .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`)
+    .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toPrecision(4)}`)
     .join(', ');
 }
 
