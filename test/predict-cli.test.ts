@@ -64,7 +64,7 @@ test('tuna predict on a token classifier: entities with offsets and a logits row
   assert.ok(row.logits.every((r: number[]) => r.length === 5));
   for (const e of row.entities) {
     assert.equal(e.word, row.text.slice(e.start, e.end));
-    assert.match(e.entity, /^(PER|LOC)$/);
+    assert.match(e.entity_group, /^(PER|LOC)$/);
   }
 });
 

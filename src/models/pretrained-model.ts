@@ -347,10 +347,19 @@ function sameLabels(previous: unknown, next: Readonly<Record<string, string>>): 
 
 /** Refuses a checkpoint that lacks parameters (or holds them with another shape) for inference. */
 function refuseIncomplete(dir: string, report: LoadReport, optional?: (name: string) => boolean): void {
+  const error = incompleteCheckpointError(dir, report, optional);
+  if (error) throw error;
+}
+
+/**
+ * The error for a checkpoint that lacks parameters (or holds them with another shape), which
+ * inference must refuse; undefined when the checkpoint is complete.
+ */
+export function incompleteCheckpointError(dir: string, report: LoadReport, optional?: (name: string) => boolean): CheckpointError | undefined {
   const missing = report.missing.filter((n) => !optional?.(n));
   const problems = [...missing.map((n) => `${n} (missing)`), ...report.mismatched.map((m) => `${m.name} (shape [${m.checkpoint}] in the checkpoint, [${m.model}] in the model)`)];
-  if (report.fromScratch || problems.length === 0) return;
-  throw new CheckpointError(
+  if (report.fromScratch || problems.length === 0) return undefined;
+  return new CheckpointError(
     `${dir}: the checkpoint lacks ${problems.length} parameter(s) the model needs: ${problems.slice(0, 4).join(', ')}${problems.length > 4 ? ', ...' : ''}; ` +
       'running it would use random weights. Use a complete trained checkpoint (re-save or re-download it)',
     { file: dir },

@@ -8,8 +8,18 @@ import { join } from 'node:path';
 import { readConfig } from '../io/checkpoint.js';
 import { resolveModel } from '../io/hub.js';
 import type { ForwardModel } from '../nn/forward.js';
-import { type BuildOptions, type ModelConfig, type ModelGraph, type Tokenizer, familyOfConfig, headForTask, tasksOfArchitectures } from '../models/registry.js';
-import { PreTrainedModel } from '../models/pretrained-model.js';
+import {
+  type BuildOptions,
+  HEAD_FOR_TASK,
+  type ModelConfig,
+  type ModelFamily,
+  type ModelGraph,
+  type Tokenizer,
+  familyOfConfig,
+  headForTask,
+  tasksOfArchitectures,
+} from '../models/registry.js';
+import { PreTrainedModel, incompleteCheckpointError } from '../models/pretrained-model.js';
 import type { BuildContext } from '../nn/layers.js';
 import type { Value } from '../onnx/graph.js';
 import { checkBatchSize } from './batching.js';
@@ -35,12 +45,20 @@ const REMEDY: Record<PipelineTask, string> = {
   'feature-extraction': '',
 };
 
-function wrongTask(dir: string, task: PipelineTask, architectures: readonly string[]): PipelineError {
+const HEAD_NAMES: Record<PipelineTask, string> = {
+  'text-classification': 'a sequence-classification head',
+  'token-classification': 'a token-classification head',
+  'fill-mask': 'a masked-LM head',
+  'feature-extraction': 'an encoder',
+};
+
+function wrongTask(dir: string, task: PipelineTask, family: ModelFamily, architectures: readonly string[], needs?: string): PipelineError {
   const serves = tasksOfArchitectures(architectures);
-  const what = architectures.length ? architectures.join(', ') : 'a bare encoder (config.json names no architecture)';
+  const what = architectures.length ? `a ${architectures.join(', ')}` : 'a bare encoder (config.json names no architecture)';
+  const head = needs ?? `${HEAD_NAMES[task]} (${family.architectures[HEAD_FOR_TASK[task]]})`;
   return new PipelineError(
     'wrong_task',
-    `${dir}: ${task} needs a model with a ${task} head, but the checkpoint is ${what}. Use it with ${serves.map((t) => `pipeline('${t}', ...)`).join(' or ')}. ${REMEDY[task]}`.trim(),
+    `${dir}: ${task} needs ${head}, but the checkpoint is ${what}. Use it with ${serves.map((t) => `pipeline('${t}', ...)`).join(' or ')}. ${REMEDY[task]}`.trim(),
     { field: 'task' },
   );
 }
@@ -79,8 +97,16 @@ export async function openModel(
   const family = familyOfConfig(raw, join(dir, 'config.json'));
   const architectures = family.parseConfig(raw, join(dir, 'config.json')).architectures;
   const head = headForTask(task, architectures);
-  if (head === undefined) throw wrongTask(dir, task, architectures);
-  const pretrained = await PreTrainedModel.fromPretrained(dir, { head, missing: 'error', threads: opts.threads });
+  if (head === undefined) throw wrongTask(dir, task, family, architectures);
+  const pretrained = await PreTrainedModel.fromPretrained(dir, { head, threads: opts.threads });
+  const encoderPrefix = family.keyRules(head).prefix ?? '';
+  const lacking = pretrained.loadReport.missing.filter((n) => encoderPrefix !== '' && !n.startsWith(encoderPrefix));
+  if (lacking.length && lacking.length === pretrained.loadReport.missing.length) {
+    // The head's own weights are absent: the checkpoint is not what its config says.
+    throw wrongTask(dir, task, family, architectures, `the weights of its head (${lacking.slice(0, 3).join(', ')}${lacking.length > 3 ? ', ...' : ''}), which the checkpoint lacks`);
+  }
+  const incomplete = incompleteCheckpointError(dir, pretrained.loadReport);
+  if (incomplete) throw incomplete;
   const tokenizer = await pretrained.loadTokenizer();
   const maxLength = maxLengthOf(opts, pretrained.config, tokenizer);
   const session = await pretrained.compileInference({ ...buildOpts, build, frozen: true, fusedKernels: true, threads: opts.threads });
