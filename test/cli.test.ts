@@ -6,8 +6,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import onnxProto from 'onnx-proto';
+import { CliError } from '../src/cli/errors.js';
+import { TunaError } from '../src/errors.js';
 import { Graph } from '../src/onnx/graph.js';
 import { serializeGraph } from '../src/onnx/proto.js';
+import { TrainingStateError } from '../src/train/state.js';
 
 // End-to-end tests of the real `tuna` executable, run as a user would: a child process started
 // from another directory.
@@ -162,4 +166,41 @@ test('usage errors exit with 1 and a tuna: message', async () => {
     assert.equal(r.code, 1, args.join(' '));
     assert.match(r.stderr, /^tuna: /, args.join(' '));
   }
+});
+
+/** An ONNX model whose initializer `w` ([2, 2] float32) holds 3 bytes instead of 16. */
+async function writeCorruptModel(): Promise<string> {
+  const { onnx } = onnxProto;
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 18 }],
+    graph: { name: 'corrupt', initializer: [{ name: 'w', dataType: onnx.TensorProto.DataType.FLOAT, dims: [2, 2], rawData: new Uint8Array(3) }] },
+  });
+  const file = join(work, 'corrupt.onnx');
+  await writeFile(file, onnx.ModelProto.encode(model).finish());
+  return file;
+}
+
+test('a TunaError raised deep inside the library is reported by its code: one stderr line, --json document, exit code 1', async () => {
+  const file = await writeCorruptModel();
+  const message = `${file}: tensor w has 3 bytes, expected 16`;
+  const r = await tuna('inspect', file);
+  assertOneLineError(r, file);
+  assert.equal(r.stderr, `tuna: ${message}\n`);
+
+  const j = await tuna('inspect', file, '--json');
+  assertOneLineError(j, file);
+  assert.deepEqual(JSON.parse(j.stdout), { error: { code: 'invalid_onnx', message, file } });
+});
+
+test('the CLI reports any TunaError by its code: JSON with file and field, exit code 1, 130 when interrupted', () => {
+  const field = CliError.of(new TunaError('invalid_option', 'top_k must be at least 1', { field: 'top_k' }));
+  assert.deepEqual(field.toJSON(), { error: { code: 'invalid_option', message: 'top_k must be at least 1', field: 'top_k' } });
+  assert.equal(field.exitCode, 1);
+  const deep = CliError.of(new TrainingStateError('opt.safetensors: state for unknown parameter w', { file: 'opt.safetensors' }));
+  assert.deepEqual(deep.toJSON(), { error: { code: 'resume_failed', message: 'opt.safetensors: state for unknown parameter w', file: 'opt.safetensors' } });
+  assert.equal(CliError.of(new TunaError('interrupted', 'interrupted at step 3')).exitCode, 130);
+  const defect = CliError.of(new TypeError('x is undefined'));
+  assert.equal(defect.code, 'internal');
+  assert.equal(defect.exitCode, 1);
 });

@@ -3,6 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUNDLED_EN, get, metricValue, post, waitFor } from './helpers/serve.js';
 
@@ -86,4 +89,19 @@ test('bad flags and model directories stop tuna serve with a message and exit co
       assert.match(r.stderr, /^tuna: /);
     }),
   );
+});
+
+test('an unusable model directory is named once in the message', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tuna-serve-nomodel-'));
+  try {
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'bert', architectures: ['BertForMaskedLM'] }));
+    for (const missing of ['/nonexistent/model', dir]) {
+      const r = await run(['serve', '--model', missing, '--port', '0']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+      assert.equal(r.stderr.split(missing).length - 1, 1, `${missing} once in: ${r.stderr}`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

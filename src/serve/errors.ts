@@ -80,20 +80,8 @@ export class ServeConfigError extends TunaError {
 
   constructor(message: string, opts: { option?: string; code?: ErrorCode; cause?: unknown } = {}) {
     const wrapped = isTunaError(opts.cause) ? opts.cause : undefined;
-    super(opts.code ?? wrapped?.code ?? 'invalid_option', withoutRepeatedPath(message, opts.option), { cause: opts.cause, file: wrapped?.file });
+    super(opts.code ?? wrapped?.code ?? 'invalid_option', message, { cause: opts.cause, file: wrapped?.file });
     this.option = opts.option;
   }
 }
 
-/**
- * `DIR: ... DIR: problem` -> `DIR: ... problem`: a message that prefixes a model directory to the
- * message of an error that already starts with it names the directory once.
- */
-function withoutRepeatedPath(message: string, path: string | undefined): string {
-  if (path === undefined || path === '') return message;
-  const prefix = `${path}: `;
-  if (!message.startsWith(prefix)) return message;
-  const rest = message.slice(prefix.length);
-  const at = rest.indexOf(prefix);
-  return at < 0 ? message : prefix + rest.slice(0, at) + rest.slice(at + prefix.length);
-}

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { isTunaError } from '../../errors.js';
 import { isFloat } from '../../onnx/dtype.js';
 import { formatShape } from '../../onnx/errors.js';
 import { type OnnxModelInfo, type OnnxValueInfo, loadOnnx } from '../../onnx/proto.js';
@@ -30,7 +31,7 @@ export interface InspectReport {
   };
 }
 
-/** Reads and decodes a `.onnx` file, turning every failure into a one-line CliError naming the file. */
+/** Reads and decodes a `.onnx` file; every failure is a TunaError (code `file_not_found`, `invalid_onnx`, ...) naming the file. */
 export async function readOnnxFile(file: string): Promise<OnnxModelInfo> {
   let bytes: Uint8Array;
   try {
@@ -42,6 +43,8 @@ export async function readOnnxFile(file: string): Promise<OnnxModelInfo> {
   try {
     return loadOnnx(bytes, file);
   } catch (e) {
+    // An OnnxFormatError names the file and has the code invalid_onnx: `tuna` reports it as it is.
+    if (isTunaError(e)) throw e;
     const message = (e as Error).message;
     const named = message.startsWith(`${file}:`) ? message : `${file}: not a readable ONNX model (${message})`;
     throw new CliError('invalid_onnx', named, { file, cause: e });
