@@ -176,3 +176,27 @@ test('the sparse masked-LM loss (masked tokens only) equals the dense one, gradi
     await sparse.release();
   }
 });
+
+test('tuna pretrain: --nsp on a masked-LM checkpoint says the next-sentence head is new; a used --output is refused; the rate follows the model size', async () => {
+  const corpus = join(work, 'small-corpus.txt');
+  writeFileSync(corpus, texts.slice(0, 60).map((t, i) => (i % 6 === 5 ? `${t}\n` : t)).join('\n') + '\n');
+  const tok = writeTinyModel(join(work, 'nsp-tok'), texts, { hidden: 32 });
+  const quiet = { stdout: () => {}, stderr: () => {} };
+  const mlm = join(work, 'mlm');
+  const base = ['--input', corpus, '--max-length', '32', '--max-steps', '1', '--batch-size', '8', '--progress', 'none'];
+  let stderr = '';
+  assert.equal(await run(['pretrain', '--tokenizer', tok, '--output', mlm, '--hidden-size', '32', '--layers', '1', '--heads', '2', ...base], { ...quiet, stderr: (s) => void (stderr += s) }), 0, stderr);
+  assert.match(stderr, /learning rate 3e-4 \(the default for hidden size 32; set it with --lr\)/);
+  assert.match(stderr, /vocabulary coverage: 0\.0% of the corpus tokens are \[UNK\]/);
+  assert.deepEqual(JSON.parse(readFileSync(join(mlm, 'config.json'), 'utf8')).architectures, ['BertForMaskedLM']);
+
+  stderr = '';
+  assert.equal(await run(['pretrain', '--tokenizer', tok, '--output', mlm, ...base], { ...quiet, stderr: (s) => void (stderr += s) }), 1);
+  assert.match(stderr, /already holds a training run.*--resume.*--overwrite-output-dir/);
+
+  stderr = '';
+  const nsp = join(work, 'mlm-then-nsp');
+  assert.equal(await run(['pretrain', '--model', mlm, '--nsp', '--output', nsp, ...base], { ...quiet, stderr: (s) => void (stderr += s) }), 0, stderr);
+  assert.match(stderr, /--nsp: .*mlm has no next-sentence head; the head \(cls\.seq_relationship\.weight, cls\.seq_relationship\.bias\) and the pooler it reads start from random weights/);
+  assert.doesNotMatch(stderr, /initialised \d+ parameters/);
+});

@@ -198,3 +198,19 @@ test('tuna tokenizer train errors name the file and the fix', async () => {
   assert.equal(r.code, 1);
   assert.match(JSON.parse(r.stdout).error.message, /missing\.txt: no such file/);
 });
+
+test('--vocab-size below the size of the alphabet warns: the vocabulary gets no merged pieces', async () => {
+  const corpus = corpusFile('alphabet.txt', banking.slice(0, 100));
+  const small = await tuna('tokenizer', 'train', '--input', corpus, '--output', join(work, 'tiny-vocab'), '--vocab-size', '20', '--json');
+  assert.equal(small.code, 0, small.stderr);
+  const summary = JSON.parse(small.stdout);
+  assert.ok(summary.vocab_size > 20, `vocab ${summary.vocab_size}`);
+  assert.equal(summary.merges, 0);
+  assert.match(small.stderr, new RegExp(`warning: --vocab-size 20 is below the ${summary.vocab_size} tokens the corpus's alphabet needs.*Raise --vocab-size well above ${summary.vocab_size}`));
+  assert.equal(summary.warning, small.stderr.trim());
+  const enough = await tuna('tokenizer', 'train', '--input', corpus, '--output', join(work, 'enough-vocab'), '--vocab-size', '400');
+  assert.equal(enough.code, 0, enough.stderr);
+  assert.doesNotMatch(enough.stderr, /warning/);
+  const result = trainWordPieceFromCounts(new Map([['abc', 3], ['cab', 2]]), { vocabSize: 100 });
+  assert.equal(result.baseSize, 5 + 3 + 3, 'special tokens, a b c, and ##a ##b ##c');
+});
