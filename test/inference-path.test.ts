@@ -91,7 +91,8 @@ test('a token classifier gives the same entity groups through pipeline(), predic
   const dir = await makeTokenClassifier();
   const text = 'John Smith lives in Paris and New York.';
   const ner = await pipeline('ner', dir, { threads: 1 });
-  const [{ result, logits }] = await ner.runWithLogits([text], { aggregation_strategy: 'simple' } as never);
+  const [first] = await ner.runWithLogits([text], { aggregation_strategy: 'simple' } as never);
+  const { result, logits } = first!;
   await ner.dispose();
   assert.deepEqual(
     (result as { entity_group: string; word: string }[]).map((e) => [e.entity_group, e.word]),
