@@ -208,6 +208,9 @@ test('a --model directory without weights is refused unless --from-scratch; the 
   assert.match(refused.stderr, /--from-scratch/);
   assert.match(refused.stderr, /trained checkpoint/);
   assert.ok(!existsSync(out), 'nothing was written');
+  const noModel = await tuna('train', '--from-scratch', '--train', fixture('banking77-4class-train.jsonl'), '--output', out, '--max-steps', '1');
+  assert.equal(noModel.code, 1);
+  assert.match(noModel.stderr, /--from-scratch takes a --model directory with a config\.json/);
 
   const scratch = await tuna('train', '--model', model, '--from-scratch', '--train', fixture('banking77-4class-train.jsonl'), '--output', out,
     '--max-steps', '1', '--max-length', '32', '--validation-split', '0', '--progress', 'none', '--json');

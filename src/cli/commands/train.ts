@@ -206,6 +206,9 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
     throw new CliError('usage', `--overwrite-output-dir would remove the starting checkpoint: --output ${o.output} is the --model directory; choose another --output`);
   }
   await asError(() => prepareOutputDir(o.output, { resume: resuming || !!o.overwriteOutputDir, remedies: { overwrite: '--overwrite-output-dir', resume: '--resume' } }));
+  if (o.fromScratch && !(o.model && existsSync(join(o.model, 'config.json')))) {
+    throw new CliError('usage', '--from-scratch takes a --model directory with a config.json, which gives the sizes of the new model');
+  }
   if (o.model && configWithoutWeights(o.model) && !o.fromScratch) {
     throw new CliError(
       'invalid_model',
@@ -247,16 +250,15 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
   const metricForBestModel = validationSet ? (args.metricForBestModel ?? 'f1') : args.metricForBestModel;
   if (metricForBestModel !== undefined) await asError(async () => checkMetricForBestModel(metricForBestModel, metricNames(kind)));
 
+  const trainTexts = textsOf(trainAll);
   if (!o.model) {
-    const texts = trainAll.kind === 'text' ? trainAll.items.map((e) => e.text) : trainAll.items.map((e) => e.tokens.join(' '));
-    const lang = detectLanguage(texts);
+    const lang = detectLanguage(trainTexts);
     if (!hasBundledModel(lang)) throw new CliError('usage', `no --model given and the bundled ${lang} model is missing from this installation; name a checkpoint with --model`);
     modelSource = bundledModelDir(lang);
     say(`no --model: using the bundled ${lang === 'zh' ? 'Chinese' : 'English'} model (${modelSource})`);
   }
   const tokenizer = await asError(() => AutoTokenizer.fromPretrained(modelSource));
   tokenizer.modelMaxLength = maxLength;
-  const trainTexts = textsOf(trainAll);
   const unknownRate = unknownTokenRate(tokenizer, trainTexts);
   const unknownWarning = unknownTokenWarning(unknownRate, trainTexts.slice(0, 200), modelSource);
   say(`vocabulary coverage: ${(100 * unknownRate).toFixed(1)}% of the word pieces of ${o.train} are [UNK]`);
@@ -264,7 +266,7 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
 
   const load = task === 'token-classification' ? AutoModelForTokenClassification : AutoModelForSequenceClassification;
   // --from-scratch on a directory with weights: load its config alone, so every weight starts random.
-  const scratchDir = o.fromScratch && o.model && existsSync(join(o.model, 'config.json')) && !configWithoutWeights(o.model) ? await mkdtemp(join(tmpdir(), 'tuna-scratch-')) : undefined;
+  const scratchDir = o.fromScratch && !configWithoutWeights(o.model!) ? await mkdtemp(join(tmpdir(), 'tuna-scratch-')) : undefined;
   if (scratchDir) await copyFile(join(o.model!, 'config.json'), join(scratchDir, 'config.json'));
   let model: PreTrainedBert;
   try {
