@@ -2,13 +2,10 @@
 // prediction (labels with score bars, highlighted entities, fill-mask candidates).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { pipeline, startServer, type TunaServer } from '../src/index.js';
+import { launchChromium } from './helpers/browser.js';
 import { BUNDLED_EN, CLASSIFIER_LABELS, makeClassifier, makeTokenClassifier } from './helpers/serve.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let server: TunaServer;
 let browser: Browser;
@@ -17,10 +14,9 @@ let clsDir: string;
 const pageErrors: string[] = [];
 
 test.before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
   clsDir = await makeClassifier();
   server = await startServer({ models: [`cls=${clsDir}`, `ner=${await makeTokenClassifier()}`, `en=${BUNDLED_EN}`], port: 0, threads: 1, apiKey: 'web-key' });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launchChromium();
   page = await browser.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('console', (m) => {
@@ -44,7 +40,7 @@ async function runOnPage(model: string, task: string, text: string): Promise<voi
 
 test('the page asks for the API key, then lists the models', async () => {
   await page.waitForSelector('#keyrow', { state: 'visible' });
-  assert.match(await page.textContent('#result') ?? '', /needs an API key/);
+  assert.match((await page.textContent('#result')) ?? '', /needs an API key/);
   await page.fill('#key', 'web-key');
   await page.dispatchEvent('#key', 'change');
   await page.waitForFunction(() => document.querySelectorAll('#model option').length === 3);
@@ -56,11 +52,16 @@ test('classify: every label with a score bar, the scores the pipeline gives', as
   const text = 'I was charged twice for one order';
   await runOnPage('cls', 'classify', text);
   await page.waitForSelector('[data-kind="labels"] .bar');
-  const shown = await page.$$eval('[data-kind="labels"] .bar', (bars) => bars.map((b) => [b.querySelector('.name')!.textContent, Number(b.querySelector('.score')!.textContent), (b.querySelector('.fill') as HTMLElement).style.width]));
+  const shown = await page.$$eval('[data-kind="labels"] .bar', (bars) =>
+    bars.map((b) => [b.querySelector('.name')!.textContent, Number(b.querySelector('.score')!.textContent), (b.querySelector('.fill') as HTMLElement).style.width]),
+  );
   const classifier = await pipeline('text-classification', clsDir, { threads: 1 });
   try {
     const [expected] = await classifier.runBatch([text], { topK: null });
-    assert.deepEqual(shown.map((s) => s[0]), expected!.map((l) => l.label));
+    assert.deepEqual(
+      shown.map((s) => s[0]),
+      expected!.map((l) => l.label),
+    );
     assert.deepEqual(shown.map((s) => s[0]).sort(), Object.values(CLASSIFIER_LABELS).sort());
     shown.forEach((s, i) => {
       assert.ok(Math.abs((s[1] as number) - expected![i]!.score) < 1e-4);
@@ -71,11 +72,22 @@ test('classify: every label with a score bar, the scores the pipeline gives', as
   }
 });
 
+test('the page renders: a screenshot of the result', async () => {
+  const png = await page.screenshot({ fullPage: true });
+  assert.equal(png.subarray(0, 8).toString('hex'), '89504e470d0a1a0a', 'a PNG image');
+  const width = png.readUInt32BE(16);
+  const height = png.readUInt32BE(20);
+  assert.ok(width >= 320 && height >= 200, `${width} x ${height} pixels`);
+});
+
 test('ner: entities highlighted in the text', async () => {
   await runOnPage('ner', 'ner', 'John Smith lives in New York.');
   await page.waitForSelector('[data-kind="entities"] mark');
   const marks = await page.$$eval('[data-kind="entities"] mark', (ms) => ms.map((m) => [m.firstChild!.textContent, m.querySelector('sup')!.textContent]));
-  assert.deepEqual(marks, [['John Smith', 'PER'], ['New York', 'LOC']]);
+  assert.deepEqual(marks, [
+    ['John Smith', 'PER'],
+    ['New York', 'LOC'],
+  ]);
   assert.equal(await page.textContent('[data-kind="entities"]'), 'John SmithPER lives in New YorkLOC.');
 });
 
@@ -83,16 +95,20 @@ test('fill-mask: candidates with scores; embed: the vector size', async () => {
   await runOnPage('en', 'fill-mask', 'The man went to the [MASK].');
   await page.waitForSelector('[data-kind="candidates"] .bar');
   assert.equal(await page.$$eval('[data-kind="candidates"] .bar', (bars) => bars.length), 5);
-  assert.match(await page.textContent('[data-kind="candidates"]') ?? '', /best: the man went to the/);
+  assert.match((await page.textContent('[data-kind="candidates"]')) ?? '', /best: the man went to the/);
   await runOnPage('en', 'embed', 'A sentence to embed.');
   await page.waitForSelector('[data-kind="embedding"]');
-  assert.match(await page.textContent('[data-kind="embedding"]') ?? '', /^256 dimensions, L2 norm \d/);
+  assert.match((await page.textContent('[data-kind="embedding"]')) ?? '', /^256 dimensions, L2 norm \d/);
 });
 
 test('a request error is shown on the page; no script errors', async () => {
   await runOnPage('en', 'fill-mask', 'no mask in this text');
   await page.waitForSelector('#result .error');
-  assert.match(await page.textContent('#result .error') ?? '', /no \[MASK\]/);
+  assert.match((await page.textContent('#result .error')) ?? '', /no \[MASK\]/);
   // The browser logs each 4xx answer (the 401 before the key, the 400 above) as a failed resource.
-  assert.deepEqual(pageErrors.filter((e) => !/status of (401|400)/.test(e)), [], 'no script or content-security-policy errors');
+  assert.deepEqual(
+    pageErrors.filter((e) => !/status of (401|400)/.test(e)),
+    [],
+    'no script or content-security-policy errors',
+  );
 });
