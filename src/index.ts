@@ -4,6 +4,9 @@
  */
 
 // Graph builder and ONNX files
+// Errors: one base class and a catalogue of codes
+export { ERROR_CODES, TunaError, isTunaError, type ErrorCode, type ErrorDetails } from './errors.js';
+
 export { Graph, Value, attr, MS_DOMAIN, toTypedArray } from './onnx/graph.js';
 export type { Attribute, CrossEntropyOptions, DropoutOptions, Node, OutputSpec, TensorData, TensorValues } from './onnx/graph.js';
 export { ShapeError, formatShape } from './onnx/errors.js';

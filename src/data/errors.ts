@@ -1,8 +1,10 @@
+import { TunaError } from '../errors.js';
+
 /**
  * A data file tuna cannot use. The message names the file, the 1-based line when there is one,
  * the problem and what to do about it: `train.csv:12: the label is empty. Every example needs one`.
  */
-export class DataError extends Error {
+export class DataError extends TunaError {
   override name = 'DataError';
   /** The problem and the advice, without the location prefix. */
   readonly problem: string;
@@ -14,12 +16,12 @@ export class DataError extends Error {
    * @param field The column or JSON field concerned, when there is one.
    */
   constructor(
-    readonly file: string,
+    override readonly file: string,
     readonly line: number | undefined,
     problem: string,
-    readonly field?: string,
+    override readonly field?: string,
   ) {
-    super(`${file}${line === undefined ? '' : `:${line}`}: ${problem}`);
+    super('invalid_data', `${file}${line === undefined ? '' : `:${line}`}: ${problem}`, field === undefined ? { file } : { file, field });
     this.problem = problem;
   }
 }

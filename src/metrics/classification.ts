@@ -2,6 +2,7 @@
  * Classification reports with scikit-learn's definitions and layout: per-label precision, recall,
  * F1 and support, then accuracy (or micro average), macro and weighted averages.
  */
+import { TunaError } from '../errors.js';
 import { padLeft, pyFixed } from './format.js';
 
 /** Precision, recall, F1 and support of one label or one average. */
@@ -44,8 +45,11 @@ export interface ClassificationReport {
 }
 
 /** Error raised for inputs a metric cannot be computed on. */
-export class MetricsError extends Error {
+export class MetricsError extends TunaError {
   override name = 'MetricsError';
+  constructor(message: string) {
+    super('invalid_option', message);
+  }
 }
 
 function divide(num: number, den: number, zd: ZeroDivision, warn: () => void): number {

@@ -1,4 +1,5 @@
 /** Errors raised by inference pipelines. */
+import { TunaError } from '../errors.js';
 
 /** Machine-readable kinds of pipeline failure (a server can map them onto 4xx responses). */
 export type PipelineErrorCode =
@@ -19,15 +20,12 @@ export type PipelineErrorCode =
  * A pipeline cannot do what was asked. `code` says what kind of failure it is and `field` names
  * the offending input or option (e.g. `inputs[2]`, `topK`) when there is one.
  */
-export class PipelineError extends Error {
+export class PipelineError extends TunaError {
   override name = 'PipelineError';
-  readonly code: PipelineErrorCode;
-  readonly field?: string;
+  declare readonly code: PipelineErrorCode;
 
   constructor(code: PipelineErrorCode, message: string, opts: { field?: string; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.code = code;
-    this.field = opts.field;
+    super(code, message, opts);
   }
 }
 

@@ -1,4 +1,5 @@
 /** Resumable training checkpoints: `checkpoint-{step}/` directories in the output directory, each written atomically. */
+import { TunaError } from '../errors.js';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -33,8 +34,11 @@ export interface TrainerStateFile {
 }
 
 /** Error raised for a checkpoint that cannot be resumed from. */
-export class ResumeError extends Error {
+export class ResumeError extends TunaError {
   override name = 'ResumeError';
+  constructor(message: string) {
+    super('resume_failed', message);
+  }
 }
 
 /**
