@@ -213,6 +213,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .command('serve')
     .description('serve models over HTTP: POST /v1/classify, /v1/ner, /v1/embed, /v1/fill-mask with micro-batching; /v1/models, /healthz, /readyz, /metrics and a web page at /')
     .option('--model <dir>', 'checkpoint directory, or NAME=DIR; repeat for several models (the first serving a task is its default)', (v: string, all?: string[]) => [...(all ?? []), v])
+    .option('--revision <rev>', 'Hub branch, tag or commit of models given as Hub ids (default main)')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <n>', 'TCP port (0: any free port)', '8080')
     .option('--max-batch-size <n>', 'most inputs per model run; 1 turns micro-batching off', '32')

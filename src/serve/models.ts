@@ -64,7 +64,7 @@ function modelNames(specs: readonly ModelSpec[]): string[] {
  *
  * @throws ServeConfigError when a directory is no BERT checkpoint or names clash.
  */
-export async function loadModels(specs: readonly ModelSpec[], opts: { threads?: number; batchSize: number }): Promise<LoadedModel[]> {
+export async function loadModels(specs: readonly ModelSpec[], opts: { threads?: number; batchSize: number; revision?: string }): Promise<LoadedModel[]> {
   if (specs.length === 0) throw new ServeConfigError('no model to serve; give at least one --model DIR', { option: 'model' });
   const names = modelNames(specs);
   const loaded: LoadedModel[] = [];
@@ -73,7 +73,7 @@ export async function loadModels(specs: readonly ModelSpec[], opts: { threads?: 
       let config: Record<string, unknown>;
       let dir: string;
       try {
-        dir = await resolveModel(spec.dir);
+        dir = await resolveModel(spec.dir, opts.revision === undefined ? {} : { revision: opts.revision });
         config = await readConfig(dir);
       } catch (e) {
         throw new ServeConfigError(withPath(spec.dir, e), { option: spec.dir, cause: e });

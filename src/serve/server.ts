@@ -46,6 +46,8 @@ export interface ServerOptions {
   readonly apiKey?: string;
   /** ONNX Runtime intra-op threads per session (default: the number of cores, or `TUNA_THREADS`). */
   readonly threads?: number;
+  /** Hub revision (branch, tag or commit) of models given as Hub ids (default main). */
+  readonly revision?: string;
   /** Log requests with fastify's logger (pino, JSON lines on stdout); default off. */
   readonly logger?: boolean;
 }
@@ -85,6 +87,7 @@ export interface ResolvedServerOptions {
   readonly maxInputs: number;
   readonly apiKey?: string;
   readonly threads?: number;
+  readonly revision?: string;
   readonly logger: boolean;
 }
 
@@ -116,6 +119,7 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
     maxInputs: positiveInteger('maxInputs', o.maxInputs, 256),
     apiKey: o.apiKey,
     threads: o.threads === undefined ? undefined : positiveInteger('threads', o.threads, 1),
+    revision: o.revision,
     logger: o.logger ?? false,
   };
 }
@@ -138,7 +142,7 @@ const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as cons
  */
 export async function createServer(options: ServerOptions): Promise<TunaServer> {
   const o = resolveServerOptions(options);
-  const loaded = await loadModels(o.models, { threads: o.threads, batchSize: o.maxBatchSize });
+  const loaded = await loadModels(o.models, { threads: o.threads, batchSize: o.maxBatchSize, revision: o.revision });
   const metrics = new ServeMetrics({ maxBatchSize: o.maxBatchSize });
   const batcher = new MicroBatcher({ maxBatchSize: o.maxBatchSize, maxWaitMs: o.maxWaitMs, maxQueuedInputs: o.maxQueue, observer: metrics.observer() });
   const limits: RequestLimits = { maxTextChars: o.maxTextChars, maxInputs: o.maxInputs };

@@ -17,6 +17,7 @@ export interface ServeOptions {
   readonly apiKey?: string;
   readonly threads?: string;
   readonly log?: boolean;
+  readonly revision?: string;
 }
 
 /**
@@ -41,6 +42,7 @@ export async function serveCommand(o: ServeOptions, out: Output): Promise<void> 
     apiKey,
     threads: o.threads === undefined ? undefined : integer('--threads', o.threads, 1),
     logger: !!o.log,
+    revision: o.revision,
   });
   for (const m of server.models) out.stderr(`tuna serve: ${m.name}: ${m.tasks.join(', ')} (${m.architectures.join(', ') || 'BertModel'}, max length ${m.max_length})\n`);
   out.stderr(
