@@ -128,17 +128,28 @@ test('npx tuna --help, and tuna --version, run the installed executable', async 
 });
 
 /** The fenced code blocks of the README's Library section that import from 'tuna'. */
-async function librarySnippets(): Promise<{ lang: string; code: string }[]> {
+async function librarySection(): Promise<string> {
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
   const start = readme.indexOf('\n## Library\n');
   assert.ok(start >= 0, 'the README has a Library section');
   const end = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, end < 0 ? undefined : end);
+  return readme.slice(start, end < 0 ? undefined : end);
+}
+
+/** The fenced code blocks of the README's Library section that import from 'tuna'. */
+function librarySnippets(section: string): { lang: string; code: string }[] {
   return [...section.matchAll(/\n```(js|ts)\n([\s\S]*?)\n```/g)].map((m) => ({ lang: m[1]!, code: `${m[2]!}\n` })).filter((s) => /from 'tuna'/.test(s.code));
 }
 
-test("the README's Library snippets work in another project: the JavaScript one runs, the TypeScript ones type-check", async () => {
-  const snippets = await librarySnippets();
+/** The names in the Exports column of the Library section's table. */
+function tableExports(section: string): string[] {
+  const rows = section.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Area') && !l.startsWith('| ---'));
+  return [...new Set(rows.flatMap((r) => [...(r.split('|')[2] ?? '').matchAll(/`([A-Za-z_$][\w$]*)`/g)].map((m) => m[1]!)))];
+}
+
+test("the README's Library section works in another project: the JavaScript snippet runs, the TypeScript ones and the table's names type-check", async () => {
+  const section = await librarySection();
+  const snippets = librarySnippets(section);
   const js = snippets.filter((s) => s.lang === 'js');
   const ts = snippets.filter((s) => s.lang === 'ts');
   assert.ok(js.length >= 1 && ts.length >= 2, `${js.length} JavaScript and ${ts.length} TypeScript snippets`);
@@ -155,6 +166,11 @@ test("the README's Library snippets work in another project: the JavaScript one 
       return `snippet-${i}.ts`;
     }),
   );
+  // Every name the table lists is exported (a value or a type): tsc names each one that is not.
+  const names = tableExports(section);
+  assert.ok(names.length > 50, `${names.length} names in the table`);
+  await writeFile(join(dir, 'exports.ts'), `import { ${names.join(', ')} } from 'tuna';\n`);
+  files.push('exports.ts');
   // A consumer's plain strict settings; the Node types come from this repository's dev dependencies.
   const tsconfig = {
     compilerOptions: {
