@@ -132,8 +132,8 @@ test('F16: all 65536 values read exactly (subnormals, infinities, NaN) and write
   const back = concat(encodeSafetensors(new Map([['h', { shape: [65536], data: h, dtype: 'F16' }]])));
   const bits = new Uint16Array(back.slice(back.byteLength - 131072).buffer);
   for (let i = 0; i < 65536; i++) {
-    const isNaN = (i & 0x7c00) === 0x7c00 && (i & 0x3ff) !== 0;
-    if (isNaN) assert.ok((bits[i]! & 0x7c00) === 0x7c00 && bits[i]! & 0x3ff, `NaN ${i.toString(16)} stays NaN`);
+    const nan = (i & 0x7c00) === 0x7c00 && (i & 0x3ff) !== 0;
+    if (nan) assert.ok((bits[i]! & 0x7c00) === 0x7c00 && bits[i]! & 0x3ff, `NaN ${i.toString(16)} stays NaN`);
     else assert.equal(bits[i], i);
   }
 });

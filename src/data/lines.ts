@@ -8,7 +8,7 @@ import { DataError } from './errors.js';
  * @throws DataError when it is missing, a directory, or empty.
  */
 export function checkFile(path: string): void {
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(path);
   } catch (e) {

@@ -153,7 +153,7 @@ export async function readCheckpoint(dir: string, opts: ReadCheckpointOptions = 
   let metadata: Record<string, string> | undefined;
   const readOpts: ReadOptions = { f64: 'float32', select: opts.select };
   for (const file of files) {
-    let contents;
+    let contents: Awaited<ReturnType<typeof readSafetensors>>;
     try {
       if (index) await checkShard(file, index);
       contents = await readSafetensors(file, readOpts);

@@ -510,7 +510,7 @@ export function matchesEtag(bytes: Uint8Array, etag: string): boolean {
 /** {@link matchesEtag} for a file on disk, hashed as a stream. */
 export async function fileMatchesEtag(path: string, etag: string): Promise<boolean> {
   const tag = unquote(etag).toLowerCase();
-  let hash;
+  let hash: ReturnType<typeof createHash>;
   if (/^[0-9a-f]{64}$/.test(tag)) hash = createHash('sha256');
   else if (/^[0-9a-f]{40}$/.test(tag)) hash = createHash('sha1').update(`blob ${(await stat(path)).size}\0`);
   else return true;

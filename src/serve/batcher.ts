@@ -179,9 +179,15 @@ export class MicroBatcher {
       if (g.size >= this.opts.maxBatchSize) return void this.dispatch(model, lane, g);
       if (!oldest || g.jobs[0]!.enqueuedAt < oldest.jobs[0]!.enqueuedAt) oldest = g;
     }
-    if (!oldest) return this.checkIdle();
+    if (!oldest) {
+      this.checkIdle();
+      return;
+    }
     const due = oldest.jobs[0]!.enqueuedAt + this.opts.maxWaitMs;
-    if (this.draining || due <= now) return void this.dispatch(model, lane, oldest);
+    if (this.draining || due <= now) {
+      this.dispatch(model, lane, oldest);
+      return;
+    }
     lane.timer = setTimeout(() => {
       lane.timer = undefined;
       this.schedule(model, lane);

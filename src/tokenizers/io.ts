@@ -123,7 +123,7 @@ export function specFromFiles(files: TokenizerFiles, source: string): TokenizerS
 
 /** Reads the tokenizer files of `dir` (see {@link specFromFiles}). */
 export async function loadTokenizerDirectory(dir: string): Promise<TokenizerSpec> {
-  let info;
+  let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(dir);
   } catch {
