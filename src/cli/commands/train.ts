@@ -137,6 +137,11 @@ export function learningRateOption(c: Command): void {
  */
 export function trainCommandOptions(c: Command): Command {
   learningRateOption(c);
+  const model = c.options.find((opt) => opt.long === '--model');
+  if (model) {
+    model.description =
+      'starting checkpoint: a Hugging Face directory (config.json, model.safetensors, vocab.txt) or Hub id; a directory without weights needs --from-scratch (default: the bundled model for the language of the data)';
+  }
   const tags = c.options.find((opt) => opt.long === '--tags-column');
   if (tags) {
     tags.defaultValue = undefined;
