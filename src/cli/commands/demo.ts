@@ -2,7 +2,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { delimiter, join, resolve } from 'node:path';
 import { bundledModelDir, hasBundledModel } from '../../models/bundled.js';
-import { BertPredictor } from '../../models/bert/predictor.js';
+import { pipeline } from '../../pipelines/pipeline.js';
 import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
 import { integer } from './options.js';
@@ -103,12 +103,13 @@ export async function demoCommand(o: DemoOptions, out: Output): Promise<void> {
   };
   await trainCommand(train, out);
 
-  const predictor = await BertPredictor.fromPretrained(o.output);
+  const classifier = await pipeline('text-classification', o.output);
   try {
     out.stdout('\nunseen messages\n');
-    for (const p of await predictor.classify(UNSEEN)) out.stdout(`  ${p.label.padEnd(5)} ${p.score.toFixed(3)}  ${p.text}\n`);
+    const results = await classifier.runBatch(UNSEEN);
+    results.forEach((r, i) => out.stdout(`  ${r[0]!.label.padEnd(5)} ${r[0]!.score.toFixed(3)}  ${UNSEEN[i]}\n`));
   } finally {
-    await predictor.release();
+    await classifier.dispose();
   }
   const tuna = tunaInvocation();
   const model = shellWord(resolve(o.output));

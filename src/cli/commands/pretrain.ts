@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer, type PreTrainedBert } from '../../models/auto.js';
+import { AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer, } from '../../models/auto.js';
+import type { PreTrainedModel } from '../../models/pretrained-model.js';
 import { bertConfig, bertConfigToJson } from '../../models/bert/config.js';
 import type { Command } from 'commander';
 import { readDocuments, tokenizeCorpus } from '../../pretrain/corpus.js';
@@ -95,7 +96,7 @@ export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<
     await writeFile(join(start, 'config.json'), JSON.stringify(bertConfigToJson(config, architecture), null, 2));
   }
   const fresh = !o.model;
-  let model: PreTrainedBert;
+  let model: PreTrainedModel;
   try {
     model = await asError(() => load.fromPretrained(start!, { seed: args.seed, threads: args.threads, initMissingWeights: fresh }));
   } finally {
@@ -178,7 +179,7 @@ export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<
     unknown_rate: unknownRate,
     train: result.metrics,
     held_out: heldOutMetrics,
-    fill_mask: samples.map((c, i) => ({ text: o.sample![i], candidates: c.map(({ token, score }) => ({ token, score })) })),
+    fill_mask: samples.map((c, i) => ({ text: o.sample![i], candidates: c.map(({ token, token_str, score }) => ({ token, token_str, score })) })),
   };
   await writeFileAtomic(join(o.output, 'pretrain_results.json'), new TextEncoder().encode(toJson(summary) + '\n'));
   if (o.json) {
@@ -193,6 +194,6 @@ export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<
         '\n',
     );
   }
-  samples.forEach((c, i) => out.stdout(`${o.sample![i]}\n${c.map((x) => `  ${x.token.padEnd(14)} ${x.score.toFixed(3)}`).join('\n')}\n`));
+  samples.forEach((c, i) => out.stdout(`${o.sample![i]}\n${c.map((x) => `  ${x.token_str.padEnd(14)} ${x.score.toFixed(3)}`).join('\n')}\n`));
   out.stdout(`${architecture} checkpoint written to ${o.output}\n`);
 }

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer, type PreTrainedBert } from '../../models/auto.js';
+import { AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer, } from '../../models/auto.js';
+import type { PreTrainedModel } from '../../models/pretrained-model.js';
 import { MetricsError, TAG_SCHEMES, type TagScheme } from '../../metrics/index.js';
 import { writeDataConfig } from '../../tasks/data-config.js';
 import { type DataOptions, type Examples, type TaskName, featuresOf, labelMapOf, parseLabelList, readExamples, splitValidation } from '../../tasks/prepare.js';
@@ -273,7 +274,7 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
   // --from-scratch on a directory with weights: load its config alone, so every weight starts random.
   const scratchDir = o.fromScratch && !configWithoutWeights(o.model!) ? await mkdtemp(join(tmpdir(), 'tuna-scratch-')) : undefined;
   if (scratchDir) await copyFile(join(o.model!, 'config.json'), join(scratchDir, 'config.json'));
-  let model: PreTrainedBert;
+  let model: PreTrainedModel;
   try {
     model = await asError(() =>
       load.fromPretrained(scratchDir ?? modelSource, {
