@@ -29,7 +29,7 @@ const train = textFeatures(tokenizer, trainExamples.slice(0, 96), labels, { maxL
 const evalSet = textFeatures(tokenizer, testExamples.slice(0, 40), labels, { maxLength: 32 });
 
 async function trainer(outputDir: string, args: Partial<TrainingArguments> = {}, evalDataset = evalSet): Promise<Trainer> {
-  const model = await AutoModelForSequenceClassification.fromPretrained(modelDir, { id2label: labels.toConfig().id2label, seed: 3 });
+  const model = await AutoModelForSequenceClassification.fromPretrained(modelDir, { id2label: labels.toConfig().id2label, seed: 3, initMissingWeights: true });
   return new Trainer({
     model,
     args: { outputDir, perDeviceTrainBatchSize: 16, learningRate: 2e-3, numTrainEpochs: 2, progress: 'none', seed: 5, ...args },
@@ -147,6 +147,7 @@ test('multi-label texts (sigmoid and binary cross-entropy) and text pairs train 
     id2label: multiLabels.toConfig().id2label,
     problemType: 'multi_label_classification',
     seed: 3,
+    initMissingWeights: true,
   });
   const features = textFeatures(tokenizer, multi, multiLabels, { maxLength: 32, multiLabel: true });
   assert.ok(features.some((f) => (f.labels as Float32Array).every((v) => v === 1)) && features.some((f) => (f.labels as Float32Array).every((v) => v === 0)));
@@ -166,7 +167,7 @@ test('multi-label texts (sigmoid and binary cross-entropy) and text pairs train 
   const pairs = trainExamples.slice(0, 64).map((e, i) => ({ ...e, textPair: trainExamples[(i * 7) % 64]!.text }));
   const pairFeatures = textFeatures(tokenizer, pairs, labels, { maxLength: 48 });
   assert.ok(pairFeatures.every((f) => f.tokenTypeIds.includes(1)));
-  const pairModel = await AutoModelForSequenceClassification.fromPretrained(modelDir, { id2label: labels.toConfig().id2label, seed: 3 });
+  const pairModel = await AutoModelForSequenceClassification.fromPretrained(modelDir, { id2label: labels.toConfig().id2label, seed: 3, initMissingWeights: true });
   const pt = new Trainer({ model: pairModel, args: { outputDir: join(work, 'pairs'), maxSteps: 4, perDeviceTrainBatchSize: 16, progress: 'none', saveStrategy: 'no' }, trainDataset: pairFeatures });
   const r = await pt.train();
   assert.ok(Number.isFinite(r.trainingLoss));

@@ -5,10 +5,10 @@ import { type DemoOptions, demoCommand } from './commands/demo.js';
 import { type EvalOptions, evalCommand } from './commands/eval.js';
 import { type ExportCommandOptions, exportCommand } from './commands/export.js';
 import { type PredictOptions, predictCommand } from './commands/predict.js';
-import { type PretrainOptions, pretrainCommand } from './commands/pretrain.js';
+import { type PretrainOptions, pretrainCommand, pretrainCommandOptions } from './commands/pretrain.js';
 import { type ServeOptions, serveCommand } from './commands/serve.js';
 import { type TokenizerTrainOptions, tokenizerTrainCommand } from './commands/tokenizer.js';
-import { type TrainOptions, trainCommand } from './commands/train.js';
+import { type TrainOptions, trainCommand, trainCommandOptions } from './commands/train.js';
 import { isTunaError } from '../errors.js';
 import { CliError, oneLine } from './errors.js';
 import { type Output, processOutput, toJson } from './output.js';
@@ -121,7 +121,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       .option('--multi-label', 'texts carry several labels (JSON array, or a cell split on --label-separator): sigmoid and binary cross-entropy')
       .option('--label-separator <sep>', 'separator of labels in a CSV/TSV cell with --multi-label', ',');
 
-  trainingFlags(dataOptions(
+  trainCommandOptions(trainingFlags(dataOptions(
     program
       .command('train')
       .description('fine-tune a checkpoint on a labelled file: classification report, Hugging Face checkpoint, metrics log and learning curve in --output')
@@ -133,7 +133,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       .requiredOption('--output <dir>', 'output directory')
       .option('--validation-split <fraction>', 'share of --train held out for validation when --validation is not given', '0.1')
       .option('--json', 'print a JSON summary on stdout'),
-  ))
+  )))
     .addHelpText(
       'after',
       '\nExamples:\n  tuna train --model bert-base-uncased --train train.csv --output out/\n' +
@@ -164,7 +164,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       await evalCommand(opts, out);
     });
 
-  trainingFlags(
+  pretrainCommandOptions(trainingFlags(
     program
       .command('pretrain')
       .description('pre-train a BERT with masked-LM (and next-sentence prediction) on text files: a Hugging Face BertForMaskedLM/BertForPreTraining checkpoint')
@@ -183,7 +183,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       .option('--sample <text...>', 'texts with [MASK] whose top fills are printed at the end')
       .option('--save-dtype <dtype>', 'precision of the final weights file: f32, f16 or bf16 (half the size; loading upcasts)', 'f32')
       .option('--json', 'print a JSON summary on stdout'),
-  )
+  ))
     .addHelpText('after', '\nExamples:\n  tuna pretrain --tokenizer tok/ --input corpus.txt --output bert-small/ --epochs 3 --lr 5e-4\n  tuna pretrain --model bert-small/ --input more.txt --output bert-small-2/ --nsp')
     .action(async (opts: PretrainOptions) => {
       state.json = !!opts.json;

@@ -57,7 +57,7 @@ export async function evalCommand(o: EvalOptions, out: Output): Promise<void> {
   // Column names and separators of the training data, unless given again.
   const stored = (await asError(() => readDataConfig(dir))) ?? {};
   // A flag left at its default does not override what the model was trained with.
-  const given = Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && !(Object.hasOwn(stored, k) && DATA_DEFAULTS[k] === v)));
+  const given = Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && DATA_DEFAULTS[k] !== v));
   const dataOptions = { ...stored, ...given, multiLabel };
   const examples = await asError(() => readExamples(task, o.data, dataOptions));
   const scoring = o.entityMode === undefined && o.scheme === undefined ? {} : await asError(async () => resolveEntityScoring({ mode: o.entityMode as EntityMode, scheme: o.scheme as TagScheme }, labels));
