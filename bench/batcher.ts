@@ -82,7 +82,9 @@ try {
   }
   const figure = { medianMs: median(ms), maxMs: Math.max(...ms), waitMs: 2000 };
   report['tuna serve: 503 overloaded over HTTP'] = figure;
-  console.log(`${'tuna serve: 503 overloaded over HTTP'.padEnd(44)} median ${figure.medianMs.toFixed(2).padStart(7)} ms, worst ${figure.maxMs.toFixed(2).padStart(7)} ms (wait 2000 ms, ${rounds} rounds)`);
+  console.log(
+    `${'tuna serve: 503 overloaded over HTTP'.padEnd(44)} median ${figure.medianMs.toFixed(2).padStart(7)} ms, worst ${figure.maxMs.toFixed(2).padStart(7)} ms (wait 2000 ms, ${rounds} rounds)`,
+  );
 } finally {
   await server.close();
 }

@@ -37,7 +37,6 @@ const threads = args.threads ? Number(args.threads) : defaultThreads();
 const dropRatio = args.dropout === 'off' ? 0 : 0.1;
 const cfg = { hidden: H, heads: 4, intermediate: 1024, layerNormEps: 1e-12, hiddenDropout: dropRatio, attentionDropout: dropRatio };
 
-
 // ---------------------------------------------------------------- the training step
 const store = new ParameterStore(new Rng(1));
 const step = await TrainStep.create(
@@ -62,11 +61,21 @@ const embeds = new Float32Array(B * S * H).map(() => rng.normal());
 const batch: Record<string, HostTensor> = {
   inputs_embeds: hostTensor('float32', embeds, [B, S, H]),
   attention_mask: hostTensor('int64', new BigInt64Array(B * S).fill(1n), [B, S]),
-  labels: hostTensor('int64', BigInt64Array.from({ length: B }, (_, i) => BigInt(i % 2)), [B]),
+  labels: hostTensor(
+    'int64',
+    BigInt64Array.from({ length: B }, (_, i) => BigInt(i % 2)),
+    [B],
+  ),
 };
 
 // ---------------------------------------------------------------- FLOPs of the executed graph
-const gemms = graphGemms(step.graph, new Map([['batch', B], ['seq', S]]));
+const gemms = graphGemms(
+  step.graph,
+  new Map([
+    ['batch', B],
+    ['seq', S],
+  ]),
+);
 const stepFlops = gemms.reduce((t, s) => t + flops(s), 0);
 
 // ---------------------------------------------------------------- timed steps

@@ -30,7 +30,14 @@ const { values: args } = parseArgs({
 const threads = Number(args.threads);
 const reps = Number(args.reps);
 const H = Number(args.hidden);
-const config = bertConfig({ num_hidden_layers: Number(args.layers), hidden_size: H, num_attention_heads: H / 64, intermediate_size: 4 * H, id2label: { 0: 'neg', 1: 'pos' }, architectures: ['BertForSequenceClassification'] });
+const config = bertConfig({
+  num_hidden_layers: Number(args.layers),
+  hidden_size: H,
+  num_attention_heads: H / 64,
+  intermediate_size: 4 * H,
+  id2label: { 0: 'neg', 1: 'pos' },
+  architectures: ['BertForSequenceClassification'],
+});
 
 const work = mkdtempSync(join(tmpdir(), 'tuna-bench-export-'));
 const ckpt = join(work, 'checkpoint');
@@ -39,15 +46,32 @@ await PreTrainedModel.fromConfig(bertConfigToJson(config), { seed: 1 }).savePret
 const rng = new Rng(2);
 const big = randomBertBatch(32, 128, config.vocab_size, rng);
 const one = randomBertBatch(1, 128, config.vocab_size, rng);
-console.log(`tuna export benchmark: BertForSequenceClassification ${config.num_hidden_layers} x ${H}, vocab ${config.vocab_size}, ONNX Runtime threads ${threads}, batch 32 x 128 and 1 x 128`);
+console.log(
+  `tuna export benchmark: BertForSequenceClassification ${config.num_hidden_layers} x ${H}, vocab ${config.vocab_size}, ONNX Runtime threads ${threads}, batch 32 x 128 and 1 x 128`,
+);
 const rows: { name: string; file: string; bytes: number; samples: number; latency: number }[] = [];
 for (const form of args.forms.split(',') as ('standard' | 'contrib')[]) {
   const out = join(work, `export-${form}`);
   const first = rows.length === 0;
-  await exportModel({ model: ckpt, output: out, quantize: 'int8', dtype: first ? 'f16' : 'f32', contribOps: form === 'contrib', quantizeOptions: { granularity: args.granularity as 'per-channel' | 'per-tensor' }, verify: false });
+  await exportModel({
+    model: ckpt,
+    output: out,
+    quantize: 'int8',
+    dtype: first ? 'f16' : 'f32',
+    contribOps: form === 'contrib',
+    quantizeOptions: { granularity: args.granularity as 'per-channel' | 'per-tensor' },
+    verify: false,
+  });
   const files = first
-    ? [['F32', 'model.onnx'], ['F16 weights', 'model_fp16.onnx'], [`int8 (${form} ops, ${args.granularity})`, 'model_quantized.onnx']]
-    : [[`F32 (${form} ops)`, 'model.onnx'], [`int8 (${form} ops, ${args.granularity})`, 'model_quantized.onnx']];
+    ? [
+        ['F32', 'model.onnx'],
+        ['F16 weights', 'model_fp16.onnx'],
+        [`int8 (${form} ops, ${args.granularity})`, 'model_quantized.onnx'],
+      ]
+    : [
+        [`F32 (${form} ops)`, 'model.onnx'],
+        [`int8 (${form} ops, ${args.granularity})`, 'model_quantized.onnx'],
+      ];
   for (const [name, file] of files as [string, string][]) {
     const bytes = readFileSync(join(out, 'onnx', file));
     const session = await Session.create(bytes, { threads });
@@ -55,11 +79,15 @@ for (const form of args.forms.split(',') as ('standard' | 'contrib')[]) {
     const latency = await medianRunMs(session, one, 3 * reps);
     await session.release();
     rows.push({ name, file, bytes: bytes.byteLength, samples: 32000 / batchMs, latency });
-    console.log(`  ${name.padEnd(36)} ${file.padEnd(22)} ${(bytes.byteLength / 2 ** 20).toFixed(1).padStart(6)} MiB  ${(32000 / batchMs).toFixed(1).padStart(7)} samples/s  batch-1 latency ${latency.toFixed(2)} ms`);
+    console.log(
+      `  ${name.padEnd(36)} ${file.padEnd(22)} ${(bytes.byteLength / 2 ** 20).toFixed(1).padStart(6)} MiB  ${(32000 / batchMs).toFixed(1).padStart(7)} samples/s  batch-1 latency ${latency.toFixed(2)} ms`,
+    );
   }
 }
 const f32 = rows.find((r) => r.name === 'F32')!;
 for (const r of rows.filter((r) => r.name.startsWith('int8'))) {
-  console.log(`${r.name}: ${(r.samples / f32.samples).toFixed(2)}x F32 throughput (target >= 2x), ${(f32.latency / r.latency).toFixed(2)}x lower batch-1 latency, ${(f32.bytes / r.bytes).toFixed(2)}x smaller`);
+  console.log(
+    `${r.name}: ${(r.samples / f32.samples).toFixed(2)}x F32 throughput (target >= 2x), ${(f32.latency / r.latency).toFixed(2)}x lower batch-1 latency, ${(f32.bytes / r.bytes).toFixed(2)}x smaller`,
+  );
 }
 rmSync(work, { recursive: true, force: true });

@@ -49,14 +49,21 @@ const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', '
 
 function torchFigures(m: (typeof MODELS)[string]): { batch: number; samples_per_s: number; latency_ms: number }[] | undefined {
   if (!python) return undefined;
-  const r = spawnSync(python, [new URL('./torch_bert.py', import.meta.url).pathname, String(m.layers), String(m.hidden), String(m.heads), String(m.intermediate), String(threads)], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    python,
+    [new URL('./torch_bert.py', import.meta.url).pathname, String(m.layers), String(m.hidden), String(m.heads), String(m.intermediate), String(threads)],
+    {
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) {
     console.log(`  (PyTorch run failed: ${r.stderr.trim().split('\n').at(-1)})`);
     return undefined;
   }
-  return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 console.log(`tuna inference benchmark: BertForSequenceClassification, F32, threads ${threads}`);
@@ -102,6 +109,8 @@ for (const key of args.models.split(',')) {
     const b = torch.find((t) => t.batch === 32)!;
     const l = torch.find((t) => t.batch === 1)!;
     const best = 32000 / rows[0]!.batchMs;
-    console.log(`PyTorch ${version}: ${b.samples_per_s.toFixed(1)} seq/s | batch-1 latency ${l.latency_ms.toFixed(1)} ms  -> tuna (fused) is ${(best / b.samples_per_s).toFixed(2)}x (target >= 3x Debian PyTorch 1.13)`);
+    console.log(
+      `PyTorch ${version}: ${b.samples_per_s.toFixed(1)} seq/s | batch-1 latency ${l.latency_ms.toFixed(1)} ms  -> tuna (fused) is ${(best / b.samples_per_s).toFixed(2)}x (target >= 3x Debian PyTorch 1.13)`,
+    );
   }
 }

@@ -26,7 +26,11 @@ export const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[M
 /** BERT inputs of `B` sequences of `S` random token ids below `vocabSize`, no padding. */
 export function randomBertBatch(B: number, S: number, vocabSize: number, rng: Rng): Record<string, HostTensor> {
   return {
-    input_ids: hostTensor('int64', BigInt64Array.from({ length: B * S }, () => BigInt(rng.int(vocabSize))), [B, S]),
+    input_ids: hostTensor(
+      'int64',
+      BigInt64Array.from({ length: B * S }, () => BigInt(rng.int(vocabSize))),
+      [B, S],
+    ),
     attention_mask: hostTensor('int64', new BigInt64Array(B * S).fill(1n), [B, S]),
     token_type_ids: hostTensor('int64', new BigInt64Array(B * S), [B, S]),
   };
@@ -58,7 +62,10 @@ export function graphGemms(graph: Graph, bind: ReadonlyMap<string, number>): Gem
     const m = flag('transA') ? am.at(-1)! : am.at(-2)!;
     const k = flag('transA') ? am.at(-2)! : am.at(-1)!;
     const n = flag('transB') ? bm.at(-2)! : bm.at(-1)!;
-    const batch = Math.max(am.slice(0, -2).reduce((p, v) => p * v, 1), bm.slice(0, -2).reduce((p, v) => p * v, 1));
+    const batch = Math.max(
+      am.slice(0, -2).reduce((p, v) => p * v, 1),
+      bm.slice(0, -2).reduce((p, v) => p * v, 1),
+    );
     out.push({ batch, m, k, n });
   }
   return out;

@@ -185,7 +185,11 @@ async function soak(model: string, seconds: number, connections: number): Promis
     await sample();
     const rss = samples.map((s) => s.rssMiB);
     const half = samples.slice(Math.floor(samples.length / 2));
-    const slope = linearSlope(half.map((s) => s.t), half.map((s) => s.rssMiB)) * 60;
+    const slope =
+      linearSlope(
+        half.map((s) => s.t),
+        half.map((s) => s.rssMiB),
+      ) * 60;
     const result = {
       seconds,
       connections,
@@ -227,8 +231,10 @@ function linearSlope(xs: readonly number[], ys: readonly number[]): number {
 }
 
 const model = args.model ?? (await defaultModel());
-console.log(`tuna serve benchmark: POST /v1/classify, short texts (4-12 words), model ${args.model ?? 'tuna-small-en + 3-label head (4 layers x 256)'}, ` +
-  `${args.threads} ONNX Runtime thread(s), max wait ${args['max-wait-ms']} ms, server and load generator in separate processes`);
+console.log(
+  `tuna serve benchmark: POST /v1/classify, short texts (4-12 words), model ${args.model ?? 'tuna-small-en + 3-label head (4 layers x 256)'}, ` +
+    `${args.threads} ONNX Runtime thread(s), max wait ${args['max-wait-ms']} ms, server and load generator in separate processes`,
+);
 
 const report: Record<string, unknown> = {};
 if (args.soak) {
@@ -253,4 +259,8 @@ if (args.soak) {
   }
   Object.assign(report, { batched, unbatched: single, kneeBatched: kb, kneeUnbatched: ku, speedup: bestB / bestU });
 }
-if (args.json) await writeFile(args.json, JSON.stringify({ threads: Number(args.threads), maxBatchSize: Number(args['max-batch-size']), maxWaitMs: Number(args['max-wait-ms']), ...report }, null, 2) + '\n');
+if (args.json)
+  await writeFile(
+    args.json,
+    JSON.stringify({ threads: Number(args.threads), maxBatchSize: Number(args['max-batch-size']), maxWaitMs: Number(args['max-wait-ms']), ...report }, null, 2) + '\n',
+  );

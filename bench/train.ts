@@ -36,7 +36,10 @@ const config = bertConfig({ vocab_size: 30522, hidden_size: 256, num_hidden_laye
 
 // ------------------------------------------------------------ a model directory and a data file
 const dir = mkdtempSync(join(tmpdir(), 'tuna-bench-train-'));
-const texts = (await loadTextExamples(join(root, '../shared/datasets/banking77/train.csv'), { columns: { label: 'category' } })).map((e) => ({ text: e.text, label: e.label as string }));
+const texts = (await loadTextExamples(join(root, '../shared/datasets/banking77/train.csv'), { columns: { label: 'category' } })).map((e) => ({
+  text: e.text,
+  label: e.label as string,
+}));
 const words = new Set<string>();
 for (const t of texts) for (const w of t.text.toLowerCase().match(/[a-z0-9]+|[^\sa-z0-9]/g) ?? []) words.add(w);
 const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...[...words].sort()];
@@ -60,8 +63,18 @@ const scope = new ParameterScope(g, store);
 let seed = 1;
 const ctx: BuildContext = { scope, training: true, nextSeed: () => seed++, initStd: 0.02, masks: new DropoutMasks(g, 0) };
 const { loss } = buildBert(ctx, config, 'sequence-classification', { withLoss: true });
-gradients(g, loss!, scope.used().map((u) => u.value));
-const gemms = graphGemms(g, new Map([['batch_size', B], ['sequence_length', S]]));
+gradients(
+  g,
+  loss!,
+  scope.used().map((u) => u.value),
+);
+const gemms = graphGemms(
+  g,
+  new Map([
+    ['batch_size', B],
+    ['sequence_length', S],
+  ]),
+);
 const stepFlops = gemms.reduce((t, s) => t + flops(s), 0);
 
 // ------------------------------------------------------------ tuna train
@@ -72,10 +85,35 @@ console.log(`fine-tuning 4x256 BERT (vocab 30522, 77 labels), batch ${B} x ${S},
 const run = spawnSync(
   process.execPath,
   [
-    join(root, 'bin/tuna.js'), 'train', '--model', modelDir, '--train', join(dir, 'train.csv'), '--output', join(dir, 'out'),
-    '--max-steps', String(steps), '--batch-size', String(B), '--max-length', String(S), '--validation-split', '0',
-    '--eval-strategy', 'no', '--save-strategy', 'no', '--weight-decay', '0.01', '--warmup-ratio', '0.1',
-    '--progress', 'none', '--threads', String(threads), '--json',
+    join(root, 'bin/tuna.js'),
+    'train',
+    '--model',
+    modelDir,
+    '--train',
+    join(dir, 'train.csv'),
+    '--output',
+    join(dir, 'out'),
+    '--max-steps',
+    String(steps),
+    '--batch-size',
+    String(B),
+    '--max-length',
+    String(S),
+    '--validation-split',
+    '0',
+    '--eval-strategy',
+    'no',
+    '--save-strategy',
+    'no',
+    '--weight-decay',
+    '0.01',
+    '--warmup-ratio',
+    '0.1',
+    '--progress',
+    'none',
+    '--threads',
+    String(threads),
+    '--json',
   ],
   { encoding: 'utf8', env: { ...process.env, TUNA_THREADS: String(threads) }, maxBuffer: 1 << 26 },
 );
@@ -85,7 +123,7 @@ if (run.status !== 0) {
 }
 const summary = JSON.parse(run.stdout) as { train: Record<string, number>; peak_rss_mb: number };
 const samplesPerSecond = summary.train.train_samples_per_second!;
-const achieved = (stepFlops / B) * samplesPerSecond / 1e9;
+const achieved = ((stepFlops / B) * samplesPerSecond) / 1e9;
 
 const peakAfter = await shapeMatchedPeak(gemms, threads);
 const peak = peakAfter.session >= peakBefore.session ? peakAfter : peakBefore;
@@ -107,7 +145,7 @@ if (python) {
 
 console.log('\n                         samples/s   GFLOP/s   % of session peak   % of kernel peak   peak RSS');
 const line = (name: string, sps: number, rss: number) => {
-  const gf = (stepFlops / B) * sps / 1e9;
+  const gf = ((stepFlops / B) * sps) / 1e9;
   console.log(
     `${name.padEnd(24)} ${sps.toFixed(1).padStart(9)}   ${gf.toFixed(0).padStart(7)}   ${((100 * gf) / peak.session).toFixed(1).padStart(17)}   ${((100 * gf) / peak.kernel).toFixed(1).padStart(16)}   ${rss.toFixed(0).padStart(5)} MB`,
   );
@@ -116,5 +154,8 @@ line('tuna train', samplesPerSecond, summary.peak_rss_mb);
 if (torchRow) line(`PyTorch ${torchRow.version}`, torchRow.train_samples_per_s, torchRow.peak_rss_mb);
 else console.log('PyTorch: not installed (python3 -c "import torch" failed), row skipped');
 console.log(`\nsession peak ${peak.session.toFixed(0)} GFLOP/s, kernel-only peak ${peak.kernel.toFixed(0)} GFLOP/s; tuna achieved ${achieved.toFixed(0)} GFLOP/s end to end`);
-if (torchRow) console.log(`tuna / PyTorch: ${(samplesPerSecond / torchRow.train_samples_per_s).toFixed(2)}x throughput, ${(summary.peak_rss_mb / torchRow.peak_rss_mb).toFixed(2)}x peak memory`);
+if (torchRow)
+  console.log(
+    `tuna / PyTorch: ${(samplesPerSecond / torchRow.train_samples_per_s).toFixed(2)}x throughput, ${(summary.peak_rss_mb / torchRow.peak_rss_mb).toFixed(2)}x peak memory`,
+  );
 rmSync(dir, { recursive: true, force: true });

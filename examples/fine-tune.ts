@@ -3,16 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  AutoModelForSequenceClassification,
-  AutoTokenizer,
-  LabelMap,
-  Trainer,
-  loadTextExamples,
-  predictDataset,
-  taskReport,
-  textFeatures,
-} from '../src/index.js';
+import { AutoModelForSequenceClassification, AutoTokenizer, LabelMap, Trainer, loadTextExamples, predictDataset, taskReport, textFeatures } from '../src/index.js';
 
 const data = (name: string) => new URL(`../test/fixtures/${name}`, import.meta.url).pathname;
 const train = await loadTextExamples(data('banking77-4class-train.jsonl'));
@@ -25,7 +16,15 @@ const words = new Set(train.flatMap((e) => e.text.toLowerCase().match(/\p{L}+|\p
 writeFileSync(join(modelDir, 'vocab.txt'), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...[...words].sort()].join('\n') + '\n');
 writeFileSync(
   join(modelDir, 'config.json'),
-  JSON.stringify({ model_type: 'bert', vocab_size: words.size + 5, hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 256, max_position_embeddings: 64 }),
+  JSON.stringify({
+    model_type: 'bert',
+    vocab_size: words.size + 5,
+    hidden_size: 64,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 256,
+    max_position_embeddings: 64,
+  }),
 );
 
 const labels = LabelMap.fromExamples(train.map((e) => e.label as string));

@@ -33,11 +33,15 @@ function network(ctx: BuildContext): Value {
 }
 
 const store = new ParameterStore(new Rng(42));
-const step = await TrainStep.create(store, (ctx) => {
-  const logits = network(ctx);
-  const target = ctx.scope.g.input('labels', 'int64', ['batch']);
-  return { loss: ctx.scope.g.softmaxCrossEntropyLoss(logits, target).loss };
-}, { initStd: 0.5 });
+const step = await TrainStep.create(
+  store,
+  (ctx) => {
+    const logits = network(ctx);
+    const target = ctx.scope.g.input('labels', 'int64', ['batch']);
+    return { loss: ctx.scope.g.softmaxCrossEntropyLoss(logits, target).loss };
+  },
+  { initStd: 0.5 },
+);
 const opt = new AdamW({ weightDecay: 0.01 });
 for (let s = 0; s <= 300; s++) {
   const r = await step.run(batch);

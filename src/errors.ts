@@ -92,5 +92,7 @@ export class TunaError extends Error {
 
 /** Whether `e` is a {@link TunaError} (also across duplicated module instances). */
 export function isTunaError(e: unknown): e is TunaError {
-  return e instanceof TunaError || (e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && Object.hasOwn(ERROR_CODES, (e as unknown as { code: string }).code));
+  return (
+    e instanceof TunaError || (e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && Object.hasOwn(ERROR_CODES, (e as unknown as { code: string }).code))
+  );
 }

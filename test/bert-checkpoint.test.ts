@@ -35,7 +35,10 @@ test('a pre-training checkpoint loads into a new classifier: head reported missi
 
 test('a different label set re-initialises the classifier (ignore_mismatched_sizes)', async () => {
   const m = await PreTrainedModel.fromPretrained(fixture('BertForSequenceClassification'), { id2label: { 0: 'a', 1: 'b' } });
-  assert.deepEqual(m.loadReport.mismatched.map((x) => x.name), ['classifier.weight', 'classifier.bias']);
+  assert.deepEqual(
+    m.loadReport.mismatched.map((x) => x.name),
+    ['classifier.weight', 'classifier.bias'],
+  );
   assert.deepEqual(m.store.get('classifier.weight')!.shape, [2, 32]);
 });
 
@@ -62,7 +65,10 @@ test('pickled weights are refused with a conversion hint; a missing config and m
   t.after(() => rm(dir, { recursive: true, force: true }));
   await copyFile(join(fixture('BertModel'), 'config.json'), join(dir, 'config.json'));
   await writeFile(join(dir, 'pytorch_model.bin'), 'not loaded');
-  await assert.rejects(PreTrainedModel.fromPretrained(dir), (e: unknown) => e instanceof CheckpointError && /never executes pickle/.test(String(e)) && /safe_serialization/.test(String(e)));
+  await assert.rejects(
+    PreTrainedModel.fromPretrained(dir),
+    (e: unknown) => e instanceof CheckpointError && /never executes pickle/.test(String(e)) && /safe_serialization/.test(String(e)),
+  );
   const empty = join(dir, 'empty');
   await mkdir(empty);
   await assert.rejects(PreTrainedModel.fromPretrained(empty), /no config\.json/);

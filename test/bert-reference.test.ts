@@ -64,7 +64,10 @@ for (const name of readdirSync(root).filter((n) => existsSync(new URL(`${n}/expe
       frozen: true,
       fusedKernels: true,
     });
-    assert.ok(fused.graph.nodes.some((n) => n.opType === 'Attention'), 'the fused graph uses the Attention kernel');
+    assert.ok(
+      fused.graph.nodes.some((n) => n.opType === 'Attention'),
+      'the fused graph uses the Attention kernel',
+    );
     // The loss is compared with dropout off, as in the reference.
     const noDropout = { ...config, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 };
     const step = arch === 'BertModel' ? undefined : await TrainStep.create(store, (ctx) => ({ loss: bert(ctx, noDropout, arch, true).loss! }), { session: { threads: 1 } });
@@ -193,7 +196,11 @@ for (const name of readdirSync(gradientRoot).filter((n) => existsSync(new URL(`$
       const H = config.hidden_size;
       const used = new Set(batch.inputs.input_ids);
       for (let row = 0; row < config.vocab_size; row++) {
-        if (!used.has(row)) assert.ok(words.subarray(row * H, (row + 1) * H).every((v) => v === 0), `word embedding row ${row} is not in the batch`);
+        if (!used.has(row))
+          assert.ok(
+            words.subarray(row * H, (row + 1) * H).every((v) => v === 0),
+            `word embedding row ${row} is not in the batch`,
+          );
       }
       t.diagnostic(`worst gradient error: ${worst.relative.toExponential(2)} of the largest gradient of ${worst.name}`);
     } finally {

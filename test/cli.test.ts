@@ -20,7 +20,11 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 const work = await mkdtemp(join(tmpdir(), 'tuna-cli-'));
 after(() => rm(work, { recursive: true, force: true }));
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function tuna(...args: string[]): Promise<Result> {
   return new Promise((resolve) => {
@@ -105,7 +109,10 @@ test('tuna inspect --json prints one JSON document', async () => {
   const doc = JSON.parse(r.stdout);
   assert.equal(doc.file, file);
   assert.equal(doc.producer, 'tuna');
-  assert.deepEqual(doc.opsets, [{ domain: 'ai.onnx', version: 18 }, { domain: 'com.microsoft', version: 1 }]);
+  assert.deepEqual(doc.opsets, [
+    { domain: 'ai.onnx', version: 18 },
+    { domain: 'com.microsoft', version: 1 },
+  ]);
   assert.deepEqual(doc.inputs, [
     { name: 'tokens', dtype: 'float32', shape: ['batch', 'seq', 8] },
     { name: 'attention_mask', dtype: 'int64', shape: ['batch', 'seq'] },
@@ -117,7 +124,10 @@ test('tuna inspect --json prints one JSON document', async () => {
   const count = (opType: string, domain = 'ai.onnx') => doc.ops.find((o: { opType: string; domain: string }) => o.opType === opType && o.domain === domain)?.count;
   assert.equal(count('MatMul'), 1);
   assert.equal(count('Gelu', 'com.microsoft'), 1);
-  assert.equal(doc.nodes, doc.ops.reduce((n: number, o: { count: number }) => n + o.count, 0));
+  assert.equal(
+    doc.nodes,
+    doc.ops.reduce((n: number, o: { count: number }) => n + o.count, 0),
+  );
   assert.equal(doc.initializers.parameters, 36);
   assert.ok(doc.initializers.count >= 2);
   assert.ok(doc.initializers.bytes >= 36 * 4);

@@ -40,13 +40,24 @@ test('legends sit to the right of the plot areas, never over the lines', () => {
 
 test('ticks fall on 1, 2 or 5 times a power of ten', () => {
   const round = (v: number, step: number) => Math.abs(v / step - Math.round(v / step)) < 1e-9;
-  for (const [lo, hi] of [[2.31, 8.25], [0.197, 0.43], [0, 1300], [0.615, 0.885], [0, 171], [4e-5, 3e-4], [7, 7]] as const) {
+  for (const [lo, hi] of [
+    [2.31, 8.25],
+    [0.197, 0.43],
+    [0, 1300],
+    [0.615, 0.885],
+    [0, 171],
+    [4e-5, 3e-4],
+    [7, 7],
+  ] as const) {
     const ticks = niceTicks(lo, hi, 5);
     assert.ok(ticks.length >= 2 && ticks.length <= 11, `${lo}..${hi}: ${ticks}`);
     assert.ok(ticks[0]! <= lo && ticks.at(-1)! >= hi, `${lo}..${hi}: ${ticks} covers the range`);
     const step = ticks[1]! - ticks[0]!;
     const mantissa = step / 10 ** Math.floor(Math.log10(step) + 1e-9);
-    assert.ok([1, 2, 5].some((m) => Math.abs(mantissa - m) < 1e-6), `${lo}..${hi}: step ${step}`);
+    assert.ok(
+      [1, 2, 5].some((m) => Math.abs(mantissa - m) < 1e-6),
+      `${lo}..${hi}: step ${step}`,
+    );
     for (const t of ticks) assert.ok(round(t, step), `${t} is a multiple of ${step}`);
   }
   const svg = learningCurveSvg(pretrainHistory());
@@ -63,7 +74,10 @@ test('fine-tuning curve: every rate metric beside the losses; nothing logged but
     { loss: 0.7, learning_rate: 1e-4, grad_norm: 2, epoch: 1.5, step: 30 },
     { eval_loss: 0.6, eval_accuracy: 0.75, eval_f1: 0.7, eval_runtime: 1, eval_samples_per_second: 300, epoch: 2, step: 40 },
   ];
-  assert.deepEqual(legendNames(learningCurveSvg(h)).map((l) => l.name), ['train loss', 'eval_loss', 'eval_accuracy', 'eval_f1']);
+  assert.deepEqual(
+    legendNames(learningCurveSvg(h)).map((l) => l.name),
+    ['train loss', 'eval_loss', 'eval_accuracy', 'eval_f1'],
+  );
   const lossOnly = learningCurveSvg(h.filter((r) => 'loss' in r));
   assert.equal((lossOnly.match(/fill="none" stroke="#999"/g) ?? []).length, 1);
 });

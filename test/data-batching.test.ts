@@ -7,7 +7,10 @@ const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 
 test('planBatches: in order by default, a smaller last batch unless dropLast', () => {
   assert.deepEqual(planBatches([5, 5, 5, 5, 5], { batchSize: 2 }), [[0, 1], [2, 3], [4]]);
-  assert.deepEqual(planBatches([5, 5, 5, 5, 5], { batchSize: 2, dropLast: true }), [[0, 1], [2, 3]]);
+  assert.deepEqual(planBatches([5, 5, 5, 5, 5], { batchSize: 2, dropLast: true }), [
+    [0, 1],
+    [2, 3],
+  ]);
   assert.deepEqual(planBatches([], { batchSize: 4 }), []);
   assert.throws(() => planBatches([1], { batchSize: 0 }), RangeError);
   assert.throws(() => planBatches([1], { batchSize: 1.5 }), RangeError);

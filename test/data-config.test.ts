@@ -23,8 +23,15 @@ test('written and read back: columns, multi-label separator, pair column and lab
   await writeDataConfig(work, settings);
   assert.deepEqual(readdirSync(work), [DATA_CONFIG_FILE], 'no temporary file left beside it');
   assert.deepEqual(JSON.parse(readFileSync(join(work, DATA_CONFIG_FILE), 'utf8')), {
-    format: 'tuna-data-config', version: 1, task: 'text-classification', text_column: 'question', text_pair_column: 'passage',
-    label_column: 'intents', multi_label: true, label_separator: '|', label_list: ['billing', 'card', 'refund'],
+    format: 'tuna-data-config',
+    version: 1,
+    task: 'text-classification',
+    text_column: 'question',
+    text_pair_column: 'passage',
+    label_column: 'intents',
+    multi_label: true,
+    label_separator: '|',
+    label_list: ['billing', 'card', 'refund'],
   });
   assert.deepEqual(await readDataConfig(work), settings);
 
@@ -39,7 +46,10 @@ test('absent: undefined; malformed: an error naming the file and the field', asy
   const empty = mkdtempSync(join(work, 'empty-'));
   assert.equal(await readDataConfig(empty), undefined);
   writeFileSync(join(empty, DATA_CONFIG_FILE), '{"text_column": "review",');
-  await assert.rejects(readDataConfig(empty), (e: unknown) => isTunaError(e) && e.code === 'invalid_config' && e.file === join(empty, DATA_CONFIG_FILE) && /not valid JSON/.test(e.message));
+  await assert.rejects(
+    readDataConfig(empty),
+    (e: unknown) => isTunaError(e) && e.code === 'invalid_config' && e.file === join(empty, DATA_CONFIG_FILE) && /not valid JSON/.test(e.message),
+  );
   writeFileSync(join(empty, DATA_CONFIG_FILE), JSON.stringify({ multi_label: 'yes' }));
   await assert.rejects(readDataConfig(empty), (e: unknown) => isTunaError(e) && e.field === 'multi_label' && /"multi_label" must be true or false, got "yes"/.test(e.message));
   writeFileSync(join(empty, DATA_CONFIG_FILE), JSON.stringify({ label_list: ['a', 2] }));

@@ -4,15 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  DataError,
-  SkippedRows,
-  type TextExample,
-  formatOf,
-  loadTextExamples,
-  loadTokenExamples,
-  readTextExamples,
-} from '../src/data/index.js';
+import { DataError, SkippedRows, type TextExample, formatOf, loadTextExamples, loadTokenExamples, readTextExamples } from '../src/data/index.js';
 
 const fx = (name: string) => fileURLToPath(new URL(`./fixtures/data/${name}`, import.meta.url));
 
@@ -39,7 +31,10 @@ test('formatOf: by extension, override first, unknown extensions rejected', () =
   assert.equal(formatOf('x.json'), 'jsonl');
   for (const f of ['x.conll', 'train.txt', 'a.iob', 'a.bio']) assert.equal(formatOf(f), 'conll');
   assert.equal(formatOf('data.dat', 'tsv'), 'tsv');
-  assert.throws(() => formatOf('book.xlsx'), (e: unknown) => e instanceof DataError && /"\.xlsx".*\.csv, \.tsv, \.jsonl/.test(e.message));
+  assert.throws(
+    () => formatOf('book.xlsx'),
+    (e: unknown) => e instanceof DataError && /"\.xlsx".*\.csv, \.tsv, \.jsonl/.test(e.message),
+  );
   assert.throws(() => formatOf('README'), DataError);
 });
 
@@ -101,10 +96,16 @@ test('JSONL: text pairs; unlabelled data when labels are not required', async ()
 
 test('multi-label: a CSV cell split on the separator; a JSONL label array', async () => {
   const ex = await loadTextExamples(fx('multi-label.csv'), { multiLabelSeparator: '|', requireLabels: false });
-  assert.deepEqual(ex.map((e) => e.label), [['cold', 'late'], undefined, ['good']]);
+  assert.deepEqual(
+    ex.map((e) => e.label),
+    [['cold', 'late'], undefined, ['good']],
+  );
   const f = join(await mkdtemp(join(tmpdir(), 'tuna-data-')), 'multi.jsonl');
   await writeFile(f, '{"text": "cold and late", "label": ["cold", "late"]}\n{"text": "ok", "label": "fine"}\n');
-  assert.deepEqual((await loadTextExamples(f, { multiLabelSeparator: ',' })).map((e) => e.label), [['cold', 'late'], ['fine']]);
+  assert.deepEqual(
+    (await loadTextExamples(f, { multiLabelSeparator: ',' })).map((e) => e.label),
+    [['cold', 'late'], ['fine']],
+  );
   await rejectsAt(loadTextExamples(f), f, 1, /"label" is a list/, /--multi-label/);
 });
 
@@ -136,19 +137,18 @@ test('bad input: each problem is a DataError naming the file, the line and what 
   await rejectsAt(loadTextExamples(missing), missing, undefined, /no such file/);
   await rejectsAt(loadTextExamples(fx('bad/empty.csv')), fx('bad/empty.csv'), undefined, /the file is empty/);
   await rejectsAt(loadTextExamples(fx('bad/header-only.csv')), fx('bad/header-only.csv'), undefined, /no examples/);
-  const col = await rejectsAt(
-    loadTextExamples(fx('bad/missing-column.csv')),
-    fx('bad/missing-column.csv'),
-    1,
-    /no column "text"/,
-    /columns: sentence, category/,
-    /--text-column/,
-  );
+  const col = await rejectsAt(loadTextExamples(fx('bad/missing-column.csv')), fx('bad/missing-column.csv'), 1, /no column "text"/, /columns: sentence, category/, /--text-column/);
   assert.equal(col.field, 'text');
   await rejectsAt(loadTextExamples(fx('bad/missing-column.csv'), { columns: { text: 'sentence' } }), fx('bad/missing-column.csv'), 1, /no column "label"/, /--label-column/);
   await rejectsAt(loadTextExamples(fx('bad/unterminated-quote.csv')), fx('bad/unterminated-quote.csv'), 3, /quoted field .* never closed/);
   await rejectsAt(loadTextExamples(fx('bad/stray-quote.csv')), fx('bad/stray-quote.csv'), 3, /closing quote/, /""/);
-  await rejectsAt(loadTextExamples(fx('bad/field-count.csv')), fx('bad/field-count.csv'), 3, /different number of fields from the header: 3, where the header \(line 1\) has 2/, /double quotes/);
+  await rejectsAt(
+    loadTextExamples(fx('bad/field-count.csv')),
+    fx('bad/field-count.csv'),
+    3,
+    /different number of fields from the header: 3, where the header \(line 1\) has 2/,
+    /double quotes/,
+  );
   await rejectsAt(loadTextExamples(fx('bad/invalid-utf8.csv')), fx('bad/invalid-utf8.csv'), 3, /not valid UTF-8/, /iconv/);
   await rejectsAt(loadTextExamples(fx('bad/empty-text.csv')), fx('bad/empty-text.csv'), 3, /empty text in "text"/);
   await rejectsAt(loadTextExamples(fx('bad/missing-label.csv')), fx('bad/missing-label.csv'), 3, /label in "label" is empty/);
@@ -208,23 +208,48 @@ test('onBadRow skip: bad CSV rows, JSON lines and CoNLL sentences are left out a
   await rejectsAt(loadTextExamples(csv), csv, 3, /empty text in "text"/);
   let skipped = new SkippedRows();
   const rows = await loadTextExamples(csv, { onBadRow: 'skip', skipped });
-  assert.deepEqual(rows.map((r) => [r.text, r.label, r.line]), [['good food', '1', 2], ['slow, cold', '0', 4], ['nice', '1', 7]]);
+  assert.deepEqual(
+    rows.map((r) => [r.text, r.label, r.line]),
+    [
+      ['good food', '1', 2],
+      ['slow, cold', '0', 4],
+      ['nice', '1', 7],
+    ],
+  );
   assert.equal(skipped.count, 3);
-  assert.deepEqual(skipped.first.map((e) => e.line), [3, 5, 6]);
+  assert.deepEqual(
+    skipped.first.map((e) => e.line),
+    [3, 5, 6],
+  );
   assert.equal(skipped.summary(), `skipped 3 bad rows of ${csv} (lines 3, 5, 6; first: empty text in "text". Fill it in or remove the example)`);
 
-  const jsonl = await tmpFile('intents.jsonl', '{"text": "hi", "label": "greet"}\n{"text": "bye"}\nnot json\n{"text": "card?", "label": {"x": 1}}\n{"text": "yo", "label": "greet"}\n');
+  const jsonl = await tmpFile(
+    'intents.jsonl',
+    '{"text": "hi", "label": "greet"}\n{"text": "bye"}\nnot json\n{"text": "card?", "label": {"x": 1}}\n{"text": "yo", "label": "greet"}\n',
+  );
   skipped = new SkippedRows();
   const objs = await loadTextExamples(jsonl, { onBadRow: 'skip', skipped });
-  assert.deepEqual(objs.map((r) => r.line), [1, 5]);
-  assert.deepEqual(skipped.first.map((e) => e.line), [2, 3, 4]);
+  assert.deepEqual(
+    objs.map((r) => r.line),
+    [1, 5],
+  );
+  assert.deepEqual(
+    skipped.first.map((e) => e.line),
+    [2, 3, 4],
+  );
 
   const conll = await tmpFile('ner.conll', 'EU B-ORG\nrejects O\n\nGerman B-MISC\ncall O extra\nto O\n\nPeter B-PER\n');
   await rejectsAt(loadTokenExamples(conll), conll, 5, /3 field\(s\) where every line so far had 2/);
   skipped = new SkippedRows();
   const sentences = await loadTokenExamples(conll, { onBadRow: 'skip', skipped });
-  assert.deepEqual(sentences.map((s) => s.tokens), [['EU', 'rejects'], ['Peter']]);
-  assert.deepEqual(skipped.first.map((e) => e.line), [5]);
+  assert.deepEqual(
+    sentences.map((s) => s.tokens),
+    [['EU', 'rejects'], ['Peter']],
+  );
+  assert.deepEqual(
+    skipped.first.map((e) => e.line),
+    [5],
+  );
 
   // A file whose every row is bad says so, with the first problem.
   const allBad = await tmpFile('empty-texts.csv', 'text,label\n,1\n ,0\n');
@@ -236,8 +261,14 @@ test('onBadRow skip: bad CSV rows, JSON lines and CoNLL sentences are left out a
 
 test('token JSONL: ner_tags is the default tag field (tags still read); integer tag ids need their names', async () => {
   const both = await tmpFile('hf.jsonl', '{"tokens": ["Anna", "sings"], "ner_tags": ["B-PER", "O"], "tags": ["X", "Y"]}\n{"tokens": ["Bob"], "tags": ["B-PER"]}\n');
-  assert.deepEqual((await loadTokenExamples(both)).map((e) => e.tags), [['B-PER', 'O'], ['B-PER']]);
-  assert.deepEqual((await loadTokenExamples(both, { tagsField: 'tags' })).map((e) => e.tags), [['X', 'Y'], ['B-PER']]);
+  assert.deepEqual(
+    (await loadTokenExamples(both)).map((e) => e.tags),
+    [['B-PER', 'O'], ['B-PER']],
+  );
+  assert.deepEqual(
+    (await loadTokenExamples(both, { tagsField: 'tags' })).map((e) => e.tags),
+    [['X', 'Y'], ['B-PER']],
+  );
   const neither = await tmpFile('none.jsonl', '{"tokens": ["Anna"], "labels": ["B-PER"]}\n');
   await rejectsAt(loadTokenExamples(neither), neither, 1, /no field "ner_tags" or "tags" \(fields: tokens, labels\)/, /--tags-column/);
 
@@ -247,18 +278,31 @@ test('token JSONL: ner_tags is the default tag field (tags still read); integer 
   await rejectsAt(loadTokenExamples(ids, { tagNames: names }), ids, 2, /tag id 9 of word 1 in "ner_tags" is outside the label list \(ids 0 to 8\)/);
   const skipped = new SkippedRows();
   const ex = await loadTokenExamples(ids, { tagNames: names, onBadRow: 'skip', skipped });
-  assert.deepEqual(ex.map((e) => e.tags), [['B-ORG', 'O', 'B-MISC', 'O']]);
+  assert.deepEqual(
+    ex.map((e) => e.tags),
+    [['B-ORG', 'O', 'B-MISC', 'O']],
+  );
   assert.equal(skipped.count, 1);
 });
 
 test('integer class labels named by a label list; the data layer never names a flag tuna eval lacks', async () => {
   const file = await tmpFile('sst.jsonl', '{"text": "great", "label": 1}\n{"text": "awful", "label": 0}\n{"text": "meh", "label": "2"}\n');
   const ex = await loadTextExamples(file, { labelNames: ['negative', 'positive', 'neutral'] });
-  assert.deepEqual(ex.map((e) => e.label), ['positive', 'negative', 'neutral']);
+  assert.deepEqual(
+    ex.map((e) => e.label),
+    ['positive', 'negative', 'neutral'],
+  );
   await rejectsAt(loadTextExamples(file, { labelNames: ['negative', 'positive'] }), file, 3, /label id 2 in "label" is outside the label list \(ids 0 to 1\)/);
   const csv = await tmpFile('digits.csv', 'text,label\ngreat,1\nawful,0\n');
-  assert.deepEqual((await loadTextExamples(csv, { labelNames: ['neg', 'pos'] })).map((e) => e.label), ['pos', 'neg']);
-  assert.deepEqual((await loadTextExamples(csv)).map((e) => e.label), ['1', '0'], 'without a list, labels stay as written');
+  assert.deepEqual(
+    (await loadTextExamples(csv, { labelNames: ['neg', 'pos'] })).map((e) => e.label),
+    ['pos', 'neg'],
+  );
+  assert.deepEqual(
+    (await loadTextExamples(csv)).map((e) => e.label),
+    ['1', '0'],
+    'without a list, labels stay as written',
+  );
 
   // A CoNLL file given to a text classifier (tuna train or tuna eval): no --task advice, which eval has not.
   const conll = await tmpFile('tags.conll', 'EU B-ORG\n');

@@ -1,16 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import {
-  DataError,
-  IGNORE_INDEX,
-  LabelMap,
-  type TokenExample,
-  loadTextExamples,
-  loadTokenExamples,
-  textFeatures,
-  tokenFeatures,
-} from '../src/data/index.js';
+import { DataError, IGNORE_INDEX, LabelMap, type TokenExample, loadTextExamples, loadTokenExamples, textFeatures, tokenFeatures } from '../src/data/index.js';
 import { BertTokenizer } from '../src/tokenizers/bert-tokenizer.js';
 
 const fx = (name: string) => fileURLToPath(new URL(`./fixtures/data/${name}`, import.meta.url));
@@ -22,7 +13,15 @@ test('encodeWords: each word tokenized on its own; word ids index the given word
   const enc = tokenizer.encodeWords(['U.S.', 'Hello']);
   assert.deepEqual(enc.tokens, ['[CLS]', 'u', '.', 's', '.', 'hello', '[SEP]']);
   assert.deepEqual(enc.wordIds, [null, 0, 0, 0, 0, 1, null]);
-  assert.deepEqual(enc.offsets, [[0, 0], [0, 1], [1, 2], [2, 3], [3, 4], [0, 5], [0, 0]]);
+  assert.deepEqual(enc.offsets, [
+    [0, 0],
+    [0, 1],
+    [1, 2],
+    [2, 3],
+    [3, 4],
+    [0, 5],
+    [0, 0],
+  ]);
   assert.deepEqual(enc.inputIds, idsOf(enc.tokens));
   assert.deepEqual(enc.tokenTypeIds, [0, 0, 0, 0, 0, 0, 0]);
   assert.deepEqual(enc.specialTokensMask, [1, 0, 0, 0, 0, 0, 1]);
@@ -131,7 +130,8 @@ test('tokenFeatures: words cut by truncation are dropped; unknown tags name the 
   assert.equal(tokenFeatures(tokenizer, [s], undefined, { maxLength: 5 })[0]!.labels, undefined);
   assert.throws(
     () => tokenFeatures(tokenizer, [{ ...s, file: 'ner.conll', tags: ['O', 'B-GPE', 'O'] }], tags, { maxLength: 16 }),
-    (e: unknown) => e instanceof DataError && e.file === 'ner.conll' && e.line === 5 && /^ner\.conll:5: label "B-GPE" of word 2 \("U\.S\."\) is not one of the model's 2 labels/.test(e.message),
+    (e: unknown) =>
+      e instanceof DataError && e.file === 'ner.conll' && e.line === 5 && /^ner\.conll:5: label "B-GPE" of word 2 \("U\.S\."\) is not one of the model's 2 labels/.test(e.message),
   );
   assert.throws(() => tokenFeatures(tokenizer, [{ ...s, tags: ['O'] }], tags, { maxLength: 16 }), /3 words but 1 tags/);
 });

@@ -50,8 +50,14 @@ test('shuffle: deterministic per seed, a permutation, input untouched', () => {
   assert.deepEqual(a, shuffle(items, 42));
   assert.notDeepEqual(a, items);
   assert.notDeepEqual(a, shuffle(items, 43));
-  assert.deepEqual([...a].sort((x, y) => x - y), items);
-  assert.deepEqual(items, Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    items,
+  );
+  assert.deepEqual(
+    items,
+    Array.from({ length: 100 }, (_, i) => i),
+  );
   // Every position is reachable: over many seeds, item 0 lands everywhere in a 5-element list.
   const seen = new Set<number>();
   for (let s = 0; s < 200; s++) seen.add(shuffle([0, 1, 2, 3, 4], s).indexOf(0));
@@ -72,7 +78,10 @@ test('stratifiedSplit: proportional per class, every class of 2+ keeps one in tr
   // Input order kept in both parts.
   assert.ok(train.every((e, i) => i === 0 || e.line > train[i - 1]!.line));
   assert.ok(validation.every((e, i) => i === 0 || e.line > validation[i - 1]!.line));
-  assert.deepEqual(stratifiedSplit(ex, (e) => e.label as string, 0.25, 7), { train, validation });
+  assert.deepEqual(
+    stratifiedSplit(ex, (e) => e.label as string, 0.25, 7),
+    { train, validation },
+  );
   assert.notDeepEqual(stratifiedSplit(ex, (e) => e.label as string, 0.25, 8).validation, validation);
 
   // Tiny classes: at least one in validation, at least one left in train.
@@ -82,6 +91,9 @@ test('stratifiedSplit: proportional per class, every class of 2+ keeps one in tr
   assert.deepEqual(s.train, ['a', 'b', 'b', 'c']);
   const most = stratifiedSplit(tiny, (x) => x, 0.9, 1);
   assert.deepEqual(most.train, ['a', 'b', 'c']);
-  assert.deepEqual(stratifiedSplit(tiny, (x) => x, 0, 1), { train: tiny, validation: [] });
+  assert.deepEqual(
+    stratifiedSplit(tiny, (x) => x, 0, 1),
+    { train: tiny, validation: [] },
+  );
   assert.throws(() => stratifiedSplit(tiny, (x) => x, 1, 1), RangeError);
 });

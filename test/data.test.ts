@@ -52,7 +52,10 @@ test('real samples: banking77 JSONL, waimai_10k CSV with a column override, CoNL
   const waimai = await loadTextExamples(fixture('e2e/waimai-train.csv'), { columns: { text: 'review' } });
   assert.equal(waimai.length, 400);
   assert.deepEqual(new Set(waimai.map((e) => e.label)), new Set(['0', '1']));
-  assert.ok(waimai.some((e) => e.text.includes(',')), 'quoted fields with commas survive');
+  assert.ok(
+    waimai.some((e) => e.text.includes(',')),
+    'quoted fields with commas survive',
+  );
   const conll = await loadTokenExamples(fixture('e2e/conll-train.conll'));
   assert.equal(conll.length, 400);
   assert.deepEqual(conll[0]!.tokens.slice(0, 3), ['EU', 'rejects', 'German']);
@@ -63,11 +66,20 @@ test('real samples: banking77 JSONL, waimai_10k CSV with a column override, CoNL
 test('formats: TSV without quoting, BOM and CRLF, pairs, JSONL tokens, multi-label cells and arrays', async () => {
   const tsv = file('pairs.tsv', '\ufefftext\ttext_pair\tlabel\r\nsays "hi"\tand "bye\tyes\r\nno\tpair\tno\r\n');
   const ex = await loadTextExamples(tsv);
-  assert.deepEqual(ex.map((e) => [e.text, e.textPair, e.label]), [['says "hi"', 'and "bye', 'yes'], ['no', 'pair', 'no']]);
+  assert.deepEqual(
+    ex.map((e) => [e.text, e.textPair, e.label]),
+    [
+      ['says "hi"', 'and "bye', 'yes'],
+      ['no', 'pair', 'no'],
+    ],
+  );
   const multi = await loadTextExamples(file('multi.csv', 'text,label\n"good food, slow",food|speed\n'), { multiLabelSeparator: '|' });
   assert.deepEqual(multi[0]!.label, ['food', 'speed']);
   const arr = await loadTextExamples(file('multi.jsonl', '{"text": "x", "label": ["a", "b"]}\n{"text": "y", "label": 3}\n'), { multiLabelSeparator: ',' });
-  assert.deepEqual(arr.map((e) => e.label), [['a', 'b'], ['3']]);
+  assert.deepEqual(
+    arr.map((e) => e.label),
+    [['a', 'b'], ['3']],
+  );
   const tok = await loadTokenExamples(file('ner.jsonl', '{"tokens": ["Paris", "is"], "ner_tags": ["B-LOC", "O"]}\n'));
   assert.deepEqual(tok[0]!.tags, ['B-LOC', 'O']);
   assert.equal(formatOf('a.ndjson'), 'jsonl');
@@ -131,7 +143,10 @@ test('splits and order: seeded shuffles, stratified validation keeps every class
     const held = validation.filter((x) => x.y === cls).length;
     assert.ok(Math.abs(held - all * 0.2) <= 1, `${cls}: ${held} of ${all}`);
   }
-  assert.deepEqual(stratifiedSplit(items, (x) => x.y, 0.2, 3), { train, validation });
+  assert.deepEqual(
+    stratifiedSplit(items, (x) => x.y, 0.2, 3),
+    { train, validation },
+  );
   assert.equal(stratifiedSplit([{ y: 'solo' }], (x) => x.y, 0.5, 0).train.length, 1);
 });
 
@@ -139,10 +154,15 @@ test('batches: every example once, length grouping cuts padding, collate pads dy
   const lengths = Array.from({ length: 200 }, (_, i) => 5 + ((i * 37) % 60));
   for (const groupByLength of [false, true]) {
     const plan = planBatches(lengths, { batchSize: 16, shuffle: true, seed: 4, groupByLength });
-    assert.deepEqual(plan.flat().sort((a, b) => a - b), [...lengths.keys()]);
+    assert.deepEqual(
+      plan.flat().sort((a, b) => a - b),
+      [...lengths.keys()],
+    );
   }
   const padding = (plan: number[][]) => plan.reduce((t, b) => t + b.length * Math.max(...b.map((i) => lengths[i]!)) - b.reduce((s, i) => s + lengths[i]!, 0), 0);
-  assert.ok(padding(planBatches(lengths, { batchSize: 16, shuffle: true, seed: 4, groupByLength: true })) < padding(planBatches(lengths, { batchSize: 16, shuffle: true, seed: 4 })) / 3);
+  assert.ok(
+    padding(planBatches(lengths, { batchSize: 16, shuffle: true, seed: 4, groupByLength: true })) < padding(planBatches(lengths, { batchSize: 16, shuffle: true, seed: 4 })) / 3,
+  );
   assert.equal(planBatches(lengths, { batchSize: 16, dropLast: true }).length, 12);
 
   const f = (n: number, label: number) => ({ inputIds: Int32Array.from({ length: n }, (_, i) => i + 10), tokenTypeIds: new Int32Array(n), labels: label, line: 1 });
@@ -162,10 +182,10 @@ test('features: texts truncated, word labels on the first sub-token only, stream
   assert.deepEqual(enc.wordIds, [null, 0, 0, 0, 0, 1, null]);
   const labels = LabelMap.fromExamples(['B-LOC', 'O']);
   const [feat] = tokenFeatures(tok, [{ tokens: ['U.S.', 'Hello', 'worlds'], tags: ['B-LOC', 'O', 'O'], file: 'f', line: 1 }], labels, { maxLength: 32 });
-  assert.deepEqual([...feat!.labels as Int32Array], [IGNORE_INDEX, 0, IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX, 1, 1, IGNORE_INDEX, IGNORE_INDEX]);
+  assert.deepEqual([...(feat!.labels as Int32Array)], [IGNORE_INDEX, 0, IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX, 1, 1, IGNORE_INDEX, IGNORE_INDEX]);
   const [cut] = tokenFeatures(tok, [{ tokens: ['hello', 'world', 'paris'], tags: ['O', 'O', 'B-LOC'], file: 'f', line: 1 }], labels, { maxLength: 4 });
   assert.equal(cut!.inputIds.length, 4);
-  assert.deepEqual([...cut!.labels as Int32Array], [IGNORE_INDEX, 1, 1, IGNORE_INDEX]);
+  assert.deepEqual([...(cut!.labels as Int32Array)], [IGNORE_INDEX, 1, 1, IGNORE_INDEX]);
   const [text] = textFeatures(tok, [{ text: 'hello world hello world', label: 'O', file: 'f', line: 1 }], labels, { maxLength: 4 });
   assert.equal(text!.inputIds.length, 4);
   assert.equal(text!.labels, 1);
@@ -184,5 +204,5 @@ test('features: texts truncated, word labels on the first sub-token only, stream
     assert.ok(e.text);
   }
   assert.equal(n, 200_000);
-  assert.ok(peak < 64e6, `heap grew by ${(peak / 1e6).toFixed(1)} MB while streaming a ${(line.length * 2e5 / 1e6).toFixed(0)} MB file`);
+  assert.ok(peak < 64e6, `heap grew by ${(peak / 1e6).toFixed(1)} MB while streaming a ${((line.length * 2e5) / 1e6).toFixed(0)} MB file`);
 });

@@ -12,7 +12,14 @@ type ErrorClass = new (...args: any[]) => Error;
 /** Constructor arguments of one instance of each error class, by class name. */
 const SAMPLES: Record<string, readonly unknown[]> = {
   TunaError: ['internal', 'a defect'],
-  ShapeError: ['MatMul', 'inner dims differ', [[2, 3], [4, 5]]],
+  ShapeError: [
+    'MatMul',
+    'inner dims differ',
+    [
+      [2, 3],
+      [4, 5],
+    ],
+  ],
   OnnxFormatError: ['model.onnx: the ONNX model has no graph', { file: 'model.onnx' }],
   UnsupportedGradientError: ['Foo', '', 'foo_0'],
   RuntimeError: ['ONNX Runtime run failed: out of memory'],

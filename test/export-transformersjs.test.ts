@@ -52,8 +52,33 @@ const spamOnnx = join(work, 'spam-onnx');
 before(async () => {
   let stderr = '';
   const code = await run(
-    ['train', '--model', BUNDLED_EN, '--train', join(DATA, 'spam-train.csv'), '--output', spamDir, '--max-steps', '30', '--max-length', '64',
-      '--batch-size', '32', '--lr', '3e-4', '--warmup-ratio', '0.1', '--eval-strategy', 'no', '--save-strategy', 'no', '--progress', 'none', '--seed', '42'],
+    [
+      'train',
+      '--model',
+      BUNDLED_EN,
+      '--train',
+      join(DATA, 'spam-train.csv'),
+      '--output',
+      spamDir,
+      '--max-steps',
+      '30',
+      '--max-length',
+      '64',
+      '--batch-size',
+      '32',
+      '--lr',
+      '3e-4',
+      '--warmup-ratio',
+      '0.1',
+      '--eval-strategy',
+      'no',
+      '--save-strategy',
+      'no',
+      '--progress',
+      'none',
+      '--seed',
+      '42',
+    ],
     { stdout: () => {}, stderr: (s) => void (stderr += s) },
   );
   assert.equal(code, 0, stderr);
@@ -86,7 +111,9 @@ test('text classification: transformers.js on the export gives tuna pipeline lab
   const accF32 = accuracy(f32Out.map((p) => p.label));
   const accInt8 = accuracy(q8Out.map((p) => p.label));
   const agree = q8Out.filter((p, i) => p.label === f32Out[i]!.label).length / q8Out.length;
-  console.log(`spam-test (${texts.length}): accuracy tuna ${accTuna.toFixed(4)}, export F32 ${accF32.toFixed(4)}, int8 ${accInt8.toFixed(4)}; int8 agrees with F32 on ${(100 * agree).toFixed(1)}%`);
+  console.log(
+    `spam-test (${texts.length}): accuracy tuna ${accTuna.toFixed(4)}, export F32 ${accF32.toFixed(4)}, int8 ${accInt8.toFixed(4)}; int8 agrees with F32 on ${(100 * agree).toFixed(1)}%`,
+  );
   assert.ok(accF32 > 0.85, `the fine-tuned model is a real classifier (accuracy ${accF32})`);
   assert.ok(accF32 - accInt8 < 0.01, `int8 accuracy ${accInt8} vs F32 ${accF32}`);
   assert.ok(agree >= 0.98, `int8 agrees with F32 on ${agree}`);
@@ -105,7 +132,7 @@ test('feature extraction: a BertModel export, mean-pooled and normalised, in tra
   await ours.dispose();
   for (const dtype of ['fp32', 'q8'] as const) {
     const extractor = await tjs('feature-extraction', out, dtype);
-    const got = ((await extractor(texts, { pooling: 'mean', normalize: true })).tolist()) as number[][];
+    const got = (await extractor(texts, { pooling: 'mean', normalize: true })).tolist() as number[][];
     await extractor.dispose();
     got.forEach((v, i) => {
       const cosine = v.reduce((s, x, j) => s + x * want[i]![j]!, 0);
@@ -147,6 +174,9 @@ test('token classification and fill-mask: transformers.js on the exports agrees 
   const unmasker = await tjs('fill-mask', mlm, 'fp32');
   const theirs: { token: number; score: number }[] = await unmasker(masked);
   await unmasker.dispose();
-  assert.deepEqual(theirs.map((c) => c.token), top.map((c) => c.token));
+  assert.deepEqual(
+    theirs.map((c) => c.token),
+    top.map((c) => c.token),
+  );
   theirs.forEach((c, i) => assert.ok(Math.abs(c.score - top[i]!.score) < 1e-4));
 });

@@ -83,12 +83,18 @@ test('exported graphs: standard names, int64 inputs with dynamic axes, standard 
     assert.equal(input.dtype, 'int64');
     assert.deepEqual(input.shape, ['batch_size', 'sequence_length']);
   }
-  assert.deepEqual(f32.outputs.map((o) => [o.name, o.dtype, o.shape]), [['logits', 'float32', ['batch_size', 3]]]);
+  assert.deepEqual(
+    f32.outputs.map((o) => [o.name, o.dtype, o.shape]),
+    [['logits', 'float32', ['batch_size', 3]]],
+  );
   assert.ok(f32.initializers.has('bert.encoder.layer.0.attention.output.dense.weight'), 'weights keep their Hugging Face names');
   const int8 = loadOnnx(readFileSync(join(out, 'onnx/model_quantized.onnx')));
   const f16 = loadOnnx(readFileSync(join(out, 'onnx/model_fp16.onnx')));
   for (const m of [f32, int8, f16]) {
-    assert.ok(m.nodes.every((n) => n.domain === ''), 'no com.microsoft ops');
+    assert.ok(
+      m.nodes.every((n) => n.domain === ''),
+      'no com.microsoft ops',
+    );
     assert.ok(!m.opCounts().has('Gemm') || m === f32 || m === f16);
   }
   const ops = int8.opCounts();
@@ -135,7 +141,13 @@ test('int8 pass: MatMuls reading one activation share a DynamicQuantizeLinear, a
   assert.deepEqual(report, { matmuls: 2, activationQuantizers: 1 });
   assert.equal(m.opCounts().get('DynamicQuantizeLinear'), 1);
   assert.ok(!m.initializers.has('w1') && !m.initializers.has('w2'), 'the float32 weights are gone');
-  const feeds = { x: hostTensor('float32', Float32Array.from({ length: 3 * 8 }, (_, i) => Math.sin(i + 1)), [3, 8]) };
+  const feeds = {
+    x: hostTensor(
+      'float32',
+      Float32Array.from({ length: 3 * 8 }, (_, i) => Math.sin(i + 1)),
+      [3, 8],
+    ),
+  };
   const want = await runFile(writeTemp('ref.onnx', reference), feeds);
   const got = await runFile(writeTemp('q.onnx', m.encode({ opset: 17 })), feeds);
   for (const k of ['a', 'b']) assert.ok(maxDiff(got[k]!.data as Float32Array, want[k]!.data as Float32Array) < 0.03, k);
@@ -176,7 +188,16 @@ test('tuna export: the transformers.js layout, --json summary, tokenizer files c
   assert.equal(doc.task, 'fill-mask');
   assert.equal(doc.opset, 18);
   assert.deepEqual(doc.generated.sort(), ['special_tokens_map.json', 'tokenizer.json']);
-  for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json', 'onnx/model.onnx', 'onnx/model_quantized.onnx', 'onnx/model_fp16.onnx']) {
+  for (const f of [
+    'config.json',
+    'tokenizer.json',
+    'tokenizer_config.json',
+    'vocab.txt',
+    'special_tokens_map.json',
+    'onnx/model.onnx',
+    'onnx/model_quantized.onnx',
+    'onnx/model_fp16.onnx',
+  ]) {
     assert.ok(existsSync(join(out, f)), f);
     assert.equal(doc.files.find((x: { path: string }) => x.path === f)?.bytes, readFileSync(join(out, f)).byteLength, f);
   }
@@ -196,7 +217,11 @@ test('tuna export: the transformers.js layout, --json summary, tokenizer files c
 test('tuna export: errors name the file and say what is wrong', async () => {
   const cases: { args: string[]; code: string; message: RegExp }[] = [
     { args: ['--model', join(work, 'missing'), '--output', join(work, 'e1')], code: 'file_not_found', message: /missing: no such checkpoint directory/ },
-    { args: ['--model', fixture('BertForNextSentencePrediction'), '--output', join(work, 'e2')], code: 'invalid_model', message: /config\.json: architectures \["BertForNextSentencePrediction"\] cannot be exported/ },
+    {
+      args: ['--model', fixture('BertForNextSentencePrediction'), '--output', join(work, 'e2')],
+      code: 'invalid_model',
+      message: /config\.json: architectures \["BertForNextSentencePrediction"\] cannot be exported/,
+    },
     { args: ['--model', fixture('BertModel'), '--output', join(work, 'e3'), '--quantize', 'int4'], code: 'usage', message: /--quantize must be one of int8/ },
     { args: ['--model', fixture('BertModel'), '--output', join(work, 'e4'), '--opset', '13'], code: 'usage', message: /--opset must be one of 17, 18, 19, 20/ },
     { args: ['--model', fixture('BertModel'), '--output', join(fixture('BertModel'), 'config.json')], code: 'file_unreadable', message: /config\.json: exists and is a file/ },
@@ -213,7 +238,11 @@ test('tuna export: errors name the file and say what is wrong', async () => {
     const locked = join(work, 'locked');
     mkdirSync(locked);
     chmodSync(locked, 0o500);
-    cases.push({ args: ['--model', fixture('BertModel'), '--output', join(locked, 'out')], code: 'file_unreadable', message: /cannot create the output directory \(permission denied\)/ });
+    cases.push({
+      args: ['--model', fixture('BertModel'), '--output', join(locked, 'out')],
+      code: 'file_unreadable',
+      message: /cannot create the output directory \(permission denied\)/,
+    });
   }
   for (const c of cases) {
     let stdout = '';

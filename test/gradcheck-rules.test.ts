@@ -52,13 +52,23 @@ add(['Relu'], { name: 'Relu', inputs: { a: [8] }, build: (g, x) => g.relu(x.a!) 
 add(['Erf'], { name: 'Erf (float32)', dtype: 'float32', inputs: { a: [8] }, build: (g, x) => g.erf(x.a!) });
 add([`${MS_DOMAIN}::Gelu`], { name: 'Gelu (float32)', dtype: 'float32', inputs: { a: [2, 8] }, build: (g, x) => g.gelu(g.mul(x.a!, 2)) });
 add(['Where'], { name: 'Where with broadcast', inputs: { a: [3, 4], b: [4] }, build: (g, x) => g.where(g.greater(x.a!, 0), x.a!, x.b!) });
-add(['Cast'], { name: 'Cast float64 -> float32 -> float64', inputs: { a: [5] }, opts: { eps: 1e-2, atol: 1e-4, rtol: 1e-3 }, build: (g, x) => g.cast(g.mul(g.cast(x.a!, 'float32'), g.scalar(3, 'float32')), 'float64') });
+add(['Cast'], {
+  name: 'Cast float64 -> float32 -> float64',
+  inputs: { a: [5] },
+  opts: { eps: 1e-2, atol: 1e-4, rtol: 1e-3 },
+  build: (g, x) => g.cast(g.mul(g.cast(x.a!, 'float32'), g.scalar(3, 'float32')), 'float64'),
+});
 add(['Sum'], { name: 'Sum (variadic)', inputs: { a: [3, 4], b: [4] }, build: (g, x) => g.node('Sum', [x.a!, x.b!, x.a!], [{ dtype: 'float64', shape: [3, 4] }])[0]! });
 // linear algebra
 add(['MatMul'], { name: 'MatMul 2-D', inputs: { a: [3, 4], b: [4, 5] }, build: (g, x) => g.matMul(x.a!, x.b!) });
 add(['MatMul'], { name: 'MatMul 3-D x 2-D weight', inputs: { a: [2, 3, 4], b: [4, 5] }, build: (g, x) => g.matMul(x.a!, x.b!) });
 add(['MatMul'], { name: 'MatMul batched 4-D with broadcast batch', inputs: { a: [2, 2, 3, 4], b: [1, 2, 4, 3] }, build: (g, x) => g.matMul(x.a!, x.b!) });
-for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+for (const [ta, tb] of [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+] as const) {
   add([`${MS_DOMAIN}::FusedMatMul`], {
     name: `FusedMatMul transA=${ta} transB=${tb} alpha=0.5 (float32)`,
     dtype: 'float32',
@@ -66,14 +76,28 @@ for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, tru
     build: (g, x) => g.fusedMatMul(x.a!, x.b!, { transA: ta, transB: tb, alpha: 0.5 }),
   });
 }
-add(['Gemm'], { name: 'Gemm transB alpha beta, bias [N]', inputs: { a: [3, 4], b: [5, 4], c: [5] }, build: (g, x) => g.gemm(x.a!, x.b!, x.c!, { transB: true, alpha: 0.7, beta: 1.3 }) });
+add(['Gemm'], {
+  name: 'Gemm transB alpha beta, bias [N]',
+  inputs: { a: [3, 4], b: [5, 4], c: [5] },
+  build: (g, x) => g.gemm(x.a!, x.b!, x.c!, { transB: true, alpha: 0.7, beta: 1.3 }),
+});
 add(['Gemm'], { name: 'Gemm transA, no C', inputs: { a: [4, 3], b: [4, 5] }, build: (g, x) => g.gemm(x.a!, x.b!, undefined, { transA: true }) });
 // normalisation and losses
 add(['Softmax'], { name: 'Softmax axis -1', inputs: { a: [2, 3, 4] }, build: (g, x) => g.softmax(x.a!, -1) });
 add(['Softmax'], { name: 'Softmax axis 1', inputs: { a: [2, 3, 4] }, build: (g, x) => g.softmax(x.a!, 1) });
 add(['LogSoftmax'], { name: 'LogSoftmax', inputs: { a: [3, 5] }, build: (g, x) => g.logSoftmax(x.a!, -1) });
-add(['LayerNormalization'], { name: 'LayerNormalization last axis (float32)', dtype: 'float32', inputs: { a: [2, 3, 5], w: [5], b: [5] }, build: (g, x) => g.layerNorm(x.a!, x.w!, x.b!, { epsilon: 1e-5 }).y });
-add(['LayerNormalization'], { name: 'LayerNormalization over two axes, no bias (float32)', dtype: 'float32', inputs: { a: [2, 3, 4], w: [3, 4] }, build: (g, x) => g.layerNorm(x.a!, x.w!, undefined, { axis: 1 }).y });
+add(['LayerNormalization'], {
+  name: 'LayerNormalization last axis (float32)',
+  dtype: 'float32',
+  inputs: { a: [2, 3, 5], w: [5], b: [5] },
+  build: (g, x) => g.layerNorm(x.a!, x.w!, x.b!, { epsilon: 1e-5 }).y,
+});
+add(['LayerNormalization'], {
+  name: 'LayerNormalization over two axes, no bias (float32)',
+  dtype: 'float32',
+  inputs: { a: [2, 3, 4], w: [3, 4] },
+  build: (g, x) => g.layerNorm(x.a!, x.w!, undefined, { axis: 1 }).y,
+});
 for (const reduction of ['mean', 'sum', 'none'] as const) {
   add(['SoftmaxCrossEntropyLoss'], {
     name: `SoftmaxCrossEntropyLoss ${reduction} with ignored rows`,
@@ -97,15 +121,36 @@ add(['ReduceMean'], { name: 'ReduceMean axis 1 keepdims 1', inputs: { a: [2, 3, 
 add(['ReduceMean'], { name: 'ReduceMean all axes', inputs: { a: [2, 3] }, build: (g, x) => g.reduceMean(x.a!) });
 add(['ReduceMax'], { name: 'ReduceMax axis -1', inputs: { a: [3, 4] }, build: (g, x) => g.reduceMax(x.a!, [-1], false) });
 // shape ops
-add(['Reshape'], { name: 'Reshape with -1 and 0', inputs: { a: [2, 3, 4] }, build: (g, x) => g.mul(g.reshape(x.a!, [0, -1]), g.constant(randomArray('float64', 24, 3), 'float64', [2, 12])) });
+add(['Reshape'], {
+  name: 'Reshape with -1 and 0',
+  inputs: { a: [2, 3, 4] },
+  build: (g, x) => g.mul(g.reshape(x.a!, [0, -1]), g.constant(randomArray('float64', 24, 3), 'float64', [2, 12])),
+});
 add(['Transpose'], { name: 'Transpose', inputs: { a: [2, 3, 4] }, build: (g, x) => g.transpose(x.a!, [2, 0, 1]) });
 add(['Unsqueeze', 'Squeeze'], { name: 'Unsqueeze then Squeeze', inputs: { a: [3, 4] }, build: (g, x) => g.squeeze(g.mul(g.unsqueeze(x.a!, [0, 2]), 2), [0]) });
 add(['Concat'], { name: 'Concat', inputs: { a: [2, 3], b: [2, 2] }, build: (g, x) => g.concat([x.a!, x.b!, x.a!], 1) });
-add(['Split'], { name: 'Split with an unused piece', inputs: { a: [5, 2] }, build: (g, x) => { const [p, , r] = g.split(x.a!, [2, 1, 2], 0); return g.mul(p!, r!); } });
+add(['Split'], {
+  name: 'Split with an unused piece',
+  inputs: { a: [5, 2] },
+  build: (g, x) => {
+    const [p, , r] = g.split(x.a!, [2, 1, 2], 0);
+    return g.mul(p!, r!);
+  },
+});
 add(['Slice'], { name: 'Slice negative start, multiple axes', inputs: { a: [4, 5] }, build: (g, x) => g.slice(x.a!, [1, -3], [3, 5], [0, 1]) });
 add(['Slice'], { name: 'Slice to INT64 max', inputs: { a: [4, 5] }, build: (g, x) => g.slice(x.a!, [2], [2 ** 62], [1]) });
-add(['Gather'], { name: 'Gather axis 0 with repeated indices (embedding)', inputs: { a: [5, 3] }, ints: { idx: { shape: [2, 3], values: [0, 4, 4, 1, 0, 0] } }, build: (g, x) => g.gather(x.a!, x.idx!, 0) });
-add(['Gather'], { name: 'Gather axis 1 with a negative index', inputs: { a: [2, 5, 3] }, ints: { idx: { shape: [3], values: [-1, 2, 2] } }, build: (g, x) => g.gather(x.a!, x.idx!, 1) });
+add(['Gather'], {
+  name: 'Gather axis 0 with repeated indices (embedding)',
+  inputs: { a: [5, 3] },
+  ints: { idx: { shape: [2, 3], values: [0, 4, 4, 1, 0, 0] } },
+  build: (g, x) => g.gather(x.a!, x.idx!, 0),
+});
+add(['Gather'], {
+  name: 'Gather axis 1 with a negative index',
+  inputs: { a: [2, 5, 3] },
+  ints: { idx: { shape: [3], values: [-1, 2, 2] } },
+  build: (g, x) => g.gather(x.a!, x.idx!, 1),
+});
 add(['Expand'], { name: 'Expand', inputs: { a: [3, 1] }, build: (g, x) => g.expand(x.a!, [2, 3, 4]) });
 
 for (const c of cases) {
@@ -122,12 +167,16 @@ for (const c of cases) {
       feeds[name] = hostTensor(dtype, data, shape);
     }
     for (const [name, t] of Object.entries(c.ints ?? {})) feeds[name] = hostTensor('int64', BigInt64Array.from(t.values.map(BigInt)), t.shape);
-    const res = await gradCheck((g) => {
-      const x: Record<string, Value> = {};
-      for (const [name, shape] of Object.entries(c.inputs)) x[name] = g.input(name, dtype, shape);
-      for (const [name, t] of Object.entries(c.ints ?? {})) x[name] = g.input(name, 'int64', t.shape);
-      return { output: c.build(g, x), wrt: Object.keys(c.inputs).map((k) => x[k]!) };
-    }, feeds, c.opts);
+    const res = await gradCheck(
+      (g) => {
+        const x: Record<string, Value> = {};
+        for (const [name, shape] of Object.entries(c.inputs)) x[name] = g.input(name, dtype, shape);
+        for (const [name, t] of Object.entries(c.ints ?? {})) x[name] = g.input(name, 'int64', t.shape);
+        return { output: c.build(g, x), wrt: Object.keys(c.inputs).map((k) => x[k]!) };
+      },
+      feeds,
+      c.opts,
+    );
     assert.deepEqual(res.mismatches, [], `max abs error ${res.maxAbsError}`);
     assert.ok(res.checked > 0);
   });
@@ -172,7 +221,10 @@ test('an op without a rule fails with a message naming it', () => {
   const g = new G();
   const x = g.input('x', 'float32', [3]);
   const y = g.node('Softsign', [x], [{ dtype: 'float32', shape: [3] }])[0]!;
-  assert.throws(() => gradients(g, g.reduceSum(y), [x]), (e: unknown) => e instanceof UnsupportedGradientError && /Softsign/.test((e as Error).message));
+  assert.throws(
+    () => gradients(g, g.reduceSum(y), [x]),
+    (e: unknown) => e instanceof UnsupportedGradientError && /Softsign/.test((e as Error).message),
+  );
 });
 
 test('only the needed gradients are built and unrelated inputs get zeros', async () => {

@@ -18,7 +18,11 @@ import { writeTinyModel } from './helpers/tiny-model.js';
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../bin/tuna.js', import.meta.url));
 const tuna = (...args: string[]) => run(process.execPath, [bin, ...args], { maxBuffer: 1 << 26 });
-const lines = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l));
+const lines = (s: string) =>
+  s
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 const TEXTS = ['where is my parcel?', 'the invoice is wrong', 'thanks, all good', 'my card was charged twice', 'when will it ship?', 'hello there'];
 const LABELS = { 0: 'billing', 1: 'shipping', 2: 'other' };
@@ -70,7 +74,10 @@ test('a sequence classifier gives the same labels, scores and logits through pip
     assert.equal(res.status, 200);
     const served = res.body as { label: string; score: number }[][];
     served.forEach((labels, i) => {
-      assert.deepEqual(labels.map((l) => l.label), direct[i]!.result.map((l) => l.label));
+      assert.deepEqual(
+        labels.map((l) => l.label),
+        direct[i]!.result.map((l) => l.label),
+      );
       labels.forEach((l, k) => assert.ok(near(l.score, direct[i]!.result[k]!.score)));
     });
   } finally {
@@ -80,7 +87,27 @@ test('a sequence classifier gives the same labels, scores and logits through pip
   // The sharded checkpoint trains (its weights, not random ones: nothing is reported missing) and exports.
   const train = join(dir, 'train.csv');
   await writeFile(train, `text,label\n${TEXTS.map((t, i) => `"${t}",${LABELS[(i % 3) as 0 | 1 | 2]}`).join('\n')}\n`);
-  const trained = await tuna('train', '--model', dir, '--train', train, '--validation', train, '--output', join(dir, 'out'), '--max-steps', '1', '--max-length', '32', '--batch-size', '4', '--threads', '1', '--progress', 'none');
+  const trained = await tuna(
+    'train',
+    '--model',
+    dir,
+    '--train',
+    train,
+    '--validation',
+    train,
+    '--output',
+    join(dir, 'out'),
+    '--max-steps',
+    '1',
+    '--max-length',
+    '32',
+    '--batch-size',
+    '4',
+    '--threads',
+    '1',
+    '--progress',
+    'none',
+  );
   assert.doesNotMatch(trained.stderr + trained.stdout, /initialised \d+ parameters|lacks/);
   const exported = JSON.parse((await tuna('export', '--model', dir, '--output', join(dir, 'onnx-out'), '--json')).stdout);
   assert.equal(exported.task, 'text-classification');
@@ -126,7 +153,10 @@ test('pipeline options: transformers.js names accepted, unknown names refused', 
     const snake = await ner('John lives in Paris.', { aggregation_strategy: 'simple' } as never);
     const camel = await ner('John lives in Paris.', { aggregationStrategy: 'simple' });
     assert.deepEqual(snake, camel);
-    await assert.rejects(ner('John', { aggregation: 'simple' } as never), (e: { code: string; message: string }) => e.code === 'invalid_option' && /unknown option "aggregation"/.test(e.message));
+    await assert.rejects(
+      ner('John', { aggregation: 'simple' } as never),
+      (e: { code: string; message: string }) => e.code === 'invalid_option' && /unknown option "aggregation"/.test(e.message),
+    );
   } finally {
     await ner.dispose();
   }

@@ -44,10 +44,16 @@ test('write then read round-trips; config.json is sorted, indented JSON; weights
   ]);
   const config = { model_type: 'bert', id2label: { '1': 'pos', '0': 'neg' }, architectures: ['BertForSequenceClassification'], hidden_size: 2 };
   const written = await writeCheckpoint(dir, { config, tensors, extraFiles: { 'vocab.txt': '[PAD]\n[UNK]\n', 'tokenizer_config.json': new TextEncoder().encode('{}\n') } });
-  assert.deepEqual(written.map((p) => p.slice(dir.length + 1)), ['model.safetensors', 'vocab.txt', 'tokenizer_config.json', 'config.json']);
+  assert.deepEqual(
+    written.map((p) => p.slice(dir.length + 1)),
+    ['model.safetensors', 'vocab.txt', 'tokenizer_config.json', 'config.json'],
+  );
   assert.deepEqual((await readdir(dir)).sort(), ['config.json', 'model.safetensors', 'tokenizer_config.json', 'vocab.txt']);
   const text = await readFile(join(dir, 'config.json'), 'utf8');
-  assert.equal(text, '{\n  "architectures": [\n    "BertForSequenceClassification"\n  ],\n  "hidden_size": 2,\n  "id2label": {\n    "0": "neg",\n    "1": "pos"\n  },\n  "model_type": "bert"\n}\n');
+  assert.equal(
+    text,
+    '{\n  "architectures": [\n    "BertForSequenceClassification"\n  ],\n  "hidden_size": 2,\n  "id2label": {\n    "0": "neg",\n    "1": "pos"\n  },\n  "model_type": "bert"\n}\n',
+  );
   assert.equal(configJson(config), text);
   assert.equal(await readFile(join(dir, 'vocab.txt'), 'utf8'), '[PAD]\n[UNK]\n');
   const header = await readSafetensorsHeader(join(dir, 'model.safetensors'));
@@ -93,7 +99,10 @@ test('broken sharded checkpoints are refused with the file named', async () => {
   const index = JSON.parse(await readFile(indexPath, 'utf8'));
   index.weight_map.c = 'model-00003-of-00003.safetensors';
   await writeFile(indexPath, JSON.stringify(index));
-  await assert.rejects(readCheckpoint(dir), (e: unknown) => e instanceof CheckpointError && /model-00003-of-00003\.safetensors: shard named by model\.safetensors\.index\.json is missing/.test(e.message));
+  await assert.rejects(
+    readCheckpoint(dir),
+    (e: unknown) => e instanceof CheckpointError && /model-00003-of-00003\.safetensors: shard named by model\.safetensors\.index\.json is missing/.test(e.message),
+  );
   delete index.weight_map.c;
   index.weight_map.b = 'model-00001-of-00002.safetensors';
   await writeFile(indexPath, JSON.stringify(index));
@@ -131,7 +140,10 @@ test('pickled weights are refused with the conversion command; missing files are
   await copyFile(join(bert('BertModel'), 'config.json'), join(corrupt, 'config.json'));
   const bytes = await readFile(join(bert('BertModel'), 'model.safetensors'));
   await writeFile(join(corrupt, 'model.safetensors'), bytes.subarray(0, bytes.length - 10));
-  await assert.rejects(readCheckpoint(corrupt), (e: unknown) => e instanceof CheckpointError && /model\.safetensors: tensor ".*": data_offsets .* run past the end of the file/.test(e.message));
+  await assert.rejects(
+    readCheckpoint(corrupt),
+    (e: unknown) => e instanceof CheckpointError && /model\.safetensors: tensor ".*": data_offsets .* run past the end of the file/.test(e.message),
+  );
 });
 
 test('select reads only the named tensors; writing refuses unsafe extra file names', async () => {

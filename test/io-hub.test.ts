@@ -112,7 +112,13 @@ async function startHub(repos: Record<string, Record<string, Files>>, behaviour:
     if (file.endsWith('.safetensors') || file.endsWith('.bin')) {
       const sha = sha256(body);
       blobs.set(sha, { name: file, body });
-      res.writeHead(302, { location: `${cdnUrl}/blobs/${sha}?signature=x`, 'x-linked-etag': `"${sha}"`, etag: `"${sha}"`, 'x-linked-size': String(body.length), 'x-repo-commit': commit });
+      res.writeHead(302, {
+        location: `${cdnUrl}/blobs/${sha}?signature=x`,
+        'x-linked-etag': `"${sha}"`,
+        etag: `"${sha}"`,
+        'x-linked-size': String(body.length),
+        'x-repo-commit': commit,
+      });
       return void res.end();
     }
     send(req, res, file, body, { etag: `"${gitSha1(body)}"`, 'x-repo-commit': commit });
@@ -197,7 +203,6 @@ async function hubCacheRepo(root: string, id: string, commit: string, files: Fil
 
 const commitOf = (s: string) => createHash('sha1').update(s).digest('hex');
 
-
 test('downloads config, weights (via a CDN redirect) and tokenizer files, then uses the cache with no requests', async () => {
   const files = await checkpointFiles();
   const hub = await startHub({ 'org/tiny': { main: files } });
@@ -209,9 +214,18 @@ test('downloads config, weights (via a CDN redirect) and tokenizer files, then u
     assert.equal(dir, snapshotDir('org/tiny', { cacheDir }));
     assert.deepEqual((await readdir(dir)).sort(), ['config.json', 'model.safetensors', 'tokenizer_config.json', 'vocab.txt']);
     for (const f of await readdir(dir)) assert.deepEqual(await readFile(join(dir, f)), files[f], f);
-    assert.ok(hub.log.some((r) => r.server === 'cdn' && r.path.startsWith('/blobs/')), 'the weights came from the CDN');
-    assert.ok(hub.log.filter((r) => r.server === 'hub').every((r) => r.auth === 'Bearer hf_secret'), 'the token goes to the hub');
-    assert.ok(hub.log.filter((r) => r.server === 'cdn').every((r) => r.auth === undefined), 'and never to another origin');
+    assert.ok(
+      hub.log.some((r) => r.server === 'cdn' && r.path.startsWith('/blobs/')),
+      'the weights came from the CDN',
+    );
+    assert.ok(
+      hub.log.filter((r) => r.server === 'hub').every((r) => r.auth === 'Bearer hf_secret'),
+      'the token goes to the hub',
+    );
+    assert.ok(
+      hub.log.filter((r) => r.server === 'cdn').every((r) => r.auth === undefined),
+      'and never to another origin',
+    );
     assert.deepEqual(
       hub.log.filter((r) => r.server === 'hub').map((r) => r.path.replace('/org/tiny/resolve/main/', '')),
       ['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'],
@@ -252,7 +266,7 @@ test('offline mode without a cached copy fails clearly and sends nothing', async
 test('a sharded repository: the index and every shard are fetched', async () => {
   const files = await checkpointFiles({ shards: true });
   assert.ok(files['model.safetensors.index.json'] && !files['model.safetensors']);
-  const hub = await startHub({ 'sharded': { main: files } });
+  const hub = await startHub({ sharded: { main: files } });
   try {
     const dir = await resolveModel('sharded', { endpoint: hub.endpoint, cacheDir: await cache() });
     const shards = Object.keys(files).filter((f) => /^model-\d+-of-\d+\.safetensors$/.test(f));
@@ -260,7 +274,10 @@ test('a sharded repository: the index and every shard are fetched', async () => 
     for (const f of shards) assert.deepEqual(await readFile(join(dir, f)), files[f]);
     const ckpt = await readCheckpoint(dir);
     assert.equal(ckpt.tensors.size, 3);
-    assert.ok(hub.log.some((r) => r.path.endsWith('/model.safetensors') && r.server === 'hub'), 'tried the single file first');
+    assert.ok(
+      hub.log.some((r) => r.path.endsWith('/model.safetensors') && r.server === 'hub'),
+      'tried the single file first',
+    );
   } finally {
     await hub.close();
   }
@@ -279,7 +296,10 @@ test('a truncated partial download resumes with a Range request', async () => {
     const dir = await resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir });
     assert.deepEqual(await readFile(join(dir, 'model.safetensors')), weights);
     const cdn = hub.log.filter((r) => r.server === 'cdn');
-    assert.deepEqual(cdn.map((r) => r.range), ['bytes=30000-']);
+    assert.deepEqual(
+      cdn.map((r) => r.range),
+      ['bytes=30000-'],
+    );
     assert.ok(!existsSync(join(dir, 'model.safetensors.incomplete')));
   } finally {
     await hub.close();
@@ -292,7 +312,10 @@ test('a connection dropped mid-file keeps the partial file, and the next run res
   const hub = await startHub({ 'org/tiny': { main: files } }, { cut: new Map([['model.safetensors', 50_000]]) });
   try {
     const cacheDir = await cache();
-    await assert.rejects(resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir }), (e: unknown) => e instanceof HubError && /download interrupted .* run again to resume/.test(e.message));
+    await assert.rejects(
+      resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir }),
+      (e: unknown) => e instanceof HubError && /download interrupted .* run again to resume/.test(e.message),
+    );
     const partial = join(snapshotDir('org/tiny', { cacheDir }), 'model.safetensors.incomplete');
     const kept = (await stat(partial)).size;
     assert.ok(kept > 0 && kept <= 50_000, `kept ${kept} bytes`);
@@ -314,7 +337,10 @@ test('a partial file that is not a prefix of the real one is discarded and fetch
     await writeFile(join(snap, 'model.safetensors.incomplete'), Buffer.alloc(1000, 7));
     const dir = await resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir });
     assert.deepEqual(await readFile(join(dir, 'model.safetensors')), files['model.safetensors']);
-    assert.deepEqual(hub.log.filter((r) => r.server === 'cdn').map((r) => r.range), ['bytes=1000-', undefined]);
+    assert.deepEqual(
+      hub.log.filter((r) => r.server === 'cdn').map((r) => r.range),
+      ['bytes=1000-', undefined],
+    );
   } finally {
     await hub.close();
   }
@@ -347,7 +373,10 @@ test('unknown models, missing config.json and gated models give clear errors', a
   try {
     const cacheDir = await cache();
     for (const id of ['org/noconfig', 'org/unknown']) {
-      await assert.rejects(resolveModel(id, { endpoint: hub.endpoint, cacheDir }), (e: unknown) => e instanceof HubError && e.message.startsWith(`${id}: model not found at ${hub.endpoint}`));
+      await assert.rejects(
+        resolveModel(id, { endpoint: hub.endpoint, cacheDir }),
+        (e: unknown) => e instanceof HubError && e.message.startsWith(`${id}: model not found at ${hub.endpoint}`),
+      );
       assert.ok(!existsSync(snapshotDir(id, { cacheDir })), 'no empty snapshot left behind');
     }
     await assert.rejects(resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir, revision: 'v9' }), /org\/tiny: model not found .* at revision v9/);
@@ -405,7 +434,10 @@ test('revisions, local directories, bad ids, and concurrent calls', async () => 
     const n = hub.count();
     const [a, b] = await Promise.all([resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir }), resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir })]);
     assert.equal(a, b);
-    const gets = hub.log.slice(n).filter((r) => r.server === 'hub').map((r) => r.path);
+    const gets = hub.log
+      .slice(n)
+      .filter((r) => r.server === 'hub')
+      .map((r) => r.path);
     assert.equal(new Set(gets).size, gets.length, gets.join('\n'));
     // Local paths are used as they are; paths that do not exist are not taken for Hub ids.
     assert.equal(await resolveModel(dir, { endpoint: 'http://127.0.0.1:1', cacheDir }), dir);
@@ -451,8 +483,7 @@ test('HubError is a TunaError whose code says what went wrong', async () => {
   const hub = await startHub({ 'org/tiny': { main: files } });
   try {
     const cacheDir = await cache();
-    const code = (p: Promise<unknown>, expected: string, field?: string) =>
-      assert.rejects(p, (e: unknown) => e instanceof HubError && e.code === expected && e.field === field);
+    const code = (p: Promise<unknown>, expected: string, field?: string) => assert.rejects(p, (e: unknown) => e instanceof HubError && e.code === expected && e.field === field);
     await code(resolveModel('org/unknown', { endpoint: hub.endpoint, cacheDir }), 'file_not_found');
     await code(resolveModel('./no/such/dir', { cacheDir }), 'file_not_found');
     await code(resolveModel('org/tiny', { endpoint: 'http://127.0.0.1:1', cacheDir }), 'hub_error');
@@ -500,7 +531,10 @@ test('a model in the Hugging Face hub cache is used from there, with no network'
     assert.equal(await hubCacheSnapshot(hfCache, 'org/cached', 'v2.0'), undefined);
     assert.equal(await hubCacheSnapshot(hfCache, 'org/cached', commitOf('other')), undefined);
     await assert.rejects(resolveModel('org/cached', { ...opts, revision: 'v2.0' }), (e: unknown) => e instanceof HubError && /model not found/.test(e.message));
-    assert.ok(hub.log.some((r) => r.path === '/org/cached/resolve/v2.0/config.json'), 'fell back to downloading');
+    assert.ok(
+      hub.log.some((r) => r.path === '/org/cached/resolve/v2.0/config.json'),
+      'fell back to downloading',
+    );
     // hubCacheDir: false skips the hub cache.
     await assert.rejects(resolveModel('org/cached', { ...opts, hubCacheDir: false, offline: true }), /not in the cache/);
   } finally {
@@ -510,7 +544,9 @@ test('a model in the Hugging Face hub cache is used from there, with no network'
 
 test('a sharded model in the Hugging Face hub cache is used only with every shard', async () => {
   const files = await checkpointFiles({ shards: true });
-  const shards = Object.keys(files).filter((f) => /^model-\d+-of-\d+\.safetensors$/.test(f)).sort();
+  const shards = Object.keys(files)
+    .filter((f) => /^model-\d+-of-\d+\.safetensors$/.test(f))
+    .sort();
   assert.equal(shards.length, 3);
   const hfCache = await tmp('tuna-hf-cache-');
   const commit = commitOf('sharded');
@@ -535,11 +571,17 @@ test('a sharded model in the Hugging Face hub cache is used only with every shar
     const fetched = await resolveModel('org/partial', opts);
     assert.equal(fetched, snapshotDir('org/partial', { cacheDir }));
     assert.equal((await readCheckpoint(fetched)).tensors.size, 3);
-    assert.ok(hub.log.some((r) => r.path.endsWith(`/org/partial/resolve/main/${shards[1]}`)), 'the shards were downloaded');
+    assert.ok(
+      hub.log.some((r) => r.path.endsWith(`/org/partial/resolve/main/${shards[1]}`)),
+      'the shards were downloaded',
+    );
 
     // When the download cannot happen either, the error says so clearly.
     await assert.rejects(resolveModel('org/dangling', opts), (e: unknown) => e instanceof HubError && e.message.startsWith(`org/dangling: model not found at ${hub.endpoint}`));
-    await assert.rejects(resolveModel('org/dangling', { ...opts, endpoint: 'http://127.0.0.1:1' }), (e: unknown) => e instanceof HubError && /request failed .*HF_HUB_OFFLINE=1/.test(e.message));
+    await assert.rejects(
+      resolveModel('org/dangling', { ...opts, endpoint: 'http://127.0.0.1:1' }),
+      (e: unknown) => e instanceof HubError && /request failed .*HF_HUB_OFFLINE=1/.test(e.message),
+    );
     await assert.rejects(
       resolveModel('org/dangling', { ...opts, offline: true }),
       (e: unknown) => e instanceof HubError && e.message.includes(`nor in the Hugging Face cache ${danglingRepo}`) && /offline mode is on/.test(e.message),

@@ -28,7 +28,8 @@ function bertBaseShapes(): [string, number[]][] {
   ];
   for (let l = 0; l < 12; l++) {
     const p = `encoder.layer.${l}.`;
-    for (const m of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense']) shapes.push([`${p}${m}.weight`, [h, h]], [`${p}${m}.bias`, [h]]);
+    for (const m of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense'])
+      shapes.push([`${p}${m}.weight`, [h, h]], [`${p}${m}.bias`, [h]]);
     shapes.push([`${p}intermediate.dense.weight`, [4 * h, h]], [`${p}intermediate.dense.bias`, [4 * h]]);
     shapes.push([`${p}output.dense.weight`, [h, 4 * h]], [`${p}output.dense.bias`, [h]]);
     for (const n of ['attention.output.LayerNorm', 'output.LayerNorm']) shapes.push([`${p}${n}.weight`, [h]], [`${p}${n}.bias`, [h]]);

@@ -98,7 +98,10 @@ test('tied decoder: absent weight comes from the word embeddings, decoder.bias a
 });
 
 test('a checkpoint with both legacy and current names uses the current one and reports the other', () => {
-  const r = matchKeys(['bert.embeddings.LayerNorm.weight', 'bert.embeddings.LayerNorm.bias'], ['bert.embeddings.LayerNorm.gamma', 'bert.embeddings.LayerNorm.weight', 'bert.embeddings.LayerNorm.beta']);
+  const r = matchKeys(
+    ['bert.embeddings.LayerNorm.weight', 'bert.embeddings.LayerNorm.bias'],
+    ['bert.embeddings.LayerNorm.gamma', 'bert.embeddings.LayerNorm.weight', 'bert.embeddings.LayerNorm.beta'],
+  );
   assert.equal(r.mapping.get('bert.embeddings.LayerNorm.weight'), 'bert.embeddings.LayerNorm.weight');
   assert.equal(r.mapping.get('bert.embeddings.LayerNorm.bias'), 'bert.embeddings.LayerNorm.beta');
   assert.deepEqual(r.unexpected, ['bert.embeddings.LayerNorm.gamma']);

@@ -70,7 +70,10 @@ test('reads every dtype of a file written by an independent (numpy) writer, exac
           break;
         case 'I64':
           assert.ok(d instanceof BigInt64Array);
-          assert.deepEqual([...d], e.values.map((v) => BigInt(v)));
+          assert.deepEqual(
+            [...d],
+            e.values.map((v) => BigInt(v)),
+          );
           break;
         default:
           assert.equal(d.constructor.name, { I32: 'Int32Array', I8: 'Int8Array', U8: 'Uint8Array', BOOL: 'Uint8Array' }[e.dtype], name);
@@ -175,13 +178,12 @@ test('F16 writing rounds to nearest, ties to even, exactly as numpy does', () =>
   assert.equal(floatToHalf(NaN) & 0x7e00, 0x7e00);
 });
 
-
 test('BF16: read exactly, written with round to nearest even (float32 and float64 paths agree)', () => {
   const all = new Uint16Array(65536).map((_, i) => i);
   const file = raw({ b: { dtype: 'BF16', shape: [256, 256], data_offsets: [0, 131072] } }, new Uint8Array(all.buffer));
   const b = parseSafetensors(file).tensors.get('b')!.data as Float32Array;
   const bits = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < 65536; i++) assert.equal(bits[i], i << 16 >>> 0);
+  for (let i = 0; i < 65536; i++) assert.equal(bits[i], (i << 16) >>> 0);
   assert.equal(bfloat16ToFloat(0x3f80), 1);
   // Ties: 1 + 2^-8 lies halfway between bf16 1 (0x3f80) and 1 + 2^-7 (0x3f81): goes to even 0x3f80.
   assert.equal(floatToBfloat16(1 + 2 ** -8), 0x3f80);
@@ -214,7 +216,14 @@ test('tensors are views into one buffer, not copies; unaligned offsets are copie
   const ids = new BigInt64Array([1n, 2n]);
   const dir = await tmp();
   const path = join(dir, 'v.safetensors');
-  await writeSafetensors(path, new Map<string, NamedTensor>([['a', { shape: [2, 2], data: a }], ['b', { shape: [2], data: b }], ['ids', { shape: [2], data: ids }]]));
+  await writeSafetensors(
+    path,
+    new Map<string, NamedTensor>([
+      ['a', { shape: [2, 2], data: a }],
+      ['b', { shape: [2], data: b }],
+      ['ids', { shape: [2], data: ids }],
+    ]),
+  );
   const { tensors } = await readSafetensors(path);
   const [ta, tb, ti] = ['a', 'b', 'ids'].map((n) => tensors.get(n)!.data);
   assert.equal(ta!.buffer, tb!.buffer);
@@ -235,7 +244,13 @@ test('tensors are views into one buffer, not copies; unaligned offsets are copie
     assert.deepEqual([...(r.tensors.get('u')!.data as Uint8Array)], [7]);
   }
   const header = await readSafetensorsHeader(join(dir, 'odd.safetensors'));
-  assert.deepEqual(header.tensors.map((t) => [t.name, t.dtype, t.dataOffsets]), [['u', 'U8', [0, 1]], ['f', 'F32', [1, 9]]]);
+  assert.deepEqual(
+    header.tensors.map((t) => [t.name, t.dtype, t.dataOffsets]),
+    [
+      ['u', 'U8', [0, 1]],
+      ['f', 'F32', [1, 9]],
+    ],
+  );
 });
 
 test('malformed files are rejected with errors naming the file and the tensor', async () => {
@@ -247,7 +262,11 @@ test('malformed files are rejected with errors naming the file and the tensor', 
     ['not-json', raw('{"a": '), /not-json\.safetensors: the header is not valid JSON/],
     ['pickle', raw('\x80\x02}q'), /pickle\.safetensors: not a safetensors file/],
     ['dtype', raw({ w: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), /dtype\.safetensors: tensor "w" has dtype F8_E4M3, which tuna does not read/],
-    ['size', raw({ w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }, new Uint8Array(12)), /size\.safetensors: tensor "w": shape \[2, 2\] of F32 needs 16 bytes but data_offsets \[0, 12\] span 12/],
+    [
+      'size',
+      raw({ w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }, new Uint8Array(12)),
+      /size\.safetensors: tensor "w": shape \[2, 2\] of F32 needs 16 bytes but data_offsets \[0, 12\] span 12/,
+    ],
     [
       'overlap',
       raw({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, new Uint8Array(12)),
@@ -264,7 +283,11 @@ test('malformed files are rejected with errors naming the file and the tensor', 
       /truncated\.safetensors: tensor "b": data_offsets \[16, 1040\] run past the end of the file \(its data section has 100 bytes\); the file is truncated/,
     ],
     ['trailing', raw({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(8)), /trailing\.safetensors: the last 4 bytes of the file belong to no tensor/],
-    ['shape', raw({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), /shape\.safetensors: tensor "a": shape \[-1\] is not a list of non-negative integers/],
+    [
+      'shape',
+      raw({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)),
+      /shape\.safetensors: tensor "a": shape \[-1\] is not a list of non-negative integers/,
+    ],
     ['offsets', raw({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, new Uint8Array(4)), /offsets\.safetensors: tensor "a": data_offsets \[4, 0\] end before they start/],
     ['meta', raw({ __metadata__: { format: 1 } }), /meta\.safetensors: __metadata__ entry "format" is 1, not a string/],
   ];
@@ -272,7 +295,11 @@ test('malformed files are rejected with errors naming the file and the tensor', 
     const path = join(dir, `${name}.safetensors`);
     await writeFile(path, bytes);
     await assert.rejects(readSafetensors(path), (e: unknown) => e instanceof SafetensorsError && message.test(e.message), name);
-    assert.throws(() => parseSafetensors(bytes, path), (e: unknown) => e instanceof SafetensorsError && message.test(e.message), name);
+    assert.throws(
+      () => parseSafetensors(bytes, path),
+      (e: unknown) => e instanceof SafetensorsError && message.test(e.message),
+      name,
+    );
   }
   await assert.rejects(readSafetensors(join(dir, 'absent.safetensors')), /absent\.safetensors: no such file/);
 });
@@ -296,7 +323,10 @@ test('writing checks shapes and dtypes and keeps metadata', async () => {
   ]);
   await writeSafetensors(path, tensors, { format: 'pt' });
   const header = await readSafetensorsHeader(path);
-  assert.deepEqual(header.tensors.map((t) => `${t.name}:${t.dtype}`), ['a:F32', 'z:F32', 'h:F16', 'm:BOOL']);
+  assert.deepEqual(
+    header.tensors.map((t) => `${t.name}:${t.dtype}`),
+    ['a:F32', 'z:F32', 'h:F16', 'm:BOOL'],
+  );
   const back = await readSafetensors(path);
   assert.deepEqual(back.metadata, { format: 'pt' });
   assert.deepEqual([...(back.tensors.get('a')!.data as Float32Array)], [Math.fround(0.1), 2]);

@@ -81,7 +81,10 @@ test("scikit-learn's documented classification_report example", () => {
   assert.deepEqual(r.warnings, []);
   const neverPredicted = classificationReport(['a', 'b'], ['a', 'a']);
   assert.equal(neverPredicted.labels.b!.precision, 0);
-  assert.ok(neverPredicted.warnings.some((w) => w.includes('"b"')), 'zero division is reported');
+  assert.ok(
+    neverPredicted.warnings.some((w) => w.includes('"b"')),
+    'zero division is reported',
+  );
 });
 
 test('numbers round as Python formats them (half to even on exact ties)', () => {
@@ -93,8 +96,14 @@ test('numbers round as Python formats them (half to even on exact ties)', () => 
 });
 
 test("seqeval's documented example: MISC missed by one token, PER exact", () => {
-  const yTrue = [['O', 'O', 'O', 'B-MISC', 'I-MISC', 'I-MISC', 'O'], ['B-PER', 'I-PER', 'O']];
-  const yPred = [['O', 'O', 'B-MISC', 'I-MISC', 'I-MISC', 'I-MISC', 'O'], ['B-PER', 'I-PER', 'O']];
+  const yTrue = [
+    ['O', 'O', 'O', 'B-MISC', 'I-MISC', 'I-MISC', 'O'],
+    ['B-PER', 'I-PER', 'O'],
+  ];
+  const yPred = [
+    ['O', 'O', 'B-MISC', 'I-MISC', 'I-MISC', 'I-MISC', 'O'],
+    ['B-PER', 'I-PER', 'O'],
+  ];
   const r = entityReport(yTrue, yPred);
   assert.equal(r['micro avg']!['f1-score'], 0.5);
   assert.equal(tokenAccuracy(yTrue, yPred), 0.8);
@@ -163,12 +172,18 @@ test('lenient and strict entity reading', () => {
 });
 
 test('mismatched inputs are refused with the sentence named', () => {
-  assert.throws(() => entityReport([['O', 'B-PER']], [['O']]), (e: unknown) => e instanceof MetricsError && /sentence 0: 2 true tags but 1 predicted/.test((e as Error).message));
+  assert.throws(
+    () => entityReport([['O', 'B-PER']], [['O']]),
+    (e: unknown) => e instanceof MetricsError && /sentence 0: 2 true tags but 1 predicted/.test((e as Error).message),
+  );
   assert.throws(() => classificationReport(['a'], ['a', 'b']), MetricsError);
 });
 
 test('the confusion matrix table lines up for short and long label names', () => {
-  for (const labels of [['ham', 'spam'], ['card_arrival', 'exchange_rate', 'x']]) {
+  for (const labels of [
+    ['ham', 'spam'],
+    ['card_arrival', 'exchange_rate', 'x'],
+  ]) {
     const text = formatConfusionMatrix(confusionMatrix(labels, [...labels].reverse(), labels));
     const lines = text.trimEnd().split('\n');
     assert.equal(lines.length, labels.length + 1);
@@ -200,7 +215,10 @@ test('schemes: detected from the tags; a tag outside the scheme is refused befor
   assert.equal(detectScheme(['O', 'B-PER', 'E-PER', 'S-LOC']), 'IOBES');
   assert.equal(detectScheme(['O', 'I-PER', 'E-PER']), 'IOE2');
   assert.equal(detectScheme(['O', 'B-PER', 'L-PER', 'U-LOC']), 'BILOU');
-  assert.throws(() => checkScheme(['O', 'B-PER', 'S-LOC'], 'IOB2'), (e: unknown) => e instanceof MetricsError && /tag "S-LOC" does not belong to the IOB2 scheme \(prefixes I, O, B\)/.test((e as Error).message));
+  assert.throws(
+    () => checkScheme(['O', 'B-PER', 'S-LOC'], 'IOB2'),
+    (e: unknown) => e instanceof MetricsError && /tag "S-LOC" does not belong to the IOB2 scheme \(prefixes I, O, B\)/.test((e as Error).message),
+  );
   assert.throws(() => extractStrictEntities(['B-PER', 'E-PER'], 'BIO'), MetricsError);
   const labels = LabelMap.fromExamples([['O', 'B-PER', 'E-PER', 'S-PER', 'I-PER']]);
   assert.deepEqual(resolveEntityScoring({ mode: 'strict' }, labels), { mode: 'strict', scheme: 'IOBES' });

@@ -14,7 +14,15 @@ import { PreTrainedModel } from '../src/models/pretrained-model.js';
 import { hostTensor } from '../src/runtime/tensor.js';
 import { tempDir } from './helpers/pipeline-models.js';
 
-const config = bertConfig({ vocab_size: 40, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 24, id2label: { 0: 'a', 1: 'b', 2: 'c' } });
+const config = bertConfig({
+  vocab_size: 40,
+  hidden_size: 16,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  intermediate_size: 32,
+  max_position_embeddings: 24,
+  id2label: { 0: 'a', 1: 'b', 2: 'c' },
+});
 
 function batch(B: number, S: number) {
   const ids = BigInt64Array.from({ length: B * S }, (_, i) => BigInt(5 + ((i * 7) % 30)));
@@ -29,7 +37,10 @@ test('registry: architecture names, heads, tasks and families are lookups', () =
   assert.deepEqual(tasksOfArchitectures(['BertForSequenceClassification']), ['text-classification', 'feature-extraction']);
   assert.equal(headForTask('fill-mask', ['BertForSequenceClassification']), undefined);
   assert.equal(headForTask('feature-extraction', ['BertForSequenceClassification']), 'encoder');
-  assert.throws(() => familyOf('roberta'), (e: unknown) => e instanceof UnsupportedModelError && e.code === 'unsupported_model' && /model_type "roberta".*supported: bert/.test(e.message));
+  assert.throws(
+    () => familyOf('roberta'),
+    (e: unknown) => e instanceof UnsupportedModelError && e.code === 'unsupported_model' && /model_type "roberta".*supported: bert/.test(e.message),
+  );
   assert.equal(familyOfConfig({ architectures: ['BertForMaskedLM'] }).modelType, 'bert', 'old configs without model_type');
 });
 
@@ -44,7 +55,14 @@ test('every head declares exactly the parameters its graph uses, and the store r
       store.seal(head);
       const scope = new ParameterScope(new Graph('g'), store);
       family.build({ scope, training: withLoss, nextSeed: () => 0, initStd: 0.02 }, config, head, { withLoss });
-      assert.deepEqual(scope.used().map((u) => u.param.name).sort(), declared.map((s) => s.name).sort(), `${head} withLoss=${withLoss}`);
+      assert.deepEqual(
+        scope
+          .used()
+          .map((u) => u.param.name)
+          .sort(),
+        declared.map((s) => s.name).sort(),
+        `${head} withLoss=${withLoss}`,
+      );
     }
   }
   const store = new ParameterStore();
@@ -77,7 +95,10 @@ test('a layer factory wraps linear layers by name (where LoRA plugs in) without 
   const after = (await wrapped.run(batch(2, 5))).logits!.data as Float32Array;
   assert.ok(seen.includes('bert.encoder.layer.1.attention.self.value') && seen.includes('classifier'), 'every linear layer passes through the factory');
   assert.ok(model.store.has('bert.encoder.layer.0.attention.self.query.lora_A.weight'));
-  assert.ok(before.some((v, i) => Math.abs(v - after[i]!) > 1e-4), 'the update changes the outputs');
+  assert.ok(
+    before.some((v, i) => Math.abs(v - after[i]!) > 1e-4),
+    'the update changes the outputs',
+  );
   await plain.release();
   await wrapped.release();
 });

@@ -13,7 +13,10 @@ test('shape errors name the op and both shapes at build time', () => {
   const g = new Graph();
   const a = g.input('a', 'float32', [2, 3]);
   const b = g.input('b', 'float32', [4, 5]);
-  assert.throws(() => g.matMul(a, b), (e: unknown) => e instanceof ShapeError && /MatMul/.test(String(e)) && /\[2, 3\]/.test(String(e)) && /\[4, 5\]/.test(String(e)));
+  assert.throws(
+    () => g.matMul(a, b),
+    (e: unknown) => e instanceof ShapeError && /MatMul/.test(String(e)) && /\[2, 3\]/.test(String(e)) && /\[4, 5\]/.test(String(e)),
+  );
   assert.throws(() => g.add(a, g.input('c', 'float32', [4])), /Add: cannot broadcast/);
   assert.throws(() => g.add(a, g.input('d', 'float64', [3])), /Add: dtype mismatch/);
   assert.throws(() => g.reshape(a, [4, 2]), /Reshape: cannot reshape 6 elements into 8/);
@@ -34,7 +37,10 @@ test('symbolic dims: one session serves several batch sizes and sequence lengths
   g.output(g.reduceSum(g.transpose(heads, [0, 2, 1, 3]), [3]), 'y');
   g.output(rows, 'rows');
   const s = await Session.create(g, { threads: 1 });
-  for (const [b, t] of [[1, 5], [3, 17]] as const) {
+  for (const [b, t] of [
+    [1, 5],
+    [3, 17],
+  ] as const) {
     const data = Float32Array.from({ length: b * t * 8 }, (_, i) => i);
     const out = await s.run({ x: hostTensor('float32', data, [b, t, 8]) });
     assert.deepEqual(out.y!.dims, [b, 2, t]);
@@ -76,16 +82,23 @@ test('serialise then load keeps inputs, outputs, attributes and initializers exa
   assert.deepEqual(Array.from(m.initializers.get('flags')!.data as Uint8Array), [1, 0, 1]);
   const ints = [...m.initializers.values()].find((t) => t.dtype === 'int64')!;
   assert.deepEqual(Array.from(ints.data as BigInt64Array), [3n, -1n, 9007199254740n]);
-  const plain = loadOnnx(serializeGraph(((): Graph => {
-    const h = new Graph();
-    h.output(h.relu(h.input('x', 'float32', [2])), 'y');
-    return h;
-  })()));
+  const plain = loadOnnx(
+    serializeGraph(
+      ((): Graph => {
+        const h = new Graph();
+        h.output(h.relu(h.input('x', 'float32', [2])), 'y');
+        return h;
+      })(),
+    ),
+  );
   assert.equal(plain.opsets['com.microsoft'], undefined, 'the contrib domain is imported only when used');
   const s = await Session.create(await readFile(file), { threads: 1 });
   const out = await s.run({ x: hostTensor('float32', Float32Array.from([1, 0, 0, 0]), [1, 4]) });
   assert.deepEqual(Array.from(out.out!.data as Float32Array), [Math.fround(0.05), -0.3125]);
-  assert.throws(() => loadOnnx(Uint8Array.from([1, 2, 3, 250, 251]), 'junk.onnx'), (e: unknown) => e instanceof OnnxFormatError && /junk\.onnx/.test(String(e)));
+  assert.throws(
+    () => loadOnnx(Uint8Array.from([1, 2, 3, 250, 251]), 'junk.onnx'),
+    (e: unknown) => e instanceof OnnxFormatError && /junk\.onnx/.test(String(e)),
+  );
 });
 
 test('sessions write into preallocated outputs and name missing inputs', async () => {

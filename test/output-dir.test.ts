@@ -38,7 +38,12 @@ test('a directory holding a run is refused with both remedies named, resumed as 
     assert.ok(e instanceof OutputDirError && isTunaError(e));
     assert.equal(e.code, 'output_exists');
     assert.equal(e.file, dir);
-    assert.match(e.message, new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the output directory already holds a training run \\(checkpoint-30, checkpoint-60, metrics\\.jsonl, model\\.safetensors, \\.\\.\\.\\)`));
+    assert.match(
+      e.message,
+      new RegExp(
+        `^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the output directory already holds a training run \\(checkpoint-30, checkpoint-60, metrics\\.jsonl, model\\.safetensors, \\.\\.\\.\\)`,
+      ),
+    );
     assert.match(e.message, /overwriteOutputDir: true/);
     assert.match(e.message, /resumeFromCheckpoint/);
     return true;
@@ -48,7 +53,16 @@ test('a directory holding a run is refused with both remedies named, resumed as 
   assert.equal(readdirSync(dir).length, 9, 'resuming removes nothing');
 
   const removed = await prepareOutputDir(dir, { overwrite: true });
-  assert.deepEqual(removed.sort(), ['checkpoint-30', 'checkpoint-60', 'config.json', 'learning_curve.svg', 'metrics.jsonl', 'model.safetensors', 'train_results.json', 'vocab.txt']);
+  assert.deepEqual(removed.sort(), [
+    'checkpoint-30',
+    'checkpoint-60',
+    'config.json',
+    'learning_curve.svg',
+    'metrics.jsonl',
+    'model.safetensors',
+    'train_results.json',
+    'vocab.txt',
+  ]);
   assert.deepEqual(readdirSync(dir), ['my-notes.md']);
   assert.deepEqual(await prepareOutputDir(dir), [], 'the directory takes a new run now');
 });

@@ -22,12 +22,7 @@ function tok(index: number, word: string, start: number, label: string, p: numbe
 
 // "in washington" where washington = wash ##ing ##ton with disagreeing labels.
 //   wash: B-LOC 0.6, ##ing: I-PER 0.9, ##ton: B-LOC 0.6 (rest spread evenly: 0.1, 0.025, 0.1)
-const washington = [
-  tok(1, 'in', 0, 'O', 0.9),
-  tok(2, 'wash', 3, 'B-LOC', 0.6),
-  tok(3, '##ing', 7, 'I-PER', 0.9, true),
-  tok(4, '##ton', 10, 'B-LOC', 0.6, true),
-];
+const washington = [tok(1, 'in', 0, 'O', 0.9), tok(2, 'wash', 3, 'B-LOC', 0.6), tok(3, '##ing', 7, 'I-PER', 0.9, true), tok(4, '##ton', 10, 'B-LOC', 0.6, true)];
 
 test('none: one result per token, O left out, fields as Hugging Face names them', () => {
   assert.deepEqual(aggregateTokens(washington, 'none', ['O'], ctx), [
@@ -95,7 +90,10 @@ test('simple: labels without a B-/I- prefix continue a run of the same label', (
 
 test('ignoreLabels filters entity groups by type', () => {
   const groups = aggregateTokens(washington, 'simple', ['O', 'LOC'], ctx) as { entity_group: string }[];
-  assert.deepEqual(groups.map((g) => g.entity_group), ['PER']);
+  assert.deepEqual(
+    groups.map((g) => g.entity_group),
+    ['PER'],
+  );
 });
 
 test('overlapping entities from windows: the longer one wins, then the more confident', () => {

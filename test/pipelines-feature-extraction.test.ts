@@ -42,7 +42,11 @@ test("mean pooling equals the mean of last_hidden_state over the text's tokens; 
     close(await extractor(text, { pooling: 'mean' }), mean);
     const unit = await extractor(text, { pooling: 'mean', normalize: true });
     const norm = Math.hypot(...mean);
-    close(unit, mean.map((x) => x / norm), 1e-5);
+    close(
+      unit,
+      mean.map((x) => x / norm),
+      1e-5,
+    );
     assert.ok(Math.abs(Math.hypot(...unit) - 1) < 1e-6);
   }
 });

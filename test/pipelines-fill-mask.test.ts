@@ -40,7 +40,10 @@ async function maskProbabilities(text: string): Promise<{ ids: number[]; at: num
 
 function checkCandidates(candidates: FillMaskCandidate[], probs: number[], k: number) {
   const best = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, k);
-  assert.deepEqual(candidates.map((c) => c.token), best);
+  assert.deepEqual(
+    candidates.map((c) => c.token),
+    best,
+  );
   for (const c of candidates) {
     assert.ok(Math.abs(c.score - probs[c.token]!) < 1e-5);
     assert.equal(c.token_str, tokenizer.decode([c.token]));
@@ -83,7 +86,10 @@ test('a list of inputs: one result per input, independent of batch size and orde
   one.forEach((r, i) => {
     const other = lists(all[texts.length - 1 - i]!);
     lists(r).forEach((candidates, m) => {
-      assert.deepEqual(other[m]!.map((c) => [c.token, c.sequence]), candidates.map((c) => [c.token, c.sequence]));
+      assert.deepEqual(
+        other[m]!.map((c) => [c.token, c.sequence]),
+        candidates.map((c) => [c.token, c.sequence]),
+      );
       candidates.forEach((c, k) => assert.ok(Math.abs(c.score - other[m]![k]!.score) < 1e-5));
     });
   });
@@ -106,7 +112,10 @@ test('a checkpoint without a masked-LM head is refused', async () => {
   const model = await AutoModel.fromPretrained(BUNDLED_EN);
   await model.savePretrained(dir);
   await copyTokenizer(BUNDLED_EN, dir);
-  await assert.rejects(pipeline('fill-mask', dir), (e: PipelineError) => e.code === 'wrong_task' && /masked-LM head/.test(e.message) && /pipeline\('feature-extraction'/.test(e.message));
+  await assert.rejects(
+    pipeline('fill-mask', dir),
+    (e: PipelineError) => e.code === 'wrong_task' && /masked-LM head/.test(e.message) && /pipeline\('feature-extraction'/.test(e.message),
+  );
   const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
   await writeFile(join(dir, 'config.json'), JSON.stringify({ ...config, architectures: ['BertForMaskedLM'] }));
   await assert.rejects(pipeline('fill-mask', dir), (e: PipelineError) => e.code === 'wrong_task' && /cls\.predictions/.test(e.message));

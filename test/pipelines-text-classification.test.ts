@@ -78,7 +78,9 @@ test('multi-label checkpoints default to sigmoid', async () => {
   try {
     const enc = tokenizer.encode('where is my parcel', undefined, { maxLength: 128 });
     const t = (xs: number[]) => ({ dtype: 'int64' as const, dims: [1, xs.length], data: BigInt64Array.from(xs, BigInt) });
-    const z = Array.from((await model.forward({ input_ids: t(enc.inputIds), attention_mask: t(enc.attentionMask), token_type_ids: t(enc.tokenTypeIds) })).logits!.data as Float32Array);
+    const z = Array.from(
+      (await model.forward({ input_ids: t(enc.inputIds), attention_mask: t(enc.attentionMask), token_type_ids: t(enc.tokenTypeIds) })).logits!.data as Float32Array,
+    );
     const all = await pipe('where is my parcel', { topK: null });
     for (const l of all) assert.ok(Math.abs(l.score - 1 / (1 + Math.exp(-z[l.label === 'billing' ? 0 : 1]!))) < 1e-5);
   } finally {
@@ -100,11 +102,17 @@ test('results do not depend on batch size or input order', async () => {
   const base = await classifier.runBatch(inputs, { topK: null, batchSize: 1 });
   const batched = await classifier.runBatch(inputs, { topK: null, batchSize: 3 });
   const order = [5, 2, 0, 6, 1, 4, 3];
-  const shuffled = await classifier.runBatch(order.map((i) => inputs[i]!), { topK: null });
+  const shuffled = await classifier.runBatch(
+    order.map((i) => inputs[i]!),
+    { topK: null },
+  );
   for (const [i, r] of base.entries()) {
     const others = [batched[i]!, shuffled[order.indexOf(i)]!];
     for (const o of others) {
-      assert.deepEqual(o.map((l) => l.label), r.map((l) => l.label));
+      assert.deepEqual(
+        o.map((l) => l.label),
+        r.map((l) => l.label),
+      );
       o.forEach((l, k) => assert.ok(Math.abs(l.score - r[k]!.score) < 1e-5));
     }
   }

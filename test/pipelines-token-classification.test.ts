@@ -81,11 +81,17 @@ test('offsets are UTF-16 indices into the original string; unknown words keep th
   const text = '😀 Über john  in\tNEW YORK';
   const groups = await ner(text, { aggregationStrategy: 'simple' });
   for (const g of groups) assert.equal(g.word, text.slice(g.start, g.end));
-  assert.deepEqual(groups.map((g) => text.slice(g.start, g.end)), ['john', 'NEW YORK']);
+  assert.deepEqual(
+    groups.map((g) => text.slice(g.start, g.end)),
+    ['john', 'NEW YORK'],
+  );
   assert.equal(groups[0]!.start, 8, 'the emoji counts two code units');
   const tokens = await ner(text, { ignoreLabels: [] });
   assert.equal(tokens[0]!.word, '😀', 'an [UNK] token reports the original text');
-  assert.deepEqual(tokens.map((t) => text.slice(t.start, t.end)), ['😀', 'Über', 'john', 'in', 'NEW', 'YORK']);
+  assert.deepEqual(
+    tokens.map((t) => text.slice(t.start, t.end)),
+    ['😀', 'Über', 'john', 'in', 'NEW', 'YORK'],
+  );
 });
 
 test('strided windows find the same entities as one window, including those beyond the first window', async () => {
@@ -102,15 +108,26 @@ test('strided windows find the same entities as one window, including those beyo
       from = at + 1;
     }
   }
-  assert.deepEqual(wide.map((g) => [long.slice(g.start, g.end), g.start]), expected);
+  assert.deepEqual(
+    wide.map((g) => [long.slice(g.start, g.end), g.start]),
+    expected,
+  );
   const narrow = await pipeline('token-classification', dir, { maxLength: 12, threads: 1 });
   try {
     const truncated = await narrow(long, { aggregationStrategy: 'first' });
     // 10 tokens fit: john lives in wash ##ing ##ton and new york is
-    assert.deepEqual(truncated.map((g) => g.start), expected.slice(0, 3).map(([, at]) => at), 'without a stride, the text is cut at maxLength');
+    assert.deepEqual(
+      truncated.map((g) => g.start),
+      expected.slice(0, 3).map(([, at]) => at),
+      'without a stride, the text is cut at maxLength',
+    );
     for (const stride of [3, 5]) {
       const windows = await narrow(long, { aggregationStrategy: 'first', stride });
-      assert.deepEqual(windows.map((g) => [g.entity_group, g.start, g.end, g.word]), wide.map((g) => [g.entity_group, g.start, g.end, g.word]), `stride ${stride}`);
+      assert.deepEqual(
+        windows.map((g) => [g.entity_group, g.start, g.end, g.word]),
+        wide.map((g) => [g.entity_group, g.start, g.end, g.word]),
+        `stride ${stride}`,
+      );
       for (const [a, b] of windows.map((g, i) => [g.score, wide[i]!.score])) assert.ok(near(a!, b!));
     }
     const short = 'John lives in New York.';

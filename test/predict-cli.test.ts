@@ -24,7 +24,11 @@ async function checkpoint(name: string): Promise<string> {
   return dir;
 }
 
-const lines = (s: string) => s.trim().split('\n').map((l) => JSON.parse(l));
+const lines = (s: string) =>
+  s
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 test('tuna predict --json on a sequence classifier: one object per line, labels from id2label, raw logits', async () => {
   const dir = await checkpoint('BertForSequenceClassification');
@@ -33,7 +37,10 @@ test('tuna predict --json on a sequence classifier: one object per line, labels 
   await writeFile(input, texts.join('\n') + '\n');
   const { stdout } = await run(process.execPath, [bin, 'predict', '--model', dir, '--input', input, '--json', '--batch-size', '2']);
   const rows = lines(stdout);
-  assert.deepEqual(rows.map((r) => r.text), texts);
+  assert.deepEqual(
+    rows.map((r) => r.text),
+    texts,
+  );
   // Independent check of the numbers: the plain (unfused) graph on the same tokenization.
   const loaded = await PreTrainedModel.fromPretrained(dir);
   const tok = await BertTokenizer.fromDirectory(dir);

@@ -65,15 +65,25 @@ test('whole-word masking takes a word with all its ## pieces', () => {
   const { labels } = maskExample(ids, seededRandom(5), { ...opts, wholeWord: true, isContinuation: (id) => id >= 500 });
   for (let t = 1; t + 2 < ids.length - 1; t += 3) {
     const word = [labels[t], labels[t + 1], labels[t + 2]].map((l) => l !== IGNORE_INDEX);
-    assert.ok(word.every((x) => x === word[0]), `word at ${t} partly masked`);
+    assert.ok(
+      word.every((x) => x === word[0]),
+      `word at ${t} partly masked`,
+    );
   }
 });
 
 test('packing keeps every token in order; NSP pairs continue the text or come from another document', async () => {
   const store = new TokenStore(1000);
   const docs = [
-    [[10, 11, 12], [13, 14], [15, 16, 17, 18]],
-    [[20, 21], [22, 23, 24]],
+    [
+      [10, 11, 12],
+      [13, 14],
+      [15, 16, 17, 18],
+    ],
+    [
+      [20, 21],
+      [22, 23, 24],
+    ],
     [[30, 31, 32, 33], [34], [35, 36]],
   ];
   for (const d of docs) {
@@ -122,9 +132,37 @@ test('tuna pretrain: a new model learns masked words; the checkpoint loads and f
   let stdout = '';
   let stderr = '';
   const code = await run(
-    ['pretrain', '--tokenizer', tok, '--input', corpus, '--output', out, '--hidden-size', '64', '--layers', '2', '--heads', '2', '--nsp',
-      '--max-length', '64', '--epochs', '12', '--batch-size', '16', '--lr', '3e-3', '--validation-split', '0.1', '--progress', 'none', '--json',
-      '--sample', 'my card has not [MASK] yet'],
+    [
+      'pretrain',
+      '--tokenizer',
+      tok,
+      '--input',
+      corpus,
+      '--output',
+      out,
+      '--hidden-size',
+      '64',
+      '--layers',
+      '2',
+      '--heads',
+      '2',
+      '--nsp',
+      '--max-length',
+      '64',
+      '--epochs',
+      '12',
+      '--batch-size',
+      '16',
+      '--lr',
+      '3e-3',
+      '--validation-split',
+      '0.1',
+      '--progress',
+      'none',
+      '--json',
+      '--sample',
+      'my card has not [MASK] yet',
+    ],
     { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) },
   );
   assert.equal(code, 0, stderr);
@@ -153,7 +191,15 @@ test('the sparse masked-LM loss (masked tokens only) equals the dense one, gradi
   const { buildBert } = await import('../src/models/bert/modeling.js');
   const { ParameterStore, Rng } = await import('../src/nn/parameters.js');
   const { TrainStep } = await import('../src/train/step.js');
-  const cfg = bertConfig({ vocab_size: 50, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 32, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 });
+  const cfg = bertConfig({
+    vocab_size: 50,
+    hidden_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 32,
+    hidden_dropout_prob: 0,
+    attention_probs_dropout_prob: 0,
+  });
   const store = new ParameterStore(new Rng(3));
   const features = [
     { inputIds: Int32Array.from([2, 11, 12, 13, 14, 3]), tokenTypeIds: new Int32Array(6), line: 1, nextSentenceLabel: 0 },
@@ -179,13 +225,23 @@ test('the sparse masked-LM loss (masked tokens only) equals the dense one, gradi
 
 test('tuna pretrain: --nsp on a masked-LM checkpoint says the next-sentence head is new; a used --output is refused; the rate follows the model size', async () => {
   const corpus = join(work, 'small-corpus.txt');
-  writeFileSync(corpus, texts.slice(0, 60).map((t, i) => (i % 6 === 5 ? `${t}\n` : t)).join('\n') + '\n');
+  writeFileSync(
+    corpus,
+    texts
+      .slice(0, 60)
+      .map((t, i) => (i % 6 === 5 ? `${t}\n` : t))
+      .join('\n') + '\n',
+  );
   const tok = writeTinyModel(join(work, 'nsp-tok'), texts, { hidden: 32 });
   const quiet = { stdout: () => {}, stderr: () => {} };
   const mlm = join(work, 'mlm');
   const base = ['--input', corpus, '--max-length', '32', '--max-steps', '1', '--batch-size', '8', '--progress', 'none'];
   let stderr = '';
-  assert.equal(await run(['pretrain', '--tokenizer', tok, '--output', mlm, '--hidden-size', '32', '--layers', '1', '--heads', '2', ...base], { ...quiet, stderr: (s) => void (stderr += s) }), 0, stderr);
+  assert.equal(
+    await run(['pretrain', '--tokenizer', tok, '--output', mlm, '--hidden-size', '32', '--layers', '1', '--heads', '2', ...base], { ...quiet, stderr: (s) => void (stderr += s) }),
+    0,
+    stderr,
+  );
   assert.match(stderr, /learning rate 3e-4 \(the default for hidden size 32; set it with --lr\)/);
   assert.match(stderr, /vocabulary coverage: 0\.0% of the corpus tokens are \[UNK\]/);
   assert.deepEqual(JSON.parse(readFileSync(join(mlm, 'config.json'), 'utf8')).architectures, ['BertForMaskedLM']);
@@ -197,6 +253,9 @@ test('tuna pretrain: --nsp on a masked-LM checkpoint says the next-sentence head
   stderr = '';
   const nsp = join(work, 'mlm-then-nsp');
   assert.equal(await run(['pretrain', '--model', mlm, '--nsp', '--output', nsp, ...base], { ...quiet, stderr: (s) => void (stderr += s) }), 0, stderr);
-  assert.match(stderr, /--nsp: .*mlm has no next-sentence head; the head \(cls\.seq_relationship\.weight, cls\.seq_relationship\.bias\) and the pooler it reads start from random weights/);
+  assert.match(
+    stderr,
+    /--nsp: .*mlm has no next-sentence head; the head \(cls\.seq_relationship\.weight, cls\.seq_relationship\.bias\) and the pooler it reads start from random weights/,
+  );
   assert.doesNotMatch(stderr, /initialised \d+ parameters/);
 });

@@ -6,7 +6,13 @@ import type { TrainerProgress } from '../src/train/callbacks.js';
 import { progressCallback } from '../src/train/progress.js';
 
 const at = (globalStep: number, maxSteps = 4): TrainerProgress => ({
-  globalStep, maxSteps, epoch: globalStep / 2, numEpochs: 2, samplesPerSecond: 12.5, loss: 0.5, learningRate: 3e-4,
+  globalStep,
+  maxSteps,
+  epoch: globalStep / 2,
+  numEpochs: 2,
+  samplesPerSecond: 12.5,
+  loss: 0.5,
+  learningRate: 3e-4,
 });
 
 function drive(mode: 'bar' | 'auto' | 'lines', isTTY: boolean): string {
@@ -22,7 +28,7 @@ function drive(mode: 'bar' | 'auto' | 'lines', isTTY: boolean): string {
   return out;
 }
 
-test('--progress bar without a terminal prints plain lines with the run\'s step total, not the bar template', () => {
+test("--progress bar without a terminal prints plain lines with the run's step total, not the bar template", () => {
   const out = drive('bar', false);
   assert.doesNotMatch(out, /\{\w+\}/, 'no raw template fields');
   assert.doesNotMatch(out, /\/100 steps/);
@@ -33,7 +39,7 @@ test('--progress bar without a terminal prints plain lines with the run\'s step 
   assert.equal(drive('auto', false), out);
 });
 
-test('on a terminal the bar is drawn with the run\'s total', () => {
+test("on a terminal the bar is drawn with the run's total", () => {
   const out = drive('bar', true);
   assert.match(out, /\| 4\/4 steps \| loss 0\.5000 \| lr 3\.00e-4/);
   assert.doesNotMatch(out, /\{\w+\}/);

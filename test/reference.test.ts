@@ -50,17 +50,21 @@ test('a transformer encoder classifier: loss and every gradient match PyTorch au
     store.create(name, p.shape, { kind: 'zeros' }).data.set(p.values);
   }
   const cfg = { hidden: c.hidden, heads: c.heads, intermediate: c.intermediate, layerNormEps: 1e-12, hiddenDropout: 0, attentionDropout: 0 };
-  const step = await TrainStep.create(store, (ctx) => {
-    const g = ctx.scope.g;
-    const ids = g.input('input_ids', 'int64', ['batch', 'seq']);
-    const am = g.input('attention_mask', 'int64', ['batch', 'seq']);
-    const labels = g.input('labels', 'int64', ['batch']);
-    let x = embedding(ctx, 'emb', ids, c.vocab, c.hidden);
-    const mask = new AttentionMask(ctx, am);
-    for (let l = 0; l < 2; l++) x = encoderLayer(ctx, `encoder.layer.${l}`, x, mask, cfg, BERT_LAYER_NAMES);
-    const logits = linear(ctx, 'classifier', g.squeeze(g.slice(x, [0], [1], [1]), [1]), c.hidden, c.classes);
-    return { loss: g.softmaxCrossEntropyLoss(logits, labels).loss, fetch: { logits } };
-  }, { session: { threads: 1 } });
+  const step = await TrainStep.create(
+    store,
+    (ctx) => {
+      const g = ctx.scope.g;
+      const ids = g.input('input_ids', 'int64', ['batch', 'seq']);
+      const am = g.input('attention_mask', 'int64', ['batch', 'seq']);
+      const labels = g.input('labels', 'int64', ['batch']);
+      let x = embedding(ctx, 'emb', ids, c.vocab, c.hidden);
+      const mask = new AttentionMask(ctx, am);
+      for (let l = 0; l < 2; l++) x = encoderLayer(ctx, `encoder.layer.${l}`, x, mask, cfg, BERT_LAYER_NAMES);
+      const logits = linear(ctx, 'classifier', g.squeeze(g.slice(x, [0], [1], [1]), [1]), c.hidden, c.classes);
+      return { loss: g.softmaxCrossEntropyLoss(logits, labels).loss, fetch: { logits } };
+    },
+    { session: { threads: 1 } },
+  );
   const i64 = (xs: number[]) => BigInt64Array.from(xs.map(BigInt));
   const r = await step.run({
     input_ids: hostTensor('int64', i64(ref.input_ids), [c.batch, c.seq]),

@@ -72,7 +72,14 @@ test('POST /v1/ner: entities with offsets, simple aggregation by default, equal 
   const text = 'John Smith lives in Paris and New York.';
   const r = await post(base, '/v1/ner', { inputs: text });
   assert.equal(r.status, 200);
-  assert.deepEqual(r.body.map((e: { entity_group: string; start: number; end: number }) => [e.entity_group, text.slice(e.start, e.end)]), [['PER', 'John Smith'], ['LOC', 'Paris'], ['LOC', 'New York']]);
+  assert.deepEqual(
+    r.body.map((e: { entity_group: string; start: number; end: number }) => [e.entity_group, text.slice(e.start, e.end)]),
+    [
+      ['PER', 'John Smith'],
+      ['LOC', 'Paris'],
+      ['LOC', 'New York'],
+    ],
+  );
   assert.ok(maxDifference(r.body, (await direct.ner!.runBatch([text], { aggregationStrategy: 'simple' }))[0]) < TOL);
   const tokens = await post(base, '/v1/ner', { inputs: [text, 'paris'], parameters: { aggregation_strategy: 'none' } });
   assert.equal(tokens.status, 200);
@@ -116,7 +123,10 @@ test('concurrent requests are batched together and each client gets its own resu
   const before = await (await fetch(`${base}/metrics`)).text();
   const texts = Array.from({ length: 24 }, (_, i) => `order number ${i} has ${'not '.repeat(i % 4)}arrived yet`);
   const answers = await Promise.all(texts.map((t, i) => post(base, '/v1/classify', { inputs: i % 3 === 0 ? [t, `${t}!`] : t, parameters: { top_k: 0 } })));
-  const expected = await direct.cls!.runBatch(texts.flatMap((t, i) => (i % 3 === 0 ? [t, `${t}!`] : [t])), { topK: 0 });
+  const expected = await direct.cls!.runBatch(
+    texts.flatMap((t, i) => (i % 3 === 0 ? [t, `${t}!`] : [t])),
+    { topK: 0 },
+  );
   let at = 0;
   answers.forEach((a, i) => {
     assert.equal(a.status, 200);

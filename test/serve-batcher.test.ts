@@ -37,7 +37,10 @@ test('a full batch runs at once; batches never exceed the limit; one model runs 
   // Full batches do not wait.
   const answers = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((x) => b.submit('m', 't', 'k', r.run, [x])));
   assert.deepEqual(answers.flat(), ['r:a', 'r:b', 'r:c', 'r:d', 'r:e', 'r:f']);
-  assert.deepEqual(r.batches, [['a', 'b', 'c'], ['d', 'e', 'f']]);
+  assert.deepEqual(r.batches, [
+    ['a', 'b', 'c'],
+    ['d', 'e', 'f'],
+  ]);
   assert.equal(r.overlapped(), false);
   // A single request larger than the limit runs alone.
   const big = await b.submit('m', 't', 'k', r.run, ['1', '2', '3', '4', '5']);
@@ -47,7 +50,12 @@ test('a full batch runs at once; batches never exceed the limit; one model runs 
 test('different options (keys) and tasks never share a batch', async () => {
   const b = new MicroBatcher({ maxBatchSize: 8, maxWaitMs: 10 });
   const r = recorder();
-  await Promise.all([b.submit('m', 't', 'k1', r.run, ['a']), b.submit('m', 't', 'k2', r.run, ['b']), b.submit('m', 'u', 'k1', r.run, ['c']), b.submit('m', 't', 'k1', r.run, ['d'])]);
+  await Promise.all([
+    b.submit('m', 't', 'k1', r.run, ['a']),
+    b.submit('m', 't', 'k2', r.run, ['b']),
+    b.submit('m', 'u', 'k1', r.run, ['c']),
+    b.submit('m', 't', 'k1', r.run, ['d']),
+  ]);
   assert.deepEqual(r.batches.map((x) => x.join('')).sort(), ['ad', 'b', 'c']);
 });
 
@@ -75,7 +83,10 @@ test('a failing batch is rerun request by request: only the request at fault fai
     return x;
   });
   const settled = await Promise.allSettled([['a'], ['bad'], ['c', 'd']].map((xs) => b.submit('m', 't', 'k', r.run, xs)));
-  assert.deepEqual(settled.map((s) => s.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.deepEqual(
+    settled.map((s) => s.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
   assert.equal((settled[1] as PromiseRejectedResult).reason.message, 'bad input');
   assert.deepEqual((settled[2] as PromiseFulfilledResult<unknown[]>).value, ['c', 'd']);
 });

@@ -34,10 +34,14 @@ test('SIGTERM under load: every accepted request gets a 200, then the process ex
     const texts = Array.from({ length: 40 }, (_, i) => `request ${i} of the shutdown test [MASK]`);
     const pending = texts.map((t, i) => post(s.base, i % 2 ? '/v1/embed' : '/v1/fill-mask', { inputs: t }, auth));
     // Wait until the server has received all 40: 32 run in batches of 8, the rest wait for company.
-    await waitFor('every request to be received', async () => {
-      const m = (await get(s.base, '/metrics', auth)).body as string;
-      return metricValue(m, 'tuna_http_requests_in_flight') + metricValue(m, 'tuna_http_requests_total', { method: 'POST' }) === 40;
-    }, 20000);
+    await waitFor(
+      'every request to be received',
+      async () => {
+        const m = (await get(s.base, '/metrics', auth)).body as string;
+        return metricValue(m, 'tuna_http_requests_in_flight') + metricValue(m, 'tuna_http_requests_total', { method: 'POST' }) === 40;
+      },
+      20000,
+    );
     s.child.kill('SIGTERM');
     const answers = await Promise.all(pending);
     answers.forEach((a, i) => {

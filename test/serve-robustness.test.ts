@@ -12,7 +12,17 @@ let server: TunaServer;
 let base: string;
 
 test.before(async () => {
-  server = await startServer({ models: [`en=${BUNDLED_EN}`], port: 0, maxBatchSize: 8, maxWaitMs: 150, maxTextChars: 200, maxInputs: 4, maxBodyBytes: 2000, apiKey: KEY, threads: 1 });
+  server = await startServer({
+    models: [`en=${BUNDLED_EN}`],
+    port: 0,
+    maxBatchSize: 8,
+    maxWaitMs: 150,
+    maxTextChars: 200,
+    maxInputs: 4,
+    maxBodyBytes: 2000,
+    apiKey: KEY,
+    threads: 1,
+  });
   base = server.address!;
 });
 test.after(() => server?.close());
@@ -44,28 +54,99 @@ const CASES: Case[] = [
   { name: 'not JSON at all', send: () => postRaw('/v1/embed', 'inputs=a', { 'content-type': 'application/x-www-form-urlencoded' }), status: 415, code: 'unsupported_media_type' },
   { name: 'a JSON array body', send: () => post(base, '/v1/embed', ['a'], AUTH), status: 400, code: 'invalid_request', message: /must be an object/ },
   { name: 'missing inputs', send: () => post(base, '/v1/embed', { text: 'a' }, AUTH), status: 400, code: 'invalid_request', field: 'inputs', message: /lacks "inputs"/ },
-  { name: 'an unknown field', send: () => post(base, '/v1/embed', { inputs: 'a', text: 'a' }, AUTH), status: 400, code: 'invalid_request', field: 'text', message: /unknown field/ },
+  {
+    name: 'an unknown field',
+    send: () => post(base, '/v1/embed', { inputs: 'a', text: 'a' }, AUTH),
+    status: 400,
+    code: 'invalid_request',
+    field: 'text',
+    message: /unknown field/,
+  },
   { name: 'no inputs field at all', send: () => post(base, '/v1/embed', {}, AUTH), status: 400, code: 'invalid_request', field: 'inputs' },
-  { name: 'inputs of the wrong type', send: () => post(base, '/v1/embed', { inputs: 42 }, AUTH), status: 400, code: 'invalid_request', field: 'inputs', message: /must be a string or a list, got number/ },
+  {
+    name: 'inputs of the wrong type',
+    send: () => post(base, '/v1/embed', { inputs: 42 }, AUTH),
+    status: 400,
+    code: 'invalid_request',
+    field: 'inputs',
+    message: /must be a string or a list, got number/,
+  },
   { name: 'an input of the wrong type', send: () => post(base, '/v1/embed', { inputs: ['a', { text: 'b' }] }, AUTH), status: 400, code: 'invalid_request', field: 'inputs[1]' },
   { name: 'an empty text', send: () => post(base, '/v1/embed', { inputs: '' }, AUTH), status: 400, code: 'invalid_request', field: 'inputs', message: /empty/ },
-  { name: 'a blank text in a list', send: () => post(base, '/v1/embed', { inputs: ['fine', ' \n\t '] }, AUTH), status: 400, code: 'invalid_request', field: 'inputs[1]', message: /empty/ },
+  {
+    name: 'a blank text in a list',
+    send: () => post(base, '/v1/embed', { inputs: ['fine', ' \n\t '] }, AUTH),
+    status: 400,
+    code: 'invalid_request',
+    field: 'inputs[1]',
+    message: /empty/,
+  },
   { name: 'an empty list', send: () => post(base, '/v1/embed', { inputs: [] }, AUTH), status: 400, code: 'invalid_request', field: 'inputs' },
-  { name: 'an over-long text', send: () => post(base, '/v1/embed', { inputs: ['ok', 'x'.repeat(201)] }, AUTH), status: 400, code: 'invalid_request', field: 'inputs[1]', message: /longer than 200 characters/ },
-  { name: 'too many inputs', send: () => post(base, '/v1/embed', { inputs: ['a', 'b', 'c', 'd', 'e'] }, AUTH), status: 400, code: 'invalid_request', field: 'inputs', message: /more than 4 texts/ },
+  {
+    name: 'an over-long text',
+    send: () => post(base, '/v1/embed', { inputs: ['ok', 'x'.repeat(201)] }, AUTH),
+    status: 400,
+    code: 'invalid_request',
+    field: 'inputs[1]',
+    message: /longer than 200 characters/,
+  },
+  {
+    name: 'too many inputs',
+    send: () => post(base, '/v1/embed', { inputs: ['a', 'b', 'c', 'd', 'e'] }, AUTH),
+    status: 400,
+    code: 'invalid_request',
+    field: 'inputs',
+    message: /more than 4 texts/,
+  },
   { name: 'an oversize body', send: () => postRaw('/v1/embed', JSON.stringify({ inputs: 'word '.repeat(500) })), status: 413, code: 'body_too_large' },
-  { name: 'an unknown parameter', send: () => post(base, '/v1/fill-mask', { inputs: 'a [MASK]', parameters: { topk: 3 } }, AUTH), status: 400, code: 'invalid_request', field: 'parameters.topk' },
-  { name: 'a parameter of the wrong type', send: () => post(base, '/v1/fill-mask', { inputs: 'a [MASK]', parameters: { top_k: '3' } }, AUTH), status: 400, code: 'invalid_request', field: 'parameters.top_k' },
-  { name: 'a parameter out of range', send: () => post(base, '/v1/fill-mask', { inputs: 'a [MASK]', parameters: { top_k: 0 } }, AUTH), status: 400, code: 'invalid_request', field: 'parameters.top_k' },
-  { name: 'a bad choice', send: () => post(base, '/v1/embed', { inputs: 'a', parameters: { pooling: 'max' } }, AUTH), status: 400, code: 'invalid_request', field: 'parameters.pooling' },
-  { name: 'a fill-mask text without the mask', send: () => post(base, '/v1/fill-mask', { inputs: ['a [MASK] b', 'no mask here'] }, AUTH), status: 400, code: 'no_mask_token', field: 'inputs[1]' },
+  {
+    name: 'an unknown parameter',
+    send: () => post(base, '/v1/fill-mask', { inputs: 'a [MASK]', parameters: { topk: 3 } }, AUTH),
+    status: 400,
+    code: 'invalid_request',
+    field: 'parameters.topk',
+  },
+  {
+    name: 'a parameter of the wrong type',
+    send: () => post(base, '/v1/fill-mask', { inputs: 'a [MASK]', parameters: { top_k: '3' } }, AUTH),
+    status: 400,
+    code: 'invalid_request',
+    field: 'parameters.top_k',
+  },
+  {
+    name: 'a parameter out of range',
+    send: () => post(base, '/v1/fill-mask', { inputs: 'a [MASK]', parameters: { top_k: 0 } }, AUTH),
+    status: 400,
+    code: 'invalid_request',
+    field: 'parameters.top_k',
+  },
+  {
+    name: 'a bad choice',
+    send: () => post(base, '/v1/embed', { inputs: 'a', parameters: { pooling: 'max' } }, AUTH),
+    status: 400,
+    code: 'invalid_request',
+    field: 'parameters.pooling',
+  },
+  {
+    name: 'a fill-mask text without the mask',
+    send: () => post(base, '/v1/fill-mask', { inputs: ['a [MASK] b', 'no mask here'] }, AUTH),
+    status: 400,
+    code: 'no_mask_token',
+    field: 'inputs[1]',
+  },
   { name: 'an unknown model', send: () => post(base, '/v1/embed', { inputs: 'a', model: 'nope' }, AUTH), status: 404, code: 'unknown_model', field: 'model' },
   { name: 'a task no model serves', send: () => post(base, '/v1/classify', { inputs: 'a' }, AUTH), status: 400, code: 'unsupported_task' },
   { name: 'an unknown route', send: () => post(base, '/v1/translate', { inputs: 'a' }, AUTH), status: 404, code: 'not_found' },
   { name: 'the wrong method', send: () => get(base, '/v1/embed', AUTH), status: 405, code: 'method_not_allowed' },
   { name: 'no API key', send: () => post(base, '/v1/embed', { inputs: 'a' }), status: 401, code: 'unauthorized', field: 'authorization' },
   { name: 'a wrong API key', send: () => post(base, '/v1/embed', { inputs: 'a' }, { authorization: 'Bearer wrong' }), status: 401, code: 'unauthorized', message: /wrong/ },
-  { name: 'a request with a mismatched Content-Length', send: () => postRaw('/v1/embed', '{"inputs": "a"}', { 'content-length': '5' }), status: 400, code: 'invalid_request', message: /malformed HTTP/ },
+  {
+    name: 'a request with a mismatched Content-Length',
+    send: () => postRaw('/v1/embed', '{"inputs": "a"}', { 'content-length': '5' }),
+    status: 400,
+    code: 'invalid_request',
+    message: /malformed HTTP/,
+  },
 ];
 
 for (const c of CASES) {
@@ -105,7 +186,14 @@ test('a client that disconnects while its request waits in a batch leaves the se
     return metricValue(m, 'tuna_queue_depth', { model: 'en' }) === 0 && metricValue(m, 'tuna_requests_cancelled_total') === cancelledBefore + 1;
   });
   // A client that goes away in the middle of uploading its body.
-  const half = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path: '/v1/embed', headers: { 'content-type': 'application/json', 'content-length': '1000', ...AUTH }, agent: false });
+  const half = httpRequest({
+    host: url.hostname,
+    port: url.port,
+    method: 'POST',
+    path: '/v1/embed',
+    headers: { 'content-type': 'application/json', 'content-length': '1000', ...AUTH },
+    agent: false,
+  });
   half.on('error', () => {});
   half.write('{"inputs": "half a bo');
   await new Promise((r) => setTimeout(r, 50));
@@ -131,7 +219,10 @@ test('a client that disconnects while its request waits in a batch leaves the se
 test('one bad request among concurrent ones (batched together within the 150 ms wait) gets its error, the others their results', async () => {
   const bodies = [{ inputs: 'the [MASK] is red' }, { inputs: 'no mask at all' }, { inputs: ['a [MASK] day', 'my [MASK] car'] }];
   const answers = await Promise.all(bodies.map((b) => post(base, '/v1/fill-mask', b, AUTH)));
-  assert.deepEqual(answers.map((a) => a.status), [200, 400, 200]);
+  assert.deepEqual(
+    answers.map((a) => a.status),
+    [200, 400, 200],
+  );
   assert.equal(answers[1]!.body.error.code, 'no_mask_token');
   assert.equal(answers[1]!.body.error.field, 'inputs');
   assert.equal(answers[0]!.body.length, 5);

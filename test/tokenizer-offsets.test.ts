@@ -16,7 +16,16 @@ test('offsets map tokens back to the original text after lower-casing, accent st
   const text = 'Héllo, 我爱 WORLD!';
   const e = tok.encode(text);
   assert.deepEqual(e.tokens, ['[CLS]', 'hello', ',', '我', '爱', 'world', '!', '[SEP]']);
-  assert.deepEqual(e.offsets, [[0, 0], [0, 5], [5, 6], [7, 8], [8, 9], [10, 15], [15, 16], [0, 0]]);
+  assert.deepEqual(e.offsets, [
+    [0, 0],
+    [0, 5],
+    [5, 6],
+    [7, 8],
+    [8, 9],
+    [10, 15],
+    [15, 16],
+    [0, 0],
+  ]);
   assert.deepEqual(spans(text, e), ['', 'Héllo', ',', '我', '爱', 'WORLD', '!', '']);
   assert.deepEqual(e.wordIds, [null, 0, 1, 2, 3, 4, 5, null]);
 
@@ -37,7 +46,13 @@ test('offsets in cased mode: characters beyond U+FFFF, removed control character
   const emoji = 'emoji🙂🙂 x\u0000y';
   const e = tok.encode(emoji, undefined, { addSpecialTokens: false });
   assert.deepEqual(e.tokens, ['emoji', '##🙂', '##🙂', 'x', '##y']);
-  assert.deepEqual(e.offsets, [[0, 5], [5, 7], [7, 9], [10, 11], [12, 13]]);
+  assert.deepEqual(e.offsets, [
+    [0, 5],
+    [5, 7],
+    [7, 9],
+    [10, 11],
+    [12, 13],
+  ]);
   assert.deepEqual(e.wordIds, [0, 0, 0, 1, 1]);
 
   const mask = 'hello [MASK] world';
@@ -55,18 +70,36 @@ test('offsets in cased mode: characters beyond U+FFFF, removed control character
   const long = 'x ' + 'q'.repeat(101) + ' y';
   const u = tok.encode(long, undefined, { addSpecialTokens: false });
   assert.deepEqual(u.tokens, ['x', '[UNK]', 'y']);
-  assert.deepEqual(u.offsets, [[0, 1], [2, 103], [104, 105]]);
+  assert.deepEqual(u.offsets, [
+    [0, 1],
+    [2, 103],
+    [104, 105],
+  ]);
 });
 
 test('pairs: offsets index each text separately and word ids restart with the second text', async () => {
   const tok = await BertTokenizer.fromDirectory(dirOf('cased'));
   const e = tok.encode('Hello WORLD', 'naïve café');
   assert.deepEqual(e.tokens, ['[CLS]', 'Hello', 'WORLD', '[SEP]', 'naïve', 'café', '[SEP]']);
-  assert.deepEqual(e.offsets, [[0, 0], [0, 5], [6, 11], [0, 0], [0, 5], [6, 10], [0, 0]]);
+  assert.deepEqual(e.offsets, [
+    [0, 0],
+    [0, 5],
+    [6, 11],
+    [0, 0],
+    [0, 5],
+    [6, 10],
+    [0, 0],
+  ]);
   assert.deepEqual(e.wordIds, [null, 0, 1, null, 0, 1, null]);
   assert.deepEqual(e.sequenceIds, [null, 0, 0, null, 1, 1, null]);
   const t = tok.encode('Hello WORLD', 'naïve café', { maxLength: 5 });
-  assert.deepEqual(t.offsets, [[0, 0], [0, 5], [0, 0], [0, 5], [0, 0]]);
+  assert.deepEqual(t.offsets, [
+    [0, 0],
+    [0, 5],
+    [0, 0],
+    [0, 5],
+    [0, 0],
+  ]);
 });
 
 test('word ids for a NER-style example: one label per word via its first sub-token, spans give the words back', async () => {
@@ -79,7 +112,10 @@ test('word ids for a NER-style example: one label per word via its first sub-tok
   assert.deepEqual(e.wordIds, [null, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, null]);
   // Label alignment as in token-classification training: the first sub-token of a word gets its tag.
   const aligned = e.wordIds.map((w, i) => (w !== null && e.wordIds[i - 1] !== w ? tags[w]! : null));
-  assert.deepEqual(aligned.filter((t) => t !== null), tags);
+  assert.deepEqual(
+    aligned.filter((t) => t !== null),
+    tags,
+  );
   assert.equal(aligned.filter((t) => t !== null).length, words.length);
   for (let w = 0; w < words.length; w++) {
     const idx = e.wordIds.flatMap((x, i) => (x === w ? [i] : []));

@@ -114,7 +114,10 @@ test('cased English and Chinese, with and without CJK splitting, match @huggingf
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(readFileSync(join(zhWords, 'tokenizer_config.json'), 'utf8')).tokenize_chinese_chars, false);
   const vocab = readFileSync(join(zhWords, 'vocab.txt'), 'utf8').split('\n');
-  assert.ok(vocab.some((t) => /^(##)?[\u4e00-\u9fff]{2,}$/u.test(t)), 'multi-character Chinese pieces are learned without CJK splitting');
+  assert.ok(
+    vocab.some((t) => /^(##)?[\u4e00-\u9fff]{2,}$/u.test(t)),
+    'multi-character Chinese pieces are learned without CJK splitting',
+  );
   await assertSameIdsAsHuggingFace(zhWords, waimai.slice(0, 200));
 });
 
@@ -137,11 +140,17 @@ test('texts stream from sync or async iterables alike; Chinese characters are al
 
 test('trainer options: special tokens, alphabet limit, min frequency', () => {
   // Every pair occurs once: nothing reaches minFrequency 2, so the vocabulary stops at the alphabet.
-  const once = new Map([['ab', 1], ['cd', 1]]);
+  const once = new Map([
+    ['ab', 1],
+    ['cd', 1],
+  ]);
   assert.deepEqual(trainWordPieceFromCounts(once, { vocabSize: 100 }).vocab, ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', 'b', 'c', 'd', '##b', '##d']);
   assert.equal(trainWordPieceFromCounts(once, { vocabSize: 100, minFrequency: 1 }).vocab.slice(11).join(' '), 'ab cd');
 
-  const counts = new Map([['aab', 5], ['abz', 1]]);
+  const counts = new Map([
+    ['aab', 5],
+    ['abz', 1],
+  ]);
   const { vocab } = trainWordPieceFromCounts(counts, { vocabSize: 10, specialTokens: ['<unk>', '<s>'], limitAlphabet: 2, continuingSubwordPrefix: '@@' });
   // z is the rarest character: cut from the alphabet, and "abz" is not learned from.
   assert.deepEqual(vocab, ['<unk>', '<s>', 'a', 'b', '@@a', '@@b', 'aa', 'aab']);
@@ -206,11 +215,20 @@ test('--vocab-size below the size of the alphabet warns: the vocabulary gets no 
   const summary = JSON.parse(small.stdout);
   assert.ok(summary.vocab_size > 20, `vocab ${summary.vocab_size}`);
   assert.equal(summary.merges, 0);
-  assert.match(small.stderr, new RegExp(`warning: --vocab-size 20 is below the ${summary.vocab_size} tokens the corpus's alphabet needs.*Raise --vocab-size well above ${summary.vocab_size}`));
+  assert.match(
+    small.stderr,
+    new RegExp(`warning: --vocab-size 20 is below the ${summary.vocab_size} tokens the corpus's alphabet needs.*Raise --vocab-size well above ${summary.vocab_size}`),
+  );
   assert.equal(summary.warning, small.stderr.trim());
   const enough = await tuna('tokenizer', 'train', '--input', corpus, '--output', join(work, 'enough-vocab'), '--vocab-size', '400');
   assert.equal(enough.code, 0, enough.stderr);
   assert.doesNotMatch(enough.stderr, /warning/);
-  const result = trainWordPieceFromCounts(new Map([['abc', 3], ['cab', 2]]), { vocabSize: 100 });
+  const result = trainWordPieceFromCounts(
+    new Map([
+      ['abc', 3],
+      ['cab', 2],
+    ]),
+    { vocabSize: 100 },
+  );
   assert.equal(result.baseSize, 5 + 3 + 3, 'special tokens, a b c, and ##a ##b ##c');
 });

@@ -63,7 +63,10 @@ for (const name of ['uncased', 'cased']) {
     const fx = await fixture(name);
     assert.ok(fx.cases.length >= 40);
     for (const [how, tok] of await loadings(name)) {
-      for (const [cases, addSpecialTokens] of [[fx.cases, true], [fx.plain, false]] as const) {
+      for (const [cases, addSpecialTokens] of [
+        [fx.cases, true],
+        [fx.plain, false],
+      ] as const) {
         for (const c of cases) {
           const e = tok.encode(c.text, c.pair, { addSpecialTokens });
           const where = `${how}, ${show(c)}, special tokens ${addSpecialTokens}: got ${e.tokens.join(' ')}`;
@@ -71,7 +74,12 @@ for (const name of ['uncased', 'cased']) {
           assert.deepEqual(e.tokenTypeIds, c.token_type_ids, where);
           assert.deepEqual(e.attentionMask, c.attention_mask, where);
           assert.deepEqual(tokensOf(tok, e), c.tokens, where);
-          if (!addSpecialTokens && c.pair === undefined) assert.deepEqual(tok.tokenize(c.text).map((t) => t.trim()), c.tokens, where);
+          if (!addSpecialTokens && c.pair === undefined)
+            assert.deepEqual(
+              tok.tokenize(c.text).map((t) => t.trim()),
+              c.tokens,
+              where,
+            );
         }
       }
     }
@@ -161,7 +169,11 @@ test('where the reference departs from the Rust tokenizer, tuna follows Rust', a
   // lstrip/rstrip added tokens swallow the surrounding spaces, which stay in the token's span.
   const lr = cased.encode('x [LR] y', undefined, { addSpecialTokens: false });
   assert.deepEqual(lr.tokens, ['x', ' [LR] ', 'y']);
-  assert.deepEqual(lr.offsets, [[0, 1], [1, 7], [7, 8]]);
+  assert.deepEqual(lr.offsets, [
+    [0, 1],
+    [1, 7],
+    [7, 8],
+  ]);
   // single_word tokens only match outside words.
   const sw = new BertTokenizer(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', '##a', 'b', '<', '>', 'm'], {
     addedTokens: [{ content: '<m>', singleWord: true }],
@@ -213,7 +225,10 @@ test('normalisation options: lowercase, strip_accents apart from lowercase, chin
 test('batches: padding to the longest (default), to max_length, left or right, to a multiple', async () => {
   const tok = await BertTokenizer.fromDirectory(dirOf('uncased'));
   const batch = tok.encodeBatch(['hello', ['how old are you?', 'i'], '']);
-  assert.deepEqual(batch.map((e) => e.inputIds.length), [9, 9, 9]);
+  assert.deepEqual(
+    batch.map((e) => e.inputIds.length),
+    [9, 9, 9],
+  );
   assert.deepEqual(batch[0]!.attentionMask, [1, 1, 1, 0, 0, 0, 0, 0, 0]);
   assert.deepEqual(batch[0]!.inputIds.slice(3), Array(6).fill(tok.padTokenId));
   assert.deepEqual(batch[0]!.tokens.slice(3), Array(6).fill('[PAD]'));
@@ -223,14 +238,30 @@ test('batches: padding to the longest (default), to max_length, left or right, t
   assert.deepEqual(batch[2]!.tokens.slice(0, 2), ['[CLS]', '[SEP]']);
   const left = tok.encodeBatch(['hello', 'how old are you'], { paddingSide: 'left' });
   assert.deepEqual(left[0]!.attentionMask, [0, 0, 0, 1, 1, 1]);
-  assert.deepEqual(left[0]!.offsets, [[0, 0], [0, 0], [0, 0], [0, 0], [0, 5], [0, 0]]);
+  assert.deepEqual(left[0]!.offsets, [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+    [0, 0],
+    [0, 5],
+    [0, 0],
+  ]);
   const fixed = tok.encodeBatch(['hello', 'the quick brown fox jumps over the lazy dog'], { maxLength: 8, padding: 'max_length' });
-  assert.deepEqual(fixed.map((e) => e.inputIds.length), [8, 8]);
+  assert.deepEqual(
+    fixed.map((e) => e.inputIds.length),
+    [8, 8],
+  );
   assert.equal(fixed[1]!.tokens.at(-1), '[SEP]');
   const ragged = tok.encodeBatch(['hello', 'how old are you'], { padding: false });
-  assert.deepEqual(ragged.map((e) => e.inputIds.length), [3, 6]);
+  assert.deepEqual(
+    ragged.map((e) => e.inputIds.length),
+    [3, 6],
+  );
   const multiple = tok.encodeBatch(['hello', 'how old are you'], { padToMultipleOf: 8 });
-  assert.deepEqual(multiple.map((e) => e.inputIds.length), [8, 8]);
+  assert.deepEqual(
+    multiple.map((e) => e.inputIds.length),
+    [8, 8],
+  );
   const one = tok.encode('hello', undefined, { maxLength: 6, padding: 'max_length', paddingSide: 'left' });
   assert.deepEqual(one.attentionMask, [0, 0, 0, 1, 1, 1]);
   // model_max_length (64 in the fixture) is the default length for max_length padding.
@@ -248,12 +279,21 @@ test('truncation: maxLength alone truncates longest_first, truncation false keep
   assert.deepEqual(tok.encode(text, undefined, { maxLength: 3, addSpecialTokens: false }).tokens, ['the', 'quick', 'brown']);
   // truncation: true without maxLength uses model_max_length.
   assert.equal(tok.encode('a '.repeat(100), undefined, { truncation: true }).inputIds.length, 64);
-  assert.throws(() => tok.encode(text, 'x', { maxLength: 2 }), (e: unknown) => e instanceof TruncationError && /leaves no room for the 3 special tokens/.test(e.message));
+  assert.throws(
+    () => tok.encode(text, 'x', { maxLength: 2 }),
+    (e: unknown) => e instanceof TruncationError && /leaves no room for the 3 special tokens/.test(e.message),
+  );
   assert.throws(() => tok.encode(text, undefined, { maxLength: 4, truncation: 'only_second' }), /needs a text pair/);
   assert.throws(() => tok.encode(text, 'over the lazy dog', { maxLength: 6, truncation: 'only_second' }), /must remove 10 tokens but the second sequence has only 4/);
   const bare = new BertTokenizer(['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'a']);
-  assert.throws(() => bare.encode('a', undefined, { truncation: true }), (e: unknown) => e instanceof TruncationError && /model_max_length/.test(e.message));
-  assert.throws(() => bare.encodeBatch(['a'], { padding: 'max_length' }), (e: unknown) => e instanceof TokenizerError && /model_max_length/.test(e.message));
+  assert.throws(
+    () => bare.encode('a', undefined, { truncation: true }),
+    (e: unknown) => e instanceof TruncationError && /model_max_length/.test(e.message),
+  );
+  assert.throws(
+    () => bare.encodeBatch(['a'], { padding: 'max_length' }),
+    (e: unknown) => e instanceof TokenizerError && /model_max_length/.test(e.message),
+  );
 });
 
 test('decode joins ## pieces and cleans up spaces before punctuation', async () => {
@@ -272,7 +312,13 @@ test('decode joins ## pieces and cleans up spaces before punctuation', async () 
 // Its speed is measured by bench/tokenizer.ts on the same sentences.
 test('encoding 10k short sentences in a batch gives each sentence its own encoding', async () => {
   const tok = await BertTokenizer.fromDirectory(dirOf('cased'));
-  const base = ['The quick brown fox jumps over the lazy dog.', 'Hello, WORLD!! How old are you?', "don't stop; U.S.A. isn't (quite) here", '我爱北京天安门, BERT在2018年发布', 'Héllo naïve café, résumé.'];
+  const base = [
+    'The quick brown fox jumps over the lazy dog.',
+    'Hello, WORLD!! How old are you?',
+    "don't stop; U.S.A. isn't (quite) here",
+    '我爱北京天安门, BERT在2018年发布',
+    'Héllo naïve café, résumé.',
+  ];
   const texts = Array.from({ length: 10000 }, (_, i) => `${base[i % base.length]} item ${i}`);
   const out = tok.encodeBatch(texts, { maxLength: 64 });
   assert.equal(out.length, 10000);

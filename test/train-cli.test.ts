@@ -26,7 +26,11 @@ async function tuna(...argv: string[]): Promise<{ code: number; stdout: string; 
 
 function textsOf(file: string, column = 'text'): string[] {
   const raw = readFileSync(fixture(file), 'utf8');
-  if (file.endsWith('.jsonl')) return raw.trim().split('\n').map((l) => JSON.parse(l)[column] as string);
+  if (file.endsWith('.jsonl'))
+    return raw
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l)[column] as string);
   if (file.endsWith('.conll')) return raw.split('\n').map((l) => l.split(' ')[0] ?? '');
   return raw.split('\n').slice(1);
 }
@@ -37,8 +41,27 @@ test('intent classification (banking77 sample): learns, writes a checkpoint with
   const model = writeTinyModel(join(work, 'banking-model'), [...textsOf('banking77-4class-train.jsonl'), ...textsOf('banking77-4class-test.jsonl')], { hidden: 64 });
   const out = join(work, 'banking-out');
   const r = await tuna(
-    'train', '--model', model, '--from-scratch', '--train', fixture('banking77-4class-train.jsonl'), '--validation', fixture('banking77-4class-test.jsonl'),
-    '--output', out, '--epochs', '6', '--batch-size', '16', '--lr', '1e-3', '--max-length', '32', '--progress', 'lines', '--json',
+    'train',
+    '--model',
+    model,
+    '--from-scratch',
+    '--train',
+    fixture('banking77-4class-train.jsonl'),
+    '--validation',
+    fixture('banking77-4class-test.jsonl'),
+    '--output',
+    out,
+    '--epochs',
+    '6',
+    '--batch-size',
+    '16',
+    '--lr',
+    '1e-3',
+    '--max-length',
+    '32',
+    '--progress',
+    'lines',
+    '--json',
   );
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
@@ -79,8 +102,29 @@ test('Chinese sentiment (waimai_10k sample): column override, held-out split, ac
   const model = writeTinyModel(join(work, 'waimai-model'), [...textsOf('e2e/waimai-train.csv'), ...textsOf('e2e/waimai-test.csv')], { hidden: 64 });
   const out = join(work, 'waimai-out');
   const r = await tuna(
-    'train', '--model', model, '--from-scratch', '--train', fixture('e2e/waimai-train.csv'), '--test', fixture('e2e/waimai-test.csv'), '--text-column', 'review',
-    '--output', out, '--epochs', '5', '--batch-size', '16', '--lr', '1e-3', '--max-length', '64', '--progress', 'none', '--json',
+    'train',
+    '--model',
+    model,
+    '--from-scratch',
+    '--train',
+    fixture('e2e/waimai-train.csv'),
+    '--test',
+    fixture('e2e/waimai-test.csv'),
+    '--text-column',
+    'review',
+    '--output',
+    out,
+    '--epochs',
+    '5',
+    '--batch-size',
+    '16',
+    '--lr',
+    '1e-3',
+    '--max-length',
+    '64',
+    '--progress',
+    'none',
+    '--json',
   );
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
@@ -93,8 +137,29 @@ test('NER (CoNLL-2003 sample): word-level tags, seqeval entity scores, eval --js
   const model = writeTinyModel(join(work, 'ner-model'), [...textsOf('e2e/conll-train.conll'), ...textsOf('e2e/conll-dev.conll')], { hidden: 64 });
   const out = join(work, 'ner-out');
   const r = await tuna(
-    'train', '--task', 'token-classification', '--model', model, '--from-scratch', '--train', fixture('e2e/conll-train.conll'), '--validation', fixture('e2e/conll-dev.conll'),
-    '--output', out, '--epochs', '8', '--batch-size', '16', '--lr', '2e-3', '--max-length', '64', '--progress', 'none', '--json',
+    'train',
+    '--task',
+    'token-classification',
+    '--model',
+    model,
+    '--from-scratch',
+    '--train',
+    fixture('e2e/conll-train.conll'),
+    '--validation',
+    fixture('e2e/conll-dev.conll'),
+    '--output',
+    out,
+    '--epochs',
+    '8',
+    '--batch-size',
+    '16',
+    '--lr',
+    '2e-3',
+    '--max-length',
+    '64',
+    '--progress',
+    'none',
+    '--json',
   );
   assert.equal(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
@@ -137,8 +202,31 @@ test('bad input stops with the file, line and problem named, and no stack trace'
 test('Ctrl-C saves a checkpoint and exits 130; --resume finishes the run', async () => {
   const model = writeTinyModel(join(work, 'sigint-model'), textsOf('banking77-4class-train.jsonl'), { hidden: 32 });
   const out = join(work, 'sigint-out');
-  const args = [bin, 'train', '--model', model, '--from-scratch', '--train', fixture('banking77-4class-train.jsonl'), '--output', out,
-    '--max-steps', '400', '--batch-size', '8', '--max-length', '32', '--logging-steps', '1', '--progress', 'lines', '--eval-strategy', 'no', '--threads', '1'];
+  const args = [
+    bin,
+    'train',
+    '--model',
+    model,
+    '--from-scratch',
+    '--train',
+    fixture('banking77-4class-train.jsonl'),
+    '--output',
+    out,
+    '--max-steps',
+    '400',
+    '--batch-size',
+    '8',
+    '--max-length',
+    '32',
+    '--logging-steps',
+    '1',
+    '--progress',
+    'lines',
+    '--eval-strategy',
+    'no',
+    '--threads',
+    '1',
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   const code = await new Promise<number | null>((resolve) => {
@@ -171,8 +259,25 @@ test('an output directory holding a run is refused unless --overwrite-output-dir
   const model = writeTinyModel(join(work, 'reuse-model'), textsOf('banking77-4class-train.jsonl'), { hidden: 32 });
   const out = join(work, 'reuse-out');
   const run = (...extra: string[]) =>
-    tuna('train', '--model', model, '--from-scratch', '--train', fixture('banking77-4class-train.jsonl'), '--output', out, '--max-length', '32',
-      '--batch-size', '16', '--validation-split', '0', '--progress', 'none', ...extra);
+    tuna(
+      'train',
+      '--model',
+      model,
+      '--from-scratch',
+      '--train',
+      fixture('banking77-4class-train.jsonl'),
+      '--output',
+      out,
+      '--max-length',
+      '32',
+      '--batch-size',
+      '16',
+      '--validation-split',
+      '0',
+      '--progress',
+      'none',
+      ...extra,
+    );
   const first = await run('--max-steps', '3', '--save-strategy', 'steps', '--save-steps', '3');
   assert.equal(first.code, 0, first.stderr);
   assert.ok(existsSync(join(out, 'checkpoint-3')));
@@ -193,7 +298,11 @@ test('an output directory holding a run is refused unless --overwrite-output-dir
   const replaced = await run('--max-steps', '2', '--save-strategy', 'steps', '--save-steps', '2', '--overwrite-output-dir');
   assert.equal(replaced.code, 0, replaced.stderr);
   assert.match(replaced.stderr, /removed the earlier run/);
-  assert.deepEqual(readdirSync(out).filter((d) => d.startsWith('checkpoint-')), ['checkpoint-2'], 'only the new run\'s checkpoint');
+  assert.deepEqual(
+    readdirSync(out).filter((d) => d.startsWith('checkpoint-')),
+    ['checkpoint-2'],
+    "only the new run's checkpoint",
+  );
   assert.equal(json(join(out, 'train_results.json')).global_step, 2);
   assert.equal(readFileSync(join(out, 'notes.txt'), 'utf8'), 'mine', 'files that are no run output stay');
 });
@@ -212,8 +321,25 @@ test('a --model directory without weights is refused unless --from-scratch; the 
   assert.equal(noModel.code, 1);
   assert.match(noModel.stderr, /--from-scratch takes a --model directory with a config\.json/);
 
-  const scratch = await tuna('train', '--model', model, '--from-scratch', '--train', fixture('banking77-4class-train.jsonl'), '--output', out,
-    '--max-steps', '1', '--max-length', '32', '--validation-split', '0', '--progress', 'none', '--json');
+  const scratch = await tuna(
+    'train',
+    '--model',
+    model,
+    '--from-scratch',
+    '--train',
+    fixture('banking77-4class-train.jsonl'),
+    '--output',
+    out,
+    '--max-steps',
+    '1',
+    '--max-length',
+    '32',
+    '--validation-split',
+    '0',
+    '--progress',
+    'none',
+    '--json',
+  );
   assert.equal(scratch.code, 0, scratch.stderr);
   assert.match(scratch.stderr, /--from-scratch: every weight of the model starts random/);
   assert.match(scratch.stderr, /learning rate 3e-4 \(the default for hidden size 32; set it with --lr\)/);
@@ -224,8 +350,27 @@ test('a --model directory without weights is refused unless --from-scratch; the 
 test('Chinese text into an English vocabulary: the [UNK] rate is reported with a warning naming the bundled Chinese model', async () => {
   const model = writeTinyModel(join(work, 'en-only-model'), textsOf('banking77-4class-train.jsonl'), { hidden: 32 });
   const out = join(work, 'unk-out');
-  const r = await tuna('train', '--model', model, '--from-scratch', '--train', fixture('e2e/waimai-train.csv'), '--text-column', 'review', '--output', out,
-    '--max-steps', '1', '--max-length', '32', '--validation-split', '0', '--progress', 'none', '--json');
+  const r = await tuna(
+    'train',
+    '--model',
+    model,
+    '--from-scratch',
+    '--train',
+    fixture('e2e/waimai-train.csv'),
+    '--text-column',
+    'review',
+    '--output',
+    out,
+    '--max-steps',
+    '1',
+    '--max-length',
+    '32',
+    '--validation-split',
+    '0',
+    '--progress',
+    'none',
+    '--json',
+  );
   assert.equal(r.code, 0, r.stderr);
   const rate = JSON.parse(r.stdout).unknown_rate;
   assert.ok(rate > 0.5, `[UNK] rate ${rate}`);
@@ -247,8 +392,20 @@ test('--metric-for-best-model is checked before training: typos get the closest 
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`"${timing}" is a runtime or throughput figure`));
   }
-  const token = await tuna('train', '--task', 'token-classification', '--model', model, '--from-scratch', '--train', fixture('e2e/conll-dev.conll'),
-    '--output', join(work, 'metric-token'), '--metric-for-best-model', 'f1_weighted');
+  const token = await tuna(
+    'train',
+    '--task',
+    'token-classification',
+    '--model',
+    model,
+    '--from-scratch',
+    '--train',
+    fixture('e2e/conll-dev.conll'),
+    '--output',
+    join(work, 'metric-token'),
+    '--metric-for-best-model',
+    'f1_weighted',
+  );
   assert.equal(token.code, 1);
   assert.match(token.stderr, /"f1_weighted" is not a metric.*Available: loss, precision, recall, f1, accuracy/);
 });
@@ -288,8 +445,24 @@ test('NER: strict IOB2 entity scores, a sentence longer than --max-length counts
   writeFileSync(file, lines.join('\n') + '\n');
   const model = writeTinyModel(join(work, 'ids-model'), ['Anna Smith lives in Paris', 'Bob visits Rome and big is'], { hidden: 32 });
   const out = join(work, 'ids-out');
-  const args = ['train', '--task', 'token-classification', '--model', model, '--from-scratch', '--train', file, '--validation', file, '--max-length', '16',
-    '--max-steps', '2', '--progress', 'none'];
+  const args = [
+    'train',
+    '--task',
+    'token-classification',
+    '--model',
+    model,
+    '--from-scratch',
+    '--train',
+    file,
+    '--validation',
+    file,
+    '--max-length',
+    '16',
+    '--max-steps',
+    '2',
+    '--progress',
+    'none',
+  ];
   const noNames = await tuna(...args, '--output', out);
   assert.equal(noNames.code, 1);
   assert.match(noNames.stderr, /ids\.jsonl:1: "ner_tags" holds tag ids \(1, 2, 0, 0, 3\), not names.*--label-list/);
@@ -305,6 +478,10 @@ test('NER: strict IOB2 entity scores, a sentence longer than --max-length counts
   assert.equal(results.entity['micro avg'].support, entities);
   assert.match(readFileSync(join(out, 'validation_report.txt'), 'utf8'), /entities \(strict IOB2, seqeval-style\)/);
   assert.deepEqual(json(join(out, 'tuna_data_config.json')), {
-    format: 'tuna-data-config', version: 1, task: 'token-classification', tokens_column: 'tokens', label_list: names,
+    format: 'tuna-data-config',
+    version: 1,
+    task: 'token-classification',
+    tokens_column: 'tokens',
+    label_list: names,
   });
 });

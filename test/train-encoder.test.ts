@@ -19,14 +19,24 @@ import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
 
 // A small intent classifier trained from scratch on four Banking77 intents (320 examples).
 
-interface Example { text: string; label: string }
+interface Example {
+  text: string;
+  label: string;
+}
 const load = (f: string): Example[] =>
-  readFileSync(new URL(`./fixtures/${f}`, import.meta.url), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Example);
+  readFileSync(new URL(`./fixtures/${f}`, import.meta.url), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Example);
 const train = load('banking77-4class-train.jsonl');
 const heldOut = load('banking77-4class-test.jsonl');
 const labels = [...new Set(train.map((e) => e.label))].sort();
 const words = (t: string) => t.toLowerCase().match(/[a-z0-9]+|[^\sa-z0-9]/g) ?? [];
-const vocab = new Map<string, number>([['[PAD]', 0], ['[CLS]', 1], ['[UNK]', 2]]);
+const vocab = new Map<string, number>([
+  ['[PAD]', 0],
+  ['[CLS]', 1],
+  ['[UNK]', 2],
+]);
 for (const e of train) for (const w of words(e.text)) if (!vocab.has(w)) vocab.set(w, vocab.size);
 const MAX_LEN = 32;
 const cfg = { hidden: 64, heads: 2, intermediate: 128, layerNormEps: 1e-12, hiddenDropout: 0.1, attentionDropout: 0.1 };
@@ -37,11 +47,13 @@ function encode(batch: Example[]): Record<string, HostTensor> {
   const ids = new BigInt64Array(batch.length * len);
   const mask = new BigInt64Array(batch.length * len);
   const pos = new BigInt64Array(batch.length * len);
-  toks.forEach((t, b) => t.forEach((id, i) => {
-    ids[b * len + i] = BigInt(id);
-    mask[b * len + i] = 1n;
-    pos[b * len + i] = BigInt(i);
-  }));
+  toks.forEach((t, b) =>
+    t.forEach((id, i) => {
+      ids[b * len + i] = BigInt(id);
+      mask[b * len + i] = 1n;
+      pos[b * len + i] = BigInt(i);
+    }),
+  );
   for (let b = 0; b < batch.length; b++) for (let i = toks[b]!.length; i < len; i++) pos[b * len + i] = BigInt(i);
   return {
     input_ids: hostTensor('int64', ids, [batch.length, len]),
@@ -77,10 +89,14 @@ function shuffled<T>(xs: T[], rng: Rng): T[] {
 
 async function trainRun(seed: number, steps: number, opts: { stateDir?: string } = {}) {
   const store = new ParameterStore(new Rng(seed));
-  const step = await TrainStep.create(store, (ctx) => {
-    const { logits, labels: y } = classifier(ctx);
-    return { loss: ctx.scope.g.softmaxCrossEntropyLoss(logits, y).loss };
-  }, { dropoutSeed: seed, session: { threads: 1 } });
+  const step = await TrainStep.create(
+    store,
+    (ctx) => {
+      const { logits, labels: y } = classifier(ctx);
+      return { loss: ctx.scope.g.softmaxCrossEntropyLoss(logits, y).loss };
+    },
+    { dropoutSeed: seed, session: { threads: 1 } },
+  );
   const opt = new AdamW({ weightDecay: 0.01 });
   const schedule = linearSchedule(2e-3, Math.round(steps * 0.1), steps);
   const rng = new Rng(seed + 1);

@@ -22,7 +22,11 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 const trainExamples = await loadTextExamples(fixture('banking77-4class-train.jsonl'));
 const testExamples = await loadTextExamples(fixture('banking77-4class-test.jsonl'));
-const modelDir = writeTinyModel(join(work, 'model'), [...trainExamples, ...testExamples].map((e) => e.text), { hidden: 32, maxPositions: 64 });
+const modelDir = writeTinyModel(
+  join(work, 'model'),
+  [...trainExamples, ...testExamples].map((e) => e.text),
+  { hidden: 32, maxPositions: 64 },
+);
 const labels = LabelMap.fromExamples(trainExamples.map((e) => e.label as string));
 const tokenizer = await AutoTokenizer.fromPretrained(modelDir);
 const train = textFeatures(tokenizer, trainExamples.slice(0, 96), labels, { maxLength: 32 });
@@ -96,7 +100,10 @@ test('evaluation every epoch, best checkpoint kept through rotation, logs and le
   const again = await t.evaluate();
   assert.equal(again.eval_accuracy, best);
   // metrics.jsonl holds the same records as the history, and the curve is an SVG with both panels.
-  const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.deepEqual(lines, t.logHistory);
   const svg = readFileSync(join(out, 'learning_curve.svg'), 'utf8');
   assert.match(svg, /^<svg /);
@@ -168,7 +175,11 @@ test('multi-label texts (sigmoid and binary cross-entropy) and text pairs train 
   const pairFeatures = textFeatures(tokenizer, pairs, labels, { maxLength: 48 });
   assert.ok(pairFeatures.every((f) => f.tokenTypeIds.includes(1)));
   const pairModel = await AutoModelForSequenceClassification.fromPretrained(modelDir, { id2label: labels.toConfig().id2label, seed: 3, initMissingWeights: true });
-  const pt = new Trainer({ model: pairModel, args: { outputDir: join(work, 'pairs'), maxSteps: 4, perDeviceTrainBatchSize: 16, progress: 'none', saveStrategy: 'no' }, trainDataset: pairFeatures });
+  const pt = new Trainer({
+    model: pairModel,
+    args: { outputDir: join(work, 'pairs'), maxSteps: 4, perDeviceTrainBatchSize: 16, progress: 'none', saveStrategy: 'no' },
+    trainDataset: pairFeatures,
+  });
   const r = await pt.train();
   assert.ok(Number.isFinite(r.trainingLoss));
 });
@@ -178,17 +189,31 @@ test('TrainingArguments: an unknown key is refused with the closest known one; r
   const { isTunaError } = await import('../src/errors.js');
   assert.throws(
     () => resolveArguments({ outputDir: 'out', learningrate: 1e-3 } as unknown as TrainingArguments, false),
-    (e: unknown) => e instanceof TrainingArgumentsError && isTunaError(e) && e.code === 'invalid_arguments' && e.field === 'learningrate' && /"learningrate" is not a training argument; did you mean "learningRate"\?/.test(e.message),
+    (e: unknown) =>
+      e instanceof TrainingArgumentsError &&
+      isTunaError(e) &&
+      e.code === 'invalid_arguments' &&
+      e.field === 'learningrate' &&
+      /"learningrate" is not a training argument; did you mean "learningRate"\?/.test(e.message),
   );
   assert.throws(() => resolveArguments({ outputDir: 'out', numEpochs: 2 } as unknown as TrainingArguments, false), /did you mean "numTrainEpochs"/);
-  assert.throws(() => resolveArguments({ outputDir: 'out', zzzzzzzzzzzzzz: 1 } as unknown as TrainingArguments, false), (e: unknown) => e instanceof Error && !/did you mean/.test(e.message));
+  assert.throws(
+    () => resolveArguments({ outputDir: 'out', zzzzzzzzzzzzzz: 1 } as unknown as TrainingArguments, false),
+    (e: unknown) => e instanceof Error && !/did you mean/.test(e.message),
+  );
   assert.equal(resolveArguments({ outputDir: 'out', overwriteOutputDir: true }, false).overwriteOutputDir, true);
   for (const metric of ['eval_runtime', 'eval_samples_per_second', 'steps_per_second']) {
-    assert.throws(() => resolveArguments({ outputDir: 'out', metricForBestModel: metric }, true), (e: unknown) => e instanceof TrainingArgumentsError && e.field === 'metricForBestModel' && /runtime or throughput/.test(e.message));
+    assert.throws(
+      () => resolveArguments({ outputDir: 'out', metricForBestModel: metric }, true),
+      (e: unknown) => e instanceof TrainingArgumentsError && e.field === 'metricForBestModel' && /runtime or throughput/.test(e.message),
+    );
   }
   const available = ['loss', 'accuracy', 'f1', 'precision', 'recall', 'f1_weighted'];
   assert.equal(checkMetricForBestModel('eval_f1', available), 'f1');
   assert.equal(checkMetricForBestModel('accuracy', available), 'accuracy');
-  assert.throws(() => checkMetricForBestModel('f1_score', available), /"f1_score" is not a metric this task's evaluation produces; did you mean "f1"\? Available: loss, accuracy, f1/);
+  assert.throws(
+    () => checkMetricForBestModel('f1_score', available),
+    /"f1_score" is not a metric this task's evaluation produces; did you mean "f1"\? Available: loss, accuracy, f1/,
+  );
   assert.throws(() => checkMetricForBestModel('eval_samples_per_second', available), /runtime or throughput figure, not a metric of the model; choose one of: loss, accuracy/);
 });

@@ -6,8 +6,14 @@ import { AutoTokenizer } from '../src/models/auto.js';
 import { bundledModelDir } from '../src/models/bundled.js';
 import { UNKNOWN_RATE_WARNING, unknownTokenRate, unknownTokenWarning } from '../src/tokenizers/unknown-rate.js';
 
-const reviews = readFileSync(new URL('./fixtures/e2e/waimai-train.csv', import.meta.url), 'utf8').split('\n').slice(1, 201).map((l) => l.replace(/^\d,/, ''));
-const english = readFileSync(new URL('./fixtures/banking77-4class-train.jsonl', import.meta.url), 'utf8').trim().split('\n').map((l) => JSON.parse(l).text as string);
+const reviews = readFileSync(new URL('./fixtures/e2e/waimai-train.csv', import.meta.url), 'utf8')
+  .split('\n')
+  .slice(1, 201)
+  .map((l) => l.replace(/^\d,/, ''));
+const english = readFileSync(new URL('./fixtures/banking77-4class-train.jsonl', import.meta.url), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l).text as string);
 
 test('Chinese reviews under the bundled English vocabulary: a high [UNK] rate and a warning naming the bundled Chinese model', async () => {
   const en = await AutoTokenizer.fromPretrained(bundledModelDir('en'));

@@ -22,7 +22,13 @@ const chinese = readFileSync(fixture('e2e/waimai-train.csv'), 'utf8').trim().spl
 
 test('merges follow pair frequency, worked out by hand', () => {
   // hug x10, pug x5, pun x12, bun x4, hugs x5
-  const counts = new Map([['hug', 10], ['pug', 5], ['pun', 12], ['bun', 4], ['hugs', 5]]);
+  const counts = new Map([
+    ['hug', 10],
+    ['pug', 5],
+    ['pun', 12],
+    ['bun', 4],
+    ['hugs', 5],
+  ]);
   const { vocab, merges } = trainWordPieceFromCounts(counts, { vocabSize: 18, specialTokens: ['[UNK]'] });
   // Alphabet: b g h n p s u, then ##g ##n ##s ##u.
   assert.deepEqual(vocab.slice(0, 12), ['[UNK]', 'b', 'g', 'h', 'n', 'p', 's', 'u', '##g', '##n', '##s', '##u']);
@@ -39,7 +45,10 @@ test('English: the vocabulary fits the size, covers the text, and common words a
   const { vocab } = await trainWordPiece(english, { vocabSize: 400 });
   assert.equal(vocab.length, 400);
   assert.deepEqual(vocab.slice(0, 5), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
-  assert.ok(vocab.some((t) => t.startsWith('##') && t.length > 3), 'learned continuation pieces');
+  assert.ok(
+    vocab.some((t) => t.startsWith('##') && t.length > 3),
+    'learned continuation pieces',
+  );
   assert.equal(new Set(vocab).size, vocab.length);
   const tok = new BertTokenizer(vocab);
   for (const w of ['card', 'my', 'the', 'exchange']) assert.deepEqual(tok.tokenize(w), [w]);

@@ -54,7 +54,10 @@ const { train, heldOut } = holdOut(instances, Number(o['validation-split']), see
 const order: number[] = [];
 const batchSizes: number[] = [];
 for (let epoch = 0; batchSizes.length < steps; epoch++) {
-  const plan = planBatches(train.map((f) => f.inputIds.length), { batchSize: B, shuffle: true, seed: seed + epoch });
+  const plan = planBatches(
+    train.map((f) => f.inputIds.length),
+    { batchSize: B, shuffle: true, seed: seed + epoch },
+  );
   for (const b of plan) {
     if (batchSizes.length === steps) break;
     order.push(...b);
@@ -105,7 +108,10 @@ writeFileSync(join(o.output, 'heldout-labels.bin'), bytes(maskedLabels));
 
 // The first training batch as the Trainer's collator builds it (sparse form), decoded.
 const first = order.slice(0, batchSizes[0]!);
-const firstIdx = planBatches(train.map((f) => f.inputIds.length), { batchSize: B, shuffle: true, seed })[0]!;
+const firstIdx = planBatches(
+  train.map((f) => f.inputIds.length),
+  { batchSize: B, shuffle: true, seed },
+)[0]!;
 if (firstIdx.some((v, k) => v !== first[k])) throw new Error('batch order mismatch');
 const batch = maskedBatch(train, firstIdx, { epoch: 0, seed }, { ...masking, sparse: true });
 const Tb = batch.input_ids!.dims[1]!;

@@ -31,7 +31,9 @@ const detag = (token: string) => {
   return word === '``' || word === "''" ? '"' : word;
 };
 const brownDocs: string[] = [];
-for (const name of readdirSync(brown).filter((f) => /^c[a-r]\d\d$/.test(f)).sort()) {
+for (const name of readdirSync(brown)
+  .filter((f) => /^c[a-r]\d\d$/.test(f))
+  .sort()) {
   const lines = readFileSync(join(brown, name), 'utf8')
     .split('\n')
     .map((l) => l.trim())
@@ -45,7 +47,9 @@ console.log(`brown.txt: ${brownDocs.length} documents`);
 // --------------------------------------------------------------- Song ci
 const songci = join(modules, 'chinese-poetry', 'dist', 'songci');
 const ciDocs: string[] = [];
-for (const name of readdirSync(songci).filter((f) => /^ci\.song\.\d+\.json$/.test(f)).sort((a, b) => Number(a.split('.')[2]) - Number(b.split('.')[2]))) {
+for (const name of readdirSync(songci)
+  .filter((f) => /^ci\.song\.\d+\.json$/.test(f))
+  .sort((a, b) => Number(a.split('.')[2]) - Number(b.split('.')[2]))) {
   for (const ci of JSON.parse(readFileSync(join(songci, name), 'utf8')) as { paragraphs?: string[] }[]) {
     const lines = (ci.paragraphs ?? []).map((p) => p.trim()).filter(Boolean);
     if (lines.length) ciDocs.push(lines.join('\n'));
@@ -54,7 +58,10 @@ for (const name of readdirSync(songci).filter((f) => /^ci\.song\.\d+\.json$/.tes
 const authors = JSON.parse(readFileSync(join(songci, 'author.song.json'), 'utf8')) as { description?: string }[];
 for (const a of authors) {
   // Biographies: split into sentences at the full stop.
-  const sentences = (a.description ?? '').split(/(?<=。)/).map((s) => s.trim()).filter((s) => s.length > 1);
+  const sentences = (a.description ?? '')
+    .split(/(?<=。)/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 1);
   if (sentences.length) ciDocs.push(sentences.join('\n'));
 }
 writeFileSync(join(out, 'songci.txt'), ciDocs.join('\n\n') + '\n');

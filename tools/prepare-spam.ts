@@ -36,7 +36,9 @@ function message(raw: string): string | undefined {
 function load(groups: string[]): string[] {
   const texts: string[] = [];
   for (const g of groups) {
-    for (const f of readdirSync(join(dataDir!, g)).filter((n) => n.endsWith('.json')).sort()) {
+    for (const f of readdirSync(join(dataDir!, g))
+      .filter((n) => n.endsWith('.json'))
+      .sort()) {
       const m = message((JSON.parse(readFileSync(join(dataDir!, g, f), 'utf8')) as { text: string }).text);
       if (m) texts.push(m);
     }

@@ -40,22 +40,41 @@ for (const seed of seeds) {
   const train = stratifiedSplit(shuffle(pool, seed).slice(0, 2000), (e) => String(e.label), 0.9, seed).train.slice(0, 200);
   const labels = LabelMap.fromExamples(train.map((e) => e.label as string));
   const trainF = textFeatures(tokenizer, train, labels, { maxLength: 128 });
-  const testF = textFeatures(tokenizer, test.filter((e) => labels.has(e.label as string)), labels, { maxLength: 128 });
+  const testF = textFeatures(
+    tokenizer,
+    test.filter((e) => labels.has(e.label as string)),
+    labels,
+    { maxLength: 128 },
+  );
   for (const lr of rates)
-  for (const [name, dir] of [['pre-trained', bundled], ['random init', scratch]] as const) {
-    const model = await AutoModelForSequenceClassification.fromPretrained(dir, { id2label: labels.toConfig().id2label, seed });
-    const trainer = new Trainer({
-      model,
-      args: { outputDir: join(work, `${name}-${seed}`), numTrainEpochs: 10, perDeviceTrainBatchSize: 16, learningRate: lr, warmupRatio: 0.1, weightDecay: 0.01, seed, evalStrategy: 'no', saveStrategy: 'no', progress: 'none' },
-      trainDataset: trainF,
-      computeMetrics: metricsFor('single_label', labels),
-    });
-    await trainer.train();
-    const { prediction } = await predictDataset(model, testF, { batchSize: 64 });
-    const m = taskReport('single_label', prediction, labels).metrics;
-    rows.push(`${lang}\t${name}\tlr ${lr}\tseed ${seed}\taccuracy ${m.accuracy!.toFixed(4)}\tmacro F1 ${m.f1!.toFixed(4)}`);
-    console.log(rows.at(-1));
-    await model.dispose();
-  }
+    for (const [name, dir] of [
+      ['pre-trained', bundled],
+      ['random init', scratch],
+    ] as const) {
+      const model = await AutoModelForSequenceClassification.fromPretrained(dir, { id2label: labels.toConfig().id2label, seed });
+      const trainer = new Trainer({
+        model,
+        args: {
+          outputDir: join(work, `${name}-${seed}`),
+          numTrainEpochs: 10,
+          perDeviceTrainBatchSize: 16,
+          learningRate: lr,
+          warmupRatio: 0.1,
+          weightDecay: 0.01,
+          seed,
+          evalStrategy: 'no',
+          saveStrategy: 'no',
+          progress: 'none',
+        },
+        trainDataset: trainF,
+        computeMetrics: metricsFor('single_label', labels),
+      });
+      await trainer.train();
+      const { prediction } = await predictDataset(model, testF, { batchSize: 64 });
+      const m = taskReport('single_label', prediction, labels).metrics;
+      rows.push(`${lang}\t${name}\tlr ${lr}\tseed ${seed}\taccuracy ${m.accuracy!.toFixed(4)}\tmacro F1 ${m.f1!.toFixed(4)}`);
+      console.log(rows.at(-1));
+      await model.dispose();
+    }
 }
 rmSync(work, { recursive: true, force: true });

@@ -75,8 +75,7 @@ export async function gradCheck(
   const mismatches: GradMismatch[] = [];
   let checked = 0;
   let maxAbsError = 0;
-  const evalLoss = async (patched: Record<string, HostTensor>) =>
-    Number((await session.run(patched, ['loss'])).loss!.data[0]);
+  const evalLoss = async (patched: Record<string, HostTensor>) => Number((await session.run(patched, ['loss'])).loss!.data[0]);
 
   for (const v of wrt) {
     const original = feeds[v.name];

@@ -23,7 +23,11 @@ export type GradientRule = (ctx: GradContext) => (Value | undefined)[];
 /** Error raised when the backward pass meets an op with no gradient rule (code `unsupported_gradient`). */
 export class UnsupportedGradientError extends TunaError {
   override name = 'UnsupportedGradientError';
-  constructor(readonly opType: string, readonly domain: string, readonly nodeName: string) {
+  constructor(
+    readonly opType: string,
+    readonly domain: string,
+    readonly nodeName: string,
+  ) {
     super(
       'unsupported_gradient',
       `no gradient rule for op ${domain ? `${domain}::` : ''}${opType} (node ${nodeName}); ` +

@@ -121,19 +121,26 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       .option('--multi-label', 'texts carry several labels (JSON array, or a cell split on --label-separator): sigmoid and binary cross-entropy')
       .option('--label-separator <sep>', 'separator of labels in a CSV/TSV cell with --multi-label', ',');
 
-  trainCommandOptions(trainingFlags(dataOptions(
-    program
-      .command('train')
-      .description('fine-tune a checkpoint on a labelled file: classification report, Hugging Face checkpoint, metrics log and learning curve in --output')
-      .option('--task <task>', 'text-classification or token-classification', 'text-classification')
-      .option('--model <dir>', 'starting checkpoint: a Hugging Face directory (config.json, model.safetensors, vocab.txt) or Hub id; without model.safetensors the weights start random (default: the bundled model for the language of the data)')
-      .requiredOption('--train <file>', 'training data: .csv, .tsv, .jsonl, or CoNLL (.conll/.txt) for token classification')
-      .option('--validation <file>', 'validation data (default: a stratified share of --train, see --validation-split)')
-      .option('--test <file>', 'test data, reported after training')
-      .requiredOption('--output <dir>', 'output directory')
-      .option('--validation-split <fraction>', 'share of --train held out for validation when --validation is not given', '0.1')
-      .option('--json', 'print a JSON summary on stdout'),
-  )))
+  trainCommandOptions(
+    trainingFlags(
+      dataOptions(
+        program
+          .command('train')
+          .description('fine-tune a checkpoint on a labelled file: classification report, Hugging Face checkpoint, metrics log and learning curve in --output')
+          .option('--task <task>', 'text-classification or token-classification', 'text-classification')
+          .option(
+            '--model <dir>',
+            'starting checkpoint: a Hugging Face directory (config.json, model.safetensors, vocab.txt) or Hub id; without model.safetensors the weights start random (default: the bundled model for the language of the data)',
+          )
+          .requiredOption('--train <file>', 'training data: .csv, .tsv, .jsonl, or CoNLL (.conll/.txt) for token classification')
+          .option('--validation <file>', 'validation data (default: a stratified share of --train, see --validation-split)')
+          .option('--test <file>', 'test data, reported after training')
+          .requiredOption('--output <dir>', 'output directory')
+          .option('--validation-split <fraction>', 'share of --train held out for validation when --validation is not given', '0.1')
+          .option('--json', 'print a JSON summary on stdout'),
+      ),
+    ),
+  )
     .addHelpText(
       'after',
       '\nExamples:\n  tuna train --model bert-base-uncased --train train.csv --output out/\n' +
@@ -164,27 +171,32 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       await evalCommand(opts, out);
     });
 
-  pretrainCommandOptions(trainingFlags(
-    program
-      .command('pretrain')
-      .description('pre-train a BERT with masked-LM (and next-sentence prediction) on text files: a Hugging Face BertForMaskedLM/BertForPreTraining checkpoint')
-      .requiredOption('--input <files...>', 'UTF-8 text files: one sentence or paragraph per line, a blank line between documents')
-      .option('--tokenizer <dir>', 'tokenizer of a new model (vocab.txt, tokenizer_config.json), e.g. from tuna tokenizer train')
-      .option('--model <dir>', 'continue pre-training this checkpoint instead of starting a new model')
-      .requiredOption('--output <dir>', 'output directory')
-      .option('--hidden-size <n>', 'hidden size of a new model', '256')
-      .option('--layers <n>', 'encoder layers of a new model', '4')
-      .option('--heads <n>', 'attention heads of a new model', '4')
-      .option('--intermediate-size <n>', 'feed-forward size of a new model (default 4 x hidden size)')
-      .option('--nsp', 'add next-sentence prediction (BertForPreTraining); otherwise documents are packed into full sequences (BertForMaskedLM)')
-      .option('--whole-word-mask', 'mask a word and its ## continuation pieces together')
-      .option('--mlm-probability <p>', 'share of tokens chosen for prediction', '0.15')
-      .option('--validation-split <fraction>', 'share of sequences held out for MLM loss and accuracy (at most 2000)', '0.02')
-      .option('--sample <text...>', 'texts with [MASK] whose top fills are printed at the end')
-      .option('--save-dtype <dtype>', 'precision of the final weights file: f32, f16 or bf16 (half the size; loading upcasts)', 'f32')
-      .option('--json', 'print a JSON summary on stdout'),
-  ))
-    .addHelpText('after', '\nExamples:\n  tuna pretrain --tokenizer tok/ --input corpus.txt --output bert-small/ --epochs 3 --lr 5e-4\n  tuna pretrain --model bert-small/ --input more.txt --output bert-small-2/ --nsp')
+  pretrainCommandOptions(
+    trainingFlags(
+      program
+        .command('pretrain')
+        .description('pre-train a BERT with masked-LM (and next-sentence prediction) on text files: a Hugging Face BertForMaskedLM/BertForPreTraining checkpoint')
+        .requiredOption('--input <files...>', 'UTF-8 text files: one sentence or paragraph per line, a blank line between documents')
+        .option('--tokenizer <dir>', 'tokenizer of a new model (vocab.txt, tokenizer_config.json), e.g. from tuna tokenizer train')
+        .option('--model <dir>', 'continue pre-training this checkpoint instead of starting a new model')
+        .requiredOption('--output <dir>', 'output directory')
+        .option('--hidden-size <n>', 'hidden size of a new model', '256')
+        .option('--layers <n>', 'encoder layers of a new model', '4')
+        .option('--heads <n>', 'attention heads of a new model', '4')
+        .option('--intermediate-size <n>', 'feed-forward size of a new model (default 4 x hidden size)')
+        .option('--nsp', 'add next-sentence prediction (BertForPreTraining); otherwise documents are packed into full sequences (BertForMaskedLM)')
+        .option('--whole-word-mask', 'mask a word and its ## continuation pieces together')
+        .option('--mlm-probability <p>', 'share of tokens chosen for prediction', '0.15')
+        .option('--validation-split <fraction>', 'share of sequences held out for MLM loss and accuracy (at most 2000)', '0.02')
+        .option('--sample <text...>', 'texts with [MASK] whose top fills are printed at the end')
+        .option('--save-dtype <dtype>', 'precision of the final weights file: f32, f16 or bf16 (half the size; loading upcasts)', 'f32')
+        .option('--json', 'print a JSON summary on stdout'),
+    ),
+  )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tuna pretrain --tokenizer tok/ --input corpus.txt --output bert-small/ --epochs 3 --lr 5e-4\n  tuna pretrain --model bert-small/ --input more.txt --output bert-small-2/ --nsp',
+    )
     .action(async (opts: PretrainOptions) => {
       state.json = !!opts.json;
       await pretrainCommand(opts, out);
@@ -212,7 +224,10 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
   program
     .command('serve')
     .description('serve models over HTTP: POST /v1/classify, /v1/ner, /v1/embed, /v1/fill-mask with micro-batching; /v1/models, /healthz, /readyz, /metrics and a web page at /')
-    .option('--model <dir>', 'checkpoint directory, or NAME=DIR; repeat for several models (the first serving a task is its default)', (v: string, all?: string[]) => [...(all ?? []), v])
+    .option('--model <dir>', 'checkpoint directory, or NAME=DIR; repeat for several models (the first serving a task is its default)', (v: string, all?: string[]) => [
+      ...(all ?? []),
+      v,
+    ])
     .option('--revision <rev>', 'Hub branch, tag or commit of models given as Hub ids (default main)')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <n>', 'TCP port (0: any free port)', '8080')
@@ -225,14 +240,19 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .option('--api-key <key>', 'require "Authorization: Bearer KEY" (default: $TUNA_API_KEY; /, /healthz and /readyz stay open)')
     .option('--threads <n>', 'ONNX Runtime threads per model session (default: all cores)')
     .option('--log', 'log every request (JSON lines on stdout)')
-    .addHelpText('after', '\nExamples:\n  tuna serve --model tuna-demo/spam --port 8080\n  tuna serve --model spam=tuna-demo/spam --model en=models/tuna-small-en\n  curl -s localhost:8080/v1/classify -H "content-type: application/json" -d \'{"inputs": "WIN a FREE prize"}\'')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tuna serve --model tuna-demo/spam --port 8080\n  tuna serve --model spam=tuna-demo/spam --model en=models/tuna-small-en\n  curl -s localhost:8080/v1/classify -H "content-type: application/json" -d \'{"inputs": "WIN a FREE prize"}\'',
+    )
     .action(async (opts: ServeOptions) => {
       await serveCommand(opts, out);
     });
 
   program
     .command('export')
-    .description('export a checkpoint to ONNX for transformers.js and any ONNX Runtime: onnx/model.onnx (+ int8 model_quantized.onnx, float16 model_fp16.onnx) beside config.json and the tokenizer files')
+    .description(
+      'export a checkpoint to ONNX for transformers.js and any ONNX Runtime: onnx/model.onnx (+ int8 model_quantized.onnx, float16 model_fp16.onnx) beside config.json and the tokenizer files',
+    )
     .requiredOption('--model <dir>', 'checkpoint directory: BertForSequenceClassification, BertForTokenClassification, BertForMaskedLM/BertForPreTraining or BertModel')
     .requiredOption('--output <dir>', 'output directory (created if needed)')
     .option('--quantize <mode>', 'also write onnx/model_quantized.onnx: int8 dynamic quantisation (what transformers.js loads for dtype "q8")')
@@ -241,7 +261,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .option('--granularity <g>', 'int8 weight scales: per-channel or per-tensor', 'per-channel')
     .option('--contrib-ops', "use ONNX Runtime's com.microsoft fused kernels (Attention, QAttention, DynamicQuantizeMatMul): faster in ONNX Runtime, not portable")
     .option('--no-verify', 'skip running the exported models against tuna on a sample batch')
-    .option('--task <task>', 'export for this task instead of the checkpoint\'s own head: feature-extraction writes the encoder alone (last_hidden_state)')
+    .option('--task <task>', "export for this task instead of the checkpoint's own head: feature-extraction writes the encoder alone (last_hidden_state)")
     .option('--json', 'print one JSON document: files (path, bytes, kind, ops), inputs, outputs, opset')
     .addHelpText(
       'after',

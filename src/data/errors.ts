@@ -54,7 +54,10 @@ export class SkippedRows {
   summary(shown = 5): string | undefined {
     if (this.count === 0) return undefined;
     const files = [...new Set(this.first.map((e) => e.file))];
-    const lines = this.first.slice(0, shown).map((e) => e.line).filter((l) => l !== undefined);
+    const lines = this.first
+      .slice(0, shown)
+      .map((e) => e.line)
+      .filter((l) => l !== undefined);
     const more = this.count > lines.length ? ', ...' : '';
     const where = lines.length ? `line${lines.length > 1 || more ? 's' : ''} ${lines.join(', ')}${more}; ` : '';
     return `skipped ${this.count} bad row${this.count === 1 ? '' : 's'} of ${files.join(', ')} (${where}first: ${this.first[0]!.problem})`;

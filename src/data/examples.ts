@@ -653,7 +653,12 @@ function jsonlTokenBatches(path: string, opts: TokenReadOptions): AsyncGenerator
       }
       if (!Array.isArray(tags) || !(ids || tags.every((t) => typeof t === 'string'))) {
         const got = Array.isArray(tags) ? 'a list with other values' : typeName(tags);
-        throw new DataError(path, line, `"${tagsName}" must be a list of tag names like ["B-PER", "O"] (or of tag ids with their names given), got ${got}. Write the tags as strings`, tagsName);
+        throw new DataError(
+          path,
+          line,
+          `"${tagsName}" must be a list of tag names like ["B-PER", "O"] (or of tag ids with their names given), got ${got}. Write the tags as strings`,
+          tagsName,
+        );
       }
       if (tags.length !== tokens.length) {
         throw new DataError(path, line, `${tokens.length} words but ${tags.length} tags. Give one tag per word`, tagsName);
@@ -667,7 +672,12 @@ function jsonlTokenBatches(path: string, opts: TokenReadOptions): AsyncGenerator
 function tagName(path: string, line: number, field: string, id: number, word: number, names: readonly string[]): string {
   const name = names[id];
   if (name === undefined) {
-    throw new DataError(path, line, `tag id ${id} of word ${word + 1} in "${field}" is outside the label list (ids 0 to ${names.length - 1}). Give the names of every id in the list`, field);
+    throw new DataError(
+      path,
+      line,
+      `tag id ${id} of word ${word + 1} in "${field}" is outside the label list (ids 0 to ${names.length - 1}). Give the names of every id in the list`,
+      field,
+    );
   }
   return name;
 }

@@ -53,10 +53,15 @@ export interface BuildExportOptions {
  */
 export async function buildExportModel(dir: string, opts: BuildExportOptions = {}): Promise<ExportGraph> {
   if (!existsSync(dir)) throw new ExportError('checkpoint_not_found', `${dir}: no such checkpoint directory`, { file: dir });
-  if (!statSync(dir).isDirectory()) throw new ExportError('checkpoint_not_found', `${dir}: is a file; --model takes a checkpoint directory (config.json, model.safetensors, vocab.txt)`, { file: dir });
+  if (!statSync(dir).isDirectory())
+    throw new ExportError('checkpoint_not_found', `${dir}: is a file; --model takes a checkpoint directory (config.json, model.safetensors, vocab.txt)`, { file: dir });
   const configFile = join(dir, 'config.json');
-  if (!existsSync(configFile)) throw new ExportError('checkpoint_not_found', `${configFile}: no such file; a Hugging Face checkpoint directory needs config.json`, { file: configFile });
-  const wrap = (e: unknown, file: string) => (isTunaError(e) && !(e instanceof ExportError) ? new ExportError(e.code === 'unsupported_model' ? 'unsupported_architecture' : 'invalid_checkpoint', e.message, { file, cause: e }) : e);
+  if (!existsSync(configFile))
+    throw new ExportError('checkpoint_not_found', `${configFile}: no such file; a Hugging Face checkpoint directory needs config.json`, { file: configFile });
+  const wrap = (e: unknown, file: string) =>
+    isTunaError(e) && !(e instanceof ExportError)
+      ? new ExportError(e.code === 'unsupported_model' ? 'unsupported_architecture' : 'invalid_checkpoint', e.message, { file, cause: e })
+      : e;
   let declared: HeadKind;
   let architecture: string;
   try {
@@ -74,7 +79,9 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
   let head = HEADS[declared].exportAs;
   if (opts.task !== undefined) {
     if (!HEADS[declared].tasks.includes(opts.task) && opts.task !== 'feature-extraction') {
-      throw new ExportError('invalid_option', `${configFile}: a ${architecture} cannot be exported for ${opts.task}; it serves ${HEADS[declared].tasks.join(', ')}`, { file: configFile });
+      throw new ExportError('invalid_option', `${configFile}: a ${architecture} cannot be exported for ${opts.task}; it serves ${HEADS[declared].tasks.join(', ')}`, {
+        file: configFile,
+      });
     }
     head = HEAD_FOR_TASK[opts.task];
   }

@@ -74,7 +74,10 @@ export async function writeSideFiles(from: string, to: string): Promise<{ writte
     try {
       tokenizer = await BertTokenizer.fromDirectory(from);
     } catch (e) {
-      throw new ExportError('invalid_checkpoint', `${from}: cannot read the tokenizer to write ${missing.join(', ')} (${(e as Error).message})`, { file: join(from, 'vocab.txt'), cause: e });
+      throw new ExportError('invalid_checkpoint', `${from}: cannot read the tokenizer to write ${missing.join(', ')} (${(e as Error).message})`, {
+        file: join(from, 'vocab.txt'),
+        cause: e,
+      });
     }
     generatedText = tokenizerFileContents(tokenizer.state());
   }

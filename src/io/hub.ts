@@ -219,7 +219,10 @@ function shardNames(indexText: string, source: string): string[] {
 export async function resolveModel(idOrDir: string, opts: HubOptions = {}): Promise<string> {
   if (existsSync(idOrDir)) {
     if (statSync(idOrDir).isDirectory()) return idOrDir;
-    throw new HubError(`${idOrDir}: is a file; pass a checkpoint directory (with config.json and model.safetensors) or a Hub model id`, { code: 'invalid_checkpoint', file: idOrDir });
+    throw new HubError(`${idOrDir}: is a file; pass a checkpoint directory (with config.json and model.safetensors) or a Hub model id`, {
+      code: 'invalid_checkpoint',
+      file: idOrDir,
+    });
   }
   if (!isHubId(idOrDir)) throw new HubError(`${idOrDir}: no such directory, and not a Hub model id (owner/name)`, { code: 'file_not_found', file: idOrDir });
   const id = idOrDir;
@@ -283,8 +286,7 @@ async function fetchSnapshot(id: string, s: Settings, snapshot: string, opts: Hu
 
   if (!(await get(CONFIG_FILE, true))) {
     throw new HubError(
-      `${id}: model not found at ${s.endpoint} (no ${CONFIG_FILE} at revision ${s.revision}); ` +
-        `check the id and revision, and set HF_TOKEN if the model is private or gated`,
+      `${id}: model not found at ${s.endpoint} (no ${CONFIG_FILE} at revision ${s.revision}); ` + `check the id and revision, and set HF_TOKEN if the model is private or gated`,
       { code: 'file_not_found' },
     );
   }
@@ -301,7 +303,8 @@ async function fetchSnapshot(id: string, s: Settings, snapshot: string, opts: Hu
     }
     const shards = shardNames(await readFile(join(snapshot, WEIGHTS_INDEX_FILE), 'utf8'), url(WEIGHTS_INDEX_FILE));
     for (const shard of shards) {
-      if (!(await get(shard, true))) throw new HubError(`${url(shard)}: shard named by ${WEIGHTS_INDEX_FILE} is missing (404); the repository is incomplete`, { code: 'invalid_checkpoint' });
+      if (!(await get(shard, true)))
+        throw new HubError(`${url(shard)}: shard named by ${WEIGHTS_INDEX_FILE} is missing (404); the repository is incomplete`, { code: 'invalid_checkpoint' });
     }
   }
   for (const f of [...OPTIONAL_FILES, ...(opts.extraFiles ?? [])]) if (!files.includes(f)) await get(f, false);
@@ -421,14 +424,7 @@ function isAbsent(hop: Hop): boolean {
  * Downloads one file into place, resuming a partial `.incomplete` file, verifying the ETag.
  * Returns `absent` on 404 (the caller decides whether that is an error).
  */
-async function download(
-  url: string,
-  dest: string,
-  file: string,
-  s: Settings,
-  opts: HubOptions,
-  retried = false,
-): Promise<{ status: 'done' | 'absent'; commit?: string }> {
+async function download(url: string, dest: string, file: string, s: Settings, opts: HubOptions, retried = false): Promise<{ status: 'done' | 'absent'; commit?: string }> {
   if (existsSync(dest)) return { status: 'done' };
   if (PICKLE_FILE.test(file)) throw new HubError(`${url}: refusing to download a pickle file; tuna never executes pickled weights`);
   const partial = `${dest}.incomplete`;
@@ -483,14 +479,14 @@ async function download(
   }
   if (total !== undefined && received !== total) {
     if (received > total) await rm(partial, { force: true });
-    throw new HubError(`${url}: received ${received} of ${total} bytes; ${received < total ? `the partial file is kept in ${partial}, run again to resume` : 'the file was deleted, run again'}`);
+    throw new HubError(
+      `${url}: received ${received} of ${total} bytes; ${received < total ? `the partial file is kept in ${partial}, run again to resume` : 'the file was deleted, run again'}`,
+    );
   }
   if (!(await fileMatchesEtag(partial, hop.etag))) {
     await rm(partial, { force: true });
     if (start > 0 && !retried) return download(url, dest, file, s, opts, true);
-    throw new HubError(
-      `${url}: the downloaded file does not match its ETag ${hop.etag} (corrupted in transit, or changed on the server); it was deleted, run again`,
-    );
+    throw new HubError(`${url}: the downloaded file does not match its ETag ${hop.etag} (corrupted in transit, or changed on the server); it was deleted, run again`);
   }
   await rename(partial, dest);
   return { status: 'done', commit: hop.commit };
@@ -537,7 +533,8 @@ async function lock(path: string, id: string): Promise<() => Promise<void>> {
       await rm(path, { force: true });
       continue;
     }
-    if (Date.now() > deadline) throw new HubError(`${id}: another process has been downloading it for over ${LOCK_WAIT_MS / 60000} minutes (lock ${path}); remove the lock if that process is gone`);
+    if (Date.now() > deadline)
+      throw new HubError(`${id}: another process has been downloading it for over ${LOCK_WAIT_MS / 60000} minutes (lock ${path}); remove the lock if that process is gone`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

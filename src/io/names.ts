@@ -118,10 +118,7 @@ export function matchKeys(expectedNames: Iterable<string>, checkpointNames: Iter
     if (used.has(key)) continue;
     const name = normalize(key);
     const modelName = byName.get(name) === key ? toModel(name) : undefined;
-    const isTiedCopy =
-      modelName !== undefined &&
-      modules.has(modelName.split('.')[0]) &&
-      (partners.get(modelName) ?? []).some((p) => expectedSet.has(p) && mapping.has(p));
+    const isTiedCopy = modelName !== undefined && modules.has(modelName.split('.')[0]) && (partners.get(modelName) ?? []).some((p) => expectedSet.has(p) && mapping.has(p));
     if (isTiedCopy || ignoredPatterns.some((re) => re.test(name))) ignored.push(key);
     else unexpected.push(key);
   }

@@ -69,7 +69,10 @@ export interface ReadOptions {
  */
 export class SafetensorsError extends TunaError {
   override name = 'SafetensorsError';
-  constructor(message: string, details: ErrorDetails & { readonly code?: Extract<ErrorCode, 'invalid_safetensors' | 'file_not_found' | 'file_unreadable' | 'invalid_input'> } = {}) {
+  constructor(
+    message: string,
+    details: ErrorDetails & { readonly code?: Extract<ErrorCode, 'invalid_safetensors' | 'file_not_found' | 'file_unreadable' | 'invalid_input'> } = {},
+  ) {
     super(details.code ?? 'invalid_safetensors', message, details);
   }
 }
@@ -206,7 +209,7 @@ function f32BitsToHalf(x: number): number {
 /** float32 bits to bfloat16 bits, round to nearest even; NaN stays a (quiet) NaN. */
 function f32BitsToBfloat16(x: number): number {
   if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40;
-  return ((x >>> 0) + 0x7fff + ((x >>> 16) & 1)) / 65536 >>> 0;
+  return (((x >>> 0) + 0x7fff + ((x >>> 16) & 1)) / 65536) >>> 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,14 +274,18 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, dataLength: numb
   for (const t of tensors) {
     const [start, end] = t.dataOffsets;
     if (start < at) {
-      throw new SafetensorsError(`${source}: tensor "${t.name}" (bytes ${start}..${end}) overlaps tensor "${prev!.name}" (bytes ${prev!.dataOffsets[0]}..${prev!.dataOffsets[1]}); the header is corrupt`);
+      throw new SafetensorsError(
+        `${source}: tensor "${t.name}" (bytes ${start}..${end}) overlaps tensor "${prev!.name}" (bytes ${prev!.dataOffsets[0]}..${prev!.dataOffsets[1]}); the header is corrupt`,
+      );
     }
     if (start > at) throw new SafetensorsError(`${source}: bytes ${at}..${start} of the data section belong to no tensor (before tensor "${t.name}"); the header is corrupt`);
     at = end;
     prev = t;
   }
   if (at !== dataLength) {
-    throw new SafetensorsError(`${source}: the last ${dataLength - at} bytes of the file belong to no tensor (tensors end at data byte ${at} of ${dataLength}); the file is corrupt`);
+    throw new SafetensorsError(
+      `${source}: the last ${dataLength - at} bytes of the file belong to no tensor (tensors end at data byte ${at} of ${dataLength}); the file is corrupt`,
+    );
   }
   return { tensors, metadata, dataStart: 8 + headerBytes.byteLength };
 }
@@ -305,7 +312,8 @@ function headerLength(prefix: Uint8Array, fileSize: number, source: string): num
     throw new SafetensorsError(`${source}: the header claims ${n} bytes, more than the format's limit of ${MAX_HEADER_BYTES}; the file is corrupt or not a safetensors file`);
   }
   if (n < 2n) throw new SafetensorsError(`${source}: the header claims ${n} bytes, too few for a JSON object; the file is corrupt`);
-  if (8n + n > BigInt(fileSize)) throw new SafetensorsError(`${source}: the header claims ${n} bytes but the file has only ${fileSize - 8} after its length field; the file is truncated`);
+  if (8n + n > BigInt(fileSize))
+    throw new SafetensorsError(`${source}: the header claims ${n} bytes but the file has only ${fileSize - 8} after its length field; the file is truncated`);
   return Number(n);
 }
 

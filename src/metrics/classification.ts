@@ -122,11 +122,7 @@ export function classificationReport(yTrue: readonly string[], yPred: readonly s
 }
 
 /** scikit-learn's `classification_report` for multi-label data (label sets per example). */
-export function multiLabelClassificationReport(
-  yTrue: readonly (readonly string[])[],
-  yPred: readonly (readonly string[])[],
-  opts: ReportOptions = {},
-): ClassificationReport {
+export function multiLabelClassificationReport(yTrue: readonly (readonly string[])[], yPred: readonly (readonly string[])[], opts: ReportOptions = {}): ClassificationReport {
   if (yTrue.length !== yPred.length) throw new MetricsError(`${yTrue.length} true label sets but ${yPred.length} predictions`);
   const zd = opts.zeroDivision ?? 'warn';
   const labels = opts.labels ? [...opts.labels] : sortedUnion(yTrue.flat(), yPred.flat());

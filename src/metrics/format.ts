@@ -16,5 +16,5 @@ export function pyFixed(x: number, digits: number): string {
 /** Python's `'{:>{w}s}'` (strings longer than `w` are not cut). */
 export function padLeft(s: string, width: number): string {
   const n = [...s].length;
-  return n >= width ? s : " ".repeat(width - n) + s;
+  return n >= width ? s : ' '.repeat(width - n) + s;
 }

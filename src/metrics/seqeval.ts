@@ -74,26 +74,68 @@ const RULES: Readonly<Record<'IOB2' | 'IOE2' | 'IOBES' | 'BILOU', SchemeRules>> 
   IOB2: {
     allowed: 'IOB',
     start: [[ANY, 'B', 'any']],
-    inside: [['B', 'I', 'same'], ['I', 'I', 'same']],
-    end: [['I', 'O', 'any'], ['I', 'I', 'diff'], ['I', 'B', 'any'], ['B', 'O', 'any'], ['B', 'I', 'diff'], ['B', 'B', 'any']],
+    inside: [
+      ['B', 'I', 'same'],
+      ['I', 'I', 'same'],
+    ],
+    end: [
+      ['I', 'O', 'any'],
+      ['I', 'I', 'diff'],
+      ['I', 'B', 'any'],
+      ['B', 'O', 'any'],
+      ['B', 'I', 'diff'],
+      ['B', 'B', 'any'],
+    ],
   },
   IOE2: {
     allowed: 'IOE',
-    start: [['O', 'I', 'any'], ['O', 'E', 'any'], ['E', 'I', 'any'], ['E', 'E', 'any'], ['I', 'I', 'diff'], ['I', 'E', 'diff']],
-    inside: [['I', 'E', 'same'], ['I', 'I', 'same']],
+    start: [
+      ['O', 'I', 'any'],
+      ['O', 'E', 'any'],
+      ['E', 'I', 'any'],
+      ['E', 'E', 'any'],
+      ['I', 'I', 'diff'],
+      ['I', 'E', 'diff'],
+    ],
+    inside: [
+      ['I', 'E', 'same'],
+      ['I', 'I', 'same'],
+    ],
     end: [['E', ANY, 'any']],
   },
   IOBES: {
     allowed: 'IOBES',
-    start: [[ANY, 'B', 'any'], [ANY, 'S', 'any']],
-    inside: [['B', 'I', 'same'], ['B', 'E', 'same'], ['I', 'I', 'same'], ['I', 'E', 'same']],
-    end: [['S', ANY, 'any'], ['E', ANY, 'any']],
+    start: [
+      [ANY, 'B', 'any'],
+      [ANY, 'S', 'any'],
+    ],
+    inside: [
+      ['B', 'I', 'same'],
+      ['B', 'E', 'same'],
+      ['I', 'I', 'same'],
+      ['I', 'E', 'same'],
+    ],
+    end: [
+      ['S', ANY, 'any'],
+      ['E', ANY, 'any'],
+    ],
   },
   BILOU: {
     allowed: 'BILOU',
-    start: [[ANY, 'B', 'any'], [ANY, 'U', 'any']],
-    inside: [['B', 'I', 'same'], ['B', 'L', 'same'], ['I', 'I', 'same'], ['I', 'L', 'same']],
-    end: [['U', ANY, 'any'], ['L', ANY, 'any']],
+    start: [
+      [ANY, 'B', 'any'],
+      [ANY, 'U', 'any'],
+    ],
+    inside: [
+      ['B', 'I', 'same'],
+      ['B', 'L', 'same'],
+      ['I', 'I', 'same'],
+      ['I', 'L', 'same'],
+    ],
+    end: [
+      ['U', ANY, 'any'],
+      ['L', ANY, 'any'],
+    ],
   },
 };
 
@@ -126,7 +168,9 @@ export function checkScheme(tags: Iterable<string>, scheme: TagScheme): void {
   for (const tag of tags) {
     const prefix = tag.charAt(0);
     if (!rules.allowed.includes(prefix)) {
-      throw new MetricsError(`tag "${tag}" does not belong to the ${canonicalScheme(scheme)} scheme (prefixes ${[...rules.allowed].join(', ')}); choose the scheme the tags are written in`);
+      throw new MetricsError(
+        `tag "${tag}" does not belong to the ${canonicalScheme(scheme)} scheme (prefixes ${[...rules.allowed].join(', ')}); choose the scheme the tags are written in`,
+      );
     }
   }
 }

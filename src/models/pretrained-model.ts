@@ -257,11 +257,13 @@ export class PreTrainedModel<C extends ModelConfig = ModelConfig> {
       (ctx) => {
         const all = build ? build(ctx, (o) => this.buildGraph(ctx, { ...buildOpts, ...o })) : this.buildGraph(ctx, buildOpts).outputs;
         if (!outputs) return all;
-        return Object.fromEntries(outputs.map((name) => {
-          const v = all[name];
-          if (!v) throw new UnsupportedModelError(`${this.architecture} has no output "${name}" (it has ${Object.keys(all).join(', ')})`);
-          return [name, v];
-        }));
+        return Object.fromEntries(
+          outputs.map((name) => {
+            const v = all[name];
+            if (!v) throw new UnsupportedModelError(`${this.architecture} has no output "${name}" (it has ${Object.keys(all).join(', ')})`);
+            return [name, v];
+          }),
+        );
       },
       { frozen: frozen ?? false, fusedKernels: fusedKernels ?? true, session: { threads: threads ?? this.threads }, initStd: this.initStd, layers: this.layers },
     );

@@ -111,4 +111,3 @@ export function headForTask(task: ModelTask, architectures: readonly string[]): 
   if (task === 'fill-mask' && architectures.length === 0) return 'masked-lm';
   return tasksOfArchitectures(architectures).includes(task) ? HEAD_FOR_TASK[task] : undefined;
 }
-

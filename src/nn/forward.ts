@@ -32,11 +32,7 @@ export class ForwardModel {
   ) {}
 
   /** Builds the graph with `build` (which returns the named outputs) and opens its session. */
-  static async create(
-    store: ParameterStore,
-    build: (ctx: BuildContext) => Readonly<Record<string, Value>>,
-    opts: ForwardOptions = {},
-  ): Promise<ForwardModel> {
+  static async create(store: ParameterStore, build: (ctx: BuildContext) => Readonly<Record<string, Value>>, opts: ForwardOptions = {}): Promise<ForwardModel> {
     const g = new Graph('forward');
     const scope = new ParameterScope(g, store, opts.frozen ?? false);
     const ctx: BuildContext = { scope, training: false, nextSeed: () => 0, initStd: opts.initStd ?? 0.02, fusedKernels: opts.fusedKernels ?? false, layers: opts.layers };

@@ -1,10 +1,7 @@
 import type { Graph, Value } from '../onnx/graph.js';
 
 /** How a parameter is initialised when it is created fresh. */
-export type Init =
-  | { readonly kind: 'normal'; readonly std: number }
-  | { readonly kind: 'zeros' }
-  | { readonly kind: 'ones' };
+export type Init = { readonly kind: 'normal'; readonly std: number } | { readonly kind: 'zeros' } | { readonly kind: 'ones' };
 
 /** One trainable tensor: float32 values in JavaScript memory, fed to ONNX Runtime by name. */
 export interface Parameter {

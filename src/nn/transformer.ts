@@ -57,8 +57,14 @@ export function selfAttention(
     const heads = (t: Value) => g.transpose(g.reshape(t, [batch, seq, cfg.heads, headDim]), [0, 2, 1, 3]);
     [q, k, v] = names.map((n) => heads(linear(ctx, n, x, H, H))) as [Value, Value, Value];
   } else {
-    const w = g.concat(names.map((n) => ctx.scope.param(`${n}.weight`, [H, H], { kind: 'normal', std: ctx.initStd })), 0);
-    const b = g.concat(names.map((n) => ctx.scope.param(`${n}.bias`, [H], { kind: 'zeros' }, false)), 0);
+    const w = g.concat(
+      names.map((n) => ctx.scope.param(`${n}.weight`, [H, H], { kind: 'normal', std: ctx.initStd })),
+      0,
+    );
+    const b = g.concat(
+      names.map((n) => ctx.scope.param(`${n}.bias`, [H], { kind: 'zeros' }, false)),
+      0,
+    );
     const qkv = g.reshape(affine(ctx, x, w, b), [batch, seq, 3, cfg.heads, headDim]);
     [q, k, v] = g.split(g.transpose(qkv, [2, 0, 3, 1, 4]), [1, 1, 1], 0).map((t) => g.squeeze(t, [0])) as [Value, Value, Value];
   }
@@ -131,8 +137,17 @@ function fusedEncoderLayer(ctx: BuildContext, n: (sub: string) => string, x: Val
   const g = ctx.scope.g;
   const H = cfg.hidden;
   const parts = [names.query, names.key, names.value].map(n);
-  const qkvWeight = g.transpose(g.concat(parts.map((p) => ctx.scope.param(`${p}.weight`, [H, H], { kind: 'normal', std: ctx.initStd })), 0), [1, 0]);
-  const qkvBias = g.concat(parts.map((p) => ctx.scope.param(`${p}.bias`, [H], { kind: 'zeros' }, false)), 0);
+  const qkvWeight = g.transpose(
+    g.concat(
+      parts.map((p) => ctx.scope.param(`${p}.weight`, [H, H], { kind: 'normal', std: ctx.initStd })),
+      0,
+    ),
+    [1, 0],
+  );
+  const qkvBias = g.concat(
+    parts.map((p) => ctx.scope.param(`${p}.bias`, [H], { kind: 'zeros' }, false)),
+    0,
+  );
   const att = g.node('Attention', [x, qkvWeight, qkvBias, mask.int32()], [{ dtype: x.dtype, shape: x.shape }], { num_heads: attr.int(cfg.heads) }, MS_DOMAIN)[0]!;
   const attOut = linear(ctx, n(names.attentionOutput), att, H, H);
   const h = layerNorm(ctx, n(names.attentionNorm), g.add(attOut, x), H, cfg.layerNormEps);

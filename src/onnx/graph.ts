@@ -124,8 +124,7 @@ export class Graph {
     this.own(value, 'output');
     let out = value;
     if (name !== undefined && name !== value.name) {
-      const renamable =
-        value.producer !== undefined && !this.outputs.includes(value) && /^_/.test(value.name) && !this.names.has(name);
+      const renamable = value.producer !== undefined && !this.outputs.includes(value) && /^_/.test(value.name) && !this.names.has(name);
       if (renamable) {
         this.names.delete(value.name);
         value.name = this.claimName(name);
@@ -374,11 +373,17 @@ export class Graph {
   fusedMatMul(a: Value, b: Value, opts: { transA?: boolean; transB?: boolean; alpha?: number } = {}): Value {
     if (a.dtype !== 'float32') return this.fallbackMatMul(a, b, opts);
     const shape = matMulShape('FusedMatMul', a, b, !!opts.transA, !!opts.transB);
-    return this.node('FusedMatMul', [a, b], [{ dtype: a.dtype, shape }], {
-      transA: attr.int(opts.transA ? 1 : 0),
-      transB: attr.int(opts.transB ? 1 : 0),
-      alpha: attr.float(opts.alpha ?? 1),
-    }, MS_DOMAIN)[0]!;
+    return this.node(
+      'FusedMatMul',
+      [a, b],
+      [{ dtype: a.dtype, shape }],
+      {
+        transA: attr.int(opts.transA ? 1 : 0),
+        transB: attr.int(opts.transB ? 1 : 0),
+        alpha: attr.float(opts.alpha ?? 1),
+      },
+      MS_DOMAIN,
+    )[0]!;
   }
 
   private fallbackMatMul(a: Value, b: Value, opts: { transA?: boolean; transB?: boolean; alpha?: number }): Value {
@@ -567,7 +572,11 @@ export class Graph {
     let total: Dim = 0;
     for (const x of xs) {
       if (x.rank !== first.rank || x.dtype !== first.dtype || x.shape.some((d, i) => i !== a && d !== first.shape[i])) {
-        throw new ShapeError('Concat', `inputs must agree on every axis but ${a} and on dtype`, xs.map((v) => v.shape));
+        throw new ShapeError(
+          'Concat',
+          `inputs must agree on every axis but ${a} and on dtype`,
+          xs.map((v) => v.shape),
+        );
       }
       const d = x.shape[a]!;
       total = typeof total === 'number' && typeof d === 'number' ? total + d : `${total === 0 ? '' : `${total}+`}${d}`;

@@ -60,8 +60,14 @@ export async function runInBatches(
   },
   visit: (indices: readonly number[], outputs: Record<string, HostTensor>, sequenceLength: number) => void,
 ): Promise<void> {
-  for (const indices of lengthSortedBatches(encodings.map((e) => e.inputIds.length), opts.batchSize)) {
-    const { feeds, sequenceLength } = batchInputs(indices.map((i) => encodings[i]!), opts.padId);
+  for (const indices of lengthSortedBatches(
+    encodings.map((e) => e.inputIds.length),
+    opts.batchSize,
+  )) {
+    const { feeds, sequenceLength } = batchInputs(
+      indices.map((i) => encodings[i]!),
+      opts.padId,
+    );
     const outputs = await model.run({ ...feeds, ...(opts.extraFeeds?.(indices, sequenceLength) ?? {}) });
     visit(indices, outputs, sequenceLength);
   }

@@ -103,7 +103,13 @@ export async function openModel(
   const lacking = pretrained.loadReport.missing.filter((n) => encoderPrefix !== '' && !n.startsWith(encoderPrefix));
   if (lacking.length && lacking.length === pretrained.loadReport.missing.length) {
     // The head's own weights are absent: the checkpoint is not what its config says.
-    throw wrongTask(dir, task, family, architectures, `the weights of its head (${lacking.slice(0, 3).join(', ')}${lacking.length > 3 ? ', ...' : ''}), which the checkpoint lacks`);
+    throw wrongTask(
+      dir,
+      task,
+      family,
+      architectures,
+      `the weights of its head (${lacking.slice(0, 3).join(', ')}${lacking.length > 3 ? ', ...' : ''}), which the checkpoint lacks`,
+    );
   }
   const incomplete = incompleteCheckpointError(dir, pretrained.loadReport);
   if (incomplete) throw incomplete;

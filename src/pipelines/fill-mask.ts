@@ -16,7 +16,11 @@ function maskPositions(tokenizer: BertTokenizer, text: string, enc: Encoding, ma
   const mask = tokenizer.options.maskToken;
   const full = tokenizer.encode(text, undefined, { truncation: false });
   if (full.inputIds.includes(maskId)) {
-    throw new PipelineError('no_mask_token', `${field}: the ${mask} in ${quote(text)} lies beyond the first ${enc.inputIds.length} tokens, which is all the model reads; move it earlier or shorten the text`, { field });
+    throw new PipelineError(
+      'no_mask_token',
+      `${field}: the ${mask} in ${quote(text)} lies beyond the first ${enc.inputIds.length} tokens, which is all the model reads; move it earlier or shorten the text`,
+      { field },
+    );
   }
   throw new PipelineError('no_mask_token', `no ${mask} in ${quote(text)}; put the mask token ${mask} where a word should be predicted`, { field });
 }

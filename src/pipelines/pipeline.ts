@@ -54,7 +54,13 @@ export async function pipeline(taskOrAlias: string, model: string, rawOpts: Pipe
   const opts = callOptions<PipelineOptions>(rawOpts, LOAD_OPTIONS);
   const factory = (FACTORIES as Record<string, (model: string, opts: PipelineOptions) => Promise<PipelineByTask[PipelineTask]>>)[task];
   if (!Object.hasOwn(FACTORIES, task) || factory === undefined) {
-    throw new PipelineError('unknown_task', `unknown task ${JSON.stringify(task)}; pipelines exist for ${PIPELINE_TASKS.map((t) => `'${t}'`).join(', ')} (aliases ${Object.keys(ALIASES).map((a) => `'${a}'`).join(', ')})`, { field: 'task' });
+    throw new PipelineError(
+      'unknown_task',
+      `unknown task ${JSON.stringify(task)}; pipelines exist for ${PIPELINE_TASKS.map((t) => `'${t}'`).join(', ')} (aliases ${Object.keys(ALIASES)
+        .map((a) => `'${a}'`)
+        .join(', ')})`,
+      { field: 'task' },
+    );
   }
   if (typeof model !== 'string' || model === '') throw new PipelineError('invalid_option', 'model must be a checkpoint directory or a Hub model id', { field: 'model' });
   return factory(model, opts);

@@ -47,7 +47,11 @@ function checkInput(input: TextClassificationInput, field: string): { text: stri
     return pair === undefined ? { text } : { text, textPair: checkText(pair, `${field}.textPair`) };
   }
   if (typeof input !== 'string') {
-    throw new PipelineError('invalid_input', `${field} must be a text or a {text, textPair} object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`, { field });
+    throw new PipelineError(
+      'invalid_input',
+      `${field} must be a text or a {text, textPair} object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`,
+      { field },
+    );
   }
   return { text: checkText(input, field) };
 }
@@ -67,7 +71,10 @@ export async function textClassificationPipeline(dirOrId: string, opts: Pipeline
     const { config, tokenizer, session, maxLength } = state.open();
     const n = numLabels(config);
     const topK = callOpts.topK === undefined ? 1 : callOpts.topK === null || callOpts.topK === 0 ? n : Math.min(checkInteger(callOpts.topK, 'topK', 0), n);
-    const fn = callOpts.functionToApply === undefined ? defaultClassificationFunction(config) : checkChoice(callOpts.functionToApply, 'functionToApply', ['softmax', 'sigmoid', 'none'] as const);
+    const fn =
+      callOpts.functionToApply === undefined
+        ? defaultClassificationFunction(config)
+        : checkChoice(callOpts.functionToApply, 'functionToApply', ['softmax', 'sigmoid', 'none'] as const);
     const batchSize = state.batchSize(callOpts);
     const encodings: Encoding[] = inputs.map((input, i) => {
       const { text, textPair } = checkInput(input, inputField(single, i));

@@ -55,7 +55,12 @@ export async function tokenClassificationPipeline(dirOrId: string, opts: Pipelin
   const checkpoint = await openModel('token-classification', dirOrId, opts);
   const state = new PipelineState('token-classification', checkpoint);
 
-  const tag = async (texts: readonly string[], rawOpts: TokenClassificationOptions = {}, single = false, logitsOut?: number[][][][]): Promise<(TokenEntity[] | EntityGroup[])[]> => {
+  const tag = async (
+    texts: readonly string[],
+    rawOpts: TokenClassificationOptions = {},
+    single = false,
+    logitsOut?: number[][][][],
+  ): Promise<(TokenEntity[] | EntityGroup[])[]> => {
     const callOpts = callOptions<TokenClassificationOptions>(rawOpts, TOKEN_CLASSIFICATION_OPTIONS);
     const { config, tokenizer, session, maxLength } = state.open();
     const strategy = callOpts.aggregationStrategy === undefined ? 'none' : checkChoice(callOpts.aggregationStrategy, 'aggregationStrategy', STRATEGIES);
@@ -82,15 +87,20 @@ export async function tokenClassificationPipeline(dirOrId: string, opts: Pipelin
     });
     const n = numLabels(config);
     const probabilities = new Array<number[][]>(windows.length);
-    await runInBatches(session, windows.map((w) => w.encoding), { padId: tokenizer.padTokenId, batchSize }, (indices, outputs, S) => {
-      const logits = outputs.logits!.data as Float32Array;
-      indices.forEach((w, b) => {
-        const length = windows[w]!.encoding.inputIds.length;
-        const rows = Array.from({ length }, (_, t) => logits.subarray((b * S + t) * n, (b * S + t + 1) * n));
-        if (logitsOut) (logitsOut[windows[w]!.text] ??= [])[w] = rows.map((r) => Array.from(r));
-        probabilities[w] = rows.map((r) => softmax(r));
-      });
-    });
+    await runInBatches(
+      session,
+      windows.map((w) => w.encoding),
+      { padId: tokenizer.padTokenId, batchSize },
+      (indices, outputs, S) => {
+        const logits = outputs.logits!.data as Float32Array;
+        indices.forEach((w, b) => {
+          const length = windows[w]!.encoding.inputIds.length;
+          const rows = Array.from({ length }, (_, t) => logits.subarray((b * S + t) * n, (b * S + t + 1) * n));
+          if (logitsOut) (logitsOut[windows[w]!.text] ??= [])[w] = rows.map((r) => Array.from(r));
+          probabilities[w] = rows.map((r) => softmax(r));
+        });
+      },
+    );
     const base = aggregationContext(tokenizer, config.id2label);
     const perText = texts.map(() => ({ entities: [] as (TokenEntity | EntityGroup)[], windows: 0 }));
     windows.forEach((w, k) => {

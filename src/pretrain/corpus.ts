@@ -84,11 +84,7 @@ export class TokenStore {
 }
 
 /** Tokenizes the documents of `paths` (without special tokens) into a store. */
-export async function tokenizeCorpus(
-  tokenizer: BertTokenizer,
-  paths: readonly string[],
-  onProgress?: (documents: number, tokens: number) => void,
-): Promise<TokenStore> {
+export async function tokenizeCorpus(tokenizer: BertTokenizer, paths: readonly string[], onProgress?: (documents: number, tokens: number) => void): Promise<TokenStore> {
   const store = new TokenStore(tokenizer.vocabSize);
   for await (const doc of readDocuments(paths)) {
     for (const line of doc) store.addSentence(tokenizer.encode(line, undefined, { addSpecialTokens: false, truncation: false }).inputIds);

@@ -74,10 +74,7 @@ export class Session {
    * Runs the graph. `outputs` selects outputs by name (all when omitted), or maps names to
    * preallocated tensors that ONNX Runtime writes into (`null` lets it allocate that output).
    */
-  async run(
-    feeds: Readonly<Record<string, HostTensor>>,
-    outputs?: readonly string[] | Readonly<Record<string, HostTensor | null>>,
-  ): Promise<Record<string, HostTensor>> {
+  async run(feeds: Readonly<Record<string, HostTensor>>, outputs?: readonly string[] | Readonly<Record<string, HostTensor | null>>): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const name of this.inputNames) {
       const t = feeds[name];

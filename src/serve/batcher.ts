@@ -188,10 +188,13 @@ export class MicroBatcher {
       this.dispatch(model, lane, oldest);
       return;
     }
-    lane.timer = setTimeout(() => {
-      lane.timer = undefined;
-      this.schedule(model, lane);
-    }, Math.ceil(due - now));
+    lane.timer = setTimeout(
+      () => {
+        lane.timer = undefined;
+        this.schedule(model, lane);
+      },
+      Math.ceil(due - now),
+    );
   }
 
   private async dispatch(model: string, lane: Lane, group: Group): Promise<void> {

@@ -84,4 +84,3 @@ export class ServeConfigError extends TunaError {
     this.option = opts.option;
   }
 }
-

@@ -18,7 +18,12 @@ export class ServeMetrics {
   constructor(opts: { maxBatchSize: number }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.requests = new Counter({ name: 'tuna_http_requests_total', help: 'HTTP requests answered, by route, method and status', labelNames: ['route', 'method', 'status'], registers });
+    this.requests = new Counter({
+      name: 'tuna_http_requests_total',
+      help: 'HTTP requests answered, by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+    });
     this.duration = new Histogram({
       name: 'tuna_http_request_duration_seconds',
       help: 'Time from request received to response sent, by route, method and status',
@@ -29,7 +34,13 @@ export class ServeMetrics {
     this.inFlight = new Gauge({ name: 'tuna_http_requests_in_flight', help: 'Inference requests received and not yet answered, by route', labelNames: ['route'], registers });
     const sizes = [1, 2, 4, 8, 16, 32, 64, 128, 256].filter((b) => b < opts.maxBatchSize);
     this.batchSize = new Histogram({ name: 'tuna_batch_size', help: 'Inputs per model run', labelNames: ['model', 'task'], buckets: [...sizes, opts.maxBatchSize], registers });
-    this.batchRequests = new Histogram({ name: 'tuna_batch_requests', help: 'Requests grouped into one model run', labelNames: ['model', 'task'], buckets: [...sizes, opts.maxBatchSize], registers });
+    this.batchRequests = new Histogram({
+      name: 'tuna_batch_requests',
+      help: 'Requests grouped into one model run',
+      labelNames: ['model', 'task'],
+      buckets: [...sizes, opts.maxBatchSize],
+      registers,
+    });
     this.batchDuration = new Histogram({
       name: 'tuna_batch_duration_seconds',
       help: 'Time of one model run (tokenization, ONNX Runtime, post-processing)',
@@ -38,7 +49,12 @@ export class ServeMetrics {
       registers,
     });
     this.queueDepth = new Gauge({ name: 'tuna_queue_depth', help: 'Inputs waiting for a model run, by model', labelNames: ['model'], registers });
-    this.cancelled = new Counter({ name: 'tuna_requests_cancelled_total', help: 'Queued requests dropped because the client disconnected', labelNames: ['model', 'task'], registers });
+    this.cancelled = new Counter({
+      name: 'tuna_requests_cancelled_total',
+      help: 'Queued requests dropped because the client disconnected',
+      labelNames: ['model', 'task'],
+      registers,
+    });
   }
 
   /** Hooks for the batcher. */

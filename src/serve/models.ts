@@ -51,9 +51,15 @@ export function parseModelSpec(value: string): ModelSpec {
 function modelNames(specs: readonly ModelSpec[]): string[] {
   const names = specs.map((s) => s.name ?? basename(resolve(s.dir)));
   names.forEach((name, i) => {
-    if (!NAME.test(name)) throw new ServeConfigError(`model name ${JSON.stringify(name)} (for ${specs[i]!.dir}) must be letters, digits, ".", "_" or "-"; name it with --model NAME=DIR`, { option: specs[i]!.dir });
+    if (!NAME.test(name))
+      throw new ServeConfigError(`model name ${JSON.stringify(name)} (for ${specs[i]!.dir}) must be letters, digits, ".", "_" or "-"; name it with --model NAME=DIR`, {
+        option: specs[i]!.dir,
+      });
     const first = names.indexOf(name);
-    if (first !== i) throw new ServeConfigError(`two models are named ${JSON.stringify(name)} (${specs[first]!.dir} and ${specs[i]!.dir}); name them apart with --model NAME=DIR`, { option: specs[i]!.dir });
+    if (first !== i)
+      throw new ServeConfigError(`two models are named ${JSON.stringify(name)} (${specs[first]!.dir} and ${specs[i]!.dir}); name them apart with --model NAME=DIR`, {
+        option: specs[i]!.dir,
+      });
   });
   return names;
 }
@@ -92,7 +98,11 @@ export async function loadModels(specs: readonly ModelSpec[], opts: { threads?: 
       const first = pipelines.get(tasks[0]!)!;
       const head = architectures.some((a) => (architectureEntry(a) ? HEADS[architectureEntry(a)!.head].labelled : false));
       const id2label = first.config.id2label;
-      const labels = head ? Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!) : [];
+      const labels = head
+        ? Object.keys(id2label)
+            .sort((a, b) => Number(a) - Number(b))
+            .map((k) => id2label[k]!)
+        : [];
       loaded[i] = { ...loaded[i]!, info: { name: names[i]!, tasks, architectures, labels, max_length: first.maxLength } };
     }
   } catch (e) {

@@ -176,7 +176,11 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
     if (o.apiKey === undefined || OPEN_PATHS.has(request.url.split('?')[0]!)) return;
     if (!keyMatches(request.headers.authorization, o.apiKey)) {
       reply.header('www-authenticate', 'Bearer');
-      throw new ServeError('unauthorized', request.headers.authorization === undefined ? 'this server needs an API key: send "Authorization: Bearer <key>"' : 'the API key is wrong', { field: 'authorization' });
+      throw new ServeError(
+        'unauthorized',
+        request.headers.authorization === undefined ? 'this server needs an API key: send "Authorization: Bearer <key>"' : 'the API key is wrong',
+        { field: 'authorization' },
+      );
     }
   });
 
@@ -200,7 +204,10 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const e = new ServeError('not_found', `no route ${request.method} ${request.url.split('?')[0]}; the endpoints are POST ${SERVE_TASKS.map((t) => `/v1/${t}`).join(', ')} and GET /v1/models, /healthz, /readyz, /metrics, /`);
+    const e = new ServeError(
+      'not_found',
+      `no route ${request.method} ${request.url.split('?')[0]}; the endpoints are POST ${SERVE_TASKS.map((t) => `/v1/${t}`).join(', ')} and GET /v1/models, /healthz, /readyz, /metrics, /`,
+    );
     reply.status(e.status).send(e.toJSON());
   });
 
@@ -308,7 +315,8 @@ export async function startServer(options: ServerOptions): Promise<TunaServer> {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') throw new ServeConfigError(`port ${options.port ?? 8080} is already in use; choose another with --port`, { option: 'port', cause: e });
     if (err.code === 'EACCES') throw new ServeConfigError(`no permission to listen on port ${options.port ?? 8080}; choose one above 1023`, { option: 'port', cause: e });
-    if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') throw new ServeConfigError(`cannot listen on host ${options.host}: no such local address`, { option: 'host', cause: e });
+    if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
+      throw new ServeConfigError(`cannot listen on host ${options.host}: no such local address`, { option: 'host', cause: e });
     throw e;
   }
   return server;
@@ -341,7 +349,9 @@ function malformedHttp(err: NodeJS.ErrnoException, socket: Duplex): void {
       : new ServeError('invalid_request', `malformed HTTP request (${err.code ?? err.message})`);
   const status = e.status;
   const body = JSON.stringify(e.toJSON());
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 function keyMatches(header: string | undefined, key: string): boolean {
@@ -361,10 +371,17 @@ function pickModel(models: readonly LoadedModel[], task: ServeTask, name: string
     return serving[0]!;
   }
   const model = models.find((m) => m.info.name === name);
-  if (!model) throw new ServeError('unknown_model', `no model named ${JSON.stringify(name)}; the models are ${models.map((m) => JSON.stringify(m.info.name)).join(', ')}`, { field: 'model' });
+  if (!model)
+    throw new ServeError('unknown_model', `no model named ${JSON.stringify(name)}; the models are ${models.map((m) => JSON.stringify(m.info.name)).join(', ')}`, {
+      field: 'model',
+    });
   if (!model.pipelines.has(task)) {
     const others = serving.length ? `; ${task} is served by ${serving.map((m) => JSON.stringify(m.info.name)).join(', ')}` : '';
-    throw new ServeError('unsupported_task', `model ${JSON.stringify(name)} (${model.info.architectures.join(', ') || 'BertModel'}) does not serve ${task}, only ${model.info.tasks.join(', ')}${others}`, { field: 'model' });
+    throw new ServeError(
+      'unsupported_task',
+      `model ${JSON.stringify(name)} (${model.info.architectures.join(', ') || 'BertModel'}) does not serve ${task}, only ${model.info.tasks.join(', ')}${others}`,
+      { field: 'model' },
+    );
   }
   return model;
 }
@@ -401,7 +418,10 @@ function fromPipelineError(e: unknown, single: boolean, spec: TaskSpec): unknown
     case 'invalid_input':
       return new ServeError('invalid_request', e.message, { field, cause: e });
     case 'invalid_option':
-      return new ServeError('invalid_parameter', parameterMessage(e.message, spec), { field: field === undefined ? undefined : `parameters.${parameterName(field, spec)}`, cause: e });
+      return new ServeError('invalid_parameter', parameterMessage(e.message, spec), {
+        field: field === undefined ? undefined : `parameters.${parameterName(field, spec)}`,
+        cause: e,
+      });
     case 'disposed':
       return new ServeError('unavailable', 'the server is shutting down', { cause: e });
     default:
@@ -450,4 +470,3 @@ function toServeError(err: FastifyError | ServeError | Error, body: unknown, lim
   if (status !== undefined && status >= 400 && status < 500) return new ServeError('invalid_request', f.message);
   return new ServeError('internal', `the server failed to answer: ${err.message}`);
 }
-

@@ -64,7 +64,10 @@ export function schemaError(e: SchemaError, body: unknown, limits: RequestLimits
   const bad = (message: string, at = field) => new ServeError('invalid_request', message, { field: at === '' ? undefined : at });
   switch (e.keyword) {
     case 'required':
-      return bad(`${where} lacks "${String(p.missingProperty)}"${field === '' ? ': send {"inputs": "text"} or {"inputs": ["text", ...]}' : ''}`, join(field, String(p.missingProperty)));
+      return bad(
+        `${where} lacks "${String(p.missingProperty)}"${field === '' ? ': send {"inputs": "text"} or {"inputs": ["text", ...]}' : ''}`,
+        join(field, String(p.missingProperty)),
+      );
     case 'additionalProperties':
       return bad(`${where} has an unknown field "${String(p.additionalProperty)}"`, join(field, String(p.additionalProperty)));
     case 'type':

@@ -64,7 +64,10 @@ export async function readDataConfig(dir: string): Promise<DataConfig | undefine
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch (e) {
-    throw new TunaError('invalid_config', `${path}: not valid JSON (${(e as Error).message}); delete the file and pass the data flags (columns, separator) yourself`, { file: path, cause: e });
+    throw new TunaError('invalid_config', `${path}: not valid JSON (${(e as Error).message}); delete the file and pass the data flags (columns, separator) yourself`, {
+      file: path,
+      cause: e,
+    });
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new TunaError('invalid_config', `${path}: expected a JSON object of data settings; delete the file and pass the data flags yourself`, { file: path });
@@ -83,7 +86,8 @@ export async function readDataConfig(dir: string): Promise<DataConfig | undefine
             ? v === 'text-classification' || v === 'token-classification'
             : typeof v === 'string';
     if (!ok) {
-      const want = field === 'multiLabel' ? 'true or false' : field === 'labelList' ? 'a list of strings' : field === 'task' ? '"text-classification" or "token-classification"' : 'a string';
+      const want =
+        field === 'multiLabel' ? 'true or false' : field === 'labelList' ? 'a list of strings' : field === 'task' ? '"text-classification" or "token-classification"' : 'a string';
       throw new TunaError('invalid_config', `${path}: "${key}" must be ${want}, got ${JSON.stringify(v)}; fix or delete the file`, { file: path, field: key });
     }
     out[field] = v;

@@ -88,7 +88,8 @@ export function parseLabelList(value: string): string[] {
       } catch (e) {
         throw new DataError(value, undefined, `not a valid JSON list of label names (${(e as Error).message}). Write ["O", "B-PER", ...] or one name per line`);
       }
-      if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new DataError(value, undefined, 'the JSON must be a list of label names (strings), in id order');
+      if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string'))
+        throw new DataError(value, undefined, 'the JSON must be a list of label names (strings), in id order');
       names = parsed;
     } else {
       names = text.split(/\r?\n/).map((l) => l.trim());
@@ -97,7 +98,8 @@ export function parseLabelList(value: string): string[] {
   } else {
     names = value.split(',').map((l) => l.trim());
   }
-  if (names.length === 0 || (names.length === 1 && names[0] === '')) throw new DataError(where, undefined, 'the label list is empty. Give the names of the label ids in order, e.g. O,B-PER,I-PER');
+  if (names.length === 0 || (names.length === 1 && names[0] === ''))
+    throw new DataError(where, undefined, 'the label list is empty. Give the names of the label ids in order, e.g. O,B-PER,I-PER');
   const empty = names.indexOf('');
   if (empty >= 0) throw new DataError(where, isFile ? empty + 1 : undefined, `label ${empty} of the list has no name. Give every id a name`);
   const seen = new Set<string>();

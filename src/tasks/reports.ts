@@ -128,7 +128,11 @@ export function resolveEntityScoring(scoring: EntityScoring, labels: LabelMap): 
 /** The metric names (without `eval_`) that an evaluation of `task` produces: `loss` and the headline numbers of {@link taskReport}. */
 export function metricNames(task: TaskKind): string[] {
   const headline =
-    task === 'single_label' ? ['accuracy', 'f1', 'precision', 'recall', 'f1_weighted'] : task === 'multi_label' ? ['f1', 'f1_macro', 'subset_accuracy'] : ['precision', 'recall', 'f1', 'accuracy'];
+    task === 'single_label'
+      ? ['accuracy', 'f1', 'precision', 'recall', 'f1_weighted']
+      : task === 'multi_label'
+        ? ['f1', 'f1_macro', 'subset_accuracy']
+        : ['precision', 'recall', 'f1', 'accuracy'];
   return ['loss', ...headline];
 }
 

@@ -183,7 +183,8 @@ export class BertTokenizer {
 
   /** Sets `model_max_length` (written to tokenizer_config.json by `save`): the default truncation length. */
   set modelMaxLength(n: number | undefined) {
-    if (n !== undefined && !(Number.isInteger(n) && n > 0)) throw new TokenizerError(`modelMaxLength must be a positive integer, got ${n}`, { code: 'invalid_option', field: 'modelMaxLength' });
+    if (n !== undefined && !(Number.isInteger(n) && n > 0))
+      throw new TokenizerError(`modelMaxLength must be a positive integer, got ${n}`, { code: 'invalid_option', field: 'modelMaxLength' });
     (this.options as { modelMaxLength?: number }).modelMaxLength = n;
   }
 
@@ -362,7 +363,11 @@ export class BertTokenizer {
 
   private maxLengthFor(what: string, opts: EncodeOptions): number {
     const n = opts.maxLength ?? this.options.modelMaxLength;
-    if (n === undefined) throw new TokenizerError(`padding '${what}' needs a length: pass maxLength, or set model_max_length in tokenizer_config.json`, { code: 'invalid_option', field: 'maxLength' });
+    if (n === undefined)
+      throw new TokenizerError(`padding '${what}' needs a length: pass maxLength, or set model_max_length in tokenizer_config.json`, {
+        code: 'invalid_option',
+        field: 'maxLength',
+      });
     return n;
   }
 
@@ -422,7 +427,7 @@ export class BertTokenizer {
       if (t !== undefined) tokens.push(t);
     }
     const text = wordPieceDecode(tokens, this.options.continuingSubwordPrefix, this.options.decoderCleanup);
-    return opts.cleanUpTokenizationSpaces ?? this.options.cleanUpTokenizationSpaces ? cleanUpTokenization(text) : text;
+    return (opts.cleanUpTokenizationSpaces ?? this.options.cleanUpTokenizationSpaces) ? cleanUpTokenization(text) : text;
   }
 
   /** Decodes each row of a batch. */

@@ -153,7 +153,8 @@ export function parseSpecialTokensMap(json: unknown, file: string): Partial<Bert
 export function parseAddedTokensJson(json: unknown, file: string): AddedTokenSpec[] {
   if (!isObject(json)) throw new TokenizerFileError(file, 'must hold a JSON object mapping added tokens to their ids');
   return Object.entries(json).map(([content, id]) => {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) throw new TokenizerFileError(file, `the id of ${JSON.stringify(content)} must be a non-negative integer, got ${JSON.stringify(id)}`);
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
+      throw new TokenizerFileError(file, `the id of ${JSON.stringify(content)} must be a non-negative integer, got ${JSON.stringify(id)}`);
     return { content, id };
   });
 }

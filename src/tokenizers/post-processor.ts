@@ -69,8 +69,6 @@ export function templateToJson(template: PostProcessorTemplate): Record<string, 
     type: 'TemplateProcessing',
     single: template.single.map(piece),
     pair: template.pair.map(piece),
-    special_tokens: Object.fromEntries(
-      Object.entries(template.specialTokens).map(([k, v]) => [k, { id: v.id, ids: [...v.ids], tokens: [...v.tokens] }]),
-    ),
+    special_tokens: Object.fromEntries(Object.entries(template.specialTokens).map(([k, v]) => [k, { id: v.id, ids: [...v.ids], tokens: [...v.tokens] }])),
   };
 }

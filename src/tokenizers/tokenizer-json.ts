@@ -56,7 +56,8 @@ export function parseTokenizerJson(json: unknown, file: string): ParsedTokenizer
   if (prefix !== undefined) options.continuingSubwordPrefix = prefix;
   const maxChars = model.max_input_chars_per_word;
   if (maxChars !== undefined) {
-    if (typeof maxChars !== 'number' || !Number.isInteger(maxChars) || maxChars < 0) throw fail(`model.max_input_chars_per_word must be a non-negative integer, got ${JSON.stringify(maxChars)}`);
+    if (typeof maxChars !== 'number' || !Number.isInteger(maxChars) || maxChars < 0)
+      throw fail(`model.max_input_chars_per_word must be a non-negative integer, got ${JSON.stringify(maxChars)}`);
     options.maxInputCharsPerWord = maxChars;
   }
 

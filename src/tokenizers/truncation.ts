@@ -44,10 +44,7 @@ export function truncatedLengths(n1: number, n2: number | undefined, maxLength: 
   const target = strategy === 'only_first' ? n1 : second;
   if (target <= toRemove) {
     const which = strategy === 'only_first' ? 'first' : 'second';
-    throw new TruncationError(
-      `truncation '${strategy}' must remove ${toRemove} tokens but the ${which} sequence has only ${target}; ` +
-        `raise maxLength or use 'longest_first'`,
-    );
+    throw new TruncationError(`truncation '${strategy}' must remove ${toRemove} tokens but the ${which} sequence has only ${target}; ` + `raise maxLength or use 'longest_first'`);
   }
   return strategy === 'only_first' ? [n1 - toRemove, second] : [n1, second - toRemove];
 }

@@ -43,17 +43,7 @@ export function isChineseChar(cp: number): boolean {
 /** Unicode White_Space, as Rust's `char::is_whitespace`. */
 export function isWhitespace(cp: number): boolean {
   if (cp < 0x80) return cp === 0x20 || (cp >= 9 && cp <= 13);
-  return (
-    cp === 0x85 ||
-    cp === 0xa0 ||
-    cp === 0x1680 ||
-    (cp >= 0x2000 && cp <= 0x200a) ||
-    cp === 0x2028 ||
-    cp === 0x2029 ||
-    cp === 0x202f ||
-    cp === 0x205f ||
-    cp === 0x3000
-  );
+  return cp === 0x85 || cp === 0xa0 || cp === 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp === 0x2028 || cp === 0x2029 || cp === 0x202f || cp === 0x205f || cp === 0x3000;
 }
 
 function computeFlags(cp: number): number {

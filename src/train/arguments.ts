@@ -79,11 +79,39 @@ export interface TrainingArguments {
 
 /** Every key of {@link TrainingArguments}; any other key is refused, with the closest of these named. */
 export const TRAINING_ARGUMENT_KEYS: readonly (keyof TrainingArguments)[] = [
-  'outputDir', 'numTrainEpochs', 'maxSteps', 'perDeviceTrainBatchSize', 'perDeviceEvalBatchSize', 'gradientAccumulationSteps',
-  'learningRate', 'weightDecay', 'adamBeta1', 'adamBeta2', 'adamEpsilon', 'maxGradNorm', 'lrSchedulerType', 'warmupRatio',
-  'warmupSteps', 'evalStrategy', 'evalSteps', 'saveStrategy', 'saveSteps', 'saveTotalLimit', 'loggingSteps', 'seed',
-  'loadBestModelAtEnd', 'metricForBestModel', 'greaterIsBetter', 'earlyStoppingPatience', 'earlyStoppingThreshold',
-  'groupByLength', 'shuffleTrain', 'disableDropout', 'progress', 'threads', 'overwriteOutputDir',
+  'outputDir',
+  'numTrainEpochs',
+  'maxSteps',
+  'perDeviceTrainBatchSize',
+  'perDeviceEvalBatchSize',
+  'gradientAccumulationSteps',
+  'learningRate',
+  'weightDecay',
+  'adamBeta1',
+  'adamBeta2',
+  'adamEpsilon',
+  'maxGradNorm',
+  'lrSchedulerType',
+  'warmupRatio',
+  'warmupSteps',
+  'evalStrategy',
+  'evalSteps',
+  'saveStrategy',
+  'saveSteps',
+  'saveTotalLimit',
+  'loggingSteps',
+  'seed',
+  'loadBestModelAtEnd',
+  'metricForBestModel',
+  'greaterIsBetter',
+  'earlyStoppingPatience',
+  'earlyStoppingThreshold',
+  'groupByLength',
+  'shuffleTrain',
+  'disableDropout',
+  'progress',
+  'threads',
+  'overwriteOutputDir',
 ];
 
 /** Arguments with every default filled in. */
@@ -159,7 +187,10 @@ const TIMING_METRIC = /(^|_)(runtime|samples_per_second|steps_per_second)$/;
 export function checkMetricForBestModel(metric: string, available: readonly string[]): string {
   const name = metric.replace(/^eval_/, '');
   if (TIMING_METRIC.test(name)) {
-    throw new TrainingArgumentsError('metricForBestModel', `metricForBestModel "${metric}" is a runtime or throughput figure, not a metric of the model; choose one of: ${available.join(', ')}`);
+    throw new TrainingArgumentsError(
+      'metricForBestModel',
+      `metricForBestModel "${metric}" is a runtime or throughput figure, not a metric of the model; choose one of: ${available.join(', ')}`,
+    );
   }
   if (!available.includes(name)) {
     const near = closestName(name, available);
@@ -222,7 +253,10 @@ export function resolveArguments(args: TrainingArguments, hasEvalData: boolean):
     overwriteOutputDir: args.overwriteOutputDir ?? false,
   };
   if (TIMING_METRIC.test(metric)) {
-    throw new TrainingArgumentsError('metricForBestModel', `metricForBestModel "${args.metricForBestModel}" is a runtime or throughput figure, not a metric of the model; use loss or a metric such as accuracy or f1`);
+    throw new TrainingArgumentsError(
+      'metricForBestModel',
+      `metricForBestModel "${args.metricForBestModel}" is a runtime or throughput figure, not a metric of the model; use loss or a metric such as accuracy or f1`,
+    );
   }
   if (!r.outputDir) throw new TrainingArgumentsError('outputDir', 'outputDir is required: the directory for checkpoints and the final model');
   positiveInt(r, 'perDeviceTrainBatchSize');

@@ -90,7 +90,8 @@ export async function writeTrainerState(path: string, state: TrainerStateFile): 
 
 export async function readTrainerState(dir: string): Promise<TrainerStateFile> {
   const path = join(dir, TRAINER_STATE_FILE);
-  if (!existsSync(path)) throw new ResumeError(`${dir}: no ${TRAINER_STATE_FILE}; this is not a checkpoint tuna train wrote (look for checkpoint-N directories in the output directory)`);
+  if (!existsSync(path))
+    throw new ResumeError(`${dir}: no ${TRAINER_STATE_FILE}; this is not a checkpoint tuna train wrote (look for checkpoint-N directories in the output directory)`);
   let state: TrainerStateFile;
   try {
     state = JSON.parse(await readFile(path, 'utf8')) as TrainerStateFile;

@@ -31,11 +31,7 @@ export function taskKind(model: PreTrainedModel): TaskKind {
  * every example in dataset order, plus the mean loss when every example has labels (per text, or
  * per labelled token for token classification).
  */
-export async function predictDataset(
-  model: PreTrainedModel,
-  dataset: readonly Feature[],
-  opts: { batchSize: number },
-): Promise<{ prediction: EvalPrediction; loss?: number }> {
+export async function predictDataset(model: PreTrainedModel, dataset: readonly Feature[], opts: { batchSize: number }): Promise<{ prediction: EvalPrediction; loss?: number }> {
   const task = taskKind(model);
   const n = model.numLabels;
   // Longest first, so batches hold examples of similar length; results go back to dataset order.

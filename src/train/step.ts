@@ -71,11 +71,7 @@ export class TrainStep {
   private readonly outputs: Readonly<Record<string, HostTensor | null>>;
 
   /** Builds the forward graph with `build`, differentiates it and opens the session. */
-  static async create(
-    store: ParameterStore,
-    build: (ctx: BuildContext) => TrainingOutputs,
-    opts: TrainStepOptions = {},
-  ): Promise<TrainStep> {
+  static async create(store: ParameterStore, build: (ctx: BuildContext) => TrainingOutputs, opts: TrainStepOptions = {}): Promise<TrainStep> {
     const g = new Graph('train');
     const scope = new ParameterScope(g, store);
     let seed = (opts.dropoutSeed ?? 0) * 1000 + 1;
@@ -84,7 +80,11 @@ export class TrainStep {
     const { loss, fetch = {} } = build(ctx);
     const used = scope.used();
     const trainable = used.filter((u) => (opts.trainable ? opts.trainable(u.param) : true));
-    const grads = gradients(g, loss, trainable.map((u) => u.value));
+    const grads = gradients(
+      g,
+      loss,
+      trainable.map((u) => u.value),
+    );
     g.output(loss, 'loss');
     for (const [name, v] of Object.entries(fetch)) g.output(v, name);
     trainable.forEach((u, i) => g.output(grads[i]!, gradName(u.param.name)));
@@ -92,7 +92,15 @@ export class TrainStep {
     const paramNames = new Set(used.map((u) => u.param.name));
     const batchInputs = g.inputs.filter((v) => !paramNames.has(v.name) && !v.name.startsWith('dropout_'));
     const session = await Session.create(g, { memoryPattern: false, ...opts.session });
-    return new TrainStep(g, session, used.map((u) => u.param), trainable.map((u) => u.param), batchInputs, masks, Object.keys(fetch));
+    return new TrainStep(
+      g,
+      session,
+      used.map((u) => u.param),
+      trainable.map((u) => u.param),
+      batchInputs,
+      masks,
+      Object.keys(fetch),
+    );
   }
 
   /** Runs forward and backward on one batch (a tensor for every non-parameter graph input). */

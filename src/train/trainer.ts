@@ -27,7 +27,6 @@ import { type EvalPrediction, type TaskKind, predictDataset, taskKind } from './
 import { type Schedule, constantSchedule, constantWithWarmupSchedule, linearSchedule } from './schedule.js';
 import { loadOptimizerState, saveOptimizerState } from './state.js';
 
-
 /** Metrics from predictions, without the `eval_` prefix (e.g. `{ accuracy, f1 }`). */
 export type ComputeMetrics = (prediction: EvalPrediction) => Record<string, number>;
 
@@ -77,7 +76,6 @@ export interface TrainOutput {
 /** Name of the metrics log in the output directory (one JSON record per line). */
 export const METRICS_LOG = 'metrics.jsonl';
 export const LEARNING_CURVE = 'learning_curve.svg';
-
 
 /**
  * The fine-tuning loop: AdamW with decoupled weight decay (none on biases and LayerNorm weights),
@@ -256,7 +254,12 @@ export class Trainer {
       const key = `eval_${a.metricForBestModel}`;
       const value = metrics[key];
       if (value === undefined) {
-        throw new TrainingArgumentsError('metricForBestModel', `no metric "${a.metricForBestModel}" after evaluation; available: ${Object.keys(metrics).map((k) => k.replace(/^eval_/, '')).join(', ')}`);
+        throw new TrainingArgumentsError(
+          'metricForBestModel',
+          `no metric "${a.metricForBestModel}" after evaluation; available: ${Object.keys(metrics)
+            .map((k) => k.replace(/^eval_/, ''))
+            .join(', ')}`,
+        );
       }
       const improved = bestMetric === undefined || (a.greaterIsBetter ? value > bestMetric + a.earlyStoppingThreshold : value < bestMetric - a.earlyStoppingThreshold);
       if (improved) {
@@ -323,7 +326,8 @@ export class Trainer {
           }
           const evalNow = (a.evalStrategy === 'steps' && globalStep % a.evalSteps === 0) || (a.evalStrategy === 'epoch' && endOfEpoch) || (last && a.evalStrategy !== 'no');
           if (evalNow) earlyStopped = await evaluateAndTrack();
-          const saveNow = (a.saveStrategy === 'steps' && globalStep % a.saveSteps === 0) || (a.saveStrategy === 'epoch' && endOfEpoch) || (last && a.saveStrategy !== 'no') || earlyStopped;
+          const saveNow =
+            (a.saveStrategy === 'steps' && globalStep % a.saveSteps === 0) || (a.saveStrategy === 'epoch' && endOfEpoch) || (last && a.saveStrategy !== 'no') || earlyStopped;
           if (saveNow || this.stopRequested) await save();
           if (this.stopRequested && !last) {
             interrupted = true;
@@ -349,7 +353,10 @@ export class Trainer {
     emit('onTrainEnd');
     if (!interrupted) {
       await this.saveModel();
-      await writeFileAtomic(join(a.outputDir, 'train_results.json'), new TextEncoder().encode(JSON.stringify({ ...metrics, global_step: globalStep, best_metric: bestMetric ?? null }, null, 2) + '\n'));
+      await writeFileAtomic(
+        join(a.outputDir, 'train_results.json'),
+        new TextEncoder().encode(JSON.stringify({ ...metrics, global_step: globalStep, best_metric: bestMetric ?? null }, null, 2) + '\n'),
+      );
     }
     return {
       globalStep,

@@ -62,12 +62,15 @@ export async function get(base: string, path: string, headers: Record<string, st
 export function raw(base: string, opts: { method: string; path: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<{ status: number; body: string }> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method: opts.method, path: opts.path, headers: { connection: 'close', ...opts.headers }, agent: false }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (data += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: data }));
-    });
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, method: opts.method, path: opts.path, headers: { connection: 'close', ...opts.headers }, agent: false },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (data += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: data }));
+      },
+    );
     req.on('error', reject);
     req.end(opts.body);
   });

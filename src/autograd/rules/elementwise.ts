@@ -10,9 +10,7 @@ registerGradient('Add', ({ g, inputs, dOutputs, needs }) => {
   return [needs(0) ? unbroadcast(g, dy, inputs[0]!) : undefined, needs(1) ? unbroadcast(g, dy, inputs[1]!) : undefined];
 });
 
-registerGradient('Sum', ({ g, inputs, dOutputs, needs }) =>
-  inputs.map((x, i) => (needs(i) ? unbroadcast(g, dOutputs[0]!, x!) : undefined)),
-);
+registerGradient('Sum', ({ g, inputs, dOutputs, needs }) => inputs.map((x, i) => (needs(i) ? unbroadcast(g, dOutputs[0]!, x!) : undefined)));
 
 registerGradient('Sub', ({ g, inputs, dOutputs, needs }) => {
   const dy = dOutputs[0]!;
@@ -90,11 +88,7 @@ registerGradient('Gelu', gelu, MS_DOMAIN);
 registerGradient('Where', ({ g, inputs, dOutputs, needs }) => {
   const [cond, a, b] = inputs as [Value, Value, Value];
   const dy = dOutputs[0]!;
-  return [
-    undefined,
-    needs(1) ? unbroadcast(g, g.where(cond, dy, 0), a) : undefined,
-    needs(2) ? unbroadcast(g, g.where(cond, 0, dy), b) : undefined,
-  ];
+  return [undefined, needs(1) ? unbroadcast(g, g.where(cond, dy, 0), a) : undefined, needs(2) ? unbroadcast(g, g.where(cond, 0, dy), b) : undefined];
 });
 
 registerGradient('Cast', ({ g, inputs, dOutputs }) => {

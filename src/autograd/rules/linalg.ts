@@ -7,16 +7,7 @@ import { unbroadcast } from './util.js';
  * Gradient of a (possibly transposed) matrix product with respect to one operand, picking the
  * cheapest form: a 2-D weight shared over a batch of rows becomes one flattened GEMM.
  */
-function matMulGrads(
-  g: Graph,
-  a: Value,
-  b: Value,
-  dy: Value,
-  transA: boolean,
-  transB: boolean,
-  alpha: number,
-  need: [boolean, boolean],
-): [Value | undefined, Value | undefined] {
+function matMulGrads(g: Graph, a: Value, b: Value, dy: Value, transA: boolean, transB: boolean, alpha: number, need: [boolean, boolean]): [Value | undefined, Value | undefined] {
   let da: Value | undefined;
   let db: Value | undefined;
   if (need[0]) {

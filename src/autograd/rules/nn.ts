@@ -4,7 +4,6 @@ import { normalizeAxis } from '../../onnx/shape.js';
 import { registerGradient } from '../rule.js';
 import { intAttribute } from './util.js';
 
-
 registerGradient('Softmax', ({ g, node, outputs, dOutputs }) => {
   const y = outputs[0]!;
   const dy = dOutputs[0]!;
@@ -71,9 +70,7 @@ registerGradient('SoftmaxCrossEntropyLoss', ({ g, node, inputs, outputs, dOutput
     } else {
       let scale = dLoss;
       if (reduction === 'mean') {
-        const count = valid
-          ? g.reduceSum(g.cast(valid, logits.dtype))
-          : g.cast(g.node('Size', [lab], [{ dtype: 'int64', shape: [] }])[0]!, logits.dtype);
+        const count = valid ? g.reduceSum(g.cast(valid, logits.dtype)) : g.cast(g.node('Size', [lab], [{ dtype: 'int64', shape: [] }])[0]!, logits.dtype);
         // An all-ignored batch has loss 0 and gradient 0.
         scale = g.div(dLoss, g.node('Max', [count, g.scalar(1, logits.dtype)], [{ dtype: logits.dtype, shape: [] }])[0]!);
       }

@@ -39,7 +39,10 @@ registerGradient('ReduceMean', ({ g, node, inputs, outputs, dOutputs }) => {
   const reduced = axes.map((a) => x.shape[a]!);
   let count: Value;
   if (reduced.every((d) => typeof d === 'number')) {
-    count = g.scalar((reduced as number[]).reduce((a, b) => a * b, 1), x.dtype);
+    count = g.scalar(
+      (reduced as number[]).reduce((a, b) => a * b, 1),
+      x.dtype,
+    );
   } else {
     const size = (v: Value) => g.cast(g.node('Size', [v], [{ dtype: 'int64', shape: [] }])[0]!, x.dtype);
     count = g.div(size(x), size(outputs[0]!));

@@ -4,7 +4,6 @@ import { normalizeAxis } from '../../onnx/shape.js';
 import { registerGradient } from '../rule.js';
 import { constantInts, intAttribute, invertPerm, unbroadcast } from './util.js';
 
-
 registerGradient('Reshape', ({ g, inputs, dOutputs }) => [g.reshapeLike(dOutputs[0]!, inputs[0]!), undefined]);
 registerGradient('Unsqueeze', ({ g, inputs, dOutputs }) => [g.reshapeLike(dOutputs[0]!, inputs[0]!), undefined]);
 registerGradient('Squeeze', ({ g, inputs, dOutputs }) => [g.reshapeLike(dOutputs[0]!, inputs[0]!), undefined]);
@@ -30,10 +29,18 @@ registerGradient('Concat', ({ g, node, inputs, dOutputs, needs }) => {
   const xs = inputs as Value[];
   const sizes = xs.every((x) => typeof x.shape[axis] === 'number')
     ? g.ints(xs.map((x) => x.shape[axis] as number))
-    : g.concat(xs.map((x) => dimTensor(g, x, axis)), 0);
-  const parts = g.node('Split', [dy, sizes], xs.map((x) => ({ dtype: dy.dtype, shape: x.shape })), {
-    axis: { kind: 'int', value: axis },
-  });
+    : g.concat(
+        xs.map((x) => dimTensor(g, x, axis)),
+        0,
+      );
+  const parts = g.node(
+    'Split',
+    [dy, sizes],
+    xs.map((x) => ({ dtype: dy.dtype, shape: x.shape })),
+    {
+      axis: { kind: 'int', value: axis },
+    },
+  );
   return parts.map((p, i) => (needs(i) ? p : undefined));
 });
 

@@ -14,7 +14,11 @@ export function unbroadcast(g: Graph, grad: Value, input: Value): Value {
   const { axes, prepended } = broadcastAxes(input.shape, grad.shape);
   if (axes.length === 0) return grad;
   let r = g.reduceSum(grad, axes, true);
-  if (prepended > 0) r = g.squeeze(r, Array.from({ length: prepended }, (_, i) => i));
+  if (prepended > 0)
+    r = g.squeeze(
+      r,
+      Array.from({ length: prepended }, (_, i) => i),
+    );
   return r;
 }
 

@@ -45,7 +45,10 @@ export async function evalCommand(o: EvalOptions, out: Output): Promise<void> {
   });
   const labelKind = HEADS[head].labels;
   if (labelKind !== 'sequence' && labelKind !== 'token') {
-    throw new CliError('invalid_model', `${dir}: config.json architectures ${JSON.stringify(raw.architectures ?? [])} name no classifier; eval needs a model fine-tuned by tuna train (a sequence or token classifier)`);
+    throw new CliError(
+      'invalid_model',
+      `${dir}: config.json architectures ${JSON.stringify(raw.architectures ?? [])} name no classifier; eval needs a model fine-tuned by tuna train (a sequence or token classifier)`,
+    );
   }
   const task: TaskName = labelKind === 'token' ? 'token-classification' : 'text-classification';
   // The same loader and inference graph as the pipelines: a checkpoint missing weights is refused.
@@ -60,7 +63,10 @@ export async function evalCommand(o: EvalOptions, out: Output): Promise<void> {
   const given = Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && DATA_DEFAULTS[k] !== v));
   const dataOptions = { ...stored, ...given, multiLabel };
   const examples = await asError(() => readExamples(task, o.data, dataOptions));
-  const scoring = o.entityMode === undefined && o.scheme === undefined ? {} : await asError(async () => resolveEntityScoring({ mode: o.entityMode as EntityMode, scheme: o.scheme as TagScheme }, labels));
+  const scoring =
+    o.entityMode === undefined && o.scheme === undefined
+      ? {}
+      : await asError(async () => resolveEntityScoring({ mode: o.entityMode as EntityMode, scheme: o.scheme as TagScheme }, labels));
   const maxLength = Math.min(tokenizer.modelMaxLength ?? model.config.max_position_embeddings, model.config.max_position_embeddings);
   const features = await asError(async () => featuresOf(tokenizer, examples, labels, maxLength, multiLabel));
   const texts = examples.kind === 'text' ? examples.items.map((e) => e.text) : examples.items.map((e) => e.tokens.join(' '));

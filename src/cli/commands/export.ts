@@ -30,7 +30,12 @@ const CODES: Record<ExportError['kind'], CliErrorCode> = {
 };
 
 function summary(r: ExportResult): string {
-  const rows = r.files.map((f) => [f.path, formatBytes(f.bytes), f.kind === 'side' ? '' : f.kind, f.maxAbsDiff === undefined ? '' : `max |diff| vs tuna ${f.maxAbsDiff.toExponential(2)}`]);
+  const rows = r.files.map((f) => [
+    f.path,
+    formatBytes(f.bytes),
+    f.kind === 'side' ? '' : f.kind,
+    f.maxAbsDiff === undefined ? '' : `max |diff| vs tuna ${f.maxAbsDiff.toExponential(2)}`,
+  ]);
   return (
     `exported ${r.architecture} (${r.task}) to ${r.output}, opset ${r.opset}\n` +
     `  inputs   ${r.inputs.join(', ')} (int64, [batch_size, sequence_length])\n` +

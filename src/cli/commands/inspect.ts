@@ -57,9 +57,7 @@ export function inspectReport(file: string, model: OnnxModelInfo): InspectReport
   const ops = [...model.opCounts()]
     .map(([key, count]) => {
       const sep = key.lastIndexOf('::');
-      return sep < 0
-        ? { opType: key, domain: DEFAULT_DOMAIN, count }
-        : { opType: key.slice(sep + 2), domain: key.slice(0, sep), count };
+      return sep < 0 ? { opType: key, domain: DEFAULT_DOMAIN, count } : { opType: key.slice(sep + 2), domain: key.slice(0, sep), count };
     })
     .sort((a, b) => b.count - a.count || a.domain.localeCompare(b.domain) || a.opType.localeCompare(b.opType));
   let parameters = 0;
@@ -88,25 +86,19 @@ export function inspectReport(file: string, model: OnnxModelInfo): InspectReport
 /** The human-readable form of a report. */
 export function formatInspectReport(r: InspectReport): string {
   const init = r.initializers;
-  const values = (vs: InspectReport['inputs']) =>
-    vs.length === 0 ? '  (none)\n' : table(vs.map((v) => [v.name, v.dtype, formatShape(v.shape)]));
+  const values = (vs: InspectReport['inputs']) => (vs.length === 0 ? '  (none)\n' : table(vs.map((v) => [v.name, v.dtype, formatShape(v.shape)])));
   let out = `${r.file}\n`;
   out += table([
     ['IR version', String(r.irVersion)],
     ['producer', r.producer || '(none)'],
     ['opsets', r.opsets.map((o) => `${o.domain} ${o.version}`).join(', ') || '(none)'],
     ['nodes', formatCount(r.nodes)],
-    [
-      'initializers',
-      `${formatCount(init.count)} (${formatCount(init.parameters)} parameters, ${formatBytes(init.bytes)})`,
-    ],
+    ['initializers', `${formatCount(init.count)} (${formatCount(init.parameters)} parameters, ${formatBytes(init.bytes)})`],
   ]);
   out += `\ninputs\n${values(r.inputs)}`;
   out += `\noutputs\n${values(r.outputs)}`;
   out += '\nops\n';
-  out += r.ops.length === 0
-    ? '  (none)\n'
-    : table(r.ops.map((o) => [o.domain === DEFAULT_DOMAIN ? o.opType : `${o.domain}::${o.opType}`, String(o.count)]));
+  out += r.ops.length === 0 ? '  (none)\n' : table(r.ops.map((o) => [o.domain === DEFAULT_DOMAIN ? o.opType : `${o.domain}::${o.opType}`, String(o.count)]));
   return out;
 }
 

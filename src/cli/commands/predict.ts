@@ -31,7 +31,9 @@ export interface PredictOptions {
 
 /** JSON for one line of JSON Lines output: U+2028/U+2029 escaped. */
 function jsonLine(value: unknown): string {
-  return JSON.stringify(value).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 function positive(flag: string, value: string | undefined, min: number): number | undefined {
@@ -126,7 +128,12 @@ export async function predictCommand(o: PredictOptions, out: Output): Promise<vo
     const unmasker = await asError(() => pipeline('fill-mask', dir, loadOpts));
     try {
       warnUnknown(unmasker.tokenizer, inputs, o.model, out);
-      const results = await asError(() => unmasker.runBatch(inputs.map((i) => i.text), { topK: topK ?? 5 }));
+      const results = await asError(() =>
+        unmasker.runBatch(
+          inputs.map((i) => i.text),
+          { topK: topK ?? 5 },
+        ),
+      );
       results.forEach((result, i) => {
         // With several masks a text gets one candidate list per mask; predict shows the first mask's.
         const candidates = (Array.isArray(result[0]) ? result[0] : result) as { score: number; token: number; token_str: string; sequence: string }[];

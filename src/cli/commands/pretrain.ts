@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer, } from '../../models/auto.js';
+import { AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer } from '../../models/auto.js';
 import type { PreTrainedModel } from '../../models/pretrained-model.js';
 import { bertConfig, bertConfigToJson } from '../../models/bert/config.js';
 import type { Command } from 'commander';
@@ -114,11 +114,21 @@ export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<
       say(`--nsp: ${o.model} has no next-sentence head; the head (${nspHead.join(', ')})${pooler.length ? ' and the pooler it reads' : ''} start from random weights`);
     } else if (pooler.length) other.push(...pooler);
     if (other.length) say(`initialised ${other.length} parameters the checkpoint lacks (${other.slice(0, 4).join(', ')}${other.length > 4 ? ', ...' : ''})`);
-    if (r.mismatched.length) say(`re-initialised ${r.mismatched.length} parameters whose shape differs (${r.mismatched.map((m) => m.name).slice(0, 4).join(', ')})`);
+    if (r.mismatched.length)
+      say(
+        `re-initialised ${r.mismatched.length} parameters whose shape differs (${r.mismatched
+          .map((m) => m.name)
+          .slice(0, 4)
+          .join(', ')})`,
+      );
   }
   const hiddenSize = Number(model.config.hidden_size);
   const learningRate = args.learningRate ?? defaultLearningRate(hiddenSize);
-  say(o.lr === undefined ? `learning rate ${learningRate.toExponential()} (the default for hidden size ${hiddenSize}; set it with --lr)` : `learning rate ${learningRate.toExponential()} (--lr)`);
+  say(
+    o.lr === undefined
+      ? `learning rate ${learningRate.toExponential()} (the default for hidden size ${hiddenSize}; set it with --lr)`
+      : `learning rate ${learningRate.toExponential()} (--lr)`,
+  );
   if (o.overwriteOutputDir && !resuming) {
     const removed = await prepareOutputDir(o.output, { overwrite: true });
     if (removed.length) say(`--overwrite-output-dir: removed the earlier run from ${o.output} (${removed.length} files and checkpoints)`);
@@ -153,17 +163,18 @@ export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<
     nsp: !!o.nsp,
   };
   const evalBatch = Math.max(1, Math.min(16, args.perDeviceEvalBatchSize ?? 16));
-  const trainer = await asError(async () =>
-    new Trainer({
-      model,
-      args: { ...args, learningRate, metricForBestModel: args.metricForBestModel ?? 'loss', evalStrategy: heldOut.length ? args.evalStrategy : 'no' },
-      trainDataset: train,
-      tokenizer,
-      dataCollator: (features, indices, at) => maskedBatch(features, indices, at, { ...masking, sparse: true }),
-      sparseMlm: true,
-      evaluate: () => evaluateMlm(model, heldOut, { ...masking, batchSize: evalBatch, seed: 1234 }),
-      callbacks: [progressCallback(args.progress ?? 'auto', out === processOutput ? process.stderr : { write: (s: string) => (out.stderr(s), true) })],
-    }),
+  const trainer = await asError(
+    async () =>
+      new Trainer({
+        model,
+        args: { ...args, learningRate, metricForBestModel: args.metricForBestModel ?? 'loss', evalStrategy: heldOut.length ? args.evalStrategy : 'no' },
+        trainDataset: train,
+        tokenizer,
+        dataCollator: (features, indices, at) => maskedBatch(features, indices, at, { ...masking, sparse: true }),
+        sparseMlm: true,
+        evaluate: () => evaluateMlm(model, heldOut, { ...masking, batchSize: evalBatch, seed: 1234 }),
+        callbacks: [progressCallback(args.progress ?? 'auto', out === processOutput ? process.stderr : { write: (s: string) => (out.stderr(s), true) })],
+      }),
   );
   const result = await trainInterruptibly(trainer, o, say);
   if (o.saveDtype !== 'f32') await model.savePretrained(o.output, { dtype: o.saveDtype === 'bf16' ? 'BF16' : 'F16' });

@@ -57,15 +57,12 @@ export async function serveCommand(o: ServeOptions, out: Output): Promise<void> 
         process.exit(1);
       }
       out.stderr(`tuna serve: ${signal}: finishing the requests received, then exiting (send it again to exit at once)\n`);
-      server.close().then(
-        () => {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-          out.stderr('tuna serve: stopped\n');
-          resolve();
-        },
-        reject,
-      );
+      server.close().then(() => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        out.stderr('tuna serve: stopped\n');
+        resolve();
+      }, reject);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

@@ -21,8 +21,7 @@ export interface TokenizerTrainOptions {
 }
 
 /** Printable ASCII and the punctuation of Chinese text, for corpora that lack some of it. */
-const ASCII_AND_CJK_PUNCTUATION =
-  Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('') + '！？，。：；、“”‘’（）《》〈〉【】…～—·￥％＋－＝／';
+const ASCII_AND_CJK_PUNCTUATION = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('') + '！？，。：；、“”‘’（）《》〈〉【】…～—·￥％＋－＝／';
 
 /** Fails before training (which can take a while) when `--output` names something other than a directory. */
 function checkOutputDir(dir: string): void {

@@ -4,21 +4,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer, } from '../../models/auto.js';
+import { AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer } from '../../models/auto.js';
 import type { PreTrainedModel } from '../../models/pretrained-model.js';
 import { MetricsError, TAG_SCHEMES, type TagScheme } from '../../metrics/index.js';
 import { writeDataConfig } from '../../tasks/data-config.js';
 import { type DataOptions, type Examples, type TaskName, featuresOf, labelMapOf, parseLabelList, readExamples, splitValidation } from '../../tasks/prepare.js';
 import { type EntityScoring, metricNames, metricsFor, resolveEntityScoring, taskReport } from '../../tasks/reports.js';
 import { unknownTokenRate, unknownTokenWarning } from '../../tokenizers/unknown-rate.js';
-import {
-  type IntervalStrategy,
-  type LrSchedulerType,
-  type ProgressMode,
-  type TrainingArguments,
-  checkMetricForBestModel,
-  defaultLearningRate,
-} from '../../train/arguments.js';
+import { type IntervalStrategy, type LrSchedulerType, type ProgressMode, type TrainingArguments, checkMetricForBestModel, defaultLearningRate } from '../../train/arguments.js';
 import { listCheckpoints } from '../../train/checkpoints.js';
 import { LEARNING_CURVE, METRICS_LOG } from '../../train/trainer.js';
 import { prepareOutputDir } from '../../train/output-dir.js';
@@ -323,16 +316,17 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
       `${labels.size} labels; model ${modelSource} (${(model.store.count() / 1e6).toFixed(1)}M parameters)`,
   );
 
-  const trainer = await asError(async () =>
-    new Trainer({
-      model,
-      args: { ...args, learningRate, metricForBestModel: args.metricForBestModel ?? (evalFeatures ? 'f1' : undefined) },
-      trainDataset: trainFeatures,
-      evalDataset: evalFeatures,
-      tokenizer,
-      computeMetrics: metricsFor(kind, labels, scoring),
-      callbacks: [progressCallback(args.progress ?? 'auto', out === processOutput ? process.stderr : { write: (s: string) => (out.stderr(s), true) })],
-    }),
+  const trainer = await asError(
+    async () =>
+      new Trainer({
+        model,
+        args: { ...args, learningRate, metricForBestModel: args.metricForBestModel ?? (evalFeatures ? 'f1' : undefined) },
+        trainDataset: trainFeatures,
+        evalDataset: evalFeatures,
+        tokenizer,
+        computeMetrics: metricsFor(kind, labels, scoring),
+        callbacks: [progressCallback(args.progress ?? 'auto', out === processOutput ? process.stderr : { write: (s: string) => (out.stderr(s), true) })],
+      }),
   );
   const result = await trainInterruptibly(trainer, o, say);
 
@@ -351,7 +345,10 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
   });
   const written = ['model', 'tuna_data_config.json', METRICS_LOG, LEARNING_CURVE, 'train_results.json'];
   const summary: Record<string, unknown> = { output: o.output, global_step: result.globalStep, train: result.metrics, learning_rate: learningRate, unknown_rate: unknownRate };
-  for (const [name, features] of [['eval', evalFeatures], ['test', testFeatures]] as const) {
+  for (const [name, features] of [
+    ['eval', evalFeatures],
+    ['test', testFeatures],
+  ] as const) {
     if (!features) continue;
     const { prediction, loss } = await predictDataset(model, features, { batchSize: trainer.args.perDeviceEvalBatchSize });
     const report = taskReport(kind, prediction, labels, scoring);

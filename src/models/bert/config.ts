@@ -162,7 +162,9 @@ function labels(raw: Record<string, unknown>, fail: (f: string, why: string) => 
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw fail('num_labels', `must be a positive integer, got ${JSON.stringify(n)}`);
     for (let i = 0; i < n; i++) id2label[String(i)] = `LABEL_${i}`;
   }
-  const ids = Object.keys(id2label).map(Number).sort((a, b) => a - b);
+  const ids = Object.keys(id2label)
+    .map(Number)
+    .sort((a, b) => a - b);
   if (ids.some((id, i) => id !== i)) throw fail('id2label', `ids must be 0..${ids.length - 1} without gaps`);
   id2label = Object.fromEntries(ids.map((i) => [String(i), id2label[String(i)]!]));
   const label2id = Object.fromEntries(Object.entries(id2label).map(([k, v]) => [v, Number(k)]));
