@@ -114,15 +114,21 @@ test('int8 weights: symmetric per output channel, error within half a step', () 
   const k = 5;
   const n = 3;
   const w = Float32Array.from({ length: k * n }, (_, i) => Math.sin(i) * (1 + (i % n) * 10));
-  const { q, scales } = quantizeWeight(w, k, n, true);
-  assert.equal(scales.length, n);
-  for (let c = 0; c < n; c++) {
-    let max = 0;
-    for (let r = 0; r < k; r++) max = Math.max(max, Math.abs(w[r * n + c]!));
-    assert.ok(Math.abs(scales[c]! - max / 127) < 1e-7);
-    for (let r = 0; r < k; r++) {
-      assert.ok(Math.abs(q[r * n + c]!) <= 127);
-      assert.ok(Math.abs(q[r * n + c]! * scales[c]! - w[r * n + c]!) <= scales[c]! / 2 + 1e-7);
+  for (const limit of [127, 63]) {
+    const { q, scales } = quantizeWeight(w, k, n, true, limit);
+    assert.equal(scales.length, n);
+    for (let c = 0; c < n; c++) {
+      let max = 0;
+      for (let r = 0; r < k; r++) max = Math.max(max, Math.abs(w[r * n + c]!));
+      assert.ok(Math.abs(scales[c]! - max / limit) < 1e-7);
+      assert.ok(
+        [...Array(k).keys()].some((r) => Math.abs(q[r * n + c]!) === limit),
+        'the largest weight of a column uses the whole range',
+      );
+      for (let r = 0; r < k; r++) {
+        assert.ok(Math.abs(q[r * n + c]!) <= limit);
+        assert.ok(Math.abs(q[r * n + c]! * scales[c]! - w[r * n + c]!) <= scales[c]! / 2 + 1e-7);
+      }
     }
   }
   assert.equal(quantizeWeight(w, k, n, false).scales.length, 1);
@@ -141,6 +147,10 @@ test('int8 pass: MatMuls reading one activation share a DynamicQuantizeLinear, a
   assert.deepEqual(report, { matmuls: 2, activationQuantizers: 1 });
   assert.equal(m.opCounts().get('DynamicQuantizeLinear'), 1);
   assert.ok(!m.initializers.has('w1') && !m.initializers.has('w2'), 'the float32 weights are gone');
+  // 7-bit weights by default: u8 x s8 pair sums then fit the 16 bits AVX2 kernels add them in.
+  const int8 = [...m.initializers.values()].filter((t) => t.dtype === 'int8');
+  assert.equal(int8.length, 2);
+  for (const t of int8) assert.equal(Math.max(...Array.from(t.data as Int8Array, Math.abs)), 63);
   const feeds = {
     x: hostTensor(
       'float32',

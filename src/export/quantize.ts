@@ -24,6 +24,13 @@ export interface QuantizeOptions {
   readonly form?: 'standard' | 'contrib';
   /** Leave the product with this weight initializer in float32 when it returns true. */
   readonly skip?: (weightName: string) => boolean;
+  /**
+   * Quantise weights to 7 bits, [-63, 63] (default true; ONNX Runtime's `reduce_range`). CPUs
+   * without AVX-512 VNNI multiply uint8 activations by int8 weights with `vpmaddubsw`, whose 16-bit
+   * pair sums saturate for full-range weights (255 * 127 * 2 > 32767) and give wrong results; with
+   * 7-bit weights they cannot. `false` keeps [-127, 127] for models that only run on VNNI or AMX.
+   */
+  readonly reduceRange?: boolean;
 }
 
 /** What {@link quantizeDynamicInt8} changed. */
@@ -67,8 +74,11 @@ function constantProduct(m: ExportModel, n: ModelNode): ConstantProduct | undefi
   return { activation: n.inputs[0]!, weightName: n.inputs[1]!, weight: kn.data as Float32Array, k: kn.dims[0]!, n: kn.dims[1]!, bias };
 }
 
-/** Symmetric int8 quantisation of a [K, N] matrix: values in [-127, 127] and one scale per column (or one in all). */
-export function quantizeWeight(w: Float32Array, k: number, n: number, perChannel: boolean): { q: Int8Array; scales: Float32Array } {
+/**
+ * Symmetric int8 quantisation of a [K, N] matrix: values in [-limit, limit] (127 by default, 63
+ * for 7-bit weights) and one scale per column (or one in all).
+ */
+export function quantizeWeight(w: Float32Array, k: number, n: number, perChannel: boolean, limit = 127): { q: Int8Array; scales: Float32Array } {
   const maxAbs = new Float32Array(perChannel ? n : 1);
   for (let r = 0; r < k; r++) {
     for (let c = 0; c < n; c++) {
@@ -77,12 +87,12 @@ export function quantizeWeight(w: Float32Array, k: number, n: number, perChannel
       if (v > maxAbs[i]!) maxAbs[i] = v;
     }
   }
-  const scales = maxAbs.map((a) => (a > 0 ? a / 127 : 1));
+  const scales = maxAbs.map((a) => (a > 0 ? a / limit : 1));
   const q = new Int8Array(k * n);
   for (let r = 0; r < k; r++) {
     for (let c = 0; c < n; c++) {
       const s = scales[perChannel ? c : 0]!;
-      q[r * n + c] = Math.max(-127, Math.min(127, Math.round(w[r * n + c]! / s)));
+      q[r * n + c] = Math.max(-limit, Math.min(limit, Math.round(w[r * n + c]! / s)));
     }
   }
   return { q, scales };
@@ -91,6 +101,7 @@ export function quantizeWeight(w: Float32Array, k: number, n: number, perChannel
 /** Rewrites the constant-weight products of `m` to int8 (see the module comment). */
 export function quantizeDynamicInt8(m: ExportModel, opts: QuantizeOptions = {}): QuantizeReport {
   const perChannel = (opts.granularity ?? 'per-channel') === 'per-channel';
+  const limit = (opts.reduceRange ?? true) ? 63 : 127;
   const contrib = opts.form === 'contrib';
   const quantizers = new Map<string, ModelNode>();
   const weights = new Map<string, { q: string; scale: string }>();
@@ -98,7 +109,7 @@ export function quantizeDynamicInt8(m: ExportModel, opts: QuantizeOptions = {}):
   let matmuls = 0;
   for (const node of m.nodes) {
     if (contrib && node.domain === 'com.microsoft' && node.opType === 'Attention') {
-      const done = quantizeAttention(m, node, perChannel, quantizers, nodes);
+      const done = quantizeAttention(m, node, perChannel, limit, quantizers, nodes);
       if (done) {
         matmuls++;
         continue;
@@ -113,7 +124,7 @@ export function quantizeDynamicInt8(m: ExportModel, opts: QuantizeOptions = {}):
     const key = `${p.weightName}:${node.opType}:${intAttr(node, 'transB', 0)}`;
     let w = weights.get(key);
     if (!w) {
-      const { q, scales } = quantizeWeight(p.weight, p.k, p.n, perChannel);
+      const { q, scales } = quantizeWeight(p.weight, p.k, p.n, perChannel, limit);
       const stem = p.weightName.replace(/^_+/, '');
       w = {
         q: m.addInitializer(`${stem}_quantized`, { dtype: 'int8', dims: [p.k, p.n], data: q }),
@@ -158,11 +169,11 @@ function quantizerOf(m: ExportModel, x: string, quantizers: Map<string, ModelNod
 }
 
 /** `Attention(x, W, b, mask)` with a constant W [hidden, 3 hidden] becomes DynamicQuantizeLinear + QAttention. */
-function quantizeAttention(m: ExportModel, node: ModelNode, perChannel: boolean, quantizers: Map<string, ModelNode>, nodes: ModelNode[]): boolean {
+function quantizeAttention(m: ExportModel, node: ModelNode, perChannel: boolean, limit: number, quantizers: Map<string, ModelNode>, nodes: ModelNode[]): boolean {
   const [x, wName, bias, mask] = node.inputs;
   const w = m.initializers.get(wName ?? '');
   if (!x || !w || w.dtype !== 'float32' || w.dims.length !== 2 || !bias || node.inputs.length > 4) return false;
-  const { q, scales } = quantizeWeight(w.data as Float32Array, w.dims[0]!, w.dims[1]!, perChannel);
+  const { q, scales } = quantizeWeight(w.data as Float32Array, w.dims[0]!, w.dims[1]!, perChannel, limit);
   const stem = wName!.replace(/^_+/, '');
   const wq = m.addInitializer(`${stem}_quantized`, { dtype: 'int8', dims: [...w.dims], data: q });
   const ws = m.addInitializer(`${stem}_scale`, { dtype: 'float32', dims: perChannel ? [w.dims[1]!] : [], data: scales });

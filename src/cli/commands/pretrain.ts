@@ -8,8 +8,9 @@ import { bertConfig, bertConfigToJson } from '../../models/bert/config.js';
 import type { Command } from 'commander';
 import { readDocuments, tokenizeCorpus } from '../../pretrain/corpus.js';
 import { unknownTokenWarning } from '../../tokenizers/unknown-rate.js';
-import { checkMetricForBestModel, defaultLearningRate } from '../../train/arguments.js';
+import { checkMetricForBestModel } from '../../train/arguments.js';
 import { prepareOutputDir } from '../../train/output-dir.js';
+import { startRun } from './run-start.js';
 import { evaluateMlm, fillMask, holdOut } from '../../pretrain/evaluate.js';
 import { nspInstances, packedInstances } from '../../pretrain/instances.js';
 import { type MaskingOptions, maskedBatch } from '../../pretrain/masking.js';
@@ -122,17 +123,7 @@ export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<
           .join(', ')})`,
       );
   }
-  const hiddenSize = Number(model.config.hidden_size);
-  const learningRate = args.learningRate ?? defaultLearningRate(hiddenSize);
-  say(
-    o.lr === undefined
-      ? `learning rate ${learningRate.toExponential()} (the default for hidden size ${hiddenSize}; set it with --lr)`
-      : `learning rate ${learningRate.toExponential()} (--lr)`,
-  );
-  if (o.overwriteOutputDir && !resuming) {
-    const removed = await prepareOutputDir(o.output, { overwrite: true });
-    if (removed.length) say(`--overwrite-output-dir: removed the earlier run from ${o.output} (${removed.length} files and checkpoints)`);
-  }
+  const learningRate = await startRun(o, { learningRate: args.learningRate, hiddenSize: Number(model.config.hidden_size), resuming }, say);
 
   const t0 = performance.now();
   const store = await asError(() => tokenizeCorpus(tokenizer, o.input));

@@ -15,6 +15,7 @@ import { type IntervalStrategy, type LrSchedulerType, type ProgressMode, type Tr
 import { listCheckpoints } from '../../train/checkpoints.js';
 import { LEARNING_CURVE, METRICS_LOG } from '../../train/trainer.js';
 import { prepareOutputDir } from '../../train/output-dir.js';
+import { startRun } from './run-start.js';
 import { predictDataset } from '../../train/evaluate.js';
 import { progressCallback } from '../../train/progress.js';
 import { Trainer } from '../../train/trainer.js';
@@ -295,17 +296,7 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
     if (r.mismatched.length) say(`new head for ${labels.size} labels: re-initialised ${r.mismatched.map((m) => m.name).join(', ')}`);
     if (r.missing.length) say(`initialised ${r.missing.length} parameters the checkpoint lacks (${r.missing.slice(0, 4).join(', ')}${r.missing.length > 4 ? ', ...' : ''})`);
   }
-  const hiddenSize = Number(model.config.hidden_size);
-  const learningRate = args.learningRate ?? defaultLearningRate(hiddenSize);
-  say(
-    o.lr === undefined
-      ? `learning rate ${learningRate.toExponential()} (the default for hidden size ${hiddenSize}; set it with --lr)`
-      : `learning rate ${learningRate.toExponential()} (--lr)`,
-  );
-  if (o.overwriteOutputDir && !resuming) {
-    const removed = await prepareOutputDir(o.output, { overwrite: true });
-    if (removed.length) say(`--overwrite-output-dir: removed the earlier run from ${o.output} (${removed.length} files and checkpoints)`);
-  }
+  const learningRate = await startRun(o, { learningRate: args.learningRate, hiddenSize: Number(model.config.hidden_size), resuming }, say);
 
   const multiLabel = !!o.multiLabel;
   const trainFeatures = await asError(async () => featuresOf(tokenizer, trainSet, labels, maxLength, multiLabel));
