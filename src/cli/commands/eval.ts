@@ -70,8 +70,8 @@ export async function evalCommand(o: EvalOptions, out: Output): Promise<void> {
   const maxLength = Math.min(tokenizer.modelMaxLength ?? model.config.max_position_embeddings, model.config.max_position_embeddings);
   const features = await asError(async () => featuresOf(tokenizer, examples, labels, maxLength, multiLabel));
   const texts = examples.kind === 'text' ? examples.items.map((e) => e.text) : examples.items.map((e) => e.tokens.join(' '));
-  const warning = unknownTokenWarning(unknownTokenRate(tokenizer, texts), texts, o.data);
-  if (warning) out.stderr(`tuna: warning: ${warning}\n`);
+  const warning = unknownTokenWarning(unknownTokenRate(tokenizer, texts), texts, o.model);
+  if (warning) out.stderr(`tuna: ${warning}\n`);
   const t0 = performance.now();
   const { prediction, loss } = await predictDataset(model, features, { batchSize });
   const seconds = (performance.now() - t0) / 1000;

@@ -196,5 +196,5 @@ export async function predictCommand(o: PredictOptions, out: Output): Promise<vo
 function warnUnknown(tokenizer: Parameters<typeof unknownTokenRate>[0], inputs: readonly PredictInput[], source: string, out: Output): void {
   const texts = inputs.map((i) => i.text);
   const warning = unknownTokenWarning(unknownTokenRate(tokenizer, texts), texts, source);
-  if (warning) out.stderr(`tuna: warning: ${warning}\n`);
+  if (warning) out.stderr(`tuna: ${warning}\n`);
 }
