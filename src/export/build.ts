@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { isTunaError } from '../errors.js';
 import { Graph } from '../onnx/graph.js';
 import { ParameterScope } from '../nn/parameters.js';
-import { HEADS, HEAD_FOR_TASK, type HeadKind, type ModelTask, familyOfConfig, headOfArchitectures } from '../models/registry.js';
+import { HEADS, HEAD_FOR_TASK, type HeadKind, type ModelFamily, type ModelTask, familyOfConfig, headOfArchitectures } from '../models/registry.js';
 import { PreTrainedModel } from '../models/pretrained-model.js';
-import { readConfig } from '../io/checkpoint.js';
+import { hasWeights, readConfig } from '../io/checkpoint.js';
 import { ExportError } from './errors.js';
 import { foldConstants } from './fold.js';
 import { lowerContribOps } from './lower.js';
@@ -64,9 +64,10 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
       : e;
   let declared: HeadKind;
   let architecture: string;
+  let family: ModelFamily;
   try {
     const raw = await readConfig(dir);
-    const family = familyOfConfig(raw, configFile);
+    family = familyOfConfig(raw, configFile);
     const config = family.parseConfig(raw, configFile);
     declared = headOfArchitectures(family, config.architectures, configFile);
     architecture = family.architectures[declared] ?? declared;
@@ -76,14 +77,34 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
   if (opts.task !== undefined && !EXPORT_TASKS.includes(opts.task)) {
     throw new ExportError('invalid_option', `task "${String(opts.task)}" cannot be exported; choose one of ${EXPORT_TASKS.join(', ')}`);
   }
-  let head = HEADS[declared].exportAs;
-  if (opts.task !== undefined) {
-    if (!HEADS[declared].tasks.includes(opts.task) && opts.task !== 'feature-extraction') {
+  let head: HeadKind;
+  if (opts.task === undefined) {
+    const exportAs = HEADS[declared].exportAs;
+    if (exportAs === undefined) {
+      const exportable = new Set((Object.keys(HEADS) as HeadKind[]).filter((h) => HEADS[h].exportAs !== undefined).map((h) => family.architectures[h]));
+      throw new ExportError(
+        'unsupported_architecture',
+        `${configFile}: architectures ${JSON.stringify([architecture])} cannot be exported; tuna exports ${[...exportable].join(', ')} (or the encoder alone, with task feature-extraction)`,
+        { file: configFile },
+      );
+    }
+    head = exportAs;
+  } else {
+    if (!HEADS[declared].tasks.includes(opts.task)) {
       throw new ExportError('invalid_option', `${configFile}: a ${architecture} cannot be exported for ${opts.task}; it serves ${HEADS[declared].tasks.join(', ')}`, {
         file: configFile,
       });
     }
     head = HEAD_FOR_TASK[opts.task];
+  }
+  if (!hasWeights(dir)) {
+    throw new ExportError(
+      'checkpoint_not_found',
+      `${join(dir, 'model.safetensors')}: no such file; export needs the trained weights (model.safetensors, or model.safetensors.index.json and its shards)`,
+      {
+        file: join(dir, 'model.safetensors'),
+      },
+    );
   }
   let source: PreTrainedModel;
   try {

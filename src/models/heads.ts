@@ -37,8 +37,11 @@ export interface HeadInfo {
   readonly labelInputs: readonly string[];
   /** Output names of the inference graph. */
   readonly outputs: readonly string[];
-  /** The head exported for this one by `tuna export` (the pre-training heads export their masked LM). */
-  readonly exportAs: HeadKind;
+  /**
+   * The head `tuna export` writes for this one (the pre-training heads export their masked LM);
+   * undefined when the head is not exported.
+   */
+  readonly exportAs?: HeadKind;
   /** Whether the head's weights are task-specific and re-initialised for a new label set. */
   readonly labelled: boolean;
 }
@@ -80,7 +83,6 @@ export const HEADS: Readonly<Record<HeadKind, HeadInfo>> = {
     labels: 'next-sentence',
     labelInputs: ['labels'],
     outputs: ['logits'],
-    exportAs: 'base',
     labelled: false,
   },
   pretraining: {
