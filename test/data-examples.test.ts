@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataError, SkippedRows, type TextExample, formatOf, loadTextExamples, loadTokenExamples, readTextExamples } from '../src/data/index.js';
 
+const scratch = await mkdtemp(join(tmpdir(), 'tuna-data-examples-'));
+after(() => rm(scratch, { recursive: true, force: true }));
+
 const fx = (name: string) => fileURLToPath(new URL(`./fixtures/data/${name}`, import.meta.url));
 
 /** Asserts that `p` rejects with a DataError for `file` at `line` whose message matches every pattern. */
@@ -100,7 +103,7 @@ test('multi-label: a CSV cell split on the separator; a JSONL label array', asyn
     ex.map((e) => e.label),
     [['cold', 'late'], undefined, ['good']],
   );
-  const f = join(await mkdtemp(join(tmpdir(), 'tuna-data-')), 'multi.jsonl');
+  const f = join(await mkdtemp(join(scratch, 'f-')), 'multi.jsonl');
   await writeFile(f, '{"text": "cold and late", "label": ["cold", "late"]}\n{"text": "ok", "label": "fine"}\n');
   assert.deepEqual(
     (await loadTextExamples(f, { multiLabelSeparator: ',' })).map((e) => e.label),
@@ -171,7 +174,7 @@ test('bad input: each problem is a DataError naming the file, the line and what 
 });
 
 test('an unterminated quote far into a file is placed on the line where it opens', async () => {
-  const f = join(await mkdtemp(join(tmpdir(), 'tuna-data-')), 'quote.csv');
+  const f = join(await mkdtemp(join(scratch, 'f-')), 'quote.csv');
   const rows = Array.from({ length: 5000 }, (_, i) => `row ${i},a`);
   await writeFile(f, `text,label\n${rows.join('\n')}\n"never closed,a\nmore,b\n`);
   await rejectsAt(loadTextExamples(f), f, 5002, /never closed/);
@@ -192,9 +195,6 @@ test('readTextExamples streams: stopping early is fine, and errors surface only 
     for await (const _ of lazy) void _;
   }, DataError);
 });
-
-const scratch = await mkdtemp(join(tmpdir(), 'tuna-data-examples-'));
-after(() => rm(scratch, { recursive: true, force: true }));
 
 async function tmpFile(name: string, text: string): Promise<string> {
   const dir = await mkdtemp(join(scratch, 'f-'));

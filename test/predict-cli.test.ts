@@ -1,7 +1,7 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +15,13 @@ const bin = fileURLToPath(new URL('../bin/tuna.js', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/bert/${name}/`, import.meta.url));
 
 /** A checkpoint fixture plus a 97-token vocabulary matching its vocab_size. */
+const temporary: string[] = [];
+after(() => Promise.all(temporary.map((d) => rm(d, { recursive: true, force: true }))));
+
 async function checkpoint(name: string): Promise<string> {
-  const dir = join(await mkdtemp(join(tmpdir(), 'tuna-predict-')), name);
+  const parent = await mkdtemp(join(tmpdir(), 'tuna-predict-'));
+  temporary.push(parent);
+  const dir = join(parent, name);
   await cp(fixture(name), dir, { recursive: true });
   const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'where', 'is', 'my', 'card', 'paris', 'john', 'lives', 'in', '?', '.', ','];
   for (let c = 97; vocab.length < 97; c++) vocab.push(c <= 122 ? String.fromCharCode(c) : `##${String.fromCharCode(c - 26)}`);
@@ -92,4 +97,21 @@ test('tuna predict errors name the problem', async () => {
   await writeFile(bad, Buffer.from([0x68, 0xff, 0xfe, 0x0a]));
   const cls = await checkpoint('BertForSequenceClassification');
   await fail(['--model', cls, '--input', bad], /not valid UTF-8/);
+});
+
+test('tuna predict --revision reads that revision of a Hub id from the Hugging Face hub cache', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'tuna-predict-hub-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const commit = 'a'.repeat(40);
+  const repo = join(root, 'hf', 'models--org--classifier');
+  await cp(await checkpoint('BertForSequenceClassification'), join(repo, 'snapshots', commit), { recursive: true });
+  await mkdir(join(repo, 'refs'), { recursive: true });
+  await writeFile(join(repo, 'refs', 'v1'), commit);
+  const env = { ...process.env, HF_HUB_CACHE: join(root, 'hf'), TUNA_CACHE: join(root, 'tuna'), HF_HUB_OFFLINE: '1' };
+  const { stdout } = await run(process.execPath, [bin, 'predict', '--model', 'org/classifier', '--revision', 'v1', '--text', 'where is my card?', '--json'], { env });
+  assert.equal(lines(stdout)[0].text, 'where is my card?');
+  // Revision main is not in the cache, and offline mode forbids downloading it.
+  await assert.rejects(run(process.execPath, [bin, 'predict', '--model', 'org/classifier', '--text', 'x'], { env }), (e: { stderr: string }) =>
+    /org\/classifier: not in the cache .* at revision main/.test(e.stderr),
+  );
 });

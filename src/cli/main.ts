@@ -8,7 +8,7 @@ import { type PredictOptions, predictCommand } from './commands/predict.js';
 import { type PretrainOptions, pretrainCommand, pretrainCommandOptions } from './commands/pretrain.js';
 import { type ServeOptions, serveCommand } from './commands/serve.js';
 import { type TokenizerTrainOptions, tokenizerTrainCommand } from './commands/tokenizer.js';
-import { type TrainOptions, trainCommand, trainCommandOptions } from './commands/train.js';
+import { LEARNING_RATE_HELP, type TrainOptions, trainCommand, trainCommandOptions } from './commands/train.js';
 import { isTunaError } from '../errors.js';
 import { CliError, oneLine } from './errors.js';
 import { type Output, processOutput, toJson } from './output.js';
@@ -88,7 +88,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       .option('--max-steps <n>', 'optimizer steps (overrides --epochs)')
       .option('--batch-size <n>', 'examples per batch', '32')
       .option('--eval-batch-size <n>', 'examples per evaluation batch (default: twice --batch-size)')
-      .option('--lr <rate>', 'peak learning rate', '5e-5')
+      .option('--lr <rate>', LEARNING_RATE_HELP)
       .option('--max-length <n>', 'tokens per example; longer inputs are truncated (written to tokenizer_config.json)', '128')
       .option('--warmup-ratio <fraction>', 'share of steps for linear warmup', '0')
       .option('--warmup-steps <n>', 'warmup steps (overrides --warmup-ratio)')
@@ -117,7 +117,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       .option('--text-pair-column <name>', 'column with the second text of a pair (default: text_pair when present)')
       .option('--label-column <name>', 'column with the label', 'label')
       .option('--tokens-column <name>', 'JSONL field with the words (token classification)', 'tokens')
-      .option('--tags-column <name>', 'JSONL field with the tags (token classification)', 'tags')
+      .option('--tags-column <name>', 'JSONL field with the tags (default: ner_tags as Hugging Face datasets name it, or tags)')
       .option('--multi-label', 'texts carry several labels (JSON array, or a cell split on --label-separator): sigmoid and binary cross-entropy')
       .option('--label-separator <sep>', 'separator of labels in a CSV/TSV cell with --multi-label', ',');
 
@@ -130,8 +130,9 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
           .option('--task <task>', 'text-classification or token-classification', 'text-classification')
           .option(
             '--model <dir>',
-            'starting checkpoint: a Hugging Face directory (config.json, model.safetensors, vocab.txt) or Hub id; without model.safetensors the weights start random (default: the bundled model for the language of the data)',
+            'starting checkpoint: a Hugging Face directory (config.json, model.safetensors, vocab.txt) or Hub id; a directory without weights needs --from-scratch (default: the bundled model for the language of the data)',
           )
+          .option('--revision <rev>', 'Hub branch, tag or commit of a Hub id given to --model (default main)')
           .requiredOption('--train <file>', 'training data: .csv, .tsv, .jsonl, or CoNLL (.conll/.txt) for token classification')
           .option('--validation <file>', 'validation data (default: a stratified share of --train, see --validation-split)')
           .option('--test <file>', 'test data, reported after training')
@@ -178,7 +179,8 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
         .description('pre-train a BERT with masked-LM (and next-sentence prediction) on text files: a Hugging Face BertForMaskedLM/BertForPreTraining checkpoint')
         .requiredOption('--input <files...>', 'UTF-8 text files: one sentence or paragraph per line, a blank line between documents')
         .option('--tokenizer <dir>', 'tokenizer of a new model (vocab.txt, tokenizer_config.json), e.g. from tuna tokenizer train')
-        .option('--model <dir>', 'continue pre-training this checkpoint instead of starting a new model')
+        .option('--model <dir>', 'continue pre-training this checkpoint (a directory or Hub id) instead of starting a new model')
+        .option('--revision <rev>', 'Hub branch, tag or commit of a Hub id given to --model (default main)')
         .requiredOption('--output <dir>', 'output directory')
         .option('--hidden-size <n>', 'hidden size of a new model', '256')
         .option('--layers <n>', 'encoder layers of a new model', '4')

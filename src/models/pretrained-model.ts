@@ -241,9 +241,12 @@ export class PreTrainedModel<C extends ModelConfig = ModelConfig> {
     return this.store.list();
   }
 
-  /** Builds this model's graph into a build context (the graph of the context's scope). */
+  /**
+   * Builds this model's graph into a build context (the graph of the context's scope), with the
+   * model's layer factory unless the context brings its own.
+   */
   buildGraph(ctx: BuildContext, opts: BuildOptions = {}, config: C = this.config): ModelGraph {
-    return this.family.build(ctx.layers || !this.layers ? ctx : { ...ctx, layers: this.layers }, config, this.head, opts);
+    return this.family.build({ ...ctx, layers: ctx.layers ?? this.layers }, config, this.head, opts);
   }
 
   /**

@@ -14,7 +14,7 @@ import { type Output, toJson } from '../output.js';
 import { asError, integer } from './options.js';
 
 /** Defaults of the data flags, which give way to the settings stored with the model. */
-const DATA_DEFAULTS: Readonly<Record<string, unknown>> = { textColumn: 'text', labelColumn: 'label', tokensColumn: 'tokens', tagsColumn: 'tags', labelSeparator: ',' };
+const DATA_DEFAULTS: Readonly<Record<string, unknown>> = { textColumn: 'text', labelColumn: 'label', tokensColumn: 'tokens', labelSeparator: ',' };
 
 /** Options of `tuna eval`. */
 export interface EvalOptions extends DataOptions {

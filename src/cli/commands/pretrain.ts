@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { readDocuments, tokenizeCorpus } from '../../pretrain/corpus.js';
 import { unknownTokenWarning } from '../../tokenizers/unknown-rate.js';
 import { checkMetricForBestModel } from '../../train/arguments.js';
+import { resolveModel } from '../../io/hub.js';
 import { prepareOutputDir } from '../../train/output-dir.js';
 import { startRun } from './run-start.js';
 import { evaluateMlm, fillMask, holdOut } from '../../pretrain/evaluate.js';
@@ -20,7 +21,7 @@ import { CliError } from '../errors.js';
 import { trainInterruptibly } from './interruptible.js';
 import { type Output, processOutput, toJson } from '../output.js';
 import { asError, choice, integer, number } from './options.js';
-import { type TrainOptions, learningRateOption, trainingArguments } from './train.js';
+import { type TrainOptions, trainingArguments } from './train.js';
 
 /** Options of `tuna pretrain`. */
 export interface PretrainOptions extends Omit<TrainOptions, 'task' | 'model' | 'train' | 'validation' | 'test'> {
@@ -40,7 +41,6 @@ export interface PretrainOptions extends Omit<TrainOptions, 'task' | 'model' | '
 
 /** Adds the options only `tuna pretrain` has to its command, after the shared training flags (see `createProgram`). */
 export function pretrainCommandOptions(c: Command): Command {
-  learningRateOption(c);
   return c.option('--overwrite-output-dir', 'replace an earlier run in --output: its checkpoints, model and logs are removed first');
 }
 
@@ -60,9 +60,11 @@ async function firstLines(paths: readonly string[], n: number): Promise<string[]
  * Face BertForPreTraining / BertForMaskedLM checkpoint with its tokenizer, held-out MLM loss and
  * accuracy, the metrics log and the learning curve.
  */
-export async function pretrainCommand(o: PretrainOptions, out: Output): Promise<void> {
+export async function pretrainCommand(given: PretrainOptions, out: Output): Promise<void> {
   const say = (s: string) => out.stderr(`${s}\n`);
-  if (!o.tokenizer === !o.model) throw new CliError('usage', 'give exactly one of --tokenizer (a new model) or --model (continue pre-training a checkpoint)');
+  if (!given.tokenizer === !given.model) throw new CliError('usage', 'give exactly one of --tokenizer (a new model) or --model (continue pre-training a checkpoint)');
+  // A Hub id with --revision: one snapshot for the tokenizer and the weights.
+  const o = given.model !== undefined && given.revision !== undefined ? { ...given, model: await asError(() => resolveModel(given.model!, { revision: given.revision })) } : given;
   const args = trainingArguments({ ...o, task: 'text-classification', model: '', train: '' } as TrainOptions);
   const maxLength = integer('--max-length', o.maxLength, 8);
   const probability = number('--mlm-probability', o.mlmProbability, { min: 0, max: 1, exclusive: true });

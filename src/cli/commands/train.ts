@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { resolveModel } from '../../io/hub.js';
 import { AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer } from '../../models/auto.js';
 import type { PreTrainedModel } from '../../models/pretrained-model.js';
 import { MetricsError, TAG_SCHEMES, type TagScheme } from '../../metrics/index.js';
@@ -63,6 +64,8 @@ export interface TrainOptions extends Omit<DataOptions, 'labelList'> {
   readonly threads?: string;
   readonly progress: string;
   readonly json?: boolean;
+  /** Hub branch, tag or commit of a Hub id given as `model`. */
+  readonly revision?: string;
   /** Train a model directory that has config.json but no weights, from random weights. */
   readonly fromScratch?: boolean;
   /** Replace an earlier run in `--output` (its files are removed first). */
@@ -114,35 +117,11 @@ export function trainingArguments(o: TrainOptions): TrainingArguments {
 export const LEARNING_RATE_HELP = 'peak learning rate (default by model size: 3e-4 for hidden size <= 256, 1e-4 up to 512, 5e-5 above, as for bert-base)';
 
 /**
- * Sets the shared `--lr` flag of a training command to have no fixed default (the default then
- * follows the model's size) and describes it so.
- */
-export function learningRateOption(c: Command): void {
-  const lr = c.options.find((opt) => opt.long === '--lr');
-  if (!lr) return;
-  lr.defaultValue = undefined;
-  lr.description = LEARNING_RATE_HELP;
-  c.setOptionValueWithSource(lr.attributeName(), undefined, 'default');
-}
-
-/**
  * Adds the options that only `tuna train` has (and the help text on learning rates, bad rows and
  * label lists) to its command; `createProgram` calls it on the train command after the shared
  * training and data flags.
  */
 export function trainCommandOptions(c: Command): Command {
-  learningRateOption(c);
-  const model = c.options.find((opt) => opt.long === '--model');
-  if (model) {
-    model.description =
-      'starting checkpoint: a Hugging Face directory (config.json, model.safetensors, vocab.txt) or Hub id; a directory without weights needs --from-scratch (default: the bundled model for the language of the data)';
-  }
-  const tags = c.options.find((opt) => opt.long === '--tags-column');
-  if (tags) {
-    tags.defaultValue = undefined;
-    tags.description = 'JSONL field with the tags (default: ner_tags as Hugging Face datasets name it, or tags)';
-    c.setOptionValueWithSource(tags.attributeName(), undefined, 'default');
-  }
   return c
     .option('--from-scratch', 'train a --model directory that has config.json but no weights from random weights (otherwise refused)')
     .option('--overwrite-output-dir', 'replace an earlier run in --output: its checkpoints, model and logs are removed first')
@@ -256,6 +235,9 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
     if (!hasBundledModel(lang)) throw new CliError('usage', `no --model given and the bundled ${lang} model is missing from this installation; name a checkpoint with --model`);
     modelSource = bundledModelDir(lang);
     say(`no --model: using the bundled ${lang === 'zh' ? 'Chinese' : 'English'} model (${modelSource})`);
+  } else if (o.revision !== undefined) {
+    // One snapshot of a Hub model for both the tokenizer and the weights.
+    modelSource = await asError(() => resolveModel(modelSource, { revision: o.revision }));
   }
   const tokenizer = await asError(() => AutoTokenizer.fromPretrained(modelSource));
   tokenizer.modelMaxLength = maxLength;
