@@ -29,7 +29,7 @@ writeFileSync(
 
 const labels = LabelMap.fromExamples(train.map((e) => e.label as string));
 const tokenizer = await AutoTokenizer.fromPretrained(modelDir);
-const model = await AutoModelForSequenceClassification.fromPretrained(modelDir, { id2label: labels.toConfig().id2label });
+const model = await AutoModelForSequenceClassification.fromPretrained(modelDir, { id2label: labels.toConfig().id2label, initMissingWeights: true });
 
 const trainer = new Trainer({
   model,
