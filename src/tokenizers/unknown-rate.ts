@@ -64,7 +64,7 @@ export function unknownTokenWarning(rate: number, texts: Iterable<string>, sourc
     : `use a model whose vocabulary covers ${LANGUAGE_NAMES[lang]} text, e.g. the bundled ${LANGUAGE_NAMES[lang]} model ${bundled}`;
   return (
     `warning: ${(100 * rate).toFixed(1)}% of the word pieces are [UNK] with the vocabulary of ${source}: the model cannot tell these texts apart ` +
-    `and is likely to learn only the most frequent label. The texts look ${LANGUAGE_NAMES[lang]}; ${remedy}`
+    `(a classifier trained on them is likely to learn only the most frequent label). The texts look ${LANGUAGE_NAMES[lang]}; ${remedy}`
   );
 }
 
