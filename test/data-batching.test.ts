@@ -95,3 +95,27 @@ test('collate multi_label: float32 [batch, classes]; token: int64 [batch, length
   assert.deepEqual([...(t.labels!.data as BigInt64Array)], [-100n, 4n, -100n, -100n, -100n, 1n, -100n, -100n]);
   assert.throws(() => collate(tok, [0], { padId: 0, task: 'single_label' }), /expected a class id/);
 });
+
+test('batches: every example once, length grouping cuts padding, collate pads dynamically', () => {
+  const lengths = Array.from({ length: 200 }, (_, i) => 5 + ((i * 37) % 60));
+  for (const groupByLength of [false, true]) {
+    const plan = planBatches(lengths, { batchSize: 16, shuffle: true, seed: 4, groupByLength });
+    assert.deepEqual(
+      plan.flat().sort((a, b) => a - b),
+      [...lengths.keys()],
+    );
+  }
+  const padding = (plan: number[][]) => plan.reduce((t, b) => t + b.length * Math.max(...b.map((i) => lengths[i]!)) - b.reduce((s, i) => s + lengths[i]!, 0), 0);
+  assert.ok(
+    padding(planBatches(lengths, { batchSize: 16, shuffle: true, seed: 4, groupByLength: true })) < padding(planBatches(lengths, { batchSize: 16, shuffle: true, seed: 4 })) / 3,
+  );
+  assert.equal(planBatches(lengths, { batchSize: 16, dropLast: true }).length, 12);
+
+  const f = (n: number, label: number) => ({ inputIds: Int32Array.from({ length: n }, (_, i) => i + 10), tokenTypeIds: new Int32Array(n), labels: label, line: 1 });
+  const b = collate([f(3, 1), f(5, 0)], [0, 1], { padId: 0, task: 'single_label' });
+  assert.deepEqual(b.input_ids!.dims, [2, 5]);
+  assert.deepEqual([...(b.input_ids!.data as BigInt64Array)].map(Number), [10, 11, 12, 0, 0, 10, 11, 12, 13, 14]);
+  assert.deepEqual([...(b.attention_mask!.data as BigInt64Array)].map(Number), [1, 1, 1, 0, 0, 1, 1, 1, 1, 1]);
+  assert.deepEqual([...(b.labels!.data as BigInt64Array)].map(Number), [1, 0]);
+  assert.deepEqual(collate([f(3, 1)], [0], { padId: 0, task: 'single_label', padToMultipleOf: 8 }).input_ids!.dims, [1, 8]);
+});

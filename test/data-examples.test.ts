@@ -1,5 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -308,4 +309,90 @@ test('integer class labels named by a label list; the data layer never names a f
   const conll = await tmpFile('tags.conll', 'EU B-ORG\n');
   const err = await rejectsAt(loadTextExamples(conll), conll, undefined, /holds tagged words, not texts/, /token-classification model/);
   assert.doesNotMatch(err.message, /Use --task/);
+});
+
+/** A sample of test/fixtures (outside the data/ folder). */
+const sample = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+/** Writes a file into the scratch directory and returns its path. */
+function scratchFile(name: string, content: string | Uint8Array): string {
+  const path = join(scratch, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+test('real samples: banking77 JSONL, waimai_10k CSV with a column override, CoNLL-2003', async () => {
+  const banking = await loadTextExamples(sample('banking77-4class-train.jsonl'));
+  assert.equal(banking.length, 320);
+  assert.equal(banking[0]!.line, 1);
+  const waimai = await loadTextExamples(sample('e2e/waimai-train.csv'), { columns: { text: 'review' } });
+  assert.equal(waimai.length, 400);
+  assert.deepEqual(new Set(waimai.map((e) => e.label)), new Set(['0', '1']));
+  assert.ok(
+    waimai.some((e) => e.text.includes(',')),
+    'quoted fields with commas survive',
+  );
+  const conll = await loadTokenExamples(sample('e2e/conll-train.conll'));
+  assert.equal(conll.length, 400);
+  assert.deepEqual(conll[0]!.tokens.slice(0, 3), ['EU', 'rejects', 'German']);
+  assert.deepEqual(conll[0]!.tags!.slice(0, 3), ['B-ORG', 'O', 'B-MISC']);
+  assert.equal(conll[1]!.line, conll[0]!.tokens.length + 2);
+});
+
+test('formats: TSV without quoting, BOM and CRLF, pairs, JSONL tokens, multi-label cells and arrays', async () => {
+  const tsv = scratchFile('pairs.tsv', '\ufefftext\ttext_pair\tlabel\r\nsays "hi"\tand "bye\tyes\r\nno\tpair\tno\r\n');
+  const ex = await loadTextExamples(tsv);
+  assert.deepEqual(
+    ex.map((e) => [e.text, e.textPair, e.label]),
+    [
+      ['says "hi"', 'and "bye', 'yes'],
+      ['no', 'pair', 'no'],
+    ],
+  );
+  const multi = await loadTextExamples(scratchFile('multi.csv', 'text,label\n"good food, slow",food|speed\n'), { multiLabelSeparator: '|' });
+  assert.deepEqual(multi[0]!.label, ['food', 'speed']);
+  const arr = await loadTextExamples(scratchFile('multi.jsonl', '{"text": "x", "label": ["a", "b"]}\n{"text": "y", "label": 3}\n'), { multiLabelSeparator: ',' });
+  assert.deepEqual(
+    arr.map((e) => e.label),
+    [['a', 'b'], ['3']],
+  );
+  const tok = await loadTokenExamples(scratchFile('ner.jsonl', '{"tokens": ["Paris", "is"], "ner_tags": ["B-LOC", "O"]}\n'));
+  assert.deepEqual(tok[0]!.tags, ['B-LOC', 'O']);
+  assert.equal(formatOf('a.ndjson'), 'jsonl');
+});
+
+test('bad input: each problem names the file, the line and what to do', async () => {
+  await rejectsAt(loadTextExamples(join(scratch, 'nope.csv')), join(scratch, 'nope.csv'), undefined, /no such file/);
+  const empty = scratchFile('empty.csv', '');
+  await rejectsAt(loadTextExamples(empty), empty, undefined, /empty/);
+  const headerOnly = scratchFile('header.csv', 'text,label\n');
+  await rejectsAt(loadTextExamples(headerOnly), headerOnly, undefined, /no examples/);
+  const noColumn = scratchFile('nocol.csv', 'sentence,label\nhello,a\n');
+  await rejectsAt(loadTextExamples(noColumn), noColumn, 1, /no column "text".*columns: sentence, label.*--text-column/);
+  const noLabel = scratchFile('nolabel.csv', 'text,category\nhello,a\n');
+  await rejectsAt(loadTextExamples(noLabel), noLabel, 1, /no column "label".*--label-column/);
+  const quote = scratchFile('quote.csv', 'text,label\nfine,a\n"broken,b\nmore,c\n');
+  await rejectsAt(loadTextExamples(quote), quote, 3, /quoted field is never closed/); // the line where the quote opens
+  const fields = scratchFile('fields.csv', 'text,label\na,b\na,b,c\n');
+  await rejectsAt(loadTextExamples(fields), fields, 3, /different number of fields/);
+  const bytes = new Uint8Array([...Buffer.from('text,label\nok,a\nbad '), 0xc3, 0x28, ...Buffer.from(',b\n')]);
+  const utf8 = scratchFile('latin.csv', bytes);
+  await rejectsAt(loadTextExamples(utf8), utf8, 3, /not valid UTF-8/);
+  const json = scratchFile('bad.jsonl', '{"text": "a", "label": "x"}\n{"text": "b", label: "y"}\n');
+  await rejectsAt(loadTextExamples(json), json, 2, /not valid JSON/);
+  const notObject = scratchFile('array.jsonl', '["a", "x"]\n');
+  await rejectsAt(loadTextExamples(notObject), notObject, 1, /expected a JSON object/);
+  const wrongType = scratchFile('type.jsonl', '{"text": 5, "label": "x"}\n');
+  await rejectsAt(loadTextExamples(wrongType), wrongType, 1, /"text" must be a string/);
+  const emptyText = scratchFile('blank.csv', 'text,label\n   ,a\n');
+  await rejectsAt(loadTextExamples(emptyText), emptyText, 2, /empty text/);
+  const missingLabel = scratchFile('unlabelled.jsonl', '{"text": "a"}\n');
+  await rejectsAt(loadTextExamples(missingLabel), missingLabel, 1, /no "label"/);
+  assert.equal((await loadTextExamples(missingLabel, { requireLabels: false }))[0]!.label, undefined);
+  const conll = scratchFile('bad.conll', 'Paris NNP B-LOC\nis VBZ O\n\nRome B-LOC\n');
+  await rejectsAt(loadTokenExamples(conll), conll, 4, /2 field\(s\) where every line so far had 3/);
+  const lengths = scratchFile('len.jsonl', '{"tokens": ["a", "b"], "tags": ["O"]}\n');
+  await rejectsAt(loadTokenExamples(lengths), lengths, 1, /2 words but 1 tags/);
+  await rejectsAt(loadTextExamples(scratchFile('x.xlsx', 'x')), join(scratch, 'x.xlsx'), undefined, /cannot tell the format/);
+  await rejectsAt(loadTextExamples(conll), conll, undefined, /token-classification/);
 });

@@ -135,3 +135,21 @@ test('tokenFeatures: words cut by truncation are dropped; unknown tags name the 
   );
   assert.throws(() => tokenFeatures(tokenizer, [{ ...s, tags: ['O'] }], tags, { maxLength: 16 }), /3 words but 1 tags/);
 });
+
+test('features: texts truncated, word labels on the first sub-token only', async () => {
+  const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'u', '.', 's', 'hello', 'world', '##s', 'paris'];
+  const tok = new BertTokenizer(vocab);
+  const enc = tok.encodeWords(['U.S.', 'Hello']);
+  assert.deepEqual(enc.tokens, ['[CLS]', 'u', '.', 's', '.', 'hello', '[SEP]']);
+  assert.deepEqual(enc.wordIds, [null, 0, 0, 0, 0, 1, null]);
+  const labels = LabelMap.fromExamples(['B-LOC', 'O']);
+  const [feat] = tokenFeatures(tok, [{ tokens: ['U.S.', 'Hello', 'worlds'], tags: ['B-LOC', 'O', 'O'], file: 'f', line: 1 }], labels, { maxLength: 32 });
+  assert.deepEqual([...(feat!.labels as Int32Array)], [IGNORE_INDEX, 0, IGNORE_INDEX, IGNORE_INDEX, IGNORE_INDEX, 1, 1, IGNORE_INDEX, IGNORE_INDEX]);
+  const [cut] = tokenFeatures(tok, [{ tokens: ['hello', 'world', 'paris'], tags: ['O', 'O', 'B-LOC'], file: 'f', line: 1 }], labels, { maxLength: 4 });
+  assert.equal(cut!.inputIds.length, 4);
+  assert.deepEqual([...(cut!.labels as Int32Array)], [IGNORE_INDEX, 1, 1, IGNORE_INDEX]);
+  const [text] = textFeatures(tok, [{ text: 'hello world hello world', label: 'O', file: 'f', line: 1 }], labels, { maxLength: 4 });
+  assert.equal(text!.inputIds.length, 4);
+  assert.equal(text!.labels, 1);
+  assert.throws(() => tokenFeatures(tok, [{ tokens: ['x'], tags: ['B-PER'], file: 'dev.conll', line: 9 }], labels, { maxLength: 8 }), /dev\.conll:9: label "B-PER"/);
+});

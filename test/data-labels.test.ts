@@ -97,3 +97,32 @@ test('stratifiedSplit: proportional per class, every class of 2+ keeps one in tr
   );
   assert.throws(() => stratifiedSplit(tiny, (x) => x, 1, 1), RangeError);
 });
+
+test('labels: sorted and stable, unknown labels at evaluation name the file and line', () => {
+  const m = LabelMap.fromExamples(['b', 'a', ['c', 'a']]);
+  assert.deepEqual(m.labels, ['a', 'b', 'c']);
+  assert.deepEqual(m.toConfig(), { id2label: { 0: 'a', 1: 'b', 2: 'c' }, label2id: { a: 0, b: 1, c: 2 } });
+  assert.ok(LabelMap.fromConfig(m.toConfig().id2label).equals(m));
+  assert.throws(
+    () => m.id('zzz', { file: 'test.csv', line: 7 }),
+    (e: unknown) => e instanceof DataError && /^test\.csv:7: label "zzz" is not one of the model's 3 labels \(a, b, c\)/.test((e as Error).message),
+  );
+});
+
+test('splits and order: seeded shuffles, stratified validation keeps every class in training', () => {
+  const items = Array.from({ length: 103 }, (_, i) => ({ i, y: i % 10 === 0 ? 'rare' : i % 2 ? 'odd' : 'even' }));
+  assert.deepEqual(shuffle(items, 1), shuffle(items, 1));
+  assert.notDeepEqual(shuffle(items, 1), shuffle(items, 2));
+  const { train, validation } = stratifiedSplit(items, (x) => x.y, 0.2, 3);
+  assert.equal(train.length + validation.length, items.length);
+  for (const cls of ['rare', 'odd', 'even']) {
+    const all = items.filter((x) => x.y === cls).length;
+    const held = validation.filter((x) => x.y === cls).length;
+    assert.ok(Math.abs(held - all * 0.2) <= 1, `${cls}: ${held} of ${all}`);
+  }
+  assert.deepEqual(
+    stratifiedSplit(items, (x) => x.y, 0.2, 3),
+    { train, validation },
+  );
+  assert.equal(stratifiedSplit([{ y: 'solo' }], (x) => x.y, 0.5, 0).train.length, 1);
+});

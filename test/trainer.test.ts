@@ -180,7 +180,16 @@ test('multi-label texts (sigmoid and binary cross-entropy) and text pairs train 
   const pairModel = await AutoModelForSequenceClassification.fromPretrained(modelDir, { id2label: labels.toConfig().id2label, seed: 3, initMissingWeights: true });
   const pt = new Trainer({
     model: pairModel,
-    args: { outputDir: join(work, 'pairs'), numTrainEpochs: 8, perDeviceTrainBatchSize: 16, learningRate: 2e-3, progress: 'none', saveStrategy: 'no', loadBestModelAtEnd: false, seed: 5 },
+    args: {
+      outputDir: join(work, 'pairs'),
+      numTrainEpochs: 8,
+      perDeviceTrainBatchSize: 16,
+      learningRate: 2e-3,
+      progress: 'none',
+      saveStrategy: 'no',
+      loadBestModelAtEnd: false,
+      seed: 5,
+    },
     trainDataset: pairFeatures,
     evalDataset: heldOutPairs,
     computeMetrics: metricsFor('single_label', labels),
@@ -189,7 +198,10 @@ test('multi-label texts (sigmoid and binary cross-entropy) and text pairs train 
   const r = await pt.train();
   assert.ok(Number.isFinite(r.trainingLoss));
   const after = await pt.evaluate();
-  assert.ok(after.eval_accuracy! > 0.6 && after.eval_accuracy! > before.eval_accuracy! + 0.25, `held-out pair accuracy ${before.eval_accuracy} -> ${after.eval_accuracy}, training loss ${r.trainingLoss}`);
+  assert.ok(
+    after.eval_accuracy! > 0.6 && after.eval_accuracy! > before.eval_accuracy! + 0.25,
+    `held-out pair accuracy ${before.eval_accuracy} -> ${after.eval_accuracy}, training loss ${r.trainingLoss}`,
+  );
 });
 
 test('TrainingArguments: an unknown key is refused with the closest known one; runtime and throughput cannot pick the best model', async () => {
