@@ -133,6 +133,32 @@ test('a token classifier gives the same entity groups through pipeline(), predic
   const [row] = lines((await tuna('predict', '--model', dir, '--text', text, '--json')).stdout);
   assert.deepEqual(row.entities, result);
   assert.deepEqual(row.logits.length, logits[0]!.length, 'one logits row per token, [CLS] and [SEP] included');
+  // The same sentence split into words, as tuna eval reads CoNLL files: the same logits and entities.
+  const ner2 = await pipeline('token-classification', dir, { threads: 1 });
+  const [split] = await ner2.runWithLogits([text.replace('.', ' .').split(' ')] as never, { aggregationStrategy: 'simple', isSplitIntoWords: true });
+  await ner2.dispose();
+  assert.deepEqual(split!.logits, logits);
+  assert.deepEqual(
+    (split!.result as { entity_group: string; word: string }[]).map((e) => [e.entity_group, e.word]),
+    (result as { entity_group: string; word: string }[]).map((e) => [e.entity_group, e.word]),
+  );
+  // tuna eval runs that path: gold tags equal to the model's give entity F1 1.
+  const conll = join(await tempDir('path-conll'), 'gold.conll');
+  const gold: [string, string][] = [
+    ['John', 'B-PER'],
+    ['Smith', 'I-PER'],
+    ['lives', 'O'],
+    ['in', 'O'],
+    ['Paris', 'B-LOC'],
+    ['and', 'O'],
+    ['New', 'B-LOC'],
+    ['York', 'I-LOC'],
+    ['.', 'O'],
+  ];
+  await writeFile(conll, `${gold.map(([w, t]) => `${w} ${t}`).join('\n')}\n`);
+  const report = JSON.parse((await tuna('eval', '--model', dir, '--data', conll, '--json')).stdout);
+  assert.equal(report.entity['micro avg']['f1-score'], 1);
+  assert.equal(report.entity['micro avg'].support, 3);
   const server = await startServer({ models: [dir], port: 0, threads: 1, maxWaitMs: 1 });
   try {
     const res = await post(server.address!, '/v1/ner', { inputs: text, parameters: { aggregation_strategy: 'simple' } });

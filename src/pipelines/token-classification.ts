@@ -15,7 +15,40 @@ import type { AggregationStrategy, EntityGroup, PipelineOptions, TokenClassifica
 const STRATEGIES: readonly AggregationStrategy[] = ['none', 'simple', 'first', 'average', 'max'];
 
 /** Call options and their transformers.js (snake_case) spellings. */
-const TOKEN_CLASSIFICATION_OPTIONS = { aggregationStrategy: 'aggregation_strategy', ignoreLabels: 'ignore_labels', stride: 'stride', batchSize: 'batch_size' } as const;
+const TOKEN_CLASSIFICATION_OPTIONS = {
+  aggregationStrategy: 'aggregation_strategy',
+  ignoreLabels: 'ignore_labels',
+  stride: 'stride',
+  isSplitIntoWords: 'is_split_into_words',
+  batchSize: 'batch_size',
+} as const;
+
+/** Checks one input split into words: a non-empty list of non-empty strings. */
+function checkWords(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new PipelineError('invalid_input', `${field} must be a non-empty list of words when isSplitIntoWords is set`, { field });
+  }
+  return value.map((w, k) => checkText(w, `${field}[${k}]`));
+}
+
+/**
+ * Encodes words as one sentence (each word tokenized on its own, as Hugging Face does with
+ * `is_split_into_words`), with offsets into the words joined by single spaces.
+ */
+function encodeSplitWords(tokenizer: BertTokenizer, words: readonly string[], maxLength: number): Encoding {
+  const enc = tokenizer.encodeWords(words, { maxLength, truncation: true });
+  const starts: number[] = [];
+  let at = 0;
+  for (const w of words) {
+    starts.push(at);
+    at += w.length + 1;
+  }
+  const offsets = enc.offsets.map(([s, e], t): [number, number] => {
+    const word = enc.wordIds[t];
+    return word === null || word === undefined ? [s, e] : [s + starts[word]!, e + starts[word]!];
+  });
+  return { ...enc, offsets };
+}
 
 /** The non-special tokens of one encoded window with their label probabilities. */
 export function tokenScores(text: string, enc: Encoding, probabilities: readonly number[][], unkId: number): TokenScores[] {
@@ -56,7 +89,7 @@ export async function tokenClassificationPipeline(dirOrId: string, opts: Pipelin
   const state = new PipelineState('token-classification', checkpoint);
 
   const tag = async (
-    texts: readonly string[],
+    inputs: readonly (string | readonly string[])[],
     rawOpts: TokenClassificationOptions = {},
     single = false,
     logitsOut?: number[][][][],
@@ -77,13 +110,24 @@ export async function tokenClassificationPipeline(dirOrId: string, opts: Pipelin
         });
       }
     }
+    const splitIntoWords = callOpts.isSplitIntoWords === true;
+    if (splitIntoWords && stride !== undefined) {
+      throw new PipelineError('invalid_option', 'stride reads long texts in windows; it does not apply to inputs split into words', { field: 'stride' });
+    }
     const batchSize = state.batchSize(callOpts);
     // Every text becomes one encoding, or several windows when it is long and a stride is given.
     const windows: { text: number; encoding: Encoding }[] = [];
-    texts.forEach((raw, i) => {
-      const text = checkText(raw, inputField(single, i));
+    const texts = inputs.map((raw, i) => {
+      const field = inputField(single, i);
+      if (splitIntoWords) {
+        const words = checkWords(raw, field);
+        windows.push({ text: i, encoding: encodeSplitWords(tokenizer, words, maxLength) });
+        return words.join(' ');
+      }
+      const text = checkText(raw, field);
       const encodings = stride === undefined ? [tokenizer.encode(text, undefined, { maxLength })] : encodeWindows(tokenizer, text, maxLength, stride);
       for (const encoding of encodings) windows.push({ text: i, encoding });
+      return text;
     });
     const n = numLabels(config);
     const probabilities = new Array<number[][]>(windows.length);
@@ -113,12 +157,21 @@ export async function tokenClassificationPipeline(dirOrId: string, opts: Pipelin
     return perText.map((t) => (t.windows > 1 ? resolveOverlaps(t.entities) : t.entities) as TokenEntity[] | EntityGroup[]);
   };
 
-  const call = async (inputs: unknown, callOpts?: TokenClassificationOptions) =>
-    Array.isArray(inputs) ? tag(inputs, callOpts) : (await tag([inputs as string], callOpts, true))[0]!;
-  const runBatch = async (inputs: readonly string[], callOpts?: TokenClassificationOptions) => tag(checkTexts(inputs), callOpts);
+  // With isSplitIntoWords, one input is a list of words: a call takes one such list or a list of them.
+  const words = (callOpts: TokenClassificationOptions | undefined) => callOptions<TokenClassificationOptions>(callOpts, TOKEN_CLASSIFICATION_OPTIONS).isSplitIntoWords === true;
+  const call = async (inputs: unknown, callOpts?: TokenClassificationOptions) => {
+    const one = words(callOpts) ? !Array.isArray(inputs) || !inputs.some((x) => Array.isArray(x)) : !Array.isArray(inputs);
+    return one ? (await tag([inputs as string], callOpts, true))[0]! : tag(inputs as string[], callOpts);
+  };
+  const batchOf = (inputs: unknown, callOpts: TokenClassificationOptions | undefined) => {
+    if (!words(callOpts)) return checkTexts(inputs);
+    if (!Array.isArray(inputs)) throw new PipelineError('invalid_input', 'inputs must be a list of word lists', { field: 'inputs' });
+    return inputs as (readonly string[])[];
+  };
+  const runBatch = async (inputs: readonly string[], callOpts?: TokenClassificationOptions) => tag(batchOf(inputs, callOpts), callOpts);
   const runWithLogits = async (inputs: readonly string[], callOpts?: TokenClassificationOptions) => {
     const logits: number[][][][] = [];
-    const results = await tag(checkTexts(inputs), callOpts, false, logits);
+    const results = await tag(batchOf(inputs, callOpts), callOpts, false, logits);
     // One matrix per window of a text (one window unless a stride splits it), windows in order.
     return results.map((result, i) => ({ result, logits: (logits[i] ?? []).filter((m) => m !== undefined) }));
   };

@@ -119,6 +119,12 @@ export interface TokenClassificationOptions extends CallOptions {
    * truncated. Needs an aggregation strategy other than `none`.
    */
   readonly stride?: number;
+  /**
+   * Inputs are sentences already split into words (`string[]` each; Hugging Face's
+   * `is_split_into_words`): each word is tokenized on its own, and offsets index the words joined
+   * by single spaces. Default false.
+   */
+  readonly isSplitIntoWords?: boolean;
 }
 
 /** One token's prediction (`aggregationStrategy: 'none'`). */

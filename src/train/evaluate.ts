@@ -37,9 +37,6 @@ export async function predictDataset(model: PreTrainedModel, dataset: readonly F
   // Longest first, so batches hold examples of similar length; results go back to dataset order.
   const order = [...dataset.keys()].sort((x, y) => dataset[y]!.inputIds.length - dataset[x]!.inputIds.length);
   const logits: Float32Array[] = new Array(dataset.length);
-  const labelled = dataset.length > 0 && dataset.every((f) => f.labels !== undefined);
-  let lossSum = 0;
-  let lossCount = 0;
   for (let i = 0; i < order.length; i += opts.batchSize) {
     const indices = order.slice(i, i + opts.batchSize);
     const batch = collate(dataset, indices, { padId: model.config.pad_token_id, task });
@@ -48,24 +45,34 @@ export async function predictDataset(model: PreTrainedModel, dataset: readonly F
     const data = out.logits!.data as Float32Array;
     const T = batch.input_ids!.dims[1]!;
     indices.forEach((ex, b) => {
-      const f = dataset[ex]!;
+      logits[ex] = task === 'token' ? data.slice(b * T * n, (b * T + dataset[ex]!.inputIds.length) * n) : data.slice(b * n, (b + 1) * n);
+    });
+  }
+  return predictionOf(task, n, dataset, logits);
+}
+
+/**
+ * The prediction over `dataset` from its logits (one row per example, or per token of each example
+ * for token classification), with the mean loss when every example has labels.
+ */
+export function predictionOf(task: TaskKind, numLabels: number, dataset: readonly Feature[], logits: readonly Float32Array[]): { prediction: EvalPrediction; loss?: number } {
+  const n = numLabels;
+  const labelled = dataset.length > 0 && dataset.every((f) => f.labels !== undefined);
+  let lossSum = 0;
+  let lossCount = 0;
+  if (labelled) {
+    dataset.forEach((f, ex) => {
+      const rows = logits[ex]!;
       if (task === 'token') {
-        const len = f.inputIds.length;
-        const rows = data.slice(b * T * n, (b * T + len) * n);
-        logits[ex] = rows;
-        if (!labelled) return;
         const labels = f.labels as Int32Array;
-        for (let t = 0; t < len; t++) {
+        for (let t = 0; t < f.inputIds.length; t++) {
           if (labels[t]! < 0) continue;
           lossSum += crossEntropy(rows, t * n, n, labels[t]!);
           lossCount++;
         }
         return;
       }
-      const row = data.slice(b * n, (b + 1) * n);
-      logits[ex] = row;
-      if (!labelled) return;
-      lossSum += task === 'multi_label' ? binaryCrossEntropy(row, 0, f.labels as Float32Array) : crossEntropy(row, 0, n, f.labels as number);
+      lossSum += task === 'multi_label' ? binaryCrossEntropy(rows, 0, f.labels as Float32Array) : crossEntropy(rows, 0, n, f.labels as number);
       lossCount++;
     });
   }

@@ -2,13 +2,14 @@ import { LabelMap } from '../../data/index.js';
 import { readConfig } from '../../io/checkpoint.js';
 import { resolveModel } from '../../io/hub.js';
 import type { EntityMode, TagScheme } from '../../metrics/seqeval.js';
-import { PreTrainedModel } from '../../models/pretrained-model.js';
+import { pipeline } from '../../pipelines/pipeline.js';
+import type { TextClassificationInput, TextClassificationPipeline, TokenClassificationPipeline } from '../../pipelines/types.js';
 import { HEADS, familyOfConfig, headOfArchitectures } from '../../models/registry.js';
 import { readDataConfig } from '../../tasks/data-config.js';
-import { type DataOptions, type TaskName, featuresOf, readExamples } from '../../tasks/prepare.js';
+import { type DataOptions, type Examples, type TaskName, featuresOf, readExamples } from '../../tasks/prepare.js';
 import { resolveEntityScoring, taskReport } from '../../tasks/reports.js';
 import { unknownTokenRate, unknownTokenWarning } from '../../tokenizers/unknown-rate.js';
-import { predictDataset, taskKind } from '../../train/evaluate.js';
+import { type TaskKind, predictionOf } from '../../train/evaluate.js';
 import { CliError } from '../errors.js';
 import { type Output, toJson } from '../output.js';
 import { asError, integer } from './options.js';
@@ -51,35 +52,55 @@ export async function evalCommand(o: EvalOptions, out: Output): Promise<void> {
     );
   }
   const task: TaskName = labelKind === 'token' ? 'token-classification' : 'text-classification';
-  // The same loader and inference graph as the pipelines: a checkpoint missing weights is refused.
-  const model = await asError(() => PreTrainedModel.fromPretrained(dir, { missing: 'error', threads }));
-  const tokenizer = await asError(() => model.loadTokenizer());
-  const labels = LabelMap.fromConfig(model.config.id2label);
-  const kind = taskKind(model);
-  const multiLabel = kind === 'multi_label';
-  // Column names and separators of the training data, unless given again.
-  const stored = (await asError(() => readDataConfig(dir))) ?? {};
-  // A flag left at its default does not override what the model was trained with.
-  const given = Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && DATA_DEFAULTS[k] !== v));
-  const dataOptions = { ...stored, ...given, multiLabel };
-  const examples = await asError(() => readExamples(task, o.data, dataOptions));
-  const scoring =
-    o.entityMode === undefined && o.scheme === undefined
-      ? {}
-      : await asError(async () => resolveEntityScoring({ mode: o.entityMode as EntityMode, scheme: o.scheme as TagScheme }, labels));
-  const maxLength = Math.min(tokenizer.modelMaxLength ?? model.config.max_position_embeddings, model.config.max_position_embeddings);
-  const features = await asError(async () => featuresOf(tokenizer, examples, labels, maxLength, multiLabel));
-  const texts = examples.kind === 'text' ? examples.items.map((e) => e.text) : examples.items.map((e) => e.tokens.join(' '));
-  const warning = unknownTokenWarning(unknownTokenRate(tokenizer, texts), texts, o.model);
-  if (warning) out.stderr(`tuna: ${warning}\n`);
-  const t0 = performance.now();
-  const { prediction, loss } = await predictDataset(model, features, { batchSize });
-  const seconds = (performance.now() - t0) / 1000;
-  await model.dispose();
-  const report = taskReport(kind, prediction, labels, scoring);
-  if (o.json) {
-    out.stdout(`${toJson({ model: o.model, data: o.data, examples: features.length, loss, ...report.json })}\n`);
-    return;
+  // The pipeline of the task: the inference path of predict and serve (incomplete checkpoints refused).
+  const loadOpts = { batchSize, ...(threads === undefined ? {} : { threads }) };
+  const pipe =
+    task === 'token-classification' ? await asError(() => pipeline('token-classification', dir, loadOpts)) : await asError(() => pipeline('text-classification', dir, loadOpts));
+  try {
+    const { tokenizer, maxLength } = pipe;
+    const labels = LabelMap.fromConfig(pipe.config.id2label);
+    const kind: TaskKind = task === 'token-classification' ? 'token' : pipe.config.problem_type === 'multi_label_classification' ? 'multi_label' : 'single_label';
+    const multiLabel = kind === 'multi_label';
+    // Column names and separators of the training data, unless given again.
+    const stored = (await asError(() => readDataConfig(dir))) ?? {};
+    // A flag left at its default does not override what the model was trained with.
+    const given = Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && DATA_DEFAULTS[k] !== v));
+    const examples = await asError(() => readExamples(task, o.data, { ...stored, ...given, multiLabel }));
+    const scoring =
+      o.entityMode === undefined && o.scheme === undefined
+        ? {}
+        : await asError(async () => resolveEntityScoring({ mode: o.entityMode as EntityMode, scheme: o.scheme as TagScheme }, labels));
+    // Features carry the gold labels, aligned to the same tokenization the pipeline runs.
+    const features = await asError(async () => featuresOf(tokenizer, examples, labels, maxLength, multiLabel));
+    const texts = examples.kind === 'text' ? examples.items.map((e) => e.text) : examples.items.map((e) => e.tokens.join(' '));
+    const warning = unknownTokenWarning(unknownTokenRate(tokenizer, texts), texts, o.model);
+    if (warning) out.stderr(`tuna: ${warning}\n`);
+    const t0 = performance.now();
+    const logits = await asError(() => pipelineLogits(pipe, examples));
+    const seconds = (performance.now() - t0) / 1000;
+    logits.forEach((l, i) => {
+      const expected = kind === 'token' ? features[i]!.inputIds.length * labels.size : labels.size;
+      if (l.length !== expected) throw new CliError('internal', `${o.data}: example ${i + 1} was tokenized differently for scoring and for prediction`);
+    });
+    const { prediction, loss } = predictionOf(kind, labels.size, features, logits);
+    const report = taskReport(kind, prediction, labels, scoring);
+    if (o.json) {
+      out.stdout(`${toJson({ model: o.model, data: o.data, examples: features.length, loss, ...report.json })}\n`);
+      return;
+    }
+    out.stdout(`${o.data}: ${features.length} examples, loss ${loss?.toFixed(4)}, ${(features.length / seconds).toFixed(1)} examples/s\n\n${report.text}`);
+  } finally {
+    await pipe.dispose();
   }
-  out.stdout(`${o.data}: ${features.length} examples, loss ${loss?.toFixed(4)}, ${(features.length / seconds).toFixed(1)} examples/s\n\n${report.text}`);
+}
+
+/** Raw logits of every example through the task's pipeline: a row per text, or a row per token of each sentence. */
+async function pipelineLogits(pipe: TextClassificationPipeline | TokenClassificationPipeline, examples: Examples): Promise<Float32Array[]> {
+  if (examples.kind === 'token') {
+    const results = await (pipe as TokenClassificationPipeline).runWithLogits(examples.items.map((e) => e.tokens) as never, { isSplitIntoWords: true });
+    return results.map((r) => Float32Array.from(r.logits[0]!.flat()));
+  }
+  const inputs: TextClassificationInput[] = examples.items.map((e) => (e.textPair === undefined ? e.text : { text: e.text, textPair: e.textPair }));
+  const results = await (pipe as TextClassificationPipeline).runWithLogits(inputs);
+  return results.map((r) => Float32Array.from(r.logits));
 }
