@@ -4,7 +4,7 @@
  * BertForSequenceClassification of 4 layers x 256 (the bundled models' size), run by ONNX Runtime
  * with the given threads. Also prints the file sizes and the int8/F32 throughput ratio.
  *
- *   npm run bench:export [-- --threads 2 --reps 10 --forms standard,contrib --granularity per-channel]
+ *   npm run bench:export [-- --threads 2 --reps 10 --forms standard,contrib --granularity per-channel --weight-bits 7|8]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '10' },
     forms: { type: 'string', default: 'standard,contrib' },
     granularity: { type: 'string', default: 'per-channel' },
+    'weight-bits': { type: 'string', default: '7' },
     layers: { type: 'string', default: '4' },
     hidden: { type: 'string', default: '256' },
   },
@@ -59,18 +60,18 @@ for (const form of args.forms.split(',') as ('standard' | 'contrib')[]) {
     quantize: 'int8',
     dtype: first ? 'f16' : 'f32',
     contribOps: form === 'contrib',
-    quantizeOptions: { granularity: args.granularity as 'per-channel' | 'per-tensor' },
+    quantizeOptions: { granularity: args.granularity as 'per-channel' | 'per-tensor', reduceRange: args['weight-bits'] !== '8' },
     verify: false,
   });
   const files = first
     ? [
         ['F32', 'model.onnx'],
         ['F16 weights', 'model_fp16.onnx'],
-        [`int8 (${form} ops, ${args.granularity})`, 'model_quantized.onnx'],
+        [`int8 (${form} ops, ${args.granularity}, ${args['weight-bits']}-bit)`, 'model_quantized.onnx'],
       ]
     : [
         [`F32 (${form} ops)`, 'model.onnx'],
-        [`int8 (${form} ops, ${args.granularity})`, 'model_quantized.onnx'],
+        [`int8 (${form} ops, ${args.granularity}, ${args['weight-bits']}-bit)`, 'model_quantized.onnx'],
       ];
   for (const [name, file] of files as [string, string][]) {
     const bytes = readFileSync(join(out, 'onnx', file));
@@ -80,7 +81,7 @@ for (const form of args.forms.split(',') as ('standard' | 'contrib')[]) {
     await session.release();
     rows.push({ name, file, bytes: bytes.byteLength, samples: 32000 / batchMs, latency });
     console.log(
-      `  ${name.padEnd(36)} ${file.padEnd(22)} ${(bytes.byteLength / 2 ** 20).toFixed(1).padStart(6)} MiB  ${(32000 / batchMs).toFixed(1).padStart(7)} samples/s  batch-1 latency ${latency.toFixed(2)} ms`,
+      `  ${name.padEnd(44)} ${file.padEnd(22)} ${(bytes.byteLength / 2 ** 20).toFixed(1).padStart(6)} MiB  ${(32000 / batchMs).toFixed(1).padStart(7)} samples/s  batch-1 latency ${latency.toFixed(2)} ms`,
     );
   }
 }
