@@ -159,6 +159,8 @@ test('a token classifier gives the same entity groups through pipeline(), predic
   const report = JSON.parse((await tuna('eval', '--model', dir, '--data', conll, '--json')).stdout);
   assert.equal(report.entity['micro avg']['f1-score'], 1);
   assert.equal(report.entity['micro avg'].support, 3);
+  const strict = JSON.parse((await tuna('eval', '--model', dir, '--data', conll, '--json', '--entity-mode', 'strict', '--scheme', 'IOB2')).stdout);
+  assert.equal(strict.entity['micro avg']['f1-score'], 1);
   const server = await startServer({ models: [dir], port: 0, threads: 1, maxWaitMs: 1 });
   try {
     const res = await post(server.address!, '/v1/ner', { inputs: text, parameters: { aggregation_strategy: 'simple' } });
@@ -170,6 +172,47 @@ test('a token classifier gives the same entity groups through pipeline(), predic
   } finally {
     await server.close();
   }
+});
+
+test('a sharded masked LM fills masks through predict and continues pre-training with its own weights', async () => {
+  const base = writeTinyModel(await tempDir('path-mlm-base'), TEXTS, { hidden: 32, layers: 2, heads: 2, maxPositions: 32 });
+  const model = await PreTrainedModel.fromPretrained(base, { head: 'masked-lm', initMissingWeights: true, seed: 4 });
+  const dir = await tempDir('path-mlm');
+  await model.savePretrained(dir, { maxShardBytes: 40_000 });
+  await copyFile(join(base, 'vocab.txt'), join(dir, 'vocab.txt'));
+  assert.ok((await readdir(dir)).includes('model.safetensors.index.json'));
+  const unmasker = await pipeline('fill-mask', dir, { threads: 1 });
+  const direct = await unmasker('where is my [MASK]?', { topK: 3 });
+  await unmasker.dispose();
+  const [row] = lines((await tuna('predict', '--model', dir, '--text', 'where is my [MASK]?', '--top-k', '3', '--json')).stdout);
+  assert.deepEqual(
+    row.candidates.map((c: { token: number; token_str: string }) => [c.token, c.token_str]),
+    (direct as { token: number; token_str: string }[]).map((c) => [c.token, c.token_str]),
+  );
+  const corpus = join(dir, 'corpus.txt');
+  await writeFile(corpus, `${TEXTS.join('\n')}\n`);
+  const pretrained = await tuna(
+    'pretrain',
+    '--model',
+    dir,
+    '--input',
+    corpus,
+    '--output',
+    join(dir, 'out'),
+    '--max-steps',
+    '1',
+    '--max-length',
+    '16',
+    '--batch-size',
+    '2',
+    '--threads',
+    '1',
+    '--progress',
+    'none',
+  );
+  assert.doesNotMatch(pretrained.stderr + pretrained.stdout, /initialised \d+ parameters|lacks|random weights/);
+  const exported = JSON.parse((await tuna('export', '--model', dir, '--output', join(dir, 'onnx-out'), '--task', 'feature-extraction', '--json')).stdout);
+  assert.deepEqual(exported.outputs, ['last_hidden_state']);
 });
 
 test('pipeline options: transformers.js names accepted, unknown names refused', async () => {

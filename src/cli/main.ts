@@ -255,7 +255,11 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .description(
       'export a checkpoint to ONNX for transformers.js and any ONNX Runtime: onnx/model.onnx (+ int8 model_quantized.onnx, float16 model_fp16.onnx) beside config.json and the tokenizer files',
     )
-    .requiredOption('--model <dir>', 'checkpoint directory: BertForSequenceClassification, BertForTokenClassification, BertForMaskedLM/BertForPreTraining or BertModel')
+    .requiredOption(
+      '--model <dir>',
+      'checkpoint directory or Hub id: a sequence or token classifier, a masked LM (BertForMaskedLM/BertForPreTraining) or a bare encoder (BertModel)',
+    )
+    .option('--revision <rev>', 'Hub branch, tag or commit of a Hub id (default main)')
     .requiredOption('--output <dir>', 'output directory (created if needed)')
     .option('--quantize <mode>', 'also write onnx/model_quantized.onnx: int8 dynamic quantisation (what transformers.js loads for dtype "q8")')
     .option('--dtype <dtype>', 'f32, or f16 to also write onnx/model_fp16.onnx (float16 weights, float32 inputs and outputs)', 'f32')

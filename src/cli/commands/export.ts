@@ -3,7 +3,9 @@ import { EXPORT_TASKS } from '../../export/build.js';
 import { type ExportResult, SUPPORTED_OPSETS, exportModel } from '../../export/export.js';
 import { CliError, type CliErrorCode } from '../errors.js';
 import { type Output, formatBytes, table, toJson } from '../output.js';
-import { choice, integer } from './options.js';
+import { existsSync } from 'node:fs';
+import { isHubId, resolveModel } from '../../io/hub.js';
+import { asError, choice, integer } from './options.js';
 
 /** Options of `tuna export`. */
 export interface ExportCommandOptions {
@@ -17,6 +19,7 @@ export interface ExportCommandOptions {
   readonly verify: boolean;
   readonly json?: boolean;
   readonly task?: string;
+  readonly revision?: string;
 }
 
 const CODES: Record<ExportError['kind'], CliErrorCode> = {
@@ -57,9 +60,11 @@ export async function exportCommand(o: ExportCommandOptions, out: Output): Promi
   if (opset !== undefined && !(SUPPORTED_OPSETS as readonly number[]).includes(opset)) {
     throw new CliError('usage', `--opset must be one of ${SUPPORTED_OPSETS.join(', ')}, got "${o.opset}"`);
   }
+  // A Hub id (not a local directory) is downloaded into the cache first.
+  const model = !existsSync(o.model) && isHubId(o.model) ? await asError(() => resolveModel(o.model, o.revision === undefined ? {} : { revision: o.revision })) : o.model;
   let result: ExportResult;
   try {
-    result = await exportModel({ model: o.model, output: o.output, quantize, dtype, opset, contribOps: !!o.contribOps, quantizeOptions: { granularity }, verify: o.verify, task });
+    result = await exportModel({ model, output: o.output, quantize, dtype, opset, contribOps: !!o.contribOps, quantizeOptions: { granularity }, verify: o.verify, task });
   } catch (e) {
     if (e instanceof ExportError) throw new CliError(CODES[e.kind], e.message, { file: e.file, cause: e });
     throw e;
