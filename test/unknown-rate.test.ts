@@ -46,3 +46,13 @@ test('the rate counts word pieces (no special tokens) over a sample; the warning
   // Chinese text that the bundled Chinese model itself does not cover: the remedy is a new tokenizer.
   assert.match(unknownTokenWarning(0.3, ['好吃好吃'], bundledModelDir('zh'))!, /tuna tokenizer train/);
 });
+
+test('a fine-tuned copy of a vocabulary for the texts language: the remedy is a new tokenizer, not another model', async () => {
+  const en = await AutoTokenizer.fromPretrained(bundledModelDir('en'));
+  const zh = await AutoTokenizer.fromPretrained(bundledModelDir('zh'));
+  // English text with rare pieces, through an English vocabulary saved elsewhere (e.g. out/spam).
+  assert.match(unknownTokenWarning(0.06, english, 'out/spam', en)!, /tuna tokenizer train/);
+  // Chinese text through that English vocabulary: the bundled Chinese model is the remedy.
+  assert.ok(unknownTokenWarning(0.4, reviews, 'out/spam', en)!.includes(bundledModelDir('zh')));
+  assert.match(unknownTokenWarning(0.06, reviews, 'out/waimai', zh)!, /tuna tokenizer train/);
+});

@@ -50,15 +50,19 @@ const LANGUAGE_NAMES = { en: 'English', zh: 'Chinese' } as const;
  * @param rate The share from {@link unknownTokenRate}.
  * @param texts The texts the share was measured on (a sample is enough), for the language.
  * @param source The model or tokenizer the texts were tokenized with, as the user named it.
+ * @param tokenizer That tokenizer: when its vocabulary is already one for the texts' language, the
+ *   warning suggests training a tokenizer rather than another model.
  * @example
  * const warning = unknownTokenWarning(rate, texts, 'models/tuna-small-en');
  * if (warning) console.warn(warning);
  */
-export function unknownTokenWarning(rate: number, texts: Iterable<string>, source: string): string | undefined {
+export function unknownTokenWarning(rate: number, texts: Iterable<string>, source: string, tokenizer?: BertTokenizer): string | undefined {
   if (!(rate > UNKNOWN_RATE_WARNING)) return undefined;
   const lang = detectLanguage(texts);
   const bundled = bundledModelDir(lang);
-  const same = normalize(source) === normalize(bundled);
+  // The vocabulary is already one for this language (e.g. the bundled model, fine-tuned): another
+  // model of the same vocabulary would not help.
+  const same = normalize(source) === normalize(bundled) || (tokenizer !== undefined && vocabularyLanguage(tokenizer) === lang);
   const remedy = same
     ? `train a tokenizer on such text (tuna tokenizer train) and pre-train a model with it (tuna pretrain)`
     : `use a model whose vocabulary covers ${LANGUAGE_NAMES[lang]} text, e.g. the bundled ${LANGUAGE_NAMES[lang]} model ${bundled}`;
@@ -69,3 +73,10 @@ export function unknownTokenWarning(rate: number, texts: Iterable<string>, sourc
 }
 
 const normalize = (p: string) => p.replace(/[\\/]+$/, '');
+
+/** The language a vocabulary is made for, by the share of Han characters in its tokens. */
+function vocabularyLanguage(tokenizer: BertTokenizer): 'en' | 'zh' {
+  const tokens: string[] = [];
+  for (let id = 0; id < tokenizer.vocabSize; id++) tokens.push(tokenizer.idToToken(id) ?? '');
+  return detectLanguage([tokens.join(' ')]);
+}

@@ -73,7 +73,7 @@ export async function evalCommand(o: EvalOptions, out: Output): Promise<void> {
     // Features carry the gold labels, aligned to the same tokenization the pipeline runs.
     const features = await asError(async () => featuresOf(tokenizer, examples, labels, maxLength, multiLabel));
     const texts = examples.kind === 'text' ? examples.items.map((e) => e.text) : examples.items.map((e) => e.tokens.join(' '));
-    const warning = unknownTokenWarning(unknownTokenRate(tokenizer, texts), texts, o.model);
+    const warning = unknownTokenWarning(unknownTokenRate(tokenizer, texts), texts, o.model, tokenizer);
     if (warning) out.stderr(`tuna: ${warning}\n`);
     const t0 = performance.now();
     const logits = await asError(() => pipelineLogits(pipe, examples));

@@ -195,6 +195,6 @@ export async function predictCommand(o: PredictOptions, out: Output): Promise<vo
 /** Warns on stderr when the vocabulary covers the inputs poorly (e.g. Chinese text into an English model). */
 function warnUnknown(tokenizer: Parameters<typeof unknownTokenRate>[0], inputs: readonly PredictInput[], source: string, out: Output): void {
   const texts = inputs.map((i) => i.text);
-  const warning = unknownTokenWarning(unknownTokenRate(tokenizer, texts), texts, source);
+  const warning = unknownTokenWarning(unknownTokenRate(tokenizer, texts), texts, source, tokenizer);
   if (warning) out.stderr(`tuna: ${warning}\n`);
 }

@@ -140,7 +140,7 @@ export async function pretrainCommand(given: PretrainOptions, out: Output): Prom
   if (train.length === 0) throw new CliError('invalid_data', `${o.input.join(', ')}: too little text for one training sequence`);
   const unknownRate = store.countOf(tokenizer.unkTokenId) / Math.max(1, store.tokenCount);
   say(`vocabulary coverage: ${(100 * unknownRate).toFixed(1)}% of the corpus tokens are [UNK]`);
-  const unknownWarning = unknownTokenWarning(unknownRate, await firstLines(o.input, 200), source);
+  const unknownWarning = unknownTokenWarning(unknownRate, await firstLines(o.input, 200), source, tokenizer);
   if (unknownWarning) say(unknownWarning);
 
   const continuation = new Set<number>();

@@ -242,7 +242,7 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
   const tokenizer = await asError(() => AutoTokenizer.fromPretrained(modelSource));
   tokenizer.modelMaxLength = maxLength;
   const unknownRate = unknownTokenRate(tokenizer, trainTexts);
-  const unknownWarning = unknownTokenWarning(unknownRate, trainTexts.slice(0, 200), modelSource);
+  const unknownWarning = unknownTokenWarning(unknownRate, trainTexts.slice(0, 200), modelSource, tokenizer);
   say(`vocabulary coverage: ${(100 * unknownRate).toFixed(1)}% of the word pieces of ${o.train} are [UNK]`);
   if (unknownWarning) say(unknownWarning);
 
