@@ -10,7 +10,7 @@ import type { EntityGroup, TextClassificationInput, TextClassificationLabel } fr
 import { unknownTokenRate, unknownTokenWarning } from '../../tokenizers/unknown-rate.js';
 import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
-import { asError } from './options.js';
+import { asError, integer, number } from './options.js';
 
 /** Options of `tuna predict`. */
 export interface PredictOptions {
@@ -34,13 +34,6 @@ function jsonLine(value: unknown): string {
   return JSON.stringify(value)
     .replace(/\u2028/g, '\\u2028')
     .replace(/\u2029/g, '\\u2029');
-}
-
-function positive(flag: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new CliError('usage', `${flag} must be an integer of at least ${min}, got "${value}"`);
-  return n;
 }
 
 /** One input of a prediction run: a text, or a text pair. */
@@ -109,12 +102,12 @@ function taskOf(dir: string, architectures: readonly string[]): Exclude<ModelTas
  * input, in input order; `--json` prints JSON Lines with the raw logits.
  */
 export async function predictCommand(o: PredictOptions, out: Output): Promise<void> {
-  const batchSize = positive('--batch-size', o.batchSize, 1) ?? 32;
-  const topK = positive('--top-k', o.topK, 1);
-  const stride = positive('--stride', o.stride, 0);
-  const threads = positive('--threads', o.threads, 1);
-  const threshold = o.threshold === undefined ? undefined : Number(o.threshold);
-  if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) throw new CliError('usage', `--threshold must be a number from 0 to 1, got "${o.threshold}"`);
+  const optional = (flag: string, raw: string | undefined, min: number) => (raw === undefined ? undefined : integer(flag, raw, min));
+  const batchSize = optional('--batch-size', o.batchSize, 1) ?? 32;
+  const topK = optional('--top-k', o.topK, 1);
+  const stride = optional('--stride', o.stride, 0);
+  const threads = optional('--threads', o.threads, 1);
+  const threshold = o.threshold === undefined ? undefined : number('--threshold', o.threshold, { min: 0, max: 1 });
   const inputs = await readInputs(o, out);
   const dir = await asError(() => resolveModel(o.model, o.revision === undefined ? {} : { revision: o.revision }));
   const config = await asError(() => readConfig(dir));
