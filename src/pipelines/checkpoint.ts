@@ -99,8 +99,9 @@ export async function openModel(
   const head = headForTask(task, architectures);
   if (head === undefined) throw wrongTask(dir, task, family, architectures);
   const pretrained = await PreTrainedModel.fromPretrained(dir, { head, threads: opts.threads });
-  const encoderPrefix = family.keyRules(head).prefix ?? '';
-  const lacking = pretrained.loadReport.missing.filter((n) => encoderPrefix !== '' && !n.startsWith(encoderPrefix));
+  // Under a head, the encoder's parameters carry the family's prefix (`bert.`); the rest are the head's.
+  const encoderPrefix = head === 'encoder' ? '' : (family.keyRules(head).prefix ?? '');
+  const lacking = encoderPrefix === '' ? [] : pretrained.loadReport.missing.filter((n) => !n.startsWith(encoderPrefix));
   if (lacking.length && lacking.length === pretrained.loadReport.missing.length) {
     // The head's own weights are absent: the checkpoint is not what its config says.
     throw wrongTask(
