@@ -189,12 +189,7 @@ export class PreTrainedModel<C extends ModelConfig = ModelConfig> {
         store.create(spec.name, spec.shape, spec.init, spec.decay);
         continue;
       }
-      if (relabelled && family.isHeadParameter(spec.name)) {
-        mismatched.push({ name: spec.name, checkpoint: t.shape, model: spec.shape });
-        store.create(spec.name, spec.shape, spec.init, spec.decay);
-        continue;
-      }
-      if (t.shape.join() !== spec.shape.join()) {
+      if ((relabelled && family.isHeadParameter(spec.name)) || t.shape.join() !== spec.shape.join()) {
         mismatched.push({ name: spec.name, checkpoint: t.shape, model: spec.shape });
         store.create(spec.name, spec.shape, spec.init, spec.decay);
         continue;
