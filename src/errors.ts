@@ -30,6 +30,10 @@ export const ERROR_CODES = {
   output_exists: { http: 409, meaning: 'an output directory holds an earlier run' },
   resume_failed: { http: 409, meaning: 'a run cannot be resumed from the given checkpoint' },
   hub_error: { http: 502, meaning: 'the model hub could not deliver a model' },
+  hub_timeout: { http: 504, meaning: 'the model hub did not answer in time' },
+  output_locked: { http: 409, meaning: 'another running process holds the output directory' },
+  too_large: { http: 413, meaning: 'a file, a configured size or an input is larger than tuna accepts' },
+  file_system: { http: 500, meaning: 'the file system refused an operation (permission, space, path)' },
   // Running.
   runtime_error: { http: 500, meaning: 'ONNX Runtime failed to build or run a graph' },
   non_finite: { http: 500, meaning: 'a model produced NaN or infinite values' },
@@ -53,6 +57,8 @@ export const ERROR_CODES = {
   body_too_large: { http: 413, meaning: 'a request body is larger than the server accepts' },
   unsupported_media_type: { http: 415, meaning: 'a request body is not application/json' },
   unavailable: { http: 503, meaning: 'the service is shutting down' },
+  request_timeout: { http: 408, meaning: 'a client sent its request headers or body too slowly' },
+  response_too_large: { http: 413, meaning: 'the answer to a request would be larger than the server sends' },
 } as const satisfies Record<string, { http: number; meaning: string }>;
 
 /** A code of {@link ERROR_CODES}. */
