@@ -1,4 +1,5 @@
 import { type ErrorCode, TunaError, isTunaError } from '../errors.js';
+import { fileSystemError, isFileSystemErrno } from '../io/files.js';
 
 /** Machine-readable kinds of CLI failure, as they appear in `{"error": {"code": ...}}`: the codes of `ERROR_CODES`. */
 export type CliErrorCode = ErrorCode;
@@ -21,10 +22,14 @@ export class CliError extends TunaError {
     this.exitCode = opts.exitCode ?? exitCodeOf(code);
   }
 
-  /** The CLI error that reports `e`: a TunaError by its code, message, file and field; anything else as `internal`. */
+  /**
+   * The CLI error that reports `e`: a TunaError by its code, message, file and field; a file-system
+   * error (EACCES, ENOSPC, ...) by the file and what to do; anything else as `internal`.
+   */
   static of(e: unknown): CliError {
     if (e instanceof CliError) return e;
     if (isTunaError(e)) return new CliError(e.code, e.message, { file: e.file, field: e.field, cause: e });
+    if (isFileSystemErrno(e)) return CliError.of(fileSystemError(undefined, e, syscallAction(e.syscall)));
     return new CliError('internal', (e as Error)?.message ?? String(e), { cause: e });
   }
 
@@ -48,16 +53,30 @@ export function oneLine(message: string): string {
 
 /** A CliError for a failure to read `file` (a Node.js errno error). */
 export function fileError(file: string, e: unknown): CliError {
-  const code = (e as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOENT':
-      return new CliError('file_not_found', `${file}: no such file`, { file, cause: e });
-    case 'EISDIR':
-      return new CliError('file_unreadable', `${file}: is a directory, not a file`, { file, cause: e });
-    case 'EACCES':
-    case 'EPERM':
-      return new CliError('file_unreadable', `${file}: permission denied`, { file, cause: e });
+  return CliError.of(fileSystemError(file, e, 'read'));
+}
+
+/** The verb for a failed system call, as a message says it (`open` -> `open`, `mkdir` -> `create the directory`). */
+function syscallAction(syscall: string | undefined): string {
+  switch (syscall) {
+    case 'mkdir':
+      return 'create the directory';
+    case 'rename':
+      return 'rename';
+    case 'unlink':
+    case 'rmdir':
+    case 'rm':
+      return 'remove';
+    case 'write':
+    case 'fsync':
+      return 'write';
+    case 'read':
+      return 'read';
+    case 'scandir':
+      return 'list the directory';
+    case undefined:
+      return 'access';
     default:
-      return new CliError('file_unreadable', `${file}: cannot read the file (${(e as Error).message})`, { file, cause: e });
+      return syscall;
   }
 }

@@ -58,12 +58,20 @@ function checkStats(path: string, st: Stats, use: FileUse): Stats {
   throw new TunaError('file_unreadable', `${path}${what}: is ${kind}, not a file; give a regular file`, { file: path });
 }
 
+/** Limits of {@link readSmallFile}. */
+export interface SmallFileOptions extends FileUse {
+  /** The most bytes read (default {@link MAX_CONFIG_BYTES}). */
+  readonly maxBytes?: number;
+  /** How long a named pipe may stay without a writer's first byte (default 10 s). */
+  readonly pipeWaitMs?: number;
+}
+
 /**
  * The bytes of a small file (config, JSON, vocabulary), refusing devices and anything larger than
- * `maxBytes` (default {@link MAX_CONFIG_BYTES}) without reading past the limit. Named pipes are read
- * up to the limit.
+ * `maxBytes` without reading past the limit. A named pipe is read up to the limit; one whose writer
+ * sends nothing within `pipeWaitMs` is refused rather than waited on for ever.
  */
-export async function readSmallFile(path: string, opts: FileUse & { readonly maxBytes?: number } = {}): Promise<Buffer> {
+export async function readSmallFile(path: string, opts: SmallFileOptions = {}): Promise<Buffer> {
   const maxBytes = opts.maxBytes ?? MAX_CONFIG_BYTES;
   const st = await checkReadableFile(path, opts);
   const what = opts.what === undefined ? '' : ` (${opts.what})`;
@@ -76,6 +84,8 @@ export async function readSmallFile(path: string, opts: FileUse & { readonly max
   } catch (e) {
     throw fileSystemError(path, e, 'read');
   }
+  // A pipe opened without blocking reads as ended until its writer's first byte arrives.
+  const pipeDeadline = st.isFIFO() ? Date.now() + (opts.pipeWaitMs ?? 10_000) : 0;
   try {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -85,11 +95,15 @@ export async function readSmallFile(path: string, opts: FileUse & { readonly max
       try {
         ({ bytesRead } = await fh.read(buf, 0, buf.length, null));
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
-          await new Promise((r) => setTimeout(r, 10));
-          continue;
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw fileSystemError(path, e, 'read');
+        bytesRead = -1;
+      }
+      if (bytesRead <= 0 && (bytesRead === -1 || (total === 0 && pipeDeadline > 0))) {
+        if (pipeDeadline > 0 && total === 0 && Date.now() > pipeDeadline) {
+          throw new TunaError('file_unreadable', `${path}${what}: is a named pipe and nothing was written to it; give a regular file`, { file: path });
         }
-        throw fileSystemError(path, e, 'read');
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
       }
       if (bytesRead === 0) break;
       chunks.push(buf.subarray(0, bytesRead));
@@ -103,7 +117,7 @@ export async function readSmallFile(path: string, opts: FileUse & { readonly max
 }
 
 /** {@link readSmallFile} decoded as UTF-8 (a leading byte-order mark removed). */
-export async function readSmallTextFile(path: string, opts: FileUse & { readonly maxBytes?: number } = {}): Promise<string> {
+export async function readSmallTextFile(path: string, opts: SmallFileOptions = {}): Promise<string> {
   return (await readSmallFile(path, opts)).toString('utf8').replace(/^\uFEFF/, '');
 }
 
