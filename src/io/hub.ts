@@ -1,44 +1,20 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type ErrorDetails, TunaError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { CONFIG_FILE, PICKLE_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './checkpoint.js';
+import { type RemoteFile, revisionFiles } from './hub-api.js';
+import { type CacheLocation, cacheError, type DownloadContext, type DownloadProgress, download, onCache } from './hub-download.js';
+import { checkEndpoint, exists, HubError, type HttpSettings, timeoutMs } from './hub-http.js';
 
-/** The codes a {@link HubError} carries. */
-export type HubErrorCode = 'hub_error' | 'invalid_checkpoint' | 'file_not_found' | 'invalid_option';
-
-/**
- * A model could not be fetched from the Hub or found in the cache; the message names the model or
- * URL and what to do. The code is `hub_error` (network, HTTP, integrity, offline without a copy),
- * `file_not_found` (no such directory or Hub model), `invalid_checkpoint` (the repository holds no
- * usable safetensors weights, or a broken shard index) or `invalid_option` (a bad revision or
- * file name).
- */
-export class HubError extends TunaError {
-  override name = 'HubError';
-  declare readonly code: HubErrorCode;
-
-  constructor(message: string, details: ErrorDetails & { readonly code?: HubErrorCode } = {}) {
-    super(details.code ?? 'hub_error', message, details);
-  }
-}
-
-/** Progress of one file download. */
-export interface DownloadProgress {
-  readonly file: string;
-  readonly url: string;
-  /** Bytes on disk so far, a resumed part included. */
-  readonly received: number;
-  /** Total size when the server says it. */
-  readonly total?: number;
-}
+export type { DownloadProgress } from './hub-download.js';
+export { HubError, type HubErrorCode } from './hub-http.js';
+export { fileMatchesEtag, matchesEtag } from './hub-integrity.js';
 
 /** Options of {@link resolveModel}; each defaults to its environment variable. */
 export interface HubOptions {
-  /** `HF_ENDPOINT`, default https://huggingface.co. */
+  /** `HF_ENDPOINT`, default https://huggingface.co: an http(s) URL without query or fragment. */
   readonly endpoint?: string;
   /** `TUNA_CACHE`, else `$HF_HOME/tuna`, else ~/.cache/tuna. */
   readonly cacheDir?: string;
@@ -61,18 +37,24 @@ export interface HubOptions {
   readonly extraFiles?: readonly string[];
   /** Called as each download makes progress. */
   readonly onProgress?: (p: DownloadProgress) => void;
+  /**
+   * Seconds a download may wait for the server to connect and answer, and then for each next piece
+   * of the file: `HF_HUB_DOWNLOAD_TIMEOUT`, default 10 (as huggingface_hub). A server that stays
+   * silent longer fails with code `hub_timeout`; a partial file that can be resumed is kept.
+   */
+  readonly downloadTimeout?: number;
 }
 
 /** Tokenizer files fetched when the repository has them. */
 export const OPTIONAL_FILES: readonly string[] = ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 
 const TRUE = /^(1|true|yes|on)$/i;
-const MAX_REDIRECTS = 10;
 const LOCK_WAIT_MS = 10 * 60_000;
 
 interface Settings {
   endpoint: string;
   cacheDir: string;
+  cache: CacheLocation;
   offline: boolean;
   token?: string;
   revision: string;
@@ -81,13 +63,34 @@ interface Settings {
 
 function settings(opts: HubOptions): Settings {
   const env = process.env;
+  const cache = cacheLocation(opts);
   return {
-    endpoint: (opts.endpoint ?? env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, ''),
-    cacheDir: opts.cacheDir ?? env.TUNA_CACHE ?? (env.HF_HOME ? join(env.HF_HOME, 'tuna') : join(homedir(), '.cache', 'tuna')),
+    endpoint: opts.endpoint ?? env.HF_ENDPOINT ?? 'https://huggingface.co',
+    cacheDir: cache.dir,
+    cache,
     offline: opts.offline ?? (TRUE.test(env.HF_HUB_OFFLINE ?? '') || TRUE.test(env.TUNA_OFFLINE ?? '')),
     token: opts.token ?? (env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined),
     revision: opts.revision ?? 'main',
     hubCacheDir: opts.hubCacheDir ?? defaultHubCacheDir(),
+  };
+}
+
+/** tuna's own cache: the `cacheDir` option, else `TUNA_CACHE`, else `$HF_HOME/tuna`, else ~/.cache/tuna. */
+function cacheLocation(opts: HubOptions): CacheLocation {
+  const env = process.env;
+  if (opts.cacheDir !== undefined) return { dir: opts.cacheDir, source: 'cacheDir option' };
+  if (env.TUNA_CACHE) return { dir: env.TUNA_CACHE, source: 'TUNA_CACHE' };
+  if (env.HF_HOME) return { dir: join(env.HF_HOME, 'tuna'), source: 'HF_HOME' };
+  return { dir: join(homedir(), '.cache', 'tuna'), source: 'default' };
+}
+
+/** The HTTP settings, checked: the endpoint is a usable URL and the timeouts are positive numbers. */
+function httpSettings(s: Settings, opts: HubOptions): HttpSettings {
+  return {
+    endpoint: checkEndpoint(s.endpoint, opts.endpoint !== undefined),
+    ...(s.token ? { token: s.token } : {}),
+    downloadTimeoutMs: timeoutMs(opts.downloadTimeout, 'downloadTimeout', 'HF_HUB_DOWNLOAD_TIMEOUT'),
+    etagTimeoutMs: timeoutMs(undefined, 'etagTimeout', 'HF_HUB_ETAG_TIMEOUT'),
   };
 }
 
@@ -227,6 +230,7 @@ export async function resolveModel(idOrDir: string, opts: HubOptions = {}): Prom
   if (!isHubId(idOrDir)) throw new HubError(`${idOrDir}: no such directory, and not a Hub model id (owner/name)`, { code: 'file_not_found', file: idOrDir });
   const id = idOrDir;
   const s = settings(opts);
+  const http = httpSettings(s, opts);
   if (!validRevision(s.revision)) {
     throw new HubError(`${id}: invalid revision ${JSON.stringify(s.revision)}; pass a branch, tag, refs/pr/N or commit hash`, { code: 'invalid_option', field: 'revision' });
   }
@@ -248,11 +252,11 @@ export async function resolveModel(idOrDir: string, opts: HubOptions = {}): Prom
         `download it once with the network available, or pass a local checkpoint directory`,
     );
   }
-  await mkdir(snapshot, { recursive: true });
-  const unlock = await lock(join(repoCacheDir(s.cacheDir, id), 'locks', `${revisionDir(s.revision)}.lock`), id);
+  await onCache(s.cache, snapshot, 'create the directory', () => mkdir(snapshot, { recursive: true }));
+  const unlock = await lock(join(repoCacheDir(s.cacheDir, id), 'locks', `${revisionDir(s.revision)}.lock`), id, s.cache);
   try {
     if (await completeSnapshot(s, id, snapshot)) return snapshot;
-    await fetchSnapshot(id, s, snapshot, opts);
+    await fetchSnapshot(id, s, http, snapshot, opts);
     return snapshot;
   } catch (e) {
     await removeIfEmpty(snapshot);
@@ -267,13 +271,21 @@ function validRevision(revision: string): boolean {
   return /^[\w.\-/]+$/.test(revision) && revision.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
-async function fetchSnapshot(id: string, s: Settings, snapshot: string, opts: HubOptions): Promise<void> {
-  const url = (file: string) => `${s.endpoint}/${id}/resolve/${encodeURIComponent(s.revision)}/${file}`;
+async function fetchSnapshot(id: string, s: Settings, http: HttpSettings, snapshot: string, opts: HubOptions): Promise<void> {
+  const url = (file: string) => `${http.endpoint}/${id}/resolve/${encodeURIComponent(s.revision)}/${file}`;
   const files: string[] = [];
   const absent: string[] = [];
   let commit: string | undefined;
+  let listing: Promise<Map<string, RemoteFile> | undefined> | undefined;
+  const ctx: DownloadContext = {
+    http,
+    cache: s.cache,
+    snapshot,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    remote: async (file) => (await (listing ??= revisionFiles(id, s.revision, http)))?.get(file),
+  };
   const get = async (file: string, required: boolean) => {
-    const r = await download(url(file), join(snapshot, file), file, s, opts);
+    const r = await download(url(file), join(snapshot, file), file, ctx);
     if (r.status === 'absent') {
       if (required) return false;
       absent.push(file);
@@ -286,14 +298,14 @@ async function fetchSnapshot(id: string, s: Settings, snapshot: string, opts: Hu
 
   if (!(await get(CONFIG_FILE, true))) {
     throw new HubError(
-      `${id}: model not found at ${s.endpoint} (no ${CONFIG_FILE} at revision ${s.revision}); ` + `check the id and revision, and set HF_TOKEN if the model is private or gated`,
+      `${id}: model not found at ${http.endpoint} (no ${CONFIG_FILE} at revision ${s.revision}); ` + `check the id and revision, and set HF_TOKEN if the model is private or gated`,
       { code: 'file_not_found' },
     );
   }
   if (!(await get(WEIGHTS_FILE, true))) {
     if (!(await get(WEIGHTS_INDEX_FILE, true))) {
       const pickles = [];
-      for (const f of ['pytorch_model.bin', 'pytorch_model.bin.index.json']) if (await exists(url(f), s)) pickles.push(f);
+      for (const f of ['pytorch_model.bin', 'pytorch_model.bin.index.json']) if (await exists(url(f), http)) pickles.push(f);
       if (pickles.length) throw new HubError(pickledOnly(id, s.revision, pickles), { code: 'invalid_checkpoint' });
       throw new HubError(
         `${id}: the repository has no ${WEIGHTS_FILE} or ${WEIGHTS_INDEX_FILE} at revision ${s.revision}; tuna loads safetensors weights only: ` +
@@ -310,8 +322,10 @@ async function fetchSnapshot(id: string, s: Settings, snapshot: string, opts: Hu
   for (const f of [...OPTIONAL_FILES, ...(opts.extraFiles ?? [])]) if (!files.includes(f)) await get(f, false);
   const manifest: Manifest = { id, revision: s.revision, commit, files, absent };
   const path = manifestPath(s.cacheDir, id, s.revision);
-  await mkdir(join(path, '..'), { recursive: true });
-  await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
+  await onCache(s.cache, path, 'write', async () => {
+    await mkdir(join(path, '..'), { recursive: true });
+    await writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
+  });
 }
 
 /**
@@ -340,194 +354,22 @@ async function removeIfEmpty(dir: string): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP
-
-interface Hop {
-  readonly res: Response;
-  readonly url: string;
-  /** The ETag the Hub gave for the file (X-Linked-Etag or ETag of the first response), unquoted. */
-  readonly etag: string;
-  /** X-Linked-Size of the first response, when given. */
-  readonly linkedSize?: number;
-  readonly commit?: string;
-}
-
-function unquote(etag: string | null): string {
-  return (etag ?? '').trim().replace(/^W\//, '').replace(/^"|"$/g, '');
-}
-
-/** One request, following redirects by hand so the Hub's own ETag is kept and the token never leaves its origin. */
-async function request(url: string, s: Settings, method: 'GET' | 'HEAD', range?: number): Promise<Hop> {
-  const origin = new URL(s.endpoint).origin;
-  let current = url;
-  let etag = '';
-  let linkedSize: number | undefined;
-  let commit: string | undefined;
-  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const headers: Record<string, string> = { 'user-agent': 'tuna', 'accept-encoding': 'identity' };
-    if (s.token && new URL(current).origin === origin) headers.authorization = `Bearer ${s.token}`;
-    if (range) headers.range = `bytes=${range}-`;
-    let res: Response;
-    try {
-      res = await fetch(current, { method, headers, redirect: 'manual' });
-    } catch (e) {
-      const cause = (e as { cause?: { message?: string } }).cause?.message;
-      throw new HubError(`${current}: request failed (${cause ?? (e as Error).message}); check the network, or set HF_HUB_OFFLINE=1 to use the cache only`);
-    }
-    if (!etag) etag = unquote(res.headers.get('x-linked-etag') ?? res.headers.get('etag'));
-    const size = res.headers.get('x-linked-size');
-    if (linkedSize === undefined && size && /^\d+$/.test(size)) linkedSize = Number(size);
-    commit ??= res.headers.get('x-repo-commit') ?? undefined;
-    const location = res.headers.get('location');
-    if (res.status >= 300 && res.status < 400 && location) {
-      await res.body?.cancel();
-      current = new URL(location, current).toString();
-      continue;
-    }
-    return { res, url: current, etag, linkedSize, commit };
-  }
-  throw new HubError(`${url}: more than ${MAX_REDIRECTS} redirects`);
-}
-
-async function exists(url: string, s: Settings): Promise<boolean> {
-  const origin = new URL(s.endpoint).origin;
-  const headers: Record<string, string> = { 'user-agent': 'tuna' };
-  if (s.token) headers.authorization = `Bearer ${s.token}`;
-  try {
-    if (new URL(url).origin !== origin) return false;
-    const res = await fetch(url, { method: 'HEAD', headers, redirect: 'manual' });
-    return res.status === 200 || (res.status >= 300 && res.status < 400);
-  } catch {
-    return false;
-  }
-}
-
-function httpError(hop: Hop, file: string): HubError {
-  const { res, url } = hop;
-  const code = res.headers.get('x-error-code') ?? '';
-  if (res.status === 401 || res.status === 403) {
-    if (code === 'GatedRepo') return new HubError(`${url}: access to this gated model is restricted (HTTP ${res.status}); accept its terms on the Hub, then set HF_TOKEN`);
-    return new HubError(`${url}: access denied (HTTP ${res.status}); set HF_TOKEN to a token that can read this model (private and gated models need one)`);
-  }
-  if (res.status === 429) return new HubError(`${url}: rate limited by the Hub (HTTP 429); wait a little and run again, or set HF_TOKEN`);
-  if (res.status >= 500) return new HubError(`${url}: the server failed (HTTP ${res.status}) while fetching ${file}; run again later`);
-  return new HubError(`${url}: HTTP ${res.status} while fetching ${file}`);
-}
-
-/** Whether a response means "this file (or repository) does not exist". */
-function isAbsent(hop: Hop): boolean {
-  const code = hop.res.headers.get('x-error-code');
-  return hop.res.status === 404 || (hop.res.status === 401 && (code === 'RepoNotFound' || code === 'EntryNotFound' || code === 'RevisionNotFound'));
-}
-
-/**
- * Downloads one file into place, resuming a partial `.incomplete` file, verifying the ETag.
- * Returns `absent` on 404 (the caller decides whether that is an error).
- */
-async function download(url: string, dest: string, file: string, s: Settings, opts: HubOptions, retried = false): Promise<{ status: 'done' | 'absent'; commit?: string }> {
-  if (existsSync(dest)) return { status: 'done' };
-  if (PICKLE_FILE.test(file)) throw new HubError(`${url}: refusing to download a pickle file; tuna never executes pickled weights`);
-  const partial = `${dest}.incomplete`;
-  const have = existsSync(partial) ? (await stat(partial)).size : 0;
-  const hop = await request(url, s, 'GET', have || undefined);
-  const { res } = hop;
-  if (isAbsent(hop)) {
-    await res.body?.cancel();
-    return { status: 'absent' };
-  }
-  if (res.status === 416 && have > 0) {
-    // The partial file is not a prefix of this file (or already complete but unverified): start over.
-    await res.body?.cancel();
-    await rm(partial, { force: true });
-    return download(url, dest, file, s, opts, true);
-  }
-  if (!(res.status === 200 || res.status === 206) || !res.body) {
-    await res.body?.cancel();
-    throw httpError(hop, file);
-  }
-  let start = 0;
-  let total: number | undefined;
-  if (res.status === 206) {
-    const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
-    if (!m || Number(m[1]) !== have) {
-      await res.body.cancel();
-      await rm(partial, { force: true });
-      if (retried) throw new HubError(`${url}: the server answered a Range request with an unusable Content-Range; run again`);
-      return download(url, dest, file, s, opts, true);
-    }
-    start = have;
-    if (m[3] !== '*') total = Number(m[3]);
-  } else {
-    const len = res.headers.get('content-length');
-    if (len && /^\d+$/.test(len)) total = Number(len);
-  }
-  total ??= hop.linkedSize;
-  const fh = await open(partial, start > 0 ? 'a' : 'w');
-  let received = start;
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      let off = 0;
-      while (off < chunk.byteLength) off += (await fh.write(chunk, off)).bytesWritten;
-      received += chunk.byteLength;
-      opts.onProgress?.({ file, url, received, total });
-    }
-    await fh.sync();
-  } catch (e) {
-    throw new HubError(`${url}: download interrupted (${(e as Error).message}); ${received} bytes are kept in ${partial}, run again to resume`);
-  } finally {
-    await fh.close();
-  }
-  if (total !== undefined && received !== total) {
-    if (received > total) await rm(partial, { force: true });
-    throw new HubError(
-      `${url}: received ${received} of ${total} bytes; ${received < total ? `the partial file is kept in ${partial}, run again to resume` : 'the file was deleted, run again'}`,
-    );
-  }
-  if (!(await fileMatchesEtag(partial, hop.etag))) {
-    await rm(partial, { force: true });
-    if (start > 0 && !retried) return download(url, dest, file, s, opts, true);
-    throw new HubError(`${url}: the downloaded file does not match its ETag ${hop.etag} (corrupted in transit, or changed on the server); it was deleted, run again`);
-  }
-  await rename(partial, dest);
-  return { status: 'done', commit: hop.commit };
-}
-
-/**
- * Whether bytes match a Hub ETag: 64 hex digits are the sha256 of an LFS file, 40 the git blob
- * sha1 (`sha1("blob <size>\0" + bytes)`) of a regular file; other ETags cannot be checked and pass.
- */
-export function matchesEtag(bytes: Uint8Array, etag: string): boolean {
-  const tag = unquote(etag).toLowerCase();
-  if (/^[0-9a-f]{64}$/.test(tag)) return createHash('sha256').update(bytes).digest('hex') === tag;
-  if (/^[0-9a-f]{40}$/.test(tag)) return createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex') === tag;
-  return true;
-}
-
-/** {@link matchesEtag} for a file on disk, hashed as a stream. */
-export async function fileMatchesEtag(path: string, etag: string): Promise<boolean> {
-  const tag = unquote(etag).toLowerCase();
-  let hash: ReturnType<typeof createHash>;
-  if (/^[0-9a-f]{64}$/.test(tag)) hash = createHash('sha256');
-  else if (/^[0-9a-f]{40}$/.test(tag)) hash = createHash('sha1').update(`blob ${(await stat(path)).size}\0`);
-  else return true;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) hash.update(chunk as Buffer);
-  return hash.digest('hex') === tag;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Locking, so two processes filling the same snapshot do not write the same partial file
 
-async function lock(path: string, id: string): Promise<() => Promise<void>> {
-  await mkdir(join(path, '..'), { recursive: true });
+async function lock(path: string, id: string, cache: CacheLocation): Promise<() => Promise<void>> {
+  await onCache(cache, join(path, '..'), 'create the directory', () => mkdir(join(path, '..'), { recursive: true }));
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
       const fh = await open(path, 'wx');
-      await fh.writeFile(String(process.pid));
-      await fh.close();
+      try {
+        await fh.writeFile(String(process.pid));
+      } finally {
+        await fh.close();
+      }
       return () => rm(path, { force: true });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw cacheError(cache, path, e, 'create the lock file');
     }
     if (await staleLock(path)) {
       await rm(path, { force: true });
