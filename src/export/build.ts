@@ -8,7 +8,7 @@ import { isTunaError } from '../errors.js';
 import { Graph } from '../onnx/graph.js';
 import { ParameterScope } from '../nn/parameters.js';
 import { HEADS, HEAD_FOR_TASK, type HeadKind, type ModelFamily, type ModelTask, familyOfConfig, headOfArchitectures } from '../models/registry.js';
-import { PreTrainedModel } from '../models/pretrained-model.js';
+import { PreTrainedModel, vocabularyMismatchError } from '../models/pretrained-model.js';
 import { hasWeights, readConfig } from '../io/checkpoint.js';
 import { ExportError } from './errors.js';
 import { foldConstants } from './fold.js';
@@ -47,6 +47,11 @@ export interface BuildExportOptions {
   readonly task?: ExportTask;
 }
 
+/** Whether a checkpoint directory has tokenizer files (an export without them only warns). */
+function hasTokenizer(dir: string): boolean {
+  return existsSync(join(dir, 'tokenizer.json')) || existsSync(join(dir, 'vocab.txt'));
+}
+
 /**
  * Loads the checkpoint in `dir` and builds its inference graph: standard ONNX ops, or with
  * `contribOps` ONNX Runtime's fused Attention kernel.
@@ -58,8 +63,9 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
   const configFile = join(dir, 'config.json');
   if (!existsSync(configFile))
     throw new ExportError('checkpoint_not_found', `${configFile}: no such file; a Hugging Face checkpoint directory needs config.json`, { file: configFile });
+  // Broken weights and sizes beyond memory keep their own codes (non_finite, too_large).
   const wrap = (e: unknown, file: string) =>
-    isTunaError(e) && !(e instanceof ExportError)
+    isTunaError(e) && !(e instanceof ExportError) && e.code !== 'non_finite' && e.code !== 'too_large'
       ? new ExportError(e.code === 'unsupported_model' ? 'unsupported_architecture' : 'invalid_checkpoint', e.message, { file, cause: e })
       : e;
   let declared: HeadKind;
@@ -109,13 +115,18 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
   let source: PreTrainedModel;
   try {
     // A bare-encoder export keeps the pooler when the checkpoint has one.
-    source = await PreTrainedModel.fromPretrained(dir, { head, missing: 'error', optional: (n) => head === 'base' && /(^|\.)pooler\./.test(n) });
+    source = await PreTrainedModel.fromPretrained(dir, { head, missing: 'error', checkFinite: true, optional: (n) => head === 'base' && /(^|\.)pooler\./.test(n) });
+    if (head === 'base' && source.loadReport.missing.length) {
+      source = await PreTrainedModel.fromPretrained(dir, { head: 'encoder', missing: 'error', checkFinite: true });
+      head = 'encoder';
+    }
+    // Token ids beyond the embeddings would fail in every runtime the export is used in. (A
+    // tokenizer tuna cannot read is still copied as it is; only its size is checked here.)
+    const tokenizer = hasTokenizer(dir) ? await source.family.loadTokenizer(dir).catch(() => undefined) : undefined;
+    const mismatch = tokenizer && vocabularyMismatchError(dir, tokenizer.vocabSize, source.config.vocab_size);
+    if (mismatch) throw mismatch;
   } catch (e) {
     throw wrap(e, dir);
-  }
-  if (head === 'base' && source.loadReport.missing.length) {
-    source = await PreTrainedModel.fromPretrained(dir, { head: 'encoder', missing: 'error' });
-    head = 'encoder';
   }
 
   const g = new Graph('tuna_export');

@@ -174,6 +174,8 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   build(ctx: BuildContext, config: C, head: HeadKind, opts: BuildOptions): ModelGraph;
   /** Loads the tokenizer of a checkpoint directory. */
   loadTokenizer(dir: string): Promise<Tokenizer>;
+  /** The config.json fields that set the parameters' sizes (named when a model is too large). */
+  readonly sizeFields?: readonly string[];
 }
 
 /** Number of labels of a config's classification head. */

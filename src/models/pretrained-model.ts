@@ -4,8 +4,24 @@
  * (single files, shards, tied weights, prefixes, legacy names), compiles inference and training
  * graphs, and saves checkpoints Hugging Face loads.
  */
-import type { NamedTensor, SafetensorsDType } from '../io/safetensors.js';
-import { CheckpointError, type CheckpointContents, findPickleFiles, hasWeights, pickleRefusal, readCheckpoint, readConfig, writeCheckpoint } from '../io/checkpoint.js';
+import { constants as bufferConstants } from 'node:buffer';
+import { existsSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { TunaError } from '../errors.js';
+import { type NamedTensor, type SafetensorsDType, readSafetensorsHeader } from '../io/safetensors.js';
+import {
+  CheckpointError,
+  type CheckpointContents,
+  WEIGHTS_INDEX_FILE,
+  findPickleFiles,
+  hasWeights,
+  pickleRefusal,
+  readCheckpoint,
+  readConfig,
+  weightFiles,
+  writeCheckpoint,
+} from '../io/checkpoint.js';
+import { formatBytes } from '../io/files.js';
 import { type HubOptions, resolveModel } from '../io/hub.js';
 import { matchKeys } from '../io/names.js';
 import { ForwardModel } from '../nn/forward.js';
@@ -23,6 +39,7 @@ import {
   type ModelConfig,
   type ModelFamily,
   type ModelGraph,
+  type ParameterSpec,
   type ProblemType,
   type Tokenizer,
   UnsupportedModelError,
@@ -72,6 +89,18 @@ export interface FromPretrainedOptions {
   readonly hub?: HubOptions;
   /** ONNX Runtime threads of the sessions the model compiles. */
   readonly threads?: number;
+  /**
+   * Refuse weights that hold NaN or infinities (`non_finite`, naming the first such tensor and its
+   * file): what inference sets, since such weights give garbage labels and scores. Default false.
+   */
+  readonly checkFinite?: boolean;
+  /**
+   * What the model is loaded for, which sets the memory its declared parameters must fit in before
+   * any is allocated: `inference` counts the weights twice (here and in a compiled session),
+   * `training` four times (weights, gradients and AdamW's two moments). Default: `inference` with
+   * `missing: 'error'`, else `training`.
+   */
+  readonly use?: 'inference' | 'training';
 }
 
 /** Options of {@link PreTrainedModel.compileInference}. */
@@ -159,7 +188,7 @@ export class PreTrainedModel<C extends ModelConfig = ModelConfig> {
     const relabelled = id2label !== undefined && HEADS[declaredHead].labelled && HEADS[head].labelled && !sameLabels(raw.id2label, id2label);
 
     const specs = family.parameters(config, head);
-    let tensors = new Map<string, NamedTensor>();
+    checkDeclaredSize(specs, family, config, configPath, opts.use ?? (opts.missing === 'error' ? 'inference' : 'training'));
     const fromScratch = !hasWeights(dir);
     if (fromScratch) {
       const pickles = findPickleFiles(dir);
@@ -170,38 +199,52 @@ export class PreTrainedModel<C extends ModelConfig = ModelConfig> {
           { file: dir },
         );
       }
-    } else {
-      tensors = (await readCheckpoint(dir)).tensors;
     }
+    // Shapes first, from the files' headers: a checkpoint that does not fit is refused before any
+    // tensor data is read or any parameter allocated.
+    const stored = fromScratch ? new Map<string, StoredTensor>() : await storedTensors(dir);
     const match = matchKeys(
       specs.map((s) => s.name),
-      tensors.keys(),
+      stored.keys(),
       family.keyRules(head),
     );
-    const store = new ParameterStore(new Rng(opts.seed ?? 42));
     const mismatched: LoadReport['mismatched'] = [];
     const missing: string[] = [];
+    const adopted = new Map<string, string>();
     for (const spec of specs) {
       const key = match.mapping.get(spec.name);
-      const t = key === undefined ? undefined : tensors.get(key);
-      if (t === undefined) {
+      const t = key === undefined ? undefined : stored.get(key);
+      if (key === undefined || t === undefined) {
         if (!fromScratch) missing.push(spec.name);
-        store.create(spec.name, spec.shape, spec.init, spec.decay);
-        continue;
-      }
-      if ((relabelled && family.isHeadParameter(spec.name)) || t.shape.join() !== spec.shape.join()) {
+      } else if ((relabelled && family.isHeadParameter(spec.name)) || t.shape.join() !== spec.shape.join()) {
         mismatched.push({ name: spec.name, checkpoint: t.shape, model: spec.shape });
+      } else {
+        adopted.set(spec.name, key);
+      }
+    }
+    const report: LoadReport = { missing, unexpected: match.unexpected, mismatched, fromScratch };
+    if (opts.missing === 'error') {
+      const error = incompleteCheckpointError(dir, report, opts.optional, weightsFileOf(dir, stored));
+      if (error) throw error;
+    }
+
+    const keys = new Set(adopted.values());
+    const tensors = keys.size === 0 ? new Map<string, NamedTensor>() : (await readCheckpoint(dir, { select: (name) => keys.has(name) })).tensors;
+    const store = new ParameterStore(new Rng(opts.seed ?? 42));
+    for (const spec of specs) {
+      const key = adopted.get(spec.name);
+      const t = key === undefined ? undefined : tensors.get(key);
+      if (key === undefined || t === undefined) {
         store.create(spec.name, spec.shape, spec.init, spec.decay);
         continue;
       }
       if (!(t.data instanceof Float32Array)) {
-        throw new CheckpointError(`${dir}: tensor "${key}" is stored as ${t.dtype}, but ${spec.name} is a float parameter`, { file: dir });
+        throw new CheckpointError(`${stored.get(key)?.file ?? dir}: tensor "${key}" is stored as ${t.stored ?? t.dtype}, but ${spec.name} is a float parameter`, { file: dir });
       }
+      if (opts.checkFinite) refuseNonFinite(key, t.data, stored.get(key)?.file ?? dir);
       store.adopt(spec.name, spec.shape, t.data, spec.decay);
     }
     store.seal(`${family.architectures[head] ?? family.modelType} (${head})`);
-    const report: LoadReport = { missing, unexpected: match.unexpected, mismatched, fromScratch };
-    if (opts.missing === 'error') refuseIncomplete(dir, report, opts.optional);
     return new PreTrainedModel(family, config, head, store, report, dir, opts.threads);
   }
 
@@ -210,8 +253,10 @@ export class PreTrainedModel<C extends ModelConfig = ModelConfig> {
     const family = familyOfConfig(rawConfig as Record<string, unknown>, 'config');
     const config = family.parseConfig(rawConfig, 'config');
     const head = opts.head ?? headOfArchitectures(family, config.architectures, 'config');
+    const specs = family.parameters(config, head);
+    checkDeclaredSize(specs, family, config, 'config', 'training');
     const store = new ParameterStore(new Rng(opts.seed ?? 42));
-    for (const s of family.parameters(config, head)) store.create(s.name, s.shape, s.init, s.decay);
+    for (const s of specs) store.create(s.name, s.shape, s.init, s.decay);
     store.seal(`${family.architectures[head] ?? family.modelType} (${head})`);
     return new PreTrainedModel(family, config, head, store, { missing: [], unexpected: [], mismatched: [], fromScratch: true }, '', opts.threads);
   }
@@ -320,10 +365,19 @@ export class PreTrainedModel<C extends ModelConfig = ModelConfig> {
     });
   }
 
-  /** Loads the tokenizer saved with the model (its source directory). */
+  /**
+   * Loads the tokenizer saved with the model (its source directory), checking that every id it
+   * can produce (its vocabulary and added tokens) has a row in the word embeddings.
+   *
+   * @throws CheckpointError (`invalid_checkpoint`) naming the tokenizer file and config.json's
+   *   `vocab_size` when the tokenizer has more ids than the model embeds.
+   */
   async loadTokenizer(): Promise<Tokenizer> {
     if (!this.source) throw new CheckpointError('this model was built from a config and has no directory to load a tokenizer from');
-    return this.family.loadTokenizer(this.source);
+    const tokenizer = await this.family.loadTokenizer(this.source);
+    const error = vocabularyMismatchError(this.source, tokenizer.vocabSize, this.config.vocab_size);
+    if (error) throw error;
+    return tokenizer;
   }
 
   /** Frees the inference session of {@link forward}. */
@@ -345,23 +399,182 @@ function sameLabels(previous: unknown, next: Readonly<Record<string, string>>): 
   return a.length === b.length && a.every(([k, v], i) => k === b[i]![0] && v === b[i]![1]);
 }
 
-/** Refuses a checkpoint that lacks parameters (or holds them with another shape) for inference. */
-function refuseIncomplete(dir: string, report: LoadReport, optional?: (name: string) => boolean): void {
-  const error = incompleteCheckpointError(dir, report, optional);
-  if (error) throw error;
+/**
+ * The error for a checkpoint that lacks parameters (or holds them with another shape), which
+ * inference must refuse; undefined when the checkpoint is complete. `weightsFile` names the file
+ * the tensors were looked for in (default: the directory's model.safetensors).
+ */
+export function incompleteCheckpointError(
+  dir: string,
+  report: LoadReport,
+  optional?: (name: string) => boolean,
+  weightsFile = join(dir, 'model.safetensors'),
+): IncompleteCheckpointError | undefined {
+  const missing = report.missing.filter((n) => !optional?.(n));
+  if (report.fromScratch || (missing.length === 0 && report.mismatched.length === 0)) return undefined;
+  const problems = [
+    ...missing.map((n) => `${n} (missing)`),
+    ...report.mismatched.map((m) => `${m.name} (stored with shape [${m.checkpoint.join(', ')}], but config.json declares [${m.model.join(', ')}])`),
+  ];
+  return new IncompleteCheckpointError(
+    `${weightsFile}: the checkpoint lacks ${problems.length} parameter(s) the model needs: ${listFew(problems)}; running it would use random weights. ` +
+      'Use the complete checkpoint the model was saved as (re-save or re-download it), with the config.json it was trained with',
+    weightsFile,
+    missing,
+    report.mismatched,
+  );
+}
+
+/** A checkpoint inference cannot run: tensors missing, or stored with other shapes than the config declares. */
+export class IncompleteCheckpointError extends CheckpointError {
+  override name = 'IncompleteCheckpointError';
+  constructor(
+    message: string,
+    file: string,
+    /** Parameters the checkpoint lacks. */
+    readonly missing: readonly string[],
+    /** Parameters stored with another shape. */
+    readonly mismatched: LoadReport['mismatched'],
+  ) {
+    super(message, { file });
+  }
+}
+
+function listFew(items: readonly string[], few = 4): string {
+  return `${items.slice(0, few).join(', ')}${items.length > few ? `, ... (${items.length - few} more)` : ''}`;
+}
+
+/** One tensor of a checkpoint as its file's header describes it. */
+interface StoredTensor {
+  readonly shape: readonly number[];
+  readonly dtype: SafetensorsDType;
+  /** The safetensors file that holds it. */
+  readonly file: string;
+}
+
+/** Every tensor of a checkpoint directory, from the headers of its safetensors files (no data read). */
+async function storedTensors(dir: string): Promise<Map<string, StoredTensor>> {
+  const { files } = await weightFiles(dir);
+  const out = new Map<string, StoredTensor>();
+  for (const file of files) {
+    if (!existsSync(file)) continue; // a shard the index names but the directory lacks: reported when read
+    let header: Awaited<ReturnType<typeof readSafetensorsHeader>>;
+    try {
+      header = await readSafetensorsHeader(file);
+    } catch (e) {
+      if (e instanceof TunaError && e.code === 'invalid_safetensors') {
+        throw new CheckpointError(`${e.message}\n(the checkpoint at ${dir} cannot be loaded; re-download or re-save it)`, { file, cause: e });
+      }
+      throw e;
+    }
+    for (const t of header.tensors) if (!out.has(t.name)) out.set(t.name, { shape: t.shape, dtype: t.dtype, file });
+  }
+  return out;
+}
+
+/** The weights file errors about missing tensors name: the index of a sharded checkpoint, else model.safetensors. */
+function weightsFileOf(dir: string, stored: ReadonlyMap<string, StoredTensor>): string {
+  const files = new Set([...stored.values()].map((t) => t.file));
+  if (files.size === 1) return [...files][0]!;
+  return existsSync(join(dir, WEIGHTS_INDEX_FILE)) ? join(dir, WEIGHTS_INDEX_FILE) : join(dir, 'model.safetensors');
+}
+
+/** Throws `non_finite` naming the tensor and its file when `values` hold NaN or an infinity. */
+function refuseNonFinite(name: string, values: Float32Array, file: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v - v === 0) continue; // finite
+    throw new TunaError(
+      'non_finite',
+      `${file}: tensor "${name}" holds ${Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'} (at element ${i}): the weights are broken ` +
+        '(a diverged training run or a corrupt file) and would give meaningless outputs. Use an earlier checkpoint, or retrain with a lower learning rate',
+      { file },
+    );
+  }
+}
+
+/** The most elements one parameter may have: what a JavaScript typed array holds. */
+const MAX_TENSOR_ELEMENTS = bufferConstants.MAX_LENGTH;
+
+/** Memory this process may use: the machine's, or less under a cgroup limit. */
+export function memoryLimit(): number {
+  const constrained = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : undefined;
+  const total = totalmem();
+  return constrained !== undefined && constrained > 0 && constrained < total ? constrained : total;
 }
 
 /**
- * The error for a checkpoint that lacks parameters (or holds them with another shape), which
- * inference must refuse; undefined when the checkpoint is complete.
+ * Refuses (`too_large`, naming config.json and its size fields) a model whose declared parameters
+ * cannot fit in this machine's memory, before any of them is allocated: a typo or hostile size in
+ * config.json otherwise takes gigabytes, or fails deep inside with "Invalid typed array length".
  */
-export function incompleteCheckpointError(dir: string, report: LoadReport, optional?: (name: string) => boolean): CheckpointError | undefined {
-  const missing = report.missing.filter((n) => !optional?.(n));
-  const problems = [...missing.map((n) => `${n} (missing)`), ...report.mismatched.map((m) => `${m.name} (shape [${m.checkpoint}] in the checkpoint, [${m.model}] in the model)`)];
-  if (report.fromScratch || problems.length === 0) return undefined;
+export function checkDeclaredSize(
+  specs: readonly ParameterSpec[],
+  family: ModelFamily,
+  config: ModelConfig,
+  configPath: string,
+  use: 'inference' | 'training',
+  limit = memoryLimit(),
+): void {
+  let values = 0;
+  let largest: ParameterSpec | undefined;
+  let largestSize = 0;
+  for (const spec of specs) {
+    let size = 1;
+    for (const d of spec.shape) size *= d;
+    values += size;
+    if (size > largestSize) {
+      largestSize = size;
+      largest = spec;
+    }
+  }
+  const copies = use === 'training' ? 4 : 2;
+  const needed = values * 4 * copies;
+  const tooBigTensor = largestSize > MAX_TENSOR_ELEMENTS;
+  if (!tooBigTensor && needed <= limit) return;
+  const fields = sizeFieldsOf(family, config);
+  const biggest = largest ? `; the largest tensor is ${largest.name} [${largest.shape.join(', ')}] (${formatBytes(largestSize * 4)})` : '';
+  const why = tooBigTensor
+    ? `declares a tensor of ${largestSize} values, more than one array can hold (${MAX_TENSOR_ELEMENTS})`
+    : `declares ${values} parameters (${formatBytes(values * 4)}); ${use === 'training' ? 'training holds them four times (weights, gradients, two AdamW moments)' : 'inference holds them twice (weights and the compiled session)'}, ` +
+      `${formatBytes(needed)}, more than the ${formatBytes(limit)} of memory this machine has`;
+  throw new TunaError('too_large', `${configPath}: ${why}${biggest}. Its sizes: ${fields}; check these fields (a typo, or the config of another model)`, {
+    file: configPath,
+    field: largestField(family, config),
+  });
+}
+
+/** The size fields of a config, largest value first, as `name value` pairs. */
+function sizeFieldsOf(family: ModelFamily, config: ModelConfig): string {
+  const record = config as unknown as Record<string, unknown>;
+  const fields = (family.sizeFields ?? []).filter((f) => typeof record[f] === 'number');
+  return fields
+    .sort((a, b) => (record[b] as number) - (record[a] as number))
+    .map((f) => `${f} ${record[f]}`)
+    .join(', ');
+}
+
+function largestField(family: ModelFamily, config: ModelConfig): string | undefined {
+  const record = config as unknown as Record<string, unknown>;
+  let best: string | undefined;
+  for (const f of family.sizeFields ?? []) {
+    if (typeof record[f] === 'number' && (best === undefined || (record[f] as number) > (record[best] as number))) best = f;
+  }
+  return best;
+}
+
+/**
+ * The error for a tokenizer that can produce ids the model has no embedding for (a vocabulary
+ * larger than config.json's `vocab_size`), undefined when it fits. ONNX Runtime would otherwise
+ * fail at the first such token with an out-of-bounds Gather.
+ */
+export function vocabularyMismatchError(dir: string, tokenizerIds: number, vocabSize: number): CheckpointError | undefined {
+  if (tokenizerIds <= vocabSize) return undefined;
+  const file = existsSync(join(dir, 'tokenizer.json')) ? join(dir, 'tokenizer.json') : join(dir, 'vocab.txt');
   return new CheckpointError(
-    `${dir}: the checkpoint lacks ${problems.length} parameter(s) the model needs: ${problems.slice(0, 4).join(', ')}${problems.length > 4 ? ', ...' : ''}; ` +
-      'running it would use random weights. Use a complete trained checkpoint (re-save or re-download it)',
-    { file: dir },
+    `${file}: the tokenizer has ${tokenizerIds} token ids (its vocabulary and added tokens; the largest id is ${tokenizerIds - 1}), but ${join(dir, 'config.json')} ` +
+      `has vocab_size ${vocabSize}, so the model has no embedding for ids ${vocabSize} and above. Use the tokenizer the model was trained with ` +
+      '(or, after adding tokens, resize the embeddings and train again)',
+    { file },
   );
 }

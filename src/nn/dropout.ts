@@ -58,7 +58,11 @@ export class DropoutMasks {
   feeds(dims: ReadonlyMap<string, number>): Record<string, HostTensor> {
     const sizes = this.sites.map((s) => s.shape.reduce<number>((n, d) => n * resolveDim(d, dims), 1));
     const pools = this.ratios.map((ratio, ri) => {
-      const largest = Math.max(...sizes.filter((_, k) => this.sites[k]!.ratio === ratio));
+      // A loop, not Math.max(...sizes): spreading the sizes of a very deep model overflows the stack.
+      let largest = 0;
+      sizes.forEach((size, k) => {
+        if (this.sites[k]!.ratio === ratio && size > largest) largest = size;
+      });
       // The pool holds twice the largest mask so that windows start anywhere in the first half.
       if ((this.poolData[ri]?.length ?? 0) < 2 * largest) this.poolData[ri] = drawPool(2 * largest, ratio, this.seed * 7919 + ri);
       return this.poolData[ri]!;

@@ -11,6 +11,7 @@ import type { ForwardModel } from '../nn/forward.js';
 import {
   type BuildOptions,
   HEAD_FOR_TASK,
+  type HeadKind,
   type ModelConfig,
   type ModelFamily,
   type ModelGraph,
@@ -19,7 +20,8 @@ import {
   headForTask,
   tasksOfArchitectures,
 } from '../models/registry.js';
-import { PreTrainedModel, incompleteCheckpointError } from '../models/pretrained-model.js';
+import { IncompleteCheckpointError, PreTrainedModel } from '../models/pretrained-model.js';
+import { resolveThreads } from '../runtime/session.js';
 import type { BuildContext } from '../nn/layers.js';
 import type { Value } from '../onnx/graph.js';
 import { checkBatchSize } from './batching.js';
@@ -63,6 +65,26 @@ function wrongTask(dir: string, task: PipelineTask, family: ModelFamily, archite
   );
 }
 
+/**
+ * The `wrong_task` error when what a checkpoint lacks is its head's own weights and nothing of the
+ * encoder: the checkpoint is not what its config says (e.g. an encoder saved under a classifier's
+ * config). Undefined when encoder weights are missing too, which is an incomplete checkpoint.
+ */
+function headlessError(
+  dir: string,
+  task: PipelineTask,
+  family: ModelFamily,
+  architectures: readonly string[],
+  head: HeadKind,
+  incomplete: IncompleteCheckpointError,
+): PipelineError | undefined {
+  // Under a head, the encoder's parameters carry the family's prefix (`bert.`); the rest are the head's.
+  const encoderPrefix = head === 'encoder' ? '' : (family.keyRules(head).prefix ?? '');
+  const lacking = encoderPrefix === '' ? [] : incomplete.missing.filter((n) => !n.startsWith(encoderPrefix));
+  if (lacking.length === 0 || lacking.length !== incomplete.missing.length || incomplete.mismatched.length) return undefined;
+  return wrongTask(dir, task, family, architectures, `the weights of its head (${lacking.slice(0, 3).join(', ')}${lacking.length > 3 ? ', ...' : ''}), which the checkpoint lacks`);
+}
+
 /** Checks the `maxLength` option against the model's position embeddings. */
 function maxLengthOf(opts: PipelineOptions, config: ModelConfig, tokenizer: Tokenizer): number {
   const limit = config.max_position_embeddings;
@@ -89,33 +111,24 @@ export async function openModel(
   build?: (ctx: BuildContext, buildHead: (opts?: BuildOptions) => ModelGraph) => Readonly<Record<string, Value>>,
 ): Promise<OpenModel> {
   const batchSize = checkBatchSize(opts.batchSize ?? 32);
-  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
-    throw new PipelineError('invalid_option', `threads must be a positive integer, got ${String(opts.threads)}`, { field: 'threads' });
-  }
+  // Checked before anything is loaded: the option, or TUNA_THREADS when it is not given.
+  const threads = resolveThreads(opts.threads);
   const dir = await resolveModel(dirOrId, opts.hub);
   const raw = await readConfig(dir);
   const family = familyOfConfig(raw, join(dir, 'config.json'));
   const architectures = family.parseConfig(raw, join(dir, 'config.json')).architectures;
   const head = headForTask(task, architectures);
   if (head === undefined) throw wrongTask(dir, task, family, architectures);
-  const pretrained = await PreTrainedModel.fromPretrained(dir, { head, threads: opts.threads });
-  // Under a head, the encoder's parameters carry the family's prefix (`bert.`); the rest are the head's.
-  const encoderPrefix = head === 'encoder' ? '' : (family.keyRules(head).prefix ?? '');
-  const lacking = encoderPrefix === '' ? [] : pretrained.loadReport.missing.filter((n) => !n.startsWith(encoderPrefix));
-  if (lacking.length && lacking.length === pretrained.loadReport.missing.length) {
-    // The head's own weights are absent: the checkpoint is not what its config says.
-    throw wrongTask(
-      dir,
-      task,
-      family,
-      architectures,
-      `the weights of its head (${lacking.slice(0, 3).join(', ')}${lacking.length > 3 ? ', ...' : ''}), which the checkpoint lacks`,
-    );
+  let pretrained: PreTrainedModel;
+  try {
+    // Incomplete checkpoints and broken (NaN/Inf) weights are refused before a session is built.
+    pretrained = await PreTrainedModel.fromPretrained(dir, { head, threads, missing: 'error', checkFinite: true });
+  } catch (e) {
+    throw e instanceof IncompleteCheckpointError ? (headlessError(dir, task, family, architectures, head, e) ?? e) : e;
   }
-  const incomplete = incompleteCheckpointError(dir, pretrained.loadReport);
-  if (incomplete) throw incomplete;
+  // The tokenizer is checked to produce only ids the embeddings have.
   const tokenizer = await pretrained.loadTokenizer();
   const maxLength = maxLengthOf(opts, pretrained.config, tokenizer);
-  const session = await pretrained.compileInference({ ...buildOpts, build, frozen: true, fusedKernels: true, threads: opts.threads });
+  const session = await pretrained.compileInference({ ...buildOpts, build, frozen: true, fusedKernels: true, threads });
   return { dir, pretrained, config: pretrained.config, tokenizer, session, maxLength, batchSize };
 }

@@ -21,14 +21,14 @@ export async function featureExtractionPipeline(dirOrId: string, opts: PipelineO
 
   const extract = async (texts: readonly string[], rawOpts: FeatureExtractionOptions = {}, single = false): Promise<FeatureExtractionResult[]> => {
     const callOpts = callOptions<FeatureExtractionOptions>(rawOpts, { pooling: 'pooling', normalize: 'normalize', batchSize: 'batch_size' });
-    const { config, tokenizer, session, maxLength } = state.open();
+    const { config, tokenizer, session, maxLength, dir } = state.open();
     const pooling: Pooling = callOpts.pooling === undefined ? 'none' : checkChoice(callOpts.pooling, 'pooling', ['none', 'mean', 'cls'] as const);
     const normalize = callOpts.normalize === true;
     const batchSize = state.batchSize(callOpts);
     const encodings: Encoding[] = texts.map((raw, i) => tokenizer.encode(checkText(raw, inputField(single, i)), undefined, { maxLength }));
     const H = config.hidden_size;
     const results = new Array<FeatureExtractionResult>(texts.length);
-    await runInBatches(session, encodings, { padId: tokenizer.padTokenId, batchSize }, (indices, outputs, S) => {
+    await runInBatches(session, encodings, { padId: tokenizer.padTokenId, batchSize, source: dir }, (indices, outputs, S) => {
       const hidden = outputs.last_hidden_state!.data as Float32Array;
       indices.forEach((i, b) => {
         const length = encodings[i]!.inputIds.length;

@@ -41,7 +41,7 @@ export async function fillMaskPipeline(dirOrId: string, opts: PipelineOptions = 
 
   const fill = async (texts: readonly string[], rawOpts: FillMaskOptions = {}, single = false): Promise<FillMaskResult[]> => {
     const callOpts = callOptions<FillMaskOptions>(rawOpts, { topK: 'top_k', batchSize: 'batch_size' });
-    const { config, tokenizer, session, maxLength } = state.open();
+    const { config, tokenizer, session, maxLength, dir } = state.open();
     const topK = Math.min(callOpts.topK === undefined ? 5 : checkInteger(callOpts.topK, 'topK', 1), config.vocab_size);
     const batchSize = state.batchSize(callOpts);
     const encodings: Encoding[] = [];
@@ -59,7 +59,7 @@ export async function fillMaskPipeline(dirOrId: string, opts: PipelineOptions = 
       const flat = indices.flatMap((i, b) => masks[i]!.map((t) => BigInt(b * S + t)));
       return { mask_positions: hostTensor('int64', BigInt64Array.from(flat), [flat.length]) };
     };
-    await runInBatches(session, encodings, { padId: tokenizer.padTokenId, batchSize, extraFeeds }, (indices, outputs) => {
+    await runInBatches(session, encodings, { padId: tokenizer.padTokenId, batchSize, extraFeeds, source: dir }, (indices, outputs) => {
       const probabilities = outputs.probabilities!.data as Float32Array;
       let row = 0;
       for (const i of indices) {

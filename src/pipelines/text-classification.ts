@@ -68,7 +68,7 @@ export async function textClassificationPipeline(dirOrId: string, opts: Pipeline
     logitsOut?: number[][],
   ): Promise<TextClassificationResult[]> => {
     const callOpts = callOptions<TextClassificationOptions>(rawOpts, TEXT_CLASSIFICATION_OPTIONS);
-    const { config, tokenizer, session, maxLength } = state.open();
+    const { config, tokenizer, session, maxLength, dir } = state.open();
     const n = numLabels(config);
     const topK = callOpts.topK === undefined ? 1 : callOpts.topK === null || callOpts.topK === 0 ? n : Math.min(checkInteger(callOpts.topK, 'topK', 0), n);
     const fn =
@@ -81,7 +81,7 @@ export async function textClassificationPipeline(dirOrId: string, opts: Pipeline
       return tokenizer.encode(text, textPair, { maxLength });
     });
     const results = new Array<TextClassificationResult>(inputs.length);
-    await runInBatches(session, encodings, { padId: tokenizer.padTokenId, batchSize }, (indices, outputs) => {
+    await runInBatches(session, encodings, { padId: tokenizer.padTokenId, batchSize, source: dir }, (indices, outputs) => {
       const logits = outputs.logits!.data as Float32Array;
       indices.forEach((i, b) => {
         const row = logits.subarray(b * n, (b + 1) * n);

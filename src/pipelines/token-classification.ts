@@ -95,7 +95,7 @@ export async function tokenClassificationPipeline(dirOrId: string, opts: Pipelin
     logitsOut?: number[][][][],
   ): Promise<(TokenEntity[] | EntityGroup[])[]> => {
     const callOpts = callOptions<TokenClassificationOptions>(rawOpts, TOKEN_CLASSIFICATION_OPTIONS);
-    const { config, tokenizer, session, maxLength } = state.open();
+    const { config, tokenizer, session, maxLength, dir } = state.open();
     const strategy = callOpts.aggregationStrategy === undefined ? 'none' : checkChoice(callOpts.aggregationStrategy, 'aggregationStrategy', STRATEGIES);
     const ignoreLabels = callOpts.ignoreLabels ?? ['O'];
     if (!Array.isArray(ignoreLabels) || ignoreLabels.some((l) => typeof l !== 'string')) {
@@ -134,7 +134,7 @@ export async function tokenClassificationPipeline(dirOrId: string, opts: Pipelin
     await runInBatches(
       session,
       windows.map((w) => w.encoding),
-      { padId: tokenizer.padTokenId, batchSize },
+      { padId: tokenizer.padTokenId, batchSize, source: dir },
       (indices, outputs, S) => {
         const logits = outputs.logits!.data as Float32Array;
         indices.forEach((w, b) => {

@@ -7,7 +7,7 @@ import { type HostTensor, fromOrt, toOrt } from './tensor.js';
 
 /** How ONNX Runtime sessions are created. */
 export interface SessionOptions {
-  /** Intra-op threads; defaults to the number of cores (or `TUNA_THREADS`). */
+  /** Intra-op threads; defaults to the number of cores (or `TUNA_THREADS`); capped to the cores. */
   readonly threads?: number;
   /** Execution providers in order of preference; defaults to `['cpu']`. */
   readonly executionProviders?: readonly string[];
@@ -31,10 +31,53 @@ export class RuntimeError extends TunaError {
   }
 }
 
-/** Default intra-op thread count: `TUNA_THREADS` or the number of cores. */
+/** Thread counts already warned about, so that each capped value is reported once per process. */
+const cappedWarned = new Set<string>();
+
+/** A thread count above the machine's cores, capped to them (with a warning, once per value). */
+function capToMachine(threads: number, what: string): number {
+  const cores = availableParallelism();
+  if (threads <= cores) return threads;
+  const key = `${what}=${threads}`;
+  if (!cappedWarned.has(key)) {
+    cappedWarned.add(key);
+    process.emitWarning(`${key} is more than the ${cores} cores this process can use; using ${cores} threads`, { code: 'TUNA_THREADS_CAPPED' });
+  }
+  return cores;
+}
+
+/**
+ * The intra-op thread count of a session: `requested` (an API option) when given, else
+ * `TUNA_THREADS` when set, else the number of cores. Counts above the cores this process may use
+ * (`os.availableParallelism()`) are capped to them with a warning: more threads than cores only
+ * cost memory and can stall ONNX Runtime's thread pool.
+ *
+ * @throws TunaError `invalid_option` naming `field` (or `TUNA_THREADS`) for a count that is not a
+ *   whole number of at least 1 (`0`, `-1`, `1.5`, `abc`); an empty `TUNA_THREADS` counts as unset.
+ */
+export function resolveThreads(requested?: number, field = 'threads'): number {
+  if (requested !== undefined) {
+    if (typeof requested !== 'number' || !Number.isInteger(requested) || requested < 1) {
+      throw new TunaError('invalid_option', `${field} must be a whole number of threads, at least 1, got ${String(requested)}`, { field });
+    }
+    return capToMachine(requested, field);
+  }
+  const env = process.env.TUNA_THREADS;
+  const text = env?.trim() ?? '';
+  if (env === undefined || text === '') return availableParallelism();
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    throw new TunaError(
+      'invalid_option',
+      `TUNA_THREADS must be a whole number of threads, at least 1 (this machine has ${availableParallelism()} cores), got ${JSON.stringify(env)}; set it to a number or unset it to use every core`,
+      { field: 'TUNA_THREADS' },
+    );
+  }
+  return capToMachine(Number(text), 'TUNA_THREADS');
+}
+
+/** Default intra-op thread count: `TUNA_THREADS` (checked, capped to the cores) or the number of cores. */
 export function defaultThreads(): number {
-  const env = Number(process.env.TUNA_THREADS);
-  return Number.isInteger(env) && env > 0 ? env : availableParallelism();
+  return resolveThreads();
 }
 
 /**
@@ -54,7 +97,7 @@ export class Session {
   static async create(model: Graph | Uint8Array, opts: SessionOptions = {}): Promise<Session> {
     const bytes = model instanceof Uint8Array ? model : serializeGraph(model);
     const options: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: opts.threads ?? defaultThreads(),
+      intraOpNumThreads: resolveThreads(opts.threads),
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: opts.optimizationLevel ?? 'all',

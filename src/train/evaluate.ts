@@ -1,5 +1,6 @@
 /** Running a classifier over a dataset: logits per example in dataset order, and the loss when the data is labelled. */
 import { type Feature, collate } from '../data/index.js';
+import { TunaError } from '../errors.js';
 import type { PreTrainedModel } from '../models/pretrained-model.js';
 import { TrainingArgumentsError } from './arguments.js';
 import { binaryCrossEntropy, crossEntropy } from './losses.js';
@@ -48,15 +49,25 @@ export async function predictDataset(model: PreTrainedModel, dataset: readonly F
       logits[ex] = task === 'token' ? data.slice(b * T * n, (b * T + dataset[ex]!.inputIds.length) * n) : data.slice(b * n, (b + 1) * n);
     });
   }
-  return predictionOf(task, n, dataset, logits);
+  return predictionOf(task, n, dataset, logits, model.source || undefined);
 }
 
 /**
  * The prediction over `dataset` from its logits (one row per example, or per token of each example
  * for token classification), with the mean loss when every example has labels.
+ *
+ * @throws TunaError (`non_finite`, naming `source`, the model's directory) when a logit or the loss
+ *   is NaN or infinite: metrics over such a model would be meaningless.
  */
-export function predictionOf(task: TaskKind, numLabels: number, dataset: readonly Feature[], logits: readonly Float32Array[]): { prediction: EvalPrediction; loss?: number } {
+export function predictionOf(
+  task: TaskKind,
+  numLabels: number,
+  dataset: readonly Feature[],
+  logits: readonly Float32Array[],
+  source?: string,
+): { prediction: EvalPrediction; loss?: number } {
   const n = numLabels;
+  refuseNonFiniteLogits(logits, source);
   const labelled = dataset.length > 0 && dataset.every((f) => f.labels !== undefined);
   let lossSum = 0;
   let lossCount = 0;
@@ -77,5 +88,31 @@ export function predictionOf(task: TaskKind, numLabels: number, dataset: readonl
     });
   }
   const prediction: EvalPrediction = { logits, labels: dataset.map((f) => f.labels), numLabels: n, features: dataset };
-  return { prediction, loss: labelled && lossCount > 0 ? lossSum / lossCount : undefined };
+  const loss = labelled && lossCount > 0 ? lossSum / lossCount : undefined;
+  if (loss !== undefined && !Number.isFinite(loss)) {
+    throw new TunaError(
+      'non_finite',
+      `${source ?? 'the model'}: the evaluation loss is ${loss}; the model's outputs cannot be scored. Use an earlier checkpoint, or retrain with a lower learning rate`,
+      {
+        file: source,
+      },
+    );
+  }
+  return { prediction, loss };
+}
+
+/** Throws `non_finite` at the first example whose logits hold NaN or an infinity. */
+function refuseNonFiniteLogits(logits: readonly Float32Array[], source: string | undefined): void {
+  logits.forEach((row, example) => {
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i]!;
+      if (v - v === 0) continue;
+      throw new TunaError(
+        'non_finite',
+        `${source ?? 'the model'}: the logits of example ${example + 1} hold ${v}: its weights hold NaN/Inf or overflow (a diverged training run or a corrupt file), ` +
+          'so no metric over them means anything. Use an earlier checkpoint, or retrain with a lower learning rate',
+        { file: source },
+      );
+    }
+  });
 }

@@ -29,4 +29,5 @@ export const bertFamily: ModelFamily<BertConfig> = {
   isHeadParameter: isBertHeadParameter,
   build: buildBert,
   loadTokenizer: (dir) => BertTokenizer.fromDirectory(dir),
+  sizeFields: ['vocab_size', 'hidden_size', 'num_hidden_layers', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size'],
 };
