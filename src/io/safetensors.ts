@@ -1,7 +1,9 @@
+import { constants as fsConstants } from 'node:fs';
 import { endianness } from 'node:os';
 import { open } from 'node:fs/promises';
 import { type ErrorCode, type ErrorDetails, TunaError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { checkReadableFile, fileSystemError } from './files.js';
 
 /** Element types of the safetensors format that tuna reads and writes. */
 export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I8' | 'U8' | 'BOOL';
@@ -62,17 +64,18 @@ export interface ReadOptions {
   readonly select?: (name: string) => boolean;
 }
 
+/** The codes a {@link SafetensorsError} has. */
+export type SafetensorsErrorCode = Extract<ErrorCode, 'invalid_safetensors' | 'file_not_found' | 'file_unreadable' | 'file_system' | 'too_large' | 'invalid_input'>;
+
 /**
- * A safetensors file is malformed or uses something tuna does not read (code `invalid_safetensors`,
- * or `file_not_found` / `file_unreadable`), or tensors given to the writer cannot be stored
- * (`invalid_input`); the message names the file and tensor.
+ * A safetensors file is malformed or uses something tuna does not read (code `invalid_safetensors`),
+ * cannot be read (`file_not_found`, `file_unreadable`, `file_system`), holds more tensors than tuna
+ * reads (`too_large`), or tensors given to the writer cannot be stored (`invalid_input`); the
+ * message names the file and tensor.
  */
 export class SafetensorsError extends TunaError {
   override name = 'SafetensorsError';
-  constructor(
-    message: string,
-    details: ErrorDetails & { readonly code?: Extract<ErrorCode, 'invalid_safetensors' | 'file_not_found' | 'file_unreadable' | 'invalid_input'> } = {},
-  ) {
+  constructor(message: string, details: ErrorDetails & { readonly code?: SafetensorsErrorCode } = {}) {
     super(details.code ?? 'invalid_safetensors', message, details);
   }
 }
@@ -84,6 +87,13 @@ function writeError(message: string): SafetensorsError {
 
 /** The safetensors reference implementation refuses headers larger than this. */
 export const MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * The most tensors one safetensors file may hold. Real checkpoints hold hundreds to a few
+ * thousand per file; the header of a file with millions of (empty) tensors alone would take
+ * gigabytes to parse.
+ */
+export const MAX_TENSORS = 100_000;
 
 const BYTES: Record<SafetensorsDType, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I8: 1, U8: 1, BOOL: 1 };
 const DTYPES = Object.keys(BYTES) as SafetensorsDType[];
@@ -223,6 +233,13 @@ function f32BitsToBfloat16(x: number): number {
  */
 export function parseSafetensorsHeader(headerBytes: Uint8Array, dataLength: number, source = 'safetensors'): SafetensorsHeader {
   if (headerBytes[0] !== 0x7b) throw new SafetensorsError(`${source}: not a safetensors file (the header does not start with "{")`);
+  const entries = countTopLevelMembers(headerBytes, MAX_TENSORS + 1);
+  if (entries > MAX_TENSORS) {
+    throw new SafetensorsError(
+      `${source}: the header lists more than ${MAX_TENSORS} tensors, more than tuna reads from one file; the file is corrupt, or re-save the checkpoint in shards`,
+      { code: 'too_large', file: source },
+    );
+  }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
@@ -290,6 +307,30 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, dataLength: numb
   return { tensors, metadata, dataStart: 8 + headerBytes.byteLength };
 }
 
+/**
+ * The number of members of the JSON object `json` holds at its top level, counted up to `stop`
+ * without parsing (a byte scan: strings skipped, nesting tracked). Malformed JSON gives some count;
+ * JSON.parse reports it afterwards.
+ */
+function countTopLevelMembers(json: Uint8Array, stop: number): number {
+  const QUOTE = 0x22;
+  const BACKSLASH = 0x5c;
+  let depth = 0;
+  let inString = false;
+  let members = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i]!;
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x3a && depth === 1 && ++members >= stop) return members;
+  }
+  return members;
+}
+
 function checkMetadata(entry: unknown, source: string): Record<string, string> {
   if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new SafetensorsError(`${source}: __metadata__ is not an object of strings`);
   for (const [k, v] of Object.entries(entry)) {
@@ -343,9 +384,19 @@ function view(dtype: SafetensorsDType, buf: ArrayBufferLike, at: number, count: 
   }
 }
 
+/**
+ * A copy of `raw` in a buffer of its own, starting at offset 0. `raw.slice()` would not do: on a
+ * Node.js Buffer, `slice` is a view of the same memory at the same (unaligned) offset.
+ */
+function ownCopy(raw: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(raw.byteLength);
+  copy.set(raw);
+  return copy;
+}
+
 /** Converts `raw` (F16, BF16 or F64 values) into `out` from element `at` on: F16/BF16 exactly, F64 rounded to nearest. */
 function convertInto(dtype: SafetensorsDType, raw: Uint8Array, out: Float32Array, at: number): void {
-  const aligned = raw.byteOffset % BYTES[dtype] === 0 ? raw : raw.slice();
+  const aligned = raw.byteOffset % BYTES[dtype] === 0 ? raw : ownCopy(raw);
   const count = aligned.byteLength / BYTES[dtype];
   const u = new Uint32Array(out.buffer, out.byteOffset + at * 4, count);
   if (dtype === 'F16') {
@@ -373,10 +424,7 @@ function materialise(t: TensorInfo, raw: Uint8Array, f64: ReadOptions['f64']): N
   let data: SafetensorsArray;
   if (needsCopy(t, f64)) data = convert(t.dtype, raw, count);
   else if (raw.byteOffset % BYTES[t.dtype] === 0) data = view(t.dtype, raw.buffer, raw.byteOffset, count);
-  else {
-    const copy = raw.slice();
-    data = view(t.dtype, copy.buffer, 0, count);
-  }
+  else data = view(t.dtype, ownCopy(raw).buffer, 0, count);
   return { shape: t.shape, data, stored: t.dtype };
 }
 
@@ -408,7 +456,12 @@ async function readFully(fh: FileHandle, into: Uint8Array, position: number, sou
   let done = 0;
   while (done < into.byteLength) {
     const len = Math.min(into.byteLength - done, CHUNK);
-    const { bytesRead } = await fh.read(into, done, len, position + done);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await fh.read(into, done, len, position + done));
+    } catch (e) {
+      throw asSafetensorsError(source, e);
+    }
     if (bytesRead === 0) throw new SafetensorsError(`${source}: the file ended early while reading tensor data (was it modified while being read?)`);
     done += bytesRead;
   }
@@ -424,15 +477,38 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
   }
 }
 
+/**
+ * Opens a safetensors file for reading at offsets, refusing by name what is not a regular file (a
+ * device such as a link to /dev/zero, a named pipe, a directory). The file is opened without
+ * blocking and checked again once open, so a pipe put in its place meanwhile cannot hang the read.
+ */
 async function openForReading(path: string): Promise<FileHandle> {
   try {
-    return await open(path, 'r');
+    await checkReadableFile(path, { what: 'safetensors weights', seekable: true });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SafetensorsError(`${path}: no such file`, { code: 'file_not_found', file: path, cause: e });
-    if (code === 'EISDIR') throw new SafetensorsError(`${path}: is a directory, not a safetensors file`, { code: 'file_unreadable', file: path, cause: e });
-    throw e;
+    if (code === 'file_not_found') throw new SafetensorsError(`${path}: no such file`, { code: 'file_not_found', file: path, cause: e });
+    throw asSafetensorsError(path, e);
   }
+  let fh: FileHandle;
+  try {
+    fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (e) {
+    throw asSafetensorsError(path, fileSystemError(path, e, 'read'));
+  }
+  if (!(await fh.stat()).isFile()) {
+    await fh.close();
+    throw new SafetensorsError(`${path}: is not a regular file (it changed while being opened); give a regular safetensors file`, { code: 'file_unreadable', file: path });
+  }
+  return fh;
+}
+
+/** A file-reading TunaError as a SafetensorsError with the same code and message. */
+function asSafetensorsError(path: string, e: unknown): SafetensorsError {
+  if (e instanceof SafetensorsError) return e;
+  const err = fileSystemError(path, e, 'read');
+  const code: SafetensorsErrorCode = err.code === 'file_not_found' || err.code === 'file_unreadable' || err.code === 'too_large' ? err.code : 'file_system';
+  return new SafetensorsError(err.message, { code, file: err.file ?? path, cause: e });
 }
 
 async function readHeader(fh: FileHandle, source: string): Promise<SafetensorsHeader> {
