@@ -2,6 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+/**
+ * Whether `name` is a temporary file {@link writeFileAtomic} writes (`.model.safetensors.1a2b3c4d5e6f.tmp`),
+ * which only a write that died midway (kill -9, power loss) leaves behind.
+ */
+export function isAtomicTempName(name: string): boolean {
+  return /^\..+\.[0-9a-f]{12}\.tmp$/.test(name);
+}
+
 /** Data for {@link writeFileAtomic}: one buffer, or buffers (possibly produced on demand) written in order. */
 export type AtomicData = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
@@ -13,7 +21,7 @@ export type AtomicData = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8
  */
 export async function writeFileAtomic(path: string, chunks: AtomicData): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dir, atomicTempName(basename(path)));
   const fh = await open(tmp, 'w');
   try {
     const source: Iterable<Uint8Array> | AsyncIterable<Uint8Array> = chunks instanceof Uint8Array ? [chunks] : chunks;
@@ -35,6 +43,11 @@ export async function writeFileAtomic(path: string, chunks: AtomicData): Promise
     throw e;
   }
   await syncDirectory(dir);
+}
+
+/** A fresh temporary name for `name`, as {@link isAtomicTempName} recognises it. */
+function atomicTempName(name: string): string {
+  return `.${name}.${randomBytes(6).toString('hex')}.tmp`;
 }
 
 /** Flushes a directory entry (after a rename) where the platform allows it; a no-op elsewhere. */

@@ -1,5 +1,6 @@
 /** Resumable training checkpoints: `checkpoint-{step}/` directories in the output directory, each written atomically. */
 import { TunaError } from '../errors.js';
+import { fileSystemError, isFileSystemErrno } from '../io/files.js';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,6 +32,24 @@ export interface TrainerStateFile {
   readonly dropoutRng?: number[];
   /** Examples trained on so far (for throughput across resumes). */
   readonly samplesSeen: number;
+  /**
+   * Identifies the run (kept when it is resumed), so that rotating checkpoints never removes
+   * another run's. Missing in states written before runs had ids.
+   */
+  readonly runId?: string;
+  /** What the run's segments so far add up to, for `train_results.json` after a resume. */
+  readonly totals?: RunTotals;
+}
+
+/** Sums over the segments of a run (each start and each resume), up to a checkpoint. */
+export interface RunTotals {
+  /** Seconds spent in the training loop. */
+  readonly seconds: number;
+  /** Examples trained on in those seconds. */
+  readonly samples: number;
+  /** Sum of the optimizer steps' training losses, over `steps` steps. */
+  readonly lossSum: number;
+  readonly steps: number;
 }
 
 /** Error raised for a checkpoint that cannot be resumed from. */
@@ -56,9 +75,32 @@ export async function writeCheckpointDir(outputDir: string, step: number, write:
     throw e;
   }
   await rm(final, { recursive: true, force: true });
-  await rename(tmp, final);
+  try {
+    await rename(tmp, final);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
   await syncDirectory(outputDir);
   return final;
+}
+
+/**
+ * The error to report when writing a checkpoint (or the final model, `what`) failed: a file-system
+ * failure (no space, permissions...) or a TunaError, with the file, the fix, and which checkpoint
+ * of the run is still whole to resume from. Other errors (defects) are returned as they are.
+ */
+export async function checkpointWriteError(e: unknown, at: { outputDir: string; step: number; runId: string; what?: string }): Promise<unknown> {
+  if (!(e instanceof TunaError) && !isFileSystemErrno(e)) return e;
+  const target = join(at.outputDir, `${CHECKPOINT_PREFIX}${at.step}`);
+  const what = at.what ?? `checkpoint ${target}`;
+  const base = e instanceof TunaError ? e : fileSystemError((e as NodeJS.ErrnoException).path ?? target, e, `write ${what}`);
+  const last = (await checkpointsOfRun(at.outputDir, at.runId).catch(() => [])).filter((c) => c.step !== at.step).at(-1);
+  const after = last
+    ? ` The last complete checkpoint, ${last.dir}, is intact: fix the problem and resume from it.`
+    : ' No checkpoint of this run is complete yet: fix the problem and start the run again.';
+  const stop = /[.!?]$/.test(base.message) ? '' : '.';
+  return new TunaError(base.code, `${base.message}${stop}${after}`, { file: base.file, cause: e });
 }
 
 /** Checkpoint directories of an output directory, oldest (lowest step) first. */
@@ -72,9 +114,23 @@ export async function listCheckpoints(outputDir: string): Promise<{ step: number
   return found.sort((a, b) => a.step - b.step);
 }
 
-/** Deletes the oldest checkpoints beyond `limit`, never the one in `keep`. */
-export async function rotateCheckpoints(outputDir: string, limit: number, keep?: string): Promise<void> {
-  const all = await listCheckpoints(outputDir);
+/** The checkpoints of `outputDir` that the run `runId` wrote, oldest first. */
+export async function checkpointsOfRun(outputDir: string, runId: string): Promise<{ step: number; dir: string }[]> {
+  const mine: { step: number; dir: string }[] = [];
+  for (const c of await listCheckpoints(outputDir)) {
+    const state = await readTrainerState(c.dir).catch(() => undefined);
+    if (state?.runId === runId) mine.push(c);
+  }
+  return mine;
+}
+
+/**
+ * Deletes the oldest checkpoints of the run `runId` beyond `limit`, never the one in `keep`.
+ * Checkpoints of other runs (and ones whose run is unknown) are left alone and not counted.
+ */
+export async function rotateCheckpoints(outputDir: string, limit: number, run: { readonly runId: string; readonly keep?: string }): Promise<void> {
+  const { runId, keep } = run;
+  const all = await checkpointsOfRun(outputDir, runId);
   let excess = all.length - limit;
   for (const c of all) {
     if (excess <= 0) break;

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Feature, collate, planBatches } from '../data/index.js';
 import type { HostTensor } from '../runtime/tensor.js';
@@ -12,8 +13,10 @@ import type { TrainerCallback, TrainerProgress } from './callbacks.js';
 import {
   OPTIMIZER_FILE,
   ResumeError,
+  type RunTotals,
   TRAINER_STATE_FILE,
   type TrainerStateFile,
+  checkpointWriteError,
   listCheckpoints,
   readTrainerState,
   restoreWeights,
@@ -22,6 +25,7 @@ import {
   writeTrainerState,
 } from './checkpoints.js';
 import { clipCoefficient, globalNorm } from './clip.js';
+import { lockOutputDir } from './output-dir.js';
 import { learningCurveSvg } from './curve.js';
 import { type EvalPrediction, type TaskKind, predictDataset, taskKind } from './evaluate.js';
 import { type Schedule, constantSchedule, constantWithWarmupSchedule, linearSchedule } from './schedule.js';
@@ -62,9 +66,12 @@ export type DataCollator = (features: readonly Feature[], indices: readonly numb
 /** What `train()` returns. */
 export interface TrainOutput {
   readonly globalStep: number;
-  /** Mean training loss over the steps of this run. */
+  /** Mean training loss over the steps of the whole run (all its segments, when it was resumed). */
   readonly trainingLoss: number;
-  /** `train_runtime` (s), `train_samples_per_second`, `train_steps_per_second`, `epoch`. */
+  /**
+   * `train_runtime` (s), `train_samples_per_second`, `train_steps_per_second`, `train_loss`, `epoch`,
+   * over the whole run: after a resume, the segments before it count too.
+   */
   readonly metrics: Record<string, number>;
   /** True when `stop()` ended training early; a checkpoint was saved to resume from. */
   readonly interrupted: boolean;
@@ -134,12 +141,24 @@ export class Trainer {
    * Trains. `resumeFromCheckpoint`: a checkpoint directory, or `true` for the latest in the
    * output directory; weights, optimizer moments, schedule position, data order and dropout
    * stream continue where they stopped.
+   *
+   * The output directory is locked for the run (see `lockOutputDir`): a second run into it, from
+   * another process, is refused with code `output_locked`. Temporaries of dead runs are removed.
+   * A failed checkpoint write names the last complete checkpoint to resume from.
    */
   async train(opts: { resumeFromCheckpoint?: string | boolean } = {}): Promise<TrainOutput> {
+    const lock = await lockOutputDir(this.args.outputDir);
+    try {
+      return await this.trainLocked(opts);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async trainLocked(opts: { resumeFromCheckpoint?: string | boolean }): Promise<TrainOutput> {
     const a = this.args;
     const model = this.model;
     const data = this.opts.trainDataset;
-    await mkdir(a.outputDir, { recursive: true });
     const lengths = data.map((f) => f.inputIds.length);
     const batchesPerEpoch = Math.ceil(data.length / a.perDeviceTrainBatchSize);
     const stepsPerEpoch = Math.ceil(batchesPerEpoch / a.gradientAccumulationSteps);
@@ -179,6 +198,9 @@ export class Trainer {
     let bestMetric: number | undefined;
     let bestCheckpoint: string | undefined;
     let patience = 0;
+    let runId: string = randomUUID();
+    // What the run's earlier segments add to this one's figures.
+    let before: RunTotals = { seconds: 0, samples: 0, lossSum: 0, steps: 0 };
     this.history = [];
     if (resumeDir) {
       const state = await readTrainerState(resumeDir);
@@ -196,10 +218,15 @@ export class Trainer {
       bestCheckpoint = state.bestModelCheckpoint;
       patience = state.patienceCounter;
       this.history = state.logHistory.map((r) => ({ ...r }));
+      runId = state.runId ?? runId;
+      before = state.totals ?? before;
     }
 
     const startedAt = performance.now();
     const startSamples = samplesSeen;
+    // This segment's loss sum and steps (the run's earlier segments are in `before`).
+    let runLossSum = 0;
+    let runSteps = 0;
     let lastLoss = Number.NaN;
     const progress = (): TrainerProgress => ({
       globalStep,
@@ -220,28 +247,38 @@ export class Trainer {
       emit('onLog', full);
     };
 
+    const totals = (): RunTotals => ({
+      seconds: before.seconds + (performance.now() - startedAt) / 1000,
+      samples: before.samples + samplesSeen - startSamples,
+      lossSum: before.lossSum + runLossSum,
+      steps: before.steps + runSteps,
+    });
     const save = async (): Promise<string> => {
-      const dir = await writeCheckpointDir(a.outputDir, globalStep, async (tmp) => {
-        await model.savePretrained(tmp);
-        await this.opts.tokenizer?.save(tmp);
-        await saveOptimizerState(join(tmp, OPTIMIZER_FILE), optimizer, { global_step: String(globalStep) });
-        const state: TrainerStateFile = {
-          format: 'tuna-trainer-state',
-          globalStep,
-          epoch: progress().epoch,
-          epochIndex,
-          batchInEpoch,
-          maxSteps,
-          bestMetric,
-          bestModelCheckpoint: bestCheckpoint,
-          patienceCounter: patience,
-          logHistory: this.history,
-          dropoutRng: step.masks?.rngState(),
-          samplesSeen,
-        };
-        await writeTrainerState(join(tmp, TRAINER_STATE_FILE), state);
-      });
-      await rotateCheckpoints(a.outputDir, a.saveTotalLimit, bestCheckpoint);
+      const dir = await this.writeOrExplain({ step: globalStep, runId }, () =>
+        writeCheckpointDir(a.outputDir, globalStep, async (tmp) => {
+          await model.savePretrained(tmp);
+          await this.opts.tokenizer?.save(tmp);
+          await saveOptimizerState(join(tmp, OPTIMIZER_FILE), optimizer, { global_step: String(globalStep) });
+          const state: TrainerStateFile = {
+            format: 'tuna-trainer-state',
+            globalStep,
+            epoch: progress().epoch,
+            epochIndex,
+            batchInEpoch,
+            maxSteps,
+            bestMetric,
+            bestModelCheckpoint: bestCheckpoint,
+            patienceCounter: patience,
+            logHistory: this.history,
+            dropoutRng: step.masks?.rngState(),
+            samplesSeen,
+            runId,
+            totals: totals(),
+          };
+          await writeTrainerState(join(tmp, TRAINER_STATE_FILE), state);
+        }),
+      );
+      await rotateCheckpoints(a.outputDir, a.saveTotalLimit, { runId, keep: bestCheckpoint });
       emit('onSave', dir);
       return dir;
     };
@@ -275,8 +312,6 @@ export class Trainer {
     const accumulated = accum > 1 ? new Map(step.trainable.map((p) => [p.name, new Float32Array(p.data.length)])) : undefined;
     let lossSinceLog = 0;
     let stepsSinceLog = 0;
-    let runLossSum = 0;
-    let runSteps = 0;
     let interrupted = false;
     try {
       training: while (globalStep < maxSteps) {
@@ -342,17 +377,17 @@ export class Trainer {
     }
 
     if (!interrupted && a.loadBestModelAtEnd && bestCheckpoint && existsSync(bestCheckpoint)) await restoreWeights(bestCheckpoint, model.store);
-    const runtime = (performance.now() - startedAt) / 1000;
+    const run = totals();
     const metrics = {
-      train_runtime: round(runtime, 3),
-      train_samples_per_second: round((samplesSeen - startSamples) / runtime, 3),
-      train_steps_per_second: round(runSteps / runtime, 3),
-      train_loss: runSteps ? runLossSum / runSteps : Number.NaN,
+      train_runtime: round(run.seconds, 3),
+      train_samples_per_second: round(run.samples / run.seconds, 3),
+      train_steps_per_second: round(run.steps / run.seconds, 3),
+      train_loss: run.steps ? run.lossSum / run.steps : Number.NaN,
       epoch: round(progress().epoch, 4),
     };
     emit('onTrainEnd');
     if (!interrupted) {
-      await this.saveModel();
+      await this.writeOrExplain({ step: globalStep, runId, what: `the model into ${a.outputDir}` }, () => this.saveModel());
       await writeFileAtomic(
         join(a.outputDir, 'train_results.json'),
         new TextEncoder().encode(JSON.stringify({ ...metrics, global_step: globalStep, best_metric: bestMetric ?? null }, null, 2) + '\n'),
@@ -366,6 +401,15 @@ export class Trainer {
       earlyStopped,
       bestModelCheckpoint: bestCheckpoint,
     };
+  }
+
+  /** Runs a checkpoint or model write; a failure is reported with the last complete checkpoint to resume from. */
+  private async writeOrExplain<T>(at: { step: number; runId: string; what?: string }, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (e) {
+      throw await checkpointWriteError(e, { outputDir: this.args.outputDir, ...at });
+    }
   }
 
   /** Writes the model (and tokenizer) as a Hugging Face checkpoint into `dir` (default: the output directory). */

@@ -8,10 +8,10 @@ import { bertConfig, bertConfigToJson } from '../../models/bert/config.js';
 import type { Command } from 'commander';
 import { readDocuments, tokenizeCorpus } from '../../pretrain/corpus.js';
 import { unknownTokenWarning } from '../../tokenizers/unknown-rate.js';
-import { checkMetricForBestModel } from '../../train/arguments.js';
+import { type TrainingArguments, checkMetricForBestModel } from '../../train/arguments.js';
 import { resolveModel } from '../../io/hub.js';
 import { prepareOutputDir } from '../../train/output-dir.js';
-import { startRun } from './run-start.js';
+import { inLockedOutput, startRun } from './run-start.js';
 import { evaluateMlm, fillMask, holdOut } from '../../pretrain/evaluate.js';
 import { nspInstances, packedInstances } from '../../pretrain/instances.js';
 import { type MaskingOptions, maskedBatch } from '../../pretrain/masking.js';
@@ -71,6 +71,22 @@ export async function pretrainCommand(given: PretrainOptions, out: Output): Prom
   choice('--save-dtype', o.saveDtype, ['f32', 'f16', 'bf16'] as const);
   const heldFraction = number('--validation-split', o.validationSplit, { min: 0, max: 0.5 });
   const resuming = !!o.resume || o.resumeFromCheckpoint !== undefined;
+  await inLockedOutput(o, resuming, say, () => pretrainLocked(o, out, { args, maxLength, probability, heldFraction, resuming, say }));
+}
+
+/** What {@link pretrainCommand} has checked of its flags before taking the output directory. */
+interface CheckedPretrainFlags {
+  readonly args: TrainingArguments;
+  readonly maxLength: number;
+  readonly probability: number;
+  readonly heldFraction: number;
+  readonly resuming: boolean;
+  readonly say: (line: string) => void;
+}
+
+/** The run of `tuna pretrain`, with the output directory locked. */
+async function pretrainLocked(o: PretrainOptions, out: Output, flags: CheckedPretrainFlags): Promise<void> {
+  const { args, maxLength, probability, heldFraction, resuming, say } = flags;
   await asError(() => prepareOutputDir(o.output, { resume: resuming || !!o.overwriteOutputDir, remedies: { overwrite: '--overwrite-output-dir', resume: '--resume' } }));
   const metrics = ['loss', 'mlm_loss', 'mlm_accuracy', ...(o.nsp ? ['nsp_loss', 'nsp_accuracy'] : [])];
   if (args.metricForBestModel !== undefined) await asError(async () => checkMetricForBestModel(args.metricForBestModel!, metrics));

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { resolveModel } from '../../io/hub.js';
@@ -16,7 +16,7 @@ import { type IntervalStrategy, type LrSchedulerType, type ProgressMode, type Tr
 import { listCheckpoints } from '../../train/checkpoints.js';
 import { LEARNING_CURVE, METRICS_LOG } from '../../train/trainer.js';
 import { prepareOutputDir } from '../../train/output-dir.js';
-import { startRun } from './run-start.js';
+import { inLockedOutput, startRun } from './run-start.js';
 import { predictDataset } from '../../train/evaluate.js';
 import { progressCallback } from '../../train/progress.js';
 import { Trainer } from '../../train/trainer.js';
@@ -179,11 +179,26 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
   const labelList = o.labelList === undefined ? undefined : await asError(async () => parseLabelList(o.labelList!));
   const say = (s: string) => out.stderr(`${s}\n`);
   const resuming = !!o.resume || o.resumeFromCheckpoint !== undefined;
+  await inLockedOutput(o, resuming, say, () => trainLocked(o, out, { task, args, maxLength, split, onBadRow, scoringFlags, labelList, say, resuming }));
+}
 
+/** What {@link trainCommand} has checked of its flags before taking the output directory. */
+interface CheckedTrainFlags {
+  readonly task: TaskName;
+  readonly args: TrainingArguments;
+  readonly maxLength: number;
+  readonly split: number;
+  readonly onBadRow: 'error' | 'skip';
+  readonly scoringFlags: EntityScoring;
+  readonly labelList: string[] | undefined;
+  readonly say: (line: string) => void;
+  readonly resuming: boolean;
+}
+
+/** The run of `tuna train`, with the output directory locked. */
+async function trainLocked(o: TrainOptions, out: Output, flags: CheckedTrainFlags): Promise<void> {
+  const { task, args, maxLength, split, onBadRow, scoringFlags, labelList, say, resuming } = flags;
   // Refuse an output directory holding another run now, before any work (see --overwrite-output-dir).
-  if (o.overwriteOutputDir && o.model && resolve(o.model) === resolve(o.output)) {
-    throw new CliError('usage', `--overwrite-output-dir would remove the starting checkpoint: --output ${o.output} is the --model directory; choose another --output`);
-  }
   await asError(() => prepareOutputDir(o.output, { resume: resuming || !!o.overwriteOutputDir, remedies: { overwrite: '--overwrite-output-dir', resume: '--resume' } }));
   if (o.fromScratch && !(o.model && existsSync(join(o.model, 'config.json')))) {
     throw new CliError('usage', '--from-scratch takes a --model directory with a config.json, which gives the sizes of the new model');
