@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataError, SkippedRows, type TextExample, formatOf, loadTextExamples, loadTokenExamples, readTextExamples } from '../src/data/index.js';
+import { TunaError } from '../src/errors.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'tuna-data-examples-'));
 after(() => rm(scratch, { recursive: true, force: true }));
@@ -26,6 +27,17 @@ async function rejectsAt(p: Promise<unknown>, file: string, line: number | undef
   assert.ok(err.message.startsWith(line === undefined ? `${file}: ` : `${file}:${line}: `), err.message);
   for (const p of patterns) assert.match(err.message, p);
   return err;
+}
+
+/** A missing data file: a file_not_found error naming it, with the fix. */
+async function rejectsMissing(p: Promise<unknown>, file: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof TunaError && e.code === 'file_not_found', String(e));
+    assert.equal(e.file, file);
+    assert.ok(e.message.startsWith(`${file}: `), e.message);
+    assert.match(e.message, /no such file or directory; check the path/);
+    return true;
+  });
 }
 
 test('formatOf: by extension, override first, unknown extensions rejected', () => {
@@ -138,7 +150,7 @@ test('token JSONL: ner_tags accepted when they are strings', async () => {
 
 test('bad input: each problem is a DataError naming the file, the line and what to do', async () => {
   const missing = fx('bad/no-such-file.csv');
-  await rejectsAt(loadTextExamples(missing), missing, undefined, /no such file/);
+  await rejectsMissing(loadTextExamples(missing), missing);
   await rejectsAt(loadTextExamples(fx('bad/empty.csv')), fx('bad/empty.csv'), undefined, /the file is empty/);
   await rejectsAt(loadTextExamples(fx('bad/header-only.csv')), fx('bad/header-only.csv'), undefined, /no examples/);
   const col = await rejectsAt(loadTextExamples(fx('bad/missing-column.csv')), fx('bad/missing-column.csv'), 1, /no column "text"/, /columns: sentence, category/, /--text-column/);
@@ -192,9 +204,12 @@ test('readTextExamples streams: stopping early is fine, and errors surface only 
   }
   assert.equal(seen.length, 3);
   const lazy = readTextExamples(fx('bad/no-such-file.csv'));
-  await assert.rejects(async () => {
-    for await (const _ of lazy) void _;
-  }, DataError);
+  await assert.rejects(
+    async () => {
+      for await (const _ of lazy) void _;
+    },
+    (e: unknown) => e instanceof TunaError && e.code === 'file_not_found',
+  );
 });
 
 async function tmpFile(name: string, text: string): Promise<string> {
@@ -362,7 +377,7 @@ test('formats: TSV without quoting, BOM and CRLF, pairs, JSONL tokens, multi-lab
 });
 
 test('bad input: each problem names the file, the line and what to do', async () => {
-  await rejectsAt(loadTextExamples(join(scratch, 'nope.csv')), join(scratch, 'nope.csv'), undefined, /no such file/);
+  await rejectsMissing(loadTextExamples(join(scratch, 'nope.csv')), join(scratch, 'nope.csv'));
   const empty = scratchFile('empty.csv', '');
   await rejectsAt(loadTextExamples(empty), empty, undefined, /empty/);
   const headerOnly = scratchFile('header.csv', 'text,label\n');

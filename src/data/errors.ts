@@ -1,5 +1,22 @@
 import { TunaError } from '../errors.js';
 
+/** The most characters of a user's text (a cell, a line, a label) quoted in a message. */
+export const EXCERPT_CHARS = 80;
+/** The most characters of a data error's problem: longer ones are cut, whatever they quote. */
+export const MAX_PROBLEM_CHARS = 1000;
+
+/**
+ * `text` cut to about `max` characters for quoting in a message, with `…` and the full length
+ * when it was cut (a surrogate pair is never split).
+ */
+export function excerpt(text: string, max = EXCERPT_CHARS): string {
+  if (text.length <= max) return text;
+  let end = max;
+  const unit = text.charCodeAt(end - 1);
+  if (unit >= 0xd800 && unit <= 0xdbff) end--;
+  return `${text.slice(0, end)}… (${text.length} characters)`;
+}
+
 /**
  * A data file tuna cannot use. The message names the file, the 1-based line when there is one,
  * the problem and what to do about it: `train.csv:12: the label is empty. Every example needs one`.
@@ -21,8 +38,9 @@ export class DataError extends TunaError {
     problem: string,
     override readonly field?: string,
   ) {
-    super('invalid_data', `${file}${line === undefined ? '' : `:${line}`}: ${problem}`, field === undefined ? { file } : { file, field });
-    this.problem = problem;
+    const said = excerpt(problem, MAX_PROBLEM_CHARS);
+    super('invalid_data', `${file}${line === undefined ? '' : `:${line}`}: ${said}`, field === undefined ? { file } : { file, field });
+    this.problem = said;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { CsvError, type Options as CsvOptions, parse } from 'csv-parse';
-import { type BadRowPolicy, DataError, SkippedRows } from './errors.js';
+import { type BadRowPolicy, DataError, SkippedRows, excerpt } from './errors.js';
 import { decodedChunks, decodedLineBatches } from './lines.js';
 
 /** One text (or text pair) and its label(s), for sequence classification. */
@@ -133,11 +133,21 @@ function namedLabel(path: string, line: number, field: string, value: string | n
   const raw = String(value).trim();
   if (!/^\d+$/.test(raw)) {
     if (names.includes(raw)) return raw;
-    throw new DataError(path, line, `"${field}" is "${raw}", neither an id (0 to ${names.length - 1}) nor a name of the label list. Give label ids or names from the list`, field);
+    throw new DataError(
+      path,
+      line,
+      `"${field}" is "${excerpt(raw)}", neither an id (0 to ${names.length - 1}) nor a name of the label list. Give label ids or names from the list`,
+      field,
+    );
   }
   const name = names[Number(raw)];
   if (name === undefined) {
-    throw new DataError(path, line, `label id ${raw} in "${field}" is outside the label list (ids 0 to ${names.length - 1}). Add its name to the list or fix the data`, field);
+    throw new DataError(
+      path,
+      line,
+      `label id ${excerpt(raw)} in "${field}" is outside the label list (ids 0 to ${names.length - 1}). Add its name to the list or fix the data`,
+      field,
+    );
   }
   return name;
 }
@@ -208,6 +218,7 @@ async function* textBatches(path: string, opts: ReadOptions): AsyncGenerator<Tex
       'a CoNLL file holds tagged words, not texts, and text classification reads .csv, .tsv or .jsonl files. To tag words, use a token-classification model (tuna train --task token-classification makes one)',
     );
   }
+  checkDistinctColumns(path, opts);
   const skipped = opts.skipped ?? new SkippedRows();
   const before = skipped.count;
   const withPolicy: ReadOptions = { ...opts, skipped };
@@ -220,6 +231,48 @@ async function* textBatches(path: string, opts: ReadOptions): AsyncGenerator<Tex
   }
   if (count === 0 && skipped.count > before) throw allSkipped(path, skipped, before);
   if (count === 0) throw new DataError(path, undefined, 'no examples in the file. Add rows below the header (or JSON objects, one per line)');
+}
+
+/**
+ * Refuses one column named for two roles (the text read from the label column, say): the model
+ * would learn, or be scored on, the wrong thing.
+ */
+function checkDistinctColumns(path: string, opts: ReadOptions): void {
+  const roles: [string, string | undefined][] = [
+    ['text', opts.columns?.text ?? 'text'],
+    ['second text', opts.columns?.textPair],
+    ['label', (opts.requireLabels ?? true) || opts.columns?.label !== undefined ? (opts.columns?.label ?? 'label') : undefined],
+  ];
+  for (let i = 0; i < roles.length; i++) {
+    for (let j = i + 1; j < roles.length; j++) {
+      const [a, name] = roles[i]!;
+      const [b, other] = roles[j]!;
+      if (name !== undefined && name === other) {
+        throw new DataError(path, undefined, `"${excerpt(name)}" is named as both the ${a} column and the ${b} column. Name a different column for each`, name);
+      }
+    }
+  }
+}
+
+/** The index of column `name` in the header `h`, or -1; a name found twice is an error naming both places. */
+function columnIndex(path: string, line: number, h: readonly string[], name: string, role: string): number {
+  const at = h.indexOf(name);
+  const again = at < 0 ? -1 : h.indexOf(name, at + 1);
+  if (again >= 0) {
+    throw new DataError(
+      path,
+      line,
+      `the header has two columns named "${excerpt(name)}" (columns ${at + 1} and ${again + 1}), and either could be the ${role}. Rename or remove one of them`,
+      name,
+    );
+  }
+  return at;
+}
+
+/** The columns of a header for a message: the first few, each cut short. */
+function columnsOf(h: readonly string[]): string {
+  const shown = h.slice(0, 20).map((c) => excerpt(c, 40));
+  return `columns: ${shown.join(', ')}${h.length > shown.length ? `, ... (${h.length} in all)` : ''}`;
 }
 
 function checkText(path: string, line: number, field: string, v: string): string {
@@ -295,29 +348,6 @@ async function* csvRecordBatches(path: string, options: CsvOptions): AsyncGenera
   }
 }
 
-/**
- * The first line of the record the parser failed on, after `records` complete ones. Found by
- * parsing again (errors are rare) with a hook that sees every record as it is made: records the
- * parser had made but not handed out before failing are lost with the stream.
- */
-async function failedRecordLine(path: string, format: 'csv' | 'tsv', records: number): Promise<number> {
-  let lastEnd = 0;
-  let seen = 0;
-  const options: CsvOptions = {
-    ...csvOptions(format),
-    on_record: (record, info) => {
-      if (seen++ < records) lastEnd = info.lines;
-      return record;
-    },
-  };
-  try {
-    for await (const _ of csvRecordBatches(path, options)) void _;
-  } catch {
-    // The same error again.
-  }
-  return lastEnd + 1;
-}
-
 function csvProblem(e: CsvError, format: 'csv' | 'tsv'): string {
   switch (e.code) {
     case 'CSV_QUOTE_NOT_CLOSED':
@@ -327,7 +357,7 @@ function csvProblem(e: CsvError, format: 'csv' | 'tsv'): string {
     case 'INVALID_OPENING_QUOTE':
       return 'a " in the middle of an unquoted field. Wrap the field in quotes and double the " inside it ("")';
     default:
-      return `broken ${format.toUpperCase()} (${e.message}). Check the quoting of this record`;
+      return `broken ${format.toUpperCase()} (${excerpt(e.message, 200)}). Check the quoting of this record`;
   }
 }
 
@@ -346,18 +376,18 @@ async function* delimitedTextBatches(path: string, format: 'csv' | 'tsv', opts: 
     const h = record.map((x) => x.trim());
     header = h;
     headerLine = line;
-    const columns = `columns: ${h.join(', ')}`;
+    const columns = columnsOf(h);
     const textName = names.text ?? 'text';
-    textAt = h.indexOf(textName);
+    textAt = columnIndex(path, line, h, textName, 'text');
     if (textAt < 0) {
       throw new DataError(path, line, `no column "${textName}" in the header (${columns}). Name the text column with --text-column`, textName);
     }
-    pairAt = h.indexOf(names.textPair ?? 'text_pair');
+    pairAt = columnIndex(path, line, h, names.textPair ?? 'text_pair', 'second text');
     if (names.textPair !== undefined && pairAt < 0) {
       throw new DataError(path, line, `no column "${names.textPair}" in the header (${columns}). Name the second text's column with --text-pair-column`, names.textPair);
     }
     const labelName = names.label ?? 'label';
-    labelAt = h.indexOf(labelName);
+    labelAt = requireLabels || names.label !== undefined ? columnIndex(path, line, h, labelName, 'label') : h.indexOf(labelName);
     if (labelAt < 0 && requireLabels) {
       throw new DataError(path, line, `no column "${labelName}" in the header (${columns}). Name the label column with --label-column`, labelName);
     }
@@ -382,8 +412,19 @@ async function* delimitedTextBatches(path: string, format: 'csv' | 'tsv', opts: 
     }
     return e;
   };
+  // The last line of the latest record the parser made, seen as each record is made: records made
+  // but not yet handed out when the parser fails are lost with the stream, and a pipe cannot be
+  // read again to find them.
+  let madeUpTo = 0;
+  const options: CsvOptions = {
+    ...csvOptions(format),
+    on_record: (record, info) => {
+      madeUpTo = info.lines;
+      return record;
+    },
+  };
   try {
-    for await (const records of csvRecordBatches(path, csvOptions(format))) {
+    for await (const records of csvRecordBatches(path, options)) {
       const out: TextExample[] = [];
       for (const record of records) {
         const line = next;
@@ -400,9 +441,7 @@ async function* delimitedTextBatches(path: string, format: 'csv' | 'tsv', opts: 
     }
   } catch (e) {
     if (e instanceof CsvError) {
-      const records = (e as CsvError & { records?: number }).records;
-      const line = records === undefined ? next : await failedRecordLine(path, format, records);
-      throw new DataError(path, line, csvProblem(e, format));
+      throw new DataError(path, madeUpTo + 1, csvProblem(e, format));
     }
     throw e;
   }
@@ -418,7 +457,7 @@ function jsonlObject(path: string, text: string, line: number, example: string):
     const hint = path.toLowerCase().endsWith('.json')
       ? 'A .json data file must be JSON Lines: one object per line (convert an array with jq -c ".[]")'
       : `Each line must be one JSON object like ${example}`;
-    throw new DataError(path, line, `not valid JSON (${(e as Error).message}). ${hint}`);
+    throw new DataError(path, line, `not valid JSON (${excerpt((e as Error).message, 200)}). ${hint}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new DataError(path, line, `expected a JSON object, got ${typeName(value)}. Each line must be one object like ${example}`);
@@ -445,7 +484,13 @@ const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an a
 
 function fieldsOf(value: Record<string, unknown>): string {
   const keys = Object.keys(value);
-  return keys.length ? `fields: ${keys.join(', ')}` : 'no fields at all';
+  const shown = keys.slice(0, 20).map((k) => excerpt(k, 40));
+  return keys.length ? `fields: ${shown.join(', ')}${keys.length > shown.length ? `, ... (${keys.length} in all)` : ''}` : 'no fields at all';
+}
+
+/** The value of an object's own field `name` (a field named `constructor` or `__proto__` is a field like any other). */
+function own(value: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(value, name) ? value[name] : undefined;
 }
 
 function jsonlTextBatches(path: string, opts: ReadOptions): AsyncGenerator<TextExample[]> {
@@ -455,20 +500,20 @@ function jsonlTextBatches(path: string, opts: ReadOptions): AsyncGenerator<TextE
   const requireLabels = opts.requireLabels ?? true;
   const multi = opts.multiLabelSeparator !== undefined;
   return jsonlBatches(path, `{"${textName}": "...", "${labelName}": "..."}`, opts, (value, line) => {
-    const text = value[textName];
+    const text = own(value, textName);
     if (text === undefined) {
       throw new DataError(path, line, `no field "${textName}" (${fieldsOf(value)}). Name the text field with --text-column`, textName);
     }
     if (typeof text !== 'string') throw new DataError(path, line, `"${textName}" must be a string, got ${typeName(text)}. Put the text in quotes`, textName);
     const e: TextExample = { text: checkText(path, line, textName, text), file: path, line };
-    const pair = value[pairName];
+    const pair = own(value, pairName);
     if (pair !== undefined && pair !== null) {
       if (typeof pair !== 'string') throw new DataError(path, line, `"${pairName}" must be a string, got ${typeName(pair)}. Put the text in quotes`, pairName);
       e.textPair = checkText(path, line, pairName, pair);
     } else if (opts.columns?.textPair !== undefined) {
       throw new DataError(path, line, `no field "${pairName}" (${fieldsOf(value)}). Name the second text's field with --text-pair-column`, pairName);
     }
-    const label = value[labelName];
+    const label = own(value, labelName);
     if (label === undefined || label === null || label === '') {
       if (requireLabels) {
         const what = label === undefined ? `no "${labelName}" field (${fieldsOf(value)})` : `"${labelName}" is empty`;
@@ -622,7 +667,7 @@ function jsonlTokenBatches(path: string, opts: TokenReadOptions): AsyncGenerator
   const tokensName = opts.tokensField ?? 'tokens';
   const requireTags = opts.requireTags ?? true;
   return jsonlBatches(path, `{"${tokensName}": ["EU", "rejects"], "${opts.tagsField ?? 'ner_tags'}": ["B-ORG", "O"]}`, opts, (value, line) => {
-    const tokens = value[tokensName];
+    const tokens = own(value, tokensName);
     if (tokens === undefined) {
       throw new DataError(path, line, `no field "${tokensName}" (${fieldsOf(value)}). Name the words' field with --tokens-column`, tokensName);
     }
@@ -633,8 +678,8 @@ function jsonlTokenBatches(path: string, opts: TokenReadOptions): AsyncGenerator
     if (tokens.length === 0) throw new DataError(path, line, `"${tokensName}" is empty. Give the sentence's words, or remove the line`, tokensName);
     const emptyAt = tokens.findIndex((t) => t.trim() === '');
     if (emptyAt >= 0) throw new DataError(path, line, `word ${emptyAt + 1} of "${tokensName}" is empty. Remove it (and its tag)`, tokensName);
-    const tagsName = opts.tagsField ?? (value.ner_tags === undefined && value.tags !== undefined ? 'tags' : 'ner_tags');
-    const tags = value[tagsName];
+    const tagsName = opts.tagsField ?? (own(value, 'ner_tags') === undefined && own(value, 'tags') !== undefined ? 'tags' : 'ner_tags');
+    const tags = own(value, tagsName);
     const e: TokenExample = { tokens: tokens as string[], file: path, line };
     if (tags === undefined || tags === null) {
       if (requireTags) {

@@ -1,10 +1,15 @@
 /** Label sets of classifiers and their ids. */
-import { DataError } from './errors.js';
+import { TunaError } from '../errors.js';
+import { DataError, excerpt } from './errors.js';
+
+/** The largest label id a label set may have (ids in between without a name are `LABEL_<id>`). */
+export const MAX_LABEL_ID = 1_000_000;
 
 /** The problem part of an unknown-label error; `of` says whose label it is (e.g. `of word 3 ("Paris")`). */
 export function unknownLabelProblem(label: string, labels: readonly string[], of?: string): string {
-  const shown = labels.length > 12 ? `${labels.slice(0, 12).join(', ')}...` : labels.join(', ');
-  return `label "${label}"${of ? ` ${of}` : ''} is not one of the model's ${labels.length} labels (${shown}); retrain with it or fix the data`;
+  const names = labels.slice(0, 12).map((l) => excerpt(l, 40));
+  const shown = labels.length > 12 ? `${names.join(', ')}...` : names.join(', ');
+  return `label "${excerpt(label)}"${of ? ` ${of}` : ''} is not one of the model's ${labels.length} labels (${shown}); retrain with it or fix the data`;
 }
 
 /**
@@ -48,7 +53,12 @@ export class LabelMap {
   static fromConfig(id2label: Readonly<Record<string, string>>): LabelMap {
     let n = 0;
     for (const k of Object.keys(id2label)) if (/^\d+$/.test(k)) n = Math.max(n, Number(k) + 1);
-    return new LabelMap(Array.from({ length: n }, (_, i) => id2label[String(i)] ?? `LABEL_${i}`));
+    if (n > MAX_LABEL_ID + 1) {
+      throw new TunaError('invalid_config', `id2label has the label id ${n - 1}, more than the ${MAX_LABEL_ID} a label set may reach; number the labels 0, 1, 2, ...`, {
+        field: 'id2label',
+      });
+    }
+    return new LabelMap(Array.from({ length: n }, (_, i) => (Object.hasOwn(id2label, String(i)) ? id2label[String(i)]! : `LABEL_${i}`)));
   }
 
   /** The number of labels. */
@@ -86,6 +96,7 @@ export class LabelMap {
 
   /** `id2label` and `label2id` as a Hugging Face config.json holds them. */
   toConfig(): { id2label: Record<string, string>; label2id: Record<string, number> } {
+    // Object.fromEntries defines own properties: a label named `__proto__` is kept as a key.
     return {
       id2label: Object.fromEntries(this.labels.map((l, i) => [String(i), l])),
       label2id: Object.fromEntries(this.labels.map((l, i) => [l, i])),

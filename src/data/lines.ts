@@ -1,23 +1,31 @@
-/** Streaming a text file as UTF-8, failing with the line of any invalid byte sequence. */
-import { createReadStream, statSync } from 'node:fs';
+/**
+ * Streaming a text file as UTF-8, failing with the line of any invalid byte sequence. Regular
+ * files, named pipes and standard input are read as streams; devices and directories are refused.
+ */
+import { createReadStream, type Stats } from 'node:fs';
+import { checkReadableFile, checkReadableFileSync, fileSystemError } from '../io/files.js';
 import { DataError } from './errors.js';
 
+const EMPTY = 'the file is empty. It needs examples (and a header row for CSV/TSV)';
+
+/** The error for a file or stream without a single byte. */
+export function emptyFileError(path: string, problem = EMPTY): DataError {
+  return new DataError(path, undefined, problem);
+}
+
+function checkStats(path: string, st: Stats): void {
+  if (st.isFile() && st.size === 0) throw emptyFileError(path);
+}
+
 /**
- * Checks that `path` is an existing, non-empty regular file.
+ * Checks that `path` is a non-empty regular file or a named pipe (whose emptiness shows only when
+ * it is read).
  *
- * @throws DataError when it is missing, a directory, or empty.
+ * @throws DataError when it is empty; TunaError (`file_not_found`, `file_unreadable`,
+ *   `file_system`) when it is missing, a directory or a device, or cannot be read.
  */
 export function checkFile(path: string): void {
-  let st: ReturnType<typeof statSync>;
-  try {
-    st = statSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DataError(path, undefined, 'no such file. Check the path');
-    throw new DataError(path, undefined, `cannot read the file (${code ?? (e as Error).message}). Check its permissions`);
-  }
-  if (st.isDirectory()) throw new DataError(path, undefined, 'is a directory. Give a data file');
-  if (st.size === 0) throw new DataError(path, undefined, 'the file is empty. It needs examples (and a header row for CSV/TSV)');
+  checkStats(path, checkReadableFileSync(path, { what: 'a data file' }));
 }
 
 /** The 1-based line of the first invalid UTF-8 sequence in `bytes`, whose first line is `firstLine`. */
@@ -42,21 +50,50 @@ function badLine(bytes: Uint8Array, firstLine: number): number {
 
 const NOT_UTF8 = 'not valid UTF-8. Save the file as UTF-8 (e.g. iconv -f GBK -t UTF-8 in.csv > out.csv)';
 
+/** How much of the start of a file is looked at for its line endings. */
+const LINE_ENDING_PROBE = 1 << 16;
+
+/**
+ * Whether `text`, the start of a file with no line feed in it, ends its lines with a carriage
+ * return alone (classic Mac OS): it holds a carriage return that no line feed follows.
+ */
+function crOnly(text: string): boolean {
+  for (let i = text.indexOf('\r'); i >= 0; i = text.indexOf('\r', i + 1)) {
+    if (i + 1 < text.length && text.charCodeAt(i + 1) !== 10) return true;
+  }
+  return false;
+}
+
+const CR_ONLY =
+  "ends its lines with a carriage return alone (classic Mac OS line endings), which tuna does not read as line ends. Convert the file to LF line endings (e.g. tr '\\r' '\\n' < in.csv > out.csv)";
+
+/** The bytes of `path` as a stream: a regular file or a named pipe (opened as `cat` opens it). */
+function fileBytes(path: string): AsyncIterable<Buffer> & { destroy(): void } {
+  return createReadStream(path, { highWaterMark: 1 << 16 });
+}
+
 /**
  * The file's text in pieces, decoded as UTF-8 with a leading byte-order mark removed; the whole
- * file is never held in memory.
+ * file is never held in memory. `input`, when given, is read instead of the file (standard input,
+ * say), and `path` only names it in errors.
  *
- * @throws DataError for a missing or empty file, and for invalid UTF-8 (naming its line).
+ * @throws DataError for an empty file or stream, a file with carriage-return-only line endings,
+ *   and invalid UTF-8 (naming its line); TunaError for a missing file, a directory, a device, or a
+ *   read that fails (naming the file).
  */
-export async function* decodedChunks(path: string): AsyncGenerator<string> {
-  checkFile(path);
+export async function* decodedChunks(path: string, input?: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  if (input === undefined) checkStats(path, await checkReadableFile(path, { what: 'a data file' }));
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   let line = 1;
+  let bytes = 0;
+  // The start of the file until its first line feed, to tell its line endings.
+  let head: string | undefined = '';
   // The bytes after the last newline seen, so that an error can be placed on its line.
   let carry: Uint8Array = new Uint8Array(0);
-  const stream = createReadStream(path, { highWaterMark: 1 << 16 });
+  const stream = input ?? fileBytes(path);
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of stream) {
+      bytes += chunk.length;
       let text: string;
       try {
         text = decoder.decode(chunk, { stream: true });
@@ -66,17 +103,26 @@ export async function* decodedChunks(path: string): AsyncGenerator<string> {
         joined.set(chunk, carry.length);
         throw new DataError(path, badLine(joined, line), NOT_UTF8);
       }
+      if (head !== undefined) {
+        if (text.includes('\n')) head = undefined;
+        else {
+          head += text;
+          if (head.length >= LINE_ENDING_PROBE) {
+            if (crOnly(head)) throw new DataError(path, 1, CR_ONLY);
+            head = undefined;
+          }
+        }
+      }
       for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) line++;
       const lastNl = chunk.lastIndexOf(0x0a);
-      carry = lastNl < 0 ? Buffer.concat([carry, chunk]) : chunk.subarray(lastNl + 1);
+      carry = lastNl < 0 ? concat(carry, chunk) : chunk.subarray(lastNl + 1);
       if (text) yield text;
     }
   } catch (e) {
     if (e instanceof DataError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DataError(path, undefined, `cannot read the file (${code ?? (e as Error).message}). Check the path and its permissions`);
+    throw fileSystemError(path, e, 'read');
   } finally {
-    stream.destroy();
+    (stream as { destroy?: () => void }).destroy?.();
   }
   let rest: string;
   try {
@@ -84,20 +130,30 @@ export async function* decodedChunks(path: string): AsyncGenerator<string> {
   } catch {
     throw new DataError(path, line, 'not valid UTF-8: the file ends inside a character. Save the file as UTF-8');
   }
+  if (bytes === 0) throw emptyFileError(path);
+  if (head !== undefined && crOnly(head + rest)) throw new DataError(path, 1, CR_ONLY);
   if (rest) yield rest;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /**
  * The file's lines in batches (one per decoded piece of the file), without their line endings
  * (LF or CRLF): `lines[i]` is line `first + i` (1-based). Cheaper to consume than one promise per
- * line.
+ * line. `input` as in {@link decodedChunks}.
  *
  * @throws DataError as {@link decodedChunks} does.
  */
-export async function* decodedLineBatches(path: string): AsyncGenerator<{ lines: string[]; first: number }> {
+export async function* decodedLineBatches(path: string, input?: AsyncIterable<Uint8Array>): AsyncGenerator<{ lines: string[]; first: number }> {
   let pending = '';
   let next = 1;
-  for await (const chunk of decodedChunks(path)) {
+  for await (const chunk of decodedChunks(path, input)) {
     pending = pending ? pending + chunk : chunk;
     const lines: string[] = [];
     let start = 0;
@@ -117,12 +173,12 @@ export async function* decodedLineBatches(path: string): AsyncGenerator<{ lines:
 
 /**
  * The file's lines, without their line endings (LF or CRLF), with 1-based line numbers; a
- * leading byte-order mark is removed.
+ * leading byte-order mark is removed. `input` as in {@link decodedChunks}.
  *
  * @throws DataError as {@link decodedChunks} does.
  */
-export async function* decodedLines(path: string): AsyncGenerator<{ text: string; line: number }> {
-  for await (const { lines, first } of decodedLineBatches(path)) {
+export async function* decodedLines(path: string, input?: AsyncIterable<Uint8Array>): AsyncGenerator<{ text: string; line: number }> {
+  for await (const { lines, first } of decodedLineBatches(path, input)) {
     for (let i = 0; i < lines.length; i++) yield { text: lines[i]!, line: first + i };
   }
 }

@@ -5,6 +5,28 @@
 import { TunaError } from '../errors.js';
 import { padLeft, pyFixed } from './format.js';
 
+/**
+ * An empty object without a prototype, for maps keyed by labels: a label named `__proto__` or
+ * `constructor` is then an ordinary key, and JSON.stringify writes it like any other.
+ */
+export function labelRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** The largest of `values` and `floor`, without spreading them into arguments (the call stack limits those). */
+export function maxOf(values: Iterable<number>, floor = Number.NEGATIVE_INFINITY): number {
+  let max = floor;
+  for (const v of values) if (v > max) max = v;
+  return max;
+}
+
+/** The display width of a label: its code points. */
+function widthOf(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
 /** Precision, recall, F1 and support of one label or one average. */
 export interface Scores {
   precision: number;
@@ -27,7 +49,7 @@ export interface ReportOptions {
 
 /** A report: one row per label, then the averages scikit-learn prints. */
 export interface ClassificationReport {
-  /** Rows in report order. */
+  /** Rows in report order, keyed by label (an object without a prototype: any label is a plain key). */
   readonly labels: Record<string, Scores>;
   readonly labelOrder: readonly string[];
   /** Single-label reports over all present labels. */
@@ -106,7 +128,7 @@ export function classificationReport(yTrue: readonly string[], yPred: readonly s
     if (t === p && ti !== undefined) tp[ti]!++;
   });
   const warnings: string[] = [];
-  const rows: Record<string, Scores> = {};
+  const rows = labelRecord<Scores>();
   labels.forEach((l, i) => {
     rows[l] = scoresFromCounts(tp[i]!, predicted[i]!, actual[i]!, zd, (what) =>
       warnings.push(`${what} of "${l}" is ill-defined (no ${what === 'precision' ? 'predicted' : 'true'} samples) and set to ${zd === 'warn' ? 0 : zd}`),
@@ -127,26 +149,33 @@ export function multiLabelClassificationReport(yTrue: readonly (readonly string[
   const zd = opts.zeroDivision ?? 'warn';
   const labels = opts.labels ? [...opts.labels] : sortedUnion(yTrue.flat(), yPred.flat());
   const warnings: string[] = [];
-  const rows: Record<string, Scores> = {};
+  const rows = labelRecord<Scores>();
+  const index = new Map(labels.map((l, i) => [l, i]));
+  const tp = new Array<number>(labels.length).fill(0);
+  const predicted = new Array<number>(labels.length).fill(0);
+  const actual = new Array<number>(labels.length).fill(0);
+  yTrue.forEach((t, i) => {
+    const predictedSet = new Set(yPred[i]!);
+    for (const l of new Set(t)) {
+      const k = index.get(l);
+      if (k === undefined) continue;
+      actual[k]!++;
+      if (predictedSet.has(l)) tp[k]!++;
+    }
+    for (const l of predictedSet) {
+      const k = index.get(l);
+      if (k !== undefined) predicted[k]!++;
+    }
+  });
   let tpAll = 0;
   let predAll = 0;
   let actualAll = 0;
-  for (const l of labels) {
-    let tp = 0;
-    let predicted = 0;
-    let actual = 0;
-    yTrue.forEach((t, i) => {
-      const inT = t.includes(l);
-      const inP = yPred[i]!.includes(l);
-      if (inT) actual++;
-      if (inP) predicted++;
-      if (inT && inP) tp++;
-    });
-    tpAll += tp;
-    predAll += predicted;
-    actualAll += actual;
-    rows[l] = scoresFromCounts(tp, predicted, actual, zd, (what) => warnings.push(`${what} of "${l}" is ill-defined and set to ${zd === 'warn' ? 0 : zd}`));
-  }
+  labels.forEach((l, k) => {
+    tpAll += tp[k]!;
+    predAll += predicted[k]!;
+    actualAll += actual[k]!;
+    rows[l] = scoresFromCounts(tp[k]!, predicted[k]!, actual[k]!, zd, (what) => warnings.push(`${what} of "${l}" is ill-defined and set to ${zd === 'warn' ? 0 : zd}`));
+  });
   const { macro, weighted } = averages(Object.values(rows), zd);
   const micro = scoresFromCounts(tpAll, predAll, actualAll, zd, () => {});
   const known = new Set(labels);
@@ -173,7 +202,7 @@ export function formatClassificationReport(report: ClassificationReport, digits 
   if (report['micro avg']) averagesShown.push(['micro avg', report['micro avg']]);
   averagesShown.push(['macro avg', report['macro avg']], ['weighted avg', report['weighted avg']]);
   if (report['samples avg']) averagesShown.push(['samples avg', report['samples avg']]);
-  const nameWidth = Math.max(0, ...report.labelOrder.map((l) => [...l].length));
+  const nameWidth = maxOf(report.labelOrder.map(widthOf), 0);
   const width = Math.max(nameWidth, 'weighted avg'.length, digits);
   const row = (name: string, s: Scores) =>
     `${padLeft(name, width)} ${[s.precision, s.recall, s['f1-score']].map((v) => ` ${padLeft(pyFixed(v, digits), 9)}`).join('')} ${padLeft(String(s.support), 9)}\n`;
@@ -189,7 +218,7 @@ export function formatClassificationReport(report: ClassificationReport, digits 
 
 /** The report as scikit-learn's `output_dict=True` shapes it. */
 export function reportToJson(report: ClassificationReport): Record<string, Scores | number> {
-  const out: Record<string, Scores | number> = {};
+  const out = labelRecord<Scores | number>();
   for (const l of report.labelOrder) out[l] = report.labels[l]!;
   if (report['micro avg']) out['micro avg'] = report['micro avg'];
   if (report.accuracy !== undefined) out.accuracy = report.accuracy;
@@ -215,8 +244,13 @@ export function confusionMatrix(yTrue: readonly string[], yPred: readonly string
 
 /** The confusion matrix as an aligned table; columns are numbered, with a key below. */
 export function formatConfusionMatrix(cm: { labels: readonly string[]; matrix: readonly (readonly number[])[] }): string {
-  const nameWidth = Math.max(4, ...cm.labels.map((l) => [...l].length));
-  const cell = Math.max(3, ...cm.matrix.flat().map((v) => String(v).length), String(cm.labels.length - 1).length + 1);
+  const nameWidth = maxOf(cm.labels.map(widthOf), 4);
+  let cell = Math.max(3, String(cm.labels.length - 1).length + 1);
+  for (const row of cm.matrix)
+    cell = maxOf(
+      row.map((v) => String(v).length),
+      cell,
+    );
   const title = 'true \\ predicted';
   const lead = Math.max(nameWidth + 4, title.length);
   let out = `${padLeft(title, lead)}${cm.labels.map((_, j) => padLeft(`#${j}`, cell + 1)).join('')}\n`;

@@ -5,7 +5,7 @@
  * seqeval's strict mode, where only chunks well formed in a tagging scheme (IOB2, IOE2, IOBES,
  * BILOU) are entities.
  */
-import { type ClassificationReport, MetricsError, type ReportOptions, type Scores, averages, formatClassificationReport, scoresFromCounts } from './classification.js';
+import { type ClassificationReport, MetricsError, type ReportOptions, type Scores, averages, formatClassificationReport, labelRecord, scoresFromCounts } from './classification.js';
 
 /** One entity: its type and token span [start, end). */
 export interface Entity {
@@ -260,7 +260,7 @@ export function entityReport(yTrue: readonly (readonly string[])[], yPred: reado
   });
   const labelOrder = [...types].sort();
   const warnings: string[] = [];
-  const rows: Record<string, Scores> = {};
+  const rows = labelRecord<Scores>();
   let tp = 0;
   let predicted = 0;
   let actual = 0;

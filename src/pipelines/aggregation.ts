@@ -59,6 +59,16 @@ export function wordsOf(tokens: readonly TokenScores[]): TokenScores[][] {
   return words;
 }
 
+/** `Math.max(...xs)` (NaN when any score is NaN) without spreading the scores into arguments. */
+function largest(xs: readonly number[]): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const x of xs) {
+    if (Number.isNaN(x)) return Number.NaN;
+    if (x > max) max = x;
+  }
+  return max;
+}
+
 /** One label for a whole word, by the `first`, `average` or `max` rule. */
 function wordEntity(word: readonly TokenScores[], strategy: 'first' | 'average' | 'max', ctx: AggregationContext): Labelled {
   let scores: readonly number[];
@@ -66,7 +76,14 @@ function wordEntity(word: readonly TokenScores[], strategy: 'first' | 'average' 
   else if (strategy === 'max') {
     // The token whose best label is the most confident (the first such token on ties).
     let best = word[0]!;
-    for (const t of word) if (Math.max(...t.scores) > Math.max(...best.scores)) best = t;
+    let bestScore = largest(best.scores);
+    for (const t of word) {
+      const score = largest(t.scores);
+      if (score > bestScore) {
+        best = t;
+        bestScore = score;
+      }
+    }
     scores = best.scores;
   } else {
     scores = word[0]!.scores.map((_, k) => word.reduce((s, t) => s + t.scores[k]!, 0) / word.length);

@@ -1,5 +1,6 @@
 /** Reading a data file for a task and turning it into model features. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { checkReadableFileSync, fileSystemError, formatBytes } from '../io/files.js';
 import {
   type BadRowPolicy,
   DataError,
@@ -45,6 +46,10 @@ export interface ReadPolicy {
 /** Examples of one file, for either kind of task; `skipped` holds the rows left out with `onBadRow: 'skip'`. */
 export type Examples = ({ readonly kind: 'text'; readonly items: TextExample[] } | { readonly kind: 'token'; readonly items: TokenExample[] }) & {
   readonly skipped?: SkippedRows;
+  /** The file they were read from. */
+  readonly file?: string;
+  /** The column or field their labels (tags) were read from, for messages. */
+  readonly labelField?: string;
 };
 
 /**
@@ -57,7 +62,7 @@ export async function readExamples(task: TaskName, path: string, opts: DataOptio
   if (task === 'token-classification') {
     const tagsField = opts.tagsColumn === 'tags' ? undefined : opts.tagsColumn;
     const items = await loadTokenExamples(path, { tokensField: opts.tokensColumn, tagsField, requireTags: requireLabels, tagNames: opts.labelList, ...policy });
-    return { kind: 'token', items, skipped };
+    return { kind: 'token', items, skipped, file: path, labelField: tagsField ?? 'ner_tags' };
   }
   const items = await loadTextExamples(path, {
     columns: { text: opts.textColumn, textPair: opts.textPairColumn, label: opts.labelColumn },
@@ -66,7 +71,7 @@ export async function readExamples(task: TaskName, path: string, opts: DataOptio
     labelNames: opts.labelList,
     ...policy,
   });
-  return { kind: 'text', items, skipped };
+  return { kind: 'text', items, skipped, file: path, labelField: opts.labelColumn ?? 'label' };
 }
 
 /**
@@ -76,11 +81,11 @@ export async function readExamples(task: TaskName, path: string, opts: DataOptio
  * @throws DataError for an empty list, an empty name, or a name given twice.
  */
 export function parseLabelList(value: string): string[] {
-  const isFile = existsSync(value) && statSync(value).isFile();
+  const isFile = existsSync(value) && !statSync(value).isDirectory();
   const where = isFile ? value : 'the label list';
   let names: string[];
   if (isFile) {
-    const text = readFileSync(value, 'utf8').replace(/^\uFEFF/, '');
+    const text = readLabelListFile(value);
     if (text.trimStart().startsWith('[')) {
       let parsed: unknown;
       try {
@@ -110,6 +115,87 @@ export function parseLabelList(value: string): string[] {
   return names;
 }
 
+/** The largest label-list file read. */
+const MAX_LABEL_LIST_BYTES = 16 * 1024 * 1024;
+
+/** The text of a label-list file: a regular file (devices and pipes refused) of at most 16 MiB. */
+function readLabelListFile(path: string): string {
+  const st = checkReadableFileSync(path, { what: 'the label list', seekable: true });
+  if (st.size > MAX_LABEL_LIST_BYTES) {
+    throw new DataError(
+      path,
+      undefined,
+      `is ${formatBytes(st.size)}, larger than the ${formatBytes(MAX_LABEL_LIST_BYTES)} a label list may be. Check that it is the list of label names`,
+    );
+  }
+  try {
+    return readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  } catch (e) {
+    throw fileSystemError(path, e, 'read');
+  }
+}
+
+/**
+ * Labels that look like free text rather than classes are refused when there are at least this
+ * many distinct ones and more distinct labels than half the examples.
+ */
+export const FREE_TEXT_MIN_LABELS = 100;
+/** More distinct labels than this get a warning ({@link labelSetWarning}). */
+export const MANY_LABELS = 1000;
+
+/** How many labels (tags) the examples carry in all, and how many distinct ones. */
+function labelCounts(examples: Examples): { total: number; distinct: number } {
+  const seen = new Set<string>();
+  let total = 0;
+  for (const v of labelValues(examples)) {
+    if (typeof v === 'string') {
+      seen.add(v);
+      total++;
+    } else
+      for (const x of v) {
+        seen.add(x);
+        total++;
+      }
+  }
+  return { total, distinct: seen.size };
+}
+
+function labelsWhere(examples: Examples): { file: string; field: string } {
+  return { file: examples.file ?? '(data)', field: examples.labelField ?? (examples.kind === 'token' ? 'ner_tags' : 'label') };
+}
+
+/**
+ * Refuses labels that look like free text: at least {@link FREE_TEXT_MIN_LABELS} distinct labels
+ * and more distinct labels than half the labels given (most examples with a label of their own),
+ * which happens when the label column holds texts (or the wrong column is named).
+ *
+ * @throws DataError naming the file, the column and the counts.
+ */
+export function checkLabelSet(examples: Examples): void {
+  const { total, distinct } = labelCounts(examples);
+  if (distinct < FREE_TEXT_MIN_LABELS || distinct * 2 <= total) return;
+  const { file, field } = labelsWhere(examples);
+  const what = examples.kind === 'token' ? 'tagged words' : 'labels';
+  throw new DataError(
+    file,
+    undefined,
+    `"${field}" has ${distinct} distinct values among ${total} ${what}: it looks like free text, not a set of classes (a classifier needs several examples of each label). Check that the right column holds the labels`,
+    field,
+  );
+}
+
+/**
+ * A warning for a label set so large that training it is slow and each label has few examples
+ * (more than {@link MANY_LABELS} distinct labels), naming the file, the column and the count; or
+ * undefined.
+ */
+export function labelSetWarning(examples: Examples, labels: LabelMap): string | undefined {
+  if (labels.size <= MANY_LABELS) return undefined;
+  const { file, field } = labelsWhere(examples);
+  const { total } = labelCounts(examples);
+  return `${file}: "${field}" has ${labels.size} distinct labels (${(total / labels.size).toFixed(1)} examples per label on average); check that this column holds classes`;
+}
+
 /** The label (or labels) of every example, for building a label map. */
 export function labelValues(examples: Examples): (string | readonly string[])[] {
   if (examples.kind === 'token') return examples.items.map((e) => e.tags ?? []);
@@ -135,10 +221,14 @@ export function featuresOf(tokenizer: BertTokenizer, examples: Examples, labels:
 
 /**
  * A label map learned from training examples, or, with `labelList`, the list in its order (ids as
- * in the data); a label of the examples missing from the list is a DataError.
+ * in the data); a label of the examples missing from the list is a DataError, and so are labels
+ * learned from the data that look like free text ({@link checkLabelSet}).
  */
 export function labelMapOf(examples: Examples, labelList?: readonly string[]): LabelMap {
-  if (!labelList) return LabelMap.fromExamples(labelValues(examples));
+  if (!labelList) {
+    checkLabelSet(examples);
+    return LabelMap.fromExamples(labelValues(examples));
+  }
   const map = LabelMap.fromConfig(Object.fromEntries(labelList.map((l, i) => [String(i), l])));
   const check = (values: readonly string[], e: { file?: string; line: number }) => {
     for (const v of values) map.id(v, { file: e.file ?? '(data)', line: e.line });

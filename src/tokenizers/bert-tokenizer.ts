@@ -14,6 +14,7 @@ import { bertPreTokenize } from './pre-tokenizer.js';
 import { type TruncationStrategy, truncatedLengths } from './truncation.js';
 import { buildSpecialTokensMap, buildTokenizerConfig } from './config-files.js';
 import { buildTokenizerJson, parseTokenizerJson } from './tokenizer-json.js';
+import { CHINESE, PUNCTUATION, WHITESPACE, WORD, charFlags } from './unicode.js';
 import { WordPiece } from './wordpiece.js';
 
 export { TokenizerError, TokenizerFileError, TruncationError } from './errors.js';
@@ -30,7 +31,18 @@ interface Sequence {
   starts: number[];
   ends: number[];
   words: number[];
+  /** False when tokenization stopped early, once enough tokens were made (see `encodeSequence`). */
+  complete: boolean;
 }
+
+const emptySequence = (): Sequence => ({ ids: [], tokens: [], starts: [], ends: [], words: [], complete: true });
+
+/** The fewest characters a text is tokenized in at a time when only its first tokens are kept. */
+const MIN_WINDOW_CHARS = 1024;
+/** Windows hold about this many characters per token kept (prose has 4 to 6 per token). */
+const WINDOW_CHARS_PER_TOKEN = 16;
+/** A run without a safe cut longer than this is read as one long word when it can only be one. */
+const LONG_RUN_CHARS = 1 << 16;
 
 /**
  * BERT's WordPiece tokenizer: cleaning, CJK characters split one per token, optional
@@ -58,6 +70,14 @@ export class BertTokenizer {
   private readonly wordPiece: WordPiece;
   private readonly template: PostProcessorTemplate;
   private readonly specialIds: Set<number>;
+  /** Code points of the added tokens' contents, raw and normalised: a text is never cut at one. */
+  private readonly patternChars = new Set<number>();
+  /** Whether a long text may be tokenized window by window (no added token strips whitespace). */
+  private readonly windowed: boolean;
+  /** Whether an added token matches only as a single word (then CJK characters are no safe cut). */
+  private readonly singleWordTokens: boolean;
+  private readonly cutChars = new Map<number, boolean>();
+  private readonly runChars = new Map<number, number>();
 
   /**
    * @param vocab The model vocabulary: tokens in id order (as in vocab.txt; for a repeated token
@@ -100,6 +120,9 @@ export class BertTokenizer {
     const normalized = this.added.filter((t) => t.normalized).map((token) => ({ pattern: this.normalizer.normalizeString(token.content), token }));
     this.rawMatcher = new AddedTokenMatcher(raw);
     this.normalizedMatcher = new AddedTokenMatcher(normalized);
+    for (const { pattern } of [...raw, ...normalized]) for (const c of pattern) this.patternChars.add(c.codePointAt(0)!);
+    this.windowed = !this.added.some((t) => t.lstrip || t.rstrip);
+    this.singleWordTokens = this.added.some((t) => t.singleWord);
   }
 
   private resolveAddedTokens(): AddedToken[] {
@@ -237,10 +260,171 @@ export class BertTokenizer {
     return this.encodeSequence(text).tokens;
   }
 
-  /** Normalisation, added-token extraction, pre-tokenisation and WordPiece for one text. */
-  private encodeSequence(text: string): Sequence {
-    const seq: Sequence = { ids: [], tokens: [], starts: [], ends: [], words: [] };
+  /**
+   * Normalisation, added-token extraction, pre-tokenisation and WordPiece for one text. With a
+   * `limit`, tokenization stops once at least `limit` tokens are made (`complete` is then false):
+   * the text is tokenized in windows cut only where no word, added token or normalisation crosses
+   * (before a whitespace, punctuation or, with `chineseChars`, CJK character that no added token
+   * contains), so the tokens made are exactly the first tokens of the whole text, and a long text
+   * costs memory for its first tokens only.
+   */
+  private encodeSequence(text: string, limit = Number.POSITIVE_INFINITY): Sequence {
+    const seq = emptySequence();
+    if (limit === Number.POSITIVE_INFINITY || !this.windowed) {
+      this.encodeRange(text, 0, text.length, seq, 0);
+      return seq;
+    }
+    const window = Math.max(MIN_WINDOW_CHARS, Math.min(limit, 1 << 16) * WINDOW_CHARS_PER_TOKEN);
+    let from = 0;
     let word = 0;
+    while (from < text.length && seq.ids.length < limit) {
+      const to = this.nextCut(text, Math.min(text.length, from + window));
+      const run = to - from > window + LONG_RUN_CHARS ? this.longRun(text, from, to) : undefined;
+      if (run === undefined) word = this.encodeRange(text, from, to, seq, word);
+      else {
+        word = this.encodeRange(text, from, run.start, seq, word);
+        word = this.encodeLongRun(text, run.start, to, seq, word);
+      }
+      from = to;
+    }
+    seq.complete = from >= text.length;
+    return seq;
+  }
+
+  /** The tokens of the whole of `text`, counted window by window without keeping them. */
+  private countTokens(text: string): number {
+    if (!this.windowed) return this.encodeSequence(text).ids.length;
+    let n = 0;
+    let from = 0;
+    while (from < text.length) {
+      const to = this.nextCut(text, Math.min(text.length, from + (1 << 16)));
+      const part = emptySequence();
+      const run = to - from > (1 << 16) + LONG_RUN_CHARS ? this.longRun(text, from, to) : undefined;
+      if (run === undefined) this.encodeRange(text, from, to, part, 0);
+      else {
+        this.encodeRange(text, from, run.start, part, 0);
+        this.encodeLongRun(text, run.start, to, part, 0);
+      }
+      n += part.ids.length;
+      from = to;
+    }
+    return n;
+  }
+
+  /** The first safe cut at or after `at` (see {@link encodeSequence}), or the end of the text. */
+  private nextCut(text: string, at: number): number {
+    let i = at;
+    while (i < text.length) {
+      const unit = text.charCodeAt(i);
+      if (unit >= 0xdc00 && unit <= 0xdfff) {
+        i++;
+        continue;
+      }
+      const cp = text.codePointAt(i)!;
+      if (this.isCutChar(cp)) return i;
+      i += cp > 0xffff ? 2 : 1;
+    }
+    return text.length;
+  }
+
+  /** Whether the text may be cut just before `cp`: it starts a word of its own, whatever surrounds it. */
+  private isCutChar(cp: number): boolean {
+    let cut = this.cutChars.get(cp);
+    if (cut !== undefined) return cut;
+    cut = this.computeCutChar(cp);
+    if (this.cutChars.size > 65536) this.cutChars.clear();
+    this.cutChars.set(cp, cut);
+    return cut;
+  }
+
+  private computeCutChar(cp: number): boolean {
+    if (this.patternChars.has(cp)) return false;
+    const flags = charFlags(cp);
+    const normalized = this.normalizer.normalizeString(String.fromCodePoint(cp));
+    if (normalized.length === 0) return false;
+    for (const c of normalized) if (this.patternChars.has(c.codePointAt(0)!)) return false;
+    if (this.normalizer.options.chineseChars && flags & CHINESE) return !this.singleWordTokens;
+    if (flags & WORD) return false;
+    for (const c of normalized) {
+      const f = charFlags(c.codePointAt(0)!);
+      if (f & WORD || !(f & (WHITESPACE | PUNCTUATION))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * How much of a run of characters with no safe cut ends up in a word: the code points of each
+   * character once normalised, or -1 when it may split the run (it normalises to whitespace or
+   * punctuation, or belongs to an added token).
+   */
+  private runCharLength(cp: number): number {
+    let n = this.runChars.get(cp);
+    if (n !== undefined) return n;
+    const normalized = this.normalizer.normalizeString(String.fromCodePoint(cp));
+    n = 0;
+    for (const c of normalized) {
+      const code = c.codePointAt(0)!;
+      if (this.patternChars.has(code) || charFlags(code) & (WHITESPACE | PUNCTUATION)) {
+        n = -1;
+        break;
+      }
+      n++;
+    }
+    if (this.patternChars.has(cp) || (this.normalizer.options.chineseChars && charFlags(cp) & CHINESE)) n = -1;
+    if (this.runChars.size > 65536) this.runChars.clear();
+    this.runChars.set(cp, n);
+    return n;
+  }
+
+  /**
+   * When `text[from, to)` is a safe-cut character (or the text's start) followed by a run that can
+   * only be one word (or nothing), where that run starts; undefined otherwise.
+   */
+  private longRun(text: string, from: number, to: number): { start: number } | undefined {
+    let i = from;
+    if (i > 0 || this.isCutChar(text.codePointAt(i)!)) i += text.codePointAt(i)! > 0xffff ? 2 : 1;
+    const start = i;
+    while (i < to) {
+      const cp = text.codePointAt(i)!;
+      if (this.runCharLength(cp) < 0) return undefined;
+      i += cp > 0xffff ? 2 : 1;
+    }
+    return { start };
+  }
+
+  /**
+   * Tokens of a run that is one word once normalised (see {@link longRun}): nothing when every
+   * character is removed, one unknown token when the word is longer than WordPiece takes, else the
+   * word's pieces. Memory does not grow with the run.
+   */
+  private encodeLongRun(text: string, from: number, to: number, seq: Sequence, word: number): number {
+    let length = 0;
+    let first = -1;
+    let lastEnd = -1;
+    for (let i = from; i < to; ) {
+      const cp = text.codePointAt(i)!;
+      const next = i + (cp > 0xffff ? 2 : 1);
+      const n = this.runCharLength(cp);
+      if (n > 0) {
+        if (first < 0) first = i;
+        lastEnd = next;
+        length += n;
+      }
+      i = next;
+    }
+    if (length === 0) return word;
+    if (length <= this.options.maxInputCharsPerWord) return this.encodeRange(text, from, to, seq, word);
+    seq.ids.push(this.unkTokenId);
+    seq.tokens.push(this.options.unkToken);
+    seq.starts.push(first);
+    seq.ends.push(lastEnd);
+    seq.words.push(word);
+    return word + 1;
+  }
+
+  /** Appends the tokens of `text[from, to)` to `seq`, numbering words from `firstWord`; returns the next word number. */
+  private encodeRange(text: string, from: number, to: number, seq: Sequence, firstWord: number): number {
+    let word = firstWord;
     const push = (id: number, token: string, start: number, end: number, w: number) => {
       seq.ids.push(id);
       seq.tokens.push(token);
@@ -249,9 +433,9 @@ export class BertTokenizer {
       seq.words.push(w);
     };
     const words: number[] = [];
-    const normalizedPart = (from: number, to: number) => {
-      if (from >= to) return;
-      const norm = this.normalizer.normalize(text, from, to);
+    const normalizedPart = (partFrom: number, partTo: number) => {
+      if (partFrom >= partTo) return;
+      const norm = this.normalizer.normalize(text, partFrom, partTo);
       const ntext = norm.text;
       if (ntext.length === 0) return;
       const tokenizeWords = (a: number, b: number) => {
@@ -279,16 +463,16 @@ export class BertTokenizer {
       }
       tokenizeWords(at, ntext.length);
     };
-    let at = 0;
+    let at = from;
     if (!this.rawMatcher.empty) {
-      for (const m of this.rawMatcher.find(text, 0, text.length)) {
+      for (const m of this.rawMatcher.find(text, from, to)) {
         normalizedPart(at, m.start);
         push(m.token.id, text.slice(m.start, m.end), m.start, m.end, word++);
         at = m.end;
       }
     }
-    normalizedPart(at, text.length);
-    return seq;
+    normalizedPart(at, to);
+    return word;
   }
 
   /**
@@ -297,7 +481,42 @@ export class BertTokenizer {
    * @throws TruncationError when the input cannot be truncated as asked (see {@link EncodeOptions.truncation}).
    */
   encode(text: string, textPair?: string, opts: EncodeOptions = {}): Encoding {
-    return this.finish(this.encodeSequence(text), textPair === undefined ? undefined : this.encodeSequence(textPair), opts);
+    const [limitA, limitB] = this.tokenLimits(opts, textPair !== undefined);
+    const a = this.encodeSequence(text, limitA);
+    const b = textPair === undefined ? undefined : this.encodeSequence(textPair, limitB);
+    const lengths = b && truncationStrategy(opts) === 'longest_first' ? this.pairLengths(text, a, textPair!, b, limitA - 1) : undefined;
+    return this.finish(a, b, opts, lengths);
+  }
+
+  /**
+   * Lengths that truncate a pair as the full lengths would, when tokenization stopped early: with
+   * both texts longer than `room` and `room` odd, longest-first truncation gives the odd token to
+   * the longer text (the second on a tie), so which one is longer must be known. Undefined when the
+   * lengths made decide it already.
+   */
+  private pairLengths(text: string, a: Sequence, textPair: string, b: Sequence, room: number): [number, number] | undefined {
+    if ((a.complete && b.complete) || room % 2 === 0) return undefined;
+    if (!a.complete && !b.complete) return [this.countTokens(text), this.countTokens(textPair)];
+    const known = a.complete ? a.ids.length : b.ids.length;
+    if (known <= room) return undefined;
+    // The other text's length, or `known + 1` when it has more: all the comparison needs.
+    const other = this.encodeSequence(a.complete ? textPair : text, known + 1).ids.length;
+    return a.complete ? [known, Math.min(other, known + 1)] : [Math.min(other, known + 1), known];
+  }
+
+  /**
+   * How many tokens of each text need to be made for `opts`: one more than fit when truncation
+   * keeps the first tokens (the rest are cut anyway), else all (infinity).
+   */
+  private tokenLimits(opts: EncodeOptions, pair: boolean): [number, number] {
+    const all: [number, number] = [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY];
+    const strategy = truncationStrategy(opts);
+    const maxLength = opts.maxLength ?? this.options.modelMaxLength;
+    if (strategy === undefined || maxLength === undefined || (opts.truncationSide ?? this.options.truncationSide) !== 'right') return all;
+    const room = maxLength - ((opts.addSpecialTokens ?? true) ? addedTokenCount(this.template, pair) : 0);
+    if (room < 0) return all;
+    if (!pair || strategy === 'longest_first') return [room + 1, room + 1];
+    return strategy === 'only_first' ? [room + 1, Number.POSITIVE_INFINITY] : [Number.POSITIVE_INFINITY, room + 1];
   }
 
   /**
@@ -306,20 +525,23 @@ export class BertTokenizer {
    * offsets are relative to each word. For token classification, where labels belong to words.
    */
   encodeWords(words: readonly string[], opts: EncodeOptions = {}): Encoding {
-    const seq: Sequence = { ids: [], tokens: [], starts: [], ends: [], words: [] };
-    words.forEach((w, i) => {
-      const part = this.encodeSequence(w);
-      seq.ids.push(...part.ids);
-      seq.tokens.push(...part.tokens);
-      seq.starts.push(...part.starts);
-      seq.ends.push(...part.ends);
-      for (let k = 0; k < part.ids.length; k++) seq.words.push(i);
-    });
+    const seq = emptySequence();
+    const [limit] = this.tokenLimits(opts, false);
+    for (let i = 0; i < words.length && seq.ids.length < limit; i++) {
+      const part = this.encodeSequence(words[i]!, limit - seq.ids.length);
+      for (let k = 0; k < part.ids.length; k++) {
+        seq.ids.push(part.ids[k]!);
+        seq.tokens.push(part.tokens[k]!);
+        seq.starts.push(part.starts[k]!);
+        seq.ends.push(part.ends[k]!);
+        seq.words.push(i);
+      }
+    }
     return this.finish(seq, undefined, opts);
   }
 
   /** Truncation, special tokens and padding of encoded sequences. */
-  private finish(first: Sequence, second: Sequence | undefined, opts: EncodeOptions): Encoding {
+  private finish(first: Sequence, second: Sequence | undefined, opts: EncodeOptions, lengths?: [number, number]): Encoding {
     const special = opts.addSpecialTokens ?? true;
     let a = first;
     let b = second;
@@ -333,7 +555,7 @@ export class BertTokenizer {
       if (maxLength < added) {
         throw new TruncationError(`maxLength ${maxLength} leaves no room for the ${added} special tokens; use at least ${added}`);
       }
-      const [na, nb] = truncatedLengths(a.ids.length, b?.ids.length, maxLength - added, strategy);
+      const [na, nb] = truncatedLengths(lengths?.[0] ?? a.ids.length, b === undefined ? undefined : (lengths?.[1] ?? b.ids.length), maxLength - added, strategy);
       const side = opts.truncationSide ?? this.options.truncationSide;
       a = cut(a, na, side);
       if (b) b = cut(b, nb, side);
@@ -357,7 +579,7 @@ export class BertTokenizer {
     const encs = inputs.map((x) => (typeof x === 'string' ? this.encode(x, undefined, single) : this.encode(x[0], x[1], single)));
     const padding = opts.padding === undefined || opts.padding === true ? 'longest' : opts.padding;
     if (padding === false) return encs;
-    const length = padding === 'max_length' ? this.maxLengthFor('max_length', opts) : Math.max(0, ...encs.map((e) => e.inputIds.length));
+    const length = padding === 'max_length' ? this.maxLengthFor('max_length', opts) : encs.reduce((n, e) => Math.max(n, e.inputIds.length), 0);
     return encs.map((e) => this.pad(e, length, opts));
   }
 
@@ -486,5 +708,6 @@ function cut(s: Sequence, n: number, side: Side): Sequence {
     starts: s.starts.slice(from, to),
     ends: s.ends.slice(from, to),
     words: s.words.slice(from, to),
+    complete: s.complete,
   };
 }

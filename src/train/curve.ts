@@ -43,8 +43,12 @@ const LEGEND_WIDTH = 190;
 function panel(series: readonly Series[], x0: number, y0: number, w: number, h: number, title: string, maxStep: number, range?: [number, number]): string {
   const all = series.flatMap((s) => s.points).filter(([, v]) => Number.isFinite(v));
   if (all.length === 0) return '';
-  let lo = Math.min(...all.map(([, v]) => v));
-  let hi = Math.max(...all.map(([, v]) => v));
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const [, v] of all) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
   if (range) {
     lo = Math.max(range[0], lo);
     hi = Math.min(range[1], hi);
@@ -114,7 +118,7 @@ export function learningCurveSvg(history: readonly Readonly<Record<string, numbe
       series.get(k)!.push([step, v]);
     }
   }
-  const maxStep = Math.max(1, ...history.map((r) => r.step ?? 0));
+  const maxStep = history.reduce((m, r) => Math.max(m, r.step ?? 0), 1);
   const lossSeries: [string, [number, number][]][] = [];
   const rateSeries: [string, [number, number][]][] = [];
   for (const [name, points] of series) {
