@@ -4,9 +4,10 @@
  * Every file is written atomically (temporary file, then rename).
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
+import { readSmallFile } from '../io/files.js';
 import { BertTokenizer } from '../tokenizers/bert-tokenizer.js';
 import { tokenizerFileContents } from '../tokenizers/io.js';
 import { ExportError } from './errors.js';
@@ -36,7 +37,7 @@ function reasonOf(e: unknown): string {
 /** Creates `dir` and `dir/onnx`, or explains why they cannot be written. */
 export async function prepareOutput(dir: string): Promise<string> {
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
-    throw new ExportError('output_not_writable', `${dir}: exists and is a file; --output takes a directory`, { file: dir });
+    throw new ExportError('output_not_writable', `${dir}: exists and is a file; the export is written into a directory, so choose another path`, { file: dir });
   }
   const onnxDir = join(dir, 'onnx');
   try {
@@ -87,7 +88,7 @@ export async function writeSideFiles(from: string, to: string): Promise<{ writte
   for (const name of SIDE_FILES) {
     const source = join(from, name);
     if (existsSync(source)) {
-      await writeOutput(join(to, name), await readFile(source));
+      await writeOutput(join(to, name), await readSmallFile(source, { what: 'a file copied beside the ONNX models', seekable: true }));
     } else if (generatedText[name] !== undefined) {
       await writeOutput(join(to, name), enc.encode(generatedText[name]));
       generated.push(name);
@@ -95,7 +96,7 @@ export async function writeSideFiles(from: string, to: string): Promise<{ writte
     written.push(name);
   }
   if (existsSync(join(from, 'added_tokens.json'))) {
-    await writeOutput(join(to, 'added_tokens.json'), await readFile(join(from, 'added_tokens.json')));
+    await writeOutput(join(to, 'added_tokens.json'), await readSmallFile(join(from, 'added_tokens.json'), { what: 'a file copied beside the ONNX models', seekable: true }));
     written.push('added_tokens.json');
   }
   return { written, generated, warnings };

@@ -1,14 +1,22 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { type ErrorCode, TunaError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { fileSystemError, readSmallTextFile } from './files.js';
 import { type NamedTensor, type ReadOptions, readSafetensors, readSafetensorsHeader, SafetensorsError, writeSafetensors } from './safetensors.js';
 
-/** A checkpoint directory cannot be read or written; the message names the file and what to do. */
+/** The codes a {@link CheckpointError} has. */
+export type CheckpointErrorCode = Extract<ErrorCode, 'invalid_checkpoint' | 'file_not_found' | 'file_unreadable' | 'file_system' | 'too_large'>;
+
+/**
+ * A checkpoint directory cannot be read or written (code `invalid_checkpoint`; `file_not_found`,
+ * `file_unreadable`, `file_system` when a file cannot be read at all; `too_large` for a file larger
+ * than tuna reads); the message names the file and what to do.
+ */
 export class CheckpointError extends TunaError {
   override name = 'CheckpointError';
-  constructor(message: string, details: { code?: Extract<ErrorCode, 'invalid_checkpoint' | 'file_not_found'>; file?: string; cause?: unknown } = {}) {
+  constructor(message: string, details: { code?: CheckpointErrorCode; file?: string; cause?: unknown } = {}) {
     super(details.code ?? 'invalid_checkpoint', message, details);
   }
 }
@@ -56,6 +64,52 @@ export function pickleRefusal(where: string, pickles: readonly string[]): string
   );
 }
 
+/**
+ * Whether something is at `path`: a file, a directory, or a link (even a broken one or a loop), so
+ * that reading it then names what is wrong with it instead of calling it absent.
+ */
+function entryExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks that `dir` is a directory that can be read, with errors naming it: absent, a file, or
+ * unreachable (a part of the path is a file, a link loop, no permission).
+ */
+function checkCheckpointDirectory(dir: string): void {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new CheckpointError(`${dir}: no such checkpoint directory`, { code: 'file_not_found', file: dir, cause: e });
+    throw asCheckpointError(fileSystemError(dir, e, 'read the checkpoint directory'));
+  }
+  if (!isDirectory) throw new CheckpointError(`${dir}: not a directory; a checkpoint is a directory with ${CONFIG_FILE} and ${WEIGHTS_FILE}`, { file: dir });
+}
+
+/** A TunaError from reading a file (devices, size caps, errno) as a CheckpointError with the same code when it has one of its own. */
+function asCheckpointError(e: TunaError): CheckpointError {
+  if (e instanceof CheckpointError) return e;
+  const own: readonly string[] = ['file_not_found', 'file_unreadable', 'file_system', 'too_large'];
+  const code = own.includes(e.code) ? (e.code as CheckpointErrorCode) : 'invalid_checkpoint';
+  return new CheckpointError(e.message, { code, ...(e.file === undefined ? {} : { file: e.file }), cause: e });
+}
+
+/** Reads a small JSON file of a checkpoint (config, index) as text, with errors naming it. */
+async function readCheckpointText(path: string, what: string): Promise<string> {
+  try {
+    // A file of a checkpoint directory is never a stream: a named pipe there is refused at once.
+    return await readSmallTextFile(path, { what, seekable: true });
+  } catch (e) {
+    throw asCheckpointError(fileSystemError(path, e, 'read'));
+  }
+}
+
 /** Pickled weight files in a directory. */
 export function findPickleFiles(dir: string): string[] {
   try {
@@ -68,49 +122,54 @@ export function findPickleFiles(dir: string): string[] {
 }
 
 /** Reads and checks config.json of a checkpoint directory. */
+/**
+ * Reads and checks config.json of a checkpoint directory. The file is read with a size cap;
+ * devices (a link to /dev/zero), directories and unreachable paths are refused naming the file.
+ */
 export async function readConfig(dir: string): Promise<Record<string, unknown>> {
   const path = join(dir, CONFIG_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new CheckpointError(
-        existsSync(dir)
-          ? `${dir}: no ${CONFIG_FILE}; a Hugging Face checkpoint directory needs one (it describes the model's sizes and labels)`
-          : `${dir}: no such checkpoint directory`,
-        { code: existsSync(dir) ? 'invalid_checkpoint' : 'file_not_found', file: dir },
-      );
-    }
-    throw new CheckpointError(`${path}: cannot be read (${(e as Error).message})`);
+  if (!entryExists(path)) {
+    checkCheckpointDirectory(dir);
+    throw new CheckpointError(`${dir}: no ${CONFIG_FILE}; a Hugging Face checkpoint directory needs one (it describes the model's sizes and labels)`, { file: dir });
   }
+  const text = await readCheckpointText(path, 'the model config');
+  if (text.trim() === '') throw new CheckpointError(`${path}: is empty; it must hold the model's config as a JSON object (restore it from the checkpoint)`, { file: path });
   let config: unknown;
   try {
     config = JSON.parse(text);
   } catch (e) {
-    throw new CheckpointError(`${path}: not valid JSON (${(e as Error).message})`);
+    throw new CheckpointError(`${path}: not valid JSON (${(e as Error).message})`, { file: path });
   }
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new CheckpointError(`${path}: must hold a JSON object`);
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new CheckpointError(`${path}: must hold a JSON object`, { file: path });
   return config as Record<string, unknown>;
 }
 
-/** Whether a checkpoint directory has safetensors weights (one file, or an index of shards). */
+/**
+ * Whether a checkpoint directory has safetensors weights (one file, or an index of shards). A
+ * weights entry that cannot be read (a broken link, a device) counts: reading it then says why.
+ */
 export function hasWeights(dir: string): boolean {
-  return existsSync(join(dir, WEIGHTS_FILE)) || existsSync(join(dir, WEIGHTS_INDEX_FILE));
+  return entryExists(join(dir, WEIGHTS_FILE)) || entryExists(join(dir, WEIGHTS_INDEX_FILE));
 }
 
 /** The safetensors files a checkpoint directory's weights live in, or a {@link CheckpointError} saying why there are none. */
 export async function weightFiles(dir: string): Promise<{ files: string[]; index?: Map<string, string> }> {
   const single = join(dir, WEIGHTS_FILE);
-  if (existsSync(single)) return { files: [single] };
+  if (entryExists(single)) return { files: [single] };
   const indexPath = join(dir, WEIGHTS_INDEX_FILE);
-  if (existsSync(indexPath)) {
+  if (entryExists(indexPath)) {
     const index = await readIndex(indexPath);
     return { files: [...new Set(index.values())].sort().map((f) => join(dir, f)), index };
   }
   const pickles = findPickleFiles(dir);
   if (pickles.length) throw new CheckpointError(pickleRefusal(dir, pickles));
-  const others = readdirSync(dir).filter((f) => /\.(h5|msgpack|onnx)$/.test(f) || f.endsWith('.safetensors'));
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch (e) {
+    throw asCheckpointError(fileSystemError(dir, e, 'list the checkpoint directory'));
+  }
+  const others = entries.filter((f) => /\.(h5|msgpack|onnx)$/.test(f) || f.endsWith('.safetensors'));
   throw new CheckpointError(
     `${dir}: no ${WEIGHTS_FILE} (or ${WEIGHTS_INDEX_FILE} with shards)` +
       (others.length ? `; found ${others.join(', ')}, which tuna does not load as Hugging Face weights` : '') +
@@ -120,11 +179,12 @@ export async function weightFiles(dir: string): Promise<{ files: string[]; index
 
 /** Reads a sharded checkpoint's index: tensor name → shard file name. */
 async function readIndex(path: string): Promise<Map<string, string>> {
+  const text = await readCheckpointText(path, 'the index of the weight shards');
   let raw: unknown;
   try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (e) {
-    throw new CheckpointError(`${path}: not valid JSON (${(e as Error).message})`);
+    throw new CheckpointError(`${path}: not valid JSON (${(e as Error).message})`, { file: path });
   }
   const map = (raw as { weight_map?: unknown } | null)?.weight_map;
   if (map === null || typeof map !== 'object' || Array.isArray(map)) throw new CheckpointError(`${path}: no "weight_map" object`);
@@ -145,8 +205,7 @@ async function readIndex(path: string): Promise<Map<string, string>> {
  * and the like) are refused with a {@link CheckpointError} explaining how to convert them.
  */
 export async function readCheckpoint(dir: string, opts: ReadCheckpointOptions = {}): Promise<Checkpoint> {
-  if (!existsSync(dir)) throw new CheckpointError(`${dir}: no such checkpoint directory`, { code: 'file_not_found', file: dir });
-  if (!statSync(dir).isDirectory()) throw new CheckpointError(`${dir}: not a directory; a checkpoint is a directory with ${CONFIG_FILE} and ${WEIGHTS_FILE}`);
+  checkCheckpointDirectory(dir);
   const config = await readConfig(dir);
   const { files, index } = await weightFiles(dir);
   const tensors = new Map<string, NamedTensor>();
@@ -158,7 +217,10 @@ export async function readCheckpoint(dir: string, opts: ReadCheckpointOptions = 
       if (index) await checkShard(file, index);
       contents = await readSafetensors(file, readOpts);
     } catch (e) {
-      if (e instanceof SafetensorsError) throw new CheckpointError(`${e.message}\n(the checkpoint at ${dir} cannot be loaded; re-download or re-save it)`);
+      if (e instanceof SafetensorsError && e.code === 'invalid_safetensors') {
+        throw new CheckpointError(`${e.message}\n(the checkpoint at ${dir} cannot be loaded; re-download or re-save it)`, { file, cause: e });
+      }
+      if (e instanceof SafetensorsError) throw asCheckpointError(e);
       throw e;
     }
     metadata ??= contents.metadata;
@@ -172,7 +234,7 @@ export async function readCheckpoint(dir: string, opts: ReadCheckpointOptions = 
 }
 
 async function checkShard(file: string, index: ReadonlyMap<string, string>): Promise<void> {
-  if (!existsSync(file)) throw new CheckpointError(`${file}: shard named by ${WEIGHTS_INDEX_FILE} is missing; the download is incomplete`);
+  if (!entryExists(file)) throw new CheckpointError(`${file}: shard named by ${WEIGHTS_INDEX_FILE} is missing; the download is incomplete`, { file });
   const name = basename(file);
   const header = await readSafetensorsHeader(file);
   const inFile = new Set(header.tensors.map((t) => t.name));

@@ -1,5 +1,5 @@
 import onnxProto from 'onnx-proto';
-import { type ErrorDetails, TunaError } from '../errors.js';
+import { type ErrorCode, type ErrorDetails, TunaError } from '../errors.js';
 import { type DType, byteSize, dtypeFromOnnxCode, onnxTypeCode } from './dtype.js';
 import { type Attribute, type Graph, MS_DOMAIN, type TensorData, type TensorValues, type Value } from './graph.js';
 import type { Dim } from './shape.js';
@@ -127,21 +127,47 @@ export interface OnnxModelInfo {
   opCounts(): Map<string, number>;
 }
 
-/** Error raised when bytes are not a readable ONNX model (code `invalid_onnx`). */
+/**
+ * Error raised when bytes are not a readable ONNX model (code `invalid_onnx`), or hold more than
+ * tuna reads (code `too_large`).
+ */
 export class OnnxFormatError extends TunaError {
   override name = 'OnnxFormatError';
-  constructor(message: string, details: ErrorDetails = {}) {
-    super('invalid_onnx', message, details);
+  constructor(message: string, details: ErrorDetails & { readonly code?: Extract<ErrorCode, 'invalid_onnx' | 'too_large'> } = {}) {
+    super(details.code ?? 'invalid_onnx', message, details);
   }
 }
 
-/** Decodes the bytes of a `.onnx` file for inspection. */
-export function loadOnnx(bytes: Uint8Array, source = 'model'): OnnxModelInfo {
+/** The most nodes {@link loadOnnx} reads from one model, those of subgraphs and functions included. */
+export const MAX_ONNX_NODES = 500_000;
+/** The most attributes, initializers and value infos together {@link loadOnnx} reads from one model. */
+export const MAX_ONNX_RECORDS = 4 * MAX_ONNX_NODES;
+/** How deep subgraphs (the bodies of If, Loop, Scan) may nest in a model {@link loadOnnx} reads. */
+export const MAX_ONNX_SUBGRAPH_DEPTH = 64;
+/** How deep protobuf messages of any kind (nested types, groups) may nest in a model {@link loadOnnx} reads. */
+export const MAX_ONNX_NESTING = 256;
+
+/** Options of {@link loadOnnx}: lower limits than the defaults (for a service, or tests). */
+export interface LoadOnnxOptions {
+  /** The most nodes read ({@link MAX_ONNX_NODES} unless given). */
+  readonly maxNodes?: number;
+  /** How deep subgraphs may nest ({@link MAX_ONNX_SUBGRAPH_DEPTH} unless given). */
+  readonly maxSubgraphDepth?: number;
+}
+
+/**
+ * Decodes the bytes of a `.onnx` file for inspection. The bytes are first measured without building
+ * anything (nodes, subgraph nesting), so a model with millions of nodes or subgraphs nested
+ * thousands deep is refused with an error naming `source` before it takes memory or stack.
+ */
+export function loadOnnx(bytes: Uint8Array, source = 'model', opts: LoadOnnxOptions = {}): OnnxModelInfo {
+  checkOnnxSize(bytes, source, opts);
   let model: onnxProto.onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
-    throw new OnnxFormatError(`${source}: not a valid ONNX model (${(e as Error).message})`, { file: source, cause: e });
+    const why = e instanceof RangeError && /call stack/i.test(e.message) ? 'its messages nest too deeply' : (e as Error).message;
+    throw new OnnxFormatError(`${source}: not a valid ONNX model (${why})`, { file: source, cause: e });
   }
   const g = model.graph;
   if (!g) throw new OnnxFormatError(`${source}: the ONNX model has no graph`, { file: source });
@@ -174,6 +200,136 @@ export function loadOnnx(bytes: Uint8Array, source = 'model'): OnnxModelInfo {
       return counts;
     },
   };
+}
+
+// ------------------------------------------------------------------ measuring before decoding
+
+/** The messages on the paths that nest (graphs in attributes, types in types) or hold nodes. */
+type MessageKind = 'model' | 'training' | 'graph' | 'function' | 'node' | 'attribute' | 'valueInfo' | 'type' | 'sequence' | 'map' | 'optional';
+
+/**
+ * How the decoder reads a field: a varint, 4 bytes, a length-delimited run it does not look into,
+ * a packed-or-single repeated scalar, or a message of a kind above. Fields not listed are skipped by
+ * their wire type. As in the generated decoder, a listed field is read by its schema type whatever
+ * its wire type says, so the measure walks the bytes exactly as the decoder will.
+ */
+type FieldRead = 'varint' | 'fixed32' | 'bytes' | 'packedVarint' | 'packedFixed32' | MessageKind;
+
+/** The fields of onnx.proto (as onnx-proto decodes them) that the measure follows. */
+const SCHEMA: Readonly<Record<MessageKind, Readonly<Record<number, FieldRead>>>> = {
+  model: { 1: 'varint', 2: 'bytes', 3: 'bytes', 4: 'bytes', 5: 'varint', 6: 'bytes', 7: 'graph', 8: 'bytes', 14: 'bytes', 20: 'training', 25: 'function' },
+  training: { 1: 'graph', 2: 'graph', 3: 'bytes', 4: 'bytes' },
+  graph: { 1: 'node', 2: 'bytes', 5: 'bytes', 10: 'bytes', 11: 'valueInfo', 12: 'valueInfo', 13: 'valueInfo', 14: 'bytes', 15: 'bytes' },
+  function: { 1: 'bytes', 4: 'bytes', 5: 'bytes', 6: 'bytes', 7: 'node', 8: 'bytes', 9: 'bytes', 10: 'bytes' },
+  node: { 1: 'bytes', 2: 'bytes', 3: 'bytes', 4: 'bytes', 5: 'attribute', 6: 'bytes', 7: 'bytes' },
+  attribute: {
+    1: 'bytes',
+    2: 'fixed32',
+    3: 'varint',
+    4: 'bytes',
+    5: 'bytes',
+    6: 'graph',
+    7: 'packedFixed32',
+    8: 'packedVarint',
+    9: 'bytes',
+    10: 'bytes',
+    11: 'graph',
+    13: 'bytes',
+    14: 'type',
+    15: 'type',
+    20: 'varint',
+    21: 'bytes',
+    22: 'bytes',
+    23: 'bytes',
+  },
+  valueInfo: { 1: 'bytes', 2: 'type', 3: 'bytes' },
+  type: { 1: 'bytes', 4: 'sequence', 5: 'map', 6: 'bytes', 8: 'bytes', 9: 'optional' },
+  sequence: { 1: 'type' },
+  map: { 1: 'varint', 2: 'type' },
+  optional: { 1: 'type' },
+};
+
+/** A message being walked (up to `end`), or a protobuf group (ended by its end tag, within `end`). */
+interface Frame {
+  readonly kind: MessageKind | 'group';
+  readonly end: number;
+}
+
+/**
+ * Walks the protobuf of a model without decoding it, with an explicit stack (no recursion), and
+ * refuses one with more nodes, records or nesting than tuna reads, or whose bytes do not parse.
+ */
+function checkOnnxSize(bytes: Uint8Array, source: string, opts: LoadOnnxOptions): void {
+  const maxNodes = opts.maxNodes ?? MAX_ONNX_NODES;
+  const maxDepth = opts.maxSubgraphDepth ?? MAX_ONNX_SUBGRAPH_DEPTH;
+  let pos = 0;
+  const corrupt = () => new OnnxFormatError(`${source}: not a valid ONNX model (the protobuf is truncated or corrupt at byte ${pos})`, { file: source });
+  const varint = (): number => {
+    let value = 0;
+    for (let i = 0; i < 10; i++) {
+      if (pos >= bytes.length) throw corrupt();
+      const b = bytes[pos++]!;
+      if (i < 5) value += (b & 0x7f) * 2 ** (7 * i);
+      if (b < 0x80) return value;
+    }
+    throw corrupt();
+  };
+  const skip = (n: number) => {
+    pos += n;
+    if (pos > bytes.length) throw corrupt();
+  };
+  const stack: Frame[] = [{ kind: 'model', end: bytes.length }];
+  let nodes = 0;
+  let records = 0;
+  let graphDepth = 0;
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.kind !== 'group' && pos === top.end) {
+      stack.pop();
+      if (top.kind === 'graph') graphDepth--;
+      continue;
+    }
+    if (pos >= top.end) throw corrupt();
+    const tag = varint();
+    const wire = tag & 7;
+    const read = top.kind === 'group' ? undefined : SCHEMA[top.kind][Math.floor(tag / 8)];
+    if (read === undefined) {
+      if (wire === 4 && top.kind === 'group') stack.pop();
+      else if (wire === 3) stack.push({ kind: 'group', end: top.end });
+      else if (wire === 0) varint();
+      else if (wire === 1) skip(8);
+      else if (wire === 2) skip(varint());
+      else if (wire === 5) skip(4);
+      else throw corrupt();
+    } else if (read === 'varint' || (read === 'packedVarint' && wire !== 2)) varint();
+    else if (read === 'fixed32' || (read === 'packedFixed32' && wire !== 2)) skip(4);
+    else if (read === 'bytes' || read === 'packedVarint' || read === 'packedFixed32') skip(varint());
+    else {
+      const end = varint() + pos;
+      if (end > top.end) throw corrupt();
+      stack.push({ kind: read, end });
+      if (read === 'node' && ++nodes > maxNodes) {
+        throw new OnnxFormatError(`${source}: the model has more than ${maxNodes} nodes, more than tuna reads from one model; check that it is the right file`, {
+          file: source,
+          code: 'too_large',
+        });
+      }
+      if ((read === 'attribute' || read === 'valueInfo') && ++records > MAX_ONNX_RECORDS) {
+        throw new OnnxFormatError(`${source}: the model has more than ${MAX_ONNX_RECORDS} attributes and value infos, more than tuna reads from one model`, {
+          file: source,
+          code: 'too_large',
+        });
+      }
+      if (read === 'graph' && ++graphDepth > maxDepth) {
+        throw new OnnxFormatError(`${source}: subgraphs nest more than ${maxDepth} deep, more than tuna reads; the file is corrupt or was built to be`, { file: source });
+      }
+    }
+    if (stack.length > MAX_ONNX_NESTING) {
+      throw new OnnxFormatError(`${source}: protobuf messages nest more than ${MAX_ONNX_NESTING} deep, more than tuna reads; the file is corrupt or was built to be`, {
+        file: source,
+      });
+    }
+  }
 }
 
 function decodeValueInfo(v: onnxProto.onnx.IValueInfoProto): OnnxValueInfo {

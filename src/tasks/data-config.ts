@@ -4,10 +4,10 @@
  * same layout needs no flags repeated.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TunaError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { readSmallTextFile } from '../io/files.js';
 import type { DataOptions, TaskName } from './prepare.js';
 
 /** The file name in a checkpoint directory. */
@@ -55,14 +55,16 @@ export async function writeDataConfig(dir: string, options: DataConfig): Promise
  * The data settings stored in checkpoint directory `dir`, or undefined when it has no
  * `tuna_data_config.json` (a checkpoint from elsewhere, or from an older tuna).
  *
- * @throws TunaError (`invalid_config`) for a file that is not valid JSON or has a field of the wrong type, naming the file and field.
+ * @throws TunaError (`invalid_config`) for a file that is not valid JSON or has a field of the wrong type, naming the file and field;
+ *   (`file_unreadable`, `too_large`, `file_system`) for one that cannot be read (a device, too large, no permission).
  */
 export async function readDataConfig(dir: string): Promise<DataConfig | undefined> {
   const path = join(dir, DATA_CONFIG_FILE);
   if (!existsSync(path)) return undefined;
+  const text = await readSmallTextFile(path, { what: 'the data settings of the checkpoint', seekable: true });
   let raw: unknown;
   try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (e) {
     throw new TunaError('invalid_config', `${path}: not valid JSON (${(e as Error).message}); delete the file and pass the data flags (columns, separator) yourself`, {
       file: path,

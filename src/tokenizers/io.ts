@@ -2,9 +2,11 @@
  * Tokenizer directories: which files are read (tokenizer.json wins over vocab.txt, as in Hugging
  * Face), how they combine, and writing them back atomically.
  */
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isTunaError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { fileSystemError, readSmallFile } from '../io/files.js';
 import type { AddedTokenSpec } from './added-tokens.js';
 import {
   type ConfigOptions,
@@ -50,6 +52,7 @@ function text(files: TokenizerFiles, name: (typeof TOKENIZER_FILES)[number], sou
 function json(files: TokenizerFiles, name: (typeof TOKENIZER_FILES)[number], source: string): unknown {
   const t = text(files, name, source);
   if (t === undefined) return undefined;
+  if (t.trim() === '') throw new TokenizerFileError(join(source, name), 'is empty; restore it from the original checkpoint or re-save the tokenizer');
   try {
     return JSON.parse(t);
   } catch (e) {
@@ -121,29 +124,53 @@ export function specFromFiles(files: TokenizerFiles, source: string): TokenizerS
   return { vocab, options, file };
 }
 
+/**
+ * The bytes of tokenizer file `name` of `dir`, or undefined when there is none. Each file is read
+ * with a size cap; devices (a link to /dev/zero), directories and unreachable paths are refused
+ * naming the file (a TunaError: `file_unreadable`, `too_large`, `file_system`).
+ */
+async function readTokenizerFile(dir: string, name: (typeof TOKENIZER_FILES)[number]): Promise<Uint8Array | undefined> {
+  const path = join(dir, name);
+  try {
+    // A file of a tokenizer directory is never a stream: a named pipe there is refused at once.
+    return await readSmallFile(path, { what: 'a tokenizer file', seekable: true });
+  } catch (e) {
+    if (isTunaError(e) && e.code === 'file_not_found') {
+      if (!(await isLink(path))) return undefined;
+      throw new TokenizerFileError(path, 'is a symbolic link to nothing; fix or remove the link', { code: 'file_not_found', cause: e });
+    }
+    throw fileSystemError(path, e, 'read');
+  }
+}
+
+async function isLink(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 /** Reads the tokenizer files of `dir` (see {@link specFromFiles}). */
 export async function loadTokenizerDirectory(dir: string): Promise<TokenizerSpec> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(dir);
-  } catch {
-    throw new TokenizerFileError(dir, 'does not exist; pass the directory that holds vocab.txt or tokenizer.json', { code: 'file_not_found' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new TokenizerFileError(dir, 'does not exist; pass the directory that holds vocab.txt or tokenizer.json', { code: 'file_not_found', cause: e });
+    }
+    throw fileSystemError(dir, e, 'read the tokenizer directory');
   }
   if (!info.isDirectory()) throw new TokenizerFileError(dir, 'is not a directory; pass the directory that holds vocab.txt or tokenizer.json');
   const files: Partial<Record<(typeof TOKENIZER_FILES)[number], Uint8Array>> = {};
   const wanted: (typeof TOKENIZER_FILES)[number][] = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json'];
   for (const name of wanted) {
-    const bytes = await readFile(join(dir, name)).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return undefined;
-      throw new TokenizerFileError(join(dir, name), `cannot be read (${e.message})`, { code: 'file_unreadable', cause: e });
-    });
+    const bytes = await readTokenizerFile(dir, name);
     if (bytes) files[name] = bytes;
   }
   if (!files['tokenizer.json']) {
-    const bytes = await readFile(join(dir, 'vocab.txt')).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return undefined;
-      throw new TokenizerFileError(join(dir, 'vocab.txt'), `cannot be read (${e.message})`, { code: 'file_unreadable', cause: e });
-    });
+    const bytes = await readTokenizerFile(dir, 'vocab.txt');
     if (bytes) files['vocab.txt'] = bytes;
   }
   return specFromFiles(files, dir);

@@ -1,5 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { isTunaError } from '../../errors.js';
+import { checkReadableFile } from '../../io/files.js';
 import { isFloat } from '../../onnx/dtype.js';
 import { formatShape } from '../../onnx/errors.js';
 import { type OnnxModelInfo, type OnnxValueInfo, loadOnnx } from '../../onnx/proto.js';
@@ -31,14 +33,49 @@ export interface InspectReport {
   };
 }
 
-/** Reads and decodes a `.onnx` file; every failure is a TunaError (code `file_not_found`, `invalid_onnx`, ...) naming the file. */
-export async function readOnnxFile(file: string): Promise<OnnxModelInfo> {
-  let bytes: Uint8Array;
+/** The largest `.onnx` file a protobuf can be (larger models keep their weights in external data files). */
+export const MAX_ONNX_FILE_BYTES = 2 ** 31 - 1;
+
+/**
+ * The bytes of a `.onnx` file. Only a regular file is read: a device (a link to /dev/zero), a named
+ * pipe or a directory is refused naming the file, and so is a file larger than a protobuf can be.
+ */
+async function readOnnxBytes(file: string): Promise<Uint8Array> {
+  const what = { what: 'an ONNX model', seekable: true };
   try {
-    bytes = await readFile(file);
+    await checkReadableFile(file, what);
+  } catch (e) {
+    throw CliError.of(e);
+  }
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (e) {
     throw fileError(file, e);
   }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new CliError('file_unreadable', `${file}: is not a regular file (it changed while being opened); give a regular .onnx file`, { file });
+    if (st.size > MAX_ONNX_FILE_BYTES) {
+      throw new CliError('too_large', `${file}: is ${formatBytes(st.size)}, larger than an ONNX protobuf can be (2 GiB); it is not a single-file ONNX model`, { file });
+    }
+    const bytes = new Uint8Array(st.size);
+    for (let done = 0; done < bytes.byteLength; ) {
+      const { bytesRead } = await fh.read(bytes, done, bytes.byteLength - done, done);
+      if (bytesRead === 0) throw new CliError('invalid_onnx', `${file}: the file ended early while being read (was it modified meanwhile?)`, { file });
+      done += bytesRead;
+    }
+    return bytes;
+  } catch (e) {
+    throw isTunaError(e) ? e : fileError(file, e);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads and decodes a `.onnx` file; every failure is a TunaError (code `file_not_found`, `invalid_onnx`, ...) naming the file. */
+export async function readOnnxFile(file: string): Promise<OnnxModelInfo> {
+  const bytes = await readOnnxBytes(file);
   if (bytes.byteLength === 0) throw new CliError('invalid_onnx', `${file}: the file is empty, not an ONNX model`, { file });
   try {
     return loadOnnx(bytes, file);

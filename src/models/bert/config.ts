@@ -51,13 +51,34 @@ export interface BertConfig extends ModelConfig {
   readonly extra: Readonly<Record<string, unknown>>;
 }
 
-/** A config.json that tuna cannot use as a BERT configuration. */
+/**
+ * A config.json that tuna cannot use as a BERT configuration (code `invalid_config`), or whose
+ * sizes are larger than tuna builds (code `too_large`).
+ */
 export class BertConfigError extends TunaError {
   override name = 'BertConfigError';
-  constructor(message: string, details: { file?: string; field?: string } = {}) {
-    super('invalid_config', message, details);
+  constructor(message: string, details: { file?: string; field?: string; code?: 'invalid_config' | 'too_large' } = {}) {
+    super(details.code ?? 'invalid_config', message, details);
   }
 }
+
+/**
+ * The largest value of each size field tuna builds a model of, far above real checkpoints (BERT-large:
+ * hidden 1024, 24 layers, vocabulary 30522, 512 positions). A larger value is a corrupt or hostile
+ * config.json, and would otherwise be found out only by an allocation of gigabytes.
+ */
+export const BERT_SIZE_LIMITS = {
+  vocab_size: 10_000_000,
+  hidden_size: 65_536,
+  num_hidden_layers: 1_000,
+  num_attention_heads: 65_536,
+  intermediate_size: 1_048_576,
+  max_position_embeddings: 1_048_576,
+  type_vocab_size: 100_000,
+} as const;
+
+/** The most labels a config.json may give (`num_labels`, or the entries of `id2label`). */
+export const MAX_NUM_LABELS = 1_000_000;
 
 const DEFAULTS = {
   vocab_size: 30522,
@@ -87,7 +108,7 @@ const ACTS = new Set<string>(['gelu', 'relu', 'gelu_new', 'gelu_pytorch_tanh', '
 export function parseBertConfig(json: unknown, source = 'config.json'): BertConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new BertConfigError(`${source}: expected a JSON object`);
   const raw = json as Record<string, unknown>;
-  const fail = (field: string, why: string) => new BertConfigError(`${source}: field "${field}" ${why}`, { file: source, field });
+  const fail = (field: string, why: string, code?: 'too_large') => new BertConfigError(`${source}: field "${field}" ${why}`, { file: source, field, code });
   if (raw.model_type !== undefined && raw.model_type !== 'bert') {
     throw fail('model_type', `is "${String(raw.model_type)}"; tuna loads BERT checkpoints (model_type "bert") only`);
   }
@@ -99,9 +120,19 @@ export function parseBertConfig(json: unknown, source = 'config.json'): BertConf
     if (opts.max !== undefined && v > opts.max) throw fail(field, `must be at most ${opts.max}, got ${v}`);
     return v;
   };
-  const hidden = num('hidden_size', { int: true, min: 1 });
-  const heads = num('num_attention_heads', { int: true, min: 1 });
+  /** A size field: an integer from `min` to its limit, a larger one refused as too large. */
+  const size = (field: keyof typeof BERT_SIZE_LIMITS, min = 1): number => {
+    const v = num(field, { int: true, min });
+    const limit = BERT_SIZE_LIMITS[field];
+    if (v > limit) throw fail(field, `is ${v}, larger than the ${limit} tuna builds; the config is corrupt or not for this model`, 'too_large');
+    return v;
+  };
+  const hidden = size('hidden_size');
+  const heads = size('num_attention_heads');
   if (hidden % heads !== 0) throw fail('hidden_size', `(${hidden}) must be divisible by num_attention_heads (${heads})`);
+  const vocab = size('vocab_size');
+  const padTokenId = num('pad_token_id', { int: true, min: 0 });
+  if (padTokenId >= vocab) throw fail('pad_token_id', `is ${padTokenId}, not a token id of the vocabulary of ${vocab} (vocab_size)`);
   const act = raw.hidden_act ?? DEFAULTS.hidden_act;
   if (typeof act !== 'string' || !ACTS.has(act)) {
     throw fail('hidden_act', `is ${JSON.stringify(act)}; supported: ${[...ACTS].join(', ')}`);
@@ -126,19 +157,19 @@ export function parseBertConfig(json: unknown, source = 'config.json'): BertConf
   for (const [k, v] of Object.entries(raw)) if (!KNOWN.has(k)) extra[k] = v;
   return {
     model_type: 'bert',
-    vocab_size: num('vocab_size', { int: true, min: 1 }),
+    vocab_size: vocab,
     hidden_size: hidden,
-    num_hidden_layers: num('num_hidden_layers', { int: true, min: 0 }),
+    num_hidden_layers: size('num_hidden_layers', 0),
     num_attention_heads: heads,
-    intermediate_size: num('intermediate_size', { int: true, min: 1 }),
+    intermediate_size: size('intermediate_size'),
     hidden_act: act as HiddenAct,
     hidden_dropout_prob: num('hidden_dropout_prob', { min: 0, max: 0.999 }),
     attention_probs_dropout_prob: num('attention_probs_dropout_prob', { min: 0, max: 0.999 }),
-    max_position_embeddings: num('max_position_embeddings', { int: true, min: 1 }),
-    type_vocab_size: num('type_vocab_size', { int: true, min: 1 }),
+    max_position_embeddings: size('max_position_embeddings'),
+    type_vocab_size: size('type_vocab_size'),
     initializer_range: num('initializer_range', { min: 0 }),
     layer_norm_eps: num('layer_norm_eps', { min: 0 }),
-    pad_token_id: num('pad_token_id', { int: true, min: 0 }),
+    pad_token_id: padTokenId,
     position_embedding_type: 'absolute',
     classifier_dropout: (cd as number | null | undefined) ?? null,
     architectures: arch as string[],
@@ -149,10 +180,12 @@ export function parseBertConfig(json: unknown, source = 'config.json'): BertConf
   };
 }
 
-function labels(raw: Record<string, unknown>, fail: (f: string, why: string) => Error) {
+function labels(raw: Record<string, unknown>, fail: (f: string, why: string, code?: 'too_large') => Error) {
   let id2label: Record<string, string> = {};
   if (raw.id2label !== undefined) {
     if (typeof raw.id2label !== 'object' || raw.id2label === null) throw fail('id2label', 'must be an object mapping ids to label names');
+    const count = Object.keys(raw.id2label).length;
+    if (count > MAX_NUM_LABELS) throw fail('id2label', `has ${count} labels, more than the ${MAX_NUM_LABELS} tuna builds a head for; the config is corrupt`, 'too_large');
     for (const [k, v] of Object.entries(raw.id2label as Record<string, unknown>)) {
       if (!/^\d+$/.test(k) || typeof v !== 'string') throw fail('id2label', `entry ${JSON.stringify(k)}: ${JSON.stringify(v)} must map an integer id to a string`);
       id2label[k] = v;
@@ -160,6 +193,7 @@ function labels(raw: Record<string, unknown>, fail: (f: string, why: string) => 
   } else {
     const n = raw.num_labels ?? 2;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw fail('num_labels', `must be a positive integer, got ${JSON.stringify(n)}`);
+    if (n > MAX_NUM_LABELS) throw fail('num_labels', `is ${n}, more than the ${MAX_NUM_LABELS} labels tuna builds a head for; the config is corrupt`, 'too_large');
     for (let i = 0; i < n; i++) id2label[String(i)] = `LABEL_${i}`;
   }
   const ids = Object.keys(id2label)
