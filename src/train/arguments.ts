@@ -44,7 +44,10 @@ export interface TrainingArguments {
   /** Save a resumable checkpoint every epoch, every `saveSteps` steps, or never (default: as `evalStrategy`, else `epoch`). */
   readonly saveStrategy?: IntervalStrategy;
   readonly saveSteps?: number;
-  /** Checkpoints kept on disk (the best one is always kept); default 2. */
+  /**
+   * Checkpoints of the run kept on disk (the best one is always kept); default 2. Only the run's
+   * own checkpoints are counted and removed, never those of another run in the output directory.
+   */
   readonly saveTotalLimit?: number;
   /** Log training loss and learning rate every this many optimizer steps (default: about 50 points per run). */
   readonly loggingSteps?: number;

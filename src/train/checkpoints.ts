@@ -94,8 +94,13 @@ export async function checkpointWriteError(e: unknown, at: { outputDir: string; 
   if (!(e instanceof TunaError) && !isFileSystemErrno(e)) return e;
   const target = join(at.outputDir, `${CHECKPOINT_PREFIX}${at.step}`);
   const what = at.what ?? `checkpoint ${target}`;
-  const base = e instanceof TunaError ? e : fileSystemError((e as NodeJS.ErrnoException).path ?? target, e, `write ${what}`);
-  const last = (await checkpointsOfRun(at.outputDir, at.runId).catch(() => [])).filter((c) => c.step !== at.step).at(-1);
+  const path = (e as NodeJS.ErrnoException).path;
+  // Without the errno's own path, the file named is what was being written.
+  const file = path ?? (at.what === undefined ? target : at.outputDir);
+  const action = path === undefined && at.what === undefined ? 'write' : `write ${what}`;
+  const base = e instanceof TunaError ? e : fileSystemError(file, e, action);
+  // Checkpoints are renamed into place whole: every one listed is complete.
+  const last = (await checkpointsOfRun(at.outputDir, at.runId).catch(() => [])).at(-1);
   const after = last
     ? ` The last complete checkpoint, ${last.dir}, is intact: fix the problem and resume from it.`
     : ' No checkpoint of this run is complete yet: fix the problem and start the run again.';

@@ -243,7 +243,7 @@ export class Trainer {
     const log = async (record: Record<string, number>) => {
       const full = { ...record, epoch: round(progress().epoch, 4), step: globalStep };
       this.history.push(full);
-      await this.writeLogs();
+      await this.writeOrExplain({ step: globalStep, runId, what: 'the training log' }, () => this.writeLogs());
       emit('onLog', full);
     };
 
@@ -387,11 +387,11 @@ export class Trainer {
     };
     emit('onTrainEnd');
     if (!interrupted) {
-      await this.writeOrExplain({ step: globalStep, runId, what: `the model into ${a.outputDir}` }, () => this.saveModel());
-      await writeFileAtomic(
-        join(a.outputDir, 'train_results.json'),
-        new TextEncoder().encode(JSON.stringify({ ...metrics, global_step: globalStep, best_metric: bestMetric ?? null }, null, 2) + '\n'),
-      );
+      const results = `${JSON.stringify({ ...metrics, global_step: globalStep, best_metric: bestMetric ?? null }, null, 2)}\n`;
+      await this.writeOrExplain({ step: globalStep, runId, what: `the model into ${a.outputDir}` }, async () => {
+        await this.saveModel();
+        await writeFileAtomic(join(a.outputDir, 'train_results.json'), new TextEncoder().encode(results));
+      });
     }
     return {
       globalStep,
