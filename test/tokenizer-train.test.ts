@@ -173,7 +173,7 @@ test('tuna tokenizer train errors name the file and the fix', async () => {
   const out = join(work, 'err-out');
   const good = corpusFile('good.txt', banking.slice(0, 20));
   const cases: [string[], RegExp][] = [
-    [['--input', join(work, 'missing.txt')], /missing\.txt: no such file/],
+    [['--input', join(work, 'missing.txt')], /missing\.txt: cannot read: no such file or directory/],
     [['--input', work], /is a directory/],
     [['--input', corpusFile('empty.txt', [])], /empty\.txt: .*(empty|no words)/],
     [['--input', corpusFile('blank.txt', ['', '   ', '\t'])], /blank\.txt: no words to learn a vocabulary from/],
@@ -205,7 +205,7 @@ test('tuna tokenizer train errors name the file and the fix', async () => {
   mkdirSync(join(work, 'json-err'));
   r = await tuna('tokenizer', 'train', '--input', join(work, 'missing.txt'), '--output', join(work, 'json-err'), '--json');
   assert.equal(r.code, 1);
-  assert.match(JSON.parse(r.stdout).error.message, /missing\.txt: no such file/);
+  assert.match(JSON.parse(r.stdout).error.message, /missing\.txt: cannot read: no such file or directory/);
 });
 
 test('--vocab-size below the size of the alphabet warns: the vocabulary gets no merged pieces', async () => {

@@ -72,17 +72,30 @@ function fileBytes(path: string): AsyncIterable<Buffer> & { destroy(): void } {
   return createReadStream(path, { highWaterMark: 1 << 16 });
 }
 
+/** Where {@link decodedChunks} reads from, and what it says of an empty source. */
+export interface SourceOptions {
+  /** Read instead of the file (standard input, say); `path` then only names it in errors. */
+  readonly input?: AsyncIterable<Uint8Array>;
+  /** The problem reported for a file or stream without a byte (default: it needs examples). */
+  readonly emptyProblem?: string;
+}
+
 /**
  * The file's text in pieces, decoded as UTF-8 with a leading byte-order mark removed; the whole
- * file is never held in memory. `input`, when given, is read instead of the file (standard input,
- * say), and `path` only names it in errors.
+ * file is never held in memory. Named pipes are opened as `cat` opens them (waiting for a writer;
+ * Ctrl-C still stops the process) and read as streams.
  *
  * @throws DataError for an empty file or stream, a file with carriage-return-only line endings,
  *   and invalid UTF-8 (naming its line); TunaError for a missing file, a directory, a device, or a
  *   read that fails (naming the file).
  */
-export async function* decodedChunks(path: string, input?: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  if (input === undefined) checkStats(path, await checkReadableFile(path, { what: 'a data file' }));
+export async function* decodedChunks(path: string, source: SourceOptions = {}): AsyncGenerator<string> {
+  const { input } = source;
+  const empty = () => emptyFileError(path, source.emptyProblem);
+  if (input === undefined) {
+    const st = await checkReadableFile(path, { what: 'a data file' });
+    if (st.isFile() && st.size === 0) throw empty();
+  }
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   let line = 1;
   let bytes = 0;
@@ -130,7 +143,7 @@ export async function* decodedChunks(path: string, input?: AsyncIterable<Uint8Ar
   } catch {
     throw new DataError(path, line, 'not valid UTF-8: the file ends inside a character. Save the file as UTF-8');
   }
-  if (bytes === 0) throw emptyFileError(path);
+  if (bytes === 0) throw empty();
   if (head !== undefined && crOnly(head + rest)) throw new DataError(path, 1, CR_ONLY);
   if (rest) yield rest;
 }
@@ -146,14 +159,14 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 /**
  * The file's lines in batches (one per decoded piece of the file), without their line endings
  * (LF or CRLF): `lines[i]` is line `first + i` (1-based). Cheaper to consume than one promise per
- * line. `input` as in {@link decodedChunks}.
+ * line. `source` as in {@link decodedChunks}.
  *
  * @throws DataError as {@link decodedChunks} does.
  */
-export async function* decodedLineBatches(path: string, input?: AsyncIterable<Uint8Array>): AsyncGenerator<{ lines: string[]; first: number }> {
+export async function* decodedLineBatches(path: string, source: SourceOptions = {}): AsyncGenerator<{ lines: string[]; first: number }> {
   let pending = '';
   let next = 1;
-  for await (const chunk of decodedChunks(path, input)) {
+  for await (const chunk of decodedChunks(path, source)) {
     pending = pending ? pending + chunk : chunk;
     const lines: string[] = [];
     let start = 0;
@@ -173,12 +186,12 @@ export async function* decodedLineBatches(path: string, input?: AsyncIterable<Ui
 
 /**
  * The file's lines, without their line endings (LF or CRLF), with 1-based line numbers; a
- * leading byte-order mark is removed. `input` as in {@link decodedChunks}.
+ * leading byte-order mark is removed. `source` as in {@link decodedChunks}.
  *
  * @throws DataError as {@link decodedChunks} does.
  */
-export async function* decodedLines(path: string, input?: AsyncIterable<Uint8Array>): AsyncGenerator<{ text: string; line: number }> {
-  for await (const { lines, first } of decodedLineBatches(path, input)) {
+export async function* decodedLines(path: string, source: SourceOptions = {}): AsyncGenerator<{ text: string; line: number }> {
+  for await (const { lines, first } of decodedLineBatches(path, source)) {
     for (let i = 0; i < lines.length; i++) yield { text: lines[i]!, line: first + i };
   }
 }

@@ -64,15 +64,34 @@ export async function countWords(
   const counts = new Map<string, number>();
   const spans: number[] = [];
   for await (const text of texts) {
-    const norm = normalizer.normalize(text).text;
-    spans.length = 0;
-    bertPreTokenize(norm, 0, norm.length, spans);
-    for (let k = 0; k < spans.length; k += 2) {
-      const w = norm.slice(spans[k]!, spans[k + 1]!);
-      counts.set(w, (counts.get(w) ?? 0) + 1);
+    // Normalisation maps each character on its own and words never span a space, so a long text
+    // is counted piece by piece, cut at spaces: the same words, in bounded memory.
+    for (let from = 0; from < text.length; ) {
+      const to = pieceEnd(text, from);
+      const norm = normalizer.normalizeString(text.slice(from, to));
+      spans.length = 0;
+      bertPreTokenize(norm, 0, norm.length, spans);
+      for (let k = 0; k < spans.length; k += 2) {
+        const w = norm.slice(spans[k]!, spans[k + 1]!);
+        counts.set(w, (counts.get(w) ?? 0) + 1);
+      }
+      from = to;
     }
   }
   return counts;
+}
+
+/** Characters normalised at a time in {@link countWords}. */
+const PIECE_CHARS = 1 << 16;
+
+/** Where the piece of `text` starting at `from` ends: at a space or tab after {@link PIECE_CHARS} characters, or at the end. */
+function pieceEnd(text: string, from: number): number {
+  if (text.length - from <= PIECE_CHARS) return text.length;
+  for (let i = from + PIECE_CHARS; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x20 || c === 0x09) return i;
+  }
+  return text.length;
 }
 
 const PAIR = 2 ** 21;

@@ -13,6 +13,7 @@ import { type TaskKind, predictionOf } from '../../train/evaluate.js';
 import { CliError } from '../errors.js';
 import { type Output, toJson } from '../output.js';
 import { asError, integer } from './options.js';
+import { sampleOf } from './predict.js';
 
 /** Defaults of the data flags, which give way to the settings stored with the model. */
 const DATA_DEFAULTS: Readonly<Record<string, unknown>> = { textColumn: 'text', labelColumn: 'label', tokensColumn: 'tokens', labelSeparator: ',' };
@@ -72,7 +73,7 @@ export async function evalCommand(o: EvalOptions, out: Output): Promise<void> {
         : await asError(async () => resolveEntityScoring({ mode: o.entityMode as EntityMode, scheme: o.scheme as TagScheme }, labels));
     // Features carry the gold labels, aligned to the same tokenization the pipeline runs.
     const features = await asError(async () => featuresOf(tokenizer, examples, labels, maxLength, multiLabel));
-    const texts = examples.kind === 'text' ? examples.items.map((e) => e.text) : examples.items.map((e) => e.tokens.join(' '));
+    const texts = examples.kind === 'text' ? examples.items.map((e) => sampleOf(e.text)) : examples.items.map((e) => sampleOf(e.tokens.join(' ')));
     const warning = unknownTokenWarning(unknownTokenRate(tokenizer, texts), texts, o.model, tokenizer);
     if (warning) out.stderr(`tuna: ${warning}\n`);
     const t0 = performance.now();

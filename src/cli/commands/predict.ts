@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { loadTextExamples } from '../../data/index.js';
+import { DataError, loadTextExamples } from '../../data/index.js';
+import { decodedLineBatches } from '../../data/lines.js';
 import { readConfig } from '../../io/checkpoint.js';
 import { resolveModel } from '../../io/hub.js';
 import { type ModelTask, tasksOfArchitectures } from '../../models/registry.js';
@@ -27,7 +26,46 @@ export interface PredictOptions {
   readonly stride?: string;
   readonly threads?: string;
   readonly revision?: string;
+  /** How inputs are echoed: `all`, `none`, or a number of characters (default {@link DEFAULT_ECHO_CHARS}). */
+  readonly echoText?: string;
 }
+
+/** Texts longer than this (in UTF-16 units) are echoed cut to it unless `--echo-text` says otherwise. */
+export const DEFAULT_ECHO_CHARS = 10_000;
+
+/** How much of each input the output repeats: all of it, none, or at most `chars` characters. */
+type Echo = { readonly kind: 'all' } | { readonly kind: 'none' } | { readonly kind: 'cut'; readonly chars: number };
+
+function echoOf(raw: string | undefined): Echo {
+  if (raw === undefined) return { kind: 'cut', chars: DEFAULT_ECHO_CHARS };
+  if (raw === 'all' || raw === 'none') return { kind: raw };
+  return { kind: 'cut', chars: integer('--echo-text', raw, 1) };
+}
+
+/** `text` as echoed: whole, or its first characters (a surrogate pair is never split); undefined for none. */
+function echoed(text: string, echo: Echo): { readonly text: string; readonly cut: boolean } | undefined {
+  if (echo.kind === 'none') return undefined;
+  if (echo.kind === 'all' || text.length <= echo.chars) return { text, cut: false };
+  const unit = text.charCodeAt(echo.chars - 1);
+  return { text: text.slice(0, unit >= 0xd800 && unit <= 0xdbff ? echo.chars - 1 : echo.chars), cut: true };
+}
+
+/** The JSON fields echoing an input under `name` (`text`, `text_pair`): the text, and whether it was cut and its length. */
+function echoFields(name: string, text: string | undefined, echo: Echo): Record<string, unknown> {
+  if (text === undefined) return {};
+  const e = echoed(text, echo);
+  if (e === undefined) return {};
+  return e.cut ? { [name]: e.text, [`${name}_truncated`]: true, [`${name}_length`]: text.length } : { [name]: e.text };
+}
+
+/** An input as printed for people: as echoed, with `…` where it was cut; empty for none. */
+function shown(text: string, echo: Echo): string {
+  const e = echoed(text, echo);
+  return e === undefined ? '' : e.cut ? `${e.text}…` : e.text;
+}
+
+/** How much of each text the [UNK] rate is measured on: enough for the estimate, never a whole huge text. */
+const UNKNOWN_RATE_SAMPLE_CHARS = 10_000;
 
 /** JSON for one line of JSON Lines output: U+2028/U+2029 escaped. */
 function jsonLine(value: unknown): string {
@@ -59,29 +97,28 @@ async function readInputs(o: PredictOptions, out: Output): Promise<PredictInput[
   if (o.textColumn !== undefined || o.textPairColumn !== undefined) {
     throw new CliError('usage', `${path}: --text-column and --text-pair-column need a .csv, .tsv or .jsonl file; this one is read as one text per line`);
   }
-  let bytes: Buffer;
-  if (path === '-') bytes = await readStdin();
-  else {
-    if (!existsSync(path)) throw new CliError('file_not_found', `${path}: no such input file`, { file: path });
-    bytes = await readFile(path);
-  }
-  let raw: string;
-  try {
-    raw = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new CliError('file_unreadable', `${path === '-' ? 'standard input' : path}: not valid UTF-8 text; save it as UTF-8 with one text per line`, { file: path });
-  }
-  const lines = raw.split(/\r?\n/);
-  if (lines.at(-1) === '') lines.pop();
-  const texts = lines.filter((l) => l.trim() !== '');
-  if (texts.length < lines.length) out.stderr(`tuna: skipped ${lines.length - texts.length} blank line(s) of ${path === '-' ? 'standard input' : path}\n`);
-  return texts.map((text) => ({ text }));
+  return asError(() => readTextLines(path === '-' ? 'standard input' : path, path === '-' ? process.stdin : undefined, out));
 }
 
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/**
+ * The texts of a file (or of `input`, named `name`) with one text per line, streamed: a named pipe
+ * is read as it is written, a device is refused, blank lines are skipped (and counted on stderr).
+ *
+ * @throws DataError for an empty file, a file of blank lines only, or invalid UTF-8 (with its line).
+ */
+async function readTextLines(name: string, input: AsyncIterable<Uint8Array> | undefined, out: Output): Promise<PredictInput[]> {
+  const texts: PredictInput[] = [];
+  let blank = 0;
+  const source = { emptyProblem: 'is empty: there is no text to predict. Give one text per line', ...(input === undefined ? {} : { input }) };
+  for await (const { lines } of decodedLineBatches(name, source)) {
+    for (const text of lines) {
+      if (text.trim() === '') blank++;
+      else texts.push({ text });
+    }
+  }
+  if (texts.length === 0) throw new DataError(name, undefined, `has no text to predict: its ${blank} line${blank === 1 ? ' is' : 's are'} blank. Give one text per line`);
+  if (blank > 0) out.stderr(`tuna: skipped ${blank} blank line(s) of ${name}\n`);
+  return texts;
 }
 
 /** The task `tuna predict` runs for a checkpoint: its head's own (a classifier, a tagger or a masked LM). */
@@ -108,6 +145,7 @@ export async function predictCommand(o: PredictOptions, out: Output): Promise<vo
   const stride = optional('--stride', o.stride, 0);
   const threads = optional('--threads', o.threads, 1);
   const threshold = o.threshold === undefined ? undefined : number('--threshold', o.threshold, { min: 0, max: 1 });
+  const echo = echoOf(o.echoText);
   const inputs = await readInputs(o, out);
   const dir = await asError(() => resolveModel(o.model, o.revision === undefined ? {} : { revision: o.revision }));
   const config = await asError(() => readConfig(dir));
@@ -130,8 +168,8 @@ export async function predictCommand(o: PredictOptions, out: Output): Promise<vo
       results.forEach((result, i) => {
         // With several masks a text gets one candidate list per mask; predict shows the first mask's.
         const candidates = (Array.isArray(result[0]) ? result[0] : result) as { score: number; token: number; token_str: string; sequence: string }[];
-        if (o.json) out.stdout(`${jsonLine({ text: inputs[i]!.text, candidates })}\n`);
-        else out.stdout(`${inputs[i]!.text}\n${candidates.map((c) => `  ${c.token_str}\t${c.score.toFixed(4)}\t${c.sequence}\n`).join('')}`);
+        if (o.json) out.stdout(`${jsonLine({ ...echoFields('text', inputs[i]!.text, echo), candidates })}\n`);
+        else out.stdout(`${shown(inputs[i]!.text, echo)}\n${candidates.map((c) => `  ${c.token_str}\t${c.score.toFixed(4)}\t${c.sequence}\n`).join('')}`);
       });
     } finally {
       await unmasker.dispose();
@@ -147,8 +185,8 @@ export async function predictCommand(o: PredictOptions, out: Output): Promise<vo
       const results = await asError(() => tagger.runWithLogits(texts, { aggregationStrategy: 'simple', ...(stride === undefined ? {} : { stride }) }));
       results.forEach(({ result, logits }, i) => {
         const entities = (result as EntityGroup[]).map((e) => ({ entity_group: e.entity_group, word: e.word, start: e.start, end: e.end, score: e.score }));
-        if (o.json) out.stdout(`${jsonLine({ text: texts[i], entities, logits: logits.length === 1 ? logits[0] : logits.flat() })}\n`);
-        else out.stdout(`${texts[i]}\n${entities.map((e) => `  ${e.entity_group}\t${e.word}\t[${e.start}, ${e.end})\t${e.score.toFixed(4)}\n`).join('')}`);
+        if (o.json) out.stdout(`${jsonLine({ ...echoFields('text', texts[i], echo), entities, logits: logits.length === 1 ? logits[0] : logits.flat() })}\n`);
+        else out.stdout(`${shown(texts[i]!, echo)}\n${entities.map((e) => `  ${e.entity_group}\t${e.word}\t[${e.start}, ${e.end})\t${e.score.toFixed(4)}\n`).join('')}`);
       });
     } finally {
       await tagger.dispose();
@@ -169,16 +207,16 @@ export async function predictCommand(o: PredictOptions, out: Output): Promise<vo
       const best = result[0]!;
       const many = cut !== undefined || (topK ?? 1) > 1;
       const record = {
-        text: input.text,
-        ...(input.textPair === undefined ? {} : { text_pair: input.textPair }),
+        ...echoFields('text', input.text, echo),
+        ...echoFields('text_pair', input.textPair, echo),
         label: best.label,
         score: best.score,
         ...(many ? { labels: ranked } : {}),
         logits,
       };
       if (o.json) out.stdout(`${jsonLine(record)}\n`);
-      else if (many) out.stdout(`${ranked.map((r) => `${r.label}:${r.score.toFixed(4)}`).join(',') || '-'}\t${input.text}\n`);
-      else out.stdout(`${best.label}\t${best.score.toFixed(4)}\t${input.text}\n`);
+      else if (many) out.stdout(`${ranked.map((r) => `${r.label}:${r.score.toFixed(4)}`).join(',') || '-'}${echo.kind === 'none' ? '' : `\t${shown(input.text, echo)}`}\n`);
+      else out.stdout(`${best.label}\t${best.score.toFixed(4)}${echo.kind === 'none' ? '' : `\t${shown(input.text, echo)}`}\n`);
     });
   } finally {
     await classifier.dispose();
@@ -187,7 +225,14 @@ export async function predictCommand(o: PredictOptions, out: Output): Promise<vo
 
 /** Warns on stderr when the vocabulary covers the inputs poorly (e.g. Chinese text into an English model). */
 function warnUnknown(tokenizer: Parameters<typeof unknownTokenRate>[0], inputs: readonly PredictInput[], source: string, out: Output): void {
-  const texts = inputs.map((i) => i.text);
+  const texts = inputs.map((i) => sampleOf(i.text));
   const warning = unknownTokenWarning(unknownTokenRate(tokenizer, texts), texts, source, tokenizer);
   if (warning) out.stderr(`tuna: ${warning}\n`);
+}
+
+/** The start of `text` the [UNK] rate is measured on (a surrogate pair is never split). */
+export function sampleOf(text: string, chars = UNKNOWN_RATE_SAMPLE_CHARS): string {
+  if (text.length <= chars) return text;
+  const unit = text.charCodeAt(chars - 1);
+  return text.slice(0, unit >= 0xd800 && unit <= 0xdbff ? chars - 1 : chars);
 }

@@ -34,8 +34,20 @@ function checkOutputDir(dir: string): void {
   if (!isDir) throw new CliError('usage', `--output ${dir}: is a file; give a directory for vocab.txt, tokenizer_config.json and tokenizer.json`, { file: dir });
 }
 
-async function* linesOf(paths: readonly string[]): AsyncGenerator<string> {
-  for (const p of paths) for await (const { text } of decodedLines(p)) yield text;
+/** The most characters of a line the coverage is measured on. */
+const COVERAGE_CHARS = 10_000;
+
+/** Lines the vocabulary's coverage is measured on: the corpus's first. */
+const COVERAGE_LINES = 2000;
+
+/** The lines of the files in order, streamed; the first {@link COVERAGE_LINES} are kept in `first` (a pipe cannot be read twice). */
+async function* linesOf(paths: readonly string[], first: string[]): AsyncGenerator<string> {
+  for (const p of paths) {
+    for await (const { text } of decodedLines(p)) {
+      if (first.length < COVERAGE_LINES) first.push(text);
+      yield text;
+    }
+  }
 }
 
 /**
@@ -49,7 +61,8 @@ export async function tokenizerTrainCommand(o: TokenizerTrainOptions, out: Outpu
   const lowercase = !o.cased;
   checkOutputDir(o.output);
   const t0 = performance.now();
-  const counts = await asError(() => countWords(linesOf(o.input), { lowercase, tokenizeChineseChars: o.chineseChars }));
+  const firstLines: string[] = [];
+  const counts = await asError(() => countWords(linesOf(o.input, firstLines), { lowercase, tokenizeChineseChars: o.chineseChars }));
   if (counts.size === 0) throw new CliError('invalid_data', `${o.input.join(', ')}: no words to learn a vocabulary from`);
   const initialAlphabet = o.initialAlphabet === 'ascii+cjk-punctuation' ? ASCII_AND_CJK_PUNCTUATION : o.initialAlphabet;
   const result = trainWordPieceFromCounts(counts, { vocabSize, minFrequency, lowercase, tokenizeChineseChars: o.chineseChars, initialAlphabet });
@@ -77,12 +90,12 @@ export async function tokenizerTrainCommand(o: TokenizerTrainOptions, out: Outpu
   let unknown = 0;
   let words = 0;
   let n = 0;
-  for await (const line of linesOf(o.input)) {
-    const enc = tokenizer.encode(line, undefined, { addSpecialTokens: false, truncation: false });
+  for (const line of firstLines) {
+    const enc = tokenizer.encode(line.length > COVERAGE_CHARS ? line.slice(0, COVERAGE_CHARS) : line, undefined, { addSpecialTokens: false, truncation: false });
     tokens += enc.inputIds.length;
     unknown += enc.inputIds.filter((id) => id === tokenizer.unkTokenId).length;
     words += new Set(enc.wordIds).size;
-    if (++n >= 2000) break;
+    n++;
   }
   const summary = {
     output: o.output,
