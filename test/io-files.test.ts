@@ -45,7 +45,7 @@ test('a byte-order mark is dropped from small text files', async () => {
 test('a named pipe is refused where the file must be seekable, and read (capped, without hanging) where it need not be', async () => {
   const fifo = join(work, 'model.safetensors');
   execFileSync('mkfifo', [fifo]);
-  await assert.rejects(checkReadableFile(fifo, { seekable: true, what: 'the weights' }), /model\.safetensors \(the weights\): is a named pipe; this file is read at offsets/);
+  await assert.rejects(checkReadableFile(fifo, { seekable: true, what: 'the weights' }), /model\.safetensors \(the weights\): is a named pipe; give a regular file/);
   // No writer: refused after a short wait, never blocks.
   const started = Date.now();
   await assert.rejects(readSmallFile(fifo, { pipeWaitMs: 300 }), /model\.safetensors: is a named pipe and nothing was written to it/);

@@ -50,7 +50,7 @@ function checkStats(path: string, st: Stats, use: FileUse): Stats {
   if (st.isDirectory()) throw new TunaError('file_unreadable', `${path}${what}: is a directory, not a file`, { file: path });
   if (st.isFIFO()) {
     if (!use.seekable) return st;
-    throw new TunaError('file_unreadable', `${path}${what}: is a named pipe; this file is read at offsets, so give a regular file (copy the stream to disk first)`, {
+    throw new TunaError('file_unreadable', `${path}${what}: is a named pipe; give a regular file (copy the stream to disk first)`, {
       file: path,
     });
   }
