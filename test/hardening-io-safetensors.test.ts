@@ -190,7 +190,7 @@ test('weights that are a link to /dev/zero, a named pipe without a writer or a d
   await mkdir(dir);
   const cases: [string, RegExp][] = [
     [zero, /zero\.safetensors \(safetensors weights\): is a character device, not a file/],
-    [fifo, /fifo\.safetensors \(safetensors weights\): is a named pipe; this file is read at offsets/],
+    [fifo, /fifo\.safetensors \(safetensors weights\): is a named pipe; give a regular file/],
     [dir, /dir\.safetensors \(safetensors weights\): is a directory, not a file/],
   ];
   for (const [path, message] of cases) {
