@@ -162,6 +162,25 @@ test('a lock held by a live process is refused with output_locked naming the dir
   assert.equal(JSON.parse(readFileSync(join(out, 'train_results.json'), 'utf8')).global_step, 1);
 });
 
+test('tuna pretrain takes the same lock: refused while a live process holds it, and runs (releasing it) once it is free', async () => {
+  const out = join(work, 'pretrain-locked');
+  mkdirSync(out);
+  const live = sleeper();
+  writeFileSync(join(out, LOCK_FILE), JSON.stringify({ pid: live.pid, hostname: hostname(), started: new Date().toISOString() }));
+  const argv = ['pretrain', '--tokenizer', model, '--input', trainFile, '--output', out, '--max-steps', '1', '--hidden-size', '16', '--layers', '1', '--heads', '2'];
+  const pretrainArgs = [...argv, '--max-length', '16', '--threads', '1', '--progress', 'none', '--json'];
+  const refused = await tuna(...pretrainArgs);
+  assert.equal(refused.code, 1);
+  assert.equal(errorOf(refused).code, 'output_locked');
+  assert.ok(errorOf(refused).message.includes(`(pid ${live.pid} `));
+  live.kill('SIGKILL');
+  await exited(live);
+  const r = await tuna(...pretrainArgs);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).global_step, 1);
+  assert.ok(!existsSync(join(out, LOCK_FILE)));
+});
+
 test('locks nest within one process and are released by the last holder', async () => {
   const out = join(work, 'nested');
   const outer = await lockOutputDir(out);

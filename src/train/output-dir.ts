@@ -131,7 +131,8 @@ export type StartingPointOverlap = 'same' | 'model-inside-output';
 /**
  * Whether writing a run into `outputDir` could destroy its starting checkpoint `modelDir`: `same`
  * when both are one directory (after following links), `model-inside-output` when the checkpoint
- * lies inside the output directory (removing an earlier run there would remove it). Undefined
+ * lies inside what an earlier run left in the output directory (a `checkpoint-N/` there), which
+ * removing that run (`overwrite`) would remove with it. Undefined
  * when they are apart, or `modelDir` is no local directory (a Hub id).
  */
 export function startingPointOverlap(modelDir: string, outputDir: string): StartingPointOverlap | undefined {
@@ -140,8 +141,9 @@ export function startingPointOverlap(modelDir: string, outputDir: string): Start
   const output = realPathOf(outputDir);
   if (model === output) return 'same';
   const rel = relative(output, model);
-  const inside = rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
-  return inside ? 'model-inside-output' : undefined;
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
+  const top = rel.split(sep)[0]!;
+  return isCheckpointName(top) || RUN_FILES.includes(top) ? 'model-inside-output' : undefined;
 }
 
 /**
