@@ -83,6 +83,18 @@ test('a checkpoint missing an encoder tensor is refused by every pipeline, namin
   assert.deepEqual(model.loadReport.missing, [QUERY, 'bert.encoder.layer.1.output.dense.bias']);
 });
 
+test('a sharded checkpoint whose index lacks a tensor is refused naming the index', async () => {
+  const dir = join(await tempDir('infer'), 'sharded');
+  const model = await PreTrainedModel.fromPretrained(fixture('BertForSequenceClassification'));
+  await model.savePretrained(dir, { maxShardBytes: 20_000, select: (name) => name !== QUERY });
+  await new BertTokenizer(vocabulary(97)).save(dir);
+  await rejectsWith(
+    pipeline('text-classification', dir),
+    'invalid_checkpoint',
+    /model\.safetensors\.index\.json: the checkpoint lacks 1 parameter\(s\) the model needs: bert\.encoder\.layer\.0\.attention\.self\.query\.weight \(missing\)/,
+  );
+});
+
 test('a head stored with another shape is refused for inference with both shapes; training re-initialises it', async () => {
   const dir = await brokenCheckpoint('BertForSequenceClassification', (t) => {
     t.set('classifier.weight', { shape: [2, 32], data: new Float32Array(64) });

@@ -167,6 +167,10 @@ export class PreTrainedModel<C extends ModelConfig = ModelConfig> {
    * head `opts.head` (default: the head config.json names). Parameters the checkpoint lacks or
    * holds with another shape are initialised from the config's `initializer_range` and reported
    * (or refused with `missing: 'error'`). Pickled weight files are never read.
+   *
+   * Nothing is allocated before the checks that can be made without it: the declared parameters
+   * must fit in memory (`too_large`, naming config.json's size fields), and the shapes in the files'
+   * headers are matched against them before any tensor data is read.
    */
   static async fromPretrained(dirOrId: string, opts: FromPretrainedOptions = {}): Promise<PreTrainedModel> {
     const dir = await resolveModel(dirOrId, opts.hub);
@@ -452,12 +456,17 @@ interface StoredTensor {
   readonly file: string;
 }
 
-/** Every tensor of a checkpoint directory, from the headers of its safetensors files (no data read). */
+/**
+ * Every tensor of a checkpoint directory, from the headers of its safetensors files (no data read).
+ * A shard its index names but the directory lacks, or that lacks a tensor the index places in it,
+ * is an incomplete download, and said so.
+ */
 async function storedTensors(dir: string): Promise<Map<string, StoredTensor>> {
-  const { files } = await weightFiles(dir);
+  const { files, index } = await weightFiles(dir);
   const out = new Map<string, StoredTensor>();
+  const inFile = new Map<string, Set<string>>();
   for (const file of files) {
-    if (!existsSync(file)) continue; // a shard the index names but the directory lacks: reported when read
+    if (!existsSync(file)) throw new CheckpointError(`${file}: shard named by ${WEIGHTS_INDEX_FILE} is missing; the download is incomplete`, { file });
     let header: Awaited<ReturnType<typeof readSafetensorsHeader>>;
     try {
       header = await readSafetensorsHeader(file);
@@ -468,6 +477,11 @@ async function storedTensors(dir: string): Promise<Map<string, StoredTensor>> {
       throw e;
     }
     for (const t of header.tensors) if (!out.has(t.name)) out.set(t.name, { shape: t.shape, dtype: t.dtype, file });
+    inFile.set(file, new Set(header.tensors.map((t) => t.name)));
+  }
+  for (const [tensor, shard] of index ?? []) {
+    const file = join(dir, shard);
+    if (!inFile.get(file)?.has(tensor)) throw new CheckpointError(`${file}: lacks tensor "${tensor}" that ${WEIGHTS_INDEX_FILE} places in it`, { file });
   }
   return out;
 }

@@ -101,7 +101,10 @@ function maxLengthOf(opts: PipelineOptions, config: ModelConfig, tokenizer: Toke
  * inference graph; `build` may replace the head's outputs (e.g. add post-processing).
  *
  * @throws PipelineError (`wrong_task`) when the checkpoint has no head for the task;
- *   CheckpointError when it lacks weights the head needs.
+ *   CheckpointError (`invalid_checkpoint`) when it lacks weights the head needs, holds them with
+ *   other shapes than config.json declares, or has a tokenizer with ids beyond the embeddings;
+ *   TunaError `non_finite` for weights holding NaN or infinities, `too_large` for sizes beyond
+ *   memory, `invalid_option` for a bad `threads` option or `TUNA_THREADS`.
  */
 export async function openModel(
   task: PipelineTask,

@@ -7,7 +7,10 @@ export type PipelineTask = ModelTask;
 
 /** Options of {@link pipeline}, fixed for the pipeline's lifetime. */
 export interface PipelineOptions {
-  /** ONNX Runtime intra-op threads (default: the number of cores, or `TUNA_THREADS`). */
+  /**
+   * ONNX Runtime intra-op threads (default: the number of cores, or `TUNA_THREADS`): a whole
+   * number of at least 1, capped to the cores this process may use (with a warning).
+   */
   readonly threads?: number;
   /** Inputs per model run (default 32); each batch is padded to its longest input. */
   readonly batchSize?: number;
