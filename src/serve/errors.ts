@@ -21,6 +21,10 @@ export type ServeErrorCode =
   | 'unsupported_task'
   /** The body is larger than the server accepts. */
   | 'body_too_large'
+  /** The answer would be larger than the server sends. */
+  | 'response_too_large'
+  /** The request headers or body arrived too slowly. */
+  | 'request_timeout'
   /** The request headers are larger than Node's HTTP parser accepts. */
   | 'headers_too_large'
   /** The body is not `application/json`. */
@@ -39,6 +43,32 @@ export type ServeErrorCode =
   | 'cancelled'
   /** A failure on the server's side. */
   | 'internal';
+
+/**
+ * Every code the service answers with: its own, and those of the tuna errors a request can meet
+ * (docs/serve.md lists each with its status).
+ */
+export const SERVE_ERROR_CODES: readonly ErrorCode[] = [
+  'invalid_json',
+  'invalid_request',
+  'invalid_parameter',
+  'no_mask_token',
+  'unsupported_task',
+  'unauthorized',
+  'unknown_model',
+  'not_found',
+  'method_not_allowed',
+  'request_timeout',
+  'body_too_large',
+  'response_too_large',
+  'unsupported_media_type',
+  'headers_too_large',
+  'runtime_error',
+  'non_finite',
+  'internal',
+  'overloaded',
+  'unavailable',
+];
 
 /** The error document of a failed request. */
 export interface ErrorBody {

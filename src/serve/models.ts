@@ -37,14 +37,23 @@ export interface LoadedModel {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const NAME_RULE = 'a model name is 1 to 100 letters, digits, ".", "_" or "-", starting with a letter or digit';
 
 /**
- * Parses a `--model` value: `DIR`, or `NAME=DIR` where NAME is letters, digits, `.`, `_` or `-`.
+ * Parses a model value: `DIR`, or `NAME=DIR` where NAME is letters, digits, `.`, `_` or `-`. A
+ * value whose part before the first `=` holds no `/` is `NAME=DIR` (a directory whose first path
+ * component has a `=` is written `./a=b`).
+ *
+ * @throws ServeConfigError for a name that breaks the rule, or no directory after `NAME=`.
  */
 export function parseModelSpec(value: string): ModelSpec {
   const eq = value.indexOf('=');
-  if (eq > 0 && NAME.test(value.slice(0, eq))) return { name: value.slice(0, eq), dir: value.slice(eq + 1) };
-  return { dir: value };
+  if (eq < 0 || /[/\\]/.test(value.slice(0, eq))) return { dir: value };
+  const name = value.slice(0, eq);
+  const dir = value.slice(eq + 1);
+  if (!NAME.test(name)) throw new ServeConfigError(`model name ${JSON.stringify(name)} in ${JSON.stringify(value)} is not valid: ${NAME_RULE}`, { option: value });
+  if (dir.trim() === '') throw new ServeConfigError(`${JSON.stringify(value)} names model ${JSON.stringify(name)} but gives no directory after "="`, { option: value });
+  return { name, dir };
 }
 
 /** The names of `specs`, checked to be valid and distinct. */
@@ -52,7 +61,7 @@ function modelNames(specs: readonly ModelSpec[]): string[] {
   const names = specs.map((s) => s.name ?? basename(resolve(s.dir)));
   names.forEach((name, i) => {
     if (!NAME.test(name))
-      throw new ServeConfigError(`model name ${JSON.stringify(name)} (for ${specs[i]!.dir}) must be letters, digits, ".", "_" or "-"; name it with --model NAME=DIR`, {
+      throw new ServeConfigError(`model name ${JSON.stringify(name)} (for ${specs[i]!.dir}) is not valid: ${NAME_RULE}; give the model a name of its own (NAME=DIR)`, {
         option: specs[i]!.dir,
       });
     const first = names.indexOf(name);

@@ -3,15 +3,16 @@
  * health, readiness, Prometheus metrics and a web page.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { isTunaError } from '../errors.js';
+import { formatBytes } from '../io/files.js';
 import { MicroBatcher } from './batcher.js';
+import { OpenRequests, type RequestDeadlines, clientErrorHandler, hasBody, nodeDeadlineOptions, seconds, settlesWithin, stopAccepting, watchedBody } from './connections.js';
 import { ServeConfigError, ServeError } from './errors.js';
 import { ServeMetrics } from './metrics.js';
 import { type LoadedModel, type ModelInfo, type ModelSpec, disposeModels, loadModels, parseModelSpec } from './models.js';
 import { pageHtml } from './page.js';
+import { estimateJsonBytes, jsonStream } from './response.js';
 import { type RequestLimits, SERVE_TASKS, type ServeTask, type TaskSpec, requestSchema, taskSpec } from './tasks.js';
 import { type SchemaError, blankTextError, schemaError } from './validation.js';
 
@@ -50,6 +51,25 @@ export interface ServerOptions {
   readonly revision?: string;
   /** Log requests with fastify's logger (pino, JSON lines on stdout); default off. */
   readonly logger?: boolean;
+  /**
+   * Largest answer in bytes (default 32 MiB), estimated from its shape before it is written; a
+   * request whose answer would be larger gets 413 `response_too_large`.
+   */
+  readonly maxResponseBytes?: number;
+  /** The request headers must arrive within this many ms of the request's start (default 20,000; at most `requestTimeoutMs`). */
+  readonly headersTimeoutMs?: number;
+  /**
+   * The whole request, headers and body, must arrive within this many ms of its start (default
+   * 60,000); a slower one gets 408 `request_timeout` and its connection is closed.
+   */
+  readonly requestTimeoutMs?: number;
+  /** The longest pause in a request body, in ms (default 10,000); then 408 `request_timeout` and the connection is closed. */
+  readonly bodyTimeoutMs?: number;
+  /**
+   * How long {@link TunaServer.close} waits for open requests, in ms (default 10,000): then those not
+   * yet answered get 503 `unavailable` and every connection is closed.
+   */
+  readonly shutdownTimeoutMs?: number;
 }
 
 /** A server whose models are loaded; see {@link createServer} and {@link startServer}. */
@@ -67,9 +87,11 @@ export interface TunaServer {
   /**
    * Shuts down gracefully: `/readyz` turns 503, no new connections are accepted, requests already
    * received, queued or running (or arriving on a connection already open) are answered and their
-   * connections closed, then the models are freed. Calling it again returns the same promise.
+   * connections closed, then the models are freed. After `shutdownTimeoutMs`, requests not yet
+   * answered get 503 `unavailable` and every connection is closed. Calling it again returns the
+   * same promise, which resolves with whether every request was answered in time.
    */
-  close(): Promise<void>;
+  close(): Promise<boolean>;
   /** Whether {@link close} has been called. */
   readonly closing: boolean;
 }
@@ -89,12 +111,39 @@ export interface ResolvedServerOptions {
   readonly threads?: number;
   readonly revision?: string;
   readonly logger: boolean;
+  readonly maxResponseBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number, min = 1): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < min) throw new ServeConfigError(`${name} must be an integer >= ${min}, got ${String(value)}`, { option: name });
   return v;
+}
+
+/** Longest timeout an option takes: a day, in ms. */
+const MAX_TIMEOUT_MS = 86_400_000;
+
+function milliseconds(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1 || v > MAX_TIMEOUT_MS) {
+    throw new ServeConfigError(`${name} must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (a day), got ${String(value)}`, { option: name });
+  }
+  return v;
+}
+
+/**
+ * What is wrong with an API key that no client could send, or undefined: a blank key, spaces
+ * around it (HTTP drops them from the header), control or non-ASCII characters.
+ */
+export function apiKeyProblem(key: string): string | undefined {
+  if (key.trim() === '') return key === '' ? 'is empty' : 'is blank (only spaces)';
+  if (key !== key.trim()) return 'has spaces at its start or end, which HTTP drops from the Authorization header';
+  if (!/^[\x20-\x7e]+$/.test(key)) return 'has control or non-ASCII characters, which an Authorization header cannot carry';
+  return undefined;
 }
 
 /** Applies defaults and checks every option. @throws ServeConfigError */
@@ -106,7 +155,8 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
   if (typeof maxWaitMs !== 'number' || !Number.isFinite(maxWaitMs) || maxWaitMs < 0 || maxWaitMs > 60000) {
     throw new ServeConfigError(`maxWaitMs must be a number of milliseconds from 0 to 60000, got ${String(o.maxWaitMs)}`, { option: 'maxWaitMs' });
   }
-  if (o.apiKey !== undefined && o.apiKey.length === 0) throw new ServeConfigError('apiKey is empty; give a key or leave it out', { option: 'apiKey' });
+  const keyProblem = o.apiKey === undefined ? undefined : apiKeyProblem(o.apiKey);
+  if (keyProblem !== undefined) throw new ServeConfigError(`apiKey ${keyProblem}; give the key clients must send, or leave it out`, { option: 'apiKey' });
   return {
     models: o.models.map((m) => (typeof m === 'string' ? parseModelSpec(m) : m)),
     host: o.host ?? '127.0.0.1',
@@ -121,6 +171,11 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
     threads: o.threads === undefined ? undefined : positiveInteger('threads', o.threads, 1),
     revision: o.revision,
     logger: o.logger ?? false,
+    maxResponseBytes: positiveInteger('maxResponseBytes', o.maxResponseBytes, 32 * 1024 * 1024, 1024),
+    headersTimeoutMs: milliseconds('headersTimeoutMs', o.headersTimeoutMs, 20_000),
+    requestTimeoutMs: milliseconds('requestTimeoutMs', o.requestTimeoutMs, 60_000),
+    bodyTimeoutMs: milliseconds('bodyTimeoutMs', o.bodyTimeoutMs, 10_000),
+    shutdownTimeoutMs: milliseconds('shutdownTimeoutMs', o.shutdownTimeoutMs, 10_000),
   };
 }
 
@@ -132,6 +187,8 @@ interface InferenceBody {
 }
 
 const OPEN_PATHS = new Set(['/', '/healthz', '/readyz', '/favicon.ico']);
+/** Answers estimated larger than this are written as a stream of JSON chunks. */
+const STREAM_ABOVE_BYTES = 1024 * 1024;
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 /**
@@ -146,22 +203,28 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
   const metrics = new ServeMetrics({ maxBatchSize: o.maxBatchSize });
   const batcher = new MicroBatcher({ maxBatchSize: o.maxBatchSize, maxWaitMs: o.maxWaitMs, maxQueuedInputs: o.maxQueue, observer: metrics.observer() });
   const limits: RequestLimits = { maxTextChars: o.maxTextChars, maxInputs: o.maxInputs };
+  const deadlines: RequestDeadlines = { headersMs: o.headersTimeoutMs, requestMs: o.requestTimeoutMs, bodyIdleMs: o.bodyTimeoutMs };
   let closing = false;
-  let closed: Promise<void> | undefined;
+  let closed: Promise<boolean> | undefined;
   let address: string | undefined;
 
+  const nodeDeadlines = nodeDeadlineOptions(deadlines);
   const app = Fastify({
     logger: o.logger,
     bodyLimit: o.maxBodyBytes,
+    http: nodeDeadlines,
+    requestTimeout: nodeDeadlines.requestTimeout,
     // Requests still arriving on open connections while shutting down are answered (and their
     // connection closed, see onSend) rather than refused with fastify's own 503 body.
     return503OnClosing: false,
-    clientErrorHandler: malformedHttp,
+    clientErrorHandler: clientErrorHandler(deadlines),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true } },
   });
+  const openRequests = new OpenRequests(app.server);
 
-  // JSON bodies: JSON.parse keeps the position of a syntax error for the message.
-  app.removeContentTypeParser('application/json');
+  // JSON bodies only (fastify also reads text/plain by default, which must get 415); JSON.parse
+  // keeps the position of a syntax error for the message.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(new ServeError('invalid_json', 'the body is empty; send a JSON object such as {"inputs": "some text"}'), undefined);
@@ -183,6 +246,9 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
       );
     }
   });
+
+  // A body that pauses too long fails its parse with 408 (the whole-request deadline is Node's).
+  app.addHook('preParsing', async (request, reply, payload) => (hasBody(request.raw) ? watchedBody(request.raw, reply.raw, o.bodyTimeoutMs) : payload));
 
   // While shutting down, every response closes its connection so that keep-alive clients let go.
   app.addHook('onSend', async (_request, reply, payload) => {
@@ -262,13 +328,42 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
     metrics.inFlight.inc({ route });
     try {
       const results = await batcher.submit(model.info.name, spec.task, JSON.stringify(callOptions), run, inputs, gone.signal);
-      return single ? results[0] : results;
+      return answer(single ? results[0] : results, spec, callOptions, reply);
     } catch (e) {
       throw fromPipelineError(e, single, spec);
     } finally {
       metrics.inFlight.dec({ route });
       reply.raw.off('close', onClose);
     }
+  }
+
+  /** The answer as fastify sends it, or as a stream of JSON chunks when it is large; refused beyond maxResponseBytes. */
+  function answer(value: unknown, spec: TaskSpec, callOptions: Readonly<Record<string, unknown>>, reply: FastifyReply): unknown {
+    const bytes = estimateJsonBytes(value);
+    if (bytes > o.maxResponseBytes) {
+      const pool = spec.task === 'embed' && callOptions.pooling === 'none' ? ', or ask for one vector per text ("pooling": "mean" or "cls")' : '';
+      throw new ServeError(
+        'response_too_large',
+        `the answer would be about ${formatBytes(bytes)}, more than the ${formatBytes(o.maxResponseBytes)} this server sends per request; send fewer or shorter inputs per request${pool}`,
+      );
+    }
+    if (bytes <= STREAM_ABOVE_BYTES) return value;
+    return reply.type('application/json; charset=utf-8').send(jsonStream(value));
+  }
+
+  async function shutDown(): Promise<boolean> {
+    const deadline = Date.now() + o.shutdownTimeoutMs;
+    stopAccepting(app.server);
+    const drained = batcher.drain();
+    const inTime = await settlesWithin(openRequests.settled(), deadline - Date.now());
+    if (!inTime) openRequests.answerUnanswered(new ServeError('unavailable', `the server shut down before this request was answered (it waits ${seconds(o.shutdownTimeoutMs)})`));
+    const stopped = app.close();
+    // Connections still open once the requests are answered (or at the deadline) are closed.
+    if (!(await settlesWithin(stopped, inTime ? deadline - Date.now() : 250))) app.server.closeAllConnections();
+    await stopped;
+    await drained;
+    await disposeModels(loaded);
+    return inTime;
   }
 
   const server: TunaServer = {
@@ -282,7 +377,11 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
       return closing;
     },
     async listen() {
-      await app.listen({ host: o.host, port: o.port });
+      try {
+        await app.listen({ host: o.host, port: o.port });
+      } catch (e) {
+        throw listenError(e, o.host, o.port);
+      }
       const a = app.server.address();
       if (a === null || typeof a === 'string') throw new ServeConfigError(`the server is listening on an unexpected address ${String(a)}`);
       address = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
@@ -291,14 +390,7 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
     close() {
       if (closed) return closed;
       closing = true;
-      closed = (async () => {
-        const drained = batcher.drain();
-        const stopped = app.close();
-        await drained;
-        app.server.closeIdleConnections();
-        await stopped;
-        await disposeModels(loaded);
-      })();
+      closed = shutDown();
       return closed;
     },
   };
@@ -312,14 +404,38 @@ export async function startServer(options: ServerOptions): Promise<TunaServer> {
     await server.listen();
   } catch (e) {
     await server.close();
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE') throw new ServeConfigError(`port ${options.port ?? 8080} is already in use; choose another with --port`, { option: 'port', cause: e });
-    if (err.code === 'EACCES') throw new ServeConfigError(`no permission to listen on port ${options.port ?? 8080}; choose one above 1023`, { option: 'port', cause: e });
-    if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND')
-      throw new ServeConfigError(`cannot listen on host ${options.host}: no such local address`, { option: 'host', cause: e });
     throw e;
   }
   return server;
+}
+
+/** A failure to listen as a ServeConfigError naming the port or host and what to do. */
+function listenError(e: unknown, host: string, port: number): unknown {
+  const err = e as NodeJS.ErrnoException;
+  const where = `${host}:${port}`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new ServeConfigError(`port ${port} is already in use on ${host} (another process listens there); choose another port, or 0 for any free one`, {
+        option: 'port',
+        cause: e,
+      });
+    case 'EACCES':
+    case 'EPERM':
+      return new ServeConfigError(
+        `no permission to listen on ${where}${port < 1024 ? ': ports below 1024 need administrator rights' : ''}; choose another port (above 1023), or 0 for any free one`,
+        { option: 'port', cause: e },
+      );
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAFNOSUPPORT':
+      return new ServeConfigError(`cannot listen on host ${host}: it is no address of this machine (${err.code}); use 127.0.0.1, 0.0.0.0 or one of its addresses`, {
+        option: 'host',
+        cause: e,
+      });
+    default:
+      return isTunaError(e) ? e : new ServeConfigError(`cannot listen on ${where}: ${err.message}`, { option: 'port', cause: e });
+  }
 }
 
 function getRoute(app: FastifyInstance, url: string, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>): void {
@@ -330,28 +446,12 @@ function getRoute(app: FastifyInstance, url: string, handler: (request: FastifyR
 /** Answers the other methods of `url` with 405 and an `Allow` header. */
 function methodNotAllowed(app: FastifyInstance, url: string, allowed: 'GET' | 'POST'): void {
   const allow = allowed === 'GET' ? 'GET, HEAD' : 'POST';
-  app.route({
-    method: ALL_METHODS.filter((m) => m !== allowed),
-    url,
-    handler: async (request, reply) => {
-      reply.header('allow', allow);
-      throw new ServeError('method_not_allowed', `${request.method} is not allowed on ${url}; use ${allow}`);
-    },
-  });
-}
-
-/** Answers a request Node's HTTP parser rejects (bad framing, oversize headers) with the JSON error, then closes the connection. */
-function malformedHttp(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-  const e =
-    err.code === 'HPE_HEADER_OVERFLOW'
-      ? new ServeError('headers_too_large', `the request headers are larger than the server accepts (${err.code})`)
-      : new ServeError('invalid_request', `malformed HTTP request (${err.code ?? err.message})`);
-  const status = e.status;
-  const body = JSON.stringify(e.toJSON());
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  const refuse = async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('allow', allow);
+    throw new ServeError('method_not_allowed', `${request.method} is not allowed on ${url}; use ${allow}`);
+  };
+  // Refused before the body is read, whatever it holds or claims to be.
+  app.route({ method: ALL_METHODS.filter((m) => m !== allowed), url, onRequest: refuse, handler: refuse });
 }
 
 function keyMatches(header: string | undefined, key: string): boolean {

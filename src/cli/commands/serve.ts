@@ -1,7 +1,24 @@
-import { startServer } from '../../serve/server.js';
+import type { Command } from 'commander';
+import { apiKeyProblem, startServer } from '../../serve/server.js';
 import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
 import { integer, number } from './options.js';
+
+/** Defaults of the flags {@link serveCommandOptions} adds. */
+const DEFAULTS = { requestTimeout: '60', headersTimeout: '20', bodyTimeout: '10', shutdownTimeout: '10', maxResponseBytes: String(32 * 1024 * 1024) } as const;
+
+/**
+ * Adds the flags of `tuna serve` that bound slow clients, the shutdown and the size of answers
+ * (times in seconds).
+ */
+export function serveCommandOptions(c: Command): Command {
+  return c
+    .option('--request-timeout <s>', 'seconds a client has to send a whole request, headers and body (408 beyond, connection closed)', DEFAULTS.requestTimeout)
+    .option('--headers-timeout <s>', 'seconds a client has to send the request headers (at most --request-timeout)', DEFAULTS.headersTimeout)
+    .option('--body-timeout <s>', 'longest pause in a request body, in seconds (408 beyond, connection closed)', DEFAULTS.bodyTimeout)
+    .option('--shutdown-timeout <s>', 'seconds to finish open requests after SIGTERM/SIGINT; then they get 503 and the connections are closed', DEFAULTS.shutdownTimeout)
+    .option('--max-response-bytes <n>', 'largest answer to one request (413 response_too_large beyond)', DEFAULTS.maxResponseBytes);
+}
 
 /** Options of `tuna serve` (commander's raw strings). */
 export interface ServeOptions {
@@ -18,16 +35,39 @@ export interface ServeOptions {
   readonly threads?: string;
   readonly log?: boolean;
   readonly revision?: string;
+  readonly requestTimeout?: string;
+  readonly headersTimeout?: string;
+  readonly bodyTimeout?: string;
+  readonly shutdownTimeout?: string;
+  readonly maxResponseBytes?: string;
+}
+
+/** A duration flag in seconds (fractions allowed), as whole milliseconds. */
+function milliseconds(flag: string, raw: string): number {
+  const ms = Math.round(number(flag, raw, { min: 0, max: 86_400, exclusive: true }) * 1000);
+  if (ms < 1) throw new CliError('usage', `${flag} must be at least 0.001 seconds, got "${raw}"`);
+  return ms;
+}
+
+/** The API key from --api-key or TUNA_API_KEY (an empty TUNA_API_KEY counts as unset). @throws CliError for a key no client could send */
+function apiKeyOf(o: ServeOptions): string | undefined {
+  const [key, source] = o.apiKey !== undefined ? [o.apiKey, '--api-key'] : [process.env.TUNA_API_KEY || undefined, 'TUNA_API_KEY'];
+  if (key === undefined) return undefined;
+  const problem = apiKeyProblem(key);
+  if (problem !== undefined) throw new CliError('usage', `${source} ${problem}; set it to the key clients must send${source === 'TUNA_API_KEY' ? ', or unset it' : ''}`);
+  return key;
 }
 
 /**
  * `tuna serve --model DIR [--model NAME=DIR ...] [--host H] [--port N] ...`: serves the models over
  * HTTP until SIGTERM or SIGINT, then shuts down gracefully (requests already received are
- * answered) and returns. A second signal exits at once with code 1.
+ * answered, for up to --shutdown-timeout seconds) and returns. A second signal exits at once with
+ * code 1.
  */
 export async function serveCommand(o: ServeOptions, out: Output): Promise<void> {
   if (!o.model || o.model.length === 0) throw new CliError('usage', 'give at least one --model DIR');
-  const apiKey = o.apiKey ?? (process.env.TUNA_API_KEY || undefined);
+  const apiKey = apiKeyOf(o);
+  const shutdownTimeoutMs = milliseconds('--shutdown-timeout', o.shutdownTimeout ?? DEFAULTS.shutdownTimeout);
   // A ServeConfigError (bad option, unusable model directory) is a TunaError: `tuna` reports it by its code.
   const server = await startServer({
     models: o.model,
@@ -43,6 +83,11 @@ export async function serveCommand(o: ServeOptions, out: Output): Promise<void> 
     threads: o.threads === undefined ? undefined : integer('--threads', o.threads, 1),
     logger: !!o.log,
     revision: o.revision,
+    requestTimeoutMs: milliseconds('--request-timeout', o.requestTimeout ?? DEFAULTS.requestTimeout),
+    headersTimeoutMs: milliseconds('--headers-timeout', o.headersTimeout ?? DEFAULTS.headersTimeout),
+    bodyTimeoutMs: milliseconds('--body-timeout', o.bodyTimeout ?? DEFAULTS.bodyTimeout),
+    shutdownTimeoutMs,
+    maxResponseBytes: integer('--max-response-bytes', o.maxResponseBytes ?? DEFAULTS.maxResponseBytes, 1024),
   });
   for (const m of server.models) out.stderr(`tuna serve: ${m.name}: ${m.tasks.join(', ')} (${m.architectures.join(', ') || 'BertModel'}, max length ${m.max_length})\n`);
   out.stderr(
@@ -56,10 +101,11 @@ export async function serveCommand(o: ServeOptions, out: Output): Promise<void> 
         out.stderr(`tuna serve: ${signal} again, exiting without waiting\n`);
         process.exit(1);
       }
-      out.stderr(`tuna serve: ${signal}: finishing the requests received, then exiting (send it again to exit at once)\n`);
-      server.close().then(() => {
+      out.stderr(`tuna serve: ${signal}: finishing the requests received (for up to ${shutdownTimeoutMs / 1000} s), then exiting (send it again to exit at once)\n`);
+      server.close().then((inTime) => {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
+        if (!inTime) out.stderr(`tuna serve: requests still open after ${shutdownTimeoutMs / 1000} s were answered 503 and their connections closed\n`);
         out.stderr('tuna serve: stopped\n');
         resolve();
       }, reject);
