@@ -35,6 +35,7 @@ interface Logged {
   readonly method: string;
   readonly path: string;
   readonly range?: string;
+  readonly ifRange?: string;
   readonly auth?: string;
 }
 
@@ -63,7 +64,14 @@ async function startHub(repos: Record<string, Record<string, Files>>, behaviour:
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   };
   const record = (server: 'hub' | 'cdn', req: IncomingMessage) =>
-    log.push({ server, method: req.method!, path: decodeURIComponent(req.url!), range: req.headers.range, auth: req.headers.authorization });
+    log.push({
+      server,
+      method: req.method!,
+      path: decodeURIComponent(req.url!),
+      range: req.headers.range,
+      ifRange: req.headers['if-range'] as string | undefined,
+      auth: req.headers.authorization,
+    });
 
   const send = (req: IncomingMessage, res: ServerResponse, name: string, body: Buffer, headers: Record<string, string>) => {
     const payload = behaviour.corrupt?.has(name) ? Buffer.concat([body.subarray(0, body.length - 1), Buffer.from([body[body.length - 1]! ^ 0xff])]) : body;
@@ -321,7 +329,10 @@ test('a connection dropped mid-file keeps the partial file, and the next run res
     assert.ok(kept > 0 && kept <= 50_000, `kept ${kept} bytes`);
     const dir = await resolveModel('org/tiny', { endpoint: hub.endpoint, cacheDir });
     assert.deepEqual(await readFile(join(dir, 'model.safetensors')), weights);
-    assert.equal(hub.log.filter((r) => r.server === 'cdn').at(-1)!.range, `bytes=${kept}-`);
+    const resumed = hub.log.filter((r) => r.server === 'cdn').at(-1)!;
+    assert.equal(resumed.range, `bytes=${kept}-`);
+    assert.equal(resumed.ifRange, `"cdn-${sha256(weights).slice(0, 32)}"`, 'the resumed request is conditional on the version the partial file came from');
+    assert.ok(!existsSync(`${partial}.json`), 'the partial file record is removed with it');
   } finally {
     await hub.close();
   }

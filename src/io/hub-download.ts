@@ -62,6 +62,9 @@ export async function onCache<T>(cache: CacheLocation, path: string, action: str
   }
 }
 
+/** Files read whole as JSON or text (configs, tokenizer files, indexes), capped at {@link MAX_CONFIG_BYTES}. */
+const SMALL_FILE = /\.(json|txt)$/;
+
 /** What the partial file of a download was begun from, kept beside it as `{file}.incomplete.json`. */
 interface PartialInfo {
   /** The Hub's ETag of the version being downloaded. */
@@ -160,8 +163,11 @@ export async function download(url: string, dest: string, file: string, ctx: Dow
   }
   // A 200 answer to a Range request is the whole file: it changed (If-Range) or ranges are not served.
   let remote: RemoteFile | undefined;
-  const hash = hashOfEtag(hop.etag) ?? remoteHash((remote = await ctx.remote(file)));
-  hop.idle.reset();
+  let hash = hashOfEtag(hop.etag);
+  if (!hash) {
+    hop.idle.clear();
+    hash = remoteHash((remote = await ctx.remote(file)));
+  }
   const expected = hop.linkedSize ?? remote?.size ?? total;
   const source = hop.linkedSize !== undefined ? 'X-Linked-Size' : remote?.size !== undefined ? "the Hub's file list" : 'Content-Length';
   if (total !== undefined && expected !== undefined && total !== expected) {
@@ -170,28 +176,35 @@ export async function download(url: string, dest: string, file: string, ctx: Dow
     await removePartial(a);
     throw new HubError(`${hop.url}: sends ${total} bytes for ${file}, but the Hub gives its size as ${expected} (${source}); nothing was kept. ${clearHint(ctx)}`);
   }
+  if (expected !== undefined && expected > MAX_CONFIG_BYTES && SMALL_FILE.test(file)) {
+    await discard(hop);
+    throw new HubError(
+      `${hop.url}: the Hub gives ${file} a size of ${formatBytes(expected)} (${source}), more than the ${formatBytes(MAX_CONFIG_BYTES)} a config or tokenizer file may be; nothing was downloaded`,
+      { code: 'too_large' },
+    );
+  }
   const resumable = hash !== undefined || hop.validator !== undefined;
+  if (expected !== undefined) await checkFreeSpace(a, expected - start);
   if (start === 0) {
     await removePartial(a);
-    if (expected !== undefined) await checkFreeSpace(a, expected);
     if (resumable) {
       const info: PartialInfo = { etag: hop.etag, ...(hop.validator ? { validator: hop.validator } : {}), ...(expected === undefined ? {} : { size: expected }) };
       await onCache(ctx.cache, a.info, 'write', () => writeSmall(a.info, `${JSON.stringify(info)}\n`));
     }
   }
-  const received = await receive(a, hop, { start, expected, source, resumable });
-  if (hash && (await hashFile(a.partial, hash.kind)) !== hash.hex) {
+  await receive(a, hop, { start, expected, source, resumable });
+  const { kind, hex } = hash ?? {};
+  if (kind && (await onCache(ctx.cache, a.partial, 'read', () => hashFile(a.partial, kind))) !== hex) {
     await removePartial(a);
     if (start > 0 && attempt === 0) return download(url, dest, file, ctx, attempt + 1);
     throw new HubError(
-      `${url}: the downloaded file does not match its ETag ${hash.hex} (the ${hash.kind} of its content${remote ? ", from the Hub's file list" : ''}; ` +
+      `${url}: the downloaded file does not match its ETag ${hex} (the ${kind} of its content${remote ? ", from the Hub's file list" : ''}; ` +
         `corrupted in transit, or changed on the server); it was deleted, run again. ${clearHint(ctx)}`,
       { file: dest },
     );
   }
   await onCache(ctx.cache, dest, 'rename', () => rename(a.partial, dest));
   await rm(a.info, { force: true });
-  ctx.onProgress?.({ file, url, received, total: received });
   return { status: 'done', commit: hop.commit };
 }
 
@@ -256,6 +269,8 @@ async function receive(a: Attempt, hop: Hop, o: ReceiveOptions): Promise<number>
   const { url, file, partial, ctx } = a;
   const header = o.expected === undefined && file.endsWith('.safetensors') ? new SafetensorsLength() : undefined;
   const limit = () => o.expected ?? header?.length ?? (header ? SafetensorsLength.MAX_PREFIX : MAX_CONFIG_BYTES);
+  // The timer runs only while waiting for the server, not while the disk writes.
+  hop.idle.clear();
   const limitSource = () => (o.expected !== undefined ? o.source : header ? 'its safetensors header' : `the ${formatBytes(MAX_CONFIG_BYTES)} limit of config and tokenizer files`);
   const fh: FileHandle = await onCache(ctx.cache, partial, 'write', () => open(partial, o.start > 0 ? 'a' : 'w'));
   let received = o.start;
@@ -270,7 +285,9 @@ async function receive(a: Attempt, hop: Hop, o: ReceiveOptions): Promise<number>
   for (;;) {
     let next: IteratorResult<Uint8Array>;
     try {
+      hop.idle.reset();
       next = await iterator.next();
+      hop.idle.clear();
     } catch (e) {
       if (hop.idle.fired) {
         await fail(
@@ -287,7 +304,6 @@ async function receive(a: Attempt, hop: Hop, o: ReceiveOptions): Promise<number>
     }
     if (next.done) break;
     const chunk = next.value;
-    hop.idle.reset();
     header?.feed(chunk);
     if (header?.error)
       await fail(new HubError(`${url}: ${file} is not a safetensors file (${header.error}); nothing was kept. ${clearHint(ctx)}`, { code: 'invalid_checkpoint' }), false);

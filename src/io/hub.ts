@@ -210,14 +210,33 @@ function shardNames(indexText: string, source: string): string[] {
  * config.json, model.safetensors (or model.safetensors.index.json and its shards), and the
  * tokenizer files the repository has. Pickled weights are never downloaded.
  *
- * Downloads go to `{file}.incomplete` and resume from it with an HTTP Range request; each file is
- * checked against the ETag the Hub sends (sha256 for LFS files, the git blob sha1 for others) and
- * moved into place only when complete and verified. A finished snapshot is recorded in
- * `{cache}/models--owner--name/manifests/`, so later calls use it without any request. With
- * offline mode on, only the cache is used.
+ * Each file is checked before it is moved into place: against its content hash (the ETag or
+ * X-Linked-Etag the Hub sends, weak or strong: sha256 for LFS files, the git blob sha1 for others;
+ * when the ETag is not a hash, as behind some proxies and mirrors, the hash from the Hub's file list
+ * `/api/models/{id}/revision/{revision}?blobs=true`), and against its size (X-Linked-Size, the file
+ * list, or Content-Length). The bytes written never exceed that size; with no size given, a
+ * safetensors file is bounded by its own header and config and tokenizer files by 64 MiB. A file
+ * that fails a check is deleted, and the error names the snapshot directory to delete to start the
+ * model over.
+ *
+ * An interrupted download is kept in `{file}.incomplete` (with `{file}.incomplete.json`, the
+ * version it came from) and resumed with a Range request, sent with `If-Range` when the server gave
+ * a strong ETag, so a file changed in between is fetched whole again, never spliced; a partial file
+ * that could be neither hashed nor sent under If-Range is not resumed. Each request waits at most
+ * `HF_HUB_DOWNLOAD_TIMEOUT` seconds (default 10, or `opts.downloadTimeout`) for the server to answer
+ * and then for each next piece of the body (`HF_HUB_ETAG_TIMEOUT` for the file list). A finished
+ * snapshot is recorded in `{cache}/models--owner--name/manifests/`, so later calls use it without
+ * any request. With offline mode on, only the cache is used.
+ *
+ * To clear a bad cache entry, delete its snapshot directory
+ * (`{cache}/models--owner--name/snapshots/{revision}`, see {@link snapshotDir}), or the whole
+ * `{cache}/models--owner--name` for every revision; the next call downloads it again.
  *
  * @throws {HubError} unknown model (404), access denied (set `HF_TOKEN`), offline without a cached
- * copy, a file that fails its integrity check, or a repository with only pickled weights.
+ * copy, a file that fails its integrity check, a repository with only pickled weights (codes in
+ * {@link HubError}); `hub_timeout` when the Hub stays silent; `invalid_option` for a bad
+ * `HF_ENDPOINT`, `HF_HUB_DOWNLOAD_TIMEOUT` or `HF_HUB_ETAG_TIMEOUT`; `file_system` when the cache
+ * cannot be written (it names the cache directory, and `TUNA_CACHE`/`HF_HOME` to move it).
  */
 export async function resolveModel(idOrDir: string, opts: HubOptions = {}): Promise<string> {
   if (existsSync(idOrDir)) {
@@ -322,10 +341,8 @@ async function fetchSnapshot(id: string, s: Settings, http: HttpSettings, snapsh
   for (const f of [...OPTIONAL_FILES, ...(opts.extraFiles ?? [])]) if (!files.includes(f)) await get(f, false);
   const manifest: Manifest = { id, revision: s.revision, commit, files, absent };
   const path = manifestPath(s.cacheDir, id, s.revision);
-  await onCache(s.cache, path, 'write', async () => {
-    await mkdir(join(path, '..'), { recursive: true });
-    await writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
-  });
+  await onCache(s.cache, join(path, '..'), 'create the directory', () => mkdir(join(path, '..'), { recursive: true }));
+  await onCache(s.cache, path, 'write', () => writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`)));
 }
 
 /**
