@@ -18,8 +18,10 @@ import { NormalizedString } from './normalized.js';
 import { type Normalizer, parseNormalizer } from './normalizers.js';
 import { type Part, type PostProcessor, parsePostProcessor } from './post-processors.js';
 import { type PreTokenizer, parsePreTokenizer } from './pre-tokenizers.js';
+import { type SentencePieceOptions, parseSentencePieceModel, sentencePieceToTokenizerJson } from './sentencepiece.js';
 
 export type { HfTokenizerOptions, TokenizerConfig } from './config.js';
+export type { SentencePieceFamily, SentencePieceOptions } from './sentencepiece.js';
 
 /** One piece of a text after added-token extraction and pre-tokenisation. */
 interface Piece {
@@ -144,6 +146,21 @@ export class HfTokenizer {
    */
   static fromJson(json: unknown, file: string, config?: TokenizerConfig, configFile = 'tokenizer_config.json'): HfTokenizer {
     return new HfTokenizer(json, file, config, configFile);
+  }
+
+  /**
+   * Builds a tokenizer from a SentencePiece `.model` file as transformers' converter for
+   * `opts.family` does (XLM-R's fairseq ids: `<s>`=0, `<pad>`=1, `</s>`=2, `<unk>`=3, pieces
+   * shifted by one, `<mask>` last; ALBERT's and DeBERTa-v2's normalizers; Llama's byte fallback).
+   *
+   * @param bytes The file's contents.
+   * @param file Its name, for error messages.
+   * @param config tokenizer_config.json contents: its special tokens and settings override the family's.
+   */
+  static fromSentencePiece(bytes: Uint8Array, file: string, opts: SentencePieceOptions, config?: TokenizerConfig): HfTokenizer {
+    const model = parseSentencePieceModel(bytes, file);
+    const { json, config: familyConfig } = sentencePieceToTokenizerJson(model, opts, file);
+    return new HfTokenizer(json, file, { ...familyConfig, ...config }, 'tokenizer_config.json');
   }
 
   private tokenOf(id: number | undefined): string | undefined {
