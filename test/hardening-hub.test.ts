@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { type Server as NetServer, type Socket, createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -590,6 +590,28 @@ test('a cache that cannot be written gives a file-system error naming the path, 
         ),
       );
     }
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a cached file damaged after its download is reported with the directory to delete, and deleting it heals the cache', async () => {
+  const weights = safetensors(64);
+  const hub = await startServer({ 'config.json': regular(CONFIG), 'model.safetensors': regular(weights, `"${sha256(weights)}"`) });
+  try {
+    const cacheDir = await tempDir('hub-hard-cache');
+    const dir = await resolveModel(ID, { endpoint: hub.url, cacheDir });
+    await writeFile(join(dir, 'model.safetensors'), weights.subarray(0, 100));
+    for (const offline of [false, true]) {
+      await assert.rejects(resolveModel(ID, { endpoint: hub.url, cacheDir, offline }), (e: unknown) => {
+        isHub('invalid_checkpoint', /model\.safetensors: is 100 bytes in the cache, but was \d+ when it was downloaded and verified; the cache entry is damaged/)(e);
+        assert.match((e as Error).message, clearHint(cacheDir));
+        return true;
+      });
+    }
+    await rm(dir, { recursive: true });
+    assert.equal(await resolveModel(ID, { endpoint: hub.url, cacheDir }), dir);
+    assert.deepEqual(await readFile(join(dir, 'model.safetensors')), weights);
   } finally {
     await hub.close();
   }

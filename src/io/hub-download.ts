@@ -169,7 +169,7 @@ export async function download(url: string, dest: string, file: string, ctx: Dow
     hash = remoteHash((remote = await ctx.remote(file)));
   }
   const expected = hop.linkedSize ?? remote?.size ?? total;
-  const source = hop.linkedSize !== undefined ? 'X-Linked-Size' : remote?.size !== undefined ? "the Hub's file list" : 'Content-Length';
+  const source = hop.linkedSize !== undefined ? 'X-Linked-Size' : remote?.size !== undefined ? "the Hub's file list" : res.status === 206 ? 'Content-Range' : 'Content-Length';
   if (total !== undefined && expected !== undefined && total !== expected) {
     if (start > 0) return restart(`the server sends a file of ${total} bytes, but the Hub gives its size as ${expected} (${source})`);
     await discard(hop);

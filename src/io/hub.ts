@@ -154,19 +154,42 @@ interface Manifest {
   readonly commit?: string;
   readonly files: string[];
   readonly absent: string[];
+  /** The size of each file when it was verified, so a file damaged in the cache later is noticed. */
+  readonly sizes?: Readonly<Record<string, number>>;
 }
 
 function manifestPath(cacheDir: string, id: string, revision: string): string {
   return join(repoCacheDir(cacheDir, id), 'manifests', `${revisionDir(revision)}.json`);
 }
 
+/**
+ * Whether the manifest of a snapshot says it is complete and every file it lists is there.
+ *
+ * @throws {HubError} `invalid_checkpoint` when a listed file no longer has the size it was verified
+ * at (damaged in the cache), naming the snapshot directory to delete.
+ */
 async function completeSnapshot(s: Settings, id: string, snapshot: string): Promise<boolean> {
+  let m: Manifest;
   try {
-    const m = JSON.parse(await readFile(manifestPath(s.cacheDir, id, s.revision), 'utf8')) as Manifest;
-    return Array.isArray(m.files) && m.files.every((f) => typeof f === 'string' && existsSync(join(snapshot, f)));
+    m = JSON.parse(await readFile(manifestPath(s.cacheDir, id, s.revision), 'utf8')) as Manifest;
   } catch {
     return false;
   }
+  if (!Array.isArray(m?.files) || !m.files.every((f) => typeof f === 'string' && existsSync(join(snapshot, f)))) return false;
+  const sizes = m.sizes && typeof m.sizes === 'object' ? m.sizes : {};
+  for (const f of m.files) {
+    const want = Object.hasOwn(sizes, f) ? sizes[f] : undefined;
+    if (typeof want !== 'number') continue;
+    const size = (await stat(join(snapshot, f))).size;
+    if (size !== want) {
+      throw new HubError(
+        `${join(snapshot, f)}: is ${size} bytes in the cache, but was ${want} when it was downloaded and verified; the cache entry is damaged. ` +
+          `Clear it by deleting the directory ${snapshot} and run again to download it anew`,
+        { code: 'invalid_checkpoint', file: join(snapshot, f) },
+      );
+    }
+  }
+  return true;
 }
 
 /** Whether a snapshot has config.json and complete weights (single file, or index and every shard). */
@@ -294,6 +317,7 @@ async function fetchSnapshot(id: string, s: Settings, http: HttpSettings, snapsh
   const url = (file: string) => `${http.endpoint}/${id}/resolve/${encodeURIComponent(s.revision)}/${file}`;
   const files: string[] = [];
   const absent: string[] = [];
+  const sizes = new Map<string, number>();
   let commit: string | undefined;
   let listing: Promise<Map<string, RemoteFile> | undefined> | undefined;
   const ctx: DownloadContext = {
@@ -312,6 +336,7 @@ async function fetchSnapshot(id: string, s: Settings, http: HttpSettings, snapsh
     }
     commit ??= r.commit;
     files.push(file);
+    sizes.set(file, (await stat(join(snapshot, file))).size);
     return true;
   };
 
@@ -332,14 +357,15 @@ async function fetchSnapshot(id: string, s: Settings, http: HttpSettings, snapsh
         { code: 'invalid_checkpoint' },
       );
     }
-    const shards = shardNames(await readFile(join(snapshot, WEIGHTS_INDEX_FILE), 'utf8'), url(WEIGHTS_INDEX_FILE));
+    const indexPath = join(snapshot, WEIGHTS_INDEX_FILE);
+    const shards = shardNames(await onCache(s.cache, indexPath, 'read', () => readFile(indexPath, 'utf8')), `${url(WEIGHTS_INDEX_FILE)} (kept in ${indexPath})`);
     for (const shard of shards) {
       if (!(await get(shard, true)))
         throw new HubError(`${url(shard)}: shard named by ${WEIGHTS_INDEX_FILE} is missing (404); the repository is incomplete`, { code: 'invalid_checkpoint' });
     }
   }
   for (const f of [...OPTIONAL_FILES, ...(opts.extraFiles ?? [])]) if (!files.includes(f)) await get(f, false);
-  const manifest: Manifest = { id, revision: s.revision, commit, files, absent };
+  const manifest: Manifest = { id, revision: s.revision, commit, files, absent, sizes: Object.fromEntries(sizes) };
   const path = manifestPath(s.cacheDir, id, s.revision);
   await onCache(s.cache, join(path, '..'), 'create the directory', () => mkdir(join(path, '..'), { recursive: true }));
   await onCache(s.cache, path, 'write', () => writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`)));
