@@ -39,7 +39,8 @@ type Echo = { readonly kind: 'all' } | { readonly kind: 'none' } | { readonly ki
 function echoOf(raw: string | undefined): Echo {
   if (raw === undefined) return { kind: 'cut', chars: DEFAULT_ECHO_CHARS };
   if (raw === 'all' || raw === 'none') return { kind: raw };
-  return { kind: 'cut', chars: integer('--echo-text', raw, 1) };
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) throw new CliError('usage', `--echo-text must be all, none or a number of characters >= 1, got "${raw}"`);
+  return { kind: 'cut', chars: Number(raw) };
 }
 
 /** `text` as echoed: whole, or its first characters (a surrogate pair is never split); undefined for none. */
