@@ -56,7 +56,7 @@ test('labels named __proto__, constructor, toString, hasOwnProperty are rows of 
   assert.equal(report['macro avg'].support, 6);
   const json = JSON.parse(JSON.stringify(reportToJson(report)));
   for (const k of KEYS) assert.ok(Object.hasOwn(json, k), `${k} in the JSON report`);
-  assert.equal(json.__proto__.support, 2);
+  assert.equal(json[PROTO].support, 2);
   assert.match(formatClassificationReport(report), /__proto__\s+1\.00\s+0\.50\s+0\.67\s+2\n/);
 
   const multi = multiLabelClassificationReport([['__proto__', 'constructor'], ['toString']], [['__proto__'], ['toString', 'constructor']]);
@@ -75,7 +75,7 @@ test('label maps, data readers and label lists keep __proto__ and friends', asyn
   const map = LabelMap.fromExamples([...KEYS].reverse());
   assert.deepEqual(map.labels, [...KEYS].sort());
   const config = JSON.parse(JSON.stringify(map.toConfig()));
-  assert.equal(config.label2id.__proto__, map.id('__proto__'));
+  assert.equal(config.label2id[PROTO], map.id(PROTO));
   assert.ok(LabelMap.fromConfig(config.id2label).equals(map));
 
   const csv = await file('keys.csv', `text,label\n${KEYS.map((k) => `a text,${k}`).join('\n')}\n`);
@@ -206,7 +206,7 @@ test('devices and missing or unreadable data files are refused with the file nam
     () => parseLabelList(zeroList),
     (e: unknown) => e instanceof TunaError && e.code === 'file_unreadable' && e.file === zeroList,
   );
-  await assert.rejects(loadTextExamples(dir + '.csv'), (e: unknown) => e instanceof TunaError && e.code === 'file_not_found' && e.file === `${dir}.csv`);
+  await assert.rejects(loadTextExamples(`${dir}.csv`), (e: unknown) => e instanceof TunaError && e.code === 'file_not_found' && e.file === `${dir}.csv`);
   await assert.rejects(loadTextExamples(join(dir, 'loop.csv')), (e: unknown) => e instanceof TunaError && e.file === join(dir, 'loop.csv'));
   symlinkSync(join(dir, 'loop.csv'), join(dir, 'loop.csv'));
   await assert.rejects(loadTextExamples(join(dir, 'loop.csv')), (e: unknown) => e instanceof TunaError && e.code === 'file_system' && /symbolic-link loop/.test(e.message));
