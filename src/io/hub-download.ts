@@ -133,6 +133,16 @@ export async function download(url: string, dest: string, file: string, ctx: Dow
   const have = await partialSize(a);
   const recorded = have > 0 ? await readPartialInfo(a.info) : undefined;
   const hop = await request(url, ctx.http, { from: have || undefined, ifRange: recorded?.validator });
+  try {
+    return await fromAnswer(a, hop, have, recorded, attempt);
+  } finally {
+    await discard(hop);
+  }
+}
+
+/** The rest of {@link download} once the server has answered. */
+async function fromAnswer(a: Attempt, hop: Hop, have: number, recorded: PartialInfo | undefined, attempt: number): Promise<DownloadResult> {
+  const { url, dest, file, ctx } = a;
   const { res } = hop;
   const restart = async (why: string): Promise<DownloadResult> => {
     await discard(hop);
