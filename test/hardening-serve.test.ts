@@ -141,16 +141,33 @@ test('text/plain and other non-JSON bodies get 415; a method not allowed gets 40
   await stillServing();
 });
 
+/** How many batches the server's models have run. */
+async function modelRuns(s: TunaServer): Promise<number> {
+  return (await s.metrics.batchSize.get()).values.filter((v) => v.metricName === 'tuna_batch_size_count').reduce((n, v) => n + v.value, 0);
+}
+
 test('an answer larger than maxResponseBytes is refused with 413 response_too_large, saying to send less or pool', async () => {
   assert.equal(resolveServerOptions({ models: [BUNDLED_EN] }).maxResponseBytes, 32 * 1024 * 1024, 'the default');
   // 16 texts that each fill the 128 tokens, "pooling": "none": 16 x 128 x 256 numbers, about 10 MB
-  // of JSON, over this server's 4 MiB.
-  const texts = Array.from({ length: 16 }, (_, i) => `text ${i} ${'word '.repeat(200)}`);
-  const big = await post(base, '/v1/embed', { inputs: texts, parameters: { pooling: 'none' } });
+  // of JSON, over this server's 4 MiB: refused from the token counts, before the model runs.
+  const long = Array.from({ length: 16 }, (_, i) => `text ${i} ${'word '.repeat(200)}`);
+  const runs = await modelRuns(server);
+  const big = await post(base, '/v1/embed', { inputs: long, parameters: { pooling: 'none' } });
   assert.equal(big.status, 413, JSON.stringify(big.body).slice(0, 300));
   assert.equal(big.body.error.code, 'response_too_large');
-  assert.match(big.body.error.message, /about (9|1\d)(\.\d)? MiB, more than the 4\.0 MiB this server sends per request; send fewer or shorter inputs.*"pooling": "mean" or "cls"/);
-  const pooled = await post(base, '/v1/embed', { inputs: texts });
+  assert.match(
+    big.body.error.message,
+    /would be at least \d+(\.\d)? MiB, more than the 4\.0 MiB this server sends per request; send fewer or shorter inputs.*"pooling": "mean" or "cls"/,
+  );
+  assert.equal(await modelRuns(server), runs, 'refused before the model ran');
+  // 7 such texts pass the count (16 bytes a number) but their JSON (about 19 bytes a number) does
+  // not: refused once the vectors are computed, before they are written.
+  const seven = await post(base, '/v1/embed', { inputs: long.slice(0, 7), parameters: { pooling: 'none' } });
+  assert.equal(seven.status, 413);
+  assert.equal(seven.body.error.code, 'response_too_large');
+  assert.match(seven.body.error.message, /would be about (4\.\d|5\.\d) MiB/);
+  assert.ok((await modelRuns(server)) > runs, 'refused after the model ran');
+  const pooled = await post(base, '/v1/embed', { inputs: long });
   assert.equal(pooled.status, 200);
   assert.equal(pooled.body.length, 16);
 });

@@ -68,7 +68,7 @@ export function* jsonPieces(value: unknown, chunkBytes: number): Generator<strin
  * yielding to the event loop between chunks, so that other requests are served while a large
  * answer is written.
  */
-export function jsonStream(value: unknown, chunkBytes = 256 * 1024): Readable {
+export function jsonStream(value: unknown, chunkBytes = 64 * 1024): Readable {
   async function* chunks(): AsyncGenerator<string> {
     let pending = '';
     for (const piece of jsonPieces(value, chunkBytes)) {

@@ -13,6 +13,7 @@ import { ServeMetrics } from './metrics.js';
 import { type LoadedModel, type ModelInfo, type ModelSpec, disposeModels, loadModels, parseModelSpec } from './models.js';
 import { pageHtml } from './page.js';
 import { estimateJsonBytes, jsonStream } from './response.js';
+import type { Pipeline } from '../pipelines/types.js';
 import { type RequestLimits, SERVE_TASKS, type ServeTask, type TaskSpec, requestSchema, taskSpec } from './tasks.js';
 import { type SchemaError, blankTextError, schemaError } from './validation.js';
 
@@ -189,6 +190,8 @@ interface InferenceBody {
 const OPEN_PATHS = new Set(['/', '/healthz', '/readyz', '/favicon.ico']);
 /** Answers estimated larger than this are written as a stream of JSON chunks. */
 const STREAM_ABOVE_BYTES = 1024 * 1024;
+/** Bytes a number of a token vector is counted at before the model runs: fewer than a float32 value written as a double takes (17 to 21 with its comma) unless it is round. */
+const MIN_VECTOR_NUMBER_BYTES = 16;
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 /**
@@ -317,6 +320,7 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
     const inputs = (single ? [body.inputs] : (body.inputs as unknown[])).map((x, i) => pipelineInput(x, single ? 'inputs' : `inputs[${i}]`));
     const callOptions = spec.options(body.parameters ?? {});
     const pipe = model.pipelines.get(spec.task)!;
+    if (spec.task === 'embed' && callOptions.pooling === 'none') refuseLargeTokenVectors(inputs as string[], pipe);
     const run = (batch: readonly unknown[]) => (pipe.runBatch as (xs: readonly unknown[], opts: unknown) => Promise<unknown[]>)(batch, callOptions);
     // The client going away before its batch starts takes it out of the queue.
     const gone = new AbortController();
@@ -340,15 +344,31 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
   /** The answer as fastify sends it, or as a stream of JSON chunks when it is large; refused beyond maxResponseBytes. */
   function answer(value: unknown, spec: TaskSpec, callOptions: Readonly<Record<string, unknown>>, reply: FastifyReply): unknown {
     const bytes = estimateJsonBytes(value);
-    if (bytes > o.maxResponseBytes) {
-      const pool = spec.task === 'embed' && callOptions.pooling === 'none' ? ', or ask for one vector per text ("pooling": "mean" or "cls")' : '';
-      throw new ServeError(
-        'response_too_large',
-        `the answer would be about ${formatBytes(bytes)}, more than the ${formatBytes(o.maxResponseBytes)} this server sends per request; send fewer or shorter inputs per request${pool}`,
-      );
-    }
+    if (bytes > o.maxResponseBytes) throw responseTooLarge(`about ${formatBytes(bytes)}`, spec.task === 'embed' && callOptions.pooling === 'none');
     if (bytes <= STREAM_ABOVE_BYTES) return value;
     return reply.type('application/json; charset=utf-8').send(jsonStream(value));
+  }
+
+  /**
+   * Refuses, before the model runs, an `embed` request with `"pooling": "none"` whose token vectors
+   * are too large to send, counted at MIN_VECTOR_NUMBER_BYTES a number; the texts are
+   * tokenized only when their byte lengths leave it open.
+   */
+  function refuseLargeTokenVectors(texts: readonly string[], pipe: Pipeline): void {
+    const bytesOf = (tokens: number) => tokens * pipe.config.hidden_size * MIN_VECTOR_NUMBER_BYTES;
+    // A token covers at least one byte of its text; [CLS] and [SEP] are added.
+    const most = texts.reduce((n, t) => n + Math.min(pipe.maxLength, Buffer.byteLength(t) + 2), 0);
+    if (bytesOf(most) <= o.maxResponseBytes) return;
+    const tokens = texts.reduce((n, t) => n + pipe.tokenizer.encode(t, undefined, { maxLength: pipe.maxLength }).inputIds.length, 0);
+    if (bytesOf(tokens) > o.maxResponseBytes) throw responseTooLarge(`at least ${formatBytes(bytesOf(tokens))}`, true);
+  }
+
+  function responseTooLarge(size: string, tokenVectors: boolean): ServeError {
+    const pool = tokenVectors ? ', or ask for one vector per text ("pooling": "mean" or "cls")' : '';
+    return new ServeError(
+      'response_too_large',
+      `the answer would be ${size}, more than the ${formatBytes(o.maxResponseBytes)} this server sends per request; send fewer or shorter inputs per request${pool}`,
+    );
   }
 
   async function shutDown(): Promise<boolean> {
