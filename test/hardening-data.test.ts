@@ -17,6 +17,7 @@ import {
 } from '../src/metrics/index.js';
 import { labelMapOf, labelSetWarning, parseLabelList, readExamples } from '../src/tasks/prepare.js';
 import { learningCurveSvg } from '../src/train/curve.js';
+import { CONFUSION_MATRIX_MAX_LABELS, taskReport } from '../src/tasks/reports.js';
 import { aggregateTokens } from '../src/pipelines/aggregation.js';
 import { BertTokenizer } from '../src/tokenizers/bert-tokenizer.js';
 import { BUNDLED_EN, tempDir } from './helpers/pipeline-models.js';
@@ -131,6 +132,23 @@ test('200,000 labels and values: reports, confusion matrix widths, curves and ag
     groups.map((g) => g.entity_group),
     ['X'],
   );
+});
+
+test('a report over 5,000 labels leaves out the confusion matrix, which grows with their square', () => {
+  const n = 5000;
+  const labels = LabelMap.fromExamples(Array.from({ length: n }, (_, i) => `label-${String(i).padStart(4, '0')}`));
+  const logits = Array.from({ length: 20 }, (_, i) => {
+    const row = new Float32Array(n);
+    row[i] = 1;
+    return row;
+  });
+  const prediction = { logits, labels: logits.map((_, i) => i), numLabels: n, features: [] };
+  const report = taskReport('single_label', prediction, labels);
+  assert.equal(report.metrics.accuracy, 1);
+  assert.ok(!('confusion_matrix' in report.json));
+  assert.match(report.text, new RegExp(`confusion matrix left out: 5000 labels \\(more than ${CONFUSION_MATRIX_MAX_LABELS}\\)`));
+  const few = taskReport('single_label', { ...prediction, logits: logits.map((r) => r.slice(0, 20)), numLabels: 20 }, LabelMap.fromExamples(labels.labels.slice(0, 20)));
+  assert.equal((few.json.confusion_matrix as { matrix: number[][] }).matrix.length, 20);
 });
 
 test('a CR-only file is refused with line 1 and the fix; error lines quote at most a short excerpt', async () => {

@@ -22,6 +22,9 @@ import type { ComputeMetrics } from '../train/trainer.js';
 import type { EvalPrediction, TaskKind } from '../train/evaluate.js';
 import { argmax } from '../train/losses.js';
 
+/** Label sets larger than this get no confusion matrix (it grows with the square of the labels). */
+export const CONFUSION_MATRIX_MAX_LABELS = 1000;
+
 /** A report as text (for people) and as JSON (for programs), with headline metrics. */
 export interface TaskReport {
   readonly text: string;
@@ -153,11 +156,14 @@ export function taskReport(task: TaskKind, p: EvalPrediction, labels: LabelMap, 
   if (task === 'single_label') {
     const { yTrue, yPred } = singleLabelPairs(p, labels);
     const report = classificationReport(yTrue, yPred, { labels: labels.labels, digits });
-    const cm = confusionMatrix(yTrue, yPred, labels.labels);
     const json = reportToJson(report) as Record<string, unknown>;
+    const cm = labels.size <= CONFUSION_MATRIX_MAX_LABELS ? confusionMatrix(yTrue, yPred, labels.labels) : undefined;
+    const matrixText = cm
+      ? `confusion matrix (rows: true label, columns: predicted)\n${formatConfusionMatrix(cm)}`
+      : `confusion matrix left out: ${labels.size} labels (more than ${CONFUSION_MATRIX_MAX_LABELS})\n`;
     return {
-      text: `${formatClassificationReport(report, digits)}\nconfusion matrix (rows: true label, columns: predicted)\n${formatConfusionMatrix(cm)}`,
-      json: { ...json, confusion_matrix: cm },
+      text: `${formatClassificationReport(report, digits)}\n${matrixText}`,
+      json: cm ? { ...json, confusion_matrix: cm } : json,
       metrics: {
         accuracy: report.accuracy ?? Number.NaN,
         f1: report['macro avg']['f1-score'],
