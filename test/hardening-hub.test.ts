@@ -33,6 +33,9 @@ function safetensors(n: number, seed = 1): Buffer {
   return Buffer.concat([len, header, data]);
 }
 
+/** How long a server that cuts a connection waits after its last write, so the client has read what was sent. */
+const CUT_DELAY_MS = 250;
+
 const CONFIG = Buffer.from(`${JSON.stringify({ model_type: 'bert', hidden_size: 8 })}\n`);
 
 interface Logged {
@@ -208,7 +211,7 @@ test('a truncated body with a matching Content-Length is refused by the size the
     const hub = await startServer({
       'config.json': (_req, res) => {
         res.writeHead(200, { etag, 'content-length': String(CONFIG.length) });
-        res.write(CONFIG.subarray(0, 10), () => setTimeout(() => res.destroy(), 20));
+        res.write(CONFIG.subarray(0, 10), () => setTimeout(() => res.destroy(), CUT_DELAY_MS));
       },
     });
     try {
@@ -236,7 +239,7 @@ test('resuming sends If-Range; a changed file answered whole (200) replaces the 
       if (cut !== undefined) {
         current = { ...current, cut: undefined };
         res.writeHead(200, { etag, 'content-length': String(body.length) });
-        return void res.write(body.subarray(0, cut), () => setTimeout(() => res.destroy(), 20));
+        return void res.write(body.subarray(0, cut), () => setTimeout(() => res.destroy(), CUT_DELAY_MS));
       }
       sendFile(req, res, body, { etag }, { ifRange: true });
     },
@@ -270,7 +273,7 @@ test('a 206 of another version, or from another offset, restarts the download fr
         const n = cut;
         cut = undefined;
         res.writeHead(200, { etag: `"${gitSha1(body)}"`, 'content-length': String(body.length) });
-        return void res.write(body.subarray(0, n), () => setTimeout(() => res.destroy(), 20));
+        return void res.write(body.subarray(0, n), () => setTimeout(() => res.destroy(), CUT_DELAY_MS));
       }
       sendFile(req, res, body, { etag: `"${gitSha1(body)}"` });
     },

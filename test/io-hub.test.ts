@@ -28,6 +28,9 @@ const emptyHubCache = mkdtempSync(join(tmpdir(), 'tuna-hf-empty-'));
 temps.push(emptyHubCache);
 process.env.HF_HUB_CACHE = emptyHubCache;
 
+/** How long a server that cuts a connection waits after its last write, so the client has read what was sent. */
+const CUT_DELAY_MS = 250;
+
 type Files = Record<string, Buffer>;
 
 interface Logged {
@@ -90,7 +93,7 @@ async function startHub(repos: Record<string, Record<string, Files>>, behaviour:
     const cut = behaviour.cut?.get(name);
     if (cut !== undefined) {
       behaviour.cut!.delete(name);
-      res.write(part.subarray(0, cut), () => setTimeout(() => res.destroy(), 20));
+      res.write(part.subarray(0, cut), () => setTimeout(() => res.destroy(), CUT_DELAY_MS));
       return;
     }
     res.end(part);
