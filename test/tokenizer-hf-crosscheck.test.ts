@@ -16,7 +16,15 @@ const NAMES = [
   'split-sequence-bpe',
   'wordlevel-split',
   'spm-bpe-fallback',
+  'llama3-bytelevel',
 ];
+
+/**
+ * Fixtures left out: @huggingface/tokenizers 0.2 does not run these configurations as Python does
+ * (its Punctuation pre-tokenizer ignores behavior "removed", so "!" stays and becomes [UNK]; its
+ * Metaspace prepend_scheme "first" prepends to every piece after Digits, not only the text's start).
+ */
+export const NOT_CROSS_CHECKED = ['bpe-prefix-uncased', 'unigram-fallback-first'];
 
 describe('ids agree with @huggingface/tokenizers', () => {
   for (const name of NAMES) {

@@ -32,6 +32,7 @@ interface Fixture {
   cases: Case[];
   batch: { texts: string[]; expected: Expected[] };
   decodes: { ids: number[]; skipSpecialTokens: boolean; text: string }[];
+  words: { words: string[]; expected: Expected }[];
 }
 
 /** Loads a fixture directory's tokenizer. */
@@ -69,6 +70,7 @@ export function checkFixture(tok: HfTokenizer, fixture: Fixture): void {
   }
   const batch = tok.encodeBatch(fixture.batch.texts);
   assert.deepEqual(batch.map(view), fixture.batch.expected, 'encodeBatch');
+  for (const w of fixture.words) assert.deepEqual(view(tok.encodeWords(w.words)), w.expected, `encodeWords ${JSON.stringify(w.words)}`);
   for (const d of fixture.decodes) {
     assert.equal(
       tok.decode(d.ids, { skipSpecialTokens: d.skipSpecialTokens, cleanUpTokenizationSpaces: false }),

@@ -66,6 +66,8 @@ TEXTS = [
     "ﬁne ＡＢＣ１２３ ① ㌀",
     "\u0007Control\u200bchars\u00ad",
     "unseen words: zyxwv qwrtp Ωμέγα ש ขอบคุณ",
+    "Hello world [MASK] there, the New York <tool>   call <sep> world 2026",
+    "hello world\u00a0again, HELLO WORLD!",
     "UPPER lower MiXeD",
     "",
     " ",
@@ -93,7 +95,7 @@ def conv_offsets(offsets, seq_ids, texts):
         if sid is None:
             out.append([s, e])
             continue
-        m = utf16_map(texts[sid])
+        m = utf16_map(texts[sid] if sid < len(texts) else "")
         out.append([m[min(s, len(m) - 1)], m[min(e, len(m) - 1)]])
     return out
 
@@ -114,8 +116,8 @@ def enc_json(enc, texts):
 
 def cases(tok, options):
     out = []
-    for text in TEXTS:
-        for add in (True, False):
+    for i, text in enumerate(TEXTS):
+        for add in (True, False) if i % 2 == 0 else (True,):
             tok.no_truncation()
             tok.no_padding()
             enc = tok.encode(text, add_special_tokens=add)
@@ -137,19 +139,48 @@ def cases(tok, options):
                     out.append({"text": a, "pair": b, "options": {"maxLength": 9, "truncation": strategy, "truncationSide": side}, "error": str(e)})
                     continue
                 out.append({"text": a, "pair": b, "addSpecialTokens": True, "options": {"maxLength": 9, "truncation": strategy, "truncationSide": side}, "expected": enc_json(enc, [a, b])})
+    for side in ("right", "left"):
+        tok.no_padding()
+        tok.enable_truncation(max_length=6, strategy="longest_first", direction=side)
+        enc = tok.encode(TEXTS[3])
+        out.append({"text": TEXTS[3], "addSpecialTokens": True, "options": {"maxLength": 6, "truncation": "longest_first", "truncationSide": side}, "expected": enc_json(enc, [TEXTS[3]])})
     tok.no_truncation()
     pad_id = tok.token_to_id(options["pad"])
     for side in ("right", "left"):
         tok.enable_padding(direction=side, pad_id=pad_id, pad_token=options["pad"], length=24)
         enc = tok.encode(TEXTS[0])
         out.append({"text": TEXTS[0], "addSpecialTokens": True, "options": {"maxLength": 24, "truncation": False, "padding": "max_length", "paddingSide": side}, "expected": enc_json(enc, [TEXTS[0]])})
+    tok.enable_padding(direction="right", pad_id=pad_id, pad_token=options["pad"], pad_to_multiple_of=8)
+    enc = tok.encode(TEXTS[1])
+    out.append({"text": TEXTS[1], "addSpecialTokens": True, "options": {"padding": "longest", "padToMultipleOf": 8}, "expected": enc_json(enc, [TEXTS[1]])})
     tok.no_padding()
+    return out
+
+
+WORDS = [["Hello", "world!"], ["Café", "naïve", "résumé"], ["我们", "喜欢", "😀"], ["  spaced", "out ", "12345"], ["Don't", "New York"]]
+
+
+def words(tok):
+    out = []
+    for ws in WORDS:
+        enc = tok.encode(ws, is_pretokenized=True)
+        # Offsets are relative to each word: convert each with its own word's code-point map.
+        e = enc_json(enc, [""])
+        offs = []
+        for (s, t), w in zip(enc.offsets, enc.word_ids):
+            if w is None:
+                offs.append([s, t])
+            else:
+                m = utf16_map(ws[w])
+                offs.append([m[min(s, len(m) - 1)], m[min(t, len(m) - 1)]])
+        e["offsets"] = offs
+        out.append({"words": ws, "expected": e})
     return out
 
 
 def decodes(tok):
     out = []
-    for text in TEXTS + [p[1] for p in PAIRS]:
+    for text in TEXTS[::2] + [p[1] for p in PAIRS]:
         ids = tok.encode(text).ids
         out.append({"ids": ids, "skipSpecialTokens": False, "text": tok.decode(ids, skip_special_tokens=False)})
         out.append({"ids": ids, "skipSpecialTokens": True, "text": tok.decode(ids, skip_special_tokens=True)})
@@ -183,6 +214,7 @@ def write(name, tok, config, options, extra_files=None):
         "cases": cases(tok, options),
         "batch": batch(tok, options),
         "decodes": decodes(tok),
+        "words": words(tok),
     }
     with open(os.path.join(d, "expected.json"), "w", encoding="utf-8") as f:
         json.dump(expected, f, ensure_ascii=False, separators=(",", ":"))
@@ -407,6 +439,60 @@ def metaspace_bpe_fallback():
     write("spm-bpe-fallback", tok, config, {"pad": "<pad>"}, {"tokenizer.model": model})
 
 
+def llama3_bytelevel():
+    """Byte-level BPE behind a Split regex, ignore_merges, ByteLevel + Template post-processing."""
+    tok = Tokenizer(models.BPE())
+    pattern = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(pattern), behavior="isolated"), pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=700, special_tokens=["<|begin|>", "<|end|>", "<|pad|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(CORPUS, trainer)
+    data = json.loads(tok.to_str())
+    data["model"]["ignore_merges"] = True
+    # A word in the vocab that merges would split differently is kept whole.
+    tok = Tokenizer.from_str(json.dumps(data))
+    tok.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=False),
+        processors.TemplateProcessing(single="<|begin|> $A", pair="<|begin|> $A <|end|> <|begin|>:1 $B:1", special_tokens=[("<|begin|>", tok.token_to_id("<|begin|>")), ("<|end|>", tok.token_to_id("<|end|>"))]),
+    ])
+    tok.add_tokens([AddedToken("<tool>", special=False, normalized=False, rstrip=True)])
+    config = {"model_max_length": 8192, "bos_token": "<|begin|>", "eos_token": "<|end|>", "pad_token": "<|pad|>", "clean_up_tokenization_spaces": True}
+    write("llama3-bytelevel", tok, config, {"pad": "<|pad|>"})
+
+
+def unigram_fallback_first():
+    """Unigram with byte fallback, Digits + Metaspace(prepend_scheme=first), NFKD + Replace normalizers."""
+    model = train_spm("unigram", 450, byte_fallback=True)
+    m = csl.import_protobuf().ModelProto()
+    m.ParseFromString(model)
+    vocab = [(p.piece, p.score) for p in m.pieces]
+    tok = Tokenizer(models.Unigram(vocab, unk_id=m.trainer_spec.unk_id, byte_fallback=True))
+    tok.normalizer = normalizers.Sequence([normalizers.NFKD(), normalizers.Replace(Regex(r"\s+"), " ")])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=False), pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=True)])
+    tok.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Fuse(), decoders.Metaspace(replacement="▁", prepend_scheme="first")])
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in ["<unk>", "<s>", "</s>"]])
+    tok.add_special_tokens([AddedToken("<sep>", special=True, normalized=False)])
+    tok.add_tokens([AddedToken("world", normalized=True, single_word=False)])
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A <sep> $B:1 </s>:1", special_tokens=[("</s>", tok.token_to_id("</s>")), ("<sep>", tok.token_to_id("<sep>"))])
+    config = {"model_max_length": 512, "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<unk>", "sep_token": "<sep>"}
+    write("unigram-fallback-first", tok, config, {"pad": "<unk>"})
+
+
+def bpe_prefix_uncased():
+    """BPE with a '##' continuation prefix, uncased BertNormalizer, Split on a string, WordPiece decoder."""
+    tok = Tokenizer(models.BPE(unk_token="[UNK]", continuing_subword_prefix="##"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split("'", behavior="isolated"), pre_tokenizers.Punctuation(behavior="removed")])
+    tok.decoder = decoders.WordPiece(prefix="##", cleanup=False)
+    trainer = trainers.BpeTrainer(vocab_size=700, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], continuing_subword_prefix="##", show_progress=False)
+    tok.train_from_iterator(CORPUS, trainer)
+    tok.post_processor = processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")), ("[CLS]", tok.token_to_id("[CLS]")))
+    tok.add_tokens([AddedToken("hello world", normalized=True)])
+    tok.add_special_tokens([AddedToken("[MASK]", special=True, lstrip=True, rstrip=True)])
+    config = {"model_max_length": 512, "do_lower_case": True, "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]", "clean_up_tokenization_spaces": True}
+    write("bpe-prefix-uncased", tok, config, {"pad": "[PAD]"})
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     roberta_bpe()
@@ -418,3 +504,6 @@ if __name__ == "__main__":
     split_sequence_bpe()
     wordlevel_split()
     metaspace_bpe_fallback()
+    llama3_bytelevel()
+    unigram_fallback_first()
+    bpe_prefix_uncased()

@@ -91,61 +91,111 @@ export class InvertedPattern implements Pattern {
   }
 }
 
+const W = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}';
+
+function escapeClass(n: string, inClass: boolean): string {
+  switch (n) {
+    case 's':
+      return '\\p{White_Space}';
+    case 'S':
+      return '\\P{White_Space}';
+    case 'w':
+      return inClass ? W : `[${W}]`;
+    case 'W':
+      return inClass ? '\\W' : `[^${W}]`;
+    case 'd':
+      return '\\p{Nd}';
+    case 'h':
+      return inClass ? '0-9a-fA-F' : '[0-9a-fA-F]';
+    case 'A':
+      return '^';
+    case 'z':
+    case 'Z':
+      return '$';
+    default:
+      return `\\${n}`;
+  }
+}
+
 /**
- * Translates the Oniguruma constructs tokenizer.json files use into JavaScript: `\s`/`\S` as Unicode
- * White_Space, `\w`/`\W`/`\d` as Unicode classes, `\A`/`\z` anchors, `\h`.
+ * Translates the Oniguruma constructs tokenizer.json files use into a JavaScript `u` regex: `\s`/`\S`
+ * as Unicode White_Space, `\w`/`\W`/`\d` as Unicode classes, `\A`/`\z` anchors, `\h`, and
+ * case-insensitive groups `(?i:...)` (letters outside character classes matched in both cases).
+ * Returns the source and whether the whole pattern is case-insensitive (a leading `(?i)`).
  */
-export function translateRegex(source: string): string {
+export function translateRegex(source: string): { source: string; ignoreCase: boolean } {
+  let src = source;
+  let ignoreCase = false;
+  if (src.startsWith('(?i)')) {
+    ignoreCase = true;
+    src = src.slice(4);
+  }
   let out = '';
   let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i]!;
-    if (c === '\\' && i + 1 < source.length) {
-      const n = source[i + 1]!;
-      i++;
-      const W = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}';
-      switch (n) {
-        case 's':
-          out += inClass ? '\\p{White_Space}' : '\\p{White_Space}';
-          break;
-        case 'S':
-          out += inClass ? '\\P{White_Space}' : '\\P{White_Space}';
-          break;
-        case 'w':
-          out += inClass ? W : `[${W}]`;
-          break;
-        case 'W':
-          out += inClass ? '\\W' : `[^${W}]`;
-          break;
-        case 'd':
-          out += '\\p{Nd}';
-          break;
-        case 'h':
-          out += inClass ? '0-9a-fA-F' : '[0-9a-fA-F]';
-          break;
-        case 'A':
-          out += '^';
-          break;
-        case 'z':
-        case 'Z':
-          out += '$';
-          break;
-        default:
-          out += `\\${n}`;
+  const groups: boolean[] = [];
+  let caseless = 0;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === '\\' && i + 1 < src.length) {
+      const n = src[++i]!;
+      if ((n === 'p' || n === 'P' || n === 'u' || n === 'x') && src[i + 1] === '{') {
+        const close = src.indexOf('}', i);
+        out += `\\${src.slice(i, close + 1)}`;
+        i = close;
+        continue;
+      }
+      out += escapeClass(n, inClass);
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      out += c;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      out += c;
+      if (src[i + 1] === ']') {
+        out += '\\]';
+        i++;
       }
       continue;
     }
-    if (c === '[' && !inClass) inClass = true;
-    else if (c === ']' && inClass) inClass = false;
+    if (c === '(') {
+      if (src.startsWith('(?i:', i)) {
+        groups.push(true);
+        caseless++;
+        out += '(?:';
+        i += 3;
+        continue;
+      }
+      groups.push(false);
+      out += c;
+      continue;
+    }
+    if (c === ')') {
+      if (groups.pop()) caseless--;
+      out += c;
+      continue;
+    }
+    if (caseless > 0) {
+      const lo = c.toLowerCase();
+      const up = c.toUpperCase();
+      if (lo !== up && lo.length === 1 && up.length === 1) {
+        out += `[${lo}${up}]`;
+        continue;
+      }
+    }
     out += c;
   }
-  return out;
+  return { source: out, ignoreCase };
 }
 
 /** Compiles a tokenizer.json regex, or fails naming the field. */
 export function compileRegex(source: string, at: JsonAt): RegExp {
   try {
-    return new RegExp(translateRegex(source), 'gu');
+    const t = translateRegex(source);
+    return new RegExp(t.source, t.ignoreCase ? 'giu' : 'gu');
   } catch (e) {
     throw fieldError(at, `regex ${JSON.stringify(source)} cannot be used: ${(e as Error).message}`);
   }

@@ -17,6 +17,8 @@ export interface Part {
   seq: (number | null)[];
   /** The original text of the sequence the offsets index (undefined for special tokens only). */
   source: string | undefined;
+  /** For text given as words: each word's text (offsets index the token's own word). */
+  wordTexts?: readonly string[] | undefined;
 }
 
 /** A post-processor. */
@@ -80,7 +82,7 @@ class ByteMap {
 
 /** Moves token offsets past leading and trailing (byte-level) spaces, as tokenizers' `process_offsets`. */
 export function trimOffsets(p: Part, addPrefixSpace: boolean): void {
-  let map: ByteMap | undefined;
+  const maps = new Map<string, ByteMap>();
   for (let i = 0; i < p.ids.length; i++) {
     const chars = [...p.tokens[i]!];
     let leading = 0;
@@ -88,9 +90,14 @@ export function trimOffsets(p: Part, addPrefixSpace: boolean): void {
     let trailing = 0;
     while (trailing < chars.length && isTrimmed(chars[chars.length - 1 - trailing]!)) trailing++;
     if (leading === 0 && trailing === 0) continue;
-    const source = p.source;
+    const w = p.words[i];
+    const source = p.wordTexts && w !== null && w !== undefined ? p.wordTexts[w] : p.source;
     if (source === undefined) continue;
-    map ??= new ByteMap(source);
+    let map = maps.get(source);
+    if (!map) {
+      map = new ByteMap(source);
+      maps.set(source, map);
+    }
     const [s, e] = p.offsets[i]!;
     let sb = map.unitToByte[s] ?? map.bytes;
     let eb = map.unitToByte[e] ?? map.bytes;

@@ -50,6 +50,7 @@ function cut(p: Part, n: number, side: Side): Part {
     special: p.special.slice(from, to),
     seq: p.seq.slice(from, to),
     source: p.source,
+    wordTexts: p.wordTexts,
   };
 }
 
@@ -294,10 +295,49 @@ export class HfTokenizer {
     for (const p of this.preTokenizer.split(n)) if (p.length > 0) out.push({ n: p, added: undefined });
   }
 
-  /** Tokens of one text with offsets into it; `wordBase` (for pre-split words) replaces piece indices. */
-  private encodeSequence(text: string, typeId: number, word?: number): Part {
+  private tokenizePiece(n: NormalizedString): Token[] {
+    try {
+      return this.model.tokenize(n.text);
+    } catch (e) {
+      if (e instanceof TokenizerError) throw e;
+      throw new TokenizerError(`cannot tokenize ${JSON.stringify(n.text)}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /**
+   * Tokens of one text with offsets into it. `word` (for pre-split words) replaces piece indices as
+   * word ids. With `limit`, only the pieces needed for `limit.max` tokens from that side are
+   * tokenised and the others dropped before word ids are counted, as tokenizers' early exit for
+   * truncation does (visible in word ids after left truncation).
+   */
+  private encodeSequence(text: string, typeId: number, word?: number, limit?: { readonly max: number; readonly side: Side }): Part {
     const part: Part = { ids: [], tokens: [], offsets: [], words: [], typeIds: [], special: [], seq: [], source: text };
-    const pieces = this.pieces(text);
+    let pieces = this.pieces(text);
+    const toks: (Token[] | undefined)[] = new Array(pieces.length);
+    if (limit) {
+      let total = 0;
+      const order = limit.side === 'left' ? pieces.map((_, i) => pieces.length - 1 - i) : pieces.map((_, i) => i);
+      let edge = limit.side === 'left' ? pieces.length : 0;
+      for (const i of order) {
+        const p = pieces[i]!;
+        edge = limit.side === 'left' ? i : i + 1;
+        if (p.added) {
+          total++;
+          continue;
+        }
+        const t = this.tokenizePiece(p.n);
+        toks[i] = t;
+        total += t.length;
+        if (total >= limit.max) break;
+      }
+      if (limit.side === 'left') {
+        pieces = pieces.slice(edge);
+        toks.splice(0, edge);
+      } else {
+        pieces = pieces.slice(0, edge);
+        toks.length = edge;
+      }
+    }
     for (let w = 0; w < pieces.length; w++) {
       const { n, added } = pieces[w]!;
       const wid = word ?? w;
@@ -308,14 +348,7 @@ export class HfTokenizer {
         part.words.push(wid);
         continue;
       }
-      let toks: Token[];
-      try {
-        toks = this.model.tokenize(n.text);
-      } catch (e) {
-        if (e instanceof TokenizerError) throw e;
-        throw new TokenizerError(`cannot tokenize ${JSON.stringify(n.text)}: ${(e as Error).message}`, { cause: e });
-      }
-      for (const t of toks) {
+      for (const t of toks[w] ?? this.tokenizePiece(n)) {
         part.ids.push(t.id);
         part.tokens.push(t.value);
         part.offsets.push(n.originalRange(t.start, t.end));
@@ -336,8 +369,12 @@ export class HfTokenizer {
    * @throws TruncationError when the input cannot be truncated as asked.
    */
   encode(text: string, textPair?: string, opts: EncodeOptions = {}): Encoding {
-    const a = this.encodeSequence(text, 0);
-    const b = textPair === undefined ? undefined : this.encodeSequence(textPair, 1);
+    const strategy = truncationStrategy(opts);
+    const max = strategy ? (opts.maxLength ?? this.maxLength) : undefined;
+    const side = opts.truncationSide ?? this.options.truncationSide;
+    const limit = max === undefined ? undefined : { max, side };
+    const a = this.encodeSequence(text, 0, undefined, strategy === 'only_second' ? undefined : limit);
+    const b = textPair === undefined ? undefined : this.encodeSequence(textPair, 1, undefined, limit);
     return this.finish(a, b, opts);
   }
 
@@ -346,7 +383,7 @@ export class HfTokenizer {
    * and tokenised on its own; `wordIds` index the given words and offsets are relative to each word.
    */
   encodeWords(words: readonly string[], opts: EncodeOptions = {}): Encoding {
-    const merged: Part = { ids: [], tokens: [], offsets: [], words: [], typeIds: [], special: [], seq: [], source: undefined };
+    const merged: Part = { ids: [], tokens: [], offsets: [], words: [], typeIds: [], special: [], seq: [], source: undefined, wordTexts: words };
     words.forEach((w, i) => {
       const p = this.encodeSequence(w, 0, i);
       merged.ids.push(...p.ids);
