@@ -8,6 +8,7 @@ import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from '../src/cli/errors.js';
+import { resolveModel } from '../src/io/hub.js';
 import { checkReadableFile, fileSystemError, formatBytes, readSmallFile, readSmallTextFile } from '../src/io/files.js';
 
 const work = await mkdtemp(join(tmpdir(), 'tuna-files-'));
@@ -87,4 +88,14 @@ test('sizes are written as people read them', () => {
   assert.equal(formatBytes(512), '512 bytes');
   assert.equal(formatBytes(64 * 1024 * 1024), '64 MiB');
   assert.equal(formatBytes(1536), '1.5 KiB');
+});
+
+test('a model path under a file is reported as such, not as an unknown Hub id', async () => {
+  const file = join(work, 'notes.txt');
+  await writeFile(file, 'x');
+  await assert.rejects(resolveModel(join(file, 'model'), { offline: true }), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'file_system');
+    assert.match(e.message, /notes\.txt\/model: cannot read: a part of the path is a file, not a directory; check the path \(ENOTDIR\)/);
+    return true;
+  });
 });

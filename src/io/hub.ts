@@ -1,8 +1,9 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, type Stats, statSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
+import { fileSystemError } from './files.js';
 import { CONFIG_FILE, PICKLE_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './checkpoint.js';
 import { type RemoteFile, revisionFiles } from './hub-api.js';
 import { type CacheLocation, cacheError, type DownloadContext, type DownloadProgress, download, onCache } from './hub-download.js';
@@ -261,9 +262,20 @@ function shardNames(indexText: string, source: string): string[] {
  * `HF_ENDPOINT`, `HF_HUB_DOWNLOAD_TIMEOUT` or `HF_HUB_ETAG_TIMEOUT`; `file_system` when the cache
  * cannot be written (it names the cache directory, and `TUNA_CACHE`/`HF_HOME` to move it).
  */
+/** The stats of a local path, undefined when nothing is there; a path that cannot be looked at (under a file, a link loop, no permission) is reported by name. */
+function localStat(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fileSystemError(path, e, 'read');
+  }
+}
+
 export async function resolveModel(idOrDir: string, opts: HubOptions = {}): Promise<string> {
-  if (existsSync(idOrDir)) {
-    if (statSync(idOrDir).isDirectory()) return idOrDir;
+  const local = localStat(idOrDir);
+  if (local !== undefined) {
+    if (local.isDirectory()) return idOrDir;
     throw new HubError(`${idOrDir}: is a file; pass a checkpoint directory (with config.json and model.safetensors) or a Hub model id`, {
       code: 'invalid_checkpoint',
       file: idOrDir,
