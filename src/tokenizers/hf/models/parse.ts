@@ -26,11 +26,11 @@ function guessType(obj: Record<string, unknown>): string | undefined {
 
 /** The tokenizer.json `model`. */
 export function parseModel(v: unknown, at: JsonAt): Model {
-  const f = new Fields(v, at);
+  let f = new Fields(v, at);
   if (!f.has('type')) {
     const t = guessType(f.obj);
     if (!t) throw fieldError(at, 'has no type and is not recognisable as BPE, Unigram, WordPiece or WordLevel');
-    f.obj.type = t;
+    f = new Fields({ ...f.obj, type: t }, at);
   }
   const type = f.type(MODEL_TYPES);
   switch (type) {
