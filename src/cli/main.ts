@@ -6,7 +6,7 @@ import { type EvalOptions, evalCommand } from './commands/eval.js';
 import { type ExportCommandOptions, exportCommand } from './commands/export.js';
 import { type PredictOptions, predictCommand } from './commands/predict.js';
 import { type PretrainOptions, pretrainCommand, pretrainCommandOptions } from './commands/pretrain.js';
-import { type ServeOptions, serveCommand } from './commands/serve.js';
+import { type ServeOptions, serveCommand, serveCommandOptions } from './commands/serve.js';
 import { type TokenizerTrainOptions, tokenizerTrainCommand } from './commands/tokenizer.js';
 import { LEARNING_RATE_HELP, type TrainOptions, trainCommand, trainCommandOptions } from './commands/train.js';
 import { isTunaError } from '../errors.js';
@@ -73,6 +73,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .option('--batch-size <n>', 'texts per batch (default 32)')
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)')
     .option('--json', 'print one JSON object per input (JSON Lines, in input order): {text, label, score, logits}, {text, entities, logits} or {text, candidates}')
+    .option('--echo-text <mode>', 'how the output repeats each input: all, none, or a number of characters; longer texts are cut and marked text_truncated (default 10000)')
     .addHelpText(
       'after',
       '\nExamples:\n  tuna predict --model out/ --text "where is my card?"\n  tuna predict --model out/ --input texts.txt --json\n  cat texts.txt | tuna predict --model out/ --input -\n  tuna predict --model models/tuna-small-en --text "the [MASK] of the story" --top-k 3',
@@ -223,32 +224,33 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       await tokenizerTrainCommand(opts, out);
     });
 
-  program
-    .command('serve')
-    .description('serve models over HTTP: POST /v1/classify, /v1/ner, /v1/embed, /v1/fill-mask with micro-batching; /v1/models, /healthz, /readyz, /metrics and a web page at /')
-    .option('--model <dir>', 'checkpoint directory, or NAME=DIR; repeat for several models (the first serving a task is its default)', (v: string, all?: string[]) => [
-      ...(all ?? []),
-      v,
-    ])
-    .option('--revision <rev>', 'Hub branch, tag or commit of models given as Hub ids (default main)')
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--port <n>', 'TCP port (0: any free port)', '8080')
-    .option('--max-batch-size <n>', 'most inputs per model run; 1 turns micro-batching off', '32')
-    .option('--max-wait-ms <ms>', 'longest time an idle model waits for a batch to fill (0: run at once; requests arriving meanwhile form the next batch)', '0')
-    .option('--max-queue <n>', 'most inputs waiting for one model; beyond it requests get 503 with Retry-After', '4096')
-    .option('--max-body-bytes <n>', 'largest request body (413 beyond)', '1048576')
-    .option('--max-text-chars <n>', 'longest text in characters', '20000')
-    .option('--max-inputs <n>', 'most texts per request', '256')
-    .option('--api-key <key>', 'require "Authorization: Bearer KEY" (default: $TUNA_API_KEY; /, /healthz and /readyz stay open)')
-    .option('--threads <n>', 'ONNX Runtime threads per model session (default: all cores)')
-    .option('--log', 'log every request (JSON lines on stdout)')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  tuna serve --model tuna-demo/spam --port 8080\n  tuna serve --model spam=tuna-demo/spam --model en=models/tuna-small-en\n  curl -s localhost:8080/v1/classify -H "content-type: application/json" -d \'{"inputs": "WIN a FREE prize"}\'',
-    )
-    .action(async (opts: ServeOptions) => {
-      await serveCommand(opts, out);
-    });
+  serveCommandOptions(
+    program
+      .command('serve')
+      .description('serve models over HTTP: POST /v1/classify, /v1/ner, /v1/embed, /v1/fill-mask with micro-batching; /v1/models, /healthz, /readyz, /metrics and a web page at /')
+      .option('--model <dir>', 'checkpoint directory, or NAME=DIR; repeat for several models (the first serving a task is its default)', (v: string, all?: string[]) => [
+        ...(all ?? []),
+        v,
+      ])
+      .option('--revision <rev>', 'Hub branch, tag or commit of models given as Hub ids (default main)')
+      .option('--host <host>', 'interface to listen on', '127.0.0.1')
+      .option('--port <n>', 'TCP port (0: any free port)', '8080')
+      .option('--max-batch-size <n>', 'most inputs per model run; 1 turns micro-batching off', '32')
+      .option('--max-wait-ms <ms>', 'longest time an idle model waits for a batch to fill (0: run at once; requests arriving meanwhile form the next batch)', '0')
+      .option('--max-queue <n>', 'most inputs waiting for one model; beyond it requests get 503 with Retry-After', '4096')
+      .option('--max-body-bytes <n>', 'largest request body (413 beyond)', '1048576')
+      .option('--max-text-chars <n>', 'longest text in characters', '20000')
+      .option('--max-inputs <n>', 'most texts per request', '256')
+      .option('--api-key <key>', 'require "Authorization: Bearer KEY" (default: $TUNA_API_KEY; /, /healthz and /readyz stay open)')
+      .option('--threads <n>', 'ONNX Runtime threads per model session (default: all cores)')
+      .option('--log', 'log every request (JSON lines on stdout)')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  tuna serve --model tuna-demo/spam --port 8080\n  tuna serve --model spam=tuna-demo/spam --model en=models/tuna-small-en\n  curl -s localhost:8080/v1/classify -H "content-type: application/json" -d \'{"inputs": "WIN a FREE prize"}\'',
+      ),
+  ).action(async (opts: ServeOptions) => {
+    await serveCommand(opts, out);
+  });
 
   program
     .command('export')

@@ -83,7 +83,7 @@ export async function evalCommand(o: EvalOptions, out: Output): Promise<void> {
       const expected = kind === 'token' ? features[i]!.inputIds.length * labels.size : labels.size;
       if (l.length !== expected) throw new CliError('internal', `${o.data}: example ${i + 1} was tokenized differently for scoring and for prediction`);
     });
-    const { prediction, loss } = predictionOf(kind, labels.size, features, logits);
+    const { prediction, loss } = predictionOf(kind, labels.size, features, logits, o.model);
     const report = taskReport(kind, prediction, labels, scoring);
     if (o.json) {
       out.stdout(`${toJson({ model: o.model, data: o.data, examples: features.length, loss, ...report.json })}\n`);

@@ -9,7 +9,7 @@ import { AutoModelForSequenceClassification, AutoModelForTokenClassification, Au
 import type { PreTrainedModel } from '../../models/pretrained-model.js';
 import { MetricsError, TAG_SCHEMES, type TagScheme } from '../../metrics/index.js';
 import { writeDataConfig } from '../../tasks/data-config.js';
-import { type DataOptions, type Examples, type TaskName, featuresOf, labelMapOf, parseLabelList, readExamples, splitValidation } from '../../tasks/prepare.js';
+import { type DataOptions, type Examples, type TaskName, featuresOf, labelMapOf, labelSetWarning, parseLabelList, readExamples, splitValidation } from '../../tasks/prepare.js';
 import { type EntityScoring, metricNames, metricsFor, resolveEntityScoring, taskReport } from '../../tasks/reports.js';
 import { unknownTokenRate, unknownTokenWarning } from '../../tokenizers/unknown-rate.js';
 import { type IntervalStrategy, type LrSchedulerType, type ProgressMode, type TrainingArguments, checkMetricForBestModel, defaultLearningRate } from '../../train/arguments.js';
@@ -221,6 +221,8 @@ async function trainLocked(o: TrainOptions, out: Output, flags: CheckedTrainFlag
   const trainAll = await read(o.train);
   let modelSource = o.model ?? '';
   const labels = await asError(async () => labelMapOf(trainAll, labelList));
+  const labelWarning = labelSetWarning(trainAll, labels);
+  if (labelWarning) say(`tuna: warning: ${labelWarning}`);
   if (labels.size < 2 && !o.multiLabel) {
     throw new CliError('invalid_data', `${o.train}: all examples have the label "${labels.labels[0]}"; a classifier needs at least two labels`, { file: o.train });
   }
