@@ -239,9 +239,12 @@ export {
   ServeMetrics,
   loadModels,
   parseModelSpec,
+  SERVE_ERROR_CODES,
   SERVE_TASKS,
   serveTasksOfArchitectures,
 } from './serve/index.js';
+export { LOCK_FILE, type LockOptions, type OutputLock, lockOutputDir } from './train/output-dir.js';
+export { checkReadableFile, fileSystemError, readSmallFile, readSmallTextFile, MAX_CONFIG_BYTES } from './io/files.js';
 export type {
   ServerOptions,
   ResolvedServerOptions,
