@@ -10,17 +10,21 @@ export interface Pattern {
   spans(text: string): MatchSpan[];
 }
 
-function fromMatches(text: string, matches: Iterable<readonly [number, number]>): MatchSpan[] {
-  if (text.length === 0) return [[0, 0, false]];
-  const out: MatchSpan[] = [];
-  let prev = 0;
-  for (const [a, b] of matches) {
-    if (prev !== a) out.push([prev, a, false]);
-    out.push([a, b, true]);
-    prev = b;
+/** Collects matches into spans covering the whole text. */
+class SpanBuilder {
+  readonly out: MatchSpan[] = [];
+  private prev = 0;
+  constructor(private readonly length: number) {}
+  match(a: number, b: number): void {
+    if (this.prev !== a) this.out.push([this.prev, a, false]);
+    this.out.push([a, b, true]);
+    this.prev = b;
   }
-  if (prev !== text.length) out.push([prev, text.length, false]);
-  return out;
+  finish(): MatchSpan[] {
+    if (this.length === 0) return [[0, 0, false]];
+    if (this.prev !== this.length) this.out.push([this.prev, this.length, false]);
+    return this.out;
+  }
 }
 
 /** Matches of a literal string (left to right, non-overlapping); an empty string matches nothing. */
@@ -29,14 +33,9 @@ export class StringPattern implements Pattern {
   spans(text: string): MatchSpan[] {
     const s = this.literal;
     if (s.length === 0) return [[0, text.length, false]];
-    function* find(): Generator<[number, number]> {
-      let at = text.indexOf(s);
-      while (at >= 0) {
-        yield [at, at + s.length];
-        at = text.indexOf(s, at + s.length);
-      }
-    }
-    return fromMatches(text, find());
+    const b = new SpanBuilder(text.length);
+    for (let at = text.indexOf(s); at >= 0; at = text.indexOf(s, at + s.length)) b.match(at, at + s.length);
+    return b.finish();
   }
 }
 
@@ -48,21 +47,20 @@ export class RegexPattern implements Pattern {
   }
   spans(text: string): MatchSpan[] {
     const re = this.re;
-    function* find(): Generator<[number, number]> {
-      re.lastIndex = 0;
-      for (;;) {
-        const m = re.exec(text);
-        if (!m) return;
-        const a = m.index;
-        const b = a + m[0].length;
-        yield [a, b];
-        if (b === a) {
-          if (b >= text.length) return;
-          re.lastIndex = b + (text.codePointAt(b)! > 0xffff ? 2 : 1);
-        }
+    const b = new SpanBuilder(text.length);
+    re.lastIndex = 0;
+    for (;;) {
+      const m = re.exec(text);
+      if (!m) break;
+      const start = m.index;
+      const end = start + m[0].length;
+      b.match(start, end);
+      if (end === start) {
+        if (end >= text.length) break;
+        re.lastIndex = end + (text.codePointAt(end)! > 0xffff ? 2 : 1);
       }
     }
-    return fromMatches(text, find());
+    return b.finish();
   }
 }
 
@@ -70,16 +68,15 @@ export class RegexPattern implements Pattern {
 export class CharPattern implements Pattern {
   constructor(readonly test: (cp: number) => boolean) {}
   spans(text: string): MatchSpan[] {
-    const test = this.test;
-    function* find(): Generator<[number, number]> {
-      for (let i = 0; i < text.length; ) {
-        const cp = text.codePointAt(i)!;
-        const n = cp > 0xffff ? 2 : 1;
-        if (test(cp)) yield [i, i + n];
-        i += n;
-      }
+    const b = new SpanBuilder(text.length);
+    for (let i = 0; i < text.length; ) {
+      const c = text.charCodeAt(i);
+      const cp = c >= 0xd800 && c <= 0xdbff ? text.codePointAt(i)! : c;
+      const n = cp > 0xffff ? 2 : 1;
+      if (this.test(cp)) b.match(i, i + n);
+      i += n;
     }
-    return fromMatches(text, find());
+    return b.finish();
   }
 }
 

@@ -54,6 +54,10 @@ function isTrimmed(ch: string): boolean {
   return ch === SPACE_CHAR || isWhitespace(ch.codePointAt(0)!);
 }
 
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
 /** Byte positions of a text, to reproduce offset arithmetic that Hugging Face does in UTF-8 bytes. */
 class ByteMap {
   readonly unitToByte: number[] = [];
@@ -84,7 +88,9 @@ class ByteMap {
 export function trimOffsets(p: Part, addPrefixSpace: boolean): void {
   const maps = new Map<string, ByteMap>();
   for (let i = 0; i < p.ids.length; i++) {
-    const chars = [...p.tokens[i]!];
+    const token = p.tokens[i]!;
+    if (token.length === 0 || (!isTrimmed(token[0]!) && !isTrimmed(token.slice(token.length - (isLowSurrogate(token.charCodeAt(token.length - 1)) ? 2 : 1))))) continue;
+    const chars = [...token];
     let leading = 0;
     while (leading < chars.length && isTrimmed(chars[leading]!)) leading++;
     let trailing = 0;

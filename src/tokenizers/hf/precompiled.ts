@@ -124,27 +124,44 @@ function utf8Length(s: string): number {
 
 let segmenter: Intl.Segmenter | undefined;
 
-/** Extended grapheme clusters of `text`. */
+/**
+ * Code units that are grapheme clusters of their own kind "Other" (or Control): a cluster boundary
+ * always lies between two of them, except between CR and LF.
+ */
+function isSimple(c: number): boolean {
+  return (
+    c < 0x300 ||
+    (c >= 0x2010 && c <= 0x2027) ||
+    (c >= 0x2030 && c <= 0x205e) ||
+    (c >= 0x3000 && c <= 0x3029) ||
+    (c >= 0x3400 && c <= 0x4dbf) ||
+    (c >= 0x4e00 && c <= 0x9fff) ||
+    (c >= 0xff01 && c <= 0xff5e)
+  );
+}
+
+/**
+ * Extended grapheme clusters of `text`. Runs are cut at boundaries that are certain (between two
+ * {@link isSimple} characters) and only the rest goes through `Intl.Segmenter`, whose cost grows
+ * faster than linearly with the length of what it segments.
+ */
 export function graphemes(text: string): string[] {
-  let simple = true;
-  for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) >= 0x300) {
-      simple = false;
-      break;
-    }
-  }
   const out: string[] = [];
-  if (simple) {
-    for (let i = 0; i < text.length; i++) {
-      if (text.charCodeAt(i) === 13 && text.charCodeAt(i + 1) === 10) {
-        out.push('\r\n');
-        i++;
-      } else out.push(text[i]!);
+  let chunk = 0;
+  const flush = (end: number) => {
+    if (end - chunk === 1) out.push(text[chunk]!);
+    else if (end > chunk) {
+      segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+      for (const g of segmenter.segment(text.slice(chunk, end))) out.push(g.segment);
     }
-    return out;
+    chunk = end;
+  };
+  for (let i = 1; i < text.length; i++) {
+    const a = text.charCodeAt(i - 1);
+    const b = text.charCodeAt(i);
+    if (isSimple(a) && isSimple(b) && !(a === 13 && b === 10)) flush(i);
   }
-  segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-  for (const s of segmenter.segment(text)) out.push(s.segment);
+  flush(text.length);
   return out;
 }
 
