@@ -22,10 +22,12 @@ export type HeadKind =
   | 'masked-lm'
   | 'next-sentence'
   /** Masked LM and next-sentence prediction together (BERT's pre-training heads). */
-  | 'pretraining';
+  | 'pretraining'
+  /** One logit per token: was it replaced? (ELECTRA's discriminator, `ElectraForPreTraining`). */
+  | 'replaced-token-detection';
 
 /** How the labels of a head's training data look. */
-export type LabelKind = 'none' | 'sequence' | 'token' | 'masked-lm' | 'next-sentence' | 'pretraining';
+export type LabelKind = 'none' | 'sequence' | 'token' | 'masked-lm' | 'next-sentence' | 'pretraining' | 'replaced-token';
 
 /** What every family's head of one kind has in common. */
 export interface HeadInfo {
@@ -92,6 +94,15 @@ export const HEADS: Readonly<Record<HeadKind, HeadInfo>> = {
     labelInputs: ['labels', 'next_sentence_label'],
     outputs: ['prediction_logits', 'seq_relationship_logits'],
     exportAs: 'masked-lm',
+    labelled: false,
+  },
+  'replaced-token-detection': {
+    kind: 'replaced-token-detection',
+    tasks: ['feature-extraction'],
+    // 1 where a token was replaced, 0 where it is the original; padding is left out of the loss.
+    labels: 'replaced-token',
+    labelInputs: ['labels'],
+    outputs: ['logits'],
     labelled: false,
   },
 };

@@ -153,6 +153,8 @@ export function buildBert(ctx: BuildContext, cfg: BertConfig, head: HeadKind, op
       }
       return { outputs: prediction ? { prediction_logits: prediction, seq_relationship_logits: relationship } : { seq_relationship_logits: relationship }, loss };
     }
+    case 'replaced-token-detection':
+      throw new Error('BERT has no replaced-token-detection head (that is ELECTRA\'s discriminator)');
   }
 }
 
