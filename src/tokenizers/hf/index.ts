@@ -8,3 +8,4 @@ export { PRE_TOKENIZER_TYPES } from './pre-tokenizers.js';
 export { POST_PROCESSOR_TYPES } from './post-processors.js';
 export { DECODER_TYPES } from './decoders.js';
 export { MODEL_TYPES } from './models/parse.js';
+export { loadHfTokenizer, SENTENCEPIECE_FILES } from './load.js';
