@@ -8,12 +8,18 @@
 import { TunaError } from '../errors.js';
 import { bertFamily } from './bert/family.js';
 import { electraFamily } from './electra/family.js';
+import { robertaFamily, xlmRobertaFamily } from './roberta/family.js';
 import { HEADS, HEAD_FOR_TASK, type HeadKind, type ModelConfig, type ModelFamily, type ModelTask } from './heads.js';
 
 export * from './heads.js';
 
 /** The registered families; adding one is a folder under src/models/ plus one line here. */
-const FAMILIES: readonly ModelFamily[] = [bertFamily as unknown as ModelFamily, electraFamily as unknown as ModelFamily];
+const FAMILIES: readonly ModelFamily[] = [
+  bertFamily as unknown as ModelFamily,
+  electraFamily as unknown as ModelFamily,
+  robertaFamily as unknown as ModelFamily,
+  xlmRobertaFamily as unknown as ModelFamily,
+];
 
 /** A model type or architecture no registered family builds. */
 export class UnsupportedModelError extends TunaError {

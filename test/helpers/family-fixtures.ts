@@ -1,0 +1,243 @@
+// Checks of a model family against the checkpoints and outputs tools/make-family-fixtures-a.py wrote
+// with transformers: logits of every head (plain and fused graphs), the encoder under the sequence
+// classifier, 20 training losses, saved names and config, and the F32 ONNX export (also run by
+// transformers.js).
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Feature } from '../../src/data/index.js';
+import { exportModel } from '../../src/export/index.js';
+import { parseSafetensors } from '../../src/io/safetensors.js';
+import { PreTrainedModel } from '../../src/models/pretrained-model.js';
+import type { HeadKind } from '../../src/models/registry.js';
+import { Session } from '../../src/runtime/session.js';
+import { type HostTensor, hostTensor } from '../../src/runtime/tensor.js';
+import { Trainer } from '../../src/train/trainer.js';
+
+/** One batch of expected.json. */
+export interface FixtureBatch {
+  readonly shape: [number, number];
+  readonly inputs: Record<string, number[]>;
+  readonly outputs: Record<string, number[]>;
+  readonly encoder_outputs?: Record<string, number[]>;
+}
+
+/** expected.json of one architecture. */
+export interface FixtureExpected {
+  readonly architecture: string;
+  readonly saved_keys: string[];
+  readonly batches: FixtureBatch[];
+}
+
+export const readExpected = (dir: string): FixtureExpected => JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
+
+/** The int64 feeds of a batch: its inputs, plus zero token types (which graphs without them ignore). */
+export function feedsOf(batch: FixtureBatch): Record<string, HostTensor> {
+  const [B, S] = batch.shape;
+  const feeds: Record<string, HostTensor> = { token_type_ids: hostTensor('int64', new BigInt64Array(B * S), [B, S]) };
+  for (const [k, v] of Object.entries(batch.inputs)) feeds[k] = hostTensor('int64', BigInt64Array.from(v, BigInt), [B, S]);
+  return feeds;
+}
+
+/** The largest absolute difference of two equally long arrays. */
+export function maxDiff(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): number {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+  return worst;
+}
+
+/** Asserts outputs within `atol` and returns the largest difference seen. */
+export function assertClose(out: Record<string, HostTensor>, expected: Record<string, number[]>, atol: number, what: string): number {
+  let worst = 0;
+  for (const [k, v] of Object.entries(expected)) {
+    assert.ok(out[k], `${what}: output ${k}`);
+    const d = maxDiff(out[k].data as Float32Array, v, `${what} ${k}`);
+    assert.ok(d <= atol, `${what} ${k}: max abs error ${d} > ${atol}`);
+    worst = Math.max(worst, d);
+  }
+  return worst;
+}
+
+/**
+ * Loads the checkpoint in `dir` (complete, as inference does) and compares every batch with the
+ * plain and the fused inference graphs; with `encoder`, also the bare encoder's last hidden state.
+ * Returns the largest difference.
+ */
+export async function checkLogits(dir: string, atol = 1e-4): Promise<number> {
+  const expected = readExpected(dir);
+  const model = await PreTrainedModel.fromPretrained(dir, { missing: 'error' });
+  assert.equal(model.architecture, expected.architecture);
+  let worst = 0;
+  for (const fusedKernels of [false, true]) {
+    const f = await model.compileInference({ fusedKernels, frozen: fusedKernels, threads: 1 });
+    for (const b of expected.batches) worst = Math.max(worst, assertClose(await f.run(feedsOf(b)), b.outputs, atol, `${expected.architecture} fused=${fusedKernels} [${b.shape}]`));
+    await f.release();
+  }
+  await model.dispose();
+  const withEncoder = expected.batches.filter((b) => b.encoder_outputs);
+  if (withEncoder.length) {
+    const encoder = await PreTrainedModel.fromPretrained(dir, { head: 'encoder', missing: 'error' });
+    const f = await encoder.compileInference({ threads: 1 });
+    for (const b of withEncoder) worst = Math.max(worst, assertClose(await f.run(feedsOf(b)), b.encoder_outputs!, atol, `${expected.architecture} encoder [${b.shape}]`));
+    await f.release();
+    await encoder.dispose();
+  }
+  return worst;
+}
+
+/**
+ * Saves the checkpoint with tuna and checks that the saved keys are the ones transformers saved,
+ * that config.json keeps every field transformers wrote, and that the saved model gives the same
+ * outputs.
+ */
+export async function checkSave(dir: string, head?: HeadKind): Promise<void> {
+  const expected = readExpected(dir);
+  const model = await PreTrainedModel.fromPretrained(dir, { missing: 'error', ...(head ? { head } : {}) });
+  const out = mkdtempSync(join(tmpdir(), 'tuna-family-save-'));
+  try {
+    await model.savePretrained(out);
+    const saved = parseSafetensors(readFileSync(join(out, 'model.safetensors')));
+    const theirs = parseSafetensors(readFileSync(join(dir, 'model.safetensors')));
+    assert.deepEqual([...saved.tensors.keys()].sort(), [...expected.saved_keys].sort(), 'tuna saves the names transformers saves');
+    for (const [k, t] of theirs.tensors) assert.deepEqual(saved.tensors.get(k)!.shape, t.shape, `${k} shape`);
+    const original = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const written = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(original)) {
+      // transformers writes label ids as numbers in label2id and as string keys in id2label; both round-trip.
+      assert.deepEqual(written[k], v, `config.json field ${k} round-trips`);
+    }
+    const again = await PreTrainedModel.fromPretrained(out, { missing: 'error' });
+    const a = await model.forward(feedsOf(expected.batches[0]!));
+    const b = await again.forward(feedsOf(expected.batches[0]!));
+    for (const k of Object.keys(a)) assert.equal(maxDiff(a[k]!.data as Float32Array, b[k]!.data as Float32Array, k), 0, `${k} after save and load`);
+    await again.dispose();
+  } finally {
+    await model.dispose();
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+interface TrainExpected {
+  examples: { input_ids: number[]; labels: number }[];
+  hyperparameters: { batch_size: number; accumulation: number; steps: number; warmup: number; lr: number; weight_decay: number; max_grad_norm: number };
+  losses: number[];
+  grad_norms: number[];
+}
+
+/** 20 steps of tuna's Trainer (dropout off) against transformers' losses and gradient norms, within 1e-3 relative. Returns the largest relative loss error. */
+export async function checkTraining(dir: string): Promise<number> {
+  const expected = JSON.parse(readFileSync(join(dir, 'train.json'), 'utf8')) as TrainExpected;
+  const hp = expected.hyperparameters;
+  const features: Feature[] = expected.examples.map((e, i) => ({
+    inputIds: Int32Array.from(e.input_ids),
+    tokenTypeIds: new Int32Array(e.input_ids.length),
+    labels: e.labels,
+    line: i + 1,
+  }));
+  const model = await PreTrainedModel.fromPretrained(dir, { missing: 'error' });
+  const out = mkdtempSync(join(tmpdir(), 'tuna-family-train-'));
+  let worst = 0;
+  try {
+    const trainer = new Trainer({
+      model,
+      args: {
+        outputDir: out,
+        maxSteps: hp.steps,
+        perDeviceTrainBatchSize: hp.batch_size,
+        gradientAccumulationSteps: hp.accumulation,
+        learningRate: hp.lr,
+        warmupSteps: hp.warmup,
+        weightDecay: hp.weight_decay,
+        maxGradNorm: hp.max_grad_norm,
+        shuffleTrain: false,
+        disableDropout: true,
+        saveStrategy: 'no',
+        loggingSteps: 1,
+        progress: 'none',
+      },
+      trainDataset: features,
+    });
+    await trainer.train();
+    const losses = trainer.logHistory.filter((r) => 'loss' in r).map((r) => r.loss!);
+    const norms = trainer.logHistory.filter((r) => 'grad_norm' in r).map((r) => r.grad_norm!);
+    assert.equal(losses.length, hp.steps);
+    losses.forEach((l, i) => {
+      const want = expected.losses[i]!;
+      worst = Math.max(worst, Math.abs(l - want) / Math.abs(want));
+      assert.ok(Math.abs(l - want) <= 1e-3 * Math.abs(want), `step ${i + 1}: loss ${l}, transformers ${want}`);
+    });
+    norms.forEach((n, i) => {
+      const want = expected.grad_norms[i]!;
+      assert.ok(Math.abs(n - want) <= 1e-3 * want + 1e-5, `step ${i + 1}: gradient norm ${n}, transformers ${want}`);
+    });
+  } finally {
+    await model.dispose();
+    rmSync(out, { recursive: true, force: true });
+  }
+  return worst;
+}
+
+/**
+ * Exports the checkpoint to F32 ONNX, checks its input names and runs it on the fixture batches
+ * with ONNX Runtime. Returns the export directory (under `work`) and the largest difference.
+ */
+export async function checkExport(dir: string, work: string, inputs: readonly string[], atol = 1e-4): Promise<{ out: string; worst: number }> {
+  const expected = readExpected(dir);
+  const out = join(work, `${expected.architecture}-onnx`);
+  const r = await exportModel({ model: dir, output: out });
+  assert.deepEqual([...r.inputs].sort(), [...inputs].sort(), 'export inputs');
+  const session = await Session.create(readFileSync(join(out, 'onnx', 'model.onnx')), { threads: 1 });
+  let worst = 0;
+  try {
+    for (const b of expected.batches) {
+      const got = await session.run(feedsOf(b));
+      worst = Math.max(worst, assertClose(got, b.outputs, atol, `${expected.architecture} export [${b.shape}]`));
+    }
+  } finally {
+    await session.release();
+  }
+  assert.ok(existsSync(join(out, 'config.json')));
+  return { out, worst };
+}
+
+/**
+ * Runs an export with transformers.js (`@huggingface/transformers`, from the local directory, no
+ * tokenizer needed) on the fixture batches through its `AutoModelFor*` class for the architecture,
+ * and returns the largest difference from the fixture outputs.
+ */
+export async function checkTransformersJs(exportDir: string, dir: string, atol = 1e-4): Promise<number> {
+  const tjs = await import('@huggingface/transformers');
+  const expected = readExpected(dir);
+  tjs.env.allowRemoteModels = false;
+  tjs.env.localModelPath = join(exportDir, '..');
+  const name = exportDir.split('/').at(-1)!;
+  const arch = expected.architecture;
+  const auto = arch.endsWith('ForSequenceClassification')
+    ? tjs.AutoModelForSequenceClassification
+    : arch.endsWith('ForTokenClassification')
+      ? tjs.AutoModelForTokenClassification
+      : arch.endsWith('ForMaskedLM')
+        ? tjs.AutoModelForMaskedLM
+        : tjs.AutoModel;
+  // biome-ignore lint/suspicious/noExplicitAny: the Auto classes' from_pretrained is typed per class
+  const model: any = await (auto as any).from_pretrained(name, { dtype: 'fp32', local_files_only: true, session_options: { intraOpNumThreads: 1 } });
+  let worst = 0;
+  try {
+    for (const b of expected.batches) {
+      const [B, S] = b.shape;
+      const feeds: Record<string, InstanceType<typeof tjs.Tensor>> = {};
+      for (const [k, v] of Object.entries(b.inputs)) feeds[k] = new tjs.Tensor('int64', BigInt64Array.from(v, BigInt), [B, S]);
+      const got = await model(feeds);
+      for (const [k, v] of Object.entries(b.outputs)) {
+        const d = maxDiff(got[k].data as Float32Array, v, `transformers.js ${arch} ${k}`);
+        assert.ok(d <= atol, `transformers.js ${arch} ${k}: max abs error ${d}`);
+        worst = Math.max(worst, d);
+      }
+    }
+  } finally {
+    await model.dispose();
+  }
+  return worst;
+}
