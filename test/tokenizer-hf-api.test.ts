@@ -68,6 +68,9 @@ describe('HfTokenizer API', () => {
     assert.deepEqual(short.specialTokensMask.slice(n), new Array(short.inputIds.length - n).fill(1));
     assert.equal(tok.encodeBatch(['a', 'b c'], { padding: 'max_length', maxLength: 12 })[1]!.inputIds.length, 12);
     assert.equal(tok.encodeBatch(['Hello world!'], { padToMultipleOf: 8 })[0]!.inputIds.length % 8, 0);
+    const parallel = tok.encodeBatch(['Hello world!', 'Café'], ['a pair', 'naïve résumé'], { padding: false });
+    assert.deepEqual(parallel[1], tok.encode('Café', 'naïve résumé'));
+    assert.throws(() => tok.encodeBatch(['a'], ['b', 'c']), /1 texts but 2 pairs/);
     const ragged = tok.encodeBatch(['a', 'b c d e'], { padding: false });
     assert.ok(ragged[0]!.inputIds.length < ragged[1]!.inputIds.length);
     const left = tok.encode('Hello', undefined, { padding: 'max_length', maxLength: 8, paddingSide: 'left' });

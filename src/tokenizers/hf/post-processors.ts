@@ -232,7 +232,7 @@ function parseTemplate(v: unknown, at: JsonAt, specials: ReadonlyMap<string, unk
       const m = /^(.*?)(?::(\d+))?$/.exec(item)!;
       const name = m[1]!;
       const typeId = m[2] === undefined ? 0 : Number(m[2]);
-      if (name === '$A' || name === '$' || name === '$B') return { kind: 'sequence', index: name === '$B' ? 1 : 0, typeId };
+      if (name === '$' || name === '$A' || name === '$a' || name === '$B' || name === '$b') return { kind: 'sequence', index: name === '$B' || name === '$b' ? 1 : 0, typeId };
       if (/^\$\d+$/.test(name)) return { kind: 'sequence', index: 0, typeId: Number(name.slice(1)) };
       if (!specials.has(name)) throw fieldError(iat, `names the special token ${JSON.stringify(name)} that special_tokens does not define`);
       return { kind: 'special', id: name, typeId };

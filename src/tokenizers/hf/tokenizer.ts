@@ -398,12 +398,22 @@ export class HfTokenizer {
   }
 
   /**
-   * Encodes several texts or `[text, textPair]` tuples. Padding defaults to `'longest'`; pass
-   * `padding: false` to keep them ragged.
+   * Encodes several texts, `[text, textPair]` tuples, or texts with a parallel list of pairs.
+   * Padding defaults to `'longest'`; pass `padding: false` to keep them ragged.
    */
-  encodeBatch(inputs: readonly (string | readonly [string, string])[], opts: EncodeOptions = {}): Encoding[] {
+  encodeBatch(inputs: readonly (string | readonly [string, string])[], opts?: EncodeOptions): Encoding[];
+  encodeBatch(texts: readonly string[], pairs: readonly string[] | undefined, opts?: EncodeOptions): Encoding[];
+  encodeBatch(inputs: readonly (string | readonly [string, string])[], pairsOrOpts?: readonly string[] | EncodeOptions, maybeOpts?: EncodeOptions): Encoding[] {
+    const pairs = Array.isArray(pairsOrOpts) ? (pairsOrOpts as readonly string[]) : undefined;
+    const opts: EncodeOptions = (Array.isArray(pairsOrOpts) ? maybeOpts : ((pairsOrOpts as EncodeOptions | undefined) ?? maybeOpts)) ?? {};
+    if (pairs && pairs.length !== inputs.length) {
+      throw new TokenizerError(`encodeBatch got ${inputs.length} texts but ${pairs.length} pairs; give one pair per text`, { code: 'invalid_input' });
+    }
     const single = { ...opts, padding: false as const };
-    const encs = inputs.map((x) => (typeof x === 'string' ? this.encode(x, undefined, single) : this.encode(x[0], x[1], single)));
+    const encs = inputs.map((x, i) => {
+      if (typeof x !== 'string') return this.encode(x[0], x[1], single);
+      return this.encode(x, pairs?.[i], single);
+    });
     const padding = opts.padding === undefined || opts.padding === true ? 'longest' : opts.padding;
     if (padding === false) return encs;
     const length = padding === 'max_length' ? this.lengthFor('max_length', opts) : Math.max(0, ...encs.map((e) => e.inputIds.length));
