@@ -1,6 +1,6 @@
 /** HfTokenizer against encodings and decodes written by Python `tokenizers` (tools/make-hf-tokenizer-fixtures.py). */
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
@@ -84,7 +84,7 @@ export function checkFixture(tok: HfTokenizer, fixture: Fixture): void {
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 
 describe('HfTokenizer matches Python tokenizers on trained fixtures', { skip: !isMain }, () => {
-  for (const name of readdirSync(ROOT).sort()) {
+  for (const name of readdirSync(ROOT).sort().filter((n) => existsSync(join(ROOT, n, 'expected.json')))) {
     it(name, () => {
       const { tok, fixture } = loadFixture(name);
       assert.equal(tok.vocabSize, fixture.vocabSize, 'vocabSize');

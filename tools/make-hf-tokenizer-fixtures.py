@@ -493,6 +493,40 @@ def bpe_prefix_uncased():
     write("bpe-prefix-uncased", tok, config, {"pad": "[PAD]"})
 
 
+def component_variants():
+    """One WordLevel vocabulary behind many normalizer / pre-tokenizer combinations: offsets, word ids and tokens per variant."""
+    base = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    base.pre_tokenizer = pre_tokenizers.Whitespace()
+    base.train_from_iterator(CORPUS, trainers.WordLevelTrainer(vocab_size=150, special_tokens=["[UNK]"], show_progress=False))
+    variants = {
+        "metaspace-never-nosplit": (None, pre_tokenizers.Metaspace(prepend_scheme="never", split=False)),
+        "metaspace-underscore": (normalizers.Replace("_", " "), pre_tokenizers.Metaspace(replacement="_", prepend_scheme="always", split=True)),
+        "split-removed-invert-contiguous": (None, pre_tokenizers.Sequence([pre_tokenizers.Split(" ", behavior="removed"), pre_tokenizers.Split(Regex(r"\d+"), behavior="contiguous", invert=True)])),
+        "strip-left-vowels-nfd-lower": (normalizers.Sequence([normalizers.Strip(left=True, right=False), normalizers.Replace(Regex("[aeiou]"), ""), normalizers.NFD(), normalizers.Lowercase()]), pre_tokenizers.WhitespaceSplit()),
+        "bytelevel-prefix-noregex": (None, pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=False)),
+        "bert-accents-cased": (normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True, lowercase=False), pre_tokenizers.BertPreTokenizer()),
+        "char-delimiter-punct-next": (None, pre_tokenizers.Sequence([pre_tokenizers.CharDelimiterSplit(" "), pre_tokenizers.Punctuation(behavior="merged_with_next")])),
+        "replace-grow-prepend": (normalizers.Sequence([normalizers.Replace("o", "0o0"), normalizers.Prepend("^"), normalizers.NFKC()]), pre_tokenizers.Split(Regex(r"[\p{L}\p{N}]+"), behavior="isolated")),
+        "digits-merged-previous": (normalizers.NFKD(), pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.Split("e", behavior="merged_with_previous")])),
+    }
+    out = []
+    for name, (norm, pre) in variants.items():
+        tok = Tokenizer.from_str(base.to_str())
+        tok.normalizer = norm
+        tok.pre_tokenizer = pre
+        cases = []
+        for text in TEXTS:
+            enc = tok.encode(text, add_special_tokens=False)
+            e = enc_json(enc, [text])
+            cases.append({"text": text, "tokens": e["tokens"], "offsets": e["offsets"], "wordIds": e["wordIds"]})
+        out.append({"name": name, "tokenizer": json.loads(tok.to_str()), "cases": cases})
+    d = os.path.join(OUT, "components")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "variants.json"), "w", encoding="utf-8") as f:
+        json.dump({"tokenizersVersion": tokenizers.__version__, "variants": out}, f, ensure_ascii=False, separators=(",", ":"))
+    print("components", os.path.getsize(os.path.join(d, "variants.json")))
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     roberta_bpe()
@@ -507,3 +541,4 @@ if __name__ == "__main__":
     llama3_bytelevel()
     unigram_fallback_first()
     bpe_prefix_uncased()
+    component_variants()
