@@ -4,7 +4,7 @@ import { type RobertaConfig, type RobertaModelType, parseRobertaConfig, robertaC
 import { buildRoberta } from './modeling.js';
 import { ROBERTA_KEY_RULES, isRobertaHeadParameter } from './names.js';
 import { robertaParameters } from './parameters.js';
-import { loadHfTokenizer } from './tokenizer.js';
+import { loadRobertaTokenizer } from './tokenizer.js';
 
 /** The Hugging Face class names of each head, for a class-name stem (`Roberta`, `XLMRoberta`). */
 function architectureNames(stem: string): Readonly<Partial<Record<HeadKind, string>>> {
@@ -28,7 +28,7 @@ function robertaLikeFamily(modelType: RobertaModelType, stem: string): ModelFami
     keyRules: () => ROBERTA_KEY_RULES,
     isHeadParameter: isRobertaHeadParameter,
     build: buildRoberta,
-    loadTokenizer: loadHfTokenizer,
+    loadTokenizer: loadRobertaTokenizer,
     sizeFields: ['vocab_size', 'hidden_size', 'num_hidden_layers', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size'],
   };
 }

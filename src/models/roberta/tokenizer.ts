@@ -1,46 +1,43 @@
 /**
  * The tokenizer of a byte-level BPE or Unigram checkpoint (RoBERTa, XLM-RoBERTa): tokenizer.json
- * with tokenizer_config.json beside it, read by {@link HfTokenizer}; a WordPiece checkpoint with
- * only vocab.txt falls back to BertTokenizer.
+ * (or a SentencePiece model) read by {@link loadHfTokenizer}; a checkpoint with only a WordPiece
+ * vocab.txt falls back to BertTokenizer.
  */
 import { existsSync } from 'node:fs';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TunaError } from '../../errors.js';
-import { readSmallTextFile } from '../../io/files.js';
+import { fileSystemError } from '../../io/files.js';
 import { BertTokenizer } from '../../tokenizers/bert-tokenizer.js';
-import { HfTokenizer } from '../../tokenizers/hf/tokenizer.js';
+import { SENTENCEPIECE_FILES, loadHfTokenizer } from '../../tokenizers/hf/load.js';
 import type { Tokenizer } from '../heads.js';
 
-/** The most bytes a tokenizer.json may have (XLM-R's is 17 MB). */
-const MAX_TOKENIZER_JSON_BYTES = 256 * 1024 * 1024;
+/** The files a tokenizer.json checkpoint's tokenizer consists of, copied as they are when it is saved. */
+const HF_TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', ...SENTENCEPIECE_FILES.map(([name]) => name)];
 
-async function readJson(path: string, maxBytes?: number): Promise<unknown> {
-  const text = await readSmallTextFile(path, { what: 'tokenizer file', ...(maxBytes ? { maxBytes } : {}) });
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new TunaError('invalid_tokenizer', `${path}: is not valid JSON (${(e as Error).message})`, { file: path, cause: e });
+/** Copies the tokenizer files of `from` into `to` (what the Trainer's checkpoints and final model carry). */
+async function copyTokenizerFiles(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true }).catch((e) => {
+    throw fileSystemError(to, e, 'create');
+  });
+  for (const name of HF_TOKENIZER_FILES) {
+    if (!existsSync(join(from, name))) continue;
+    await copyFile(join(from, name), join(to, name)).catch((e) => {
+      throw fileSystemError(join(to, name), e, 'write');
+    });
   }
 }
 
 /**
- * Loads the tokenizer of checkpoint directory `dir` from tokenizer.json (and tokenizer_config.json
- * when present); without tokenizer.json, from vocab.txt as BertTokenizer does.
+ * Loads the tokenizer of checkpoint directory `dir`. Its `save(dir)` copies the checkpoint's
+ * tokenizer files unchanged.
  *
- * @throws TunaError (`invalid_tokenizer`, `file_not_found`) naming the file.
+ * @throws TokenizerFileError naming the file when none is there or one is malformed.
  */
-export async function loadHfTokenizer(dir: string): Promise<Tokenizer> {
-  const file = join(dir, 'tokenizer.json');
-  if (!existsSync(file)) {
-    if (existsSync(join(dir, 'vocab.txt'))) return BertTokenizer.fromDirectory(dir);
-    throw new TunaError('invalid_tokenizer', `${file}: no such file; this checkpoint needs its tokenizer.json`, { file });
-  }
-  const configFile = join(dir, 'tokenizer_config.json');
-  const config = existsSync(configFile) ? await readJson(configFile) : undefined;
-  if (config !== undefined && (typeof config !== 'object' || config === null || Array.isArray(config))) {
-    throw new TunaError('invalid_tokenizer', `${configFile}: expected a JSON object`, { file: configFile });
-  }
-  const tokenizer = HfTokenizer.fromJson(await readJson(file, MAX_TOKENIZER_JSON_BYTES), file, config as Record<string, unknown> | undefined, configFile);
-  // HfTokenizer has the encode/decode surface the pipelines use on a BertTokenizer.
-  return tokenizer as unknown as Tokenizer;
+export async function loadRobertaTokenizer(dir: string): Promise<Tokenizer> {
+  const hasHf = existsSync(join(dir, 'tokenizer.json')) || SENTENCEPIECE_FILES.some(([name]) => existsSync(join(dir, name)));
+  if (!hasHf && existsSync(join(dir, 'vocab.txt'))) return BertTokenizer.fromDirectory(dir);
+  const tokenizer = await loadHfTokenizer(dir);
+  const save = (to: string) => copyTokenizerFiles(dir, to);
+  // HfTokenizer has the encode/decode surface the pipelines use on a BertTokenizer; saving copies the files.
+  return Object.assign(tokenizer, { save }) as unknown as Tokenizer;
 }
