@@ -96,6 +96,9 @@ describe('HfTokenizer API', () => {
     assert.doesNotMatch(plain, /\[CLS\]|\[SEP\]/);
     assert.deepEqual(tok.decodeBatch([enc.inputIds], { skipSpecialTokens: true }), [plain]);
     assert.equal(tok.decode([999_999]), '');
+    const { tok: roberta } = loadFixture('roberta-bpe');
+    const words = roberta.encode('Hello wonderful world', undefined, { addSpecialTokens: false }).tokens;
+    assert.equal(roberta.convertTokensToString(words), 'Hello wonderful world');
   });
 
   it('encodeWords gives word ids of the given words and offsets within each word', () => {

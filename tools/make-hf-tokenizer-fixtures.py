@@ -7,6 +7,9 @@ Run with a venv holding tokenizers, sentencepiece, protobuf and transformers (se
 /work/shared/DESIGN.md, "Reference Python"):
 
     python tools/make-hf-tokenizer-fixtures.py [out_dir]
+
+With REAL_CHARSMAP=1 the SentencePiece models use sentencepiece's built-in nmt_nfkc(_cf) rules
+instead of the small rule set (write those to another out_dir: they are too large to commit).
 """
 
 import io
@@ -262,6 +265,9 @@ def normalization_rules(casefold):
 
 def train_spm(model_type, vocab_size, casefold=False, **kw):
     buf = io.BytesIO()
+    if os.environ.get("REAL_CHARSMAP"):
+        # sentencepiece's built-in rules (about 250 KB of charsmap per tokenizer: too large to commit).
+        kw.setdefault("normalization_rule_name", "nmt_nfkc_cf" if casefold else "nmt_nfkc")
     if "normalization_rule_name" not in kw:
         kw["normalization_rule_tsv"] = normalization_rules(casefold)
     spm.SentencePieceTrainer.train(

@@ -489,6 +489,11 @@ export class HfTokenizer {
     return (opts.cleanUpTokenizationSpaces ?? this.options.cleanUpTokenizationSpaces) ? cleanUpTokenization(text) : text;
   }
 
+  /** Token strings joined back into text through the decoder (transformers' `convert_tokens_to_string`). */
+  convertTokensToString(tokens: readonly string[]): string {
+    return this.decoder ? this.decoder.decodeChain([...tokens]).join('') : tokens.join(' ');
+  }
+
   /** Decodes each row of a batch. */
   decodeBatch(batch: readonly ArrayLike<number | bigint>[], opts: DecodeOptions = {}): string[] {
     return batch.map((ids) => this.decode(ids, opts));
