@@ -84,7 +84,9 @@ export function checkFixture(tok: HfTokenizer, fixture: Fixture): void {
 const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 
 describe('HfTokenizer matches Python tokenizers on trained fixtures', { skip: !isMain }, () => {
-  for (const name of readdirSync(ROOT).sort().filter((n) => existsSync(join(ROOT, n, 'expected.json')))) {
+  for (const name of readdirSync(ROOT)
+    .sort()
+    .filter((n) => existsSync(join(ROOT, n, 'expected.json')))) {
     it(name, () => {
       const { tok, fixture } = loadFixture(name);
       assert.equal(tok.vocabSize, fixture.vocabSize, 'vocabSize');
