@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { architectureEntry, familyOf } from '../src/models/registry.js';
+import { checkDeclaredEqualsUsed } from './helpers/declared-parameters.js';
 import { checkExport, checkLogits, checkSave, checkTraining, checkTransformersJs } from './helpers/family-fixtures.js';
 
 const fixture = (family: string, arch: string) => fileURLToPath(new URL(`./fixtures/${family}/${arch}/`, import.meta.url));
@@ -26,6 +27,9 @@ test('registry: roberta and xlm-roberta are families with their own class names'
   assert.equal(familyOf('roberta').architectures['masked-lm'], 'RobertaForMaskedLM');
   assert.equal(architectureEntry('XLMRobertaForTokenClassification')?.family.modelType, 'xlm-roberta');
   assert.equal(architectureEntry('RobertaForSequenceClassification')?.head, 'sequence-classification');
+  const sizes = { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 32, vocab_size: 64, max_position_embeddings: 24 };
+  checkDeclaredEqualsUsed('roberta', { model_type: 'roberta', ...sizes });
+  checkDeclaredEqualsUsed('xlm-roberta', { model_type: 'xlm-roberta', ...sizes });
 });
 
 for (const [family, arch] of CASES) {

@@ -7,7 +7,9 @@
  */
 import { TunaError } from '../errors.js';
 import { bertFamily } from './bert/family.js';
+import { albertFamily } from './albert/family.js';
 import { electraFamily } from './electra/family.js';
+import { ernieFamily } from './ernie/family.js';
 import { robertaFamily, xlmRobertaFamily } from './roberta/family.js';
 import { HEADS, HEAD_FOR_TASK, type HeadKind, type ModelConfig, type ModelFamily, type ModelTask } from './heads.js';
 
@@ -17,8 +19,10 @@ export * from './heads.js';
 const FAMILIES: readonly ModelFamily[] = [
   bertFamily as unknown as ModelFamily,
   electraFamily as unknown as ModelFamily,
+  albertFamily as unknown as ModelFamily,
   robertaFamily as unknown as ModelFamily,
   xlmRobertaFamily as unknown as ModelFamily,
+  ernieFamily as unknown as ModelFamily,
 ];
 
 /** A model type or architecture no registered family builds. */

@@ -7,7 +7,7 @@ import { rowsAtMaskPositions, sequenceClassificationLoss, sparseMaskedLmLoss, to
 import { AttentionMask, type EncoderLayerConfig, encoderLayer } from '../../nn/transformer.js';
 import type { Graph, Value } from '../../onnx/graph.js';
 import { TunaError } from '../../errors.js';
-import type { HiddenAct } from '../bert/config.js';
+import type { BertConfig, HiddenAct } from '../bert/config.js';
 import { type BuildOptions, type HeadKind, type ModelGraph, numLabels } from '../heads.js';
 import type { RobertaConfig } from './config.js';
 import { ROBERTA_LAYER_NAMES, ROBERTA_NAMES, ROBERTA_PREFIX, robertaBodyPrefix, robertaHasPooler } from './names.js';
@@ -48,8 +48,8 @@ export function robertaEmbeddings(ctx: BuildContext, cfg: RobertaConfig, prefix:
   return dropout(ctx, layerNorm(ctx, `${prefix}${ROBERTA_NAMES.embeddingsNorm}`, sum, H, cfg.layer_norm_eps), cfg.hidden_dropout_prob);
 }
 
-/** The encoder layer sizes of a config. */
-export function robertaEncoderConfig(cfg: RobertaConfig): EncoderLayerConfig {
+/** The encoder layer sizes of a config with BERT's fields (RoBERTa, XLM-RoBERTa, ERNIE). */
+export function robertaEncoderConfig(cfg: Omit<BertConfig, 'model_type'>): EncoderLayerConfig {
   return {
     hidden: cfg.hidden_size,
     heads: cfg.num_attention_heads,
