@@ -151,7 +151,7 @@ test('tuna inspect on a missing file fails with one clear line', async () => {
 
   const j = await tuna('inspect', file, '--json');
   assertOneLineError(j, file);
-  assert.deepEqual(JSON.parse(j.stdout), { error: { code: 'file_not_found', message: `${file}: no such file`, file } });
+  assert.deepEqual(JSON.parse(j.stdout), { error: { code: 'file_not_found', message: `${file}: cannot read: no such file or directory; check the path (ENOENT)`, file } });
 });
 
 test('tuna inspect on a file that is not ONNX fails with one clear line', async () => {

@@ -94,7 +94,7 @@ test('tuna tokenizer train writes files that load back to the same tokenizer', a
   let stderr = '';
   const missing = await run(['tokenizer', 'train', '--input', join(work, 'nope.txt'), '--output', out], { stdout: () => {}, stderr: (s) => void (stderr += s) });
   assert.equal(missing, 1);
-  assert.match(stderr, /nope\.txt: no such file/);
+  assert.match(stderr, /nope\.txt: cannot read: no such file or directory/);
   stderr = '';
   const bad = await run(['tokenizer', 'train', '--input', corpus, '--output', out, '--vocab-size', 'lots'], { stdout: () => {}, stderr: (s) => void (stderr += s) });
   assert.equal(bad, 1);
