@@ -9,6 +9,7 @@ import { TunaError } from '../errors.js';
 import { bertFamily } from './bert/family.js';
 import { albertFamily } from './albert/family.js';
 import { electraFamily } from './electra/family.js';
+import { distilBertFamily } from './distilbert/family.js';
 import { ernieFamily } from './ernie/family.js';
 import { robertaFamily, xlmRobertaFamily } from './roberta/family.js';
 import { HEADS, HEAD_FOR_TASK, type HeadKind, type ModelConfig, type ModelFamily, type ModelTask } from './heads.js';
@@ -23,6 +24,7 @@ const FAMILIES: readonly ModelFamily[] = [
   robertaFamily as unknown as ModelFamily,
   xlmRobertaFamily as unknown as ModelFamily,
   ernieFamily as unknown as ModelFamily,
+  distilBertFamily as unknown as ModelFamily,
 ];
 
 /** A model type or architecture no registered family builds. */
