@@ -140,7 +140,7 @@ test('tuna export: the F32 ONNX model of a transformers checkpoint gives its log
 
   env.allowRemoteModels = false;
   env.localModelPath = work;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: transformers.js's pipeline() overloads need a literal task
   const classifier = await (tjsPipeline as any)('text-classification', basename(onnx), { dtype: 'fp32', local_files_only: true });
   const theirs: { label: string; score: number }[] = await classifier(TEXTS);
   await classifier.dispose();
