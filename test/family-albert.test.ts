@@ -18,7 +18,16 @@ import { albertParameters } from '../src/models/albert/parameters.js';
 import { PreTrainedModel } from '../src/models/pretrained-model.js';
 import { architectureEntry, familyOf, familyOfConfig } from '../src/models/registry.js';
 import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
-import { assertDeclaredEqualsUsed, checkTrainingParity, feedsOf, labelFeed, maxDiff, perTokenCollator, readExpected } from './helpers/electra-albert-fixtures.js';
+import {
+  assertDeclaredEqualsUsed,
+  checkMaskedLmPaths,
+  checkTrainingParity,
+  feedsOf,
+  labelFeed,
+  maxDiff,
+  perTokenCollator,
+  readExpected,
+} from './helpers/electra-albert-fixtures.js';
 import { tempDir } from './helpers/pipeline-models.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/albert/${name}/`, import.meta.url));
@@ -203,4 +212,8 @@ test('shared layer weights: the gradient of the loss is the sum over every use (
     assert.ok(largest > 1e-2, `${name}: largest gradient ${largest}`);
   }
   console.log(`shared ALBERT weights: ${result.checked} gradient elements within ${result.maxAbsError.toExponential(2)} of finite differences`);
+});
+
+test('AlbertForMaskedLM: logits at the mask positions only, and the loss over masked tokens only, equal transformers', async () => {
+  await checkMaskedLmPaths(fixture('AlbertForMaskedLM'));
 });

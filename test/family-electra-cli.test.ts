@@ -152,3 +152,21 @@ test('tuna export: the F32 ONNX model of a transformers checkpoint gives its log
     assert.ok(Math.abs(t.score - mine[i]!.score) < 1e-4, `text ${i}: transformers.js score ${t.score}, tuna ${mine[i]!.score}`);
   });
 });
+
+test('tuna export: the discriminator is exported as its encoder (feature extraction), equal to transformers last hidden state', async () => {
+  const dir = fileURLToPath(new URL('./fixtures/electra/ElectraForPreTraining/', import.meta.url));
+  await assert.rejects(exportModel({ model: dir, output: join(work, 'discriminator-refused') }), /cannot be exported.*feature-extraction/);
+  const out = join(work, 'discriminator-onnx');
+  const r = await exportModel({ model: dir, output: out, task: 'feature-extraction' });
+  assert.deepEqual(r.outputs, ['last_hidden_state']);
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
+  const session = await Session.create(readFileSync(join(out, 'onnx', 'model.onnx')), { threads: 1 });
+  for (const batch of expected.batches) {
+    const [B, S] = batch.shape;
+    const feeds = Object.fromEntries(Object.entries(batch.inputs as Record<string, number[]>).map(([k, v]) => [k, hostTensor('int64', BigInt64Array.from(v, BigInt), [B, S])]));
+    const got = (await session.run(feeds)).last_hidden_state!.data as Float32Array;
+    const worst = Math.max(...(batch.last_hidden_state as number[]).map((v, i) => Math.abs(v - got[i]!)));
+    assert.ok(worst <= 1e-4, `exported encoder differs from transformers by ${worst}`);
+  }
+  await session.release();
+});

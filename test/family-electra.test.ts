@@ -11,7 +11,16 @@ import { readSafetensorsHeader } from '../src/io/safetensors.js';
 import { electraConfig } from '../src/models/electra/config.js';
 import { PreTrainedModel } from '../src/models/pretrained-model.js';
 import { architectureEntry, familyOf, familyOfConfig } from '../src/models/registry.js';
-import { assertDeclaredEqualsUsed, checkTrainingParity, feedsOf, labelFeed, maxDiff, perTokenCollator, readExpected } from './helpers/electra-albert-fixtures.js';
+import {
+  assertDeclaredEqualsUsed,
+  checkMaskedLmPaths,
+  checkTrainingParity,
+  feedsOf,
+  labelFeed,
+  maxDiff,
+  perTokenCollator,
+  readExpected,
+} from './helpers/electra-albert-fixtures.js';
 import { tempDir } from './helpers/pipeline-models.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/electra/${name}/`, import.meta.url));
@@ -132,3 +141,7 @@ for (const name of CASES) {
     console.log(`${name}: training losses within ${worst.toExponential(2)} relative of PyTorch`);
   });
 }
+
+test('ElectraForMaskedLM: logits at the mask positions only, and the loss over masked tokens only, equal transformers', async () => {
+  await checkMaskedLmPaths(fixture('ElectraForMaskedLM'));
+});

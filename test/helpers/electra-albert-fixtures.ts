@@ -163,3 +163,31 @@ export async function checkTrainingParity(dir: string, training: FixtureTraining
     rmSync(out, { recursive: true, force: true });
   }
 }
+
+/**
+ * The masked-LM head's other two graphs against a fixture: logits at given flat positions only
+ * (`maskPositions`, what fill-mask runs) equal the full logits' rows, and the loss over the masked
+ * tokens only (`sparseMlm`, what `tuna pretrain` trains) equals transformers' loss.
+ */
+export async function checkMaskedLmPaths(dir: string): Promise<void> {
+  const expected = readExpected(dir);
+  const model = await PreTrainedModel.fromPretrained(dir, { missing: 'error', threads: 1 });
+  const vocab = (model.config as { vocab_size: number }).vocab_size;
+  const rows = await model.compileInference({ maskPositions: true, threads: 1 });
+  const sparse = await model.compileTraining({ sparseMlm: true, disableDropout: true, threads: 1 });
+  try {
+    for (const batch of expected.batches) {
+      const positions = batch.labels.flatMap((l, k) => (l >= 0 ? [k] : []));
+      const at = hostTensor('int64', i64(positions), [positions.length]);
+      const logits = (await rows.run({ ...feedsOf(batch), mask_positions: at })).logits!.data as Float32Array;
+      const want = positions.flatMap((k) => batch.outputs.logits!.slice(k * vocab, (k + 1) * vocab));
+      assert.ok(maxDiff(logits, want) <= 1e-4, 'logits at the mask positions');
+      const r = await sparse.run({ ...feedsOf(batch), masked_positions: at, masked_labels: hostTensor('int64', i64(positions.map((k) => batch.labels[k]!)), [positions.length]) });
+      assert.ok(Math.abs(r.loss - batch.loss) <= 1e-4 * Math.max(1, batch.loss), `sparse masked-LM loss ${r.loss} vs ${batch.loss}`);
+    }
+  } finally {
+    await rows.release();
+    await sparse.release();
+    await model.dispose();
+  }
+}
