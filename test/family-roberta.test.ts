@@ -15,6 +15,7 @@ const fixture = (family: string, arch: string) => fileURLToPath(new URL(`./fixtu
 const work = mkdtempSync(join(tmpdir(), 'tuna-family-roberta-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
+const ARCHS = ['RobertaForSequenceClassification', 'RobertaForTokenClassification', 'RobertaForMaskedLM'] as const;
 const CASES = [
   ['roberta', 'RobertaForSequenceClassification'],
   ['roberta', 'RobertaForTokenClassification'],
@@ -42,10 +43,12 @@ for (const [family, arch] of CASES) {
   });
 }
 
-test('RobertaForSequenceClassification: 20 AdamW steps match transformers within 1e-3 relative', async () => {
-  const worst = await checkTraining(fixture('roberta', 'RobertaForSequenceClassification'));
-  console.log(`RobertaForSequenceClassification training: max relative loss difference ${worst.toExponential(2)}`);
-});
+for (const arch of ARCHS) {
+  test(`${arch}: 20 AdamW steps match transformers within 1e-3 relative`, async () => {
+    const worst = await checkTraining(fixture('roberta', arch));
+    console.log(`${arch} training: max relative loss difference ${worst.toExponential(2)}`);
+  });
+}
 
 test('F32 ONNX export (input_ids, attention_mask) matches transformers, in ONNX Runtime and in transformers.js', async () => {
   for (const [family, arch] of [CASES[0], CASES[3]] as const) {

@@ -4,14 +4,13 @@ For each family and head, a random-init checkpoint (hidden 32, 2 layers, 4 heads
 64) is built with the transformers class, its weights drawn at a larger scale than the default
 initialisation (so that outputs are far from zero), and written with `save_pretrained`
 (safetensors) under test/fixtures/<family>/<Architecture>/, with expected.json: the inputs of two
-padded batches, the model's outputs on them (eval mode, no dropout), the keys transformers saved,
-and for the sequence classifier also the last hidden state of its encoder (the bare model without
+padded batches and the model's outputs on them (eval mode, no dropout), and for the sequence classifier also the last hidden state of its encoder (the bare model without
 a pooler). Heads are spread over RoBERTa and XLM-RoBERTa (one architecture) to keep the fixtures
 small: XLM-RoBERTa has the bare model with its pooler.
 
-The sequence classifier of each family also gets a training reference, train.json: 20 AdamW steps
-of transformers' own model on fixed examples (dropout off; weight decay except on biases and
-LayerNorm weights; linear warmup and decay; gradient clipping), and the loss of every step.
+Every head with a loss also gets a training reference, train.json: 20 AdamW steps of transformers'
+own model on fixed examples (dropout off; weight decay except on biases and LayerNorm weights;
+linear warmup and decay; gradient clipping), with the loss and gradient norm of every step.
 
     /tmp/refvenv/bin/python tools/make-family-fixtures-a.py [family ...]
 """
@@ -131,44 +130,70 @@ def write_head(family, spec, head, seed):
                     body = model.base_model(**{k: batch[k] for k in spec['inputs']})
                 entry['encoder_outputs'] = {'last_hidden_state': rounded(body.last_hidden_state)}
         out.append(entry)
-    from safetensors import safe_open
-    with safe_open(os.path.join(d, 'model.safetensors'), 'pt') as f:
-        keys = sorted(f.keys())
     with open(os.path.join(d, 'expected.json'), 'w') as f:
-        json.dump({'architecture': arch, 'saved_keys': keys, 'batches': out}, f)
+        json.dump({'architecture': arch, 'batches': out}, f)
     print('wrote', os.path.relpath(d))
     return model
 
 
-def examples(g, n, special, num_labels):
+def examples(g, n, special, kind, num_labels):
+    """Examples of `kind`: a class each (sequence), a label per token with -100 on the special tokens
+    and some continuations (token), or already-masked inputs labelled at about a third of their
+    positions (masked-lm: the original token, replaced by the mask id 4 four times in five)."""
     out = []
     for _ in range(n):
         length = int(torch.randint(4, 14, (1,), generator=g))
         ids = [special['bos']] + torch.randint(5, V, (length - 2,), generator=g).tolist() + [special['eos']]
-        out.append({'input_ids': ids, 'labels': int(torch.randint(0, num_labels, (1,), generator=g))})
+        if kind == 'sequence':
+            labels = int(torch.randint(0, num_labels, (1,), generator=g))
+        elif kind == 'token':
+            labels = [-100] + torch.randint(0, num_labels, (length - 2,), generator=g).tolist() + [-100]
+            for t in range(2, length - 1):
+                if torch.rand(1, generator=g).item() < 0.2:
+                    labels[t] = -100
+        else:
+            labels = [-100] * length
+            for t in range(1, length - 1):
+                if torch.rand(1, generator=g).item() < 0.35:
+                    labels[t] = ids[t]
+                    if torch.rand(1, generator=g).item() < 0.8:
+                        ids[t] = 4
+            if all(l == -100 for l in labels):
+                labels[1] = ids[1]
+        out.append({'input_ids': ids, 'labels': labels})
     return out
 
 
-def collate(batch, pad):
+def collate(batch, pad, kind):
     S = max(len(e['input_ids']) for e in batch)
     ids = torch.full((len(batch), S), pad, dtype=torch.int64)
     mask = torch.zeros(len(batch), S, dtype=torch.int64)
+    labels = torch.full((len(batch), S), -100, dtype=torch.int64)
     for i, e in enumerate(batch):
         n = len(e['input_ids'])
         ids[i, :n] = torch.tensor(e['input_ids'])
         mask[i, :n] = 1
-    return ids, mask, torch.tensor([e['labels'] for e in batch])
+        if kind != 'sequence':
+            labels[i, :n] = torch.tensor(e['labels'])
+    if kind == 'sequence':
+        labels = torch.tensor([e['labels'] for e in batch])
+    return ids, mask, labels
 
 
 def no_decay(name):
     return name.endswith('.bias') or ('norm' in name.lower() and name.endswith('.weight'))
 
 
-def write_training(family, spec, model):
-    """20 AdamW steps of transformers' own sequence classifier, dropout off (eval mode)."""
-    hp = dict(examples=40, batch_size=8, accumulation=1, steps=20, warmup=4, lr=2e-3, weight_decay=0.5, max_grad_norm=1.0)
+TRAIN_KIND = {'ForSequenceClassification': 'sequence', 'ForTokenClassification': 'token', 'ForMaskedLM': 'masked-lm'}
+
+
+def write_training(family, spec, head, model):
+    """20 AdamW steps of transformers' own model, dropout off (eval mode)."""
+    kind = TRAIN_KIND[head]
+    n = {'sequence': 40, 'token': 24, 'masked-lm': 24}[kind]
+    hp = dict(examples=n, batch_size=8, accumulation=1, steps=20, warmup=4, lr=2e-3, weight_decay=0.5, max_grad_norm=1.0)
     g = torch.Generator().manual_seed(11)
-    data = examples(g, hp['examples'], spec['special'], len(SEQ_LABELS))
+    data = examples(g, hp['examples'], spec['special'], kind, len(SEQ_LABELS if kind == 'sequence' else TOK_LABELS))
     named = list(model.named_parameters())
     opt = torch.optim.AdamW([{'params': [p for n, p in named if not no_decay(n)], 'weight_decay': hp['weight_decay']},
                              {'params': [p for n, p in named if no_decay(n)], 'weight_decay': 0.0}],
@@ -181,7 +206,7 @@ def write_training(family, spec, model):
     losses, norms = [], []
     model.eval()  # no dropout; gradients still flow
     for step in range(steps):
-        ids, mask, labels = collate(chunks[step % len(chunks)], spec['special']['pad'])
+        ids, mask, labels = collate(chunks[step % len(chunks)], spec['special']['pad'], kind)
         opt.zero_grad()
         loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         loss.backward()
@@ -190,9 +215,9 @@ def write_training(family, spec, model):
         sched.step()
         losses.append(float(loss.detach()))
         norms.append(float(norm))
-    d = os.path.join(ROOT, family, spec['stem'] + 'ForSequenceClassification')
+    d = os.path.join(ROOT, family, spec['stem'] + head)
     with open(os.path.join(d, 'train.json'), 'w') as f:
-        json.dump({'examples': data, 'hyperparameters': hp, 'losses': losses, 'grad_norms': norms}, f)
+        json.dump({'kind': kind, 'examples': data, 'hyperparameters': hp, 'losses': losses, 'grad_norms': norms}, f)
     print('wrote', os.path.relpath(os.path.join(d, 'train.json')))
 
 
@@ -200,13 +225,11 @@ def main(names):
     for family in names:
         spec = FAMILIES[family]
         shutil.rmtree(os.path.join(ROOT, family), ignore_errors=True)
-        classifier = None
         for i, head in enumerate(spec['heads']):
             model = write_head(family, spec, head, 100 + i)
-            if head == 'ForSequenceClassification':
-                classifier = model
-        if classifier is not None:
-            write_training(family, spec, classifier)
+            # Training references for every head of the first family of an architecture.
+            if head in TRAIN_KIND and family != 'xlm-roberta':
+                write_training(family, spec, head, model)
 
 
 if __name__ == '__main__':
