@@ -43,6 +43,13 @@ test('registry: ELECTRA architectures and config round trip', () => {
   assert.throws(() => familyOf('electra').parseConfig({ model_type: 'electra', embedding_size: 0 }, 'x/config.json'), /x\/config\.json: field "embedding_size"/);
 });
 
+test('a new label set re-initialises only what depends on the labels (classifier.out_proj, not classifier.dense)', async () => {
+  const dir = fixture('ElectraForSequenceClassification');
+  const model = await PreTrainedModel.fromPretrained(dir, { id2label: { 0: 'a', 1: 'b' }, threads: 1 });
+  assert.deepEqual(model.loadReport.mismatched.map((m) => m.name).sort(), ['classifier.out_proj.bias', 'classifier.out_proj.weight']);
+  assert.deepEqual(model.loadReport.missing, []);
+});
+
 test('every ELECTRA head declares exactly the parameters its graph uses', () => {
   const family = familyOf('electra');
   for (const embedding_size of [16, 32]) {

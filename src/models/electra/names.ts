@@ -39,7 +39,11 @@ export function electraBodyPrefix(head: HeadKind): string {
   return head === 'base' || head === 'encoder' ? '' : ELECTRA_PREFIX;
 }
 
-/** Whether a parameter belongs to a task head that is specific to a label set. */
+/**
+ * Whether a parameter is specific to a label set: the token classifier, and the sequence
+ * classifier's output projection (its `classifier.dense` does not depend on the labels and is kept
+ * for a new label set, as transformers keeps it).
+ */
 export function isElectraHeadParameter(name: string): boolean {
-  return name.startsWith('classifier.');
+  return name === 'classifier.weight' || name === 'classifier.bias' || name.startsWith(`${ELECTRA_NAMES.sequenceOut}.`);
 }
