@@ -17,16 +17,17 @@ import type { FillMaskCandidate } from '../src/pipelines/types.js';
 import { post } from './helpers/serve.js';
 
 const TOKENIZER = fileURLToPath(new URL('./fixtures/hf-tokenizers/roberta-bpe/', import.meta.url));
+const XLMR_TOKENIZER = fileURLToPath(new URL('./fixtures/hf-tokenizers/xlmr-unigram/', import.meta.url));
 const work = join(tmpdir(), `tuna-roberta-cli-${process.pid}`);
 const LABELS = ['negative', 'neutral', 'positive'];
 const TEXTS = ['The food was great.', 'It rained in New York today', 'A terrible, slow service!', 'Nothing special'];
 
-/** A tiny RoBERTa over the tokenizer fixture's 902 ids. */
-function config(architecture: string, labels?: string[]): Record<string, unknown> {
+/** A tiny RoBERTa over the tokenizer fixture's 902 ids (or another model type and vocabulary). */
+function config(architecture: string, labels?: string[], modelType = 'roberta', vocabSize = 902): Record<string, unknown> {
   return {
-    model_type: 'roberta',
+    model_type: modelType,
     architectures: [architecture],
-    vocab_size: 902,
+    vocab_size: vocabSize,
     hidden_size: 32,
     num_hidden_layers: 2,
     num_attention_heads: 4,
@@ -157,4 +158,26 @@ test('fill-mask and token-classification pipelines run on RoBERTa checkpoints wi
   assert.ok(entities.length > 0);
   for (const e of entities) assert.ok(e.start >= 0 && e.end <= 27 && e.start <= e.end);
   await tag.dispose();
+});
+
+test('XLM-RoBERTa with a Unigram tokenizer: fill-mask from tokenizer.json, and the same from the SentencePiece model alone', async () => {
+  const results: FillMaskCandidate[][] = [];
+  for (const files of [
+    ['tokenizer.json', 'tokenizer_config.json'],
+    ['sentencepiece.bpe.model', 'tokenizer_config.json'],
+  ]) {
+    const dir = join(work, `xlmr-${files[0]}`);
+    const model = PreTrainedModel.fromConfig(config('XLMRobertaForMaskedLM', undefined, 'xlm-roberta', 335), { seed: 5 });
+    await model.savePretrained(dir);
+    await model.dispose();
+    for (const f of files) copyFileSync(join(XLMR_TOKENIZER, f), join(dir, f));
+    const fill = await pipeline('fill-mask', dir, { threads: 1 });
+    results.push((await fill('Das Wetter ist heute <mask>.')) as FillMaskCandidate[]);
+    await fill.dispose();
+  }
+  assert.equal(results[0]!.length, 5);
+  assert.deepEqual(
+    results[1]!.map((c) => c.token),
+    results[0]!.map((c) => c.token),
+  );
 });
