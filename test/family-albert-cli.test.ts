@@ -149,3 +149,52 @@ test('tuna export: the F32 ONNX model of a transformers checkpoint gives its log
     assert.ok(Math.abs(t.score - mine[i]!.score) < 1e-4, `text ${i}: transformers.js score ${t.score}, tuna ${mine[i]!.score}`);
   });
 });
+
+test('tuna train, eval and predict an ALBERT token classifier: labels on words through the Unigram tokenizer', async () => {
+  const data = join(work, 'ner.jsonl');
+  const rows = [
+    { tokens: ['John', 'Smith', 'lives', 'in', 'Paris'], tags: ['B-PER', 'I-PER', 'O', 'O', 'B-LOC'] },
+    { tokens: ['Hello', 'world'], tags: ['O', 'O'] },
+    { tokens: ['The', 'quick', 'brown', 'fox', 'visited', 'London'], tags: ['O', 'O', 'O', 'O', 'O', 'B-LOC'] },
+  ];
+  writeFileSync(data, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  const out = join(work, 'tagger');
+  await cli([
+    'train',
+    '--task',
+    'token-classification',
+    '--model',
+    ckpt,
+    '--train',
+    data,
+    '--output',
+    out,
+    '--max-steps',
+    '2',
+    '--batch-size',
+    '2',
+    '--max-length',
+    '24',
+    '--eval-strategy',
+    'no',
+    '--save-strategy',
+    'no',
+    '--progress',
+    'none',
+  ]);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).architectures, ['AlbertForTokenClassification']);
+  const report = JSON.parse(await cli(['eval', '--model', out, '--data', data, '--json']));
+  assert.equal(typeof report.accuracy, 'number');
+  assert.ok(report.entity?.['micro avg'], 'entity-level scores');
+  const input = join(work, 'ner.txt');
+  writeFileSync(input, 'John Smith lives in Paris\n');
+  const [line] = (await cli(['predict', '--model', out, '--input', input, '--json']))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const tagger = await pipeline('token-classification', out, { threads: 1 });
+  const ids = tagger.tokenizer.encode('John Smith lives in Paris').inputIds;
+  await tagger.dispose();
+  assert.equal(line.logits.length, ids.length, 'one row of logits per token, special tokens included');
+  for (const e of line.entities) assert.equal('John Smith lives in Paris'.slice(e.start, e.end), e.word);
+});
