@@ -99,6 +99,8 @@ export type { Checkpoint, CheckpointContents } from './io/checkpoint.js';
 export { matchKeys, normalizeLegacyKey, type KeyMatch, type MatchOptions } from './io/names.js';
 export { BertTokenizer, TokenizerError } from './tokenizers/bert-tokenizer.js';
 export type { BertTokenizerOptions, EncodeOptions, Encoding, TruncationStrategy } from './tokenizers/bert-tokenizer.js';
+export { HfTokenizer, loadHfTokenizer, type HfTokenizerOptions, type SentencePieceFamily, type SentencePieceOptions } from './tokenizers/hf/index.js';
+export type { TokenizerSettings } from './tokenizers/types.js';
 
 // Hugging Face-style models and tokenizers
 export {

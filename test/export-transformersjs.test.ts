@@ -14,7 +14,7 @@ import { exportModel } from '../src/export/index.js';
 import { AutoModel, AutoModelForTokenClassification } from '../src/models/auto.js';
 import { pipeline } from '../src/pipelines/index.js';
 import type { FillMaskCandidate } from '../src/pipelines/types.js';
-import type { BertTokenizer } from '../src/tokenizers/bert-tokenizer.js';
+import type { Tokenizer } from '../src/tokenizers/types.js';
 
 const BUNDLED_EN = new URL('../models/tuna-small-en/', import.meta.url).pathname;
 const DATA = new URL('../examples/data/', import.meta.url).pathname;
@@ -40,7 +40,7 @@ const spamTest = parse(readFileSync(join(DATA, 'spam-test.csv')), { columns: tru
  * over-long inputs after adding the special tokens (the final [SEP] is lost), where tuna and
  * Hugging Face's tokenizers keep it; comparing on inputs that fit leaves tokenisation out of it.
  */
-function fitting(tokenizer: BertTokenizer, text: string, maxLength: number): string {
+function fitting(tokenizer: Tokenizer, text: string, maxLength: number): string {
   const words = text.split(/\s+/).filter(Boolean);
   let k = Math.min(words.length, maxLength);
   while (k > 0 && tokenizer.encode(words.slice(0, k).join(' ')).inputIds.length > maxLength) k--;

@@ -1,5 +1,5 @@
 /** Tokenized, label-encoded examples: what batches are cut from. */
-import type { BertTokenizer } from '../tokenizers/bert-tokenizer.js';
+import type { Tokenizer } from '../tokenizers/types.js';
 import { DataError } from './errors.js';
 import type { TextExample, TokenExample } from './examples.js';
 import { type LabelMap, unknownLabelProblem } from './labels.js';
@@ -39,12 +39,7 @@ const fileOf = (e: { file?: string }) => e.file ?? '(data)';
  *
  * @throws DataError for a label the map does not have, or several labels on a single-label task.
  */
-export function textFeatures(
-  tokenizer: BertTokenizer,
-  examples: readonly TextExample[],
-  labels: LabelMap | undefined,
-  opts: { maxLength: number; multiLabel?: boolean },
-): Feature[] {
+export function textFeatures(tokenizer: Tokenizer, examples: readonly TextExample[], labels: LabelMap | undefined, opts: { maxLength: number; multiLabel?: boolean }): Feature[] {
   return examples.map((e) => {
     const enc = tokenizer.encode(e.text, e.textPair, { maxLength: opts.maxLength, truncation: true });
     const f: Feature = { inputIds: Int32Array.from(enc.inputIds), tokenTypeIds: Int32Array.from(enc.tokenTypeIds), line: e.line };
@@ -68,7 +63,7 @@ export function textFeatures(
 }
 
 /**
- * Tokenizes sentences given as words ({@link BertTokenizer.encodeWords}), truncating to
+ * Tokenizes sentences given as words (`encodeWords`), truncating to
  * `maxLength` tokens. Each word's tag id goes on its first sub-token and the other sub-tokens,
  * [CLS] and [SEP] get -100 (with `labelAllTokens`, every sub-token gets the word's tag, as in
  * Hugging Face's run_ner); words cut off by truncation get no token, but their tags stay in
@@ -77,7 +72,7 @@ export function textFeatures(
  * @throws DataError for a tag the map does not have, naming the word.
  */
 export function tokenFeatures(
-  tokenizer: BertTokenizer,
+  tokenizer: Tokenizer,
   examples: readonly TokenExample[],
   labels: LabelMap | undefined,
   opts: { maxLength: number; labelAllTokens?: boolean },

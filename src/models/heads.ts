@@ -6,7 +6,7 @@ import type { MatchOptions } from '../io/names.js';
 import type { BuildContext } from '../nn/layers.js';
 import type { Init } from '../nn/parameters.js';
 import type { Value } from '../onnx/graph.js';
-import type { BertTokenizer } from '../tokenizers/bert-tokenizer.js';
+import type { Tokenizer } from '../tokenizers/types.js';
 
 /** The inference tasks of the pipelines, in transformers.js names. */
 export type ModelTask = 'text-classification' | 'token-classification' | 'fill-mask' | 'feature-extraction';
@@ -159,7 +159,7 @@ export interface ModelGraph {
 }
 
 /** The tokenizer type of the families registered so far. */
-export type Tokenizer = BertTokenizer;
+export type { Tokenizer };
 
 /**
  * One Hugging Face `model_type`: how its config.json reads and writes, which parameters each head

@@ -1,6 +1,7 @@
 /** The fill-mask pipeline: the most likely tokens for each mask token of a text. */
 import { hostTensor } from '../runtime/tensor.js';
-import type { BertTokenizer, Encoding } from '../tokenizers/bert-tokenizer.js';
+import type { Encoding } from '../tokenizers/encoding.js';
+import type { Tokenizer } from '../tokenizers/types.js';
 import { PipelineState, assemblePipeline } from './assemble.js';
 import { runInBatches } from './batching.js';
 import { openModel } from './checkpoint.js';
@@ -10,10 +11,10 @@ import { topKIndices } from './math.js';
 import type { FillMaskCandidate, FillMaskOptions, FillMaskPipeline, FillMaskResult, PipelineOptions } from './types.js';
 
 /** Positions of the mask token in an encoding, or an error saying how to mark one. */
-function maskPositions(tokenizer: BertTokenizer, text: string, enc: Encoding, maskId: number, field: string): number[] {
+function maskPositions(tokenizer: Tokenizer, text: string, enc: Encoding, maskId: number, field: string): number[] {
   const positions = enc.inputIds.flatMap((id, t) => (id === maskId ? [t] : []));
   if (positions.length) return positions;
-  const mask = tokenizer.options.maskToken;
+  const mask = tokenizer.options.maskToken ?? 'mask token';
   const full = tokenizer.encode(text, undefined, { truncation: false });
   if (full.inputIds.includes(maskId)) {
     throw new PipelineError(

@@ -1,7 +1,8 @@
 /** The token-classification pipeline: per-token labels or grouped entities with character offsets. */
 import { numLabels } from '../models/registry.js';
 import { wordPieceDecode } from '../tokenizers/decoder.js';
-import type { BertTokenizer, Encoding } from '../tokenizers/bert-tokenizer.js';
+import type { Encoding } from '../tokenizers/encoding.js';
+import type { Tokenizer } from '../tokenizers/types.js';
 import { type AggregationContext, type TokenScores, aggregateTokens, resolveOverlaps } from './aggregation.js';
 import { PipelineState, assemblePipeline } from './assemble.js';
 import { runInBatches } from './batching.js';
@@ -35,7 +36,7 @@ function checkWords(value: unknown, field: string): string[] {
  * Encodes words as one sentence (each word tokenized on its own, as Hugging Face does with
  * `is_split_into_words`), with offsets into the words joined by single spaces.
  */
-function encodeSplitWords(tokenizer: BertTokenizer, words: readonly string[], maxLength: number): Encoding {
+function encodeSplitWords(tokenizer: Tokenizer, words: readonly string[], maxLength: number): Encoding {
   const enc = tokenizer.encodeWords(words, { maxLength, truncation: true });
   const starts: number[] = [];
   let at = 0;
@@ -75,11 +76,13 @@ export function tokenScores(text: string, enc: Encoding, probabilities: readonly
   return out;
 }
 
-function aggregationContext(tokenizer: BertTokenizer, id2label: Readonly<Record<string, string>>): AggregationContext {
+function aggregationContext(tokenizer: Tokenizer, id2label: Readonly<Record<string, string>>): AggregationContext {
   const { continuingSubwordPrefix, decoderCleanup } = tokenizer.options;
+  // Byte-level BPE and SentencePiece pieces mark word starts, not continuations: their decoder joins them.
+  const decoderJoin = continuingSubwordPrefix === '' ? tokenizer.convertTokensToString?.bind(tokenizer) : undefined;
   return {
     labelOf: (id) => id2label[String(id)] ?? `LABEL_${id}`,
-    joinTokens: (tokens) => wordPieceDecode(tokens, continuingSubwordPrefix, decoderCleanup),
+    joinTokens: (tokens) => (decoderJoin ? decoderJoin(tokens).trim() : wordPieceDecode(tokens, continuingSubwordPrefix, decoderCleanup)),
   };
 }
 

@@ -1,5 +1,6 @@
 /** Strided windows over a text too long for the model (Hugging Face's overflowing tokens with `stride`). */
-import type { BertTokenizer, Encoding } from '../tokenizers/bert-tokenizer.js';
+import type { Encoding } from '../tokenizers/encoding.js';
+import type { Tokenizer } from '../tokenizers/types.js';
 
 /**
  * Token ranges [start, end) of the windows over `tokenCount` tokens: `size` tokens each, every
@@ -16,7 +17,7 @@ export function windowRanges(tokenCount: number, size: number, stride: number): 
 }
 
 /** Tokens [start, end) of an encoding without special tokens, wrapped in [CLS] ... [SEP]. */
-function windowEncoding(tokenizer: BertTokenizer, plain: Encoding, start: number, end: number): Encoding {
+function windowEncoding(tokenizer: Tokenizer, plain: Encoding, start: number, end: number): Encoding {
   const n = end - start;
   const cls = tokenizer.clsTokenId;
   const sep = tokenizer.sepTokenId;
@@ -37,7 +38,7 @@ function windowEncoding(tokenizer: BertTokenizer, plain: Encoding, start: number
  * Encodes `text` as one sequence when it fits `maxLength` tokens (special tokens included), else
  * as windows of `maxLength` tokens overlapping by `stride` tokens.
  */
-export function encodeWindows(tokenizer: BertTokenizer, text: string, maxLength: number, stride: number): Encoding[] {
+export function encodeWindows(tokenizer: Tokenizer, text: string, maxLength: number, stride: number): Encoding[] {
   const plain = tokenizer.encode(text, undefined, { addSpecialTokens: false, truncation: false });
   const size = maxLength - 2;
   return windowRanges(plain.inputIds.length, size, stride).map(([s, e]) => windowEncoding(tokenizer, plain, s, e));

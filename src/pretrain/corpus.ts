@@ -4,7 +4,7 @@
  */
 import { decodedLines } from '../data/lines.js';
 import { DataError } from '../data/errors.js';
-import type { BertTokenizer } from '../tokenizers/bert-tokenizer.js';
+import type { Tokenizer } from '../tokenizers/types.js';
 
 /** The documents of some text files, each a list of non-empty lines, streamed. */
 export async function* readDocuments(paths: readonly string[]): AsyncGenerator<string[]> {
@@ -84,7 +84,7 @@ export class TokenStore {
 }
 
 /** Tokenizes the documents of `paths` (without special tokens) into a store. */
-export async function tokenizeCorpus(tokenizer: BertTokenizer, paths: readonly string[], onProgress?: (documents: number, tokens: number) => void): Promise<TokenStore> {
+export async function tokenizeCorpus(tokenizer: Tokenizer, paths: readonly string[], onProgress?: (documents: number, tokens: number) => void): Promise<TokenStore> {
   const store = new TokenStore(tokenizer.vocabSize);
   for await (const doc of readDocuments(paths)) {
     for (const line of doc) store.addSentence(tokenizer.encode(line, undefined, { addSpecialTokens: false, truncation: false }).inputIds);

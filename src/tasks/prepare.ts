@@ -15,7 +15,7 @@ import {
   textFeatures,
   tokenFeatures,
 } from '../data/index.js';
-import type { BertTokenizer } from '../tokenizers/bert-tokenizer.js';
+import type { Tokenizer } from '../tokenizers/types.js';
 
 /** The tasks `tuna train` fine-tunes for. */
 export type TaskName = 'text-classification' | 'token-classification';
@@ -214,7 +214,7 @@ export function splitValidation(examples: Examples, fraction: number, seed: numb
 }
 
 /** Tokenizes examples and maps their labels to ids (unknown labels are errors naming file and line). */
-export function featuresOf(tokenizer: BertTokenizer, examples: Examples, labels: LabelMap | undefined, maxLength: number, multiLabel = false): Feature[] {
+export function featuresOf(tokenizer: Tokenizer, examples: Examples, labels: LabelMap | undefined, maxLength: number, multiLabel = false): Feature[] {
   if (examples.kind === 'token') return tokenFeatures(tokenizer, examples.items, labels, { maxLength });
   return textFeatures(tokenizer, examples.items, labels, { maxLength, multiLabel });
 }

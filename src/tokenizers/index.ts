@@ -1,5 +1,7 @@
 /** BERT WordPiece tokenization with Hugging Face fast-tokenizer semantics. */
 export { BertTokenizer } from './bert-tokenizer.js';
+export { HfTokenizer, loadHfTokenizer } from './hf/index.js';
+export type { Tokenizer, TokenizerSettings } from './types.js';
 export type { BertTokenizerOptions, Side, TokenizerState } from './options.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export type { DecodeOptions, EncodeOptions, Encoding } from './encoding.js';

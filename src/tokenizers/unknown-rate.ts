@@ -4,7 +4,7 @@
  * without any error, so commands report this share and warn when it is high.
  */
 import { bundledModelDir, detectLanguage } from '../models/bundled.js';
-import type { BertTokenizer } from './bert-tokenizer.js';
+import type { Tokenizer } from './types.js';
 
 /** Above this share of [UNK] pieces, {@link unknownTokenWarning} warns (5%). */
 export const UNKNOWN_RATE_WARNING = 0.05;
@@ -24,7 +24,7 @@ export interface UnknownRateOptions {
  * @example
  * const rate = unknownTokenRate(tokenizer, examples.map((e) => e.text)); // 0.31
  */
-export function unknownTokenRate(tokenizer: BertTokenizer, texts: Iterable<string>, opts: UnknownRateOptions = {}): number {
+export function unknownTokenRate(tokenizer: Tokenizer, texts: Iterable<string>, opts: UnknownRateOptions = {}): number {
   const sample = opts.sample ?? 2000;
   const unk = tokenizer.unkTokenId;
   let pieces = 0;
@@ -56,7 +56,7 @@ const LANGUAGE_NAMES = { en: 'English', zh: 'Chinese' } as const;
  * const warning = unknownTokenWarning(rate, texts, 'models/tuna-small-en');
  * if (warning) console.warn(warning);
  */
-export function unknownTokenWarning(rate: number, texts: Iterable<string>, source: string, tokenizer?: BertTokenizer): string | undefined {
+export function unknownTokenWarning(rate: number, texts: Iterable<string>, source: string, tokenizer?: Tokenizer): string | undefined {
   if (!(rate > UNKNOWN_RATE_WARNING)) return undefined;
   const lang = detectLanguage(texts);
   const bundled = bundledModelDir(lang);
@@ -75,7 +75,7 @@ export function unknownTokenWarning(rate: number, texts: Iterable<string>, sourc
 const normalize = (p: string) => p.replace(/[\\/]+$/, '');
 
 /** The language a vocabulary is made for, by the share of Han characters in its tokens. */
-function vocabularyLanguage(tokenizer: BertTokenizer): 'en' | 'zh' {
+function vocabularyLanguage(tokenizer: Tokenizer): 'en' | 'zh' {
   const tokens: string[] = [];
   for (let id = 0; id < tokenizer.vocabSize; id++) tokens.push(tokenizer.idToToken(id) ?? '');
   return detectLanguage([tokens.join(' ')]);

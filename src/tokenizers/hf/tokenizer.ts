@@ -3,6 +3,10 @@
  * WordPiece / WordLevel model, post-processor, decoder, added tokens), run as the `tokenizers`
  * library runs it, offsets and word ids included, producing tuna's {@link Encoding}.
  */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { fileSystemError } from '../../io/files.js';
 import { type AddedToken, AddedTokenMatcher } from '../added-tokens.js';
 import { cleanUpTokenization } from '../decoder.js';
 import { type DecodeOptions, type EncodeOptions, type Encoding, padEncoding } from '../encoding.js';
@@ -101,6 +105,7 @@ export class HfTokenizer {
   private readonly rawMatcher: AddedTokenMatcher;
   private readonly normalizedMatcher: AddedTokenMatcher;
   private readonly json: Record<string, unknown>;
+  private readonly config: Readonly<Record<string, unknown>>;
   private readonly defaultClsId: number | undefined;
   private readonly defaultSepId: number | undefined;
   private maxLength: number | undefined;
@@ -123,6 +128,7 @@ export class HfTokenizer {
     this.rawMatcher = new AddedTokenMatcher(this.added.filter((t) => !t.normalized).map((token) => ({ pattern: token.content, token })));
     this.normalizedMatcher = new AddedTokenMatcher(this.added.filter((t) => t.normalized).map((token) => ({ pattern: this.normalizeString(token.content), token })));
     const c = readConfig(config, configFile);
+    this.config = { ...(config ?? {}) };
     this.defaultClsId = firstSpecial(this.postProcessor, 'first');
     this.defaultSepId = firstSpecial(this.postProcessor, 'last');
     const decoderJson = f.raw('decoder') as { type?: unknown; cleanup?: unknown } | null | undefined;
@@ -502,6 +508,28 @@ export class HfTokenizer {
   /** The tokenizer.json this tokenizer was built from. */
   toTokenizerJson(): Record<string, unknown> {
     return this.json;
+  }
+
+  /**
+   * Writes tokenizer.json and tokenizer_config.json (with the current `modelMaxLength`) into `dir`,
+   * each atomically, as a Hugging Face fast tokenizer saves itself; a tokenizer read from a
+   * SentencePiece model is written as the tokenizer.json it was converted to.
+   */
+  async save(dir: string): Promise<void> {
+    const config: Record<string, unknown> = { ...this.config };
+    if (this.maxLength !== undefined) config.model_max_length = this.maxLength;
+    await mkdir(dir, { recursive: true }).catch((e) => {
+      throw fileSystemError(dir, e, 'create the directory');
+    });
+    for (const [name, value] of [
+      ['tokenizer.json', this.json],
+      ['tokenizer_config.json', config],
+    ] as const) {
+      const file = join(dir, name);
+      await writeFileAtomic(file, Buffer.from(`${JSON.stringify(value, null, 2)}\n`)).catch((e) => {
+        throw fileSystemError(file, e, 'write');
+      });
+    }
   }
 }
 
