@@ -170,3 +170,28 @@ test('tuna export: the discriminator is exported as its encoder (feature extract
   }
   await session.release();
 });
+
+test('the generator (ElectraForMaskedLM): tuna fill-mask and transformers.js fill-mask on its export agree', async () => {
+  const gen = join(work, 'generator');
+  mkdirSync(gen, { recursive: true });
+  const fixtureDir = fileURLToPath(new URL('./fixtures/electra/ElectraForMaskedLM/', import.meta.url));
+  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(fixtureDir, f), join(gen, f));
+  for (const f of ['vocab.txt', 'tokenizer_config.json']) copyFileSync(join(ckpt, f), join(gen, f));
+  const text = 'w5 w17 [MASK] w33';
+  const fill = await pipeline('fill-mask', gen, { threads: 1 });
+  const ours = (await fill(text)) as { token: number; score: number }[];
+  await fill.dispose();
+  const out = join(work, 'generator-onnx');
+  await exportModel({ model: gen, output: out });
+  env.allowRemoteModels = false;
+  env.localModelPath = work;
+  // biome-ignore lint/suspicious/noExplicitAny: transformers.js's pipeline() overloads need a literal task
+  const unmasker = await (tjsPipeline as any)('fill-mask', basename(out), { dtype: 'fp32', local_files_only: true });
+  const theirs: { token: number; score: number }[] = await unmasker(text);
+  await unmasker.dispose();
+  assert.deepEqual(
+    theirs.map((c) => c.token),
+    ours.map((c) => c.token),
+  );
+  theirs.forEach((c, i) => assert.ok(Math.abs(c.score - ours[i]!.score) < 1e-4));
+});
