@@ -11,7 +11,7 @@ import { parseDistilBertConfig } from '../src/models/distilbert/config.js';
 import { architectureEntry } from '../src/models/registry.js';
 import { checkDeclaredEqualsUsed } from './helpers/declared-parameters.js';
 import { trainPredictServe } from './helpers/family-cli.js';
-import { checkExport, checkLogits, checkSave, checkTraining, checkTransformersJs } from './helpers/family-fixtures.js';
+import { checkExport, checkLogits, checkSave, checkSparseMaskedLm, checkTraining, checkTransformersJs } from './helpers/family-fixtures.js';
 
 const fixture = (arch: string) => fileURLToPath(new URL(`./fixtures/distilbert/${arch}/`, import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'tuna-family-distilbert-'));
@@ -46,6 +46,10 @@ for (const arch of ARCHS) {
     console.log(`${arch} training: max relative loss difference ${worst.toExponential(2)}`);
   });
 }
+
+test('DistilBertForMaskedLM: the loss over masked tokens only (tuna pretrain) equals the dense loss, gradients too', async () => {
+  await checkSparseMaskedLm(fixture('DistilBertForMaskedLM'));
+});
 
 test('F32 ONNX export (input_ids, attention_mask) matches transformers, in ONNX Runtime and in transformers.js', async () => {
   for (const arch of ARCHS) {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { architectureEntry } from '../src/models/registry.js';
 import { checkDeclaredEqualsUsed } from './helpers/declared-parameters.js';
 import { trainPredictServe } from './helpers/family-cli.js';
-import { checkExport, checkLogits, checkSave, checkTraining } from './helpers/family-fixtures.js';
+import { checkExport, checkLogits, checkSave, checkSparseMaskedLm, checkTraining } from './helpers/family-fixtures.js';
 
 const fixture = (arch: string) => fileURLToPath(new URL(`./fixtures/ernie/${arch}/`, import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'tuna-family-ernie-'));
@@ -42,6 +42,10 @@ for (const arch of ARCHS) {
     console.log(`${arch} training: max relative loss difference ${worst.toExponential(2)}`);
   });
 }
+
+test('ErnieForMaskedLM: the loss over masked tokens only (tuna pretrain) equals the dense loss, gradients too', async () => {
+  await checkSparseMaskedLm(fixture('ErnieForMaskedLM'));
+});
 
 test('F32 ONNX export (input_ids, attention_mask, token_type_ids) matches transformers', async () => {
   for (const arch of ARCHS) {

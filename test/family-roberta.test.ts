@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { architectureEntry, familyOf } from '../src/models/registry.js';
 import { checkDeclaredEqualsUsed } from './helpers/declared-parameters.js';
-import { checkExport, checkLogits, checkSave, checkTraining, checkTransformersJs } from './helpers/family-fixtures.js';
+import { checkExport, checkLogits, checkSave, checkSparseMaskedLm, checkTraining, checkTransformersJs } from './helpers/family-fixtures.js';
 
 const fixture = (family: string, arch: string) => fileURLToPath(new URL(`./fixtures/${family}/${arch}/`, import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'tuna-family-roberta-'));
@@ -49,6 +49,10 @@ for (const arch of ARCHS) {
     console.log(`${arch} training: max relative loss difference ${worst.toExponential(2)}`);
   });
 }
+
+test('RobertaForMaskedLM: the loss over masked tokens only (tuna pretrain) equals the dense loss, gradients too', async () => {
+  await checkSparseMaskedLm(fixture('roberta', 'RobertaForMaskedLM'));
+});
 
 test('F32 ONNX export (input_ids, attention_mask) matches transformers, in ONNX Runtime and in transformers.js', async () => {
   for (const [family, arch] of [CASES[0], CASES[3]] as const) {
