@@ -147,10 +147,29 @@ test('tuna train, predict, serve and export a RoBERTa classifier; transformers.j
 test('fill-mask and token-classification pipelines run on RoBERTa checkpoints with a BPE tokenizer', async () => {
   const mlm = await checkpoint('mlm', 'RobertaForMaskedLM');
   const fill = await pipeline('fill-mask', mlm, { threads: 1 });
-  const top = (await fill('The food was <mask>.')) as FillMaskCandidate[];
+  const masked = 'The food was <mask>.';
+  const top = (await fill(masked)) as FillMaskCandidate[];
   assert.equal(top.length, 5);
   for (const c of top) assert.ok(c.score > 0 && c.score <= 1 && typeof c.token_str === 'string');
   await fill.dispose();
+  // The same candidates from transformers.js on the export, with the tokenizer beside it.
+  const weightsOnly = join(work, 'mlm-weights');
+  mkdirSync(weightsOnly);
+  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(mlm, f), join(weightsOnly, f));
+  const onnx = join(work, 'mlm-onnx');
+  await exportModel({ model: weightsOnly, output: onnx });
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(mlm, f), join(onnx, f));
+  env.allowRemoteModels = false;
+  env.localModelPath = dirname(onnx);
+  // biome-ignore lint/suspicious/noExplicitAny: transformers.js pipelines are typed per task
+  const unmasker: any = await (tjsPipeline as any)('fill-mask', basename(onnx), { dtype: 'fp32', local_files_only: true });
+  const theirs: { token: number; score: number }[] = await unmasker(masked);
+  await unmasker.dispose();
+  assert.deepEqual(
+    theirs.map((c) => c.token),
+    top.map((c) => c.token),
+  );
+  theirs.forEach((c, i) => assert.ok(Math.abs(c.score - top[i]!.score) < 1e-4));
 
   const tagger = await checkpoint('tagger', 'RobertaForTokenClassification', ['O', 'B-LOC', 'I-LOC']);
   const tag = await pipeline('token-classification', tagger, { threads: 1 });
