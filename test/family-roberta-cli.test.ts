@@ -173,6 +173,9 @@ test('fill-mask and token-classification pipelines run on RoBERTa checkpoints wi
 
   const tagger = await checkpoint('tagger', 'RobertaForTokenClassification', ['O', 'B-LOC', 'I-LOC']);
   const tag = await pipeline('token-classification', tagger, { threads: 1 });
+  // Positions start at the padding index + 1: 66 position embeddings hold 64 tokens.
+  assert.equal(tag.maxLength, 64);
+  assert.ok((await tag('word '.repeat(200))).length >= 0, 'a text longer than the positions is cut to fit them');
   const entities = (await tag('It rained in New York today', { ignoreLabels: [] })) as { word: string; start: number; end: number }[];
   assert.ok(entities.length > 0);
   for (const e of entities) assert.ok(e.start >= 0 && e.end <= 27 && e.start <= e.end);
