@@ -4,7 +4,7 @@
 // of transformers' logits, and transformers.js's text-classification pipeline on it (its own
 // tokenizer) giving tuna's scores.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -108,15 +108,13 @@ test('tuna train, predict and serve an ALBERT classifier; the saved checkpoint k
 });
 
 test('tuna export: the F32 ONNX model of a transformers checkpoint gives its logits; transformers.js runs it', async () => {
-  // The export's own tokenizer files are written for WordPiece tokenizers only (src/export/layout.ts
-  // generates vocab.txt), so the checkpoint is exported without its tokenizer and the
-  // tokenizer.json files are put beside the ONNX model as they are.
-  const weightsOnly = join(work, 'weights-only');
-  mkdirSync(weightsOnly, { recursive: true });
-  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(ckpt, f), join(weightsOnly, f));
+  // The Unigram tokenizer goes beside the ONNX model as tokenizer.json, with a tokenizer_config.json
+  // naming every special token (transformers.js pads batches with the pad token it names).
   const onnx = join(work, 'onnx');
-  const r = await exportModel({ model: weightsOnly, output: onnx });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(ckpt, f), join(onnx, f));
+  const r = await exportModel({ model: ckpt, output: onnx });
+  const exportedConfig = JSON.parse(readFileSync(join(onnx, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(exportedConfig.pad_token, '<pad>');
+  assert.ok(!existsSync(join(onnx, 'vocab.txt')), 'no WordPiece vocabulary is made up for a Unigram tokenizer');
   assert.equal(r.architecture, 'AlbertForSequenceClassification');
   assert.deepEqual(r.inputs, ['input_ids', 'attention_mask', 'token_type_ids']);
   assert.deepEqual(r.outputs, ['logits']);

@@ -7,8 +7,9 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
-import { readSmallFile } from '../io/files.js';
+import { readSmallFile, readSmallTextFile } from '../io/files.js';
 import { BertTokenizer } from '../tokenizers/bert-tokenizer.js';
+import { SENTENCEPIECE_FILES, loadHfTokenizer } from '../tokenizers/hf/load.js';
 import { tokenizerFileContents } from '../tokenizers/io.js';
 import { ExportError } from './errors.js';
 
@@ -57,6 +58,18 @@ export async function writeOutput(path: string, bytes: Uint8Array): Promise<void
   }
 }
 
+/** Whether the checkpoint's tokenizer is WordPiece (vocab.txt, or a tokenizer.json whose model is WordPiece). */
+async function isWordPieceCheckpoint(dir: string): Promise<boolean> {
+  if (existsSync(join(dir, 'vocab.txt'))) return true;
+  if (!existsSync(join(dir, 'tokenizer.json'))) return false;
+  const text = await readSmallTextFile(join(dir, 'tokenizer.json'), { what: 'the tokenizer', seekable: true, maxBytes: 512 * 1024 * 1024 });
+  try {
+    return (JSON.parse(text) as { model?: { type?: unknown } } | null)?.model?.type === 'WordPiece';
+  } catch (e) {
+    throw new ExportError('invalid_checkpoint', `${join(dir, 'tokenizer.json')}: is not valid JSON (${(e as Error).message})`, { file: join(dir, 'tokenizer.json'), cause: e });
+  }
+}
+
 /**
  * Copies config.json and the tokenizer files of checkpoint `from` into `to`. Tokenizer files the
  * checkpoint lacks (tokenizer.json, special_tokens_map.json, ...) are written from the tokenizer
@@ -67,9 +80,22 @@ export async function writeSideFiles(from: string, to: string): Promise<{ writte
   const missing = SIDE_FILES.filter((f) => f !== 'config.json' && !existsSync(join(from, f)));
   const warnings: string[] = [];
   let generatedText: Record<string, string> = {};
-  const hasVocabulary = existsSync(join(from, 'tokenizer.json')) || existsSync(join(from, 'vocab.txt'));
+  const completed = new Set<string>();
+  const hasVocabulary = ['tokenizer.json', 'vocab.txt', ...SENTENCEPIECE_FILES.map(([name]) => name)].some((f) => existsSync(join(from, f)));
   if (!hasVocabulary) {
     warnings.push(`${from}: no tokenizer (neither tokenizer.json nor vocab.txt); the ONNX models are written, but transformers.js pipelines need the tokenizer files beside them`);
+  } else if (!(await isWordPieceCheckpoint(from))) {
+    // Byte-level BPE, Unigram, ...: tokenizer.json says it all (no vocab.txt exists for them), and
+    // tokenizer_config.json is written with every special token resolved, as transformers.js needs.
+    completed.add('tokenizer_config.json');
+    try {
+      generatedText = (await loadHfTokenizer(from)).fileContents();
+    } catch (e) {
+      throw new ExportError('invalid_checkpoint', `${from}: cannot read the tokenizer to write ${missing.join(', ')} (${(e as Error).message})`, {
+        file: join(from, 'tokenizer.json'),
+        cause: e,
+      });
+    }
   } else if (missing.length) {
     let tokenizer: BertTokenizer;
     try {
@@ -87,11 +113,11 @@ export async function writeSideFiles(from: string, to: string): Promise<{ writte
   const enc = new TextEncoder();
   for (const name of SIDE_FILES) {
     const source = join(from, name);
-    if (existsSync(source)) {
+    if (existsSync(source) && !completed.has(name)) {
       await writeOutput(join(to, name), await readSmallFile(source, { what: 'a file copied beside the ONNX models', seekable: true }));
     } else if (generatedText[name] !== undefined) {
       await writeOutput(join(to, name), enc.encode(generatedText[name]));
-      generated.push(name);
+      if (!existsSync(source)) generated.push(name);
     } else continue;
     written.push(name);
   }

@@ -516,20 +516,37 @@ export class HfTokenizer {
    * SentencePiece model is written as the tokenizer.json it was converted to.
    */
   async save(dir: string): Promise<void> {
-    const config: Record<string, unknown> = { ...this.config };
-    if (this.maxLength !== undefined) config.model_max_length = this.maxLength;
     await mkdir(dir, { recursive: true }).catch((e) => {
       throw fileSystemError(dir, e, 'create the directory');
     });
-    for (const [name, value] of [
-      ['tokenizer.json', this.json],
-      ['tokenizer_config.json', config],
-    ] as const) {
+    for (const [name, text] of Object.entries(this.fileContents())) {
       const file = join(dir, name);
-      await writeFileAtomic(file, Buffer.from(`${JSON.stringify(value, null, 2)}\n`)).catch((e) => {
+      await writeFileAtomic(file, Buffer.from(text)).catch((e) => {
         throw fileSystemError(file, e, 'write');
       });
     }
+  }
+
+  /**
+   * The files {@link save} writes, by name: tokenizer.json, and tokenizer_config.json with the
+   * current `modelMaxLength` and every special token the tokenizer resolved (so that runtimes
+   * reading only the config, such as transformers.js, find the padding token).
+   */
+  fileContents(): Record<'tokenizer.json' | 'tokenizer_config.json', string> {
+    const config: Record<string, unknown> = { ...this.config };
+    if (this.maxLength !== undefined) config.model_max_length = this.maxLength;
+    const o = this.options;
+    const specials = {
+      cls_token: o.clsToken,
+      sep_token: o.sepToken,
+      pad_token: o.padToken,
+      mask_token: o.maskToken,
+      unk_token: o.unkToken,
+      bos_token: o.bosToken,
+      eos_token: o.eosToken,
+    };
+    for (const [key, token] of Object.entries(specials)) if (config[key] === undefined && token !== undefined) config[key] = token;
+    return { 'tokenizer.json': `${JSON.stringify(this.json, null, 2)}\n`, 'tokenizer_config.json': `${JSON.stringify(config, null, 2)}\n` };
   }
 }
 
