@@ -9,6 +9,7 @@ import { TunaError } from '../errors.js';
 import { bertFamily } from './bert/family.js';
 import { albertFamily } from './albert/family.js';
 import { electraFamily } from './electra/family.js';
+import { debertaV2Family } from './deberta-v2/family.js';
 import { distilBertFamily } from './distilbert/family.js';
 import { ernieFamily } from './ernie/family.js';
 import { robertaFamily, xlmRobertaFamily } from './roberta/family.js';
@@ -25,6 +26,7 @@ const FAMILIES: readonly ModelFamily[] = [
   xlmRobertaFamily as unknown as ModelFamily,
   ernieFamily as unknown as ModelFamily,
   distilBertFamily as unknown as ModelFamily,
+  debertaV2Family as unknown as ModelFamily,
 ];
 
 /** A model type or architecture no registered family builds. */
