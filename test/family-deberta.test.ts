@@ -62,7 +62,12 @@ test('log-bucketed relative positions: exact near zero, logarithmic beyond half 
   );
   assert.equal(logBucketPosition(511, 256, 512), 255);
   assert.equal(logBucketPosition(-300, 256, 512), -logBucketPosition(300, 256, 512));
-  assert.ok(logBucketPosition(200, 256, 512) > 128 && logBucketPosition(200, 256, 512) < 255);
+  // Values of transformers' make_log_bucket_position (torch, float32) for DeBERTa-v3's settings.
+  const distances = [129, 130, 150, 200, 300, 400, 511, 512, 600, 1000, -129, -300];
+  assert.deepEqual(
+    distances.map((r) => logBucketPosition(r, 256, 512)),
+    [129, 130, 143, 169, 207, 233, 255, 256, 270, 317, -129, -207],
+  );
 });
 
 test('every DeBERTa-v2 head declares exactly the parameters its graph uses', () => {
