@@ -10,11 +10,13 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { exportModel } from '../src/export/index.js';
 import { readSafetensorsHeader } from '../src/io/safetensors.js';
 import { debertaV2Config } from '../src/models/deberta-v2/config.js';
 import { logBucketPosition } from '../src/models/deberta-v2/attention.js';
 import { PreTrainedModel } from '../src/models/pretrained-model.js';
 import { architectureEntry, familyOf, familyOfConfig } from '../src/models/registry.js';
+import { Session } from '../src/runtime/session.js';
 import {
   assertDeclaredEqualsUsed,
   checkMaskedLmPaths,
@@ -156,3 +158,25 @@ for (const name of CASES) {
     console.log(`${name}: training losses within ${worst.toExponential(2)} relative of PyTorch`);
   });
 }
+
+test('tuna export: F32 ONNX models of the token classifier (with token types) and both masked-LM heads give transformers logits', async () => {
+  for (const name of ['DebertaV2ForTokenClassification', 'DebertaV2ForMaskedLM', 'DebertaV2ForMaskedLM-legacy'] as const) {
+    const out = await tempDir('deberta-export');
+    try {
+      const r = await exportModel({ model: fixture(name), output: out });
+      assert.deepEqual(r.inputs, name === 'DebertaV2ForTokenClassification' ? ['input_ids', 'attention_mask', 'token_type_ids'] : ['input_ids', 'attention_mask']);
+      const session = await Session.create(readFileSync(join(out, 'onnx', 'model.onnx')), { threads: 1 });
+      let worst = 0;
+      for (const batch of expectedOf(name).batches) {
+        const feeds = feedsOf(batch);
+        const logits = (await session.run(Object.fromEntries(r.inputs.map((k) => [k, feeds[k]!])))).logits!.data as Float32Array;
+        worst = Math.max(worst, maxDiff(logits, batch.outputs.logits!));
+      }
+      await session.release();
+      console.log(`exported ${name}: max |logits - transformers| ${worst.toExponential(2)}`);
+      assert.ok(worst <= 1e-4, `${name}: exported logits differ by ${worst}`);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+});
