@@ -79,5 +79,20 @@ test('any BERT checkpoint works: a classifier gives the vectors of its encoder',
   } finally {
     await pipe.dispose();
   }
-  await assert.rejects(extractor('x', { pooling: 'max' as never }), /pooling must be one of 'none', 'mean', 'cls'/);
+  await assert.rejects(extractor('x', { pooling: 'max' as never }), /pooling must be one of 'none', 'model', 'mean', 'cls'/);
+});
+
+test("a plain checkpoint's own pooling ('model', what /v1/embed and tuna embed use) is the mean, pooled in the graph", async () => {
+  const rows = await hiddenStates(TEXTS[0]!);
+  const mean = rows[0]!.map((_, k) => rows.reduce((s, r) => s + r[k]!, 0) / rows.length);
+  close(await extractor(TEXTS[0]!, { pooling: 'model' as never }), mean);
+  const ex = extractor as unknown as { isSentenceTransformer: boolean; embeddingDimension: number };
+  assert.equal(ex.isSentenceTransformer, false);
+  assert.equal(ex.embeddingDimension, rows[0]!.length);
+  const prompted = await extractor(TEXTS[0]!, { pooling: 'mean', prompt: 'query: ' } as never);
+  const promptedRows = await hiddenStates(`query: ${TEXTS[0]!}`);
+  close(
+    prompted,
+    promptedRows[0]!.map((_, k) => promptedRows.reduce((s, r) => s + r[k]!, 0) / promptedRows.length),
+  );
 });
