@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer } from '../../models/auto.js';
 import type { PreTrainedModel } from '../../models/pretrained-model.js';
+import type { Tokenizer } from '../../models/registry.js';
+import { electraBatch, evaluateElectra } from '../../pretrain/electra-data.js';
+import { type ElectraPretrainingModel, GENERATOR_DIR, loadElectraPretraining, newElectraPretraining } from '../../pretrain/electra-model.js';
+import { listCheckpoints } from '../../train/checkpoints.js';
 import { bertConfig, bertConfigToJson } from '../../models/bert/config.js';
 import type { Command } from 'commander';
 import { readDocuments, tokenizeCorpus } from '../../pretrain/corpus.js';
@@ -37,11 +41,33 @@ export interface PretrainOptions extends Omit<TrainOptions, 'task' | 'model' | '
   readonly mlmProbability: string;
   readonly sample?: string[];
   readonly saveDtype: string;
+  /** `mlm` (BERT's masked LM, default) or `electra` (generator + discriminator, replaced-token detection). */
+  readonly objective?: string;
+  readonly embeddingSize?: string;
+  readonly generatorSizeRatio?: string;
+  readonly generatorHiddenSize?: string;
+  readonly generatorHeads?: string;
+  readonly generatorIntermediateSize?: string;
+  readonly generatorLayers?: string;
+  readonly rtdWeight?: string;
 }
 
 /** Adds the options only `tuna pretrain` has to its command, after the shared training flags (see `createProgram`). */
 export function pretrainCommandOptions(c: Command): Command {
-  return c.option('--overwrite-output-dir', 'replace an earlier run in --output: its checkpoints, model and logs are removed first');
+  return c
+    .option('--overwrite-output-dir', 'replace an earlier run in --output: its checkpoints, model and logs are removed first')
+    .option(
+      '--objective <name>',
+      'mlm (masked LM: BertForMaskedLM/BertForPreTraining) or electra (a small generator fills masks, the discriminator spots replaced tokens: ElectraForPreTraining, with the generator as ElectraForMaskedLM in OUTPUT/generator/)',
+      'mlm',
+    )
+    .option('--embedding-size <n>', 'electra: width of the embeddings the generator and discriminator share (default: the hidden size)')
+    .option('--generator-size-ratio <r>', "electra: the generator's hidden size, heads and feed-forward size as a share of the discriminator's", '0.25')
+    .option('--generator-hidden-size <n>', "electra: the generator's hidden size (overrides the ratio)")
+    .option('--generator-heads <n>', "electra: the generator's attention heads (overrides the ratio)")
+    .option('--generator-intermediate-size <n>', "electra: the generator's feed-forward size (overrides the ratio)")
+    .option('--generator-layers <n>', "electra: the generator's encoder layers (default: the discriminator's)")
+    .option('--rtd-weight <lambda>', "electra: weight of the discriminator's replaced-token-detection loss against the generator's masked-LM loss", '50');
 }
 
 /** The first lines of a corpus, for the language of its text. */
@@ -70,6 +96,8 @@ export async function pretrainCommand(given: PretrainOptions, out: Output): Prom
   const probability = number('--mlm-probability', o.mlmProbability, { min: 0, max: 1, exclusive: true });
   choice('--save-dtype', o.saveDtype, ['f32', 'f16', 'bf16'] as const);
   const heldFraction = number('--validation-split', o.validationSplit, { min: 0, max: 0.5 });
+  const objective = choice('--objective', o.objective ?? 'mlm', ['mlm', 'electra'] as const);
+  if (objective === 'electra' && o.nsp) throw new CliError('usage', '--nsp is a masked-LM objective; ELECTRA pre-training (--objective electra) has no next-sentence head');
   const resuming = !!o.resume || o.resumeFromCheckpoint !== undefined;
   await inLockedOutput(o, resuming, say, () => pretrainLocked(o, out, { args, maxLength, probability, heldFraction, resuming, say }));
 }
@@ -84,17 +112,8 @@ interface CheckedPretrainFlags {
   readonly say: (line: string) => void;
 }
 
-/** The run of `tuna pretrain`, with the output directory locked. */
-async function pretrainLocked(o: PretrainOptions, out: Output, flags: CheckedPretrainFlags): Promise<void> {
-  const { args, maxLength, probability, heldFraction, resuming, say } = flags;
-  await asError(() => prepareOutputDir(o.output, { resume: resuming || !!o.overwriteOutputDir, remedies: { overwrite: '--overwrite-output-dir', resume: '--resume' } }));
-  const metrics = ['loss', 'mlm_loss', 'mlm_accuracy', ...(o.nsp ? ['nsp_loss', 'nsp_accuracy'] : [])];
-  if (args.metricForBestModel !== undefined) await asError(async () => checkMetricForBestModel(args.metricForBestModel!, metrics));
-  const source = (o.model ?? o.tokenizer)!;
-  const tokenizer = await asError(() => AutoTokenizer.fromPretrained(source));
-  tokenizer.modelMaxLength = maxLength;
-  if (tokenizer.maskTokenId === undefined) throw new CliError('invalid_model', `${source}: the vocabulary has no [MASK] token, which masked-LM pre-training needs`);
-  const architecture = o.nsp ? 'BertForPreTraining' : 'BertForMaskedLM';
+/** The BERT model masked-LM pre-training starts from: a new one of the flags' sizes, or `--model`. */
+async function mlmModelFor(o: PretrainOptions, tokenizer: Tokenizer, maxLength: number, args: TrainingArguments, architecture: string): Promise<PreTrainedModel> {
   const load = o.nsp ? AutoModelForPreTraining : AutoModelForMaskedLM;
 
   let start = o.model;
@@ -115,12 +134,74 @@ async function pretrainLocked(o: PretrainOptions, out: Output, flags: CheckedPre
     await writeFile(join(start, 'config.json'), JSON.stringify(bertConfigToJson(config, architecture), null, 2));
   }
   const fresh = !o.model;
-  let model: PreTrainedModel;
   try {
-    model = await asError(() => load.fromPretrained(start!, { seed: args.seed, threads: args.threads, initMissingWeights: fresh }));
+    return await asError(() => load.fromPretrained(start!, { seed: args.seed, threads: args.threads, initMissingWeights: fresh }));
   } finally {
     if (fresh) await rm(start, { recursive: true, force: true });
   }
+}
+
+/**
+ * The discriminator and generator ELECTRA pre-training starts from: new ones of the flags' sizes
+ * (the generator scaled by --generator-size-ratio unless its sizes are given), or `--model` (an
+ * ElectraForPreTraining checkpoint, with its generator in generator/ when it has one).
+ */
+async function electraModelFor(
+  o: PretrainOptions,
+  tokenizer: Tokenizer,
+  maxLength: number,
+  args: TrainingArguments,
+  say: (line: string) => void,
+): Promise<ElectraPretrainingModel> {
+  const optional = (flag: string, raw: string | undefined, min: number) => (raw === undefined ? undefined : integer(flag, raw, min));
+  const generator = {
+    ratio: number('--generator-size-ratio', o.generatorSizeRatio ?? '0.25', { min: 0, max: 1, exclusive: true }),
+    hiddenSize: optional('--generator-hidden-size', o.generatorHiddenSize, 1),
+    heads: optional('--generator-heads', o.generatorHeads, 1),
+    intermediateSize: optional('--generator-intermediate-size', o.generatorIntermediateSize, 1),
+    layers: optional('--generator-layers', o.generatorLayers, 1),
+  };
+  const rtdWeight = number('--rtd-weight', o.rtdWeight ?? '50', { min: 0 });
+  const common = { seed: args.seed, threads: args.threads, rtdWeight };
+  if (o.model) return asError(() => loadElectraPretraining(o.model!, generator, { ...common, say }));
+  const hidden = integer('--hidden-size', o.hiddenSize, 8);
+  const heads = integer('--heads', o.heads, 1);
+  if (hidden % heads !== 0) throw new CliError('usage', `--hidden-size ${hidden} is not a multiple of --heads ${heads}`);
+  return asError(async () =>
+    newElectraPretraining(
+      {
+        vocabSize: tokenizer.vocabSize,
+        hiddenSize: hidden,
+        layers: integer('--layers', o.layers, 1),
+        heads,
+        intermediateSize: o.intermediateSize ? integer('--intermediate-size', o.intermediateSize, 1) : 4 * hidden,
+        embeddingSize: optional('--embedding-size', o.embeddingSize, 1),
+        maxPositions: Math.max(maxLength, 128),
+        padTokenId: tokenizer.padTokenId,
+      },
+      generator,
+      common,
+    ),
+  );
+}
+
+/** The run of `tuna pretrain`, with the output directory locked. */
+async function pretrainLocked(o: PretrainOptions, out: Output, flags: CheckedPretrainFlags): Promise<void> {
+  const { args, maxLength, probability, heldFraction, resuming, say } = flags;
+  await asError(() => prepareOutputDir(o.output, { resume: resuming || !!o.overwriteOutputDir, remedies: { overwrite: '--overwrite-output-dir', resume: '--resume' } }));
+  const metrics =
+    o.objective === 'electra'
+      ? ['loss', 'mlm_loss', 'mlm_accuracy', 'rtd_loss', 'rtd_accuracy', 'rtd_replaced_recall']
+      : ['loss', 'mlm_loss', 'mlm_accuracy', ...(o.nsp ? ['nsp_loss', 'nsp_accuracy'] : [])];
+  if (args.metricForBestModel !== undefined) await asError(async () => checkMetricForBestModel(args.metricForBestModel!, metrics));
+  const source = (o.model ?? o.tokenizer)!;
+  const tokenizer = await asError(() => AutoTokenizer.fromPretrained(source));
+  tokenizer.modelMaxLength = maxLength;
+  if (tokenizer.maskTokenId === undefined) throw new CliError('invalid_model', `${source}: the vocabulary has no [MASK] token, which masked-LM pre-training needs`);
+  const electra = o.objective === 'electra';
+  const architecture = electra ? 'ElectraForPreTraining' : o.nsp ? 'BertForPreTraining' : 'BertForMaskedLM';
+  const electraModel = electra ? await electraModelFor(o, tokenizer, maxLength, args, say) : undefined;
+  const model: PreTrainedModel = electraModel ?? (await mlmModelFor(o, tokenizer, maxLength, args, architecture));
   if (maxLength > model.config.max_position_embeddings) {
     throw new CliError('usage', `--max-length ${maxLength} exceeds the model's max_position_embeddings (${model.config.max_position_embeddings})`);
   }
@@ -151,7 +232,10 @@ async function pretrainLocked(o: PretrainOptions, out: Output, flags: CheckedPre
   say(
     `corpus: ${store.documentCount} documents, ${store.sentenceCount} lines, ${store.tokenCount} tokens (${((performance.now() - t0) / 1000).toFixed(1)} s); ` +
       `${train.length} training and ${heldOut.length} held-out sequences of up to ${maxLength} tokens; ` +
-      `${architecture}, ${(model.store.count() / 1e6).toFixed(1)}M parameters`,
+      `${architecture}, ${(model.store.count() / 1e6).toFixed(1)}M parameters` +
+      (electraModel
+        ? ` (and an ElectraForMaskedLM generator of hidden size ${electraModel.generatorConfig.hidden_size}, ${electraModel.generatorConfig.num_attention_heads} heads: ${(electraModel.generatorStore.count() / 1e6).toFixed(1)}M more)`
+        : ''),
   );
   if (train.length === 0) throw new CliError('invalid_data', `${o.input.join(', ')}: too little text for one training sequence`);
   const unknownRate = store.countOf(tokenizer.unkTokenId) / Math.max(1, store.tokenCount);
@@ -172,6 +256,18 @@ async function pretrainLocked(o: PretrainOptions, out: Output, flags: CheckedPre
     nsp: !!o.nsp,
   };
   const evalBatch = Math.max(1, Math.min(16, args.perDeviceEvalBatchSize ?? 16));
+  const heldOutFigures = () =>
+    electraModel
+      ? evaluateElectra(electraModel, heldOut, { ...masking, batchSize: evalBatch, seed: 1234 })
+      : evaluateMlm(model, heldOut, { ...masking, batchSize: evalBatch, seed: 1234 });
+  if (electraModel) {
+    electraModel.tokenizer = tokenizer;
+    if (resuming) {
+      // The Trainer restores the discriminator (and the shared embeddings); the generator is in generator/.
+      const dir = o.resumeFromCheckpoint ?? (await listCheckpoints(o.output)).at(-1)?.dir;
+      if (dir) await asError(() => electraModel.restoreGenerator(dir));
+    }
+  }
   const trainer = await asError(
     async () =>
       new Trainer({
@@ -179,20 +275,36 @@ async function pretrainLocked(o: PretrainOptions, out: Output, flags: CheckedPre
         args: { ...args, learningRate, metricForBestModel: args.metricForBestModel ?? 'loss', evalStrategy: heldOut.length ? args.evalStrategy : 'no' },
         trainDataset: train,
         tokenizer,
-        dataCollator: (features, indices, at) => maskedBatch(features, indices, at, { ...masking, sparse: true }),
+        dataCollator: electraModel
+          ? (features, indices, at) => electraBatch(features, indices, at, masking)
+          : (features, indices, at) => maskedBatch(features, indices, at, { ...masking, sparse: true }),
         sparseMlm: true,
-        evaluate: () => evaluateMlm(model, heldOut, { ...masking, batchSize: evalBatch, seed: 1234 }),
+        evaluate: heldOutFigures,
         callbacks: [progressCallback(args.progress ?? 'auto', out === processOutput ? process.stderr : { write: (s: string) => (out.stderr(s), true) })],
       }),
   );
   const result = await trainInterruptibly(trainer, o, say);
   if (o.saveDtype !== 'f32') await model.savePretrained(o.output, { dtype: o.saveDtype === 'bf16' ? 'BF16' : 'F16' });
-  const heldOutMetrics = heldOut.length ? await evaluateMlm(model, heldOut, { ...masking, batchSize: evalBatch, seed: 1234 }) : {};
-  const samples = o.sample?.length ? await fillMask(model, tokenizer, o.sample) : [];
+  const heldOutMetrics = heldOut.length ? await heldOutFigures() : {};
+  const samples = o.sample?.length ? await fillMask(electraModel?.generator ?? model, tokenizer, o.sample) : [];
   await model.dispose();
   const summary = {
     output: o.output,
     architecture,
+    ...(electraModel
+      ? {
+          objective: 'electra',
+          rtd_weight: electraModel.rtdWeight,
+          generator: {
+            output: join(o.output, GENERATOR_DIR),
+            architecture: 'ElectraForMaskedLM',
+            hidden_size: electraModel.generatorConfig.hidden_size,
+            num_attention_heads: electraModel.generatorConfig.num_attention_heads,
+            intermediate_size: electraModel.generatorConfig.intermediate_size,
+            num_hidden_layers: electraModel.generatorConfig.num_hidden_layers,
+          },
+        }
+      : {}),
     corpus: { documents: store.documentCount, lines: store.sentenceCount, tokens: store.tokenCount, sequences: instances.length },
     global_step: result.globalStep,
     learning_rate: learningRate,
@@ -207,7 +319,13 @@ async function pretrainLocked(o: PretrainOptions, out: Output, flags: CheckedPre
     return;
   }
   const m = heldOutMetrics as Record<string, number>;
-  if (heldOut.length) {
+  if (heldOut.length && electraModel) {
+    out.stdout(
+      `held-out: generator MLM loss ${m.mlm_loss!.toFixed(4)}, MLM accuracy ${(100 * m.mlm_accuracy!).toFixed(1)}% over ${m.masked_tokens} masked tokens; ` +
+        `discriminator loss ${m.rtd_loss!.toFixed(4)}, accuracy ${(100 * m.rtd_accuracy!).toFixed(1)}%, replaced tokens found ${(100 * m.rtd_replaced_recall!).toFixed(1)}% ` +
+        `(${(100 * m.replaced_share!).toFixed(1)}% of tokens replaced)\n`,
+    );
+  } else if (heldOut.length) {
     out.stdout(
       `held-out: MLM loss ${m.mlm_loss!.toFixed(4)}, MLM accuracy ${(100 * m.mlm_accuracy!).toFixed(1)}% over ${m.masked_tokens} masked tokens` +
         (m.nsp_accuracy === undefined ? '' : `, NSP accuracy ${(100 * m.nsp_accuracy).toFixed(1)}%`) +
@@ -215,5 +333,5 @@ async function pretrainLocked(o: PretrainOptions, out: Output, flags: CheckedPre
     );
   }
   samples.forEach((c, i) => out.stdout(`${o.sample![i]}\n${c.map((x) => `  ${x.token_str.padEnd(14)} ${x.score.toFixed(3)}`).join('\n')}\n`));
-  out.stdout(`${architecture} checkpoint written to ${o.output}\n`);
+  out.stdout(`${architecture} checkpoint written to ${o.output}${electraModel ? ` (the generator, ElectraForMaskedLM, in ${join(o.output, GENERATOR_DIR)})` : ''}\n`);
 }

@@ -104,7 +104,7 @@ export function buildElectra(ctx: BuildContext, cfg: ElectraConfig, head: HeadKi
 }
 
 /** The generator head on rows of hidden states: dense to embedding_size, GELU, LayerNorm, decoder tied to the word embeddings. */
-function generatorRows(ctx: BuildContext, cfg: ElectraConfig, rows: Value): Value {
+export function generatorRows(ctx: BuildContext, cfg: ElectraConfig, rows: Value): Value {
   const E = cfg.embedding_size;
   const t = activate(ctx, linear(ctx, ELECTRA_NAMES.generatorDense, rows, cfg.hidden_size, E), 'gelu');
   const h = layerNorm(ctx, ELECTRA_NAMES.generatorNorm, t, E, cfg.layer_norm_eps);
