@@ -80,12 +80,13 @@ for (const name of Object.keys(expected.variants)) {
     const extractor = await featureExtractionPipeline(await variantDir(name), { threads: 1, batchSize: 4 });
     try {
       assert.equal(extractor.isSentenceTransformer, true);
-      report[`${name} plain`] = compare((await extractor(expected.texts)) as number[][], want.plain, `${name} plain`);
-      if (want.query) report[`${name} query`] = compare((await extractor(expected.texts, { promptName: 'query' } as never)) as number[][], want.query, `${name} query`);
-      if (want.document) compare((await extractor(expected.texts, { prompt_name: 'document' } as never)) as number[][], want.document, `${name} document`);
-      if (want.custom_prompt) compare((await extractor(expected.texts.slice(0, 3), { prompt: 'search: ' } as never)) as number[][], want.custom_prompt, `${name} custom prompt`);
+      report[`${name} plain`] = compare((await extractor(expected.texts)) as unknown as number[][], want.plain, `${name} plain`);
+      if (want.query) report[`${name} query`] = compare((await extractor(expected.texts, { promptName: 'query' } as never)) as unknown as number[][], want.query, `${name} query`);
+      if (want.document) compare((await extractor(expected.texts, { prompt_name: 'document' } as never)) as unknown as number[][], want.document, `${name} document`);
+      if (want.custom_prompt)
+        compare((await extractor(expected.texts.slice(0, 3), { prompt: 'search: ' } as never)) as unknown as number[][], want.custom_prompt, `${name} custom prompt`);
       // Batch size and input order do not change an embedding.
-      const one = (await extractor(expected.texts[2]!, { batchSize: 1 } as never)) as number[];
+      const one = (await extractor(expected.texts[2]!, { batchSize: 1 } as never)) as unknown as number[];
       compare([one], [want.plain[2]!], `${name} single`);
     } finally {
       await extractor.dispose();
@@ -155,8 +156,8 @@ for (const name of ['base', 'multi', 'dense', 'no-prompt-cls', 'lasttoken']) {
     const extractor = await featureExtractionPipeline(out, { threads: 1, batchSize: 4 });
     try {
       const want = expected.variants[name]!;
-      compare((await extractor(expected.texts)) as number[][], want.plain, `${name} written, plain`);
-      compare((await extractor(expected.texts, { promptName: 'query' } as never)) as number[][], want.query!, `${name} written, query`);
+      compare((await extractor(expected.texts)) as unknown as number[][], want.plain, `${name} written, plain`);
+      compare((await extractor(expected.texts, { promptName: 'query' } as never)) as unknown as number[][], want.query!, `${name} written, query`);
     } finally {
       await extractor.dispose();
     }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { inspectCommand } from './commands/inspect.js';
 import { opsCommand } from './commands/ops.js';
 import { type DemoOptions, demoCommand } from './commands/demo.js';
+import { type EmbedOptions, embedCommand } from './commands/embed.js';
 import { type EvalOptions, evalCommand } from './commands/eval.js';
 import { type ExportCommandOptions, exportCommand } from './commands/export.js';
 import { type PredictOptions, predictCommand } from './commands/predict.js';
@@ -81,6 +82,32 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .action(async (opts: PredictOptions) => {
       state.json = !!opts.json;
       await predictCommand(opts, out);
+    });
+
+  program
+    .command('embed')
+    .description("sentence embeddings with the model's own pooling, normalisation and prompts (a sentence-transformers directory), or the mean of a plain checkpoint's tokens")
+    .requiredOption('--model <dir>', 'sentence-transformers model directory (modules.json), any checkpoint directory, or Hub id')
+    .option('--revision <rev>', 'Hub branch, tag or commit of a Hub id (default main)')
+    .option('--text <text...>', 'one or more texts')
+    .option('--input <file>', 'a UTF-8 file with one text per line (blank lines skipped), a .csv/.tsv/.jsonl file (see --text-column), or - for standard input')
+    .option('--text-column <name>', 'CSV/TSV column or JSONL field with the text (default text)')
+    .option('--prompt-name <name>', "a prompt of the model (config_sentence_transformers.json), e.g. query or document (default: the model's default prompt)")
+    .option('--prompt <text>', 'prompt text prepended to every input, e.g. "query: "')
+    .option('--normalize', 'scale every embedding to unit length (default: whether the model has a Normalize module)')
+    .option('--no-normalize', 'do not normalise, even when the model has a Normalize module')
+    .option('--pooling <mode>', "model (the model's own), mean or cls", 'model')
+    .option('--batch-size <n>', 'texts per batch (default 32)')
+    .option('--max-length <n>', "longest input in tokens (default: the model's)")
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)')
+    .option('--json', 'print one JSON object per input (JSON Lines, in input order): {text, embedding}')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tuna embed --model out/st --text "how do I reset my password?" --prompt-name query --json\n  tuna embed --model out/st --input faq.txt --prompt-name document --json > faq.jsonl',
+    )
+    .action(async (opts: EmbedOptions) => {
+      state.json = !!opts.json;
+      await embedCommand(opts, out);
     });
 
   const trainingFlags = (c: Command) =>

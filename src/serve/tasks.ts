@@ -70,10 +70,17 @@ const SPECS: Record<ServeTask, TaskSpec> = {
     parameters: {
       type: 'object',
       additionalProperties: false,
-      properties: { pooling: { type: 'string', enum: ['mean', 'cls', 'none'] }, normalize: { type: 'boolean' } },
+      properties: {
+        pooling: { type: 'string', enum: ['model', 'mean', 'cls', 'none'] },
+        normalize: { type: 'boolean' },
+        prompt_name: { type: 'string', minLength: 1, maxLength: 200 },
+        prompt: { type: 'string', maxLength: 2000 },
+      },
     },
-    options: (p) => ({ pooling: p.pooling ?? 'mean', normalize: p.normalize ?? false }),
-    parameterNames: { pooling: 'pooling', normalize: 'normalize' },
+    // `model`: the model's own pooling (sentence-transformers modules), the mean for a plain checkpoint;
+    // normalize left unset follows the model (its Normalize module).
+    options: (p) => ({ pooling: p.pooling ?? 'model', normalize: p.normalize, promptName: p.prompt_name, prompt: p.prompt }),
+    parameterNames: { pooling: 'pooling', normalize: 'normalize', promptName: 'prompt_name', prompt: 'prompt' },
   },
   'fill-mask': {
     task: 'fill-mask',
