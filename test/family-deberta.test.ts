@@ -1,7 +1,7 @@
 // DeBERTa-v2/v3 against Hugging Face transformers (tools/make-deberta-fixtures.py): checkpoints
 // written by save_pretrained covering the disentangled attention's variants (log-bucketed and
 // clamped relative positions, shared and separate position projections, c2p and/or p2c, with and
-// without absolute positions and token types, both masked-LM heads), loaded through the registry;
+// without absolute positions and token types, ConvLayers, both masked-LM heads), loaded through the registry;
 // logits and losses within 1e-4, 20 AdamW steps within 1e-3 relative of a PyTorch loop, saved
 // checkpoints with transformers' names and shapes, and every head declaring exactly the
 // parameters it uses.
@@ -34,7 +34,7 @@ const CASES = ['DebertaV2ForSequenceClassification', 'DebertaV2ForTokenClassific
 const expectedOf = (name: string) => readExpected(fixture(name));
 const architectureOf = (name: string) => name.replace(/-legacy$/, '');
 
-test('registry: DeBERTa-v2 architectures and config round trip; ConvLayer configs refused', () => {
+test('registry: DeBERTa-v2 architectures and config round trip; ConvLayers tuna does not build refused', () => {
   assert.equal(architectureEntry('DebertaV2ForMaskedLM')?.head, 'masked-lm');
   for (const name of CASES) {
     const raw = JSON.parse(readFileSync(join(fixture(name), 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -52,7 +52,8 @@ test('registry: DeBERTa-v2 architectures and config round trip; ConvLayer config
     [0, false, true, true, [], 1e-7],
   );
   assert.deepEqual((family.parseConfig({ pos_att_type: 'p2c|c2p' }, 'c') as unknown as { pos_att_type: string[] }).pos_att_type, ['p2c', 'c2p']);
-  assert.throws(() => family.parseConfig({ conv_kernel_size: 3 }, 'x/config.json'), /x\/config\.json: field "conv_kernel_size".*ConvLayer/);
+  assert.throws(() => family.parseConfig({ conv_kernel_size: 2 }, 'x/config.json'), /x\/config\.json: field "conv_kernel_size".*odd/);
+  assert.throws(() => family.parseConfig({ conv_kernel_size: 3, conv_groups: 2 }, 'x/config.json'), /field "conv_groups"/);
   assert.throws(() => family.parseConfig({ pos_att_type: ['c2c'] }, 'x/config.json'), /field "pos_att_type"/);
 });
 
@@ -79,7 +80,7 @@ test('every DeBERTa-v2 head declares exactly the parameters its graph uses', () 
     { relative_attention: true, position_buckets: 8, share_att_key: true, pos_att_type: ['p2c', 'c2p'], norm_rel_ebd: 'layer_norm', position_biased_input: false },
     { relative_attention: true, max_relative_positions: 6, pos_att_type: 'c2p|p2c', type_vocab_size: 2, embedding_size: 16 },
     { relative_attention: true, pos_att_type: ['c2p'], legacy: false },
-    { relative_attention: false, type_vocab_size: 2 },
+    { relative_attention: false, type_vocab_size: 2, conv_kernel_size: 3 },
   ]) {
     assertDeclaredEqualsUsed(family, debertaV2Config({ ...base, ...extra }));
   }

@@ -14,7 +14,8 @@ random-init models (hidden 32, 2 layers, 4 heads) covering the disentangled atte
   pos_key_proj / pos_query_proj, pos_att_type given as "c2p|p2c", absolute positions, two token
   types and embedding_size 16 (so that embed_proj is used);
 - masked LM (legacy false: lm_predictions.lm_head), c2p only, bucketed;
-- masked LM (legacy true: cls.predictions), p2c only, bucketed (directory DebertaV2ForMaskedLM-legacy).
+- masked LM (legacy true: cls.predictions), p2c only, bucketed, a ConvLayer of width 1 (GELU)
+  (directory DebertaV2ForMaskedLM-legacy).
 
 Each is saved with `save_pretrained` (safetensors, float16), reloaded in float32, run on fixed
 inputs with labels, and trained for 20 AdamW steps in a plain PyTorch loop (dropout off) from the
@@ -73,10 +74,10 @@ def main():
          dict(vocab_size=500, id2label=labels3, label2id={v: int(k) for k, v in labels3.items()}), 3),
         ('DebertaV2ForTokenClassification', DebertaV2ForTokenClassification, 'token',
          dict(vocab_size=99, position_buckets=-1, max_relative_positions=6, share_att_key=False, pos_att_type='c2p|p2c',
-              norm_rel_ebd='none', position_biased_input=True, type_vocab_size=2, embedding_size=16, hidden_act='gelu_new',
+              norm_rel_ebd='none', position_biased_input=True, type_vocab_size=2, embedding_size=16, hidden_act='gelu_new', conv_kernel_size=3,
               id2label=tags, label2id={v: int(k) for k, v in tags.items()}), 5),
-        ('DebertaV2ForMaskedLM', non_legacy_masked_lm(), 'masked-lm', dict(vocab_size=40, legacy=False, pos_att_type=['c2p']), 2),
-        ('DebertaV2ForMaskedLM-legacy', DebertaV2ForMaskedLM, 'masked-lm', dict(vocab_size=40, legacy=True, pos_att_type=['p2c'], max_relative_positions=12), 2),
+        ('DebertaV2ForMaskedLM', non_legacy_masked_lm(), 'masked-lm', dict(vocab_size=30, legacy=False, pos_att_type=['c2p']), 2),
+        ('DebertaV2ForMaskedLM-legacy', DebertaV2ForMaskedLM, 'masked-lm', dict(vocab_size=30, legacy=True, pos_att_type=['p2c'], max_relative_positions=12, conv_kernel_size=1, conv_act='gelu'), 2),
     ]
     for i, (name, cls, kind, extra, n) in enumerate(cases):
         config = DebertaV2Config(**{**v3, **extra})

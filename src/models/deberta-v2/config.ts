@@ -48,6 +48,10 @@ export interface DebertaV2Config extends Omit<BertConfig, 'model_type'> {
   readonly cls_dropout: number | null;
   /** The masked-LM head: `cls.predictions` (true, transformers' default) or `lm_predictions.lm_head` (false). */
   readonly legacy: boolean;
+  /** Width of the ConvLayer after the first layer (0: none; some DeBERTa-v2 checkpoints use 3). */
+  readonly conv_kernel_size: number;
+  /** The ConvLayer's activation (`tanh` by default). */
+  readonly conv_act: BertConfig['hidden_act'] | 'tanh';
 }
 
 /** The fields tuna reads beyond BERT's (with their DebertaV2Config defaults), and those it refuses. */
@@ -65,23 +69,21 @@ const OWN_FIELDS = [
   'pooler_hidden_act',
   'cls_dropout',
   'legacy',
+  'conv_kernel_size',
+  'conv_act',
 ] as const;
 
 /**
  * Validates a parsed config.json as a DeBERTa-v2 configuration, filling DebertaV2Config's
- * defaults. Fields tuna does not read are kept for the round trip. A ConvLayer
- * (`conv_kernel_size` > 0, some v2 checkpoints) and an `attention_head_size` other than
- * hidden_size / num_attention_heads are refused.
+ * defaults. Fields tuna does not read are kept for the round trip. A ConvLayer of an even width or
+ * with `conv_groups` other than 1, and an `attention_head_size` other than hidden_size /
+ * num_attention_heads are refused.
  */
 export function parseDebertaV2Config(json: unknown, source = 'config.json'): DebertaV2Config {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new BertConfigError(`${source}: expected a JSON object`, { file: source });
   const raw = json as Record<string, unknown>;
   const fail = (field: string, why: string) => new BertConfigError(`${source}: field "${field}" ${why}`, { file: source, field });
   if (raw.model_type !== undefined && raw.model_type !== 'deberta-v2') throw fail('model_type', `is "${String(raw.model_type)}", not "deberta-v2"`);
-  const conv = raw.conv_kernel_size;
-  if (conv !== undefined && conv !== null && (typeof conv !== 'number' || conv > 0)) {
-    throw fail('conv_kernel_size', `is ${JSON.stringify(conv)}; tuna does not build DeBERTa-v2's ConvLayer (conv_kernel_size must be 0 or absent)`);
-  }
   const filled: Record<string, unknown> = { ...raw, model_type: 'bert' };
   for (const [k, v] of Object.entries(DEBERTA_DEFAULTS)) filled[k] ??= v;
   const own: Record<string, unknown> = {};
@@ -118,6 +120,13 @@ export function parseDebertaV2Config(json: unknown, source = 'config.json'): Deb
     return v;
   };
   const embeddingSize = int('embedding_size', bert.hidden_size, 1);
+  const convKernel = int('conv_kernel_size', 0, 0);
+  if (convKernel > 0 && convKernel % 2 === 0)
+    throw fail('conv_kernel_size', `is ${convKernel}; tuna builds DeBERTa-v2's ConvLayer with an odd width only (the output keeps the sequence length)`);
+  if (convKernel > 64) throw fail('conv_kernel_size', `is ${convKernel}, larger than the 64 tuna builds`);
+  const convGroups = bert.extra.conv_groups;
+  if (convKernel > 0 && convGroups !== undefined && convGroups !== 1)
+    throw fail('conv_groups', `is ${JSON.stringify(convGroups)}; tuna builds DeBERTa-v2's ConvLayer with conv_groups 1 only`);
   if (embeddingSize > 65_536)
     throw new BertConfigError(`${source}: field "embedding_size" is ${embeddingSize}, larger than the 65536 tuna builds`, {
       file: source,
@@ -150,9 +159,11 @@ export function parseDebertaV2Config(json: unknown, source = 'config.json'): Deb
     position_biased_input: bool('position_biased_input', true),
     pooler_hidden_size: parsePoolerSize(own.pooler_hidden_size, bert.hidden_size, fail),
     pooler_dropout: prob('pooler_dropout', 0) ?? 0,
-    pooler_hidden_act: parsePoolerAct(own.pooler_hidden_act, source),
+    pooler_hidden_act: parseAct('pooler_hidden_act', own.pooler_hidden_act, source),
     cls_dropout: prob('cls_dropout', null),
     legacy: bool('legacy', true),
+    conv_kernel_size: convKernel,
+    conv_act: own.conv_act === 'tanh' || own.conv_act === undefined ? 'tanh' : parseAct('conv_act', own.conv_act, source),
   };
 }
 
@@ -188,14 +199,17 @@ function parsePoolerSize(v: unknown, hidden: number, fail: (field: string, why: 
   return hidden;
 }
 
-function parsePoolerAct(v: unknown, source: string): BertConfig['hidden_act'] {
+function parseAct(field: string, v: unknown, source: string): BertConfig['hidden_act'] {
   try {
     return parseBertConfig({ hidden_act: v ?? 'gelu' }, source).hidden_act;
   } catch {
-    throw new BertConfigError(`${source}: field "pooler_hidden_act" is ${JSON.stringify(v)}; supported: gelu, relu, gelu_new, gelu_pytorch_tanh, silu, swish`, {
-      file: source,
-      field: 'pooler_hidden_act',
-    });
+    throw new BertConfigError(
+      `${source}: field "${field}" is ${JSON.stringify(v)}; supported: gelu, relu, gelu_new, gelu_pytorch_tanh, silu, swish${field === 'conv_act' ? ', tanh' : ''}`,
+      {
+        file: source,
+        field,
+      },
+    );
   }
 }
 
@@ -231,6 +245,10 @@ export function debertaV2ConfigToJson(config: DebertaV2Config, architecture?: st
   delete out.classifier_dropout;
   delete out.position_embedding_type;
   if (ownValues.cls_dropout === null) delete ownValues.cls_dropout;
+  if (ownValues.conv_kernel_size === 0) {
+    delete ownValues.conv_kernel_size;
+    delete ownValues.conv_act;
+  }
   return { ...out, ...ownValues, model_type: 'deberta-v2', type_vocab_size };
 }
 

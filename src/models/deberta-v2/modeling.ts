@@ -79,9 +79,47 @@ export function debertaV2Model(ctx: BuildContext, cfg: DebertaV2Config, prefix: 
     const inter = activate(ctx, linear(ctx, n(names.intermediate), h, H, cfg.intermediate_size), act);
     const out = dropout(ctx, linear(ctx, n(names.output), inter, cfg.intermediate_size, H), cfg.hidden_dropout_prob);
     x = layerNorm(ctx, n(names.outputNorm), g.add(sublayerOutput(ctx, n(names.output), out), h), H, cfg.layer_norm_eps);
+    if (i === 0 && cfg.conv_kernel_size > 0) x = convLayer(ctx, cfg, prefix, hiddenStates[0]!, x, maskF);
     hiddenStates.push(x);
   }
   return { sequenceOutput: x, hiddenStates };
+}
+
+/**
+ * The ConvLayer some DeBERTa-v2 checkpoints apply after the first layer: a same-length Conv1d over
+ * the embeddings (zero at padding), the activation, LayerNorm with the first layer's output as
+ * residual, zeroed at padding. The convolution is computed as one matrix product per kernel tap on
+ * the zero-padded sequence shifted by that tap (ops with gradients: Concat, Slice, Gemm).
+ */
+function convLayer(ctx: BuildContext, cfg: DebertaV2Config, prefix: string, embedded: Value, residual: Value, maskF: Value): Value {
+  const g = ctx.scope.g;
+  const H = cfg.hidden_size;
+  const k = cfg.conv_kernel_size;
+  const pad = (k - 1) / 2;
+  const weight = ctx.scope.param(`${prefix}${DEBERTA_NAMES.conv}.weight`, [H, H, k], { kind: 'normal', std: ctx.initStd });
+  const bias = ctx.scope.param(`${prefix}${DEBERTA_NAMES.conv}.bias`, [H], { kind: 'zeros' }, false);
+  const rowMask = g.unsqueeze(maskF, [2]);
+  let out: Value | undefined;
+  if (pad === 0) {
+    out = affine(ctx, embedded, g.squeeze(weight, [2]), bias);
+  } else {
+    // pad zero rows on either side (the first rows of the input, times 0: the run-time batch size).
+    const zeros = g.mul(g.slice(embedded, [0], [1], [1]), 0);
+    const padded = g.concat([...Array(pad).fill(zeros), embedded, ...Array(pad).fill(zeros)], 1);
+    for (let j = 0; j < k; j++) {
+      const back = 2 * pad - j;
+      const shifted = g.reshapeLike(g.slice(padded, [j], [back === 0 ? Number.MAX_SAFE_INTEGER : -back], [1]), embedded);
+      const tap = g.squeeze(g.slice(weight, [j], [j + 1], [2]), [2]);
+      const term = affine(ctx, shifted, tap, j === 0 ? bias : undefined);
+      out = out ? g.add(out, term) : term;
+    }
+  }
+  const act =
+    cfg.conv_act === 'tanh'
+      ? g.tanh(dropout(ctx, g.mul(out!, rowMask), cfg.hidden_dropout_prob))
+      : activate(ctx, dropout(ctx, g.mul(out!, rowMask), cfg.hidden_dropout_prob), activationOf(cfg, cfg.conv_act));
+  const normed = layerNorm(ctx, `${prefix}${DEBERTA_NAMES.convNorm}`, g.add(residual, act), H, cfg.layer_norm_eps);
+  return g.mul(normed, rowMask);
 }
 
 /**

@@ -34,6 +34,9 @@ export const DEBERTA_NAMES = {
   embeddingsNorm: 'embeddings.LayerNorm',
   relEmbeddings: 'encoder.rel_embeddings',
   relNorm: 'encoder.LayerNorm',
+  /** The ConvLayer after the first layer (conv_kernel_size > 0): Conv1d weight [hidden, hidden, kernel]. */
+  conv: 'encoder.conv.conv',
+  convNorm: 'encoder.conv.LayerNorm',
   pooler: 'pooler.dense',
   classifier: 'classifier',
   /** legacy: true */

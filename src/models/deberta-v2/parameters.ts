@@ -15,8 +15,8 @@ export function positionProjections(config: DebertaV2Config): { key: boolean; qu
  * The parameters of `head` on a DeBERTa-v2 encoder of `config`: word embeddings (of
  * embedding_size), absolute positions when `position_biased_input`, token types when
  * `type_vocab_size` > 0, `embed_proj` when embedding_size differs from hidden_size, the layers
- * (with pos_key_proj / pos_query_proj unless share_att_key), the relative embeddings and their
- * LayerNorm, and the head. Weights normal(0, initializer_range) with decay; zero biases and unit
+ * (with pos_key_proj / pos_query_proj unless share_att_key), the ConvLayer when conv_kernel_size
+ * > 0, the relative embeddings and their LayerNorm, and the head. Weights normal(0, initializer_range) with decay; zero biases and unit
  * LayerNorm weights without.
  */
 export function debertaV2Parameters(config: DebertaV2Config, head: HeadKind): ParameterSpec[] {
@@ -54,6 +54,11 @@ export function debertaV2Parameters(config: DebertaV2Config, head: HeadKind): Pa
     norm(`${layer}.${n.outputNorm}`, H);
   }
   if (config.relative_attention) weight(`${p}${DEBERTA_NAMES.relEmbeddings}.weight`, [2 * attentionSpan(config), H]);
+  if (config.conv_kernel_size > 0) {
+    weight(`${p}${DEBERTA_NAMES.conv}.weight`, [H, H, config.conv_kernel_size]);
+    bias(`${p}${DEBERTA_NAMES.conv}.bias`, H);
+    norm(`${p}${DEBERTA_NAMES.convNorm}`, H);
+  }
   if (config.relative_attention && normalisesRelEmbeddings(config)) norm(`${p}${DEBERTA_NAMES.relNorm}`, H);
   switch (head) {
     case 'sequence-classification':
