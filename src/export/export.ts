@@ -101,7 +101,7 @@ function typeVocabSize(built: ExportGraph): number {
 /** A fixed sample batch (2 x 12 tokens, one padded) within the model's vocabulary. */
 function sampleBatch(built: ExportGraph): Record<string, HostTensor> {
   const B = 2;
-  const S = Math.min(12, built.source.config.max_position_embeddings);
+  const S = Math.min(12, built.source.maxSequenceLength);
   const ids = new BigInt64Array(B * S);
   const mask = new BigInt64Array(B * S);
   const types = new BigInt64Array(B * S);

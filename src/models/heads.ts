@@ -185,6 +185,11 @@ export interface ModelFamily<C extends ModelConfig = ModelConfig> {
   build(ctx: BuildContext, config: C, head: HeadKind, opts: BuildOptions): ModelGraph;
   /** Loads the tokenizer of a checkpoint directory. */
   loadTokenizer(dir: string): Promise<Tokenizer>;
+  /**
+   * The longest input, in tokens, the model's position embeddings cover (default
+   * `max_position_embeddings`; RoBERTa's positions start after the padding index, so fewer).
+   */
+  maxSequenceLength?(config: C): number;
   /** The config.json fields that set the parameters' sizes (named when a model is too large). */
   readonly sizeFields?: readonly string[];
 }

@@ -270,6 +270,11 @@ export class PreTrainedModel<C extends ModelConfig = ModelConfig> {
     return this.family.architectures[this.head] ?? this.head;
   }
 
+  /** The longest input in tokens the position embeddings cover (see {@link ModelFamily.maxSequenceLength}). */
+  get maxSequenceLength(): number {
+    return this.family.maxSequenceLength?.(this.config) ?? this.config.max_position_embeddings;
+  }
+
   /** What the head serves and how its labels look. */
   get headInfo(): HeadInfo {
     return HEADS[this.head];

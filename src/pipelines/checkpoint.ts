@@ -86,12 +86,13 @@ function headlessError(
 }
 
 /** Checks the `maxLength` option against the model's position embeddings. */
-function maxLengthOf(opts: PipelineOptions, config: ModelConfig, tokenizer: Tokenizer): number {
-  const limit = config.max_position_embeddings;
+function maxLengthOf(opts: PipelineOptions, limit: number, tokenizer: Tokenizer): number {
   if (opts.maxLength === undefined) return Math.min(tokenizer.modelMaxLength ?? limit, limit);
   const n = opts.maxLength;
   if (!Number.isInteger(n) || n < 3 || n > limit) {
-    throw new PipelineError('invalid_option', `maxLength must be an integer from 3 to ${limit} (the model's max_position_embeddings), got ${String(n)}`, { field: 'maxLength' });
+    throw new PipelineError('invalid_option', `maxLength must be an integer from 3 to ${limit} (the most tokens the model's position embeddings cover), got ${String(n)}`, {
+      field: 'maxLength',
+    });
   }
   return n;
 }
@@ -131,7 +132,7 @@ export async function openModel(
   }
   // The tokenizer is checked to produce only ids the embeddings have.
   const tokenizer = await pretrained.loadTokenizer();
-  const maxLength = maxLengthOf(opts, pretrained.config, tokenizer);
+  const maxLength = maxLengthOf(opts, pretrained.maxSequenceLength, tokenizer);
   const session = await pretrained.compileInference({ ...buildOpts, build, frozen: true, fusedKernels: true, threads });
   return { dir, pretrained, config: pretrained.config, tokenizer, session, maxLength, batchSize };
 }

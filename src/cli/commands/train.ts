@@ -281,8 +281,11 @@ async function trainLocked(o: TrainOptions, out: Output, flags: CheckedTrainFlag
   } finally {
     if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
   }
-  if (maxLength > model.config.max_position_embeddings) {
-    throw new CliError('usage', `--max-length ${maxLength} exceeds the model's max_position_embeddings (${model.config.max_position_embeddings})`);
+  if (maxLength > model.maxSequenceLength) {
+    throw new CliError(
+      'usage',
+      `--max-length ${maxLength} exceeds the ${model.maxSequenceLength} tokens the model's position embeddings cover (max_position_embeddings ${model.config.max_position_embeddings})`,
+    );
   }
   if (resuming) {
     // The weights come from the checkpoint, not from --model: what loading initialised does not matter.

@@ -1,6 +1,6 @@
 /** The registry entries of RoBERTa (`model_type: "roberta"`) and XLM-RoBERTa (`"xlm-roberta"`), one architecture. */
 import type { HeadKind, ModelFamily } from '../heads.js';
-import { type RobertaConfig, type RobertaModelType, parseRobertaConfig, robertaConfigToJson } from './config.js';
+import { type RobertaConfig, type RobertaModelType, parseRobertaConfig, robertaConfigToJson, robertaMaxSequenceLength } from './config.js';
 import { buildRoberta } from './modeling.js';
 import { ROBERTA_KEY_RULES, isRobertaHeadParameter } from './names.js';
 import { robertaParameters } from './parameters.js';
@@ -29,6 +29,7 @@ function robertaLikeFamily(modelType: RobertaModelType, stem: string): ModelFami
     isHeadParameter: isRobertaHeadParameter,
     build: buildRoberta,
     loadTokenizer: loadRobertaTokenizer,
+    maxSequenceLength: robertaMaxSequenceLength,
     sizeFields: ['vocab_size', 'hidden_size', 'num_hidden_layers', 'intermediate_size', 'max_position_embeddings', 'type_vocab_size'],
   };
 }
