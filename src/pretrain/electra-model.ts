@@ -311,7 +311,14 @@ export class ElectraPretrainingModel extends PreTrainedModel<ElectraConfig> {
       this.jointStore,
       (ctx) => {
         const o = buildElectraPretraining(ctx, this.config, this.generatorConfig, this.rtdWeight);
-        return { mlm_loss: o.mlm, rtd_loss: o.rtd, generator_logits: o.generatorLogits, replaced: o.replaced, discriminator_logits: o.discriminatorLogits };
+        return {
+          mlm_loss: o.mlm,
+          rtd_loss: o.rtd,
+          generator_logits: o.generatorLogits,
+          corrupted_ids: o.corruptedIds,
+          replaced: o.replaced,
+          discriminator_logits: o.discriminatorLogits,
+        };
       },
       { frozen: false, fusedKernels: false, session: { threads: this.sessionThreads }, initStd: this.config.initializer_range },
     );
