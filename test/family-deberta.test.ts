@@ -17,6 +17,7 @@ import { logBucketPosition } from '../src/models/deberta-v2/attention.js';
 import { PreTrainedModel } from '../src/models/pretrained-model.js';
 import { architectureEntry, familyOf, familyOfConfig } from '../src/models/registry.js';
 import { Session } from '../src/runtime/session.js';
+import { hostTensor } from '../src/runtime/tensor.js';
 import {
   assertDeclaredEqualsUsed,
   checkMaskedLmPaths,
@@ -146,6 +147,19 @@ test('DebertaV2Model: the classifier checkpoint as the bare encoder gives transf
   }
   console.log(`DebertaV2Model: max |last_hidden_state - transformers| ${worst.toExponential(2)}`);
   assert.ok(worst <= 1e-4);
+  await model.dispose();
+});
+
+test('DebertaV2ForSequenceClassification: a 60-token batch, beyond max_position_embeddings, gives transformers logits', async () => {
+  const long = (
+    expectedOf('DebertaV2ForSequenceClassification') as unknown as { beyond_max_positions: { inputs: Record<string, number[]>; shape: [number, number]; logits: number[] } }
+  ).beyond_max_positions;
+  const model = await PreTrainedModel.fromPretrained(fixture('DebertaV2ForSequenceClassification'), { missing: 'error', threads: 1 });
+  const [B, S] = long.shape;
+  const feeds = Object.fromEntries(Object.entries(long.inputs).map(([k, v]) => [k, hostTensor('int64', BigInt64Array.from(v, BigInt), [B, S])]));
+  const d = maxDiff((await model.forward(feeds)).logits!.data as Float32Array, long.logits);
+  console.log(`DebertaV2ForSequenceClassification [${long.shape}]: max |logits - transformers| ${d.toExponential(2)}`);
+  assert.ok(d <= 1e-4);
   await model.dispose();
 });
 

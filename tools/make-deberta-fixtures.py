@@ -9,7 +9,8 @@ random-init models (hidden 32, 2 layers, 4 heads) covering the disentangled atte
   c2p and p2c sharing the content key and query projections, LayerNorm on the relative
   embeddings, no absolute positions and no token types; the vocabulary of
   test/fixtures/hf-tokenizers/deberta-unigram (500 ids) so that the CLI test can use that
-  tokenizer; its expected.json also holds DebertaV2Model's last_hidden_state;
+  tokenizer; its expected.json also holds DebertaV2Model's last_hidden_state, and the logits of a
+  60-token batch (beyond max_position_embeddings);
 - token classification, DeBERTa-v2 style: unbucketed relative positions clamped at 6, separate
   pos_key_proj / pos_query_proj, pos_att_type given as "c2p|p2c", absolute positions, two token
   types and embedding_size 16 (so that embed_proj is used);
@@ -94,9 +95,21 @@ def main():
         with torch.no_grad():
             o = model(**feeds)
         batch['last_hidden_state'] = ref.flat(o.last_hidden_state)
+    # A sequence of 60 tokens, beyond max_position_embeddings (24): DeBERTa-v3 has no absolute
+    # positions, and its relative ones are clamped.
+    classifier = DebertaV2ForSequenceClassification.from_pretrained(d, dtype=torch.float32).eval()
+    g = torch.Generator().manual_seed(5)
+    ids = torch.randint(5, 500, (2, 60), generator=g)
+    mask = torch.ones_like(ids)
+    mask[1, 50:] = 0
+    ids[1, 50:] = 0
+    with torch.no_grad():
+        logits = classifier(input_ids=ids, attention_mask=mask).logits
+    doc['beyond_max_positions'] = {'inputs': {'input_ids': ids.reshape(-1).tolist(), 'attention_mask': mask.reshape(-1).tolist()},
+                                   'shape': [2, 60], 'logits': ref.flat(logits)}
     with open(path, 'w') as f:
         json.dump(doc, f, separators=(',', ':'))
-    print('added DebertaV2Model outputs to', os.path.relpath(path))
+    print('added DebertaV2Model outputs and a 60-token batch to', os.path.relpath(path))
 
 
 if __name__ == '__main__':

@@ -10,6 +10,7 @@
  * length: `row * 2 * span + bucket(i - j)`, where the bucketed, clamped distance is looked up in a
  * small constant table.
  */
+import { TunaError } from '../../errors.js';
 import { type BuildContext, dropout, layerNorm, linear } from '../../nn/layers.js';
 import type { Graph, Value } from '../../onnx/graph.js';
 import type { Dim } from '../../onnx/shape.js';
@@ -45,11 +46,18 @@ export function relativeColumn(config: DebertaV2Config, rel: number): number {
 }
 
 /**
- * The distance beyond which the column no longer changes (clamped), so that a table of distances
- * -reach..reach serves every sequence length.
+ * The distance from which on the column no longer changes (2 * span - 1 for queries after the key,
+ * 0 before it: the columns are monotone in the distance), so that a table of distances
+ * -reach..reach serves every sequence length. Searched up to a bound far beyond where real
+ * configurations saturate (span for unbucketed positions, about max_relative_positions for
+ * bucketed ones).
  */
 function tableReach(config: DebertaV2Config): number {
-  return Math.max(maxRelativePositions(config), attentionSpan(config)) + 1;
+  const last = 2 * attentionSpan(config) - 1;
+  const limit = 4 * Math.max(maxRelativePositions(config), attentionSpan(config)) + 16;
+  let d = 1;
+  while (d < limit && !(relativeColumn(config, d) === last && relativeColumn(config, -d) === 0)) d++;
+  return d;
 }
 
 /** The per-layer constants of the disentangled attention: flat gather indices for c2p and p2c. */
@@ -114,6 +122,10 @@ export function disentangledAttention(ctx: BuildContext, config: DebertaV2Config
   const [batch, seq] = x.shape as [Dim, Dim];
   const n = (sub: string) => `${layer}.${sub}`;
   const names = DEBERTA_LAYER_NAMES;
+  if (ctx.layers?.attentionKeysValues) {
+    // Extra keys have no relative position to the tokens, so the position terms are undefined for them.
+    throw new TunaError('unsupported_model', `${layer}: DeBERTa-v2's disentangled attention takes no extra attention keys and values (deep prompts); use another adapter method`);
+  }
   const split = (t: Value) => g.transpose(g.reshape(t, [batch, seq, heads, d]), [0, 2, 1, 3]);
   const q = split(linear(ctx, n(names.query), x, H, H));
   const k = split(linear(ctx, n(names.key), x, H, H));
