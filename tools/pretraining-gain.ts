@@ -51,7 +51,8 @@ for (const seed of seeds) {
       ['pre-trained', bundled],
       ['random init', scratch],
     ] as const) {
-      const model = await AutoModelForSequenceClassification.fromPretrained(dir, { id2label: labels.toConfig().id2label, seed });
+      // The scratch copy has no weights: every parameter starts from the seed.
+      const model = await AutoModelForSequenceClassification.fromPretrained(dir, { id2label: labels.toConfig().id2label, seed, initMissingWeights: dir === scratch });
       const trainer = new Trainer({
         model,
         args: {
