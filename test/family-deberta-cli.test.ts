@@ -2,7 +2,8 @@
 // HfTokenizer): `tuna train` and `tuna predict` on a tiny data file, `tuna serve`, and `tuna export`
 // of a transformers-written checkpoint (tools/make-deberta-fixtures.py): the F32 ONNX model (inputs
 // input_ids and attention_mask: DeBERTa-v3 has no token types) within 1e-4 of transformers' logits,
-// and transformers.js's text-classification pipeline on it (its own tokenizer) giving tuna's scores.
+// and transformers.js's text-classification pipeline on it (its own tokenizer) giving tuna's scores;
+// a token classifier trained, evaluated and run on words.
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,4 +120,34 @@ test('tuna export: the F32 ONNX model of a DeBERTa-v3 checkpoint gives its logit
     assert.equal(t.label, mine[i]!.label);
     assert.ok(Math.abs(t.score - mine[i]!.score) < 1e-4, `text ${i}: transformers.js score ${t.score}, tuna ${mine[i]!.score}`);
   });
+});
+
+test('tuna train, eval and predict a DeBERTa-v3 token classifier: labels on words through the SentencePiece tokenizer', async () => {
+  const data = join(work, 'ner.jsonl');
+  const rows = [
+    { tokens: ['John', 'Smith', 'lives', 'in', 'Paris'], tags: ['B-PER', 'I-PER', 'O', 'O', 'B-LOC'] },
+    { tokens: ['Hello', 'world'], tags: ['O', 'O'] },
+    { tokens: ['The', 'quick', 'brown', 'fox', 'visited', 'London'], tags: ['O', 'O', 'O', 'O', 'O', 'B-LOC'] },
+  ];
+  writeFileSync(data, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  const out = join(work, 'tagger');
+  // biome-ignore format: one flag per line is harder to read here
+  await cli(['train', '--task', 'token-classification', '--model', ckpt, '--train', data, '--output', out, '--max-steps', '2', '--batch-size', '2',
+    '--max-length', '24', '--eval-strategy', 'no', '--save-strategy', 'no', '--progress', 'none']);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).architectures, ['DebertaV2ForTokenClassification']);
+  const report = JSON.parse(await cli(['eval', '--model', out, '--data', data, '--json']));
+  assert.equal(typeof report.accuracy, 'number');
+  assert.ok(report.entity?.['micro avg'], 'entity-level scores');
+  const input = join(work, 'ner.txt');
+  const text = 'John in Paris';
+  writeFileSync(input, `${text}\n`);
+  const [line] = (await cli(['predict', '--model', out, '--input', input, '--json']))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const tagger = await pipeline('token-classification', out, { threads: 1 });
+  const ids = tagger.tokenizer.encode(text).inputIds;
+  await tagger.dispose();
+  assert.equal(line.logits.length, ids.length, 'one row of logits per token, special tokens included');
+  for (const e of line.entities) assert.equal(text.slice(e.start, e.end), e.word);
 });
