@@ -34,6 +34,21 @@ export class ParameterSpecs {
     return this.bias(`${name}.bias`, size);
   }
 
+  /** `weight`, `bias`, `linear` and `norm` as plain functions (for declarations written as calls). */
+  bound(): {
+    weight: (name: string, shape: readonly number[]) => void;
+    bias: (name: string, size: number) => void;
+    linear: (name: string, inFeatures: number, outFeatures: number) => void;
+    norm: (name: string, size: number) => void;
+  } {
+    return {
+      weight: (name, shape) => void this.weight(name, shape),
+      bias: (name, size) => void this.bias(name, size),
+      linear: (name, inFeatures, outFeatures) => void this.linear(name, inFeatures, outFeatures),
+      norm: (name, size) => void this.norm(name, size),
+    };
+  }
+
   /** The parameters of one post-LayerNorm encoder layer `prefix`, its sub-modules named by `names`. */
   encoderLayer(prefix: string, names: EncoderLayerNames, hidden: number, intermediate: number): this {
     for (const q of [names.query, names.key, names.value]) this.linear(`${prefix}.${q}`, hidden, hidden);

@@ -1,5 +1,6 @@
 /** Every parameter of each ALBERT head, declared from the config (names, shapes, initialisation, decay). */
 import type { HeadKind, ParameterSpec } from '../heads.js';
+import { ParameterSpecs } from '../spec-builder.js';
 import { numLabels } from '../heads.js';
 import { type AlbertConfig, albertGroupOf } from './config.js';
 import { ALBERT_LAYER_NAMES, ALBERT_NAMES, albertBodyPrefix, albertHasPooler, albertLayerPrefix } from './names.js';
@@ -18,18 +19,8 @@ export function albertGroupsUsed(config: AlbertConfig): number[] {
  * unit LayerNorm weights without.
  */
 export function albertParameters(config: AlbertConfig, head: HeadKind): ParameterSpec[] {
-  const specs: ParameterSpec[] = [];
-  const std = config.initializer_range;
-  const weight = (name: string, shape: number[]) => specs.push({ name, shape, init: { kind: 'normal', std }, decay: true });
-  const bias = (name: string, size: number) => specs.push({ name, shape: [size], init: { kind: 'zeros' }, decay: false });
-  const linear = (name: string, inF: number, outF: number) => {
-    weight(`${name}.weight`, [outF, inF]);
-    bias(`${name}.bias`, outF);
-  };
-  const norm = (name: string, size: number) => {
-    specs.push({ name: `${name}.weight`, shape: [size], init: { kind: 'ones' }, decay: false });
-    bias(`${name}.bias`, size);
-  };
+  const s = new ParameterSpecs(config.initializer_range);
+  const { weight, bias, linear, norm } = s.bound();
   const H = config.hidden_size;
   const E = config.embedding_size;
   const p = albertBodyPrefix(head);
@@ -42,12 +33,7 @@ export function albertParameters(config: AlbertConfig, head: HeadKind): Paramete
   for (const group of albertGroupsUsed(config)) {
     for (let j = 0; j < config.inner_group_num; j++) {
       const layer = `${p}${albertLayerPrefix(group, j)}`;
-      for (const q of [n.query, n.key, n.value]) linear(`${layer}.${q}`, H, H);
-      linear(`${layer}.${n.attentionOutput}`, H, H);
-      norm(`${layer}.${n.attentionNorm}`, H);
-      linear(`${layer}.${n.intermediate}`, H, config.intermediate_size);
-      linear(`${layer}.${n.output}`, config.intermediate_size, H);
-      norm(`${layer}.${n.outputNorm}`, H);
+      s.encoderLayer(layer, n, H, config.intermediate_size);
     }
   }
   if (albertHasPooler(head)) linear(`${p}${ALBERT_NAMES.pooler}`, H, H);
@@ -64,5 +50,5 @@ export function albertParameters(config: AlbertConfig, head: HeadKind): Paramete
     default:
       break;
   }
-  return specs;
+  return s.specs;
 }

@@ -1,5 +1,6 @@
 /** Every parameter of each BERT head, declared from the config (names, shapes, initialisation, decay). */
 import type { HeadKind, ParameterSpec } from '../heads.js';
+import { ParameterSpecs } from '../spec-builder.js';
 import { numLabels } from '../heads.js';
 import type { BertConfig } from './config.js';
 import { BERT_HEAD_NAMES, BERT_LAYER_NAMES, bodyPrefix } from './names.js';
@@ -14,18 +15,8 @@ export function hasPooler(head: HeadKind): boolean {
  * normal(0, initializer_range) weights with decay, zero biases and unit LayerNorm weights without.
  */
 export function bertParameters(config: BertConfig, head: HeadKind): ParameterSpec[] {
-  const specs: ParameterSpec[] = [];
-  const std = config.initializer_range;
-  const weight = (name: string, shape: number[]) => specs.push({ name, shape, init: { kind: 'normal', std }, decay: true });
-  const bias = (name: string, size: number) => specs.push({ name, shape: [size], init: { kind: 'zeros' }, decay: false });
-  const linear = (name: string, inF: number, outF: number) => {
-    weight(`${name}.weight`, [outF, inF]);
-    bias(`${name}.bias`, outF);
-  };
-  const norm = (name: string, size: number) => {
-    specs.push({ name: `${name}.weight`, shape: [size], init: { kind: 'ones' }, decay: false });
-    bias(`${name}.bias`, size);
-  };
+  const s = new ParameterSpecs(config.initializer_range);
+  const { weight, bias, linear, norm } = s.bound();
   const H = config.hidden_size;
   const p = bodyPrefix(head);
   weight(`${p}embeddings.word_embeddings.weight`, [config.vocab_size, H]);
@@ -35,12 +26,7 @@ export function bertParameters(config: BertConfig, head: HeadKind): ParameterSpe
   const n = BERT_LAYER_NAMES;
   for (let i = 0; i < config.num_hidden_layers; i++) {
     const layer = `${p}encoder.layer.${i}`;
-    for (const q of [n.query, n.key, n.value]) linear(`${layer}.${q}`, H, H);
-    linear(`${layer}.${n.attentionOutput}`, H, H);
-    norm(`${layer}.${n.attentionNorm}`, H);
-    linear(`${layer}.${n.intermediate}`, H, config.intermediate_size);
-    linear(`${layer}.${n.output}`, config.intermediate_size, H);
-    norm(`${layer}.${n.outputNorm}`, H);
+    s.encoderLayer(layer, n, H, config.intermediate_size);
   }
   if (hasPooler(head)) linear(`${p}${BERT_HEAD_NAMES.pooler}`, H, H);
   const mlm = () => {
@@ -67,5 +53,5 @@ export function bertParameters(config: BertConfig, head: HeadKind): ParameterSpe
     case 'encoder':
       break;
   }
-  return specs;
+  return s.specs;
 }

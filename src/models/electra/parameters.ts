@@ -1,5 +1,6 @@
 /** Every parameter of each ELECTRA head, declared from the config (names, shapes, initialisation, decay). */
 import type { HeadKind, ParameterSpec } from '../heads.js';
+import { ParameterSpecs } from '../spec-builder.js';
 import { numLabels } from '../heads.js';
 import { BERT_LAYER_NAMES } from '../bert/names.js';
 import type { ElectraConfig } from './config.js';
@@ -16,18 +17,8 @@ export function hasEmbeddingsProjection(config: ElectraConfig): boolean {
  * ELECTRA has no pooler.
  */
 export function electraParameters(config: ElectraConfig, head: HeadKind): ParameterSpec[] {
-  const specs: ParameterSpec[] = [];
-  const std = config.initializer_range;
-  const weight = (name: string, shape: number[]) => specs.push({ name, shape, init: { kind: 'normal', std }, decay: true });
-  const bias = (name: string, size: number) => specs.push({ name, shape: [size], init: { kind: 'zeros' }, decay: false });
-  const linear = (name: string, inF: number, outF: number) => {
-    weight(`${name}.weight`, [outF, inF]);
-    bias(`${name}.bias`, outF);
-  };
-  const norm = (name: string, size: number) => {
-    specs.push({ name: `${name}.weight`, shape: [size], init: { kind: 'ones' }, decay: false });
-    bias(`${name}.bias`, size);
-  };
+  const s = new ParameterSpecs(config.initializer_range);
+  const { weight, bias, linear, norm } = s.bound();
   const H = config.hidden_size;
   const E = config.embedding_size;
   const p = electraBodyPrefix(head);
@@ -39,12 +30,7 @@ export function electraParameters(config: ElectraConfig, head: HeadKind): Parame
   const n = BERT_LAYER_NAMES;
   for (let i = 0; i < config.num_hidden_layers; i++) {
     const layer = `${p}encoder.layer.${i}`;
-    for (const q of [n.query, n.key, n.value]) linear(`${layer}.${q}`, H, H);
-    linear(`${layer}.${n.attentionOutput}`, H, H);
-    norm(`${layer}.${n.attentionNorm}`, H);
-    linear(`${layer}.${n.intermediate}`, H, config.intermediate_size);
-    linear(`${layer}.${n.output}`, config.intermediate_size, H);
-    norm(`${layer}.${n.outputNorm}`, H);
+    s.encoderLayer(layer, n, H, config.intermediate_size);
   }
   switch (head) {
     case 'sequence-classification':
@@ -66,5 +52,5 @@ export function electraParameters(config: ElectraConfig, head: HeadKind): Parame
     default:
       break;
   }
-  return specs;
+  return s.specs;
 }
