@@ -262,6 +262,16 @@ test('tuna pretrain --objective electra: held-out figures, both checkpoints, and
     assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
     for (const [name, t] of a) assert.equal(maxDiff(t.data as Float32Array, b.get(name)!.data as Float32Array), 0, `${file}: ${name}`);
   }
+  // Continuing from the saved run takes its generator too.
+  stderr = '';
+  const more = ['--input', corpus, '--max-length', '32', '--max-steps', '1', '--batch-size', '8', '--progress', 'none', '--validation-split', '0'];
+  assert.equal(
+    await run(['pretrain', '--objective', 'electra', '--model', full, '--output', join(work, 'more'), ...more], { ...quiet, stderr: (s) => void (stderr += s) }),
+    0,
+    stderr,
+  );
+  assert.match(stderr, /generator: .*cli-full\/generator/);
+  assert.equal(JSON.parse(readFileSync(join(work, 'more', 'generator', 'config.json'), 'utf8')).hidden_size, 8);
   stderr = '';
   assert.equal(
     await run(['pretrain', '--objective', 'electra', '--nsp', '--tokenizer', tok, '--input', corpus, '--output', join(work, 'nsp')], {
