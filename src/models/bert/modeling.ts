@@ -1,3 +1,4 @@
+import { TunaError } from '../../errors.js';
 import type { Graph, Value } from '../../onnx/graph.js';
 import { type Activation, type BuildContext, activate, dropout, embedding, layerNorm, linear } from '../../nn/layers.js';
 import { AttentionMask, encoderLayer, type EncoderLayerConfig } from '../../nn/transformer.js';
@@ -154,7 +155,7 @@ export function buildBert(ctx: BuildContext, cfg: BertConfig, head: HeadKind, op
       return { outputs: prediction ? { prediction_logits: prediction, seq_relationship_logits: relationship } : { seq_relationship_logits: relationship }, loss };
     }
     case 'replaced-token-detection':
-      throw new Error('BERT has no replaced-token-detection head (that is ELECTRA\'s discriminator)');
+      throw new TunaError('unsupported_model', "BERT has no replaced-token-detection head (that is ELECTRA's discriminator, ElectraForPreTraining)");
   }
 }
 
