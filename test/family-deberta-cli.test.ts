@@ -151,3 +151,40 @@ test('tuna train, eval and predict a DeBERTa-v3 token classifier: labels on word
   assert.equal(line.logits.length, ids.length, 'one row of logits per token, special tokens included');
   for (const e of line.entities) assert.equal(text.slice(e.start, e.end), e.word);
 });
+
+test('DebertaV2ForMaskedLM (lm_predictions head): tuna fill-mask and transformers.js fill-mask on its export agree', async () => {
+  const dir = join(work, 'mlm');
+  mkdirSync(dir, { recursive: true });
+  const fixtureDir = fileURLToPath(new URL('./fixtures/deberta-v2/DebertaV2ForMaskedLM/', import.meta.url));
+  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(fixtureDir, f), join(dir, f));
+  // A WordPiece vocabulary of the fixture's 30 ids (BERT's special tokens first), read by BertTokenizer.
+  const words = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...Array.from({ length: 25 }, (_, i) => `w${i + 5}`)];
+  writeFileSync(join(dir, 'vocab.txt'), `${words.join('\n')}\n`);
+  writeFileSync(
+    join(dir, 'tokenizer_config.json'),
+    JSON.stringify({
+      do_lower_case: true,
+      model_max_length: 24,
+      tokenizer_class: 'BertTokenizer',
+      ...{ pad_token: '[PAD]', unk_token: '[UNK]', cls_token: '[CLS]', sep_token: '[SEP]', mask_token: '[MASK]' },
+    }),
+  );
+  const text = 'w5 w17 [MASK] w23';
+  const fill = await pipeline('fill-mask', dir, { threads: 1 });
+  const ours = (await fill(text)) as { token: number; score: number }[];
+  await fill.dispose();
+  assert.ok(ours.length > 0);
+  const out = join(work, 'mlm-onnx');
+  await exportModel({ model: dir, output: out });
+  env.allowRemoteModels = false;
+  env.localModelPath = work;
+  // biome-ignore lint/suspicious/noExplicitAny: transformers.js's pipeline() overloads need a literal task
+  const unmasker = await (tjsPipeline as any)('fill-mask', basename(out), { dtype: 'fp32', local_files_only: true });
+  const theirs: { token: number; score: number }[] = await unmasker(text);
+  await unmasker.dispose();
+  assert.deepEqual(
+    theirs.map((c) => c.token),
+    ours.map((c) => c.token),
+  );
+  theirs.forEach((c, i) => assert.ok(Math.abs(c.score - ours[i]!.score) < 1e-4));
+});
