@@ -8,6 +8,9 @@
  */
 import { type BertConfig, BertConfigError, bertConfigToJson, parseBertConfig } from '../bert/config.js';
 
+/** The activations of the ContextPooler and the ConvLayer: `hidden_act`'s, and tanh. */
+export type DebertaAct = BertConfig['hidden_act'] | 'tanh';
+
 /** The relative attention terms: content-to-position and position-to-content. */
 export type PosAttType = 'c2p' | 'p2c';
 
@@ -43,7 +46,7 @@ export interface DebertaV2Config extends Omit<BertConfig, 'model_type'> {
   readonly position_biased_input: boolean;
   readonly pooler_hidden_size: number;
   readonly pooler_dropout: number;
-  readonly pooler_hidden_act: BertConfig['hidden_act'];
+  readonly pooler_hidden_act: DebertaAct;
   /** Dropout before the sequence classifier (null: hidden_dropout_prob). */
   readonly cls_dropout: number | null;
   /** The masked-LM head: `cls.predictions` (true, transformers' default) or `lm_predictions.lm_head` (false). */
@@ -51,7 +54,7 @@ export interface DebertaV2Config extends Omit<BertConfig, 'model_type'> {
   /** Width of the ConvLayer after the first layer (0: none; some DeBERTa-v2 checkpoints use 3). */
   readonly conv_kernel_size: number;
   /** The ConvLayer's activation (`tanh` by default). */
-  readonly conv_act: BertConfig['hidden_act'] | 'tanh';
+  readonly conv_act: DebertaAct;
 }
 
 /** The fields tuna reads beyond BERT's (with their DebertaV2Config defaults), and those it refuses. */
@@ -159,11 +162,11 @@ export function parseDebertaV2Config(json: unknown, source = 'config.json'): Deb
     position_biased_input: bool('position_biased_input', true),
     pooler_hidden_size: parsePoolerSize(own.pooler_hidden_size, bert.hidden_size, fail),
     pooler_dropout: prob('pooler_dropout', 0) ?? 0,
-    pooler_hidden_act: parseAct('pooler_hidden_act', own.pooler_hidden_act, source),
+    pooler_hidden_act: parseAct('pooler_hidden_act', own.pooler_hidden_act ?? 'gelu', source),
     cls_dropout: prob('cls_dropout', null),
     legacy: bool('legacy', true),
     conv_kernel_size: convKernel,
-    conv_act: own.conv_act === 'tanh' || own.conv_act === undefined ? 'tanh' : parseAct('conv_act', own.conv_act, source),
+    conv_act: parseAct('conv_act', own.conv_act ?? 'tanh', source),
   };
 }
 
@@ -199,17 +202,15 @@ function parsePoolerSize(v: unknown, hidden: number, fail: (field: string, why: 
   return hidden;
 }
 
-function parseAct(field: string, v: unknown, source: string): BertConfig['hidden_act'] {
+function parseAct(field: string, v: unknown, source: string): DebertaAct {
+  if (v === 'tanh') return 'tanh';
   try {
-    return parseBertConfig({ hidden_act: v ?? 'gelu' }, source).hidden_act;
+    return parseBertConfig({ hidden_act: v }, source).hidden_act;
   } catch {
-    throw new BertConfigError(
-      `${source}: field "${field}" is ${JSON.stringify(v)}; supported: gelu, relu, gelu_new, gelu_pytorch_tanh, silu, swish${field === 'conv_act' ? ', tanh' : ''}`,
-      {
-        file: source,
-        field,
-      },
-    );
+    throw new BertConfigError(`${source}: field "${field}" is ${JSON.stringify(v)}; supported: gelu, relu, gelu_new, gelu_pytorch_tanh, silu, swish, tanh`, {
+      file: source,
+      field,
+    });
   }
 }
 

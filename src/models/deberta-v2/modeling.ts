@@ -11,7 +11,7 @@ import type { BertConfig } from '../bert/config.js';
 import { sequenceClassificationLoss, tokenCrossEntropyLoss } from '../electra/losses.js';
 import { type BuildOptions, type HeadKind, type ModelGraph, numLabels } from '../heads.js';
 import { disentangledAttention, relativeEmbeddings, relativeIndices } from './attention.js';
-import type { DebertaV2Config } from './config.js';
+import type { DebertaAct, DebertaV2Config } from './config.js';
 import { DEBERTA_LAYER_NAMES, DEBERTA_NAMES, DEBERTA_PREFIX, debertaBodyPrefix, debertaLayerPrefix, debertaMlmNames } from './names.js';
 
 /** The token inputs of a DeBERTa-v2 graph (`token_type_ids` only when the model has token types). */
@@ -33,6 +33,11 @@ export function debertaInputs(g: Graph, config: DebertaV2Config): DebertaInputs 
 /** The activation of a Hugging Face `hidden_act` name. */
 function activationOf(config: DebertaV2Config, act: BertConfig['hidden_act']): Activation {
   return encoderConfig({ ...config, model_type: 'bert', hidden_act: act, position_embedding_type: 'absolute', classifier_dropout: null }).activation ?? 'gelu';
+}
+
+/** Applies a ContextPooler / ConvLayer activation (tanh, or one of `hidden_act`'s). */
+function applyAct(ctx: BuildContext, cfg: DebertaV2Config, x: Value, act: DebertaAct): Value {
+  return act === 'tanh' ? ctx.scope.g.tanh(x) : activate(ctx, x, activationOf(cfg, act));
 }
 
 /** Embeddings: [batch, seq, hidden], zero at padding. */
@@ -114,10 +119,7 @@ function convLayer(ctx: BuildContext, cfg: DebertaV2Config, prefix: string, embe
       out = out ? g.add(out, term) : term;
     }
   }
-  const act =
-    cfg.conv_act === 'tanh'
-      ? g.tanh(dropout(ctx, g.mul(out!, rowMask), cfg.hidden_dropout_prob))
-      : activate(ctx, dropout(ctx, g.mul(out!, rowMask), cfg.hidden_dropout_prob), activationOf(cfg, cfg.conv_act));
+  const act = applyAct(ctx, cfg, dropout(ctx, g.mul(out!, rowMask), cfg.hidden_dropout_prob), cfg.conv_act);
   const normed = layerNorm(ctx, `${prefix}${DEBERTA_NAMES.convNorm}`, g.add(residual, act), H, cfg.layer_norm_eps);
   return g.mul(normed, rowMask);
 }
@@ -143,7 +145,7 @@ export function buildDebertaV2(ctx: BuildContext, cfg: DebertaV2Config, head: He
       };
     case 'sequence-classification': {
       const first = g.squeeze(g.slice(sequenceOutput, [0], [1], [1]), [1]);
-      const pooled = activate(ctx, linear(ctx, DEBERTA_NAMES.pooler, dropout(ctx, first, cfg.pooler_dropout), H, H), activationOf(cfg, cfg.pooler_hidden_act));
+      const pooled = applyAct(ctx, cfg, linear(ctx, DEBERTA_NAMES.pooler, dropout(ctx, first, cfg.pooler_dropout), H, H), cfg.pooler_hidden_act);
       const logits = linear(ctx, DEBERTA_NAMES.classifier, dropout(ctx, pooled, cfg.cls_dropout ?? cfg.hidden_dropout_prob), H, numLabels(cfg));
       return { outputs: { logits }, loss: withLoss ? sequenceClassificationLoss(g, cfg, logits) : undefined };
     }
