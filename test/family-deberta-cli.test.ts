@@ -3,7 +3,8 @@
 // of a transformers-written checkpoint (tools/make-deberta-fixtures.py): the F32 ONNX model (inputs
 // input_ids and attention_mask: DeBERTa-v3 has no token types) within 1e-4 of transformers' logits,
 // and transformers.js's text-classification pipeline on it (its own tokenizer) giving tuna's scores;
-// a token classifier trained, evaluated and run on words.
+// a token classifier trained, evaluated and run on words; the masked LM through tuna's and
+// transformers.js's fill-mask.
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
