@@ -155,7 +155,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
         program
           .command('train')
           .description('fine-tune a checkpoint on a labelled file: classification report, Hugging Face checkpoint, metrics log and learning curve in --output')
-          .option('--task <task>', 'text-classification or token-classification', 'text-classification')
+          .option('--task <task>', 'text-classification, token-classification or sentence-embedding', 'text-classification')
           .option(
             '--model <dir>',
             'starting checkpoint: a Hugging Face directory (config.json, model.safetensors, vocab.txt) or Hub id; a directory without weights needs --from-scratch (default: the bundled model for the language of the data)',
@@ -174,6 +174,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       'after',
       '\nExamples:\n  tuna train --model bert-base-uncased --train train.csv --output out/\n' +
         '  tuna train --task token-classification --model ckpt/ --train train.conll --validation dev.conll --output ner/\n' +
+        '  tuna train --task sentence-embedding --train pairs.jsonl --query-prompt "query: " --output st/\n' +
         '  tuna train ... --resume   # after Ctrl-C',
     )
     .action(async (opts: TrainOptions) => {

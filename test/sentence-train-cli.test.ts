@@ -1,0 +1,209 @@
+// `tuna train --task sentence-embedding`: pairs (MultipleNegativesRanking with prompts), scored
+// pairs (CoSENT, CSV), triplets with Matryoshka dimensions, and SimCSE on raw text from a plain
+// checkpoint; the output is a sentence-transformers directory the feature-extraction pipeline runs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../src/cli/main.js';
+import { featureExtractionPipeline } from '../src/pipelines/feature-extraction.js';
+import { readSentenceLayout } from '../src/sentence/layout.js';
+
+const BASE = new URL('./fixtures/sentence/base/', import.meta.url).pathname;
+const BUNDLED_EN = new URL('../models/tuna-small-en/', import.meta.url).pathname;
+const L = JSON.parse(await readFile(new URL('./fixtures/sentence/expected.json', import.meta.url), 'utf8')).losses as {
+  anchors: string[];
+  positives: string[];
+  negatives: string[];
+  scores: number[];
+};
+
+async function tuna(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) });
+  return { code, stdout, stderr };
+}
+
+let work: string;
+test.before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'tuna-st-cli-'));
+});
+test.after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+test('pairs (JSONL) with MultipleNegativesRanking and prompts: a sentence-transformers directory, loss down, validation accuracy', async () => {
+  const train = join(work, 'pairs.jsonl');
+  await writeFile(train, `${L.anchors.map((a, i) => JSON.stringify({ anchor: a, positive: L.positives[i] })).join('\n')}\n`);
+  const out = join(work, 'mnrl');
+  const r = await tuna(
+    'train',
+    '--task',
+    'sentence-embedding',
+    '--model',
+    BASE,
+    '--train',
+    train,
+    '--validation',
+    train,
+    '--output',
+    out,
+    '--max-steps',
+    '12',
+    '--batch-size',
+    '4',
+    '--lr',
+    '1e-3',
+    '--query-prompt',
+    'query: ',
+    '--document-prompt',
+    'passage: ',
+    '--threads',
+    '1',
+    '--json',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.global_step, 12);
+  assert.equal(summary.loss, 'mnrl');
+  assert.ok(summary.train.last_loss < summary.train.first_loss, `${summary.train.first_loss} -> ${summary.train.last_loss}`);
+  assert.ok(summary.validation.accuracy_at_1 >= 0.75, `accuracy@1 ${summary.validation.accuracy_at_1}: the anchors find their positives after training on them`);
+  for (const f of [
+    'modules.json',
+    'sentence_bert_config.json',
+    'config_sentence_transformers.json',
+    '1_Pooling/config.json',
+    '2_Normalize/config.json',
+    'model.safetensors',
+    'tokenizer.json',
+    'metrics.jsonl',
+    'train_results.json',
+  ]) {
+    assert.ok(existsSync(join(out, f)), f);
+  }
+  const layout = (await readSentenceLayout(out))!;
+  assert.deepEqual(layout.prompts, { document: 'passage: ', query: 'query: ' });
+  assert.equal(layout.normalize, true);
+  const extractor = await featureExtractionPipeline(out, { threads: 1 });
+  try {
+    const [q] = (await extractor([L.anchors[0]!], { promptName: 'query' } as never)) as unknown as number[][];
+    assert.equal(q!.length, 32);
+    assert.ok(Math.abs(Math.hypot(...q!) - 1) < 1e-5);
+  } finally {
+    await extractor.dispose();
+  }
+  // A second run into the same directory is refused unless asked to overwrite.
+  const again = await tuna('train', '--task', 'sentence-embedding', '--model', BASE, '--train', train, '--output', out, '--max-steps', '1');
+  assert.notEqual(again.code, 0);
+  assert.match(again.stderr, /--overwrite-output-dir/);
+});
+
+test('scored pairs (CSV) train with CoSENT by default; triplets with Matryoshka dimensions; a wrong loss for the data is an error', async () => {
+  const csv = join(work, 'scored.csv');
+  await writeFile(csv, `sentence1,sentence2,score\n${L.anchors.map((a, i) => `"${a}","${L.positives[i]}",${L.scores[i]}`).join('\n')}\n`);
+  const r = await tuna(
+    'train',
+    '--task',
+    'sentence-embedding',
+    '--model',
+    BASE,
+    '--train',
+    csv,
+    '--validation',
+    csv,
+    '--output',
+    join(work, 'cosent'),
+    '--max-steps',
+    '4',
+    '--batch-size',
+    '4',
+    '--lr',
+    '1e-3',
+    '--threads',
+    '1',
+    '--json',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.loss, 'cosent');
+  assert.ok(typeof s.validation.spearman_cosine === 'number');
+
+  const triplets = join(work, 'triplets.jsonl');
+  await writeFile(triplets, `${L.anchors.map((a, i) => JSON.stringify({ anchor: a, positive: L.positives[i], negative: L.negatives[i] })).join('\n')}\n`);
+  const m = await tuna(
+    'train',
+    '--task',
+    'sentence-embedding',
+    '--model',
+    BASE,
+    '--train',
+    triplets,
+    '--output',
+    join(work, 'matryoshka'),
+    '--loss',
+    'triplet',
+    '--matryoshka-dims',
+    '32,16,8',
+    '--max-steps',
+    '3',
+    '--batch-size',
+    '2',
+    '--threads',
+    '1',
+    '--json',
+  );
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stderr, /Matryoshka 32,16,8/);
+
+  const wrong = await tuna('train', '--task', 'sentence-embedding', '--model', BASE, '--train', csv, '--output', join(work, 'wrong'), '--loss', 'triplet');
+  assert.notEqual(wrong.code, 0);
+  assert.match(wrong.stderr, /triplet loss needs columns anchor, positive, negative/);
+  const tooWide = await tuna('train', '--task', 'sentence-embedding', '--model', BASE, '--train', triplets, '--output', join(work, 'wide'), '--matryoshka-dims', '64,32');
+  assert.notEqual(tooWide.code, 0);
+  assert.match(tooWide.stderr, /Matryoshka dimension 64/);
+  const badRow = join(work, 'bad.jsonl');
+  await writeFile(badRow, '{"anchor": "a", "positive": "b"}\n{"anchor": "", "positive": "c"}\n');
+  const bad = await tuna('train', '--task', 'sentence-embedding', '--model', BASE, '--train', badRow, '--output', join(work, 'bad'));
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /bad\.jsonl.*2.*"anchor" is empty/);
+});
+
+test('SimCSE from raw text on a plain checkpoint: cls pooling and a new Normalize module, dropout views', async () => {
+  const texts = join(work, 'corpus.txt');
+  await writeFile(texts, `${[...L.anchors, ...L.positives, ...L.negatives].join('\n')}\n`);
+  const out = join(work, 'simcse');
+  const r = await tuna(
+    'train',
+    '--task',
+    'sentence-embedding',
+    '--model',
+    BUNDLED_EN,
+    '--train',
+    texts,
+    '--output',
+    out,
+    '--pooling',
+    'cls',
+    '--normalize',
+    '--max-steps',
+    '2',
+    '--batch-size',
+    '6',
+    '--max-length',
+    '32',
+    '--threads',
+    '1',
+    '--json',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /SimCSE/);
+  const s = JSON.parse(r.stdout);
+  assert.ok(s.train.first_loss > 0 && Number.isFinite(s.train.last_loss));
+  const layout = (await readSentenceLayout(out))!;
+  assert.deepEqual(layout.pooling.modes, ['cls']);
+  assert.equal(layout.normalize, true);
+  assert.deepEqual(JSON.parse(await readFile(join(out, '1_Pooling', 'config.json'), 'utf8')), { embedding_dimension: 256, pooling_mode: 'cls', include_prompt: true });
+});
