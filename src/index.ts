@@ -177,6 +177,29 @@ export { maskExample, maskedBatch, type MaskingOptions } from './pretrain/maskin
 export { evaluateMlm, fillMask, type FillMaskCandidate as MlmSampleCandidate } from './pretrain/evaluate.js';
 export { bundledModelDir, detectLanguage, hasBundledModel, type BundledLanguage } from './models/bundled.js';
 
+// Sentence embeddings (sentence-transformers layout, pooling, losses, training)
+export {
+  DENSE_ACTIVATIONS,
+  POOLING_MODES,
+  embeddingDimension,
+  hasSentenceLayout,
+  parsePoolingConfig,
+  poolingConfigJson,
+  readSentenceLayout,
+  writeSentenceLayout,
+  type DenseActivation,
+  type DenseModule,
+  type PoolingConfig,
+  type PoolingMode,
+  type SentenceLayout,
+} from './sentence/layout.js';
+export { defaultLayout, resolvePrompt, saveSentenceTransformer } from './sentence/model.js';
+export { pool, sentenceEmbedding } from './sentence/pooling.js';
+export { LOSS_DATA, SENTENCE_LOSSES, sentenceLoss, type SentenceLossName, type SentenceLossOptions } from './sentence/losses.js';
+export { readSentenceDataset, type SentenceDataset, type SentenceExample } from './sentence/data.js';
+export { compileSentenceTraining, trainSentenceEmbedding, type SentenceTrainingOptions, type SentenceTrainingResult } from './sentence/train.js';
+export type { SentenceFeatureExtractionOptions, SentenceFeatureExtractionPipeline, SentencePooling } from './pipelines/feature-extraction.js';
+
 // Inference pipelines
 export {
   PIPELINE_TASKS,
