@@ -164,6 +164,9 @@ test('scored pairs (CSV) train with CoSENT by default; triplets with Matryoshka 
   const tooWide = await tuna('train', '--task', 'sentence-embedding', '--model', BASE, '--train', triplets, '--output', join(work, 'wide'), '--matryoshka-dims', '64,32');
   assert.notEqual(tooWide.code, 0);
   assert.match(tooWide.stderr, /Matryoshka dimension 64/);
+  const resume = await tuna('train', '--task', 'sentence-embedding', '--model', BASE, '--train', triplets, '--output', join(work, 'matryoshka'), '--resume');
+  assert.notEqual(resume.code, 0);
+  assert.match(resume.stderr, /--resume does not apply to --task sentence-embedding/);
   const badRow = join(work, 'bad.jsonl');
   await writeFile(badRow, '{"anchor": "a", "positive": "b"}\n{"anchor": "", "positive": "c"}\n');
   const bad = await tuna('train', '--task', 'sentence-embedding', '--model', BASE, '--train', badRow, '--output', join(work, 'bad'));

@@ -157,6 +157,12 @@ export interface SentenceTrainFlags {
   readonly documentPrompt?: string;
   readonly scale?: string;
   readonly margin?: string;
+  readonly resume?: boolean;
+  readonly resumeFromCheckpoint?: string;
+  readonly test?: string;
+  readonly fromScratch?: boolean;
+  readonly multiLabel?: boolean;
+  readonly gradientAccumulationSteps?: string;
 }
 
 /** Adds the sentence-embedding flags to the train command. */
@@ -269,6 +275,19 @@ async function evaluateSentenceModel(
  */
 export async function sentenceTrainCommand(o: SentenceTrainFlags, out: Output): Promise<void> {
   const say = (s: string) => out.stderr(`${s}\n`);
+  // Flags of the classification tasks that sentence-embedding training does not have (yet).
+  const unsupported: Record<string, unknown> = {
+    '--resume': o.resume,
+    '--resume-from-checkpoint': o.resumeFromCheckpoint,
+    '--test': o.test,
+    '--from-scratch': o.fromScratch,
+    '--multi-label': o.multiLabel,
+    '--gradient-accumulation-steps': o.gradientAccumulationSteps !== undefined && o.gradientAccumulationSteps !== '1' ? o.gradientAccumulationSteps : undefined,
+  };
+  for (const [flag, value] of Object.entries(unsupported)) {
+    if (value !== undefined && value !== false)
+      throw new CliError('usage', `${flag} does not apply to --task sentence-embedding; leave it out (give held-out data with --validation)`);
+  }
   const seed = integer('--seed', o.seed, 0);
   const batchSize = integer('--batch-size', o.batchSize, 2);
   let maxLength = integer('--max-length', o.maxLength, 8);
