@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../src/cli/main.js';
@@ -209,4 +209,41 @@ test('SimCSE from raw text on a plain checkpoint: cls pooling and a new Normaliz
   assert.deepEqual(layout.pooling.modes, ['cls']);
   assert.equal(layout.normalize, true);
   assert.deepEqual(JSON.parse(await readFile(join(out, '1_Pooling', 'config.json'), 'utf8')), { embedding_dimension: 256, pooling_mode: 'cls', include_prompt: true });
+});
+
+test('a model with a Dense module trains the Dense weights too and writes them back to 2_Dense', async () => {
+  const source = join(work, 'dense-source');
+  await cp(new URL('./fixtures/sentence/dense/', import.meta.url).pathname, source, { recursive: true });
+  for (const f of ['model.safetensors', 'config.json', 'tokenizer.json', 'tokenizer_config.json']) await cp(join(BASE, f), join(source, f));
+  const train = join(work, 'dense-pairs.jsonl');
+  await writeFile(train, `${L.anchors.map((a, i) => JSON.stringify({ anchor: a, positive: L.positives[i] })).join('\n')}\n`);
+  const out = join(work, 'dense-out');
+  const r = await tuna(
+    'train',
+    '--task',
+    'sentence-embedding',
+    '--model',
+    source,
+    '--train',
+    train,
+    '--output',
+    out,
+    '--max-steps',
+    '2',
+    '--batch-size',
+    '4',
+    '--lr',
+    '1e-2',
+    '--threads',
+    '1',
+    '--json',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const layout = (await readSentenceLayout(out))!;
+  const before = (await readSentenceLayout(source))!;
+  assert.equal(layout.dense.length, 1);
+  assert.equal(layout.dense[0]!.outFeatures, 16);
+  const moved = layout.dense[0]!.weight.some((w, i) => Math.abs(w - before.dense[0]!.weight[i]!) > 1e-6);
+  assert.ok(moved, 'the Dense weights changed');
+  assert.deepEqual(JSON.parse(await readFile(join(out, 'modules.json'), 'utf8')), JSON.parse(await readFile(join(source, 'modules.json'), 'utf8')));
 });
