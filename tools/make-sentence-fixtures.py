@@ -19,6 +19,12 @@ wrapped by sentence-transformers in several module stacks and saved with `save`:
   embeddings after them.
 
     /tmp/refvenv/bin/python tools/make-sentence-fixtures.py
+
+With --check, loads a model directory tuna wrote (e.g. by `tuna train --task sentence-embedding`)
+with sentence-transformers and compares its embeddings with those `tuna embed --json` printed:
+
+    tuna embed --model DIR --input texts.txt --prompt-name query --json > tuna.jsonl
+    /tmp/refvenv/bin/python tools/make-sentence-fixtures.py --check DIR tuna.jsonl [PROMPT_NAME]
 """
 import json
 import os
@@ -217,5 +223,24 @@ def main():
     print('written', ROOT)
 
 
+def check(directory, embeddings_file, prompt_name=None):
+    import sys
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(directory, device='cpu')
+    rows = [json.loads(line) for line in open(embeddings_file, encoding='utf-8')]
+    reference = model.encode([r['text'] for r in rows], prompt_name=prompt_name, convert_to_tensor=True)
+    tuna = torch.tensor([r['embedding'] for r in rows])
+    cosine = torch.nn.functional.cosine_similarity(reference, tuna, dim=1)
+    print(f'modules {[type(m).__name__ for m in model]}, prompts {model.prompts}')
+    print(f'{len(rows)} texts: min cosine {float(cosine.min()):.8f}, max |diff| {float((reference - tuna).abs().max()):.3e}')
+    sys.exit(0 if float(cosine.min()) >= 0.99999 else 1)
+
+
 if __name__ == '__main__':
-    main()
+    import sys
+
+    if len(sys.argv) > 1 and sys.argv[1] == '--check':
+        check(*sys.argv[2:5])
+    else:
+        main()
