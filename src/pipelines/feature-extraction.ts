@@ -17,7 +17,7 @@ import { openModel } from './checkpoint.js';
 import { PipelineError } from './errors.js';
 import { callOptions, checkChoice, checkText, checkTexts, inputField } from './inputs.js';
 import { l2Normalize } from './math.js';
-import type { FeatureExtractionOptions, FeatureExtractionPipeline, FeatureExtractionResult, PipelineOptions } from './types.js';
+import type { FeatureExtractionOptions, FeatureExtractionPipeline, FeatureExtractionResult, PipelineOptions, Pooling } from './types.js';
 
 /** Mean of the rows of `tokens` (every row is a real token: encodings are unpadded). */
 export function meanPool(tokens: readonly (readonly number[])[]): number[] {
@@ -26,26 +26,11 @@ export function meanPool(tokens: readonly (readonly number[])[]): number[] {
   return out.map((x) => x / tokens.length);
 }
 
-/**
- * How a call pools: `none` (token vectors), `model` (the model's own pooling: its
- * sentence-transformers modules, or the mean of the tokens for a plain checkpoint), `mean` or `cls`.
- */
-export type SentencePooling = 'none' | 'model' | 'mean' | 'cls';
+/** How a call pools (see {@link Pooling}). */
+export type SentencePooling = Pooling;
 
-/** Options of a feature-extraction call, with the sentence-embedding ones. */
-export interface SentenceFeatureExtractionOptions extends Omit<FeatureExtractionOptions, 'pooling' | 'normalize'> {
-  /**
-   * Default: `model` for a sentence-transformers model, `none` (one vector per token) for a plain
-   * checkpoint.
-   */
-  readonly pooling?: SentencePooling;
-  /** Scale every returned vector to unit L2 norm (default: whether the model has a Normalize module). */
-  readonly normalize?: boolean;
-  /** A prompt of the model by name (config_sentence_transformers.json), e.g. `query`. */
-  readonly promptName?: string;
-  /** Prompt text prepended to every input (instead of a named one). */
-  readonly prompt?: string;
-}
+/** Options of a feature-extraction call. */
+export type SentenceFeatureExtractionOptions = FeatureExtractionOptions;
 
 /** What the feature-extraction pipeline adds to the common pipeline properties. */
 export interface SentenceEmbeddingInfo {

@@ -241,19 +241,30 @@ export interface FillMaskPipeline extends FillMaskCall, PipelineBase<'fill-mask'
 
 // ---------------------------------------------------------------- feature-extraction
 
-/** How token vectors become the result: all of them (`none`), their mean, or the [CLS] vector. */
-export type Pooling = 'none' | 'mean' | 'cls';
+/**
+ * How token vectors become the result: all of them (`none`), the model's own pooling (`model`: its
+ * sentence-transformers modules, or the mean of the tokens for a plain checkpoint), their mean, or
+ * the [CLS] vector.
+ */
+export type Pooling = 'none' | 'model' | 'mean' | 'cls';
 
 /** Options of a feature-extraction call. */
 export interface FeatureExtractionOptions extends CallOptions {
-  /** Default `none` (one vector per token, [CLS] and [SEP] included). */
+  /**
+   * Default `model` for a sentence-transformers model, `none` (one vector per token, [CLS] and
+   * [SEP] included) for a plain checkpoint.
+   */
   readonly pooling?: Pooling;
-  /** Scale every returned vector to unit L2 norm (default false). */
+  /** Scale every returned vector to unit L2 norm (default: whether the model has a Normalize module). */
   readonly normalize?: boolean;
+  /** A prompt of the model by name (config_sentence_transformers.json), e.g. `query`. */
+  readonly promptName?: string;
+  /** Prompt text prepended to every input (instead of a named one). */
+  readonly prompt?: string;
 }
 
 /** Options that pool tokens into one vector per input. */
-export type PooledOptions = FeatureExtractionOptions & { readonly pooling: 'mean' | 'cls' };
+export type PooledOptions = FeatureExtractionOptions & { readonly pooling: 'model' | 'mean' | 'cls' };
 /** Options that keep one vector per token. */
 export type TokenVectorsOptions = FeatureExtractionOptions & { readonly pooling?: 'none' };
 
