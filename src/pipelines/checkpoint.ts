@@ -15,6 +15,7 @@ import {
   type ModelConfig,
   type ModelFamily,
   type ModelGraph,
+  type ModelTask,
   type Tokenizer,
   familyOfConfig,
   headForTask,
@@ -45,6 +46,7 @@ const REMEDY: Record<PipelineTask, string> = {
   'token-classification': 'Fine-tune one with `tuna train --task token-classification`.',
   'fill-mask': 'Use the pre-trained checkpoint it was fine-tuned from.',
   'feature-extraction': '',
+  'text-ranking': 'Train one with `tuna train --task cross-encoder`.',
 };
 
 const HEAD_NAMES: Record<PipelineTask, string> = {
@@ -52,12 +54,18 @@ const HEAD_NAMES: Record<PipelineTask, string> = {
   'token-classification': 'a token-classification head',
   'fill-mask': 'a masked-LM head',
   'feature-extraction': 'an encoder',
+  'text-ranking': 'a sequence-classification head',
 };
+
+/** The model task whose head a pipeline task runs (text-ranking: a sequence classifier). */
+function modelTaskOf(task: PipelineTask): ModelTask {
+  return task === 'text-ranking' ? 'text-classification' : task;
+}
 
 function wrongTask(dir: string, task: PipelineTask, family: ModelFamily, architectures: readonly string[], needs?: string): PipelineError {
   const serves = tasksOfArchitectures(architectures);
   const what = architectures.length ? `a ${architectures.join(', ')}` : 'a bare encoder (config.json names no architecture)';
-  const head = needs ?? `${HEAD_NAMES[task]} (${family.architectures[HEAD_FOR_TASK[task]]})`;
+  const head = needs ?? `${HEAD_NAMES[task]} (${family.architectures[HEAD_FOR_TASK[modelTaskOf(task)]]})`;
   return new PipelineError(
     'wrong_task',
     `${dir}: ${task} needs ${head}, but the checkpoint is ${what}. Use it with ${serves.map((t) => `pipeline('${t}', ...)`).join(' or ')}. ${REMEDY[task]}`.trim(),
@@ -121,7 +129,7 @@ export async function openModel(
   const raw = await readConfig(dir);
   const family = familyOfConfig(raw, join(dir, 'config.json'));
   const architectures = family.parseConfig(raw, join(dir, 'config.json')).architectures;
-  const head = headForTask(task, architectures);
+  const head = headForTask(modelTaskOf(task), architectures);
   if (head === undefined) throw wrongTask(dir, task, family, architectures);
   let pretrained: PreTrainedModel;
   try {

@@ -4,6 +4,7 @@ import { callOptions } from './inputs.js';
 import { featureExtractionPipeline } from './feature-extraction.js';
 import { fillMaskPipeline } from './fill-mask.js';
 import { textClassificationPipeline } from './text-classification.js';
+import { textRankingPipeline } from './text-ranking.js';
 import { tokenClassificationPipeline } from './token-classification.js';
 import type { PipelineByTask, PipelineOptions, PipelineTask } from './types.js';
 
@@ -18,6 +19,7 @@ const FACTORIES: { [T in PipelineTask]: (model: string, opts: PipelineOptions) =
   'token-classification': tokenClassificationPipeline,
   'fill-mask': fillMaskPipeline,
   'feature-extraction': featureExtractionPipeline,
+  'text-ranking': textRankingPipeline,
 };
 
 /** The task names {@link pipeline} accepts. */
@@ -37,6 +39,8 @@ export const PIPELINE_TASKS = Object.keys(FACTORIES) as PipelineTask[];
  * await unmasker('The capital of France is [MASK].');
  * const embed = await pipeline('feature-extraction', 'models/tuna-small-en');
  * await embed('some text', { pooling: 'mean', normalize: true });   // number[]
+ * const ranker = await pipeline('text-ranking', 'out/reranker');
+ * await ranker('query', ['passage a', 'passage b'], { topK: 1 }); // [{ corpus_id: 1, score: 0.93 }]
  * ```
  *
  * Results follow Hugging Face's shapes and field names. `runBatch(inputs)` always returns one result

@@ -2,8 +2,8 @@
 import type { HubOptions } from '../io/hub.js';
 import type { ModelConfig, ModelTask, Tokenizer } from '../models/registry.js';
 
-/** The tasks {@link pipeline} builds. */
-export type PipelineTask = ModelTask;
+/** The tasks {@link pipeline} builds (`text-ranking` runs a sequence classifier as a cross-encoder). */
+export type PipelineTask = ModelTask | 'text-ranking';
 
 /** Options of {@link pipeline}, fixed for the pipeline's lifetime. */
 export interface PipelineOptions {
@@ -295,12 +295,61 @@ export interface FeatureExtractionPipeline extends FeatureExtractionCall, Pipeli
   runBatch(inputs: readonly string[], opts?: FeatureExtractionOptions): Promise<FeatureExtractionResult[]>;
 }
 
+// ---------------------------------------------------------------- text-ranking
+
+/** Options of a text-ranking call (CrossEncoder.rank). */
+export interface TextRankingOptions extends CallOptions {
+  /** How many documents to return, best first (default: all). */
+  readonly topK?: number;
+  /** Also return each document's text as `text` (default false). */
+  readonly returnDocuments?: boolean;
+}
+
+/** Options of `predict` (CrossEncoder.predict). */
+export interface TextRankingPredictOptions extends CallOptions {
+  /** Apply the model's activation (e.g. Sigmoid for one label) to the logits (default true). */
+  readonly applyActivation?: boolean;
+}
+
+/** One ranked document, as sentence-transformers' CrossEncoder.rank returns it. */
+export interface TextRankingResult {
+  /** Index of the document in the list given. */
+  readonly corpus_id: number;
+  /** The model's score of (query, document), after its activation. */
+  readonly score: number;
+  /** The document, with `returnDocuments`. */
+  readonly text?: string;
+}
+
+/** A query and the documents to rank against it (for `runBatch`). */
+export interface TextRankingInput {
+  readonly query: string;
+  readonly documents: readonly string[];
+}
+
+/** A callable text-ranking (cross-encoder) pipeline (see {@link pipeline}). */
+export interface TextRankingPipeline extends PipelineBase<'text-ranking'> {
+  /** Scores every document against the query and returns them best first. */
+  (query: string, documents: readonly string[], opts?: TextRankingOptions): Promise<TextRankingResult[]>;
+  /** The same as calling the pipeline. */
+  run(query: string, documents: readonly string[], opts?: TextRankingOptions): Promise<TextRankingResult[]>;
+  /** Ranks the documents of each input against its query: one ranking per input, in order. */
+  runBatch(inputs: readonly TextRankingInput[], opts?: TextRankingOptions): Promise<TextRankingResult[][]>;
+  /** One score per (query, passage) pair, in order: a number for a one-label model, else one per label. */
+  predict(pairs: readonly (readonly [string, string])[], opts?: TextRankingPredictOptions): Promise<number[] | number[][]>;
+  /** The activation `predict` and ranking apply to the logits (from the model's sentence-transformers config). */
+  readonly activation: 'identity' | 'sigmoid' | 'tanh' | 'relu';
+  /** Labels of the classifier (1 for a reranker). */
+  readonly numLabels: number;
+}
+
 /** The pipeline type of each task. */
 export interface PipelineByTask {
   'text-classification': TextClassificationPipeline;
   'token-classification': TokenClassificationPipeline;
   'fill-mask': FillMaskPipeline;
   'feature-extraction': FeatureExtractionPipeline;
+  'text-ranking': TextRankingPipeline;
 }
 
 /** Any pipeline. */

@@ -189,6 +189,8 @@ export async function readSentenceLayout(dir: string): Promise<SentenceLayout | 
     }
     return { kind, path: typeof o.path === 'string' ? o.path : '', index: i };
   });
+  // A Transformer alone is a CrossEncoder directory (src/sentence/cross-encoder-layout.ts): no modules to pool with.
+  if (kinds.length === 1 && kinds[0]!.kind === 'transformer') return undefined;
   const order = kinds.map((k) => k.kind).join(' ');
   if (!/^transformer pooling( dense)*( normalize)?$/.test(order)) {
     throw layoutError(

@@ -94,7 +94,7 @@ export async function loadModels(specs: readonly ModelSpec[], opts: { threads?: 
         throw new ServeConfigError(withPath(spec.dir, e), { option: spec.dir, cause: e });
       }
       const architectures = Array.isArray(config.architectures) ? (config.architectures as unknown[]).map(String) : [];
-      const tasks = serveTasksOfArchitectures(architectures);
+      const tasks = serveTasksOfArchitectures(architectures, config);
       const pipelines = new Map<ServeTask, Pipeline>();
       loaded.push({ info: { name: names[i]!, tasks, architectures, labels: [], max_length: 0 }, dir, pipelines });
       for (const task of tasks) {

@@ -13,8 +13,9 @@ import { ServeMetrics } from './metrics.js';
 import { type LoadedModel, type ModelInfo, type ModelSpec, disposeModels, loadModels, parseModelSpec } from './models.js';
 import { pageHtml } from './page.js';
 import { estimateJsonBytes, jsonStream } from './response.js';
-import type { Pipeline } from '../pipelines/types.js';
-import { type RequestLimits, SERVE_TASKS, type ServeTask, type TaskSpec, requestSchema, taskSpec } from './tasks.js';
+import type { Pipeline, TextRankingPipeline } from '../pipelines/types.js';
+import { rankDocuments } from '../sentence/cross-encoder.js';
+import { type RequestLimits, SERVE_TASKS, type ServeTask, type TaskSpec, requestSchema, rerankRequestSchema, taskSpec } from './tasks.js';
 import { type SchemaError, blankTextError, schemaError } from './validation.js';
 
 /** Settings of a tuna server; only `models` is required. */
@@ -187,6 +188,14 @@ interface InferenceBody {
   readonly parameters?: Readonly<Record<string, unknown>>;
 }
 
+/** A request body of `POST /v1/rerank`, after schema validation. */
+interface RerankBody {
+  readonly query: string;
+  readonly documents: readonly string[];
+  readonly model?: string;
+  readonly parameters?: Readonly<Record<string, unknown>>;
+}
+
 const OPEN_PATHS = new Set(['/', '/healthz', '/readyz', '/favicon.ico']);
 /** Answers estimated larger than this are written as a stream of JSON chunks. */
 const STREAM_ABOVE_BYTES = 1024 * 1024;
@@ -304,11 +313,11 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
   for (const task of SERVE_TASKS) {
     const spec = taskSpec(task);
     const url = `/v1/${task}`;
-    app.route<{ Body: InferenceBody }>({
+    app.route<{ Body: InferenceBody & RerankBody }>({
       method: 'POST',
       url,
-      schema: { body: requestSchema(spec, limits) },
-      handler: async (request, reply) => infer(spec, request, reply),
+      schema: { body: task === 'rerank' ? rerankRequestSchema(limits) : requestSchema(spec, limits) },
+      handler: async (request, reply) => (task === 'rerank' ? rerank(spec, request, reply) : infer(spec, request, reply)),
     });
     methodNotAllowed(app, url, 'POST');
   }
@@ -337,6 +346,44 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
       throw fromPipelineError(e, single, spec);
     } finally {
       metrics.inFlight.dec({ route });
+      reply.raw.off('close', onClose);
+    }
+  }
+
+  /**
+   * `POST /v1/rerank`: every (query, document) pair goes through the batcher (pairs of concurrent
+   * requests share model runs), then the request's documents are ranked by score, best first.
+   */
+  async function rerank(spec: TaskSpec, request: FastifyRequest<{ Body: RerankBody }>, reply: FastifyReply): Promise<unknown> {
+    const body = request.body;
+    const model = pickModel(loaded, spec.task, body.model);
+    if (body.query.trim() === '') throw blankTextError('query');
+    body.documents.forEach((d, i) => {
+      if (d.trim() === '') throw blankTextError(`documents[${i}]`);
+    });
+    const options = spec.options(body.parameters ?? {});
+    const pipe = model.pipelines.get(spec.task) as TextRankingPipeline;
+    const run = (pairs: readonly unknown[]) => pipe.predict(pairs as [string, string][]) as Promise<number[]>;
+    const gone = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    };
+    reply.raw.once('close', onClose);
+    metrics.inFlight.inc({ route: '/v1/rerank' });
+    try {
+      const pairs = body.documents.map((d) => [body.query, d]);
+      const scores = (await batcher.submit(model.info.name, spec.task, '', run, pairs, gone.signal)) as number[];
+      const ranked = rankDocuments(scores, { topK: options.topK as number | undefined, ...(options.returnDocuments ? { documents: body.documents } : {}) });
+      return answer(
+        ranked.map((r) => (r.text === undefined ? { index: r.corpus_id, score: r.score } : { index: r.corpus_id, score: r.score, document: r.text })),
+        spec,
+        options,
+        reply,
+      );
+    } catch (e) {
+      throw fromPipelineError(e, false, spec);
+    } finally {
+      metrics.inFlight.dec({ route: '/v1/rerank' });
       reply.raw.off('close', onClose);
     }
   }

@@ -6,10 +6,10 @@ import { tasksOfArchitectures } from '../models/registry.js';
 import type { PipelineTask } from '../pipelines/types.js';
 
 /** The service's task names, one per endpoint (`POST /v1/<task>`). */
-export type ServeTask = 'classify' | 'ner' | 'embed' | 'fill-mask';
+export type ServeTask = 'classify' | 'ner' | 'embed' | 'fill-mask' | 'rerank';
 
 /** The service's task names in endpoint order. */
-export const SERVE_TASKS: readonly ServeTask[] = ['classify', 'ner', 'embed', 'fill-mask'];
+export const SERVE_TASKS: readonly ServeTask[] = ['classify', 'ner', 'embed', 'fill-mask', 'rerank'];
 
 /** A JSON schema (the subset the request schemas use). */
 export type JsonSchema = Readonly<Record<string, unknown>>;
@@ -94,6 +94,19 @@ const SPECS: Record<ServeTask, TaskSpec> = {
     options: (p) => ({ topK: p.top_k ?? 5 }),
     parameterNames: { topK: 'top_k' },
   },
+  // A cross-encoder: the body is {query, documents} (rerankRequestSchema), not {inputs}.
+  rerank: {
+    task: 'rerank',
+    pipeline: 'text-ranking',
+    pairs: false,
+    parameters: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { top_k: { type: 'integer', minimum: 1, maximum: 100000 }, return_documents: { type: 'boolean' } },
+    },
+    options: (p) => ({ topK: p.top_k, returnDocuments: p.return_documents ?? false }),
+    parameterNames: { topK: 'top_k', returnDocuments: 'return_documents' },
+  },
 };
 
 /** The spec of an endpoint. */
@@ -101,10 +114,38 @@ export function taskSpec(task: ServeTask): TaskSpec {
   return SPECS[task];
 }
 
-/** The endpoint tasks a checkpoint's architectures serve (every model serves `embed`), from the model registry. */
-export function serveTasksOfArchitectures(architectures: readonly string[]): ServeTask[] {
-  const pipelines = new Set(tasksOfArchitectures(architectures));
+/**
+ * The endpoint tasks a checkpoint's architectures serve (every model serves `embed`), from the model
+ * registry; a sequence classifier with one label (a cross-encoder) also serves `rerank`, when its
+ * `config` (config.json) is given.
+ */
+export function serveTasksOfArchitectures(architectures: readonly string[], config?: Readonly<Record<string, unknown>>): ServeTask[] {
+  const pipelines = new Set<PipelineTask>(tasksOfArchitectures(architectures));
+  if (pipelines.has('text-classification') && config !== undefined && labelCount(config) === 1) pipelines.add('text-ranking');
   return SERVE_TASKS.filter((t) => pipelines.has(SPECS[t].pipeline));
+}
+
+/** The number of labels config.json declares (`id2label`, else `num_labels`, else 2 as transformers assumes). */
+function labelCount(config: Readonly<Record<string, unknown>>): number {
+  const id2label = config.id2label;
+  if (id2label !== null && typeof id2label === 'object') return Object.keys(id2label).length;
+  return typeof config.num_labels === 'number' ? config.num_labels : 2;
+}
+
+/** JSON schema of the body of `POST /v1/rerank`: a query, the documents to rank, optional model and parameters. */
+export function rerankRequestSchema(limits: RequestLimits): JsonSchema {
+  const text = { type: 'string', minLength: 1, maxLength: limits.maxTextChars };
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['query', 'documents'],
+    properties: {
+      query: text,
+      documents: { type: 'array', minItems: 1, maxItems: limits.maxInputs, items: text },
+      model: { type: 'string', minLength: 1, maxLength: 200 },
+      parameters: SPECS.rerank.parameters,
+    },
+  };
 }
 
 /** Limits on request bodies. */
