@@ -1,0 +1,317 @@
+/**
+ * A model under a parameter-efficient method (LoRA or BitFit): which parameters train, what the
+ * adapter directory holds, and loading an adapter directory onto its base model.
+ *
+ * An adapter directory holds `adapter_config.json` and `adapter_model.safetensors` in PEFT's layout
+ * (keys `base_model.model.<parameter>`: LoRA's `....lora_A.weight`/`....lora_B.weight`, and the
+ * modules saved whole, such as the classifier), plus tuna's `head_config.json` (the head's label
+ * maps) and the tokenizer. BitFit, which PEFT has no type for, uses the same files with
+ * `peft_type` `BITFIT`: the weights file then holds the biases and the head.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { HubOptions } from '../io/hub.js';
+import { type NamedTensor, readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import { type FromPretrainedOptions, PreTrainedModel } from '../models/pretrained-model.js';
+import { HEADS, type HeadKind } from '../models/registry.js';
+import {
+  ADAPTER_CONFIG_FILE,
+  ADAPTER_WEIGHTS_FILE,
+  type AdapterConfig,
+  HEAD_CONFIG_FILE,
+  type LoraSettings,
+  PEFT_KEY_PREFIX,
+  PeftError,
+  TASK_TYPE_HEADS,
+  loraConfigJson,
+  loraSettings,
+  readAdapterConfig,
+  taskTypeOfHead,
+} from './config.js';
+import { LoraModel } from './lora.js';
+import { inModules, modulesToSave as defaultModulesToSave } from './modules.js';
+
+/** What {@link applyPeft} sets up. */
+export interface PeftOptions {
+  readonly method: 'lora' | 'bitfit';
+  /** LoRA's settings (PEFT's defaults for what is not given). */
+  readonly lora?: Partial<LoraSettings>;
+  /** Modules trained and saved whole (default: the task head, and modules the base checkpoint lacked). */
+  readonly modulesToSave?: readonly string[];
+  /** Seed of LoRA's A initialisation (default 42). */
+  readonly seed?: number;
+}
+
+/** Options of {@link PeftModel.save}. */
+export interface AdapterSaveOptions {
+  /** `base_model_name_or_path` to record (default: the directory the base model was loaded from, made absolute). */
+  readonly baseModel?: string;
+}
+
+/** A model with a parameter-efficient method applied. */
+export class PeftModel {
+  private constructor(
+    readonly model: PreTrainedModel,
+    readonly method: 'lora' | 'bitfit',
+    /** Modules trained and saved whole. */
+    readonly modulesToSave: readonly string[],
+    readonly lora: LoraModel | undefined,
+    /** Where the base model came from, as adapter_config.json names it. */
+    readonly baseModel: string | undefined,
+  ) {}
+
+  /** Applies a method to a freshly loaded model: adds LoRA's parameters, and decides what trains. */
+  static apply(model: PreTrainedModel, opts: PeftOptions): PeftModel {
+    const modules = opts.modulesToSave ?? defaultModulesToSave(model);
+    if (opts.method === 'lora') {
+      const lora = LoraModel.attach(model, loraSettings(opts.lora), { exclude: modules, seed: opts.seed });
+      return new PeftModel(model, 'lora', modules, lora, undefined);
+    }
+    if (opts.method === 'bitfit') return new PeftModel(model, 'bitfit', modules, undefined, undefined);
+    throw new PeftError('invalid_option', `unknown parameter-efficient method "${String((opts as { method: unknown }).method)}"; use lora or bitfit`, { field: 'peft' });
+  }
+
+  /** Wraps a model an adapter was loaded onto. */
+  static loaded(model: PreTrainedModel, method: 'lora' | 'bitfit', modules: readonly string[], lora: LoraModel | undefined, baseModel: string | undefined): PeftModel {
+    return new PeftModel(model, method, modules, lora, baseModel);
+  }
+
+  /** Whether a parameter trains (and is saved in the adapter): LoRA's weights or the biases, and the modules saved whole. */
+  isTrainable = (name: string): boolean => {
+    if (inModules(name, this.modulesToSave)) return true;
+    if (this.method === 'bitfit') return name.endsWith('.bias');
+    return this.lora?.parameterNames().includes(name) ?? false;
+  };
+
+  /** Trainable parameters against all of them. */
+  counts(): { trainable: number; total: number } {
+    let trainable = 0;
+    let total = 0;
+    for (const p of this.model.store.list()) {
+      total += p.data.length;
+      if (this.isTrainable(p.name)) trainable += p.data.length;
+    }
+    return { trainable, total };
+  }
+
+  /** The adapter's tensors under PEFT's key names. */
+  tensors(): Map<string, NamedTensor> {
+    const out = new Map<string, NamedTensor>();
+    for (const p of this.model.store.list()) if (this.isTrainable(p.name)) out.set(`${PEFT_KEY_PREFIX}${p.name}`, { shape: p.shape, data: p.data, dtype: 'F32' });
+    return out;
+  }
+
+  /** adapter_config.json's contents. */
+  configJson(baseModel: string | undefined): Record<string, unknown> {
+    const taskType = taskTypeOfHead(this.model.head);
+    if (this.method === 'lora') return loraConfigJson(this.lora!.settings, { taskType, modulesToSave: this.modulesToSave, baseModel });
+    return {
+      peft_type: 'BITFIT',
+      task_type: taskType ?? null,
+      base_model_name_or_path: baseModel ?? null,
+      bias: 'all',
+      modules_to_save: [...this.modulesToSave],
+      inference_mode: true,
+      format: 'tuna-bitfit',
+    };
+  }
+
+  /**
+   * Writes the adapter directory: adapter_config.json, adapter_model.safetensors and
+   * head_config.json (each atomically). The tokenizer is the caller's to save.
+   */
+  async save(dir: string, opts: AdapterSaveOptions = {}): Promise<string[]> {
+    await mkdir(dir, { recursive: true });
+    const base = opts.baseModel ?? this.baseModel ?? (this.model.source ? resolve(this.model.source) : undefined);
+    const files = [join(dir, ADAPTER_CONFIG_FILE), join(dir, ADAPTER_WEIGHTS_FILE)];
+    await writeSafetensors(files[1]!, this.tensors(), { format: 'pt' });
+    await writeJson(files[0]!, this.configJson(base));
+    const head = headConfigOf(this.model);
+    if (head) {
+      files.push(join(dir, HEAD_CONFIG_FILE));
+      await writeJson(files[2]!, head);
+    }
+    return files;
+  }
+}
+
+async function writeJson(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`));
+}
+
+/** The head's config.json fields an adapter carries: its architecture and label maps; undefined for heads without labels. */
+function headConfigOf(model: PreTrainedModel): Record<string, unknown> | undefined {
+  if (!HEADS[model.head].labelled) return undefined;
+  const c = model.config as unknown as Record<string, unknown>;
+  return {
+    architectures: [model.architecture],
+    id2label: c.id2label,
+    label2id: c.label2id,
+    ...(c.problem_type ? { problem_type: c.problem_type } : {}),
+  };
+}
+
+/** An adapter directory's files, read and checked. */
+export interface AdapterFiles {
+  readonly dir: string;
+  readonly method: 'lora' | 'bitfit';
+  readonly config: AdapterConfig | undefined;
+  readonly raw: Readonly<Record<string, unknown>>;
+  readonly head: HeadKind;
+  readonly modulesToSave: readonly string[];
+  readonly baseModel: string | undefined;
+  /** head_config.json's fields, when the directory has one. */
+  readonly headConfig: Readonly<Record<string, unknown>> | undefined;
+  /** The weights, by tuna parameter name (PEFT's prefix removed). */
+  readonly tensors: Map<string, NamedTensor>;
+  readonly weightsFile: string;
+}
+
+/** Reads an adapter directory (LoRA from PEFT or tuna, or tuna's BitFit). */
+export async function readAdapter(dir: string): Promise<AdapterFiles> {
+  const file = join(dir, ADAPTER_CONFIG_FILE);
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new PeftError('file_not_found', `${file}: not found; an adapter directory holds ${ADAPTER_CONFIG_FILE} and ${ADAPTER_WEIGHTS_FILE}`, { file });
+    throw new PeftError('invalid_config', `${file}: not valid JSON (${(e as Error).message})`, { file, cause: e });
+  }
+  const bitfit = raw?.peft_type === 'BITFIT';
+  const config = bitfit ? undefined : await readAdapterConfig(dir);
+  const taskType = config?.taskType ?? (typeof raw.task_type === 'string' ? raw.task_type : 'FEATURE_EXTRACTION');
+  const head = TASK_TYPE_HEADS[taskType];
+  if (!head)
+    throw new PeftError('invalid_config', `${file}: task_type ${JSON.stringify(raw.task_type)} is not one tuna runs (${Object.keys(TASK_TYPE_HEADS).join(', ')})`, {
+      file,
+      field: 'task_type',
+    });
+  const weightsFile = join(dir, ADAPTER_WEIGHTS_FILE);
+  if (!existsSync(weightsFile)) {
+    const pickled = existsSync(join(dir, 'adapter_model.bin'));
+    throw new PeftError(
+      'invalid_checkpoint',
+      `${weightsFile}: not found${pickled ? '; the directory has adapter_model.bin, a pickle, which tuna never reads: re-save the adapter with safe_serialization=True' : ''}`,
+      { file: weightsFile },
+    );
+  }
+  const { tensors: stored } = await readSafetensors(weightsFile);
+  const tensors = new Map<string, NamedTensor>();
+  for (const [key, t] of stored) {
+    if (/\.lora_(embedding_)?[AB]\b/.test(key) && /lora_embedding/.test(key)) {
+      throw new PeftError('invalid_checkpoint', `${weightsFile}: holds LoRA weights of an embedding (${key}); tuna applies LoRA to linear layers only`, { file: weightsFile });
+    }
+    const name = (key.startsWith(PEFT_KEY_PREFIX) ? key.slice(PEFT_KEY_PREFIX.length) : key).replace(/\.(lora_[AB])\.default\.weight$/, '.$1.weight');
+    tensors.set(name, t);
+  }
+  let headConfig: Record<string, unknown> | undefined;
+  const headFile = join(dir, HEAD_CONFIG_FILE);
+  if (existsSync(headFile)) {
+    try {
+      headConfig = JSON.parse(await readFile(headFile, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new PeftError('invalid_config', `${headFile}: not valid JSON (${(e as Error).message})`, { file: headFile, cause: e });
+    }
+  }
+  const mts = config?.modulesToSave ?? (Array.isArray(raw.modules_to_save) ? (raw.modules_to_save as string[]) : []);
+  const base = config?.baseModel ?? (typeof raw.base_model_name_or_path === 'string' ? raw.base_model_name_or_path : undefined);
+  return { dir, method: bitfit ? 'bitfit' : 'lora', config, raw, head, modulesToSave: mts, baseModel: base, headConfig, tensors, weightsFile };
+}
+
+/**
+ * Where an adapter's base model is: `given` (an option, relative to the working directory) or
+ * `base_model_name_or_path` (a directory, relative paths resolved against the adapter directory
+ * first, then the working directory, as PEFT does; or a Hub id).
+ */
+export function resolveBaseModel(adapter: Pick<AdapterFiles, 'dir' | 'baseModel'>, given?: string): string {
+  if (given !== undefined) return given;
+  const name = adapter.baseModel;
+  if (name === undefined) {
+    throw new PeftError(
+      'invalid_config',
+      `${join(adapter.dir, ADAPTER_CONFIG_FILE)}: base_model_name_or_path is empty, so the base model is unknown; give the base model (the baseModel option, or --base-model)`,
+      { file: join(adapter.dir, ADAPTER_CONFIG_FILE), field: 'base_model_name_or_path' },
+    );
+  }
+  if (isAbsolute(name)) return name;
+  const near = resolve(adapter.dir, name);
+  if (existsSync(near)) return near;
+  return name;
+}
+
+/** Options of {@link loadAdapterModel}. */
+export interface LoadAdapterOptions {
+  /** The base model (a directory or Hub id) instead of the one adapter_config.json names. */
+  readonly baseModel?: string;
+  readonly threads?: number;
+  readonly hub?: HubOptions;
+  readonly checkFinite?: boolean;
+  readonly use?: FromPretrainedOptions['use'];
+}
+
+/**
+ * Loads an adapter directory onto its base model: the base with the adapter's head (its labels
+ * from head_config.json), then the adapter's weights (LoRA layers added through the layer factory;
+ * the modules saved whole and BitFit's biases replacing the base's).
+ *
+ * @throws PeftError (`invalid_checkpoint`) when the adapter does not fit the base (a LoRA layer the
+ *   base lacks or of other sizes, a saved module of another shape) or when the base lacks weights
+ *   the adapter does not carry either; `invalid_config` for a broken adapter_config.json.
+ */
+export async function loadAdapterModel(dir: string, opts: LoadAdapterOptions = {}): Promise<PeftModel> {
+  const adapter = await readAdapter(dir);
+  const base = resolveBaseModel(adapter, opts.baseModel);
+  const id2label = adapter.headConfig?.id2label as Record<string, string> | undefined;
+  const model = await PreTrainedModel.fromPretrained(base, {
+    head: adapter.head,
+    ...(id2label && typeof id2label === 'object' ? { id2label } : {}),
+    ...(typeof adapter.headConfig?.problem_type === 'string' ? { problemType: adapter.headConfig.problem_type as never } : {}),
+    missing: 'init',
+    threads: opts.threads,
+    hub: opts.hub,
+    checkFinite: opts.checkFinite,
+    use: opts.use ?? 'inference',
+  });
+  return applyAdapter(model, adapter, base);
+}
+
+/** Applies a read adapter to a loaded base model (see {@link loadAdapterModel}). */
+export function applyAdapter(model: PreTrainedModel, adapter: AdapterFiles, baseModel?: string): PeftModel {
+  const file = adapter.weightsFile;
+  const covered = new Set<string>();
+  for (const [name, t] of adapter.tensors) {
+    if (/\.lora_[AB]\.weight$/.test(name)) continue;
+    const p = model.store.get(name);
+    if (!p) {
+      throw new PeftError(
+        'invalid_checkpoint',
+        `${file}: holds "${name}", which the base model (${model.architecture} from ${model.source}) does not have; the adapter was trained on another base model or head`,
+        { file },
+      );
+    }
+    if (p.shape.join() !== t.shape.join()) {
+      throw new PeftError(
+        'invalid_checkpoint',
+        `${file}: "${name}" is [${t.shape.join(', ')}], but the base model (${model.source}) has [${p.shape.join(', ')}]; the adapter was trained on a base of other sizes${name.startsWith('classifier') ? ' or another label set' : ''}`,
+        { file },
+      );
+    }
+    if (!(t.data instanceof Float32Array)) throw new PeftError('invalid_checkpoint', `${file}: tensor ${name} is not a float tensor`, { file });
+    p.data = t.data;
+    covered.add(name);
+  }
+  const lacking = [...model.loadReport.missing, ...model.loadReport.mismatched.map((m) => m.name)].filter((n) => !covered.has(n));
+  if (lacking.length && !model.loadReport.fromScratch) {
+    throw new PeftError(
+      'invalid_checkpoint',
+      `${model.source}: the base model lacks ${lacking.length} weight(s) the model needs (${lacking.slice(0, 4).join(', ')}${lacking.length > 4 ? ', ...' : ''}), and the adapter ${adapter.dir} does not carry them; ` +
+        'use the base model the adapter was trained on',
+      { file: model.source },
+    );
+  }
+  const lora = adapter.method === 'lora' ? LoraModel.fromTensors(model, adapter.config!.lora, adapter.tensors, file) : undefined;
+  return PeftModel.loaded(model, adapter.method, adapter.modulesToSave, lora, baseModel ?? adapter.baseModel);
+}

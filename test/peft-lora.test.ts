@@ -1,0 +1,152 @@
+// LoRA against Hugging Face PEFT: adapters PEFT wrote give PEFT's logits in tuna (plain, rsLoRA,
+// dense targets), merged adapters the merged model's, five AdamW steps PEFT's losses; and what tuna
+// writes is PEFT's layout.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { readSafetensors } from '../src/io/safetensors.js';
+import { PreTrainedModel } from '../src/models/pretrained-model.js';
+import { PeftError, PeftModel, isTargeted, loadAdapterModel, loraSettings, readAdapter } from '../src/peft/index.js';
+import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
+import { AdamW } from '../src/train/adamw.js';
+
+const ROOT = join(import.meta.dirname, 'fixtures', 'peft');
+const BASE = join(ROOT, 'base');
+const expected = JSON.parse(readFileSync(join(ROOT, 'expected.json'), 'utf8')) as {
+  input_ids: number[][];
+  attention_mask: number[][];
+  token_type_ids: number[][];
+  base_logits: number[][];
+  saved_keys: string[];
+  adapters: Record<string, { logits: number[][]; merged_logits: number[][]; train?: { labels: number[]; lr: number; step_losses: number[]; logits_after: number[][] } }>;
+};
+const tmp = mkdtempSync(join(tmpdir(), 'tuna-peft-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function ints(rows: number[][]): HostTensor {
+  return hostTensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0]!.length]);
+}
+const inputs = { input_ids: ints(expected.input_ids), attention_mask: ints(expected.attention_mask), token_type_ids: ints(expected.token_type_ids) };
+
+async function logitsOf(model: PreTrainedModel): Promise<number[][]> {
+  const session = await model.compileInference({ frozen: true });
+  try {
+    const out = await session.run(inputs);
+    const t = out.logits!;
+    const cols = t.dims[1]!;
+    return Array.from({ length: t.dims[0]! }, (_, i) => Array.from(t.data.slice(i * cols, (i + 1) * cols) as Float32Array));
+  } finally {
+    await session.release();
+  }
+}
+
+function maxDiff(a: number[][], b: number[][]): number {
+  let d = 0;
+  a.forEach((row, i) => row.forEach((v, j) => (d = Math.max(d, Math.abs(v - b[i]![j]!)))));
+  return d;
+}
+
+test('adapters PEFT wrote give PEFT logits in tuna, and merged the merged model logits', async () => {
+  for (const name of ['lora', 'lora-rslora', 'lora-dense']) {
+    const peft = await loadAdapterModel(join(ROOT, name));
+    assert.equal(peft.model.head, 'sequence-classification');
+    const want = expected.adapters[name]!;
+    const got = await logitsOf(peft.model);
+    assert.ok(maxDiff(got, want.logits) <= 1e-4, `${name}: ${maxDiff(got, want.logits)}`);
+    assert.ok(maxDiff(got, expected.base_logits) > 0.05, `${name} changes the logits`);
+    const merged = await peft.lora!.merge();
+    assert.ok(merged.length >= 4);
+    assert.equal(peft.model.layers, undefined);
+    const mergedLogits = await logitsOf(peft.model);
+    assert.ok(maxDiff(mergedLogits, want.merged_logits) <= 1e-4, `${name} merged: ${maxDiff(mergedLogits, want.merged_logits)}`);
+  }
+  // dense targets include the pooler's dense layer, as PEFT's suffix match does, not the classifier
+  const dense = await readAdapter(join(ROOT, 'lora-dense'));
+  assert.ok(dense.tensors.has('bert.pooler.dense.lora_A.weight'));
+  assert.ok(!dense.tensors.has('classifier.lora_A.weight'));
+});
+
+test('five AdamW steps of LoRA and the head follow PEFT', async () => {
+  const peft = await loadAdapterModel(join(ROOT, 'lora'), { use: 'training' });
+  const train = expected.adapters.lora!.train!;
+  const step = await peft.model.compileTraining({ disableDropout: true, trainable: peft.isTrainable });
+  const names = step.trainable.map((p) => p.name).sort();
+  assert.deepEqual(names, [
+    'bert.encoder.layer.0.attention.self.query.lora_A.weight',
+    'bert.encoder.layer.0.attention.self.query.lora_B.weight',
+    'bert.encoder.layer.0.attention.self.value.lora_A.weight',
+    'bert.encoder.layer.0.attention.self.value.lora_B.weight',
+    'bert.encoder.layer.1.attention.self.query.lora_A.weight',
+    'bert.encoder.layer.1.attention.self.query.lora_B.weight',
+    'bert.encoder.layer.1.attention.self.value.lora_A.weight',
+    'bert.encoder.layer.1.attention.self.value.lora_B.weight',
+    'classifier.bias',
+    'classifier.weight',
+  ]);
+  const frozen = peft.model.store.get('bert.encoder.layer.0.attention.self.query.weight')!.data.slice();
+  const opt = new AdamW({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+  const labels = hostTensor('int64', BigInt64Array.from(train.labels.map(BigInt)), [train.labels.length]);
+  const losses: number[] = [];
+  try {
+    for (let i = 0; i < 5; i++) {
+      const r = await step.run({ ...inputs, labels });
+      losses.push(r.loss);
+      opt.update(step.trainable, r.grads, train.lr, 1);
+    }
+  } finally {
+    await step.release();
+  }
+  losses.forEach((l, i) => assert.ok(Math.abs(l - train.step_losses[i]!) < 1e-4, `step ${i}: ${l} vs ${train.step_losses[i]}`));
+  assert.deepEqual(peft.model.store.get('bert.encoder.layer.0.attention.self.query.weight')!.data, frozen);
+  assert.ok(maxDiff(await logitsOf(peft.model), train.logits_after) <= 1e-3);
+});
+
+test('tuna writes the adapter in PEFT layout and reads it back', async () => {
+  const peft = await loadAdapterModel(join(ROOT, 'lora'));
+  const dir = join(tmp, 'written');
+  const files = await peft.save(dir, { baseModel: '../base' });
+  assert.deepEqual(
+    files.map((f) => f.slice(dir.length + 1)),
+    ['adapter_config.json', 'adapter_model.safetensors', 'head_config.json'],
+  );
+  const config = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8'));
+  const theirs = JSON.parse(readFileSync(join(ROOT, 'lora', 'adapter_config.json'), 'utf8'));
+  assert.deepEqual(Object.keys(config).sort(), Object.keys(theirs).sort());
+  assert.equal(config.peft_type, 'LORA');
+  assert.equal(config.task_type, 'SEQ_CLS');
+  assert.equal(config.r, 4);
+  assert.equal(config.lora_alpha, 8);
+  assert.deepEqual(config.modules_to_save, ['classifier', 'score']);
+  const { tensors } = await readSafetensors(join(dir, 'adapter_model.safetensors'));
+  assert.deepEqual([...tensors.keys()].sort(), expected.saved_keys);
+  const head = JSON.parse(readFileSync(join(dir, 'head_config.json'), 'utf8'));
+  assert.deepEqual(head.id2label, { 0: 'negative', 1: 'neutral', 2: 'positive' });
+  // base_model_name_or_path relative to the adapter directory does not resolve here: the option does
+  const again = await loadAdapterModel(dir, { baseModel: BASE });
+  assert.ok(maxDiff(await logitsOf(again.model), expected.adapters.lora!.logits) <= 1e-4);
+});
+
+test('a fresh LoRA adapter changes nothing; targets match as PEFT matches them', async () => {
+  const model = await PreTrainedModel.fromPretrained(BASE, { missing: 'error' });
+  const peft = PeftModel.apply(model, { method: 'lora', lora: { r: 8, targetModules: ['query', 'value', 'dense'] } });
+  assert.ok(maxDiff(await logitsOf(model), expected.base_logits) <= 1e-4);
+  const names = [...peft.lora!.sites.keys()];
+  assert.ok(names.includes('bert.pooler.dense') && names.includes('bert.encoder.layer.1.output.dense'));
+  assert.ok(!names.some((n) => n.startsWith('classifier')));
+  const a = peft.model.store.get('bert.encoder.layer.0.attention.self.query.lora_A.weight')!.data;
+  const bound = 1 / Math.sqrt(32);
+  assert.ok(a.every((v) => Math.abs(v) <= bound) && a.some((v) => Math.abs(v) > bound / 2));
+  assert.ok(peft.model.store.get('bert.encoder.layer.0.attention.self.query.lora_B.weight')!.data.every((v) => v === 0));
+  const { trainable, total } = peft.counts();
+  assert.ok(trainable > 0 && trainable < total / 2);
+  const s = loraSettings({ targetModules: /.*\.attention\.self\.(query|key)/ });
+  assert.ok(isTargeted('bert.encoder.layer.0.attention.self.key', s, []));
+  assert.ok(!isTargeted('bert.encoder.layer.0.attention.self.value', s, []));
+  assert.ok(!isTargeted('bert.encoder.layer.0.attention.self.query', loraSettings({ layersToTransform: [1] }), []));
+  assert.throws(
+    () => PeftModel.apply(model, { method: 'lora', lora: { targetModules: ['q_lin'] } }),
+    (e: unknown) => e instanceof PeftError && e.code === 'invalid_option' && /matches no linear layer.*query/.test(e.message),
+  );
+});
