@@ -26,6 +26,7 @@ import { trainInterruptibly } from './interruptible.js';
 import { type Output, processOutput, toJson } from '../output.js';
 import { asError, choice, integer, number } from './options.js';
 import { type SentenceTrainFlags, sentenceTrainCommand, sentenceTrainCommandOptions } from './embed.js';
+import { type CrossEncoderTrainFlags, crossEncoderTrainCommand, crossEncoderTrainOptions } from './train-cross-encoder.js';
 
 /** Options of `tuna train`, as commander parses them (numbers arrive as strings). */
 export interface TrainOptions extends Omit<DataOptions, 'labelList'> {
@@ -123,7 +124,7 @@ export const LEARNING_RATE_HELP = 'peak learning rate (default by model size: 3e
  * training and data flags.
  */
 export function trainCommandOptions(c: Command): Command {
-  return sentenceTrainCommandOptions(c)
+  return crossEncoderTrainOptions(sentenceTrainCommandOptions(c))
     .option('--from-scratch', 'train a --model directory that has config.json but no weights from random weights (otherwise refused)')
     .option('--overwrite-output-dir', 'replace an earlier run in --output: its checkpoints, model and logs are removed first')
     .option('--on-bad-row <what>', 'error: stop at a bad row (empty text, missing or unreadable label); skip: leave it out and report it', 'error')
@@ -172,7 +173,8 @@ function entityScoringOf(o: TrainOptions, task: TaskName): EntityScoring {
  */
 export async function trainCommand(o: TrainOptions, out: Output): Promise<void> {
   if (o.task === 'sentence-embedding') return sentenceTrainCommand(o as unknown as SentenceTrainFlags, out);
-  const task = choice('--task', o.task, ['text-classification', 'token-classification'] as const) as TaskName;
+  if (o.task === 'cross-encoder') return crossEncoderTrainCommand(o as CrossEncoderTrainFlags, out);
+  const task = choice('--task', o.task, ['text-classification', 'token-classification', 'sentence-embedding', 'cross-encoder'] as const) as TaskName;
   const args = trainingArguments(o);
   const maxLength = integer('--max-length', o.maxLength, 8);
   const split = number('--validation-split', o.validationSplit, { min: 0, max: 0.9 });
