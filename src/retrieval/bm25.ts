@@ -63,7 +63,8 @@ export class Bm25Index {
 
   /**
    * The `k` best keys for `query` by BM25: the sum over the query's distinct words of
-   * idf × tf (k1 + 1) / (tf + k1 (1 - b + b · len / avglen)), idf = ln(1 + (N - n + 0.5) / (n + 0.5)).
+   * idf × tf (k1 + 1) / (tf + k1 (1 - b + b · len / avglen)), idf = ln(1 + (N - n + 0.5) / (n + 0.5)),
+   * where a document's length `len` is its number of distinct words (as MiniSearch counts it).
    */
   search(query: string, k: number): KeyScore[] {
     const hits = this.search_.search(query);
