@@ -7,6 +7,7 @@ import { type EvalOptions, evalCommand } from './commands/eval.js';
 import { type ExportCommandOptions, exportCommand } from './commands/export.js';
 import { type PredictOptions, predictCommand } from './commands/predict.js';
 import { type PretrainOptions, pretrainCommand, pretrainCommandOptions } from './commands/pretrain.js';
+import { type RerankOptions, rerankCommand } from './commands/rerank.js';
 import { type ServeOptions, serveCommand, serveCommandOptions } from './commands/serve.js';
 import { type TokenizerTrainOptions, tokenizerTrainCommand } from './commands/tokenizer.js';
 import { LEARNING_RATE_HELP, type TrainOptions, trainCommand, trainCommandOptions } from './commands/train.js';
@@ -108,6 +109,24 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .action(async (opts: EmbedOptions) => {
       state.json = !!opts.json;
       await embedCommand(opts, out);
+    });
+
+  program
+    .command('rerank')
+    .description('rank passages against a query with a cross-encoder (a sentence-transformers CrossEncoder or a one-label sequence classifier), best first')
+    .requiredOption('--model <dir>', 'cross-encoder directory or Hub id')
+    .option('--revision <rev>', 'Hub branch, tag or commit of a Hub id (default main)')
+    .requiredOption('--query <text>', 'the query')
+    .option('--text <text...>', 'one or more passages')
+    .option('--input <file>', 'a UTF-8 file with one passage per line (blank lines skipped), or - for standard input')
+    .option('--top-k <k>', 'print the k best passages (default: all)')
+    .option('--batch-size <n>', 'pairs per batch (default 32)')
+    .option('--max-length <n>', "longest pair in tokens (default: the model's)")
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)')
+    .option('--json', 'print one JSON object per passage, best first (JSON Lines): {query, passage, index, score}')
+    .action(async (opts: RerankOptions) => {
+      state.json = !!opts.json;
+      await rerankCommand(opts, out);
     });
 
   const trainingFlags = (c: Command) =>
