@@ -199,6 +199,25 @@ export { LOSS_DATA, SENTENCE_LOSSES, sentenceLoss, type SentenceLossName, type S
 export { readSentenceDataset, type SentenceDataset, type SentenceExample } from './sentence/data.js';
 export { compileSentenceTraining, trainSentenceEmbedding, type SentenceTrainingOptions, type SentenceTrainingResult } from './sentence/train.js';
 export type { SentenceFeatureExtractionOptions, SentenceFeatureExtractionPipeline, SentencePooling } from './pipelines/feature-extraction.js';
+export {
+  CROSS_ENCODER_ACTIVATIONS,
+  type CrossEncoderActivation,
+  type CrossEncoderLayout,
+  isCrossEncoderDirectory,
+  readCrossEncoderLayout,
+  writeCrossEncoderLayout,
+} from './sentence/cross-encoder-layout.js';
+export {
+  type BinaryScores,
+  type RankedDocument,
+  activate as activateCrossEncoderScore,
+  averagePrecision,
+  binaryScores,
+  rankDocuments,
+  saveCrossEncoder,
+} from './sentence/cross-encoder.js';
+export { textRankingPipeline } from './pipelines/text-ranking.js';
+export type { TextRankingInput, TextRankingOptions, TextRankingPipeline, TextRankingPredictOptions, TextRankingResult } from './pipelines/types.js';
 
 // Inference pipelines
 export {
