@@ -4,6 +4,18 @@ import { opsCommand } from './commands/ops.js';
 import { type DemoOptions, demoCommand } from './commands/demo.js';
 import { type EmbedOptions, embedCommand } from './commands/embed.js';
 import { type EvalOptions, evalCommand } from './commands/eval.js';
+import {
+  type IndexAddOptions,
+  type IndexBuildOptions,
+  type IndexDeleteOptions,
+  type IndexInfoOptions,
+  corpusOptions,
+  indexAddCommand,
+  indexBuildCommand,
+  indexDeleteCommand,
+  indexInfoCommand,
+} from './commands/index.js';
+import { type SearchCommandOptions, searchCommand } from './commands/search.js';
 import { type ExportCommandOptions, exportCommand } from './commands/export.js';
 import { type PredictOptions, predictCommand } from './commands/predict.js';
 import { type PretrainOptions, pretrainCommand, pretrainCommandOptions } from './commands/pretrain.js';
@@ -64,6 +76,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .description("run a checkpoint's own pipeline on text: text classification, token classification (entities) or fill-mask")
     .requiredOption('--model <dir>', 'Hugging Face checkpoint directory (config.json, model.safetensors, vocab.txt or tokenizer.json) or Hub id')
     .option('--revision <rev>', 'Hub branch, tag or commit of a Hub id (default main)')
+    .option('--base-model <dir>', 'for an adapter directory (adapter_config.json): the base model, instead of the one its base_model_name_or_path names')
     .option('--text <text>', 'one text')
     .option('--text-pair <text>', 'the second text of a pair, with --text (pair classifiers)')
     .option('--input <file>', 'a UTF-8 file with one text per line (blank lines skipped), a .csv/.tsv/.jsonl file (see --text-column), or - for standard input')
@@ -127,6 +140,87 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .action(async (opts: RerankOptions) => {
       state.json = !!opts.json;
       await rerankCommand(opts, out);
+    });
+
+  const indexCommand = program.command('index').description('search indexes: dense vectors with an HNSW graph (usearch) and BM25, built from a corpus file');
+  corpusOptions(
+    indexCommand
+      .command('build')
+      .description('embed a corpus with a sentence model and write a search index directory')
+      .requiredOption('--model <dir>', 'sentence model: a sentence-transformers directory, any checkpoint directory, or Hub id')
+      .requiredOption('--output <dir>', 'the index directory (new or empty; see --overwrite)')
+      .option('--no-ann', 'no HNSW graph: dense search scores every vector (exact)')
+      .option('--no-bm25', 'no BM25 index (then only --retriever dense)')
+      .option('--metric <m>', 'cos (unit-length vectors, cosine) or ip (the raw vectors, dot product)', 'cos')
+      .option('--connectivity <n>', 'HNSW neighbours per node (default 16)')
+      .option('--expansion-add <n>', 'HNSW candidates while inserting (default 128)')
+      .option('--expansion-search <n>', 'HNSW candidates while searching (default 128)')
+      .option('--document-prompt-name <name>', 'prompt of the model for documents (default document when the model has it; none for no prompt)')
+      .option('--query-prompt-name <name>', 'prompt of the model for queries (default query when the model has it; none for no prompt)')
+      .option('--overwrite', 'replace an index already in --output'),
+  )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tuna index build --model out/st --input corpus.jsonl --output faq-index\n  tuna index build --model out/st --input faq.csv --id-field qid --text-field answer --output faq-index --no-ann',
+    )
+    .action(async (opts: IndexBuildOptions) => {
+      state.json = !!opts.json;
+      await indexBuildCommand(opts, out);
+    });
+  corpusOptions(
+    indexCommand
+      .command('add')
+      .description('add documents to an index (a known id replaces its document); saved atomically')
+      .requiredOption('--index <dir>', 'the index directory')
+      .option('--model <dir>', 'the model the index was built with, when it has moved'),
+  ).action(async (opts: IndexAddOptions) => {
+    state.json = !!opts.json;
+    await indexAddCommand(opts, out);
+  });
+  indexCommand
+    .command('delete')
+    .description('delete documents from an index by id; saved atomically')
+    .requiredOption('--index <dir>', 'the index directory')
+    .option('--id <id>', 'a document id; repeat for several', (v: string, all?: string[]) => [...(all ?? []), v])
+    .option('--ids-file <file>', 'a file with one document id per line')
+    .option('--json', 'print a JSON summary on stdout')
+    .action(async (opts: IndexDeleteOptions) => {
+      state.json = !!opts.json;
+      await indexDeleteCommand(opts, out);
+    });
+  indexCommand
+    .command('info')
+    .description('what an index holds: documents, model, dimensions, HNSW and BM25 settings, files')
+    .requiredOption('--index <dir>', 'the index directory')
+    .option('--json', 'print one JSON document')
+    .action(async (opts: IndexInfoOptions) => {
+      state.json = !!opts.json;
+      await indexInfoCommand(opts, out);
+    });
+
+  program
+    .command('search')
+    .description('search an index: dense (HNSW or exact), BM25 or hybrid ranking, optionally reranked by a cross-encoder')
+    .requiredOption('--index <dir>', 'the index directory (tuna index build)')
+    .option('--query <text>', 'a query; repeat for several', (v: string, all?: string[]) => [...(all ?? []), v])
+    .option('--top-k <k>', 'hits per query', '10')
+    .option('--retriever <r>', 'dense, bm25 or hybrid', 'dense')
+    .option('--exact', 'dense search by scoring every vector instead of the HNSW graph')
+    .option('--fusion <f>', 'hybrid: rrf (reciprocal rank fusion, k 60) or weighted (min-max-normalised scores)', 'rrf')
+    .option('--alpha <a>', 'with --fusion weighted: the weight of the dense score (BM25 gets 1 - a; default 0.5)')
+    .option('--rerank <model>', 'rerank the first hits with this cross-encoder')
+    .option('--rerank-top-k <k>', 'hits reranked (at least --top-k)', '50')
+    .option('--model <dir>', 'the model the index was built with, when it has moved')
+    .option('--batch-size <n>', 'texts per model run (default 32)')
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)')
+    .option('--json', 'print one JSON object per query (JSON Lines): {query, hits: [{id, score, title, text}]}')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tuna search --index faq-index --query "how do I reset my password?"\n  tuna search --index faq-index --query "..." --retriever hybrid --rerank out/reranker --json',
+    )
+    .action(async (opts: SearchCommandOptions) => {
+      state.json = !!opts.json;
+      await searchCommand(opts, out);
     });
 
   const trainingFlags = (c: Command) =>
@@ -204,17 +298,35 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
   dataOptions(
     program
       .command('eval')
-      .description('evaluate a fine-tuned classifier on a labelled file: classification report (and seqeval entity scores for token classification)')
+      .description(
+        'evaluate a fine-tuned classifier on a labelled file: classification report (and seqeval entity scores for token classification); --task retrieval: nDCG, MRR, MAP, recall of a sentence model on BEIR files',
+      )
       .requiredOption('--model <dir>', 'fine-tuned checkpoint directory or Hub id')
       .option('--revision <rev>', 'Hub branch, tag or commit of a Hub id (default main)')
-      .requiredOption('--data <file>', 'labelled data (.csv, .tsv, .jsonl, CoNLL); columns and separators default to those the model was trained with')
+      .option('--base-model <dir>', 'for an adapter directory (adapter_config.json): the base model, instead of the one its base_model_name_or_path names')
+      .option('--data <file>', 'labelled data (.csv, .tsv, .jsonl, CoNLL); columns and separators default to those the model was trained with')
+      .option('--task <task>', "retrieval (with --corpus, --queries, --qrels); default: the model's own classification task")
+      .option('--corpus <file>', 'retrieval: BEIR corpus.jsonl ({"_id", "title", "text"})')
+      .option('--queries <file>', 'retrieval: BEIR queries.jsonl ({"_id", "text"})')
+      .option('--qrels <file>', 'retrieval: BEIR qrels TSV (query-id, corpus-id, score)')
+      .option('--retriever <r>', 'retrieval: dense (exact), bm25 or hybrid', 'dense')
+      .option('--fusion <f>', 'retrieval, hybrid: rrf or weighted', 'rrf')
+      .option('--alpha <a>', 'retrieval, --fusion weighted: the weight of the dense score')
+      .option('--rerank <model>', 'retrieval: rerank the first hits with this cross-encoder')
+      .option('--rerank-top-k <k>', 'retrieval: hits reranked', '50')
+      .option('--top-k <k>', 'retrieval: hits ranked per query', '100')
+      .option('--query-prompt-name <name>', 'retrieval: prompt of the model for queries (default query when it has one; none for no prompt)')
+      .option('--document-prompt-name <name>', 'retrieval: prompt of the model for documents (default document when it has one; none for no prompt)')
       .option('--entity-mode <mode>', "token classification: seqeval's default (lenient) or strict entity reading", 'default')
       .option('--scheme <scheme>', 'with --entity-mode strict: the tag scheme, IOB2, IOE2, IOBES or BILOU (default: read from the labels)')
       .option('--batch-size <n>', 'examples per batch', '64')
       .option('--threads <n>', 'ONNX Runtime threads (default: all cores)')
       .option('--json', 'print one JSON document: accuracy, per-label scores, averages (and an entity section)'),
   )
-    .addHelpText('after', '\nExamples:\n  tuna eval --model out/ --data test.csv\n  tuna eval --model ner/ --data test.conll --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tuna eval --model out/ --data test.csv\n  tuna eval --model ner/ --data test.conll --json\n  tuna eval --task retrieval --model out/st --corpus corpus.jsonl --queries queries.jsonl --qrels qrels/test.tsv --retriever hybrid',
+    )
     .action(async (opts: EvalOptions) => {
       state.json = !!opts.json;
       await evalCommand(opts, out);
@@ -309,6 +421,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
       'checkpoint directory or Hub id: a sequence or token classifier, a masked LM (BertForMaskedLM/BertForPreTraining) or a bare encoder (BertModel)',
     )
     .option('--revision <rev>', 'Hub branch, tag or commit of a Hub id (default main)')
+    .option('--base-model <dir>', 'for an adapter directory (adapter_config.json): the base model, instead of the one its base_model_name_or_path names')
     .requiredOption('--output <dir>', 'output directory (created if needed)')
     .option('--quantize <mode>', 'also write onnx/model_quantized.onnx: int8 dynamic quantisation (what transformers.js loads for dtype "q8")')
     .option('--dtype <dtype>', 'f32, or f16 to also write onnx/model_fp16.onnx (float16 weights, float32 inputs and outputs)', 'f32')

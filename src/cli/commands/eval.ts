@@ -12,6 +12,7 @@ import { unknownTokenRate, unknownTokenWarning } from '../../tokenizers/unknown-
 import { type TaskKind, predictionOf } from '../../train/evaluate.js';
 import { CliError } from '../errors.js';
 import { type Output, toJson } from '../output.js';
+import { type RetrievalEvalOptions, checkClassificationEval, evalRetrievalCommand } from './eval-retrieval.js';
 import { asError, integer } from './options.js';
 import { sampleOf } from './predict.js';
 
@@ -19,9 +20,12 @@ import { sampleOf } from './predict.js';
 const DATA_DEFAULTS: Readonly<Record<string, unknown>> = { textColumn: 'text', labelColumn: 'label', tokensColumn: 'tokens', labelSeparator: ',' };
 
 /** Options of `tuna eval`. */
-export interface EvalOptions extends DataOptions {
+export interface EvalOptions extends DataOptions, Omit<RetrievalEvalOptions, 'model' | 'batchSize' | 'threads' | 'json'> {
   readonly model: string;
+  /** The labelled file (absent with `--task retrieval`). */
   readonly data: string;
+  /** `retrieval`, or the classification task (default: the model's). */
+  readonly task?: string;
   readonly batchSize: string;
   readonly threads?: string;
   readonly json?: boolean;
@@ -37,6 +41,8 @@ export interface EvalOptions extends DataOptions {
  * one JSON document instead.
  */
 export async function evalCommand(o: EvalOptions, out: Output): Promise<void> {
+  if (o.task === 'retrieval') return evalRetrievalCommand(o, out);
+  checkClassificationEval(o);
   const batchSize = integer('--batch-size', o.batchSize, 1);
   const threads = o.threads === undefined ? undefined : integer('--threads', o.threads, 1);
   const dir = await asError(() => resolveModel(o.model, o.revision === undefined ? {} : { revision: o.revision }));
