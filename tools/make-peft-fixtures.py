@@ -15,8 +15,8 @@ Writes test/fixtures/peft/:
 
     /tmp/refvenv/bin/python tools/make-peft-fixtures.py
 
-With --check, loads an adapter directory tuna wrote with PEFT on the fixture base (or the base
-its adapter_config.json names with --base) and compares the logits with those tuna printed
+With --check, loads an adapter directory tuna wrote with PEFT on the base its adapter_config.json
+names (or --base), with the labels of its head_config.json, and compares the logits with those tuna printed
 (`tuna predict --json`, one JSON object with `logits` a line, for the fixture texts in order):
 
     /tmp/refvenv/bin/python tools/make-peft-fixtures.py --check DIR tuna.jsonl [--base BASE_DIR]
@@ -78,10 +78,10 @@ def make_base(target):
     return tok
 
 
-def load_base(base):
+def load_base(base, **labels):
     from transformers import AutoModelForSequenceClassification
 
-    model = AutoModelForSequenceClassification.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(base, **labels)
     model.eval()
     return model
 
@@ -182,7 +182,14 @@ def check(adapter_dir, predictions, base=None):
         if not os.path.isabs(base) and os.path.isdir(os.path.join(adapter_dir, base)):
             base = os.path.join(adapter_dir, base)
     tuna = [json.loads(line)['logits'] for line in open(predictions) if line.strip()]
-    model = load_base(base)
+    # tuna keeps the head's labels in head_config.json; the base may have another label set.
+    labels = {}
+    head_file = os.path.join(adapter_dir, 'head_config.json')
+    if os.path.exists(head_file):
+        with open(head_file) as f:
+            head = json.load(f)
+        labels = {'id2label': {int(k): v for k, v in head['id2label'].items()}, 'label2id': head['label2id'], 'ignore_mismatched_sizes': True}
+    model = load_base(base, **labels)
     peft_model = PeftModel.from_pretrained(model, adapter_dir)
     tok = AutoTokenizer.from_pretrained(adapter_dir if os.path.exists(os.path.join(adapter_dir, 'tokenizer.json')) else base)
     enc = batch(tok, TEXTS[: len(tuna)])

@@ -12,10 +12,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { HubOptions } from '../io/hub.js';
+import { readConfig } from '../io/checkpoint.js';
+import { type HubOptions, resolveModel } from '../io/hub.js';
 import { type NamedTensor, readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { type FromPretrainedOptions, PreTrainedModel } from '../models/pretrained-model.js';
-import { HEADS, type HeadKind } from '../models/registry.js';
+import { HEADS, type HeadKind, familyOfConfig } from '../models/registry.js';
 import {
   ADAPTER_CONFIG_FILE,
   ADAPTER_WEIGHTS_FILE,
@@ -71,6 +72,11 @@ export class PeftModel {
     }
     if (opts.method === 'bitfit') return new PeftModel(model, 'bitfit', modules, undefined, undefined);
     throw new PeftError('invalid_option', `unknown parameter-efficient method "${String((opts as { method: unknown }).method)}"; use lora or bitfit`, { field: 'peft' });
+  }
+
+  /** The same model recording `baseModel` as its base in adapter_config.json (unchanged when undefined). */
+  withBaseModel(baseModel: string | undefined): PeftModel {
+    return baseModel === undefined ? this : new PeftModel(this.model, this.method, this.modulesToSave, this.lora, baseModel);
   }
 
   /** Wraps a model an adapter was loaded onto. */
@@ -314,4 +320,38 @@ export function applyAdapter(model: PreTrainedModel, adapter: AdapterFiles, base
   }
   const lora = adapter.method === 'lora' ? LoraModel.fromTensors(model, adapter.config!.lora, adapter.tensors, file) : undefined;
   return PeftModel.loaded(model, adapter.method, adapter.modulesToSave, lora, baseModel ?? adapter.baseModel);
+}
+
+/**
+ * The config.json an adapter directory stands for: its base model's, with the adapter's head (its
+ * architecture and label maps), for commands that read a checkpoint's config before loading it.
+ */
+export async function adapterModelConfig(dir: string, opts: { baseModel?: string; hub?: HubOptions } = {}): Promise<Record<string, unknown>> {
+  const adapter = await readAdapter(dir);
+  const base = await resolveModel(resolveBaseModel(adapter, opts.baseModel), opts.hub);
+  const raw = await readConfig(base);
+  const family = familyOfConfig(raw, join(base, 'config.json'));
+  const head = adapter.headConfig ?? {};
+  return { ...raw, ...head, architectures: [family.architectures[adapter.head] ?? adapter.head] };
+}
+
+/** Whether an adapter directory carries its own tokenizer files. */
+export function hasTokenizerFiles(dir: string): boolean {
+  return ['tokenizer.json', 'vocab.txt', 'tokenizer_config.json'].some((f) => existsSync(join(dir, f)));
+}
+
+/**
+ * Writes the full checkpoint an adapter directory stands for into `out`: the base with LoRA merged
+ * into its weights (`W + scale · B · A`) and the saved modules and biases in place, config.json
+ * with the head's labels, and the tokenizer (the adapter's, else the base's). What `tuna export`
+ * exports from.
+ */
+export async function mergeAdapter(dir: string, out: string, opts: LoadAdapterOptions = {}): Promise<{ model: PreTrainedModel; merged: string[] }> {
+  const peft = await loadAdapterModel(dir, opts);
+  const merged = peft.lora ? await peft.lora.merge() : [];
+  const model = peft.model;
+  await model.savePretrained(out, { select: (name) => !/\.lora_[AB]\.weight$/.test(name) });
+  const tokenizer = hasTokenizerFiles(dir) ? await model.family.loadTokenizer(dir) : await model.loadTokenizer();
+  await tokenizer.save(out);
+  return { model, merged };
 }

@@ -19,6 +19,8 @@ export {
   type LoadAdapterOptions,
   type PeftOptions,
   PeftModel,
+  adapterModelConfig,
+  mergeAdapter,
   applyAdapter,
   loadAdapterModel,
   readAdapter,
@@ -26,3 +28,4 @@ export {
 } from './adapter.js';
 export { LoraModel, type LoraSite, isLoraParameter, isTargeted } from './lora.js';
 export { type LinearSite, linearSites, modulesToSave } from './modules.js';
+export { type PeftTrainingOptions, peftForTraining, restoreAdapterWeights } from './training.js';

@@ -4,6 +4,7 @@
  * random weights), loads its tokenizer and compiles the inference graph (frozen weights, fused
  * kernels).
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readConfig } from '../io/checkpoint.js';
 import { resolveModel } from '../io/hub.js';
@@ -21,7 +22,8 @@ import {
   headForTask,
   tasksOfArchitectures,
 } from '../models/registry.js';
-import { IncompleteCheckpointError, PreTrainedModel } from '../models/pretrained-model.js';
+import { IncompleteCheckpointError, PreTrainedModel, vocabularyMismatchError } from '../models/pretrained-model.js';
+import { isAdapterDir, loadAdapterModel } from '../peft/index.js';
 import { resolveThreads } from '../runtime/session.js';
 import type { BuildContext } from '../nn/layers.js';
 import type { Value } from '../onnx/graph.js';
@@ -126,6 +128,7 @@ export async function openModel(
   // Checked before anything is loaded: the option, or TUNA_THREADS when it is not given.
   const threads = resolveThreads(opts.threads);
   const dir = await resolveModel(dirOrId, opts.hub);
+  if (isAdapterDir(dir)) return openAdapter(task, dir, opts, buildOpts, build, { batchSize, threads });
   const raw = await readConfig(dir);
   const family = familyOfConfig(raw, join(dir, 'config.json'));
   const architectures = family.parseConfig(raw, join(dir, 'config.json')).architectures;
@@ -140,6 +143,31 @@ export async function openModel(
   }
   // The tokenizer is checked to produce only ids the embeddings have.
   const tokenizer = await pretrained.loadTokenizer();
+  const maxLength = maxLengthOf(opts, pretrained.maxSequenceLength, tokenizer);
+  const session = await pretrained.compileInference({ ...buildOpts, build, frozen: true, fusedKernels: true, threads });
+  return { dir, pretrained, config: pretrained.config, tokenizer, session, maxLength, batchSize };
+}
+
+/**
+ * {@link openModel} for an adapter directory (adapter_config.json): the base model it names (or
+ * `opts.baseModel`) with the adapter applied; the adapter directory's tokenizer when it has one.
+ */
+async function openAdapter(
+  task: PipelineTask,
+  dir: string,
+  opts: PipelineOptions,
+  buildOpts: BuildOptions,
+  build: ((ctx: BuildContext, buildHead: (opts?: BuildOptions) => ModelGraph) => Readonly<Record<string, Value>>) | undefined,
+  sizes: { batchSize: number; threads: number | undefined },
+): Promise<OpenModel> {
+  const { batchSize, threads } = sizes;
+  const peft = await loadAdapterModel(dir, { baseModel: opts.baseModel, threads, hub: opts.hub, checkFinite: true });
+  const pretrained = peft.model;
+  if (headForTask(modelTaskOf(task), [pretrained.architecture]) !== pretrained.head) throw wrongTask(dir, task, pretrained.family, [pretrained.architecture]);
+  const hasTokenizer = ['tokenizer.json', 'vocab.txt', 'tokenizer_config.json'].some((f) => existsSync(join(dir, f)));
+  const tokenizer = hasTokenizer ? await pretrained.family.loadTokenizer(dir) : await pretrained.loadTokenizer();
+  const error = vocabularyMismatchError(hasTokenizer ? dir : pretrained.source, tokenizer.vocabSize, pretrained.config.vocab_size);
+  if (error) throw error;
   const maxLength = maxLengthOf(opts, pretrained.maxSequenceLength, tokenizer);
   const session = await pretrained.compileInference({ ...buildOpts, build, frozen: true, fusedKernels: true, threads });
   return { dir, pretrained, config: pretrained.config, tokenizer, session, maxLength, batchSize };

@@ -12,7 +12,7 @@ import type { PipelineByTask, PipelineOptions, PipelineTask } from './types.js';
 const ALIASES: Readonly<Record<string, PipelineTask>> = { 'sentiment-analysis': 'text-classification', ner: 'token-classification' };
 
 /** Load options and their transformers.js (snake_case) spellings. */
-const LOAD_OPTIONS = { threads: 'threads', batchSize: 'batch_size', maxLength: 'max_length', hub: 'hub' } as const;
+const LOAD_OPTIONS = { threads: 'threads', batchSize: 'batch_size', maxLength: 'max_length', hub: 'hub', baseModel: 'base_model' } as const;
 
 const FACTORIES: { [T in PipelineTask]: (model: string, opts: PipelineOptions) => Promise<PipelineByTask[T]> } = {
   'text-classification': textClassificationPipeline,

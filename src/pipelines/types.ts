@@ -22,6 +22,11 @@ export interface PipelineOptions {
   readonly maxLength?: number;
   /** Download settings when `model` is a Hub id. */
   readonly hub?: HubOptions;
+  /**
+   * For an adapter directory (adapter_config.json): the base model (a directory or Hub id) instead
+   * of the one its `base_model_name_or_path` names.
+   */
+  readonly baseModel?: string;
 }
 
 /** Options every call takes. */

@@ -7,6 +7,8 @@ import type { HostTensor } from '../runtime/tensor.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { PreTrainedModel } from '../models/pretrained-model.js';
 import type { Tokenizer } from '../models/registry.js';
+import type { PeftMethod } from '../peft/config.js';
+import { type PeftModel, type PeftTrainingOptions, peftForTraining, restoreAdapterWeights } from '../peft/index.js';
 import { AdamW } from './adamw.js';
 import { type ResolvedArguments, type TrainingArguments, TrainingArgumentsError, resolveArguments } from './arguments.js';
 import type { TrainerCallback, TrainerProgress } from './callbacks.js';
@@ -58,6 +60,13 @@ export interface TrainerOptions {
   readonly trainableParameters?: (name: string) => boolean;
   /** Replaces the default evaluation (logits over `evalDataset`); returns metrics without the `eval_` prefix. */
   readonly evaluate?: () => Promise<Record<string, number>>;
+  /**
+   * Parameter-efficient fine-tuning: `lora` or `bitfit`, settings (`{ method: 'lora', loraR: 8,
+   * loraAlpha: 16, loraDropout, loraTarget, useRslora }`), or a PeftModel already applied to
+   * `model`. Only the method's parameters and the head train; checkpoints and the output directory
+   * hold the adapter (adapter_config.json, adapter_model.safetensors), not the whole model.
+   */
+  readonly peft?: PeftMethod | PeftTrainingOptions | PeftModel;
 }
 
 /** Turns example indices into the tensors of one training batch. */
@@ -99,6 +108,8 @@ export class Trainer {
   private readonly callbacks: TrainerCallback[];
   private stopRequested = false;
   private history: Record<string, number>[] = [];
+  /** The parameter-efficient method applied to the model, if any. */
+  readonly peft: PeftModel | undefined;
 
   constructor(private readonly opts: TrainerOptions) {
     this.model = opts.model;
@@ -106,6 +117,7 @@ export class Trainer {
     // A custom collator needs no label layout unless the default evaluation runs on an evaluation set.
     this.task = opts.dataCollator && (opts.evaluate || !opts.evalDataset?.length) ? undefined : taskKind(opts.model);
     this.callbacks = [...(opts.callbacks ?? [])];
+    this.peft = opts.peft === undefined ? undefined : peftForTraining(opts.model, opts.peft, this.args.seed);
     if (opts.trainDataset.length === 0) throw new TrainingArgumentsError('trainDataset', 'the training set is empty');
     const a = this.args;
     if (a.loadBestModelAtEnd && a.evalStrategy !== 'no') {
@@ -187,7 +199,7 @@ export class Trainer {
       disableDropout: a.disableDropout,
       dropoutSeed: a.seed,
       threads: a.threads,
-      trainable: this.opts.trainableParameters,
+      trainable: this.trainable(),
     });
     const optimizer = new AdamW({ beta1: a.adamBeta1, beta2: a.adamBeta2, eps: a.adamEpsilon, weightDecay: a.weightDecay });
 
@@ -207,7 +219,7 @@ export class Trainer {
       if (state.maxSteps !== maxSteps) {
         throw new ResumeError(`${resumeDir}: saved for a run of ${state.maxSteps} steps, this run has ${maxSteps}; resume with the same data and arguments`);
       }
-      await restoreWeights(resumeDir, model.store);
+      await this.restore(resumeDir);
       await loadOptimizerState(join(resumeDir, OPTIMIZER_FILE), optimizer, step.trainable);
       if (state.dropoutRng && step.masks) step.masks.setRngState(state.dropoutRng);
       globalStep = state.globalStep;
@@ -256,8 +268,7 @@ export class Trainer {
     const save = async (): Promise<string> => {
       const dir = await this.writeOrExplain({ step: globalStep, runId }, () =>
         writeCheckpointDir(a.outputDir, globalStep, async (tmp) => {
-          await model.savePretrained(tmp);
-          await this.opts.tokenizer?.save(tmp);
+          await this.writeModel(tmp);
           await saveOptimizerState(join(tmp, OPTIMIZER_FILE), optimizer, { global_step: String(globalStep) });
           const state: TrainerStateFile = {
             format: 'tuna-trainer-state',
@@ -376,7 +387,7 @@ export class Trainer {
       await step.release();
     }
 
-    if (!interrupted && a.loadBestModelAtEnd && bestCheckpoint && existsSync(bestCheckpoint)) await restoreWeights(bestCheckpoint, model.store);
+    if (!interrupted && a.loadBestModelAtEnd && bestCheckpoint && existsSync(bestCheckpoint)) await this.restore(bestCheckpoint);
     const run = totals();
     const metrics = {
       train_runtime: round(run.seconds, 3),
@@ -414,8 +425,28 @@ export class Trainer {
 
   /** Writes the model (and tokenizer) as a Hugging Face checkpoint into `dir` (default: the output directory). */
   async saveModel(dir = this.args.outputDir): Promise<void> {
-    await this.model.savePretrained(dir);
+    await this.writeModel(dir);
+  }
+
+  /** The model, or the adapter of a parameter-efficient run, with the tokenizer. */
+  private async writeModel(dir: string): Promise<void> {
+    if (this.peft) await this.peft.save(dir);
+    else await this.model.savePretrained(dir);
     await this.opts.tokenizer?.save(dir);
+  }
+
+  /** Copies a checkpoint's weights (the adapter's, in a parameter-efficient run) into the model. */
+  private async restore(dir: string): Promise<void> {
+    if (this.peft) await restoreAdapterWeights(dir, this.peft);
+    else await restoreWeights(dir, this.model.store);
+  }
+
+  /** What trains: the method's parameters (when there is one) and what `trainableParameters` allows. */
+  private trainable(): ((name: string) => boolean) | undefined {
+    const filter = this.opts.trainableParameters;
+    const peft = this.peft;
+    if (!peft) return filter;
+    return filter ? (name) => peft.isTrainable(name) && filter(name) : peft.isTrainable;
   }
 
   private async writeLogs(): Promise<void> {

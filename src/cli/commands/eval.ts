@@ -2,6 +2,7 @@ import { LabelMap } from '../../data/index.js';
 import { readConfig } from '../../io/checkpoint.js';
 import { resolveModel } from '../../io/hub.js';
 import type { EntityMode, TagScheme } from '../../metrics/seqeval.js';
+import { adapterModelConfig, isAdapterDir } from '../../peft/index.js';
 import { pipeline } from '../../pipelines/pipeline.js';
 import type { TextClassificationInput, TextClassificationPipeline, TokenClassificationPipeline } from '../../pipelines/types.js';
 import { HEADS, familyOfConfig, headOfArchitectures } from '../../models/registry.js';
@@ -33,6 +34,8 @@ export interface EvalOptions extends DataOptions, Omit<RetrievalEvalOptions, 'mo
   /** seqeval's entity reading: `default` (lenient) or `strict` with a scheme. */
   readonly entityMode?: string;
   readonly scheme?: string;
+  /** For an adapter directory: the base model instead of the one adapter_config.json names. */
+  readonly baseModel?: string;
 }
 
 /**
@@ -46,7 +49,7 @@ export async function evalCommand(o: EvalOptions, out: Output): Promise<void> {
   const batchSize = integer('--batch-size', o.batchSize, 1);
   const threads = o.threads === undefined ? undefined : integer('--threads', o.threads, 1);
   const dir = await asError(() => resolveModel(o.model, o.revision === undefined ? {} : { revision: o.revision }));
-  const raw = await asError(() => readConfig(dir));
+  const raw = await asError(() => (isAdapterDir(dir) ? adapterModelConfig(dir, { baseModel: o.baseModel }) : readConfig(dir)));
   const head = await asError(async () => {
     const family = familyOfConfig(raw, dir);
     return headOfArchitectures(family, family.parseConfig(raw, dir).architectures, dir);
@@ -60,7 +63,7 @@ export async function evalCommand(o: EvalOptions, out: Output): Promise<void> {
   }
   const task: TaskName = labelKind === 'token' ? 'token-classification' : 'text-classification';
   // The pipeline of the task: the inference path of predict and serve (incomplete checkpoints refused).
-  const loadOpts = { batchSize, ...(threads === undefined ? {} : { threads }) };
+  const loadOpts = { batchSize, ...(threads === undefined ? {} : { threads }), ...(o.baseModel === undefined ? {} : { baseModel: o.baseModel }) };
   const pipe =
     task === 'token-classification' ? await asError(() => pipeline('token-classification', dir, loadOpts)) : await asError(() => pipeline('text-classification', dir, loadOpts));
   try {

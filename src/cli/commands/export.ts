@@ -4,6 +4,10 @@ import { type ExportResult, SUPPORTED_OPSETS, exportModel } from '../../export/e
 import { CliError, type CliErrorCode } from '../errors.js';
 import { type Output, formatBytes, table, toJson } from '../output.js';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isAdapterDir, mergeAdapter } from '../../peft/index.js';
 import { isHubId, resolveModel } from '../../io/hub.js';
 import { asError, choice, integer } from './options.js';
 
@@ -20,6 +24,8 @@ export interface ExportCommandOptions {
   readonly json?: boolean;
   readonly task?: string;
   readonly revision?: string;
+  /** For an adapter directory: the base model instead of the one adapter_config.json names. */
+  readonly baseModel?: string;
 }
 
 const CODES: Record<ExportError['kind'], CliErrorCode> = {
@@ -62,12 +68,23 @@ export async function exportCommand(o: ExportCommandOptions, out: Output): Promi
   }
   // A Hub id (not a local directory) is downloaded into the cache first.
   const model = !existsSync(o.model) && isHubId(o.model) ? await asError(() => resolveModel(o.model, o.revision === undefined ? {} : { revision: o.revision })) : o.model;
+  // An adapter is merged into its base first (LoRA into the weights), and the merged model exported.
+  const adapter = existsSync(model) && isAdapterDir(model);
+  if (o.baseModel !== undefined && !adapter) throw new CliError('usage', `--base-model applies to an adapter directory (adapter_config.json); ${model} is a full checkpoint`);
+  const mergedDir = adapter ? await mkdtemp(join(tmpdir(), 'tuna-merged-')) : undefined;
   let result: ExportResult;
   try {
-    result = await exportModel({ model, output: o.output, quantize, dtype, opset, contribOps: !!o.contribOps, quantizeOptions: { granularity }, verify: o.verify, task });
+    if (mergedDir) {
+      const { merged } = await asError(() => mergeAdapter(model, mergedDir, { baseModel: o.baseModel }));
+      out.stderr(`tuna: merged the adapter ${model} into its base (${merged.length} LoRA layers) for export\n`);
+    }
+    const source = mergedDir ?? model;
+    result = await exportModel({ model: source, output: o.output, quantize, dtype, opset, contribOps: !!o.contribOps, quantizeOptions: { granularity }, verify: o.verify, task });
   } catch (e) {
     if (e instanceof ExportError) throw new CliError(CODES[e.kind], e.message, { file: e.file, cause: e });
     throw e;
+  } finally {
+    if (mergedDir) await rm(mergedDir, { recursive: true, force: true });
   }
   for (const w of result.warnings) out.stderr(`tuna: warning: ${w}\n`);
   out.stdout(o.json ? `${toJson(result)}\n` : summary(result));

@@ -4,6 +4,7 @@ import { decodedLineBatches } from '../../data/lines.js';
 import { readConfig } from '../../io/checkpoint.js';
 import { resolveModel } from '../../io/hub.js';
 import { type ModelTask, tasksOfArchitectures } from '../../models/registry.js';
+import { adapterModelConfig, isAdapterDir } from '../../peft/index.js';
 import { pipeline } from '../../pipelines/pipeline.js';
 import type { EntityGroup, TextClassificationInput, TextClassificationLabel } from '../../pipelines/types.js';
 import { unknownTokenRate, unknownTokenWarning } from '../../tokenizers/unknown-rate.js';
@@ -28,6 +29,8 @@ export interface PredictOptions {
   readonly revision?: string;
   /** How inputs are echoed: `all`, `none`, or a number of characters (default {@link DEFAULT_ECHO_CHARS}). */
   readonly echoText?: string;
+  /** For an adapter directory: the base model instead of the one adapter_config.json names. */
+  readonly baseModel?: string;
 }
 
 /** Texts longer than this (in UTF-16 units) are echoed cut to it unless `--echo-text` says otherwise. */
@@ -149,12 +152,14 @@ export async function predictCommand(o: PredictOptions, out: Output): Promise<vo
   const echo = echoOf(o.echoText);
   const inputs = await readInputs(o, out);
   const dir = await asError(() => resolveModel(o.model, o.revision === undefined ? {} : { revision: o.revision }));
-  const config = await asError(() => readConfig(dir));
+  const adapter = isAdapterDir(dir);
+  if (o.baseModel !== undefined && !adapter) throw new CliError('usage', `--base-model applies to an adapter directory (adapter_config.json); ${dir} is a full checkpoint`);
+  const config = await asError(() => (adapter ? adapterModelConfig(dir, { baseModel: o.baseModel }) : readConfig(dir)));
   const architectures = Array.isArray(config.architectures) ? config.architectures.map(String) : [];
   const task = taskOf(dir, architectures);
   if (stride !== undefined && task !== 'token-classification') throw new CliError('usage', '--stride applies to token classification only');
   if (threshold !== undefined && task !== 'text-classification') throw new CliError('usage', '--threshold applies to text classification only');
-  const loadOpts = { batchSize, ...(threads === undefined ? {} : { threads }) };
+  const loadOpts = { batchSize, ...(threads === undefined ? {} : { threads }), ...(o.baseModel === undefined ? {} : { baseModel: o.baseModel }) };
 
   if (task === 'fill-mask') {
     const unmasker = await asError(() => pipeline('fill-mask', dir, loadOpts));

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { PEFT_METHODS, type PeftMethod, type PeftTrainingOptions } from '../../peft/index.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { resolveModel } from '../../io/hub.js';
 import { AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer } from '../../models/auto.js';
@@ -80,6 +81,36 @@ export interface TrainOptions extends Omit<DataOptions, 'labelList'> {
   readonly entityMode?: string;
   /** Token classification, strict mode: IOB2, IOE2, IOBES or BILOU (default: detected from the tags). */
   readonly scheme?: string;
+  /** Parameter-efficient fine-tuning: `lora` or `bitfit`, and LoRA's settings. */
+  readonly peft?: string;
+  readonly loraR?: string;
+  readonly loraAlpha?: string;
+  readonly loraDropout?: string;
+  readonly loraTarget?: string;
+  readonly useRslora?: boolean;
+}
+
+/** `--peft` and the LoRA flags as the Trainer's settings; undefined without `--peft`. */
+export function peftFlags(o: TrainOptions, base: string): PeftTrainingOptions | undefined {
+  const lora = o.loraR ?? o.loraAlpha ?? o.loraDropout ?? o.loraTarget ?? (o.useRslora ? 'on' : undefined);
+  if (o.peft === undefined) {
+    if (lora !== undefined) throw new CliError('usage', '--lora-r, --lora-alpha, --lora-dropout, --lora-target and --use-rslora need --peft lora');
+    return undefined;
+  }
+  const method = choice('--peft', o.peft, PEFT_METHODS) as PeftMethod;
+  if (method !== 'lora' && lora !== undefined) throw new CliError('usage', `the --lora-* flags apply to --peft lora, not --peft ${method}`);
+  const targets = o.loraTarget?.split(',').flatMap((t) => (t.trim() === '' ? [] : [t.trim()]));
+  if (targets !== undefined && targets.length === 0) throw new CliError('usage', '--lora-target is empty: name linear layers, e.g. query,value');
+  return {
+    method,
+    ...(o.loraR !== undefined ? { loraR: integer('--lora-r', o.loraR, 1) } : {}),
+    ...(o.loraAlpha !== undefined ? { loraAlpha: number('--lora-alpha', o.loraAlpha, { min: 0, exclusive: true }) } : {}),
+    ...(o.loraDropout !== undefined ? { loraDropout: number('--lora-dropout', o.loraDropout, { min: 0, max: 0.99 }) } : {}),
+    ...(targets !== undefined ? { loraTarget: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets } : {}),
+    ...(o.useRslora ? { useRslora: true } : {}),
+    // A local base is recorded by its absolute path (PEFT reads it from any working directory), a Hub id as it is.
+    baseModel: existsSync(base) ? resolve(base) : base,
+  };
 }
 
 const STRATEGIES = ['no', 'epoch', 'steps'] as const;
@@ -176,6 +207,7 @@ export async function trainCommand(o: TrainOptions, out: Output): Promise<void> 
   if (o.task === 'cross-encoder') return crossEncoderTrainCommand(o as CrossEncoderTrainFlags, out);
   const task = choice('--task', o.task, ['text-classification', 'token-classification', 'sentence-embedding', 'cross-encoder'] as const) as TaskName;
   const args = trainingArguments(o);
+  peftFlags(o, o.model ?? '');
   const maxLength = integer('--max-length', o.maxLength, 8);
   const split = number('--validation-split', o.validationSplit, { min: 0, max: 0.9 });
   const onBadRow = choice('--on-bad-row', o.onBadRow ?? 'error', ['error', 'skip'] as const);
@@ -322,9 +354,14 @@ async function trainLocked(o: TrainOptions, out: Output, flags: CheckedTrainFlag
         evalDataset: evalFeatures,
         tokenizer,
         computeMetrics: metricsFor(kind, labels, scoring),
+        peft: peftFlags(o, o.revision === undefined ? modelSource : o.model!),
         callbacks: [progressCallback(args.progress ?? 'auto', out === processOutput ? process.stderr : { write: (s: string) => (out.stderr(s), true) })],
       }),
   );
+  if (trainer.peft) {
+    const { trainable, total } = trainer.peft.counts();
+    say(`--peft ${trainer.peft.method}: training ${trainable} of ${total} parameters (${((100 * trainable) / total).toFixed(2)}%); ${o.output} will hold the adapter`);
+  }
   const result = await trainInterruptibly(trainer, o, say);
 
   await mkdir(o.output, { recursive: true });
@@ -340,7 +377,7 @@ async function trainLocked(o: TrainOptions, out: Output, flags: CheckedTrainFlag
     labelSeparator: o.multiLabel ? (o.labelSeparator ?? ',') : undefined,
     labelList,
   });
-  const written = ['model', 'tuna_data_config.json', METRICS_LOG, LEARNING_CURVE, 'train_results.json'];
+  const written = [trainer.peft ? 'adapter' : 'model', 'tuna_data_config.json', METRICS_LOG, LEARNING_CURVE, 'train_results.json'];
   const summary: Record<string, unknown> = { output: o.output, global_step: result.globalStep, train: result.metrics, learning_rate: learningRate, unknown_rate: unknownRate };
   for (const [name, features] of [
     ['eval', evalFeatures],
