@@ -397,6 +397,11 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
         ...(all ?? []),
         v,
       ])
+      .option(
+        '--index <dir>',
+        'search index directory (tuna index build), or NAME=DIR, for POST /v1/search; repeat for several (the first is the default)',
+        (v: string, all?: string[]) => [...(all ?? []), v],
+      )
       .option('--revision <rev>', 'Hub branch, tag or commit of models given as Hub ids (default main)')
       .option('--host <host>', 'interface to listen on', '127.0.0.1')
       .option('--port <n>', 'TCP port (0: any free port)', '8080')

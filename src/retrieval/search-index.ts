@@ -678,6 +678,17 @@ export class SearchIndex {
     return target;
   }
 
+  /**
+   * Loads the sentence model now rather than at the first dense search, checking that it is the
+   * model the index was built with.
+   *
+   * @throws RetrievalError `invalid_model` as {@link searchMany} does.
+   */
+  async loadModel(): Promise<void> {
+    this.checkOpen();
+    await this.embedder();
+  }
+
   /** Frees the model's ONNX Runtime session. The index cannot be used after. */
   async dispose(): Promise<void> {
     if (this.disposed) return;

@@ -12,6 +12,7 @@ import { ServeConfigError, ServeError } from './errors.js';
 import { ServeMetrics } from './metrics.js';
 import { type LoadedModel, type ModelInfo, type ModelSpec, disposeModels, loadModels, parseModelSpec } from './models.js';
 import { pageHtml } from './page.js';
+import { type IndexSpec, type IndexSummary, disposeIndexes, loadIndexes, parseIndexSpec, registerSearchRoutes } from './search.js';
 import { estimateJsonBytes, jsonStream } from './response.js';
 import type { Pipeline, TextRankingPipeline } from '../pipelines/types.js';
 import { rankDocuments } from '../sentence/cross-encoder.js';
@@ -22,6 +23,11 @@ import { type SchemaError, blankTextError, schemaError } from './validation.js';
 export interface ServerOptions {
   /** Checkpoint directories to serve (`"DIR"` or `"NAME=DIR"`), or specs; the first serving a task is that task's default. */
   readonly models: readonly (string | ModelSpec)[];
+  /**
+   * Search indexes for `POST /v1/search` (`"DIR"` or `"NAME=DIR"`; the first is the default), each
+   * with its own model loaded for queries. With indexes, `models` may be empty.
+   */
+  readonly indexes?: readonly (string | IndexSpec)[];
   /** Interface to listen on (default `127.0.0.1`). */
   readonly host?: string;
   /** TCP port (default 8080; 0 picks a free one). */
@@ -80,6 +86,8 @@ export interface TunaServer {
   readonly app: FastifyInstance;
   /** The models served, as `GET /v1/models` lists them. */
   readonly models: readonly ModelInfo[];
+  /** The search indexes served, as `GET /v1/indexes` lists them. */
+  readonly indexes: readonly IndexSummary[];
   /** The server's metrics registry and instruments. */
   readonly metrics: ServeMetrics;
   /** `http://host:port` once listening, else undefined. */
@@ -101,6 +109,7 @@ export interface TunaServer {
 /** The options with their defaults applied. */
 export interface ResolvedServerOptions {
   readonly models: readonly ModelSpec[];
+  readonly indexes: readonly IndexSpec[];
   readonly host: string;
   readonly port: number;
   readonly maxBatchSize: number;
@@ -150,7 +159,8 @@ export function apiKeyProblem(key: string): string | undefined {
 
 /** Applies defaults and checks every option. @throws ServeConfigError */
 export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
-  if (!Array.isArray(o.models) || o.models.length === 0) throw new ServeConfigError('no model to serve; give at least one model directory', { option: 'models' });
+  const hasIndexes = Array.isArray(o.indexes) && o.indexes.length > 0;
+  if (!Array.isArray(o.models) || (o.models.length === 0 && !hasIndexes)) throw new ServeConfigError('no model to serve; give at least one model directory', { option: 'models' });
   const port = o.port ?? 8080;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ServeConfigError(`port must be an integer from 0 to 65535, got ${String(o.port)}`, { option: 'port' });
   const maxWaitMs = o.maxWaitMs ?? 0;
@@ -161,6 +171,7 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
   if (keyProblem !== undefined) throw new ServeConfigError(`apiKey ${keyProblem}; give the key clients must send, or leave it out`, { option: 'apiKey' });
   return {
     models: o.models.map((m) => (typeof m === 'string' ? parseModelSpec(m) : m)),
+    indexes: (o.indexes ?? []).map((x) => (typeof x === 'string' ? parseIndexSpec(x) : x)),
     host: o.host ?? '127.0.0.1',
     port,
     maxBatchSize: positiveInteger('maxBatchSize', o.maxBatchSize, 32),
@@ -211,7 +222,11 @@ const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as cons
  */
 export async function createServer(options: ServerOptions): Promise<TunaServer> {
   const o = resolveServerOptions(options);
-  const loaded = await loadModels(o.models, { threads: o.threads, batchSize: o.maxBatchSize, revision: o.revision });
+  const loaded = o.models.length > 0 ? await loadModels(o.models, { threads: o.threads, batchSize: o.maxBatchSize, revision: o.revision }) : [];
+  const indexes = await loadIndexes(o.indexes, { threads: o.threads, batchSize: o.maxBatchSize }).catch(async (e) => {
+    await disposeModels(loaded);
+    throw e;
+  });
   const metrics = new ServeMetrics({ maxBatchSize: o.maxBatchSize });
   const batcher = new MicroBatcher({ maxBatchSize: o.maxBatchSize, maxWaitMs: o.maxWaitMs, maxQueuedInputs: o.maxQueue, observer: metrics.observer() });
   const limits: RequestLimits = { maxTextChars: o.maxTextChars, maxInputs: o.maxInputs };
@@ -284,7 +299,7 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
   app.setNotFoundHandler((request, reply) => {
     const e = new ServeError(
       'not_found',
-      `no route ${request.method} ${request.url.split('?')[0]}; the endpoints are POST ${SERVE_TASKS.map((t) => `/v1/${t}`).join(', ')} and GET /v1/models, /healthz, /readyz, /metrics, /`,
+      `no route ${request.method} ${request.url.split('?')[0]}; the endpoints are POST ${SERVE_TASKS.map((t) => `/v1/${t}`).join(', ')}, /v1/search and GET /v1/models, /v1/indexes, /healthz, /readyz, /metrics, /`,
     );
     reply.status(e.status).send(e.toJSON());
   });
@@ -321,6 +336,10 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
     });
     methodNotAllowed(app, url, 'POST');
   }
+
+  registerSearchRoutes(app, { indexes, models: loaded, batcher, metrics, limits, maxResponseBytes: o.maxResponseBytes });
+  methodNotAllowed(app, '/v1/search', 'POST');
+  methodNotAllowed(app, '/v1/indexes', 'GET');
 
   async function infer(spec: TaskSpec, request: FastifyRequest<{ Body: InferenceBody }>, reply: FastifyReply): Promise<unknown> {
     const body = request.body;
@@ -430,12 +449,14 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
     await stopped;
     await drained;
     await disposeModels(loaded);
+    await disposeIndexes(indexes);
     return inTime;
   }
 
   const server: TunaServer = {
     app,
     models: loaded.map((m) => m.info),
+    indexes: indexes.map((x) => x.info),
     metrics,
     get address() {
       return address;

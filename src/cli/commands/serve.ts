@@ -23,6 +23,8 @@ export function serveCommandOptions(c: Command): Command {
 /** Options of `tuna serve` (commander's raw strings). */
 export interface ServeOptions {
   readonly model?: readonly string[];
+  /** `--index NAME=DIR` (repeatable): search indexes for POST /v1/search. */
+  readonly index?: readonly string[];
   readonly host: string;
   readonly port: string;
   readonly maxBatchSize: string;
@@ -65,12 +67,13 @@ function apiKeyOf(o: ServeOptions): string | undefined {
  * code 1.
  */
 export async function serveCommand(o: ServeOptions, out: Output): Promise<void> {
-  if (!o.model || o.model.length === 0) throw new CliError('usage', 'give at least one --model DIR');
+  if ((!o.model || o.model.length === 0) && (!o.index || o.index.length === 0)) throw new CliError('usage', 'give at least one --model DIR (or --index NAME=DIR)');
   const apiKey = apiKeyOf(o);
   const shutdownTimeoutMs = milliseconds('--shutdown-timeout', o.shutdownTimeout ?? DEFAULTS.shutdownTimeout);
   // A ServeConfigError (bad option, unusable model directory) is a TunaError: `tuna` reports it by its code.
   const server = await startServer({
-    models: o.model,
+    models: o.model ?? [],
+    indexes: o.index ?? [],
     host: o.host,
     port: integer('--port', o.port, 0),
     maxBatchSize: integer('--max-batch-size', o.maxBatchSize, 1),
@@ -90,9 +93,10 @@ export async function serveCommand(o: ServeOptions, out: Output): Promise<void> 
     maxResponseBytes: integer('--max-response-bytes', o.maxResponseBytes ?? DEFAULTS.maxResponseBytes, 1024),
   });
   for (const m of server.models) out.stderr(`tuna serve: ${m.name}: ${m.tasks.join(', ')} (${m.architectures.join(', ') || 'BertModel'}, max length ${m.max_length})\n`);
+  for (const x of server.indexes) out.stderr(`tuna serve: index ${x.name}: ${x.documents} documents, ${x.retrievers.join(', ')} (model ${x.model})\n`);
   out.stderr(
     `tuna serve: listening on ${server.address} (batches of up to ${o.maxBatchSize}, waiting up to ${o.maxWaitMs} ms${apiKey ? ', API key required' : ''}); ` +
-      `open ${server.address}/ in a browser, or POST /v1/${server.models[0]!.tasks[0]}; Ctrl-C stops\n`,
+      `open ${server.address}/ in a browser, or POST /v1/${server.models[0]?.tasks[0] ?? 'search'}; Ctrl-C stops\n`,
   );
   await new Promise<void>((resolve, reject) => {
     let signals = 0;
