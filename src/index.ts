@@ -219,6 +219,9 @@ export {
 export { textRankingPipeline } from './pipelines/text-ranking.js';
 export type { TextRankingInput, TextRankingOptions, TextRankingPipeline, TextRankingPredictOptions, TextRankingResult } from './pipelines/types.js';
 
+// Search indexes (dense vectors with exact and HNSW search, BM25, hybrid ranking, reranking) and retrieval metrics on BEIR files
+export * from './retrieval/index.js';
+
 // Inference pipelines
 export {
   PIPELINE_TASKS,

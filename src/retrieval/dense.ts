@@ -2,7 +2,12 @@
  * Dense vectors of an index: exact (brute-force) inner-product search over the stored matrix, the
  * reference, and approximate search in an HNSW graph; both run in usearch's native code.
  */
-import usearch, { type Index as UsearchIndex, type Matches } from 'usearch';
+import { createRequire } from 'node:module';
+import type { Index as UsearchIndex, Matches } from 'usearch';
+
+// usearch's CommonJS build finds its native library from __dirname; its ES module build looks for
+// it from the caller's stack, which fails for some entry points (node -e, bundlers).
+const usearch = createRequire(import.meta.url)('usearch') as typeof import('usearch').default;
 import type { AnnParameters } from './manifest.js';
 
 /** A vector key and its score (the inner product: the cosine for unit-length vectors). */

@@ -21,3 +21,5 @@ export { type AnnParameters, type Bm25Parameters, type DenseMetric, type IndexMa
 export { BM25_TOKENIZER, type WordTokenizer, wordTokenizer } from './tokenize.js';
 export { DEFAULT_ANN } from './dense.js';
 export { DEFAULT_BM25 } from './bm25.js';
+export { type BeirDocument, type BeirQuery, type Qrels, readBeirCorpus, readBeirQueries, readQrels } from './beir.js';
+export { type Rankings, type RetrievalMetricOptions, type RetrievalMetrics, formatRetrievalReport, retrievalMetrics, retrievalMetricsJson } from './metrics.js';
