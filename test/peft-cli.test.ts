@@ -45,7 +45,7 @@ const lines = (s: string) =>
 
 test('train --peft lora, then predict, eval and export from the adapter directory', async () => {
   const data = join(tmp, 'train.jsonl');
-  await writeFile(data, TRAIN.map(([text, label]) => JSON.stringify({ text, label })).join('\n') + '\n');
+  await writeFile(data, `${TRAIN.map(([text, label]) => JSON.stringify({ text, label })).join('\n')}\n`);
   const out = join(tmp, 'adapter');
   const args = ['train', '--model', BASE, '--train', data, '--validation', data, '--output', out, '--max-steps', '4', '--batch-size', '6', '--lr', '1e-2'];
   const peftArgs = ['--peft', 'lora', '--lora-r', '4', '--lora-alpha', '8', '--lora-target', 'query,value,dense', '--progress', 'none', '--json', '--max-length', '16'];
@@ -61,7 +61,7 @@ test('train --peft lora, then predict, eval and export from the adapter director
   assert.equal(summary.global_step, 4);
 
   const texts = join(tmp, 'texts.txt');
-  await writeFile(texts, TEXTS.join('\n') + '\n');
+  await writeFile(texts, `${TEXTS.join('\n')}\n`);
   const predicted = lines((await run(process.execPath, [bin, 'predict', '--model', out, '--input', texts, '--json'])).stdout);
   assert.deepEqual(
     predicted.map((r) => r.text),

@@ -279,12 +279,15 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
           .option('--test <file>', 'test data, reported after training')
           .requiredOption('--output <dir>', 'output directory')
           .option('--validation-split <fraction>', 'share of --train held out for validation when --validation is not given', '0.1')
-          .option('--peft <method>', 'parameter-efficient fine-tuning, lora or bitfit: --output holds the adapter, not a full model')
+          .option('--peft <method>', 'parameter-efficient fine-tuning, lora, bitfit, adapter or prompt: --output holds the adapter, not a full model')
           .option('--lora-r <n>', 'LoRA rank (default 8)')
           .option('--lora-alpha <a>', 'LoRA alpha: updates are scaled by alpha/r (default 16)')
           .option('--lora-dropout <p>', 'dropout on the input of the LoRA branch while training (default 0)')
           .option('--lora-target <modules>', 'linear layers LoRA wraps: name suffixes as PEFT matches them, or all-linear (default query,value)')
           .option('--use-rslora', 'rank-stabilised LoRA: scale by alpha/sqrt(r)')
+          .option('--adapter-size <n>', 'bottleneck width of --peft adapter (default 64)')
+          .option('--adapter-placement <where>', 'houlsby (after attention and feed-forward) or pfeiffer (after feed-forward) (default houlsby)')
+          .option('--num-virtual-tokens <n>', 'virtual tokens per layer of --peft prompt (deep prompts, P-tuning v2) (default 20)')
           .option('--json', 'print a JSON summary on stdout'),
       ),
     ),

@@ -90,11 +90,17 @@ export class DropoutMasks {
 
 function resolveDim(d: Dim, dims: ReadonlyMap<string, number>): number {
   if (typeof d === 'number') return d;
-  return d.split('*').reduce((n, part) => {
-    const v = /^\d+$/.test(part) ? Number(part) : dims.get(part);
-    if (v === undefined) throw new Error(`dropout: cannot size symbolic dim "${part}" from the batch`);
-    return n * v;
-  }, 1);
+  // Sums of products, e.g. `4+sequence_length` (keys with a deep prompt's prefix prepended).
+  return d.split('+').reduce(
+    (sum, term) =>
+      sum +
+      term.split('*').reduce((n, part) => {
+        const v = /^\d+$/.test(part) ? Number(part) : dims.get(part);
+        if (v === undefined) throw new Error(`dropout: cannot size symbolic dim "${part}" from the batch`);
+        return n * v;
+      }, 1),
+    0,
+  );
 }
 
 /** `size` scaled Bernoulli values: 0 with probability `ratio`, `1/(1-ratio)` otherwise. */

@@ -24,6 +24,8 @@ import {
   HEAD_CONFIG_FILE,
   type LoraSettings,
   PEFT_KEY_PREFIX,
+  PEFT_METHODS,
+  type PeftMethod,
   PeftError,
   TASK_TYPE_HEADS,
   loraConfigJson,
@@ -31,14 +33,20 @@ import {
   readAdapterConfig,
   taskTypeOfHead,
 } from './config.js';
+import { type AdapterPlacement, BottleneckAdapters, type BottleneckSettings } from './bottleneck.js';
 import { LoraModel } from './lora.js';
+import { DeepPrompts, type PromptSettings } from './prompt.js';
 import { inModules, modulesToSave as defaultModulesToSave } from './modules.js';
 
 /** What {@link applyPeft} sets up. */
 export interface PeftOptions {
-  readonly method: 'lora' | 'bitfit';
+  readonly method: PeftMethod;
   /** LoRA's settings (PEFT's defaults for what is not given). */
   readonly lora?: Partial<LoraSettings>;
+  /** Bottleneck adapters' settings (default size 64, Houlsby placement). */
+  readonly adapter?: Partial<BottleneckSettings>;
+  /** Deep prompts' settings (default 20 virtual tokens). */
+  readonly prompt?: Partial<PromptSettings>;
   /** Modules trained and saved whole (default: the task head, and modules the base checkpoint lacked). */
   readonly modulesToSave?: readonly string[];
   /** Seed of LoRA's A initialisation (default 42). */
@@ -55,10 +63,11 @@ export interface AdapterSaveOptions {
 export class PeftModel {
   private constructor(
     readonly model: PreTrainedModel,
-    readonly method: 'lora' | 'bitfit',
+    readonly method: PeftMethod,
     /** Modules trained and saved whole. */
     readonly modulesToSave: readonly string[],
-    readonly lora: LoraModel | undefined,
+    /** The layers the method adds (none for BitFit). */
+    readonly added: MethodLayers | undefined,
     /** Where the base model came from, as adapter_config.json names it. */
     readonly baseModel: string | undefined,
   ) {}
@@ -66,30 +75,46 @@ export class PeftModel {
   /** Applies a method to a freshly loaded model: adds LoRA's parameters, and decides what trains. */
   static apply(model: PreTrainedModel, opts: PeftOptions): PeftModel {
     const modules = opts.modulesToSave ?? defaultModulesToSave(model);
-    if (opts.method === 'lora') {
-      const lora = LoraModel.attach(model, loraSettings(opts.lora), { exclude: modules, seed: opts.seed });
-      return new PeftModel(model, 'lora', modules, lora, undefined);
+    const init = { seed: opts.seed, initStd: initStdOf(model) };
+    switch (opts.method) {
+      case 'lora':
+        return new PeftModel(model, 'lora', modules, LoraModel.attach(model, loraSettings(opts.lora), { exclude: modules, seed: opts.seed }), undefined);
+      case 'bitfit':
+        return new PeftModel(model, 'bitfit', modules, undefined, undefined);
+      case 'adapter':
+        return new PeftModel(model, 'adapter', modules, BottleneckAdapters.attach(model, bottleneckSettings(opts.adapter), init), undefined);
+      case 'prompt':
+        return new PeftModel(model, 'prompt', modules, DeepPrompts.attach(model, { numVirtualTokens: opts.prompt?.numVirtualTokens ?? 20 }, init), undefined);
     }
-    if (opts.method === 'bitfit') return new PeftModel(model, 'bitfit', modules, undefined, undefined);
-    throw new PeftError('invalid_option', `unknown parameter-efficient method "${String((opts as { method: unknown }).method)}"; use lora or bitfit`, { field: 'peft' });
+    throw new PeftError('invalid_option', `unknown parameter-efficient method "${String((opts as { method: unknown }).method)}"; use ${PEFT_METHODS.join(', ')}`, {
+      field: 'peft',
+    });
   }
 
   /** The same model recording `baseModel` as its base in adapter_config.json (unchanged when undefined). */
   withBaseModel(baseModel: string | undefined): PeftModel {
-    return baseModel === undefined ? this : new PeftModel(this.model, this.method, this.modulesToSave, this.lora, baseModel);
+    return baseModel === undefined ? this : new PeftModel(this.model, this.method, this.modulesToSave, this.added, baseModel);
   }
 
   /** Wraps a model an adapter was loaded onto. */
-  static loaded(model: PreTrainedModel, method: 'lora' | 'bitfit', modules: readonly string[], lora: LoraModel | undefined, baseModel: string | undefined): PeftModel {
-    return new PeftModel(model, method, modules, lora, baseModel);
+  static loaded(model: PreTrainedModel, method: PeftMethod, modules: readonly string[], added: MethodLayers | undefined, baseModel: string | undefined): PeftModel {
+    return new PeftModel(model, method, modules, added, baseModel);
+  }
+
+  /** LoRA's layers, when the method is LoRA. */
+  get lora(): LoraModel | undefined {
+    return this.added instanceof LoraModel ? this.added : undefined;
   }
 
   /** Whether a parameter trains (and is saved in the adapter): LoRA's weights or the biases, and the modules saved whole. */
   isTrainable = (name: string): boolean => {
     if (inModules(name, this.modulesToSave)) return true;
     if (this.method === 'bitfit') return name.endsWith('.bias');
-    return this.lora?.parameterNames().includes(name) ?? false;
+    this.names ??= new Set(this.added?.parameterNames() ?? []);
+    return this.names.has(name);
   };
+
+  private names: Set<string> | undefined;
 
   /** Trainable parameters against all of them. */
   counts(): { trainable: number; total: number } {
@@ -112,7 +137,20 @@ export class PeftModel {
   /** adapter_config.json's contents. */
   configJson(baseModel: string | undefined): Record<string, unknown> {
     const taskType = taskTypeOfHead(this.model.head);
-    if (this.method === 'lora') return loraConfigJson(this.lora!.settings, { taskType, modulesToSave: this.modulesToSave, baseModel });
+    if (this.added instanceof LoraModel) return loraConfigJson(this.added.settings, { taskType, modulesToSave: this.modulesToSave, baseModel });
+    const common = { task_type: taskType ?? null, base_model_name_or_path: baseModel ?? null, modules_to_save: [...this.modulesToSave], inference_mode: true };
+    if (this.added instanceof BottleneckAdapters) {
+      const a = this.added.settings;
+      return {
+        peft_type: 'BOTTLENECK',
+        ...common,
+        adapter_size: a.size,
+        placement: a.placement,
+        non_linearity: a.placement === 'houlsby' ? 'swish' : 'relu',
+        format: 'tuna-bottleneck',
+      };
+    }
+    if (this.added instanceof DeepPrompts) return { peft_type: 'P_TUNING_V2', ...common, num_virtual_tokens: this.added.settings.numVirtualTokens, format: 'tuna-deep-prompt' };
     return {
       peft_type: 'BITFIT',
       task_type: taskType ?? null,
@@ -162,7 +200,7 @@ function headConfigOf(model: PreTrainedModel): Record<string, unknown> | undefin
 /** An adapter directory's files, read and checked. */
 export interface AdapterFiles {
   readonly dir: string;
-  readonly method: 'lora' | 'bitfit';
+  readonly method: PeftMethod;
   readonly config: AdapterConfig | undefined;
   readonly raw: Readonly<Record<string, unknown>>;
   readonly head: HeadKind;
@@ -186,8 +224,8 @@ export async function readAdapter(dir: string): Promise<AdapterFiles> {
       throw new PeftError('file_not_found', `${file}: not found; an adapter directory holds ${ADAPTER_CONFIG_FILE} and ${ADAPTER_WEIGHTS_FILE}`, { file });
     throw new PeftError('invalid_config', `${file}: not valid JSON (${(e as Error).message})`, { file, cause: e });
   }
-  const bitfit = raw?.peft_type === 'BITFIT';
-  const config = bitfit ? undefined : await readAdapterConfig(dir);
+  const method = TUNA_TYPES[String(raw?.peft_type)] ?? 'lora';
+  const config = method !== 'lora' ? undefined : await readAdapterConfig(dir);
   const taskType = config?.taskType ?? (typeof raw.task_type === 'string' ? raw.task_type : 'FEATURE_EXTRACTION');
   const head = TASK_TYPE_HEADS[taskType];
   if (!head)
@@ -224,7 +262,7 @@ export async function readAdapter(dir: string): Promise<AdapterFiles> {
   }
   const mts = config?.modulesToSave ?? (Array.isArray(raw.modules_to_save) ? (raw.modules_to_save as string[]) : []);
   const base = config?.baseModel ?? (typeof raw.base_model_name_or_path === 'string' ? raw.base_model_name_or_path : undefined);
-  return { dir, method: bitfit ? 'bitfit' : 'lora', config, raw, head, modulesToSave: mts, baseModel: base, headConfig, tensors, weightsFile };
+  return { dir, method, config, raw, head, modulesToSave: mts, baseModel: base, headConfig, tensors, weightsFile };
 }
 
 /**
@@ -289,7 +327,7 @@ export function applyAdapter(model: PreTrainedModel, adapter: AdapterFiles, base
   const file = adapter.weightsFile;
   const covered = new Set<string>();
   for (const [name, t] of adapter.tensors) {
-    if (/\.lora_[AB]\.weight$/.test(name)) continue;
+    if (isAddedParameter(name)) continue;
     const p = model.store.get(name);
     if (!p) {
       throw new PeftError(
@@ -318,8 +356,8 @@ export function applyAdapter(model: PreTrainedModel, adapter: AdapterFiles, base
       { file: model.source },
     );
   }
-  const lora = adapter.method === 'lora' ? LoraModel.fromTensors(model, adapter.config!.lora, adapter.tensors, file) : undefined;
-  return PeftModel.loaded(model, adapter.method, adapter.modulesToSave, lora, baseModel ?? adapter.baseModel);
+  const added = addedLayersOf(model, adapter);
+  return PeftModel.loaded(model, adapter.method, adapter.modulesToSave, added, baseModel ?? adapter.baseModel);
 }
 
 /**
@@ -350,8 +388,58 @@ export async function mergeAdapter(dir: string, out: string, opts: LoadAdapterOp
   const peft = await loadAdapterModel(dir, opts);
   const merged = peft.lora ? await peft.lora.merge() : [];
   const model = peft.model;
-  await model.savePretrained(out, { select: (name) => !/\.lora_[AB]\.weight$/.test(name) });
+  if (peft.added && !peft.lora) {
+    throw new PeftError('invalid_option', `${dir}: ${peft.method} layers cannot be merged into the base weights; only LoRA adapters and BitFit export as a plain model`, {
+      field: 'peft',
+    });
+  }
+  await model.savePretrained(out, { select: (name) => !isAddedParameter(name) });
   const tokenizer = hasTokenizerFiles(dir) ? await model.family.loadTokenizer(dir) : await model.loadTokenizer();
   await tokenizer.save(out);
   return { model, merged };
+}
+
+/** What a method adds to a model: its layers' parameters. */
+export type MethodLayers = LoraModel | BottleneckAdapters | DeepPrompts;
+
+/** tuna's own adapter_config.json types (PEFT has none for them) and their methods. */
+const TUNA_TYPES: Readonly<Record<string, PeftMethod>> = { BITFIT: 'bitfit', BOTTLENECK: 'adapter', P_TUNING_V2: 'prompt' };
+
+/** Parameters a method adds (LoRA's A and B, adapters, prefixes), as opposed to base parameters an adapter replaces. */
+function isAddedParameter(name: string): boolean {
+  return /\.(lora_[AB]\.weight|adapter\.(down|up)\.(weight|bias)|prefix\.(key|value))$/.test(name);
+}
+
+function initStdOf(model: PreTrainedModel): number {
+  const std = (model.config as { initializer_range?: unknown }).initializer_range;
+  return typeof std === 'number' ? std : 0.02;
+}
+
+function bottleneckSettings(given: Partial<BottleneckSettings> = {}): BottleneckSettings {
+  const placement: AdapterPlacement = given.placement ?? 'houlsby';
+  if (placement !== 'houlsby' && placement !== 'pfeiffer')
+    throw new PeftError('invalid_option', `adapter placement must be houlsby or pfeiffer, got "${String(placement)}"`, { field: 'adapterPlacement' });
+  return { size: given.size ?? 64, placement };
+}
+
+/** The layers a read adapter adds to `model`, from its saved weights. */
+function addedLayersOf(model: PreTrainedModel, adapter: AdapterFiles): MethodLayers | undefined {
+  const file = adapter.weightsFile;
+  const raw = adapter.raw;
+  const int = (field: string): number => {
+    const v = raw[field];
+    if (!Number.isInteger(v) || (v as number) < 1)
+      throw new PeftError('invalid_config', `${join(adapter.dir, ADAPTER_CONFIG_FILE)}: ${field} must be a positive integer, got ${JSON.stringify(v)}`, { field });
+    return v as number;
+  };
+  switch (adapter.method) {
+    case 'lora':
+      return LoraModel.fromTensors(model, adapter.config!.lora, adapter.tensors, file);
+    case 'adapter':
+      return BottleneckAdapters.fromTensors(model, bottleneckSettings({ size: int('adapter_size'), placement: raw.placement as AdapterPlacement }), adapter.tensors, file);
+    case 'prompt':
+      return DeepPrompts.fromTensors(model, { numVirtualTokens: int('num_virtual_tokens') }, adapter.tensors, file);
+    case 'bitfit':
+      return undefined;
+  }
 }

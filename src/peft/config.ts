@@ -21,8 +21,8 @@ export const PEFT_KEY_PREFIX = 'base_model.model.';
 export const PEFT_FORMAT_VERSION = '0.21.0';
 
 /** The methods tuna trains. */
-export type PeftMethod = 'lora' | 'bitfit';
-export const PEFT_METHODS: readonly PeftMethod[] = ['lora', 'bitfit'];
+export type PeftMethod = 'lora' | 'bitfit' | 'adapter' | 'prompt';
+export const PEFT_METHODS: readonly PeftMethod[] = ['lora', 'bitfit', 'adapter', 'prompt'];
 
 /** Which linear layers LoRA wraps: module-name suffixes (`query`, `dense`), `all-linear`, or a regular expression matching whole module names. */
 export type LoraTargets = readonly string[] | RegExp | 'all-linear';
@@ -122,7 +122,7 @@ export async function readAdapterConfig(dir: string): Promise<AdapterConfig> {
   const fail = (field: string, what: string) => new PeftError('invalid_config', `${file}: ${field} ${what}`, { file, field });
   const type = raw.peft_type;
   if (type !== 'LORA') {
-    throw fail('peft_type', `is ${JSON.stringify(type)}; tuna loads LoRA adapters (peft_type "LORA"); BitFit checkpoints are partial model.safetensors files, see docs/peft.md`);
+    throw fail('peft_type', `is ${JSON.stringify(type)}; tuna loads PEFT's LoRA adapters (peft_type "LORA") and its own BITFIT, BOTTLENECK and P_TUNING_V2 layouts (docs/peft.md)`);
   }
   if (raw.use_dora === true) throw fail('use_dora', 'is true: DoRA adapters are not supported by tuna yet; use a plain LoRA adapter');
   if (raw.fan_in_fan_out === true) throw fail('fan_in_fan_out', 'is true: that layout is for Conv1D models (GPT-2), not BERT-family encoders');

@@ -29,3 +29,5 @@ export {
 export { LoraModel, type LoraSite, isLoraParameter, isTargeted } from './lora.js';
 export { type LinearSite, linearSites, modulesToSave } from './modules.js';
 export { type PeftTrainingOptions, peftForTraining, restoreAdapterWeights } from './training.js';
+export { type AdapterPlacement, BottleneckAdapters, type BottleneckSettings } from './bottleneck.js';
+export { DeepPrompts, type PromptSettings } from './prompt.js';

@@ -10,7 +10,7 @@ import { ADAPTER_WEIGHTS_FILE, PEFT_KEY_PREFIX, PEFT_METHODS, type PeftMethod, P
 
 /** Parameter-efficient settings of a training run. */
 export interface PeftTrainingOptions {
-  /** The method: `lora` or `bitfit`. */
+  /** The method: `lora`, `bitfit`, `adapter` (bottleneck adapters) or `prompt` (deep prompts, P-tuning v2). */
   readonly method: PeftMethod;
   /** LoRA rank (default 8). */
   readonly loraR?: number;
@@ -22,6 +22,12 @@ export interface PeftTrainingOptions {
   readonly loraTarget?: readonly string[] | 'all-linear';
   /** Rank-stabilised scaling alpha / sqrt(r) (default false). */
   readonly useRslora?: boolean;
+  /** Bottleneck width of `adapter` (default 64). */
+  readonly adapterSize?: number;
+  /** Where `adapter` puts adapters: `houlsby` (after attention and feed-forward, default) or `pfeiffer` (after feed-forward). */
+  readonly adapterPlacement?: 'houlsby' | 'pfeiffer';
+  /** Virtual tokens per layer of `prompt` (default 20). */
+  readonly numVirtualTokens?: number;
   /** Modules trained and saved whole (default: the task head, and what the base checkpoint lacked). */
   readonly modulesToSave?: readonly string[];
   /** `base_model_name_or_path` the adapter records (default: the base's directory, absolute). */
@@ -38,9 +44,11 @@ export function peftForTraining(model: PreTrainedModel, given: PeftMethod | Peft
   if (!PEFT_METHODS.includes(o.method)) {
     throw new PeftError('invalid_option', `peft method "${String(o.method)}" is not one tuna trains; use ${PEFT_METHODS.join(' or ')}`, { field: 'peft' });
   }
-  if (o.method !== 'lora') {
-    const lora = (['loraR', 'loraAlpha', 'loraDropout', 'loraTarget', 'useRslora'] as const).find((k) => o[k] !== undefined);
-    if (lora) throw new PeftError('invalid_option', `${lora} applies to LoRA; it means nothing with peft "${o.method}"`, { field: lora });
+  const owners = { lora: ['loraR', 'loraAlpha', 'loraDropout', 'loraTarget', 'useRslora'], adapter: ['adapterSize', 'adapterPlacement'], prompt: ['numVirtualTokens'] } as const;
+  for (const [method, keys] of Object.entries(owners)) {
+    if (method === o.method) continue;
+    const stray = keys.find((k) => o[k] !== undefined);
+    if (stray) throw new PeftError('invalid_option', `${stray} applies to peft "${method}"; it means nothing with peft "${o.method}"`, { field: stray });
   }
   const targets = o.loraTarget;
   return PeftModel.apply(model, {
@@ -52,6 +60,8 @@ export function peftForTraining(model: PreTrainedModel, given: PeftMethod | Peft
       ...(targets !== undefined ? { targetModules: targets === 'all-linear' ? 'all-linear' : [...targets] } : {}),
       ...(o.useRslora !== undefined ? { useRslora: o.useRslora } : {}),
     },
+    adapter: { ...(o.adapterSize !== undefined ? { size: o.adapterSize } : {}), ...(o.adapterPlacement !== undefined ? { placement: o.adapterPlacement } : {}) },
+    prompt: o.numVirtualTokens !== undefined ? { numVirtualTokens: o.numVirtualTokens } : {},
     ...(o.modulesToSave ? { modulesToSave: o.modulesToSave } : {}),
     ...(seed !== undefined ? { seed } : {}),
   }).withBaseModel(o.baseModel);

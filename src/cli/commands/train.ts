@@ -3,7 +3,7 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { PEFT_METHODS, type PeftMethod, type PeftTrainingOptions } from '../../peft/index.js';
+import { type AdapterPlacement, PEFT_METHODS, type PeftMethod, type PeftTrainingOptions } from '../../peft/index.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { resolveModel } from '../../io/hub.js';
 import { AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer } from '../../models/auto.js';
@@ -88,17 +88,30 @@ export interface TrainOptions extends Omit<DataOptions, 'labelList'> {
   readonly loraDropout?: string;
   readonly loraTarget?: string;
   readonly useRslora?: boolean;
+  readonly adapterSize?: string;
+  readonly adapterPlacement?: string;
+  readonly numVirtualTokens?: string;
 }
 
-/** `--peft` and the LoRA flags as the Trainer's settings; undefined without `--peft`. */
+const PLACEMENTS = ['houlsby', 'pfeiffer'] as const;
+
+/** `--peft` and its method's flags as the Trainer's settings; undefined without `--peft`. */
 export function peftFlags(o: TrainOptions, base: string): PeftTrainingOptions | undefined {
-  const lora = o.loraR ?? o.loraAlpha ?? o.loraDropout ?? o.loraTarget ?? (o.useRslora ? 'on' : undefined);
-  if (o.peft === undefined) {
-    if (lora !== undefined) throw new CliError('usage', '--lora-r, --lora-alpha, --lora-dropout, --lora-target and --use-rslora need --peft lora');
-    return undefined;
+  const owned = {
+    lora: o.loraR ?? o.loraAlpha ?? o.loraDropout ?? o.loraTarget ?? (o.useRslora ? 'on' : undefined),
+    adapter: o.adapterSize ?? o.adapterPlacement,
+    prompt: o.numVirtualTokens,
+  };
+  const method = o.peft === undefined ? undefined : (choice('--peft', o.peft, PEFT_METHODS) as PeftMethod);
+  const flags = {
+    lora: '--lora-r, --lora-alpha, --lora-dropout, --lora-target and --use-rslora',
+    adapter: '--adapter-size and --adapter-placement',
+    prompt: '--num-virtual-tokens',
+  };
+  for (const [m, given] of Object.entries(owned)) {
+    if (given !== undefined && m !== method) throw new CliError('usage', `${flags[m as keyof typeof flags]} apply to --peft ${m}${method ? `, not --peft ${method}` : ''}`);
   }
-  const method = choice('--peft', o.peft, PEFT_METHODS) as PeftMethod;
-  if (method !== 'lora' && lora !== undefined) throw new CliError('usage', `the --lora-* flags apply to --peft lora, not --peft ${method}`);
+  if (method === undefined) return undefined;
   const targets = o.loraTarget?.split(',').flatMap((t) => (t.trim() === '' ? [] : [t.trim()]));
   if (targets !== undefined && targets.length === 0) throw new CliError('usage', '--lora-target is empty: name linear layers, e.g. query,value');
   return {
@@ -108,6 +121,9 @@ export function peftFlags(o: TrainOptions, base: string): PeftTrainingOptions | 
     ...(o.loraDropout !== undefined ? { loraDropout: number('--lora-dropout', o.loraDropout, { min: 0, max: 0.99 }) } : {}),
     ...(targets !== undefined ? { loraTarget: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets } : {}),
     ...(o.useRslora ? { useRslora: true } : {}),
+    ...(o.adapterSize !== undefined ? { adapterSize: integer('--adapter-size', o.adapterSize, 1) } : {}),
+    ...(o.adapterPlacement !== undefined ? { adapterPlacement: choice('--adapter-placement', o.adapterPlacement, PLACEMENTS) as AdapterPlacement } : {}),
+    ...(o.numVirtualTokens !== undefined ? { numVirtualTokens: integer('--num-virtual-tokens', o.numVirtualTokens, 1) } : {}),
     // A local base is recorded by its absolute path (PEFT reads it from any working directory), a Hub id as it is.
     baseModel: existsSync(base) ? resolve(base) : base,
   };
