@@ -58,6 +58,12 @@ test('dense search: cosine of the query: and passage: embeddings, exact equal to
   } finally {
     await embed.dispose();
   }
+  // Several queries at once: each as if alone (queries are embedded together, then searched one by one).
+  const many = ['weather today', 'cat and dog in the park', 'send money to a bank account'];
+  for (const exact of [true, false]) {
+    const together = await index.searchMany(many, { topK: 3, exact });
+    for (const [i, q] of many.entries()) assert.deepEqual(together[i], await index.search(q, { topK: 3, exact }), `${q} (exact ${exact})`);
+  }
   const [hit] = await index.search('how do i reset my password', { topK: 1, retriever: 'bm25' });
   assert.deepEqual(hit, { id: 'en1', score: hit!.score, title: 'Passwords', text: docs[0]!.text });
 });

@@ -10,6 +10,14 @@ import type { Index as UsearchIndex, Matches } from 'usearch';
 const usearch = createRequire(import.meta.url)('usearch') as typeof import('usearch').default;
 import type { AnnParameters } from './manifest.js';
 
+/**
+ * `v` as an array that starts its buffer: usearch's native calls read a typed array from the start
+ * of its buffer, ignoring a view's offset, so views into a larger matrix are copied.
+ */
+function own(v: Float32Array): Float32Array {
+  return v.byteOffset === 0 ? v : v.slice();
+}
+
 /** A vector key and its score (the inner product: the cosine for unit-length vectors). */
 export interface KeyScore {
   readonly key: number;
@@ -80,7 +88,7 @@ export class VectorMatrix {
   exactSearch(query: Float32Array, k: number): { row: number; score: number }[] {
     const n = Math.min(k, this.count);
     if (n === 0) return [];
-    const m = usearch.exactSearch(this.rows(), query, this.dimension, n, usearch.MetricKind.IP, 0) as Matches;
+    const m = usearch.exactSearch(this.rows(), own(query), this.dimension, n, usearch.MetricKind.IP, 0) as Matches;
     return Array.from(m.keys, (key, i) => ({ row: Number(key), score: 1 - m.distances[i]! }));
   }
 }
@@ -114,7 +122,7 @@ export class AnnIndex {
     if (keys.length === 0) return;
     this.index.add(
       BigUint64Array.from(keys, (k) => BigInt(k)),
-      vectors.subarray(0, keys.length * this.dimension),
+      own(vectors.subarray(0, keys.length * this.dimension)),
       0,
     );
   }
@@ -128,7 +136,7 @@ export class AnnIndex {
   /** The about `k` nearest keys by inner product, best first. */
   search(query: Float32Array, k: number): KeyScore[] {
     if (this.size === 0 || k < 1) return [];
-    const m = this.index.search(query, k, 0);
+    const m = this.index.search(own(query), k, 0);
     return Array.from(m.keys, (key, i) => ({ key: Number(key), score: 1 - m.distances[i]! }));
   }
 
