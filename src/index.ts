@@ -219,6 +219,9 @@ export {
 export { textRankingPipeline } from './pipelines/text-ranking.js';
 export type { TextRankingInput, TextRankingOptions, TextRankingPipeline, TextRankingPredictOptions, TextRankingResult } from './pipelines/types.js';
 
+// Parameter-efficient fine-tuning (LoRA, BitFit, bottleneck adapters, deep prompts; Hugging Face PEFT's adapter files)
+export * from './peft/index.js';
+
 // Search indexes (dense vectors with exact and HNSW search, BM25, hybrid ranking, reranking) and retrieval metrics on BEIR files
 export * from './retrieval/index.js';
 
