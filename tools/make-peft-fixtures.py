@@ -81,7 +81,8 @@ def make_base(target):
 def load_base(base, **labels):
     from transformers import AutoModelForSequenceClassification
 
-    model = AutoModelForSequenceClassification.from_pretrained(base, **labels)
+    # float32 whatever the checkpoint stores (transformers otherwise computes an F16 checkpoint in float16)
+    model = AutoModelForSequenceClassification.from_pretrained(base, dtype=torch.float32, **labels)
     model.eval()
     return model
 
