@@ -495,7 +495,8 @@ export class SearchIndex {
     const deleted = unique.filter((id) => this.rowOf.has(id));
     this.remove(deleted);
     if (deleted.length) this.updated = new Date().toISOString();
-    return { deleted, missing: unique.filter((id) => !deleted.includes(id)) };
+    const gone = new Set(deleted);
+    return { deleted, missing: unique.filter((id) => !gone.has(id)) };
   }
 
   /** The best hits for one query. See {@link SearchOptions}. */
