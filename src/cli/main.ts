@@ -395,7 +395,9 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
   serveCommandOptions(
     program
       .command('serve')
-      .description('serve models over HTTP: POST /v1/classify, /v1/ner, /v1/embed, /v1/fill-mask (and /v1/search with --index) with micro-batching; /v1/models, /healthz, /readyz, /metrics and a web page at /')
+      .description(
+        'serve models over HTTP: POST /v1/classify, /v1/ner, /v1/embed, /v1/fill-mask (and /v1/search with --index) with micro-batching; /v1/models, /healthz, /readyz, /metrics and a web page at /',
+      )
       .option('--model <dir>', 'checkpoint directory, or NAME=DIR; repeat for several models (the first serving a task is its default)', (v: string, all?: string[]) => [
         ...(all ?? []),
         v,
