@@ -1,10 +1,12 @@
 // POST /v1/search on a real tuna server: two indexes by name (one without BM25), a cross-encoder
-// for reranking, answers equal to the library's, concurrent queries batched, validation errors.
+// for reranking, answers equal to the library's, concurrent queries batched, validation errors;
+// and `tuna serve --index` from the command line.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { run } from '../src/cli/main.js';
 import { readCorpus, SearchIndex } from '../src/retrieval/index.js';
 import { type TunaServer, startServer } from '../src/serve/server.js';
 import { get, post } from './helpers/serve.js';
@@ -102,4 +104,23 @@ test('errors: unknown index, both or neither of query/queries, blank query, bad 
   }
   const r = await fetch(`${base}/v1/search`);
   assert.equal(r.status, 405);
+});
+
+test('tuna serve --index NAME=DIR alone (no --model) serves /v1/search until SIGTERM', async () => {
+  let stderr = '';
+  const done = run(['serve', '--index', `kb=${join(work, 'faq')}`, '--port', '0', '--threads', '1'], { stdout: () => {}, stderr: (s) => void (stderr += s) });
+  let address: string | undefined;
+  for (let i = 0; i < 400 && address === undefined; i++) {
+    address = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
+    if (address === undefined) await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.ok(address, stderr);
+  assert.match(stderr, /index kb: 24 documents, dense, bm25, hybrid/);
+  const r = await post(address, '/v1/search', { index: 'kb', query: '退货政策是什么', parameters: { retriever: 'bm25', top_k: 1, return_documents: false } });
+  assert.deepEqual(
+    r.body.map((h: { id: string }) => h.id),
+    ['zh6'],
+  );
+  process.emit('SIGTERM', 'SIGTERM');
+  assert.equal(await done, 0);
 });
