@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { RetrievalError } from './errors.js';
 
 /** `format` of every manifest. */
@@ -111,7 +111,7 @@ export async function modelFingerprint(dir: string): Promise<string> {
         if (sub.isFile() && sub.name.endsWith('.safetensors')) weights.push(`${entry.name}/${sub.name}`);
     }
   }
-  for (const w of weights.sort()) h.update(`${relative('.', w)}\0${(await stat(join(dir, w))).size}\0`);
+  for (const w of weights.sort()) h.update(`${w}\0${(await stat(join(dir, w))).size}\0`);
   return `sha256:${h.digest('hex')}`;
 }
 
