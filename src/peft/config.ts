@@ -94,7 +94,7 @@ export function checkLoraSettings(s: LoraSettings, where = 'LoRA settings'): Lor
   return s;
 }
 
-/** LoRA settings with PEFT's defaults for what is not given. */
+/** LoRA settings with tuna's defaults for what is not given: r 8, alpha 16 (scale 2), dropout 0, query and value, no rsLoRA. */
 export function loraSettings(given: Partial<LoraSettings> = {}): LoraSettings {
   return checkLoraSettings({
     r: given.r ?? 8,
