@@ -1,12 +1,12 @@
 /**
  * Every model family at one size, side by side: a random-init sequence classifier (4 layers, hidden
- * 256, 4 heads, FFN 1024, vocabulary 8192, 3 labels) fine-tuned by `tuna train` at batch 32 x 128
+ * 256, 4 heads, FFN 1024, vocabulary 30522 as BERT-base's unless `--vocab N`, 3 labels) fine-tuned by `tuna train` at batch 32 x 128
  * tokens (dropout on, AdamW, clipping, linear schedule) and run by the text-classification pipeline
  * at batch 32 x 128. Prints training samples/s and inference texts/s per family, each relative to
  * BERT; with `--python PY` (a python with torch and transformers), the same training step and
  * forward pass in transformers on the same config.json, and tuna's speed-up over it.
  *
- *   npm run bench:families [-- --steps 12 --python /path/to/python --families bert,roberta]
+ *   npm run bench:families [-- --steps 30 --python /path/to/python --families bert,roberta --vocab 30522]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,13 +22,14 @@ const { values: args } = parseArgs({
     threads: { type: 'string' },
     python: { type: 'string' },
     families: { type: 'string' },
+    vocab: { type: 'string', default: '30522' },
   },
 });
 const steps = Number(args.steps);
 const threads = args.threads ? Number(args.threads) : defaultThreads();
 const B = 32;
 const S = 128;
-const V = 8192;
+const V = Number(args.vocab);
 const root = new URL('..', import.meta.url).pathname;
 const bin = join(root, 'bin', 'tuna.js');
 

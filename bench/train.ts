@@ -6,7 +6,7 @@
  * peak measured in the same run, peak resident memory, and the same step in PyTorch when
  * `python3 -c "import torch"` works.
  *
- *   npm run bench:train [-- --steps 30 --threads N]
+ *   npm run bench:train [-- --steps 30 --threads N --python /path/to/python-with-torch]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ import { loadTextExamples } from '../src/data/index.js';
 import { flops, graphGemms, shapeMatchedPeak } from './peak.js';
 
 const { values: args } = parseArgs({
-  options: { steps: { type: 'string', default: '30' }, threads: { type: 'string' } },
+  options: { steps: { type: 'string', default: '30' }, threads: { type: 'string' }, python: { type: 'string' } },
 });
 const steps = Number(args.steps);
 const threads = args.threads ? Number(args.threads) : defaultThreads();
@@ -89,6 +89,7 @@ const run = spawnSync(
     'train',
     '--model',
     modelDir,
+    '--from-scratch',
     '--train',
     join(dir, 'train.csv'),
     '--output',
@@ -133,7 +134,7 @@ for (const r of peak.rows) console.log(r);
 console.log(`  session peak before ${peakBefore.session.toFixed(0)}, after ${peakAfter.session.toFixed(0)} GFLOP/s`);
 
 // ------------------------------------------------------------ PyTorch, same step
-const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
+const python = [...(args.python ? [args.python] : []), 'python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
 let torchRow: { train_samples_per_s: number; peak_rss_mb: number; version: string } | undefined;
 if (python) {
   const r = spawnSync(python, [join(root, 'bench/torch_bert.py'), '4', '256', '4', '1024', String(threads), 'train'], { encoding: 'utf8' });
