@@ -5,7 +5,7 @@
  * after the same budget (epochs, batch, schedule) for each method, each at its own learning rate.
  * Every method runs in its own process, so peak memory is its own.
  *
- *   npm run bench:peft [-- --train-rows 3000 --epochs 2 --methods full,lora,bitfit --full-lr 3e-4 --lora-lr 2e-3]
+ *   npm run bench:peft [-- --train-rows 3000 --epochs 2 --methods full,lora,bitfit,adapter,prompt --full-lr 3e-4 --lora-lr 2e-3 --lora-target query,value]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -32,6 +32,7 @@ const { values: args } = parseArgs({
     'adapter-lr': { type: 'string', default: '2e-3' },
     'prompt-lr': { type: 'string', default: '1e-2' },
     'lora-r': { type: 'string', default: '8' },
+    'lora-target': { type: 'string', default: 'query,value' },
     threads: { type: 'string' },
     run: { type: 'string' },
   },
@@ -72,7 +73,12 @@ async function runOne(method: string): Promise<void> {
     method === 'full'
       ? undefined
       : method === 'lora'
-        ? { method: 'lora' as const, loraR: Number(args['lora-r']), loraAlpha: 2 * Number(args['lora-r']), loraTarget: ['query', 'value'] }
+        ? {
+            method: 'lora' as const,
+            loraR: Number(args['lora-r']),
+            loraAlpha: 2 * Number(args['lora-r']),
+            loraTarget: args['lora-target'] === 'all-linear' ? ('all-linear' as const) : args['lora-target']!.split(','),
+          }
         : { method: method as 'bitfit' | 'adapter' | 'prompt' };
   const trainer = new Trainer({
     model,
