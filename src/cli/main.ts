@@ -26,7 +26,7 @@ import { LEARNING_RATE_HELP, type TrainOptions, trainCommand, trainCommandOption
 import { isTunaError } from '../errors.js';
 import { CliError, oneLine } from './errors.js';
 import { type Output, processOutput, toJson } from './output.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../io/version.js';
 
 /** State shared by a command's action and the error handler of one run. */
 interface RunState {

@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Session } from '../runtime/session.js';
 import { type HostTensor, hostTensor } from '../runtime/tensor.js';
-import { packageVersion } from '../cli/version.js';
+import { packageVersion } from '../io/version.js';
 import { type ExportGraph, type ExportTask, buildExportModel } from './build.js';
 import { ExportError } from './errors.js';
 import { convertWeightsToFloat16 } from './float16.js';

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join, resolve } from 'node:path';
-import { packageVersion } from '../cli/version.js';
+import { packageVersion } from '../io/version.js';
 import { TunaError } from '../errors.js';
 import { syncDirectory, writeFileAtomic } from '../io/atomic.js';
 import { readConfig } from '../io/checkpoint.js';

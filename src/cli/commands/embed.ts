@@ -22,7 +22,7 @@ import { defaultLearningRate } from '../../train/arguments.js';
 import { prepareOutputDir } from '../../train/output-dir.js';
 import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
-import { packageVersion } from '../version.js';
+import { packageVersion } from '../../io/version.js';
 import { asError, choice, integer, number } from './options.js';
 
 /** Options of `tuna embed`, as commander parses them. */

@@ -20,7 +20,7 @@ import { progressCallback } from '../../train/progress.js';
 import { Trainer } from '../../train/trainer.js';
 import { CliError } from '../errors.js';
 import { type Output, processOutput, toJson } from '../output.js';
-import { packageVersion } from '../version.js';
+import { packageVersion } from '../../io/version.js';
 import { trainInterruptibly } from './interruptible.js';
 import { asError, choice, integer } from './options.js';
 import { inLockedOutput, startRun } from './run-start.js';
