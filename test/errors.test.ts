@@ -44,6 +44,8 @@ const SAMPLES: Record<string, readonly unknown[]> = {
   QueueFullError: ['8 inputs are already waiting for model m'],
   ExportError: ['checkpoint_not_found', 'ckpt: no such checkpoint directory', { file: 'ckpt' }],
   CliError: ['usage', '--port must be an integer'],
+  PeftError: ['invalid_model', 'adapter_config.json: r must be a positive integer', { file: 'adapter_config.json', field: 'r' }],
+  RetrievalError: ['invalid_input', 'corpus.jsonl:4: the id "a" was already used on line 1', { file: 'corpus.jsonl' }],
 };
 
 /** The error classes of tuna's public API (src/index.ts), and those of the tokenizer and CLI modules. */
