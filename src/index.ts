@@ -218,6 +218,16 @@ export {
 } from './sentence/cross-encoder.js';
 export { textRankingPipeline } from './pipelines/text-ranking.js';
 export type { TextRankingInput, TextRankingOptions, TextRankingPipeline, TextRankingPredictOptions, TextRankingResult } from './pipelines/types.js';
+export { DEFAULT_HYPOTHESIS_TEMPLATE, ZERO_SHOT_MODES, zeroShotClassificationPipeline } from './pipelines/zero-shot-classification.js';
+export type {
+  CandidateLabels,
+  ZeroShotClassificationCall,
+  ZeroShotClassificationOptions,
+  ZeroShotClassificationPipeline,
+  ZeroShotClassificationResult,
+  ZeroShotMode,
+  ZeroShotPipelineOptions,
+} from './pipelines/zero-shot-types.js';
 
 // Parameter-efficient fine-tuning (LoRA, BitFit, bottleneck adapters, deep prompts; Hugging Face PEFT's adapter files)
 export * from './peft/index.js';

@@ -49,6 +49,7 @@ const REMEDY: Record<PipelineTask, string> = {
   'fill-mask': 'Use the pre-trained checkpoint it was fine-tuned from.',
   'feature-extraction': '',
   'text-ranking': 'Train one with `tuna train --task cross-encoder`.',
+  'zero-shot-classification': "For a masked LM load it with { mode: 'cloze' }, for a sentence-embedding model { mode: 'embedding' }.",
 };
 
 const HEAD_NAMES: Record<PipelineTask, string> = {
@@ -57,11 +58,12 @@ const HEAD_NAMES: Record<PipelineTask, string> = {
   'fill-mask': 'a masked-LM head',
   'feature-extraction': 'an encoder',
   'text-ranking': 'a sequence-classification head',
+  'zero-shot-classification': 'a sequence-classification head trained for natural language inference',
 };
 
-/** The model task whose head a pipeline task runs (text-ranking: a sequence classifier). */
+/** The model task whose head a pipeline task runs (text-ranking and zero-shot NLI: a sequence classifier). */
 function modelTaskOf(task: PipelineTask): ModelTask {
-  return task === 'text-ranking' ? 'text-classification' : task;
+  return task === 'text-ranking' || task === 'zero-shot-classification' ? 'text-classification' : task;
 }
 
 function wrongTask(dir: string, task: PipelineTask, family: ModelFamily, architectures: readonly string[], needs?: string): PipelineError {

@@ -6,6 +6,8 @@ import { fillMaskPipeline } from './fill-mask.js';
 import { textClassificationPipeline } from './text-classification.js';
 import { textRankingPipeline } from './text-ranking.js';
 import { tokenClassificationPipeline } from './token-classification.js';
+import { zeroShotClassificationPipeline } from './zero-shot-classification.js';
+import type { ZeroShotPipelineOptions } from './zero-shot-types.js';
 import type { PipelineByTask, PipelineOptions, PipelineTask } from './types.js';
 
 /** Other names of tasks, as transformers uses them. */
@@ -20,7 +22,11 @@ const FACTORIES: { [T in PipelineTask]: (model: string, opts: PipelineOptions) =
   'fill-mask': fillMaskPipeline,
   'feature-extraction': featureExtractionPipeline,
   'text-ranking': textRankingPipeline,
+  'zero-shot-classification': zeroShotClassificationPipeline,
 };
+
+/** Load options only some tasks take, with their snake_case spellings. */
+const TASK_LOAD_OPTIONS: Readonly<Partial<Record<PipelineTask, Readonly<Record<string, string>>>>> = { 'zero-shot-classification': { mode: 'mode' } };
 
 /** The task names {@link pipeline} accepts. */
 export const PIPELINE_TASKS = Object.keys(FACTORIES) as PipelineTask[];
@@ -50,12 +56,13 @@ export const PIPELINE_TASKS = Object.keys(FACTORIES) as PipelineTask[];
  * @throws PipelineError `unknown_task` for another task name; `wrong_task` when the checkpoint has
  * no head for the task (e.g. token-classification on a sequence classifier); `invalid_option`.
  */
+export function pipeline(task: 'zero-shot-classification', model: string, opts?: ZeroShotPipelineOptions): Promise<PipelineByTask['zero-shot-classification']>;
 export function pipeline<T extends PipelineTask>(task: T, model: string, opts?: PipelineOptions): Promise<PipelineByTask[T]>;
 export function pipeline(task: 'sentiment-analysis', model: string, opts?: PipelineOptions): Promise<PipelineByTask['text-classification']>;
 export function pipeline(task: 'ner', model: string, opts?: PipelineOptions): Promise<PipelineByTask['token-classification']>;
 export async function pipeline(taskOrAlias: string, model: string, rawOpts: PipelineOptions = {}): Promise<PipelineByTask[PipelineTask]> {
   const task = Object.hasOwn(ALIASES, taskOrAlias) ? ALIASES[taskOrAlias]! : taskOrAlias;
-  const opts = callOptions<PipelineOptions>(rawOpts, LOAD_OPTIONS);
+  const opts = callOptions<PipelineOptions>(rawOpts, { ...LOAD_OPTIONS, ...(Object.hasOwn(TASK_LOAD_OPTIONS, task) ? TASK_LOAD_OPTIONS[task as PipelineTask] : {}) });
   const factory = (FACTORIES as Record<string, (model: string, opts: PipelineOptions) => Promise<PipelineByTask[PipelineTask]>>)[task];
   if (!Object.hasOwn(FACTORIES, task) || factory === undefined) {
     throw new PipelineError(

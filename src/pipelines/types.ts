@@ -1,9 +1,12 @@
 /** Public types of the inference pipelines: task names, inputs, options, results, pipeline objects. */
 import type { HubOptions } from '../io/hub.js';
 import type { ModelConfig, ModelTask, Tokenizer } from '../models/registry.js';
+import type { ZeroShotClassificationPipeline } from './zero-shot-types.js';
+
+export type * from './zero-shot-types.js';
 
 /** The tasks {@link pipeline} builds (`text-ranking` runs a sequence classifier as a cross-encoder). */
-export type PipelineTask = ModelTask | 'text-ranking';
+export type PipelineTask = ModelTask | 'text-ranking' | 'zero-shot-classification';
 
 /** Options of {@link pipeline}, fixed for the pipeline's lifetime. */
 export interface PipelineOptions {
@@ -355,6 +358,7 @@ export interface PipelineByTask {
   'fill-mask': FillMaskPipeline;
   'feature-extraction': FeatureExtractionPipeline;
   'text-ranking': TextRankingPipeline;
+  'zero-shot-classification': ZeroShotClassificationPipeline;
 }
 
 /** Any pipeline. */
