@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { inspectCommand } from './commands/inspect.js';
+import { addAssistantCommands } from './commands/assistant.js';
 import { opsCommand } from './commands/ops.js';
 import { type DemoOptions, demoCommand } from './commands/demo.js';
 import { type EmbedOptions, embedCommand } from './commands/embed.js';
@@ -466,6 +467,8 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     .action(async (opts: DemoOptions) => {
       await demoCommand(opts, out);
     });
+
+  addAssistantCommands(program, out, state);
 
   return program;
 }

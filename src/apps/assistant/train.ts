@@ -1,0 +1,247 @@
+/**
+ * Training an assistant from its configuration: the intent classifier (fine-tuned with the
+ * Trainer on a stratified split of the examples), temperature scaling and the out-of-scope rule
+ * fitted on the validation part, and the FAQ index; written as a new version of a model directory.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  AutoModelForSequenceClassification,
+  AutoTokenizer,
+  LabelMap,
+  SearchIndex,
+  Trainer,
+  type IndexDocument,
+  pipeline,
+  stratifiedSplit,
+  textFeatures,
+  writeFileAtomic,
+} from '../../index.js';
+import { expectedCalibrationError, fitTemperature, negativeLogLikelihood, quantile, softmax, topTwo, tuneThresholds } from './calibration.js';
+import type { AssistantConfig, FaqEntry } from './config.js';
+import { CLASSIFIER_DIR, FAQ_DIR, MANIFEST, VERSIONS, nextVersion, setCurrentVersion } from './versions.js';
+
+/** The manifest of a trained version (`assistant.json`). */
+export interface AssistantManifest {
+  readonly format: 'tuna-assistant';
+  readonly format_version: 1;
+  readonly version: number;
+  readonly name: string;
+  readonly created: string;
+  readonly base_model: string;
+  /** Intent names in the classifier's label order. */
+  readonly intents: readonly string[];
+  readonly responses: Readonly<Record<string, { readonly response?: string; readonly action?: string }>>;
+  readonly temperature: number;
+  readonly thresholds: {
+    readonly confidence: number;
+    readonly margin: number;
+    readonly faq: number;
+    /** How confidence and margin were chosen: `configured`, `out-of-scope examples` or `quantile`. */
+    readonly method: string;
+    readonly faq_method: string;
+  };
+  readonly calibration: {
+    readonly validation_examples: number;
+    readonly out_of_scope_examples: number;
+    readonly nll_before: number;
+    readonly nll_after: number;
+    readonly ece_before: number;
+    readonly ece_after: number;
+    readonly accuracy: number;
+  };
+  readonly faq: { readonly entries: number; readonly retriever: 'dense' | 'bm25' | 'hybrid' } | null;
+  readonly handoff: { readonly webhook?: string; readonly retries: number; readonly timeout_ms: number };
+  readonly database: string;
+  readonly messages: { readonly fallback: string; readonly clarify: string; readonly handoff: string };
+  readonly training: { readonly examples: number; readonly steps: number; readonly seconds: number; readonly epochs: number; readonly learning_rate: number | null };
+}
+
+/** What {@link trainAssistant} returns. */
+export interface TrainAssistantResult {
+  readonly version: number;
+  /** The version directory written. */
+  readonly dir: string;
+  readonly manifest: AssistantManifest;
+}
+
+/** Options of {@link trainAssistant}. */
+export interface TrainAssistantOptions {
+  /** Progress lines. */
+  readonly log?: (line: string) => void;
+}
+
+/** A labelled utterance. */
+interface Utterance {
+  readonly text: string;
+  readonly label: string;
+}
+
+/** The documents of the FAQ index: the question as title, the answer as text. */
+export function faqDocuments(entries: readonly FaqEntry[]): IndexDocument[] {
+  return entries.map((e) => ({ id: e.id, title: e.question, text: e.answer, metadata: { question: e.question } }));
+}
+
+/** The dense (cosine) score of each query's best FAQ entry. */
+async function bestScores(index: SearchIndex, queries: readonly string[]): Promise<number[]> {
+  if (queries.length === 0) return [];
+  return (await index.searchMany(queries, { topK: 1, retriever: 'dense', exact: true, returnDocuments: false })).map((h) => h[0]?.score ?? 0);
+}
+
+/**
+ * Trains an assistant into `outputDir/versions/N/` (N one more than the last) and points
+ * `outputDir/current` at it once the version is complete.
+ */
+export async function trainAssistant(config: AssistantConfig, outputDir: string, opts: TrainAssistantOptions = {}): Promise<TrainAssistantResult> {
+  const log = opts.log ?? (() => {});
+  const version = await nextVersion(outputDir);
+  const finalDir = join(outputDir, VERSIONS, String(version));
+  const dir = join(outputDir, VERSIONS, `${version}.tmp-${randomBytes(4).toString('hex')}`);
+  await mkdir(dir, { recursive: true });
+  try {
+    const manifest = await trainInto(config, dir, version, log);
+    await rename(dir, finalDir);
+    await setCurrentVersion(outputDir, version);
+    log(`version ${version} written to ${finalDir}; ${join(outputDir, 'current')} points to it`);
+    return { version, dir: finalDir, manifest };
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function trainInto(config: AssistantConfig, dir: string, version: number, log: (line: string) => void): Promise<AssistantManifest> {
+  const t = config.training;
+  const all: Utterance[] = config.intents.flatMap((it) => it.examples.map((text) => ({ text, label: it.name })));
+  const { train, validation } = stratifiedSplit(all, (u) => u.label, t.validationSplit, t.seed);
+  const labels = LabelMap.fromExamples(config.intents.map((i) => i.name));
+  const classifierDir = join(dir, CLASSIFIER_DIR);
+
+  const tokenizer = await AutoTokenizer.fromPretrained(config.model);
+  tokenizer.modelMaxLength = t.maxLength;
+  const model = await AutoModelForSequenceClassification.fromPretrained(config.model, {
+    id2label: labels.toConfig().id2label,
+    problemType: 'single_label_classification',
+    seed: t.seed,
+    threads: t.threads,
+  });
+  const features = textFeatures(
+    tokenizer,
+    train.map((u, i) => ({ text: u.text, label: u.label, line: i + 1 })),
+    labels,
+    { maxLength: t.maxLength },
+  );
+  log(`intent classifier: ${labels.size} intents, ${train.length} training and ${validation.length} validation examples, from ${config.model}`);
+  const started = performance.now();
+  const trainer = new Trainer({
+    model,
+    args: {
+      outputDir: classifierDir,
+      numTrainEpochs: t.epochs,
+      perDeviceTrainBatchSize: t.batchSize,
+      ...(t.learningRate !== undefined ? { learningRate: t.learningRate } : {}),
+      warmupRatio: 0.1,
+      evalStrategy: 'no',
+      saveStrategy: 'no',
+      progress: 'none',
+      seed: t.seed,
+      ...(t.threads !== undefined ? { threads: t.threads } : {}),
+    },
+    trainDataset: features,
+    tokenizer,
+  });
+  const result = await trainer.train();
+  const seconds = (performance.now() - started) / 1000;
+  await model.dispose();
+  log(`trained ${result.globalStep} steps in ${seconds.toFixed(1)} s (loss ${result.trainingLoss.toFixed(4)})`);
+
+  // Validation logits through the same pipeline the assistant answers with.
+  const classifier = await pipeline('text-classification', classifierDir, { ...(t.threads !== undefined ? { threads: t.threads } : {}) });
+  const logitsOf = async (texts: readonly string[]) => (texts.length ? (await classifier.runWithLogits(texts)).map((r) => r.logits) : []);
+  const valLogits = await logitsOf(validation.map((u) => u.text));
+  const valLabels = validation.map((u) => labels.id(u.label));
+  const oosLogits = await logitsOf(config.outOfScope);
+  await classifier.dispose();
+
+  const temperature = fitTemperature(valLogits, valLabels);
+  const before = valLogits.map((l) => softmax(l, 1));
+  const after = valLogits.map((l) => softmax(l, temperature));
+  const calibration = {
+    validation_examples: validation.length,
+    out_of_scope_examples: config.outOfScope.length,
+    nll_before: negativeLogLikelihood(valLogits, valLabels, 1),
+    nll_after: negativeLogLikelihood(valLogits, valLabels, temperature),
+    ece_before: expectedCalibrationError(before, valLabels),
+    ece_after: expectedCalibrationError(after, valLabels),
+    accuracy: valLabels.length ? after.filter((p, i) => topTwo(p).first === valLabels[i]).length / valLabels.length : Number.NaN,
+  };
+  log(
+    `temperature ${temperature.toFixed(3)}: validation NLL ${calibration.nll_before.toFixed(4)} -> ${calibration.nll_after.toFixed(4)}, ECE ${calibration.ece_before.toFixed(4)} -> ${calibration.ece_after.toFixed(4)}`,
+  );
+
+  const tuning = [
+    ...after.map((p, i) => {
+      const top = topTwo(p);
+      return { p1: top.p1, p2: top.p2, correct: top.first === valLabels[i], inScope: true };
+    }),
+    ...oosLogits.map((l) => {
+      const top = topTwo(softmax(l, temperature));
+      return { p1: top.p1, p2: top.p2, correct: false, inScope: false };
+    }),
+  ];
+  const tuned = tuneThresholds(tuning, config.thresholds.quantile);
+  const confidence = config.thresholds.confidence === 'auto' ? tuned.confidence : config.thresholds.confidence;
+  const margin = config.thresholds.margin === 'auto' ? tuned.margin : config.thresholds.margin;
+  const method = config.thresholds.confidence === 'auto' || config.thresholds.margin === 'auto' ? tuned.method : 'configured';
+  log(`out-of-scope rule (${method}): confidence >= ${confidence.toFixed(4)} and margin >= ${margin.toFixed(4)}`);
+
+  let faqThreshold = typeof config.thresholds.faq === 'number' ? config.thresholds.faq : 1;
+  let faqMethod = 'configured';
+  if (config.faq.entries.length > 0) {
+    const index = await SearchIndex.build({
+      model: config.faq.model,
+      documents: faqDocuments(config.faq.entries),
+      bm25: config.faq.retriever !== 'dense',
+      ann: false,
+      ...(t.threads !== undefined ? { threads: t.threads } : {}),
+    });
+    if (config.thresholds.faq === 'auto') {
+      // Messages that are not FAQ questions: the out-of-scope examples, else the intents' utterances.
+      const negatives = config.outOfScope.length ? config.outOfScope : all.slice(0, 500).map((u) => u.text);
+      const neg = await bestScores(index, negatives);
+      const pos = await bestScores(
+        index,
+        config.faq.entries.map((e) => e.question),
+      );
+      faqThreshold = Math.min(quantile(neg, 0.95), quantile(pos, 0.1));
+      faqMethod = config.outOfScope.length ? 'out-of-scope examples' : 'intent examples';
+    }
+    await index.save(join(dir, FAQ_DIR));
+    await index.dispose();
+    log(`FAQ index: ${config.faq.entries.length} entries (${config.faq.retriever}); answers need a match score >= ${faqThreshold.toFixed(4)} (${faqMethod})`);
+  }
+
+  const manifest: AssistantManifest = {
+    format: 'tuna-assistant',
+    format_version: 1,
+    version,
+    name: config.name,
+    created: new Date().toISOString(),
+    base_model: config.model,
+    intents: labels.labels,
+    responses: Object.fromEntries(
+      config.intents.map((i) => [i.name, { ...(i.response !== undefined ? { response: i.response } : {}), ...(i.action !== undefined ? { action: i.action } : {}) }]),
+    ),
+    temperature,
+    thresholds: { confidence, margin, faq: faqThreshold, method, faq_method: faqMethod },
+    calibration,
+    faq: config.faq.entries.length ? { entries: config.faq.entries.length, retriever: config.faq.retriever } : null,
+    handoff: { ...(config.handoff.webhook ? { webhook: config.handoff.webhook } : {}), retries: config.handoff.retries, timeout_ms: config.handoff.timeoutMs },
+    database: config.database,
+    messages: config.messages,
+    training: { examples: train.length, steps: result.globalStep, seconds, epochs: t.epochs, learning_rate: t.learningRate ?? null },
+  };
+  await writeFileAtomic(join(dir, MANIFEST), new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
+  return manifest;
+}

@@ -1,0 +1,167 @@
+// The assistant's pieces that need no model: configuration errors, calibration maths, the
+// decision rule, redaction and the SQLite store (a real file).
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import {
+  SqliteStore,
+  decide,
+  expectedCalibrationError,
+  fitTemperature,
+  isPhone,
+  loadConfig,
+  luhnValid,
+  negativeLogLikelihood,
+  redact,
+  softmax,
+  tuneThresholds,
+} from '../src/apps/assistant/index.js';
+
+const FIXTURE = new URL('./fixtures/assistant/bot.yaml', import.meta.url).pathname;
+const tmp = () => mkdtempSync(join(tmpdir(), 'tuna-assistant-'));
+
+test('config: the fixture loads with its defaults and its FAQ', async () => {
+  const c = await loadConfig(FIXTURE);
+  assert.equal(c.intents.length, 4);
+  assert.equal(c.thresholds.confidence, 'auto');
+  assert.deepEqual(
+    c.faq.entries.map((e) => e.id),
+    ['weather', 'music', 'food'],
+  );
+  assert.equal(c.intents.find((i) => i.name === 'lost_card')?.action, 'block_card');
+  assert.match(c.model, /models\/tuna-small-en\/?$/);
+});
+
+test('config: errors name the file and the field path', async () => {
+  const dir = tmp();
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  const intents = (n: number) => Array.from({ length: n }, (_, i) => `  - name: i${i}\n    response: r\n    examples: [a${i}, b${i}]`).join('\n');
+  await assert.rejects(
+    loadConfig(write('bot.yaml', `intents:\n${intents(3)}\n  - name: i3\n    response: r\n    examples: [only one]\n`)),
+    (e: { code: string; message: string }) => {
+      assert.equal(e.code, 'invalid_config');
+      assert.match(e.message, /^bot\.yaml: intents\[3\]\.examples: must have at least 2 items/);
+      return true;
+    },
+  );
+  await assert.rejects(
+    loadConfig(write('b2.yaml', `intents:\n${intents(2)}\nthresholds:\n  confidence: 1.5\n`)),
+    /b2\.yaml: thresholds\.confidence: must be a number from 0 to 1, or auto/,
+  );
+  await assert.rejects(loadConfig(write('b3.yaml', `intents:\n${intents(2)}\nhandof:\n  webhook: x\n`)), /b3\.yaml: handof: is not a known field/);
+  await assert.rejects(
+    loadConfig(
+      write(
+        'b4.json',
+        JSON.stringify({
+          intents: [
+            { name: 'a', examples: ['x', 'y'] },
+            { name: 'b', response: 'r', examples: ['x', 'z'] },
+          ],
+        }),
+      ),
+    ),
+    /b4\.json: intents\[0\]: needs a response/,
+  );
+  await assert.rejects(loadConfig(write('b5.yaml', 'intents: [a\n')), /b5\.yaml, line \d+: not valid YAML/);
+  await assert.rejects(loadConfig(write('b6.yaml', `intents:\n${intents(2)}\nhandoff:\n  webhook: ftp://x\n`)), /handoff\.webhook: must be an http/);
+});
+
+test('calibration: the fitted temperature lowers the NLL of over-confident logits, and ECE with it', () => {
+  // Logits 5x too sharp for how often they are right (3 in 4).
+  const logits: number[][] = [];
+  const labels: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    logits.push([10, 0, 0]);
+    labels.push(i % 4 === 0 ? 1 : 0);
+  }
+  const t = fitTemperature(logits, labels);
+  assert.ok(t > 1.5, `temperature ${t}`);
+  assert.ok(negativeLogLikelihood(logits, labels, t) < negativeLogLikelihood(logits, labels, 1) - 0.5);
+  const ece = (temp: number) =>
+    expectedCalibrationError(
+      logits.map((l) => softmax(l, temp)),
+      labels,
+    );
+  assert.ok(ece(t) < ece(1) / 2, `ECE ${ece(1)} -> ${ece(t)}`);
+  // The best temperature: softmax of the top class at 0.75.
+  assert.ok(Math.abs(softmax([10, 0, 0], t)[0]! - 0.75) < 0.01);
+});
+
+test('decision rule and threshold tuning with and without out-of-scope examples', () => {
+  const th = { confidence: 0.6, margin: 0.2 };
+  assert.equal(decide(0.9, 0.05, th), 'intent');
+  assert.equal(decide(0.45, 0.4, th), 'clarify');
+  assert.equal(decide(0.3, 0.2, th), 'out_of_scope');
+  const inScope = Array.from({ length: 20 }, (_, i) => ({ p1: 0.7 + i * 0.01, p2: 0.1, correct: true, inScope: true }));
+  const oos = Array.from({ length: 10 }, (_, i) => ({ p1: 0.3 + i * 0.02, p2: 0.2, correct: false, inScope: false }));
+  const tuned = tuneThresholds([...inScope, ...oos], 0.05);
+  assert.equal(tuned.method, 'out-of-scope examples');
+  assert.equal(tuned.inScopeAccuracy, 1);
+  assert.equal(tuned.outOfScopeRecall, 1);
+  assert.ok(tuned.confidence > 0.48 && tuned.confidence <= 0.7);
+  const q = tuneThresholds(inScope, 0.1);
+  assert.equal(q.method, 'quantile');
+  assert.ok(q.inScopeAccuracy >= 0.85 && q.inScopeAccuracy < 1, `${q.inScopeAccuracy}`);
+});
+
+test('redaction: e-mails, Luhn-valid cards and phones go; order numbers, dates, amounts and references stay', () => {
+  assert.ok(luhnValid('4111111111111111'));
+  assert.ok(!luhnValid('4111111111111112'));
+  const cases: [string, string][] = [
+    ['write to jane.doe+shop@example.co.uk, thanks', 'write to [EMAIL], thanks'],
+    ['my card 4111 1111 1111 1111 expired', 'my card [CARD] expired'],
+    ['card number 5500-0055-5555-5559.', 'card number [CARD].'],
+    ['call me on +44 20 7946 0958 after 5', 'call me on [PHONE] after 5'],
+    ['or (555) 123-4567 or 555.123.4567', 'or [PHONE] or [PHONE]'],
+    ['mobile 07700 900123', 'mobile [PHONE]'],
+    // Not personal data: a 16-digit order number that fails Luhn, a 13-digit one, a reference in
+    // groups of four, a date, an amount, a ten-digit order number without separators.
+    ['order 4111111111111112 has not arrived', 'order 4111111111111112 has not arrived'],
+    ['my order number is 1234567890123', 'my order number is 1234567890123'],
+    ['reference 1234-5678-9012', 'reference 1234-5678-9012'],
+    ['on 2024-05-01 I paid 1,234.56 euros for order #A-123456789', 'on 2024-05-01 I paid 1,234.56 euros for order #A-123456789'],
+    ['order 5551234567 is late', 'order 5551234567 is late'],
+  ];
+  for (const [input, expected] of cases) assert.equal(redact(input), expected, input);
+  assert.ok(!isPhone('2024-05-01'));
+});
+
+test('SQLite store: sessions, redacted messages, feedback joined to the user message, in a real file', async () => {
+  const file = join(tmp(), 'sub', 'conv.db');
+  const store = new SqliteStore(file);
+  const s = await store.session('s1');
+  assert.equal(s.lastIntent, null);
+  await store.addMessage({ sessionId: 's1', role: 'user', text: 'my card 4111 1111 1111 1111 is lost, mail me at a.b@example.com', intent: 'lost_card', confidence: 0.9 });
+  const reply = await store.addMessage({
+    sessionId: 's1',
+    role: 'assistant',
+    text: 'I have blocked your card.',
+    intent: 'lost_card',
+    confidence: 0.9,
+    action: 'block_card',
+    modelVersion: '1',
+  });
+  await store.updateSession('s1', { lastIntent: 'lost_card', pendingChoice: ['a', 'b'] });
+  const f = await store.addFeedback({ messageId: reply.id, helpful: false, intent: 'report_fraud', comment: 'call +1 555 123 4567' });
+  assert.equal(f.userText, 'my card [CARD] is lost, mail me at [EMAIL]');
+  assert.equal(f.predictedIntent, 'lost_card');
+  assert.equal(f.comment, 'call [PHONE]');
+  assert.deepEqual((await store.session('s1')).pendingChoice, ['a', 'b']);
+  assert.equal((await store.messages('s1', 1))[0]!.id, reply.id);
+  await store.close();
+  // What is on disk, read with another connection.
+  const db = new Database(file, { readonly: true });
+  const rows = db.prepare('SELECT role, text, intent, action, model_version FROM messages ORDER BY id').all() as Record<string, unknown>[];
+  assert.equal(rows.length, 2);
+  assert.doesNotMatch(JSON.stringify(rows), /4111|example\.com/);
+  assert.deepEqual(rows[1], { role: 'assistant', text: 'I have blocked your card.', intent: 'lost_card', action: 'block_card', model_version: '1' });
+  assert.equal((db.prepare('SELECT last_intent FROM sessions').get() as { last_intent: string }).last_intent, 'lost_card');
+  db.close();
+});
