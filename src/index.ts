@@ -303,6 +303,7 @@ export {
   SERVE_TASKS,
   serveTasksOfArchitectures,
 } from './serve/index.js';
+export { AdapterRegistry, parseAdapterSpec, type AdapterInfo, type AdapterLease, type AdapterSpec } from './serve/adapters.js';
 export { LOCK_FILE, type LockOptions, type OutputLock, lockOutputDir } from './train/output-dir.js';
 export { checkReadableFile, fileSystemError, readSmallFile, readSmallTextFile, MAX_CONFIG_BYTES } from './io/files.js';
 export type {

@@ -408,6 +408,13 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
         'search index directory (tuna index build), or NAME=DIR, for POST /v1/search; repeat for several (the first is the default)',
         (v: string, all?: string[]) => [...(all ?? []), v],
       )
+      .option(
+        '--adapter <name=dir>',
+        'adapter directory (tuna train --peft, or PEFT) of a served model, as NAME=DIR; requests name it with "adapter"; repeatable',
+        (v: string, all?: string[]) => [...(all ?? []), v],
+      )
+      .option('--max-adapters <n>', 'most adapters loaded at once; beyond it the least recently used is unloaded (and loaded again when asked for)')
+      .option('--adapter-admin', 'serve PUT/DELETE /v1/admin/adapters/NAME to load and unload adapters at run time (needs --api-key)')
       .option('--revision <rev>', 'Hub branch, tag or commit of models given as Hub ids (default main)')
       .option('--host <host>', 'interface to listen on', '127.0.0.1')
       .option('--port <n>', 'TCP port (0: any free port)', '8080')

@@ -48,8 +48,8 @@ export function isTargeted(module: string, s: LoraSettings, exclude: readonly st
   return t.some((name) => module === name || module.endsWith(`.${name}`));
 }
 
-/** The rank, alpha and scale of one module. */
-function scaling(module: string, s: LoraSettings, rank = patternValue(module, s.rankPattern) ?? s.r): { rank: number; scale: number } {
+/** The rank, alpha and scale of one module (`rank` defaults to `rank_pattern`'s, else `r`). */
+export function scaling(module: string, s: LoraSettings, rank = patternValue(module, s.rankPattern) ?? s.r): { rank: number; scale: number } {
   const alpha = patternValue(module, s.alphaPattern) ?? s.alpha;
   return { rank, scale: s.useRslora ? alpha / Math.sqrt(rank) : alpha / rank };
 }

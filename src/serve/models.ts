@@ -2,6 +2,8 @@
 import { HEADS, architectureEntry } from '../models/registry.js';
 import { basename, resolve } from 'node:path';
 import { readConfig } from '../io/checkpoint.js';
+import { adapterModelConfig, readAdapter } from '../peft/adapter.js';
+import { isAdapterDir } from '../peft/config.js';
 import { resolveModel } from '../io/hub.js';
 import { pipeline } from '../pipelines/pipeline.js';
 import type { Pipeline } from '../pipelines/types.js';
@@ -87,14 +89,19 @@ export async function loadModels(specs: readonly ModelSpec[], opts: { threads?: 
     for (const [i, spec] of specs.entries()) {
       let config: Record<string, unknown>;
       let dir: string;
+      // An adapter directory serves its head's tasks on its base (found as pipelines find it).
+      let adapterHead: string | undefined;
       try {
         dir = await resolveModel(spec.dir, opts.revision === undefined ? {} : { revision: opts.revision });
-        config = await readConfig(dir);
+        if (isAdapterDir(dir)) {
+          adapterHead = (await readAdapter(dir)).head;
+          config = await adapterModelConfig(dir);
+        } else config = await readConfig(dir);
       } catch (e) {
         throw new ServeConfigError(withPath(spec.dir, e), { option: spec.dir, cause: e });
       }
       const architectures = Array.isArray(config.architectures) ? (config.architectures as unknown[]).map(String) : [];
-      const tasks = serveTasksOfArchitectures(architectures, config);
+      const tasks = serveTasksOfArchitectures(architectures, config).filter((t) => adapterHead === undefined || t !== 'embed' || adapterHead === 'encoder');
       const pipelines = new Map<ServeTask, Pipeline>();
       loaded.push({ info: { name: names[i]!, tasks, architectures, labels: [], max_length: 0 }, dir, pipelines });
       for (const task of tasks) {

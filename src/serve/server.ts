@@ -6,6 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { isTunaError } from '../errors.js';
 import { formatBytes } from '../io/files.js';
+import { type AdapterInfo, AdapterRegistry, type AdapterSpec, adapterHint, parseAdapterSpec, registerAdapterRoutes } from './adapters.js';
 import { MicroBatcher } from './batcher.js';
 import { OpenRequests, type RequestDeadlines, clientErrorHandler, hasBody, nodeDeadlineOptions, seconds, settlesWithin, stopAccepting, watchedBody } from './connections.js';
 import { ServeConfigError, ServeError } from './errors.js';
@@ -28,6 +29,15 @@ export interface ServerOptions {
    * with its own model loaded for queries. With indexes, `models` may be empty.
    */
   readonly indexes?: readonly (string | IndexSpec)[];
+  /**
+   * Adapters of the served models (`"NAME=DIR"` or specs): a request names one with `"adapter"`.
+   * Each runs on the served model that is its base (`base_model_name_or_path`).
+   */
+  readonly adapters?: readonly (string | AdapterSpec)[];
+  /** Most adapters resident at once (default: no limit); beyond it the least recently used is unloaded. */
+  readonly maxAdapters?: number;
+  /** Serves `PUT`/`DELETE /v1/admin/adapters/{name}` (needs `apiKey`). */
+  readonly adapterAdmin?: boolean;
   /** Interface to listen on (default `127.0.0.1`). */
   readonly host?: string;
   /** TCP port (default 8080; 0 picks a free one). */
@@ -88,6 +98,8 @@ export interface TunaServer {
   readonly models: readonly ModelInfo[];
   /** The search indexes served, as `GET /v1/indexes` lists them. */
   readonly indexes: readonly IndexSummary[];
+  /** The adapters registered at the start, as `GET /v1/adapters` lists them then. */
+  readonly adapters: readonly AdapterInfo[];
   /** The server's metrics registry and instruments. */
   readonly metrics: ServeMetrics;
   /** `http://host:port` once listening, else undefined. */
@@ -110,6 +122,9 @@ export interface TunaServer {
 export interface ResolvedServerOptions {
   readonly models: readonly ModelSpec[];
   readonly indexes: readonly IndexSpec[];
+  readonly adapters: readonly AdapterSpec[];
+  readonly maxAdapters?: number;
+  readonly adapterAdmin: boolean;
   readonly host: string;
   readonly port: number;
   readonly maxBatchSize: number;
@@ -169,9 +184,14 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
   }
   const keyProblem = o.apiKey === undefined ? undefined : apiKeyProblem(o.apiKey);
   if (keyProblem !== undefined) throw new ServeConfigError(`apiKey ${keyProblem}; give the key clients must send, or leave it out`, { option: 'apiKey' });
+  if (o.adapterAdmin && o.apiKey === undefined)
+    throw new ServeConfigError('the adapter admin endpoint loads files on the server, so it needs an API key; give apiKey (--api-key or TUNA_API_KEY)', { option: 'adapterAdmin' });
   return {
     models: o.models.map((m) => (typeof m === 'string' ? parseModelSpec(m) : m)),
     indexes: (o.indexes ?? []).map((x) => (typeof x === 'string' ? parseIndexSpec(x) : x)),
+    adapters: (o.adapters ?? []).map((x) => (typeof x === 'string' ? parseAdapterSpec(x) : x)),
+    maxAdapters: o.maxAdapters === undefined ? undefined : positiveInteger('maxAdapters', o.maxAdapters, 1),
+    adapterAdmin: o.adapterAdmin ?? false,
     host: o.host ?? '127.0.0.1',
     port,
     maxBatchSize: positiveInteger('maxBatchSize', o.maxBatchSize, 32),
@@ -196,6 +216,8 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
 interface InferenceBody {
   readonly inputs: unknown;
   readonly model?: string;
+  /** The adapter of the model to run (`--adapter`, or loaded through the admin endpoint). */
+  readonly adapter?: string;
   readonly parameters?: Readonly<Record<string, unknown>>;
 }
 
@@ -227,6 +249,15 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
     await disposeModels(loaded);
     throw e;
   });
+  const adapters = new AdapterRegistry(loaded, { threads: o.threads, batchSize: o.maxBatchSize, maxAdapters: o.maxAdapters });
+  try {
+    for (const spec of o.adapters) await adapters.register(spec);
+  } catch (e) {
+    await adapters.dispose();
+    await disposeModels(loaded);
+    await disposeIndexes(indexes);
+    throw e;
+  }
   const metrics = new ServeMetrics({ maxBatchSize: o.maxBatchSize });
   const batcher = new MicroBatcher({ maxBatchSize: o.maxBatchSize, maxWaitMs: o.maxWaitMs, maxQueuedInputs: o.maxQueue, observer: metrics.observer() });
   const limits: RequestLimits = { maxTextChars: o.maxTextChars, maxInputs: o.maxInputs };
@@ -337,19 +368,28 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
     methodNotAllowed(app, url, 'POST');
   }
 
+  registerAdapterRoutes(app, adapters, { admin: o.adapterAdmin });
   registerSearchRoutes(app, { indexes, models: loaded, batcher, metrics, limits, maxResponseBytes: o.maxResponseBytes });
   methodNotAllowed(app, '/v1/search', 'POST');
   methodNotAllowed(app, '/v1/indexes', 'GET');
 
   async function infer(spec: TaskSpec, request: FastifyRequest<{ Body: InferenceBody }>, reply: FastifyReply): Promise<unknown> {
     const body = request.body;
-    const model = pickModel(loaded, spec.task, body.model);
     const single = !Array.isArray(body.inputs);
     const inputs = (single ? [body.inputs] : (body.inputs as unknown[])).map((x, i) => pipelineInput(x, single ? 'inputs' : `inputs[${i}]`));
     const callOptions = spec.options(body.parameters ?? {});
-    const pipe = model.pipelines.get(spec.task)!;
-    if (spec.task === 'embed' && callOptions.pooling === 'none') refuseLargeTokenVectors(inputs as string[], pipe);
-    const run = (batch: readonly unknown[]) => (pipe.runBatch as (xs: readonly unknown[], opts: unknown) => Promise<unknown[]>)(batch, callOptions);
+    // A request naming an adapter holds it (loaded, not unloaded) until it is answered.
+    const lease = body.adapter === undefined ? undefined : await adapters.lease(body.adapter, body.model, spec.task);
+    const model = lease?.model ?? pickModel(loaded, spec.task, body.model, (m) => adapterHint(adapters, m));
+    const pipe = lease ? lease.pipeline : model.pipelines.get(spec.task)!;
+    try {
+      if (spec.task === 'embed' && callOptions.pooling === 'none' && pipe) refuseLargeTokenVectors(inputs as string[], pipe);
+    } catch (e) {
+      lease?.release();
+      throw e;
+    }
+    const run = (batch: readonly unknown[]) => (pipe!.runBatch as (xs: readonly unknown[], opts: unknown) => Promise<unknown[]>)(batch, callOptions);
+    const job = lease ? lease.job(inputs, callOptions) : { key: JSON.stringify(callOptions), run, inputs };
     // The client going away before its batch starts takes it out of the queue.
     const gone = new AbortController();
     const onClose = () => {
@@ -359,11 +399,12 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
     const route = `/v1/${spec.task}`;
     metrics.inFlight.inc({ route });
     try {
-      const results = await batcher.submit(model.info.name, spec.task, JSON.stringify(callOptions), run, inputs, gone.signal);
+      const results = await batcher.submit(model.info.name, spec.task, job.key, job.run, job.inputs, gone.signal);
       return answer(single ? results[0] : results, spec, callOptions, reply);
     } catch (e) {
       throw fromPipelineError(e, single, spec);
     } finally {
+      lease?.release();
       metrics.inFlight.dec({ route });
       reply.raw.off('close', onClose);
     }
@@ -448,6 +489,7 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
     if (!(await settlesWithin(stopped, inTime ? deadline - Date.now() : 250))) app.server.closeAllConnections();
     await stopped;
     await drained;
+    await adapters.dispose();
     await disposeModels(loaded);
     await disposeIndexes(indexes);
     return inTime;
@@ -457,6 +499,7 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
     app,
     models: loaded.map((m) => m.info),
     indexes: indexes.map((x) => x.info),
+    adapters: adapters.list(),
     metrics,
     get address() {
       return address;
@@ -550,7 +593,7 @@ function keyMatches(header: string | undefined, key: string): boolean {
 }
 
 /** The model a request asks for, or the first that serves the task. */
-function pickModel(models: readonly LoadedModel[], task: ServeTask, name: string | undefined): LoadedModel {
+function pickModel(models: readonly LoadedModel[], task: ServeTask, name: string | undefined, hint: (m: LoadedModel) => string = () => ''): LoadedModel {
   const serving = models.filter((m) => m.pipelines.has(task));
   if (name === undefined) {
     if (serving.length === 0) {
@@ -567,7 +610,7 @@ function pickModel(models: readonly LoadedModel[], task: ServeTask, name: string
     const others = serving.length ? `; ${task} is served by ${serving.map((m) => JSON.stringify(m.info.name)).join(', ')}` : '';
     throw new ServeError(
       'unsupported_task',
-      `model ${JSON.stringify(name)} (${model.info.architectures.join(', ') || 'BertModel'}) does not serve ${task}, only ${model.info.tasks.join(', ')}${others}`,
+      `model ${JSON.stringify(name)} (${model.info.architectures.join(', ') || 'BertModel'}) does not serve ${task}, only ${model.info.tasks.join(', ')}${others}${hint(model)}`,
       { field: 'model' },
     );
   }

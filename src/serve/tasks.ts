@@ -4,12 +4,14 @@
  */
 import { tasksOfArchitectures } from '../models/registry.js';
 import type { PipelineTask } from '../pipelines/types.js';
+import { DEFAULT_HYPOTHESIS_TEMPLATE } from '../pipelines/zero-shot-classification.js';
+import { ServeError } from './errors.js';
 
 /** The service's task names, one per endpoint (`POST /v1/<task>`). */
-export type ServeTask = 'classify' | 'ner' | 'embed' | 'fill-mask' | 'rerank';
+export type ServeTask = 'classify' | 'ner' | 'embed' | 'fill-mask' | 'rerank' | 'zero-shot';
 
 /** The service's task names in endpoint order. */
-export const SERVE_TASKS: readonly ServeTask[] = ['classify', 'ner', 'embed', 'fill-mask', 'rerank'];
+export const SERVE_TASKS: readonly ServeTask[] = ['classify', 'ner', 'embed', 'fill-mask', 'rerank', 'zero-shot'];
 
 /** A JSON schema (the subset the request schemas use). */
 export type JsonSchema = Readonly<Record<string, unknown>>;
@@ -107,7 +109,43 @@ const SPECS: Record<ServeTask, TaskSpec> = {
     options: (p) => ({ topK: p.top_k, returnDocuments: p.return_documents ?? false }),
     parameterNames: { topK: 'top_k', returnDocuments: 'return_documents' },
   },
+  // An NLI classifier scoring candidate labels (the zero-shot-classification pipeline, mode nli).
+  'zero-shot': {
+    task: 'zero-shot',
+    pipeline: 'zero-shot-classification',
+    pairs: false,
+    parameters: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        candidate_labels: {
+          type: ['string', 'array'],
+          minLength: 1,
+          maxLength: 20000,
+          minItems: 1,
+          maxItems: MAX_CANDIDATE_LABELS,
+          items: { type: 'string', minLength: 1, maxLength: 200 },
+        },
+        hypothesis_template: { type: 'string', minLength: 2, maxLength: 1000 },
+        multi_label: { type: 'boolean' },
+      },
+    },
+    options: (p) => {
+      if (p.candidate_labels === undefined) {
+        throw new ServeError(
+          'invalid_request',
+          'parameters.candidate_labels is missing: send the labels to choose from, e.g. {"inputs": "text", "parameters": {"candidate_labels": ["sports", "politics"]}}',
+          { field: 'parameters.candidate_labels' },
+        );
+      }
+      return { candidateLabels: p.candidate_labels, hypothesisTemplate: p.hypothesis_template ?? DEFAULT_HYPOTHESIS_TEMPLATE, multiLabel: p.multi_label ?? false };
+    },
+    parameterNames: { candidateLabels: 'candidate_labels', hypothesisTemplate: 'hypothesis_template', multiLabel: 'multi_label' },
+  },
 };
+
+/** Most candidate labels in one zero-shot request: each label costs one model input per text. */
+const MAX_CANDIDATE_LABELS = 1000;
 
 /** The spec of an endpoint. */
 export function taskSpec(task: ServeTask): TaskSpec {
@@ -116,13 +154,21 @@ export function taskSpec(task: ServeTask): TaskSpec {
 
 /**
  * The endpoint tasks a checkpoint's architectures serve (every model serves `embed`), from the model
- * registry; a sequence classifier with one label (a cross-encoder) also serves `rerank`, when its
- * `config` (config.json) is given.
+ * registry; a sequence classifier with one label (a cross-encoder) also serves `rerank`, and one
+ * whose labels name entailment (an NLI classifier) `zero-shot`, when its `config` (config.json) is given.
  */
 export function serveTasksOfArchitectures(architectures: readonly string[], config?: Readonly<Record<string, unknown>>): ServeTask[] {
   const pipelines = new Set<PipelineTask>(tasksOfArchitectures(architectures));
   if (pipelines.has('text-classification') && config !== undefined && labelCount(config) === 1) pipelines.add('text-ranking');
+  if (pipelines.has('text-classification') && config !== undefined && hasEntailmentLabel(config)) pipelines.add('zero-shot-classification');
   return SERVE_TASKS.filter((t) => pipelines.has(SPECS[t].pipeline));
+}
+
+/** Whether config.json's id2label names an entailment label (as the zero-shot pipeline finds it: a name starting with "entail", any case). */
+function hasEntailmentLabel(config: Readonly<Record<string, unknown>>): boolean {
+  const id2label = config.id2label;
+  if (id2label === null || typeof id2label !== 'object') return false;
+  return Object.values(id2label).some((name) => typeof name === 'string' && name.toLowerCase().startsWith('entail'));
 }
 
 /** The number of labels config.json declares (`id2label`, else `num_labels`, else 2 as transformers assumes). */
@@ -180,6 +226,7 @@ export function requestSchema(spec: TaskSpec, limits: RequestLimits): JsonSchema
         items: one,
       },
       model: { type: 'string', minLength: 1, maxLength: 200 },
+      adapter: { type: 'string', minLength: 1, maxLength: 200 },
       parameters: spec.parameters,
     },
   };

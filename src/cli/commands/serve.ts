@@ -25,6 +25,10 @@ export interface ServeOptions {
   readonly model?: readonly string[];
   /** `--index NAME=DIR` (repeatable): search indexes for POST /v1/search. */
   readonly index?: readonly string[];
+  /** `--adapter NAME=DIR` (repeatable): adapters of the served models. */
+  readonly adapter?: readonly string[];
+  readonly maxAdapters?: string;
+  readonly adapterAdmin?: boolean;
   readonly host: string;
   readonly port: string;
   readonly maxBatchSize: string;
@@ -69,11 +73,16 @@ function apiKeyOf(o: ServeOptions): string | undefined {
 export async function serveCommand(o: ServeOptions, out: Output): Promise<void> {
   if ((!o.model || o.model.length === 0) && (!o.index || o.index.length === 0)) throw new CliError('usage', 'give at least one --model DIR (or --index NAME=DIR)');
   const apiKey = apiKeyOf(o);
+  if (o.adapterAdmin && apiKey === undefined)
+    throw new CliError('usage', '--adapter-admin loads files on the server, so it needs an API key: give --api-key KEY (or set TUNA_API_KEY)');
   const shutdownTimeoutMs = milliseconds('--shutdown-timeout', o.shutdownTimeout ?? DEFAULTS.shutdownTimeout);
   // A ServeConfigError (bad option, unusable model directory) is a TunaError: `tuna` reports it by its code.
   const server = await startServer({
     models: o.model ?? [],
     indexes: o.index ?? [],
+    adapters: o.adapter ?? [],
+    maxAdapters: o.maxAdapters === undefined ? undefined : integer('--max-adapters', o.maxAdapters, 1),
+    adapterAdmin: !!o.adapterAdmin,
     host: o.host,
     port: integer('--port', o.port, 0),
     maxBatchSize: integer('--max-batch-size', o.maxBatchSize, 1),
@@ -93,6 +102,7 @@ export async function serveCommand(o: ServeOptions, out: Output): Promise<void> 
     maxResponseBytes: integer('--max-response-bytes', o.maxResponseBytes ?? DEFAULTS.maxResponseBytes, 1024),
   });
   for (const m of server.models) out.stderr(`tuna serve: ${m.name}: ${m.tasks.join(', ')} (${m.architectures.join(', ') || 'BertModel'}, max length ${m.max_length})\n`);
+  for (const a of server.adapters) out.stderr(`tuna serve: adapter ${a.name} on ${a.model}: ${a.tasks.join(', ')} (${a.method}${a.stacked ? ', stacked' : ''})\n`);
   for (const x of server.indexes) out.stderr(`tuna serve: index ${x.name}: ${x.documents} documents, ${x.retrievers.join(', ')} (model ${x.model})\n`);
   out.stderr(
     `tuna serve: listening on ${server.address} (batches of up to ${o.maxBatchSize}, waiting up to ${o.maxWaitMs} ms${apiKey ? ', API key required' : ''}); ` +
