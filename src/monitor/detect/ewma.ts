@@ -1,5 +1,6 @@
 /**
- * EWMA control limits: the mean and variance of the series by exponential weighting; a window
+ * EWMA control limits: the mean and variance of the series by exponential weighting (the variance
+ * more slowly); a window
  * fires when it lies more than `threshold` standard deviations from the weighted mean.
  */
 import { type Assessment, COMMON_KEYS, type CommonConfig, StreamingDetector, parseCommon } from './base.js';
@@ -9,8 +10,13 @@ import { type Fields, asObject, nullableNumberField, numberField, rejectUnknown,
 /** EWMA settings. */
 export interface EwmaConfig extends CommonConfig {
   detector: 'ewma';
-  /** Weight of the newest window in the mean and variance, in (0, 1] (default 0.1). */
+  /** Weight of the newest window in the mean, in (0, 1] (default 0.1). */
   alpha: number;
+  /**
+   * Weight of the newest window in the variance, in (0, 1] (default 0.02): slower than the mean, so
+   * that the windows of a shift do not widen the limits before they have been judged.
+   */
+  varianceAlpha: number;
   /** Control limit in standard deviations (default 3). */
   threshold: number;
   /** Windows learnt before anything can fire (default 20). */
@@ -20,16 +26,17 @@ export interface EwmaConfig extends CommonConfig {
 }
 
 /** EWMA defaults (besides the common ones). */
-export const EWMA_DEFAULTS = { alpha: 0.1, threshold: 3, warmup: 20, clip: 4 } as const;
+export const EWMA_DEFAULTS = { alpha: 0.1, varianceAlpha: 0.02, threshold: 3, warmup: 20, clip: 4 } as const;
 
 /** Reads and checks EWMA settings. */
 export function parseEwmaConfig(obj: Fields, prefix: string): EwmaConfig {
-  rejectUnknown(obj, [...COMMON_KEYS, 'alpha', 'threshold', 'warmup', 'clip'], prefix);
+  rejectUnknown(obj, [...COMMON_KEYS, 'alpha', 'varianceAlpha', 'threshold', 'warmup', 'clip'], prefix);
   const d = EWMA_DEFAULTS;
   return {
     detector: 'ewma',
     ...parseCommon(obj, prefix),
     alpha: numberField(obj, 'alpha', prefix, d.alpha, { min: 0, exclusiveMin: true, max: 1 }),
+    varianceAlpha: numberField(obj, 'varianceAlpha', prefix, d.varianceAlpha, { min: 0, exclusiveMin: true, max: 1 }),
     threshold: numberField(obj, 'threshold', prefix, d.threshold, { min: 0, exclusiveMin: true }),
     warmup: numberField(obj, 'warmup', prefix, d.warmup, { min: 2, integer: true }),
     clip: nullableNumberField(obj, 'clip', prefix, d.clip, { min: 0, exclusiveMin: true }),
@@ -63,7 +70,7 @@ export class EwmaDetector extends StreamingDetector<EwmaConfig, EwmaState> {
       z = this.z(x, s.mean, sd, count);
       if (ready && this.config.clip !== null) clipAt = this.config.clip * this.scaleOf(s.mean, sd, count);
     }
-    updateEwma(s, x, this.config.alpha, clipAt);
+    updateEwma(s, x, this.config.alpha, clipAt, this.config.varianceAlpha);
     return { expected, up: Math.max(0, z), down: Math.max(0, -z), ready };
   }
 

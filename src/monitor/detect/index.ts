@@ -22,3 +22,24 @@ export { PAGE_HINKLEY_DEFAULTS, type PageHinkleyConfig, PageHinkleyDetector, typ
 export { ROBUST_Z_DEFAULTS, type RobustZConfig, RobustZDetector, type RobustZState } from './robust-z.js';
 export { HOURS_PER_WEEK, SEASONAL_DEFAULTS, type SeasonalConfig, SeasonalDetector, type SeasonalSlot, type SeasonalState, hourOfWeek } from './seasonal.js';
 export { MAD_SCALE, type SeriesKind, effectiveScale, median, robustLocationScale, standardise } from './stats.js';
+export {
+  NAB_NO_DETECTION_THRESHOLD,
+  NAB_PROFILES,
+  type NabFile,
+  type NabFileScore,
+  type NabProfile,
+  type NabRowWeights,
+  type NabThresholdScore,
+  OUTSIDE,
+  PROBATION,
+  nabNormalize,
+  nabNullScore,
+  nabOptimizeThreshold,
+  nabPerfectScore,
+  nabProbationaryLength,
+  nabRowWeights,
+  nabScaledSigmoid,
+  nabScoreFile,
+  nabSweep,
+  nabWindowRows,
+} from './nab.js';

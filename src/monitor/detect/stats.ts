@@ -40,12 +40,12 @@ export function newEwmaStats(): EwmaStats {
 }
 
 /**
- * Takes `x` into `stats` with weight `alpha` (the first observations use 1/n instead while that is
- * larger, so that the early estimates are plain running means). When `clipAt` is given, `x` is
- * first pulled to within `clipAt` of the current mean, so that one outlier does not drag the
- * baseline.
+ * Takes `x` into `stats`: the mean with weight `alpha`, the variance with weight `varianceAlpha`
+ * (default `alpha`), each replaced by 1/n while that is larger so that the early estimates are
+ * plain running moments. When `clipAt` is given, `x` is first pulled to within `clipAt` of the
+ * current mean, so that one outlier does not drag the baseline.
  */
-export function updateEwma(stats: EwmaStats, x: number, alpha: number, clipAt?: number): void {
+export function updateEwma(stats: EwmaStats, x: number, alpha: number, clipAt?: number, varianceAlpha = alpha): void {
   stats.n += 1;
   if (stats.n === 1) {
     stats.mean = x;
@@ -55,9 +55,9 @@ export function updateEwma(stats: EwmaStats, x: number, alpha: number, clipAt?: 
   let diff = x - stats.mean;
   if (clipAt !== undefined && Math.abs(diff) > clipAt) diff = Math.sign(diff) * clipAt;
   const a = Math.max(alpha, 1 / stats.n);
-  const increment = a * diff;
-  stats.mean += increment;
-  stats.variance = (1 - a) * (stats.variance + diff * increment);
+  const b = Math.max(varianceAlpha, 1 / stats.n);
+  stats.mean += a * diff;
+  stats.variance = (1 - b) * (stats.variance + b * diff * diff);
 }
 
 /** How a series' values are read: counts of documents, or shares of a label with their counts. */
