@@ -36,6 +36,9 @@ export interface TaskSpec {
 
 const TOP_K_ALL = { type: ['integer', 'null'], minimum: 0, maximum: 100000 };
 
+/** Most candidate labels in one zero-shot request: each label costs one model input per text. */
+const MAX_CANDIDATE_LABELS = 1000;
+
 const SPECS: Record<ServeTask, TaskSpec> = {
   classify: {
     task: 'classify',
@@ -143,9 +146,6 @@ const SPECS: Record<ServeTask, TaskSpec> = {
     parameterNames: { candidateLabels: 'candidate_labels', hypothesisTemplate: 'hypothesis_template', multiLabel: 'multi_label' },
   },
 };
-
-/** Most candidate labels in one zero-shot request: each label costs one model input per text. */
-const MAX_CANDIDATE_LABELS = 1000;
 
 /** The spec of an endpoint. */
 export function taskSpec(task: ServeTask): TaskSpec {
