@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AnnIndex, VectorMatrix } from '../src/retrieval/dense.js';
+import { seededRandom } from '../src/data/split.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,18 +45,6 @@ const Q = Number(args.queries);
 const K = Number(args.k);
 const spread = Number(args.spread);
 
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1). */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Standard normal numbers (Box-Muller). */
 function normal(u: () => number): () => number {
   let spare: number | undefined;
@@ -72,7 +61,7 @@ function normal(u: () => number): () => number {
   };
 }
 
-const u = uniform(Number(args.seed));
+const u = seededRandom(Number(args.seed));
 const g = normal(u);
 const centres = new Float32Array(C * D);
 for (let i = 0; i < centres.length; i++) centres[i] = g();
