@@ -116,7 +116,8 @@ interface SessionRef {
 interface Snapshot {
   readonly ref: SessionRef;
   readonly layout: StackLayout;
-  readonly slots: ReadonlyMap<Entry, number>;
+  /** Each stacked entry's slot and prepared weights, as stacked. */
+  readonly slots: ReadonlyMap<Entry, { readonly slot: number; readonly member: Member }>;
   readonly feeds: Record<string, import('../runtime/tensor.js').HostTensor>;
 }
 
@@ -137,9 +138,13 @@ class Stack {
     this.run = (items) => this.runBatch(items as readonly StackedItem[]);
   }
 
-  /** Restacks with `members` (serialised: one update at a time); compiles a new graph when the layout does not cover them. */
-  update(members: Entry[]): Promise<void> {
+  /**
+   * Restacks with the members `change` makes of the current ones (serialised: one update at a
+   * time, each seeing the last's members); compiles a new graph when the layout does not cover them.
+   */
+  update(change: (members: readonly Entry[]) => Entry[]): Promise<void> {
     const next = this.updating.then(async () => {
+      const members = change(this.members);
       const adapters = members.map((m) => m.member!.stackable);
       let ref = this.current?.ref;
       let layout = this.current?.layout;
@@ -148,7 +153,7 @@ class Stack {
         ref = { forward: await this.base.compile(layout, this.threads), users: 0, retired: false };
       }
       const old = this.current;
-      this.current = { ref, layout, slots: new Map(members.map((m, i) => [m, i])), feeds: this.base.feeds(layout, adapters) };
+      this.current = { ref, layout, slots: new Map(members.map((m, slot) => [m, { slot, member: m.member! }])), feeds: this.base.feeds(layout, adapters) };
       this.members = members;
       if (old && old.ref !== ref) await retire(old.ref);
     });
@@ -162,13 +167,14 @@ class Stack {
     const ref = snap.ref;
     ref.users++;
     try {
-      const slots = items.map((it) => {
-        const slot = snap.slots.get(it.entry);
-        if (slot === undefined) throw new ServeError('internal', `adapter ${it.entry.name} is not in the stacked graph`);
-        return slot;
+      const stacked = items.map((it) => {
+        const s = snap.slots.get(it.entry);
+        if (s === undefined) throw new ServeError('internal', `adapter ${it.entry.name} is not in the stacked graph`);
+        return s;
       });
-      const encodings = items.map((it) => {
-        const m = it.entry.member!;
+      const slots = stacked.map((s) => s.slot);
+      const encodings = items.map((it, i) => {
+        const m = stacked[i]!.member;
         const x = it.input;
         return typeof x === 'string' ? m.tokenizer.encode(x, undefined, { maxLength: m.maxLength }) : m.tokenizer.encode(x.text, x.textPair, { maxLength: m.maxLength });
       });
@@ -180,7 +186,7 @@ class Stack {
       const width = logits.dims[1]!;
       const data = logits.data as Float32Array;
       return items.map((it, i) => {
-        const config = it.entry.member!.config;
+        const config = stacked[i]!.member.config;
         const n = numLabels(config);
         const row = data.subarray(i * width, i * width + n);
         const k = it.options.topK;
@@ -311,10 +317,23 @@ export class AdapterRegistry {
       loading: undefined,
       member,
     };
-    await this.load(entry, files);
+    // A replacement takes the name at once: requests from now on wait for it to load. A stacked
+    // adapter replacing an idle one of its model takes its place in one restacking.
     const previous = this.entries.get(spec.name);
+    if (previous) this.entries.set(spec.name, entry);
+    const swap = previous && previous.pins === 0 && previous.stacked && entry.stacked && previous.model === model && previous.resident ? previous : undefined;
+    try {
+      await this.load(entry, files, swap);
+    } catch (e) {
+      if (previous && this.entries.get(spec.name) === entry) this.entries.set(spec.name, previous);
+      throw e;
+    }
     this.entries.set(spec.name, entry);
-    if (previous) await this.drop(previous);
+    if (swap) {
+      swap.gone = true;
+      swap.resident = false;
+      swap.member = undefined;
+    } else if (previous) await this.drop(previous);
     await this.evict(entry);
     return { info: infoOf(entry), loadMs: performance.now() - t0 };
   }
@@ -499,15 +518,15 @@ export class AdapterRegistry {
     return t;
   }
 
-  /** Loads an entry's weights (stacked: restacks; else opens its pipeline). Concurrent loads share one. */
-  private load(entry: Entry, files?: AdapterFiles): Promise<void> {
+  /** Loads an entry's weights (stacked: restacks, without `replacing`; else opens its pipeline). Concurrent loads share one. */
+  private load(entry: Entry, files?: AdapterFiles, replacing?: Entry): Promise<void> {
     if (entry.resident) return Promise.resolve();
     entry.loading ??= (async () => {
       try {
         if (entry.stacked) {
           const stack = await this.stackOf(entry.model);
           if (!entry.member) entry.member = await this.memberOf(stack, files ?? (await readAdapter(entry.dir)));
-          await stack.update([...stack.members.filter((m) => m !== entry), entry]);
+          await stack.update((members) => [...members.filter((m) => m !== entry && m !== replacing), entry]);
         } else {
           entry.pipe = await pipeline(taskSpec(entry.task).pipeline, entry.dir, { baseModel: entry.model.dir, threads: this.opts.threads, batchSize: this.opts.batchSize });
           entry.labels = entry.task === 'embed' ? [] : labelsOf(entry.pipe.config);
@@ -524,13 +543,15 @@ export class AdapterRegistry {
 
   /** Unloads an entry (stacked: restacks without it; else disposes its pipeline). Its prepared weights go too, so memory is freed. */
   private async unload(entry: Entry): Promise<void> {
-    await entry.loading?.catch(() => {});
-    if (!entry.resident) return;
+    if (entry.loading) await entry.loading.catch(() => {});
+    // An adapter a request took hold of meanwhile stays (unless it was deleted).
+    if (!entry.resident || (entry.pins > 0 && !entry.gone)) return;
     entry.resident = false;
     if (entry.stacked) {
       const stack = await this.stackOf(entry.model);
-      await stack.update(stack.members.filter((m) => m !== entry));
-      entry.member = undefined;
+      await stack.update((members) => members.filter((m) => m !== entry));
+      // Unless a request loaded it again meanwhile.
+      if (!entry.resident && !entry.loading) entry.member = undefined;
     } else {
       const pipe = entry.pipe;
       entry.pipe = undefined;
