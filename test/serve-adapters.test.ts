@@ -13,7 +13,7 @@ import { batchInputs } from '../src/pipelines/batching.js';
 import { pipeline, startServer, type TextClassificationPipeline } from '../src/index.js';
 import { serveCommand } from '../src/cli/commands/serve.js';
 import { tempDir } from './helpers/pipeline-models.js';
-import { get, metricValue, post } from './helpers/serve.js';
+import { BUNDLED_EN, get, metricValue, post } from './helpers/serve.js';
 
 const TOL = 1e-5;
 const FIXTURES = resolve('test/fixtures/peft');
@@ -31,10 +31,11 @@ function noise(seed: number): () => number {
 }
 
 /** Saves an adapter of BASE with random weights: LoRA (B random, so it changes the model) or BitFit (biases moved). */
-async function makeAdapter(opts: { method: 'lora' | 'bitfit'; r?: number; targets?: string[]; rslora?: boolean; labels: string[]; seed: number }): Promise<string> {
+async function makeAdapter(opts: { method: 'lora' | 'bitfit'; r?: number; targets?: string[]; rslora?: boolean; labels: string[]; seed: number; base?: string }): Promise<string> {
   const dir = await tempDir('serve-adapter');
+  const base = opts.base ?? BASE;
   const id2label = Object.fromEntries(opts.labels.map((l, i) => [String(i), l]));
-  const model = await PreTrainedModel.fromPretrained(BASE, { head: 'sequence-classification', id2label, missing: 'init' });
+  const model = await PreTrainedModel.fromPretrained(base, { head: 'sequence-classification', id2label, missing: 'init' });
   const peft = PeftModel.apply(model, {
     method: opts.method,
     ...(opts.method === 'lora' ? { lora: { r: opts.r, alpha: 2 * opts.r!, targetModules: opts.targets, useRslora: opts.rslora ?? false } } : {}),
@@ -46,7 +47,7 @@ async function makeAdapter(opts: { method: 'lora' | 'bitfit'; r?: number; target
     if (opts.method === 'bitfit' && p.name.endsWith('.bias')) for (let i = 0; i < p.data.length; i++) p.data[i]! += 0.2 * rand();
     if (p.name.startsWith('classifier.')) for (let i = 0; i < p.data.length; i++) p.data[i] = rand();
   }
-  await peft.save(dir, { baseModel: BASE });
+  await peft.save(dir, { baseModel: base });
   return dir;
 }
 
@@ -243,6 +244,26 @@ test('adapters at run time: admin PUT/DELETE with the key, GET /v1/adapters, LRU
     assert.equal(bad.status, 400);
     assert.match(bad.body.error.message, /no adapter directory/);
   } finally {
+    await server.close();
+  }
+});
+
+test('a masked-LM base: its adapters carry the pooler it lacks; a request without an adapter is told which adapters serve the endpoint', async () => {
+  const mine = await makeAdapter({ method: 'lora', r: 8, targets: ['query', 'value'], labels: ['neg', 'pos'], seed: 11, base: BUNDLED_EN });
+  const server = await startServer({ models: [`en=${BUNDLED_EN}`], adapters: [`mine=${mine}`], port: 0, threads: 1 });
+  const alone = await pipeline('text-classification', mine, { threads: 1 });
+  try {
+    const url = server.address!;
+    const texts = ['a fine film', 'the plot goes nowhere at all'];
+    const r = await post(url, '/v1/classify', { adapter: 'mine', inputs: texts, parameters: { top_k: null } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const expected = await alone.runBatch(texts, { topK: null });
+    r.body.forEach((x: never, i: number) => assertSameResult(x, expected[i] as never, `mine ${i}`));
+    const none = await post(url, '/v1/classify', { inputs: 'a fine film' });
+    assert.equal(none.status, 400);
+    assert.match(none.body.error.message, /name one of its adapters \("adapter": "mine"\)/);
+  } finally {
+    await alone.dispose();
     await server.close();
   }
 });

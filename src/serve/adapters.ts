@@ -264,9 +264,9 @@ export class AdapterRegistry {
     return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name)).map(infoOf);
   }
 
-  /** The adapters registered on a model. */
-  namesOn(model: LoadedModel): string[] {
-    return [...this.entries.values()].filter((e) => e.model === model).map((e) => e.name);
+  /** The adapters registered on a model that serve `task`. */
+  namesOn(model: LoadedModel, task: ServeTask): string[] {
+    return [...this.entries.values()].filter((e) => e.model === model && e.task === task).map((e) => e.name);
   }
 
   /**
@@ -589,9 +589,9 @@ function infoOf(e: Entry): AdapterInfo {
   return { name: e.name, model: e.model.info.name, path: e.dir, method: e.method, tasks: [e.task], labels: e.labels, stacked: e.stacked, resident: e.resident };
 }
 
-/** The message of a request without `adapter` to a model that does not serve the task itself but has adapters that do. */
-export function adapterHint(registry: AdapterRegistry | undefined, model: LoadedModel): string {
-  const names = registry?.namesOn(model) ?? [];
+/** The end of the message to a request without `adapter` for a model that does not serve `task` itself: its adapters that do. */
+export function adapterHint(registry: AdapterRegistry | undefined, model: LoadedModel, task: ServeTask): string {
+  const names = registry?.namesOn(model, task) ?? [];
   return names.length ? `; name one of its adapters ("adapter": ${names.map((n) => JSON.stringify(n)).join(', ')})` : '';
 }
 

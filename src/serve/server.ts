@@ -380,7 +380,7 @@ export async function createServer(options: ServerOptions): Promise<TunaServer> 
     const callOptions = spec.options(body.parameters ?? {});
     // A request naming an adapter holds it (loaded, not unloaded) until it is answered.
     const lease = body.adapter === undefined ? undefined : await adapters.lease(body.adapter, body.model, spec.task);
-    const model = lease?.model ?? pickModel(loaded, spec.task, body.model, (m) => adapterHint(adapters, m));
+    const model = lease?.model ?? pickModel(loaded, spec.task, body.model, (m) => adapterHint(adapters, m, spec.task));
     const pipe = lease ? lease.pipeline : model.pipelines.get(spec.task)!;
     try {
       if (spec.task === 'embed' && callOptions.pooling === 'none' && pipe) refuseLargeTokenVectors(inputs as string[], pipe);
@@ -597,7 +597,10 @@ function pickModel(models: readonly LoadedModel[], task: ServeTask, name: string
   const serving = models.filter((m) => m.pipelines.has(task));
   if (name === undefined) {
     if (serving.length === 0) {
-      throw new ServeError('unsupported_task', `no model here serves ${task}; the models serve ${models.map((m) => `${m.info.name} (${m.info.tasks.join(', ')})`).join('; ')}`);
+      throw new ServeError(
+        'unsupported_task',
+        `no model here serves ${task}; the models serve ${models.map((m) => `${m.info.name} (${m.info.tasks.join(', ')})`).join('; ')}${models.map(hint).join('')}`,
+      );
     }
     return serving[0]!;
   }
