@@ -12,6 +12,8 @@ import { ADAPTER_INDEX, StackBase } from '../src/peft/stacked-lora.js';
 import { batchInputs } from '../src/pipelines/batching.js';
 import { pipeline, startServer, type TextClassificationPipeline } from '../src/index.js';
 import { serveCommand } from '../src/cli/commands/serve.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tempDir } from './helpers/pipeline-models.js';
 import { BUNDLED_EN, get, metricValue, post } from './helpers/serve.js';
 
@@ -265,6 +267,39 @@ test('a masked-LM base: its adapters carry the pooler it lacks; a request withou
   } finally {
     await alone.dispose();
     await server.close();
+  }
+});
+
+test('the tuna serve command: an adapter directory as --model, --adapter, --max-adapters, --adapter-admin with --api-key', async () => {
+  const bin = fileURLToPath(new URL('../bin/tuna.js', import.meta.url));
+  const args = ['serve', '--model', `base=${BASE}`, '--model', `solo=${dirs.plain}`, '--adapter', `wide=${dirs.wide}`, '--adapter', `bias=${dirs.bias}`];
+  const child = spawn(process.execPath, [bin, ...args, '--max-adapters', '2', '--adapter-admin', '--api-key', KEY, '--port', '0', '--threads', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  const exit = new Promise<number | null>((done) => child.on('exit', done));
+  try {
+    const url = await new Promise<string>((done, fail) => {
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+        const m = /listening on (http:\/\/\S+)/.exec(stderr);
+        if (m) done(m[1]!);
+      });
+      exit.then((code) => fail(new Error(`tuna serve exited with ${code}: ${stderr}`)));
+    });
+    assert.match(stderr, /solo: classify \(BertForSequenceClassification/);
+    assert.match(stderr, /adapter wide on base: classify \(lora, stacked\)/);
+    assert.match(stderr, /adapter bias on base: classify \(bitfit\)/);
+    const r = await post(url, '/v1/classify', { adapter: 'wide', inputs: 'good' }, auth);
+    assert.equal(r.status, 200);
+    assertSameResult(r.body, (await own.wide!.runBatch(['good']))[0] as never, 'wide');
+    const solo = await post(url, '/v1/classify', { model: 'solo', inputs: 'good' }, auth);
+    assertSameResult(solo.body, (await own.plain!.runBatch(['good']))[0] as never, 'solo');
+    assert.equal((await put(url, '/v1/admin/adapters/thin', { path: dirs.thin! }, auth)).status, 200);
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0);
+  } finally {
+    child.kill('SIGKILL');
   }
 });
 
