@@ -6,7 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DETECTOR_NAMES, DetectorError, type DetectorName, type StepResult, createDetector, hourOfWeek, restoreDetector } from '../src/monitor/index.js';
+import {
+  DETECTOR_NAMES,
+  DetectorError,
+  type DetectorName,
+  type StepResult,
+  createDetector,
+  hourOfWeek,
+  median,
+  restoreDetector,
+  robustLocationScale,
+} from '../src/monitor/index.js';
 
 /** A seeded uniform generator (mulberry32). */
 function uniform(seed: number): () => number {
@@ -394,6 +404,15 @@ describe('settings and inputs', () => {
       () => s.update({ start: T0, end: T0 + HOUR, value: 1.5, count: 3 }),
       (e: DetectorError) => e.field === 'point.value',
     );
+  });
+
+  it('median and scaled MAD', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+    assert.equal(median([5, 5, 1, 5]), 5);
+    assert.ok(Number.isNaN(median([])));
+    // |x − 3| = 2, 1, 0, 1, 97 → MAD 1 → scale 1.4826.
+    assert.deepEqual(robustLocationScale([1, 2, 3, 4, 100]), { location: 3, scale: 1.4826 });
   });
 
   it('hour-of-week slots start on Monday 00:00 in the configured offset', () => {

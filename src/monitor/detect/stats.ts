@@ -10,20 +10,54 @@ export const MAD_SCALE = 1.4826;
 /** Shares are clamped into [SHARE_EPSILON, 1 − SHARE_EPSILON] before a binomial standard error is taken. */
 export const SHARE_EPSILON = 1e-3;
 
-/** The median of `values` (not modified); `NaN` when empty. */
-export function median(values: readonly number[]): number {
-  const n = values.length;
-  if (n === 0) return Number.NaN;
-  const sorted = Float64Array.from(values).sort();
-  const mid = n >> 1;
-  return n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+/** The k-th smallest (0-based) of `a`, partially reordering `a` (Hoare's selection). */
+function select(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
 }
 
-/** The median and the scaled median absolute deviation (1.4826 × MAD) of `values`. */
+/** The median of `a`, partially reordering it. */
+function medianInPlace(a: Float64Array): number {
+  const n = a.length;
+  if (n === 0) return Number.NaN;
+  const upper = select(a, n >> 1);
+  if (n % 2 === 1) return upper;
+  let lower = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n >> 1; i++) if (a[i]! > lower) lower = a[i]!;
+  return (lower + upper) / 2;
+}
+
+/** The median of `values` (not modified); `NaN` when empty. */
+export function median(values: readonly number[]): number {
+  return medianInPlace(Float64Array.from(values));
+}
+
+/** The median and the scaled median absolute deviation (1.4826 × MAD) of `values` (not modified). */
 export function robustLocationScale(values: readonly number[]): { location: number; scale: number } {
-  const location = median(values);
-  const deviations = values.map((v) => Math.abs(v - location));
-  return { location, scale: MAD_SCALE * median(deviations) };
+  const a = Float64Array.from(values);
+  const location = medianInPlace(a);
+  for (let i = 0; i < a.length; i++) a[i] = Math.abs(a[i]! - location);
+  return { location, scale: MAD_SCALE * medianInPlace(a) };
 }
 
 /** An exponentially weighted mean and variance, as plain JSON. */
