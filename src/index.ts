@@ -335,3 +335,39 @@ export {
   ONNX_FILES,
 } from './export/index.js';
 export type { ExportOptions, ExportResult, ExportedFile, ExportErrorCode, ExportTask, QuantizeOptions, QuantizeReport, ExportGraph } from './export/index.js';
+
+// Change detection for the opinion monitor (src/monitor: streaming detectors, NAB scoring)
+export {
+  DETECTOR_NAMES,
+  DetectorError,
+  NAB_PROFILES,
+  createDetector,
+  hourOfWeek,
+  nabNormalize,
+  nabNullScore,
+  nabOptimizeThreshold,
+  nabPerfectScore,
+  nabScoreFile,
+  nabSweep,
+  parseDetectorConfig,
+  restoreDetector,
+} from './monitor/index.js';
+export type {
+  ChangeDetector,
+  CusumConfig,
+  Detection,
+  DetectorConfig,
+  DetectorName,
+  DetectorSettings,
+  DetectorState,
+  EwmaConfig,
+  NabFile,
+  NabFileScore,
+  NabProfile,
+  PageHinkleyConfig,
+  RobustZConfig,
+  SeasonalConfig,
+  Severity,
+  StepResult as DetectorStepResult,
+  WindowPoint,
+} from './monitor/index.js';

@@ -8,7 +8,7 @@ import {
   NAB_NO_DETECTION_THRESHOLD,
   NAB_PROFILES,
   type NabFile,
-  PROBATION,
+  NAB_PROBATION,
   nabNormalize,
   nabNullScore,
   nabOptimizeThreshold,
@@ -42,7 +42,7 @@ describe('NAB standard profile by hand', () => {
     assert.equal(nabScaledSigmoid(3.01), -1);
     assert.equal(nabProbationaryLength(20), 3);
     assert.equal(nabProbationaryLength(15_902), 750);
-    assert.equal(nabRowWeights(FILE, NAB_PROFILES.standard).window[2], PROBATION);
+    assert.equal(nabRowWeights(FILE, NAB_PROFILES.standard).window[2], NAB_PROBATION);
   });
 
   it('one threshold: earliest detection per window, distance-weighted false positives, misses, probation ignored', () => {

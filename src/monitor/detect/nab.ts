@@ -46,15 +46,15 @@ export interface NabFile {
   windows: ReadonlyArray<readonly [number, number]>;
 }
 
-/** Row index of a scorable row's window; `OUTSIDE` for a row in no window, `PROBATION` for a probationary row. */
-export const OUTSIDE = -1;
-export const PROBATION = -2;
+/** Row index of a scorable row's window; `NAB_OUTSIDE` for a row in no window, `NAB_PROBATION` for a probationary row. */
+export const NAB_OUTSIDE = -1;
+export const NAB_PROBATION = -2;
 
 /** The weight each row of a file would earn as a detection, and which window it is in. */
 export interface NabRowWeights {
   /** Inside window w: σ(−(right − i + 1) / width) × tpWeight / σ(−1). Outside: σ(y) × fpWeight (negative), y = (i − previous right) / (previous width − 1), or −fpWeight before any window. */
   weight: Float64Array;
-  /** The window index, {@link OUTSIDE} or {@link PROBATION}. */
+  /** The window index, {@link NAB_OUTSIDE} or {@link NAB_PROBATION}. */
   window: Int32Array;
   /** Windows with at least one scorable row: the ones that count (as a detection or a miss). */
   counted: boolean[];
@@ -100,9 +100,9 @@ export function nabRowWeights(file: NabFile, profile: NabProfile): NabRowWeights
       weight[i] = nabScaledSigmoid(y) * profile.fpWeight;
     }
     if (i < probation) {
-      window[i] = PROBATION;
+      window[i] = NAB_PROBATION;
     } else {
-      window[i] = current >= 0 ? current : OUTSIDE;
+      window[i] = current >= 0 ? current : NAB_OUTSIDE;
       if (current >= 0) counted[current] = true;
     }
     if (current >= 0 && i === file.windows[current]![1]) {
@@ -150,8 +150,8 @@ export function nabScoreFile(file: NabFile, scores: ArrayLike<number>, threshold
   for (let i = 0; i < file.rows; i++) {
     if (!(scores[i]! >= threshold)) continue;
     const w = rows.window[i]!;
-    if (w === PROBATION) continue;
-    if (w === OUTSIDE) {
+    if (w === NAB_PROBATION) continue;
+    if (w === NAB_OUTSIDE) {
       fp++;
       fpScore += rows.weight[i]!;
     } else if (first[w] === null) {
@@ -216,8 +216,8 @@ export function nabSweep(files: ReadonlyArray<{ file: NabFile; scores: ArrayLike
     const partOf = rows.counted.map((c) => (c ? parts.push(-profile.fnWeight) - 1 : -1));
     for (let i = 0; i < file.rows; i++) {
       const w = rows.window[i]!;
-      if (w === PROBATION) continue;
-      points.push({ s: scores[i]!, part: w === OUTSIDE ? 0 : partOf[w]!, weight: rows.weight[i]! });
+      if (w === NAB_PROBATION) continue;
+      points.push({ s: scores[i]!, part: w === NAB_OUTSIDE ? 0 : partOf[w]!, weight: rows.weight[i]! });
     }
   }
   points.sort((a, b) => b.s - a.s);
