@@ -107,7 +107,7 @@ console.log(JSON.stringify({ tasks: PIPELINE_TASKS, modelDir: bundledModelDir('e
   await writeFile(join(project, 'check.mjs'), script);
   const r = ok(await run(process.execPath, ['check.mjs'], project), 'node check.mjs');
   const got = JSON.parse(r.stdout) as { tasks: string[]; modelDir: string; fills: { score: number; token: number; token_str: string; sequence: string }[]; version: string };
-  assert.deepEqual(got.tasks, ['text-classification', 'token-classification', 'fill-mask', 'feature-extraction']);
+  assert.deepEqual(got.tasks, ['text-classification', 'token-classification', 'fill-mask', 'feature-extraction', 'text-ranking', 'zero-shot-classification']);
   assert.ok(got.modelDir.startsWith(installed), `the bundled model is read from the installed package (${got.modelDir})`);
   assert.equal(got.version, VERSION);
   assert.equal(got.fills.length, 3);

@@ -7,6 +7,9 @@ import { pipeline, startServer, type TunaServer } from '../src/index.js';
 import { launchChromium } from './helpers/browser.js';
 import { BUNDLED_EN, CLASSIFIER_LABELS, makeClassifier, makeTokenClassifier } from './helpers/serve.js';
 
+const NLI_DIR = new URL('./fixtures/zero-shot/nli', import.meta.url).pathname;
+const CROSS_ENCODER_DIR = new URL('./fixtures/cross-encoder/base', import.meta.url).pathname;
+
 let server: TunaServer;
 let browser: Browser;
 let page: Page;
@@ -15,7 +18,12 @@ const pageErrors: string[] = [];
 
 test.before(async () => {
   clsDir = await makeClassifier();
-  server = await startServer({ models: [`cls=${clsDir}`, `ner=${await makeTokenClassifier()}`, `en=${BUNDLED_EN}`], port: 0, threads: 1, apiKey: 'web-key' });
+  server = await startServer({
+    models: [`cls=${clsDir}`, `ner=${await makeTokenClassifier()}`, `en=${BUNDLED_EN}`, `nli=${NLI_DIR}`, `ce=${CROSS_ENCODER_DIR}`],
+    port: 0,
+    threads: 1,
+    apiKey: 'web-key',
+  });
   browser = await launchChromium();
   page = await browser.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -43,8 +51,8 @@ test('the page asks for the API key, then lists the models', async () => {
   assert.match((await page.textContent('#result')) ?? '', /needs an API key/);
   await page.fill('#key', 'web-key');
   await page.dispatchEvent('#key', 'change');
-  await page.waitForFunction(() => document.querySelectorAll('#model option').length === 3);
-  assert.deepEqual(await page.$$eval('#model option', (os) => os.map((o) => (o as HTMLOptionElement).value)), ['cls', 'ner', 'en']);
+  await page.waitForFunction(() => document.querySelectorAll('#model option').length === 5);
+  assert.deepEqual(await page.$$eval('#model option', (os) => os.map((o) => (o as HTMLOptionElement).value)), ['cls', 'ner', 'en', 'nli', 'ce']);
   assert.deepEqual(await page.$$eval('#task option', (os) => os.map((o) => (o as HTMLOptionElement).value)), ['classify', 'embed']);
 });
 
@@ -99,6 +107,51 @@ test('fill-mask: candidates with scores; embed: the vector size', async () => {
   await runOnPage('en', 'embed', 'A sentence to embed.');
   await page.waitForSelector('[data-kind="embedding"]');
   assert.match((await page.textContent('[data-kind="embedding"]')) ?? '', /^256 dimensions, L2 norm \d/);
+});
+
+test('zero-shot: a bar per candidate label, the scores the pipeline gives; rerank: passages best first', async () => {
+  const text = 'the battery died after two days';
+  await page.selectOption('#model', 'nli');
+  await page.selectOption('#task', 'zero-shot');
+  assert.equal(await page.isVisible('#extra'), true, 'the candidate labels box is shown');
+  await page.fill('#text', text);
+  await page.fill('#extra', 'complaint, praise ,question');
+  await page.click('#run');
+  await page.waitForSelector('[data-kind="labels"] .bar');
+  const shown = await page.$$eval('[data-kind="labels"] .bar', (bars) => bars.map((b) => [b.querySelector('.name')!.textContent, Number(b.querySelector('.score')!.textContent)]));
+  const zeroShot = await pipeline('zero-shot-classification', NLI_DIR, { threads: 1 });
+  try {
+    const expected = await zeroShot(text, ['complaint', 'praise', 'question']);
+    assert.deepEqual(
+      shown.map(([name]) => name),
+      expected.labels,
+    );
+    for (const [i, [, score]] of shown.entries()) assert.ok(Math.abs((score as number) - expected.scores[i]!) < 1e-4);
+  } finally {
+    await zeroShot.dispose();
+  }
+
+  const passages = ['open settings then reset password', 'the shop opens at nine', 'passwords need eight characters'];
+  await page.selectOption('#model', 'ce');
+  await page.selectOption('#task', 'rerank');
+  assert.equal(await page.textContent('#textlabel'), 'Query');
+  await page.fill('#text', 'how do i reset my password');
+  await page.fill('#extra', passages.join('\n'));
+  await page.click('#run');
+  await page.waitForSelector('[data-kind="ranking"] .bar');
+  const ranked = await page.$$eval('[data-kind="ranking"] .bar', (bars) => bars.map((b) => b.querySelector('.name')!.textContent));
+  const ranker = await pipeline('text-ranking', CROSS_ENCODER_DIR, { threads: 1 });
+  try {
+    const expected = await ranker('how do i reset my password', passages);
+    assert.deepEqual(
+      ranked,
+      expected.map((h) => passages[h.corpus_id]),
+    );
+  } finally {
+    await ranker.dispose();
+  }
+  await page.selectOption('#model', 'cls');
+  assert.equal(await page.isVisible('#extra'), false, 'the second box is hidden for tasks without one');
 });
 
 test('a request error is shown on the page; no script errors', async () => {

@@ -22,19 +22,25 @@ button:disabled { background: #8ea3de; }
 .bar .track { background: #e6e9ef; border-radius: 4px; height: .9rem; overflow: hidden; }
 .bar .fill { background: #2f5bd3; height: 100%; }
 .bar .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+[data-kind="ranking"] .bar { grid-template-columns: 1fr 10rem 4.5rem; }
 .score { text-align: right; font-variant-numeric: tabular-nums; }
 .tagged { line-height: 2; white-space: pre-wrap; }
 mark { background: #ffe59e; border-radius: 4px; padding: .1rem .2rem; }
 mark sup { font-size: .65rem; color: #7a5a00; margin-left: .2rem; }
 .error { color: #b3261e; }
 .muted { color: #5b6475; font-size: .85rem; }
-#keyrow { display: none; }
+#keyrow, #extrarow { display: none; }
 `;
 
 const SCRIPT = `
 const $ = (id) => document.getElementById(id);
 const state = { models: [] };
-const examples = { classify: 'I love this, it works perfectly.', ner: 'John Smith flew from Paris to New York on Monday.', embed: 'A sentence to embed.', 'fill-mask': 'The capital of France is [MASK].' };
+const examples = { classify: 'I love this, it works perfectly.', ner: 'John Smith flew from Paris to New York on Monday.', embed: 'A sentence to embed.', 'fill-mask': 'The capital of France is [MASK].', 'zero-shot': 'The battery died after two days.', rerank: 'how do I reset my password?' };
+// What the second box holds for the tasks that need one, with an example.
+const extras = {
+  'zero-shot': { label: 'Candidate labels (comma-separated)', example: 'complaint, praise, question' },
+  rerank: { label: 'Passages (one per line)', example: 'Open Settings, then Account, then Reset password.\\nOur shop opens at nine.\\nPasswords must have eight characters.' },
+};
 
 function headers() {
   const h = { 'content-type': 'application/json' };
@@ -73,11 +79,18 @@ function fillTasks() {
   const m = state.models.find((x) => x.name === $('model').value);
   const task = $('task');
   const previous = task.value;
-  task.replaceChildren(...(m ? m.tasks : []).map((t) => el('option', { value: t }, t)));
+  task.replaceChildren(...(m ? m.tasks : []).filter((t) => Object.hasOwn(examples, t)).map((t) => el('option', { value: t }, t)));
   if (m && m.tasks.includes(previous)) task.value = previous;
   const info = m ? m.architectures.join(', ') + ', up to ' + m.max_length + ' tokens' + (m.labels.length ? ', labels: ' + m.labels.join(', ') : '') : '';
   $('info').textContent = info;
   if (!$('text').value || Object.values(examples).includes($('text').value)) $('text').value = examples[task.value] || '';
+  const extra = extras[task.value];
+  $('extrarow').style.display = extra ? 'grid' : 'none';
+  if (extra) {
+    $('extralabel').textContent = extra.label;
+    if (!$('extra').value || Object.values(extras).some((x) => x.example === $('extra').value)) $('extra').value = extra.example;
+  }
+  $('textlabel').textContent = task.value === 'rerank' ? 'Query' : 'Text';
 }
 
 function bar(name, score) {
@@ -104,6 +117,11 @@ function render(task, text, result) {
     }
     box.append(text.slice(at));
     out.replaceChildren(box, el('p', { class: 'muted' }, result.length + ' entit' + (result.length === 1 ? 'y' : 'ies')));
+  } else if (task === 'zero-shot') {
+    out.replaceChildren(el('div', { 'data-kind': 'labels' }, ...result.labels.map((l, i) => bar(l, result.scores[i]))));
+  } else if (task === 'rerank') {
+    const passages = passagesOf($('extra').value);
+    out.replaceChildren(el('div', { 'data-kind': 'ranking' }, ...result.map((h) => bar(passages[h.index], h.score))));
   } else if (task === 'fill-mask') {
     const lists = Array.isArray(result[0]) ? result : [result];
     out.replaceChildren(...lists.map((cands, i) => el('div', { 'data-kind': 'candidates' },
@@ -119,15 +137,25 @@ function render(task, text, result) {
   }
 }
 
+function passagesOf(value) {
+  return value.split('\\n').map((p) => p.trim()).filter((p) => p.length > 0);
+}
+
+function requestBody(task, text) {
+  const model = $('model').value;
+  if (task === 'rerank') return { model, query: text, documents: passagesOf($('extra').value) };
+  if (task === 'zero-shot') return { inputs: text, model, parameters: { candidate_labels: $('extra').value.split(',').map((l) => l.trim()).filter((l) => l.length > 0) } };
+  return { inputs: text, model, parameters: task === 'classify' ? { top_k: 0 } : task === 'fill-mask' ? { top_k: 5 } : {} };
+}
+
 async function predict(ev) {
   ev.preventDefault();
   const task = $('task').value;
   const text = $('text').value;
-  const parameters = task === 'classify' ? { top_k: 0 } : task === 'fill-mask' ? { top_k: 5 } : {};
   $('run').disabled = true;
   $('result').replaceChildren(el('p', { class: 'muted' }, 'running...'));
   try {
-    const r = await fetch('/v1/' + task, { method: 'POST', headers: headers(), body: JSON.stringify({ inputs: text, model: $('model').value, parameters }) });
+    const r = await fetch('/v1/' + task, { method: 'POST', headers: headers(), body: JSON.stringify(requestBody(task, text)) });
     if (r.status === 401) return needKey();
     const body = await r.json();
     if (!r.ok) return showError(body.error ? body.error.message : 'HTTP ' + r.status);
@@ -171,8 +199,9 @@ export function pageHtml(): { html: string; csp: string } {
   </div>
   <div class="muted" id="info"></div>
   <div class="row" id="keyrow"><div><label for="key">API key</label><input id="key" type="password" autocomplete="off"></div></div>
-  <label for="text">Text</label>
+  <label for="text" id="textlabel">Text</label>
   <textarea id="text" spellcheck="false"></textarea>
+  <div class="row" id="extrarow"><div><label for="extra" id="extralabel"></label><textarea id="extra" spellcheck="false"></textarea></div></div>
   <button id="run" type="submit">Run</button>
 </form>
 <section id="result" aria-live="polite"></section>
