@@ -397,7 +397,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     program
       .command('serve')
       .description(
-        'serve models over HTTP: POST /v1/classify, /v1/ner, /v1/embed, /v1/fill-mask (and /v1/search with --index) with micro-batching; /v1/models, /healthz, /readyz, /metrics and a web page at /',
+        'serve models over HTTP: POST /v1/classify, /v1/ner, /v1/embed, /v1/fill-mask, /v1/rerank (cross-encoders), /v1/zero-shot (NLI models) and /v1/search (with --index) with micro-batching; /v1/models, /healthz, /readyz, /metrics and a web page at /',
       )
       .option('--model <dir>', 'checkpoint directory, or NAME=DIR; repeat for several models (the first serving a task is its default)', (v: string, all?: string[]) => [
         ...(all ?? []),
