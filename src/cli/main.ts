@@ -446,6 +446,10 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     )
     .option('--revision <rev>', 'Hub branch, tag or commit of a Hub id (default main)')
     .option('--base-model <dir>', 'for an adapter directory (adapter_config.json): the base model, instead of the one its base_model_name_or_path names')
+    .option(
+      '--no-merge',
+      "for a LoRA adapter: keep its weights as inputs of the graph (one graph serves every adapter of the base with the same layers; this adapter's values in onnx/adapter_inputs.safetensors)",
+    )
     .requiredOption('--output <dir>', 'output directory (created if needed)')
     .option('--quantize <mode>', 'also write onnx/model_quantized.onnx: int8 dynamic quantisation (what transformers.js loads for dtype "q8")')
     .option('--dtype <dtype>', 'f32, or f16 to also write onnx/model_fp16.onnx (float16 weights, float32 inputs and outputs)', 'f32')

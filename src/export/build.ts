@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTunaError } from '../errors.js';
 import { Graph } from '../onnx/graph.js';
+import type { LayerFactory } from '../nn/layers.js';
 import { ParameterScope } from '../nn/parameters.js';
 import { HEADS, HEAD_FOR_TASK, type HeadKind, type ModelFamily, type ModelTask, familyOfConfig, headOfArchitectures } from '../models/registry.js';
 import { PreTrainedModel, vocabularyMismatchError } from '../models/pretrained-model.js';
@@ -45,6 +46,8 @@ export interface BuildExportOptions {
    * encoder alone (output `last_hidden_state`), whatever head the checkpoint has.
    */
   readonly task?: ExportTask;
+  /** The layer factory the graph is built with (e.g. an adapter's weights as extra inputs). */
+  readonly layers?: LayerFactory;
 }
 
 /** Whether a checkpoint directory has tokenizer files (an export without them only warns). */
@@ -131,7 +134,7 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
 
   const g = new Graph('tuna_export');
   const scope = new ParameterScope(g, source.store, true);
-  const ctx = { scope, training: false, nextSeed: () => 0, initStd: 0.02, fusedKernels: opts.contribOps ?? false };
+  const ctx = { scope, training: false, nextSeed: () => 0, initStd: 0.02, fusedKernels: opts.contribOps ?? false, layers: opts.layers };
   const built = source.buildGraph(ctx).outputs;
   const outputs = HEADS[head].outputs.filter((n) => built[n] !== undefined);
   for (const name of outputs) g.output(built[name]!, name);

@@ -9,6 +9,7 @@ import { ExportError } from './errors.js';
 import { convertWeightsToFloat16 } from './float16.js';
 import { ONNX_FILES, prepareOutput, writeOutput, writeSideFiles } from './layout.js';
 import type { ExportModel } from './model.js';
+import type { LayerFactory } from '../nn/layers.js';
 import { type QuantizeOptions, quantizeDynamicInt8 } from './quantize.js';
 
 /** Opsets the exporter can declare (LayerNormalization needs 17). */
@@ -46,6 +47,12 @@ export interface ExportOptions {
    * encoder alone, so that transformers.js's feature-extraction pipeline gets hidden states.
    */
   readonly task?: ExportTask;
+  /**
+   * The layer factory the graph is built with, when it adds inputs (`tuna export --no-merge`: an
+   * adapter's weights); `extraFeeds` are their values on the verification batch.
+   */
+  readonly layers?: LayerFactory;
+  readonly extraFeeds?: Readonly<Record<string, HostTensor>>;
 }
 
 /** One file of an export. */
@@ -157,11 +164,12 @@ export async function exportModel(opts: ExportOptions): Promise<ExportResult> {
   if (!(SUPPORTED_OPSETS as readonly number[]).includes(opset)) {
     throw new ExportError('invalid_option', `opset ${opset} is not supported; choose one of ${SUPPORTED_OPSETS.join(', ')}`);
   }
-  const built = await buildExportModel(opts.model, { contribOps: opts.contribOps, task: opts.task });
+  const built = await buildExportModel(opts.model, { contribOps: opts.contribOps, task: opts.task, layers: opts.layers });
+  built.source.layers = opts.layers;
   const out = resolve(opts.output);
   const onnxDir = await prepareOutput(out);
   const verify = opts.verify ?? true;
-  const feeds = verify ? sampleBatch(built) : undefined;
+  const feeds = verify ? { ...sampleBatch(built), ...opts.extraFeeds } : undefined;
   const expected = feeds ? await reference(built, feeds) : undefined;
   const encode = (m: ExportModel) => m.encode({ opset, producerName: 'tuna', producerVersion: packageVersion(), docString: `${built.architecture} exported by tuna` });
 

@@ -384,9 +384,13 @@ export function hasTokenizerFiles(dir: string): boolean {
  * with the head's labels, and the tokenizer (the adapter's, else the base's). What `tuna export`
  * exports from.
  */
-export async function mergeAdapter(dir: string, out: string, opts: LoadAdapterOptions = {}): Promise<{ model: PreTrainedModel; merged: string[] }> {
+export async function mergeAdapter(
+  dir: string,
+  out: string,
+  opts: LoadAdapterOptions & { /** false: LoRA is left out of the weights (the model keeps its LoRA layers). */ readonly merge?: boolean } = {},
+): Promise<{ model: PreTrainedModel; merged: string[] }> {
   const peft = await loadAdapterModel(dir, opts);
-  const merged = peft.lora ? await peft.lora.merge() : [];
+  const merged = peft.lora && opts.merge !== false ? await peft.lora.merge() : [];
   const model = peft.model;
   if (peft.added && !peft.lora) {
     throw new PeftError('invalid_option', `${dir}: ${peft.method} layers cannot be merged into the base weights; only LoRA adapters and BitFit export as a plain model`, {

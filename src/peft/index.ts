@@ -32,3 +32,4 @@ export { type PeftTrainingOptions, peftForTraining, restoreAdapterWeights } from
 export { type AdapterPlacement, BottleneckAdapters, type BottleneckSettings } from './bottleneck.js';
 export { DeepPrompts, type PromptSettings } from './prompt.js';
 export { ADAPTER_INDEX, StackBase, type StackLayout, type StackableAdapter } from './stacked-lora.js';
+export { type AdapterInputLayout, adapterInputFactory, adapterInputFeeds, adapterInputLayout, adapterInputNames } from './lora-inputs.js';

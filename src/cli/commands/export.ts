@@ -7,9 +7,16 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAdapterDir, mergeAdapter } from '../../peft/index.js';
+import { isAdapterDir, mergeAdapter, readAdapter } from '../../peft/index.js';
+import { adapterInputFactory, adapterInputFeeds, adapterInputLayout } from '../../peft/lora-inputs.js';
+import { writeSafetensors } from '../../io/safetensors.js';
+import type { LayerFactory } from '../../nn/layers.js';
+import type { HostTensor } from '../../runtime/tensor.js';
 import { isHubId, resolveModel } from '../../io/hub.js';
 import { asError, choice, integer } from './options.js';
+
+/** The adapter's input values beside a `--no-merge` export (`onnx/`), by input name. */
+export const ADAPTER_INPUTS_FILE = 'adapter_inputs.safetensors';
 
 /** Options of `tuna export`. */
 export interface ExportCommandOptions {
@@ -26,6 +33,8 @@ export interface ExportCommandOptions {
   readonly revision?: string;
   /** For an adapter directory: the base model instead of the one adapter_config.json names. */
   readonly baseModel?: string;
+  /** false (`--no-merge`): a LoRA adapter's weights become inputs of the graph instead of being merged. */
+  readonly merge?: boolean;
 }
 
 const CODES: Record<ExportError['kind'], CliErrorCode> = {
@@ -47,7 +56,10 @@ function summary(r: ExportResult): string {
   ]);
   return (
     `exported ${r.architecture} (${r.task}) to ${r.output}, opset ${r.opset}\n` +
-    `  inputs   ${r.inputs.join(', ')} (int64, [batch_size, sequence_length])\n` +
+    `  inputs   ${r.inputs.filter((n) => !n.startsWith('adapter.')).join(', ')} (int64, [batch_size, sequence_length])\n` +
+    (r.inputs.some((n) => n.startsWith('adapter.'))
+      ? `           and ${r.inputs.filter((n) => n.startsWith('adapter.')).length} float32 adapter inputs (this adapter's values: onnx/${ADAPTER_INPUTS_FILE})\n`
+      : '') +
     `  outputs  ${r.outputs.join(', ')}\n` +
     (r.quantizedMatMuls === undefined ? '' : `  int8     ${r.quantizedMatMuls} matrix products quantised (dynamic, int8 weights)\n`) +
     (r.generated.length ? `  written from the tokenizer: ${r.generated.join(', ')}\n` : '') +
@@ -71,15 +83,42 @@ export async function exportCommand(o: ExportCommandOptions, out: Output): Promi
   // An adapter is merged into its base first (LoRA into the weights), and the merged model exported.
   const adapter = existsSync(model) && isAdapterDir(model);
   if (o.baseModel !== undefined && !adapter) throw new CliError('usage', `--base-model applies to an adapter directory (adapter_config.json); ${model} is a full checkpoint`);
+  const keepLora = o.merge === false;
+  if (keepLora && !adapter) throw new CliError('usage', `--no-merge applies to a LoRA adapter directory (adapter_config.json); ${model} is a full checkpoint`);
+  if (keepLora && dtype === 'f16') throw new CliError('usage', '--no-merge exports float32 only (the LoRA inputs are float32); leave out --dtype f16');
   const mergedDir = adapter ? await mkdtemp(join(tmpdir(), 'tuna-merged-')) : undefined;
   let result: ExportResult;
+  let inputs: { layers: LayerFactory; feeds: Record<string, HostTensor> } | undefined;
   try {
     if (mergedDir) {
-      const { merged } = await asError(() => mergeAdapter(model, mergedDir, { baseModel: o.baseModel }));
-      out.stderr(`tuna: merged the adapter ${model} into its base (${merged.length} LoRA layers) for export\n`);
+      const { model: loaded, merged } = await asError(() => mergeAdapter(model, mergedDir, { baseModel: o.baseModel, merge: !keepLora }));
+      if (keepLora) {
+        const files = await asError(() => readAdapter(model));
+        const layout = await asError(async () => adapterInputLayout(loaded, files));
+        inputs = { layers: adapterInputFactory(layout), feeds: adapterInputFeeds(layout, files) };
+        out.stderr(
+          `tuna: the adapter ${model} exports with its weights as inputs (${layout.lora.length} LoRA layers, ${layout.saved.length} saved modules); its values: onnx/${ADAPTER_INPUTS_FILE}\n`,
+        );
+      } else out.stderr(`tuna: merged the adapter ${model} into its base (${merged.length} LoRA layers) for export\n`);
     }
     const source = mergedDir ?? model;
-    result = await exportModel({ model: source, output: o.output, quantize, dtype, opset, contribOps: !!o.contribOps, quantizeOptions: { granularity }, verify: o.verify, task });
+    result = await exportModel({
+      model: source,
+      output: o.output,
+      quantize,
+      dtype,
+      opset,
+      contribOps: !!o.contribOps,
+      quantizeOptions: { granularity },
+      verify: o.verify,
+      task,
+      ...(inputs ? { layers: inputs.layers, extraFeeds: inputs.feeds } : {}),
+    });
+    if (inputs)
+      await writeSafetensors(
+        join(result.output, 'onnx', ADAPTER_INPUTS_FILE),
+        new Map(Object.entries(inputs.feeds).map(([k, t]) => [k, { shape: t.dims, data: t.data as Float32Array, dtype: 'F32' as const }])),
+      );
   } catch (e) {
     if (e instanceof ExportError) throw new CliError(CODES[e.kind], e.message, { file: e.file, cause: e });
     throw e;
