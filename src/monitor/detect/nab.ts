@@ -220,11 +220,13 @@ export function nabSweep(files: ReadonlyArray<{ file: NabFile; scores: ArrayLike
       points.push({ s: scores[i]!, part: w === NAB_OUTSIDE ? 0 : partOf[w]!, weight: rows.weight[i]! });
     }
   }
-  points.sort((a, b) => b.s - a.s);
+  // Most rows of a sparse detector score 0: sort only the others, the zeros form the last group.
+  const positive = points.filter((p) => p.s > 0).sort((a, b) => b.s - a.s);
+  for (const p of points) if (p.s === 0) positive.push(p);
   let total = parts.reduce((a, b) => a + b, 0);
   const out: NabThresholdScore[] = [];
   let threshold = NAB_NO_DETECTION_THRESHOLD;
-  for (const p of points) {
+  for (const p of positive) {
     if (p.s !== threshold) {
       out.push({ threshold, score: total });
       threshold = p.s;
