@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
+import { createProgram } from '../src/cli/main.js';
 import {
   SqliteStore,
   decide,
@@ -164,4 +165,18 @@ test('SQLite store: sessions, redacted messages, feedback joined to the user mes
   assert.deepEqual(rows[1], { role: 'assistant', text: 'I have blocked your card.', intent: 'lost_card', action: 'block_card', model_version: '1' });
   assert.equal((db.prepare('SELECT last_intent FROM sessions').get() as { last_intent: string }).last_intent, 'lost_card');
   db.close();
+});
+
+test('tuna assistant init writes an example bot whose configuration loads, and refuses to overwrite it', async () => {
+  const dir = tmp();
+  let stdout = '';
+  const run = (args: string[]) => createProgram({ stdout: (s: string) => void (stdout += s), stderr: () => {} }).parseAsync(['node', 'tuna', 'assistant', ...args]);
+  await run(['init', dir]);
+  assert.match(stdout, /tuna assistant train --config/);
+  const c = await loadConfig(join(dir, 'bot.yaml'));
+  assert.equal(c.intents.length, 5);
+  assert.equal(c.faq.entries.length, 6);
+  assert.ok(c.outOfScope.length >= 10);
+  assert.equal(c.database, join(dir, 'conversations.db'));
+  await assert.rejects(run(['init', dir]), (e: { code: string }) => e.code === 'output_exists');
 });
