@@ -1,4 +1,8 @@
 /** The text-classification pipeline: labels and scores for texts or text pairs. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROMPT_CONFIG_FILE } from '../fewshot/prompt.js';
+import { promptClassificationPipeline } from '../fewshot/prompt-pipeline.js';
 import { type ModelConfig, numLabels } from '../models/registry.js';
 import type { Encoding } from '../tokenizers/bert-tokenizer.js';
 import { PipelineState, assemblePipeline } from './assemble.js';
@@ -58,6 +62,8 @@ function checkInput(input: TextClassificationInput, field: string): { text: stri
 
 /** Loads a BertForSequenceClassification checkpoint as a text-classification pipeline. */
 export async function textClassificationPipeline(dirOrId: string, opts: PipelineOptions = {}): Promise<TextClassificationPipeline> {
+  // Few-shot models: a prompt-trained masked LM, or a SetFit body with its head.
+  if (existsSync(join(dirOrId, PROMPT_CONFIG_FILE))) return promptClassificationPipeline(dirOrId, opts);
   const checkpoint = await openModel('text-classification', dirOrId, opts);
   const state = new PipelineState('text-classification', checkpoint);
 

@@ -28,6 +28,7 @@ import { type Output, processOutput, toJson } from '../output.js';
 import { asError, choice, integer, number } from './options.js';
 import { type SentenceTrainFlags, sentenceTrainCommand, sentenceTrainCommandOptions } from './embed.js';
 import { type CrossEncoderTrainFlags, crossEncoderTrainCommand, crossEncoderTrainOptions } from './train-cross-encoder.js';
+import { type PromptTrainFlags, promptTrainCommand } from './train-prompt.js';
 
 /** Options of `tuna train`, as commander parses them (numbers arrive as strings). */
 export interface TrainOptions extends Omit<DataOptions, 'labelList'> {
@@ -172,6 +173,8 @@ export const LEARNING_RATE_HELP = 'peak learning rate (default by model size: 3e
  */
 export function trainCommandOptions(c: Command): Command {
   return crossEncoderTrainOptions(sentenceTrainCommandOptions(c))
+    .option('--prompt <template>', 'prompt-based training of a masked LM: a cloze template with {text} ({text_pair}) and [MASK]; repeat for an ensemble', collectPrompt)
+    .option('--verbalizer <map>', 'with --prompt: the words of each label, e.g. positive=great|good,negative=terrible')
     .option('--from-scratch', 'train a --model directory that has config.json but no weights from random weights (otherwise refused)')
     .option('--overwrite-output-dir', 'replace an earlier run in --output: its checkpoints, model and logs are removed first')
     .option('--on-bad-row <what>', 'error: stop at a bad row (empty text, missing or unreadable label); skip: leave it out and report it', 'error')
@@ -212,6 +215,11 @@ function entityScoringOf(o: TrainOptions, task: TaskName): EntityScoring {
   return { mode, scheme };
 }
 
+/** Collects repeated --prompt flags. */
+function collectPrompt(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 /**
  * `tuna train`: reads the data, learns the label set, loads the model with a fresh head for it,
  * fine-tunes with evaluation and checkpoints, then writes the final model, the reports, the
@@ -221,6 +229,7 @@ function entityScoringOf(o: TrainOptions, task: TaskName): EntityScoring {
 export async function trainCommand(o: TrainOptions, out: Output): Promise<void> {
   if (o.task === 'sentence-embedding') return sentenceTrainCommand(o as unknown as SentenceTrainFlags, out);
   if (o.task === 'cross-encoder') return crossEncoderTrainCommand(o as CrossEncoderTrainFlags, out);
+  if ((o as { prompt?: unknown }).prompt !== undefined) return promptTrainCommand(o as PromptTrainFlags, out);
   const task = choice('--task', o.task, ['text-classification', 'token-classification', 'sentence-embedding', 'cross-encoder'] as const) as TaskName;
   const args = trainingArguments(o);
   peftFlags(o, o.model ?? '');
