@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROMPT_CONFIG_FILE } from '../fewshot/prompt.js';
 import { promptClassificationPipeline } from '../fewshot/prompt-pipeline.js';
+import { SETFIT_HEAD_FILE, setfitClassificationPipeline } from '../fewshot/setfit.js';
 import { type ModelConfig, numLabels } from '../models/registry.js';
 import type { Encoding } from '../tokenizers/bert-tokenizer.js';
 import { PipelineState, assemblePipeline } from './assemble.js';
@@ -64,6 +65,7 @@ function checkInput(input: TextClassificationInput, field: string): { text: stri
 export async function textClassificationPipeline(dirOrId: string, opts: PipelineOptions = {}): Promise<TextClassificationPipeline> {
   // Few-shot models: a prompt-trained masked LM, or a SetFit body with its head.
   if (existsSync(join(dirOrId, PROMPT_CONFIG_FILE))) return promptClassificationPipeline(dirOrId, opts);
+  if (existsSync(join(dirOrId, SETFIT_HEAD_FILE))) return setfitClassificationPipeline(dirOrId, opts);
   const checkpoint = await openModel('text-classification', dirOrId, opts);
   const state = new PipelineState('text-classification', checkpoint);
 

@@ -29,6 +29,7 @@ import { asError, choice, integer, number } from './options.js';
 import { type SentenceTrainFlags, sentenceTrainCommand, sentenceTrainCommandOptions } from './embed.js';
 import { type CrossEncoderTrainFlags, crossEncoderTrainCommand, crossEncoderTrainOptions } from './train-cross-encoder.js';
 import { type PromptTrainFlags, promptTrainCommand } from './train-prompt.js';
+import { type SetFitTrainFlags, setfitTrainCommand } from './train-setfit.js';
 
 /** Options of `tuna train`, as commander parses them (numbers arrive as strings). */
 export interface TrainOptions extends Omit<DataOptions, 'labelList'> {
@@ -175,6 +176,8 @@ export function trainCommandOptions(c: Command): Command {
   return crossEncoderTrainOptions(sentenceTrainCommandOptions(c))
     .option('--prompt <template>', 'prompt-based training of a masked LM: a cloze template with {text} ({text_pair}) and [MASK]; repeat for an ensemble', collectPrompt)
     .option('--verbalizer <map>', 'with --prompt: the words of each label, e.g. positive=great|good,negative=terrible')
+    .option('--num-iterations <n>', 'setfit: contrastive pair rounds per example, each a positive and a negative pair (default 20)')
+    .option('--head-c <c>', "setfit: inverse L2 strength of the logistic-regression head, scikit-learn's C (default 1)")
     .option('--from-scratch', 'train a --model directory that has config.json but no weights from random weights (otherwise refused)')
     .option('--overwrite-output-dir', 'replace an earlier run in --output: its checkpoints, model and logs are removed first')
     .option('--on-bad-row <what>', 'error: stop at a bad row (empty text, missing or unreadable label); skip: leave it out and report it', 'error')
@@ -229,8 +232,9 @@ function collectPrompt(value: string, previous: string[] | undefined): string[] 
 export async function trainCommand(o: TrainOptions, out: Output): Promise<void> {
   if (o.task === 'sentence-embedding') return sentenceTrainCommand(o as unknown as SentenceTrainFlags, out);
   if (o.task === 'cross-encoder') return crossEncoderTrainCommand(o as CrossEncoderTrainFlags, out);
+  if (o.task === 'setfit') return setfitTrainCommand(o as SetFitTrainFlags, out);
   if ((o as { prompt?: unknown }).prompt !== undefined) return promptTrainCommand(o as PromptTrainFlags, out);
-  const task = choice('--task', o.task, ['text-classification', 'token-classification', 'sentence-embedding', 'cross-encoder'] as const) as TaskName;
+  const task = choice('--task', o.task, ['text-classification', 'token-classification', 'sentence-embedding', 'cross-encoder', 'setfit'] as const) as TaskName;
   const args = trainingArguments(o);
   peftFlags(o, o.model ?? '');
   const maxLength = integer('--max-length', o.maxLength, 8);

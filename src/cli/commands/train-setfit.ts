@@ -1,0 +1,97 @@
+/**
+ * `tuna train --task setfit`: SetFit-style few-shot training of a sentence-embedding model on a
+ * labelled file; writes a sentence-transformers directory with `setfit_head.json`, which
+ * `pipeline('text-classification')` reads.
+ */
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { resolveModel } from '../../io/hub.js';
+import { packageVersion } from '../../io/version.js';
+import { bundledModelDir, detectLanguage, hasBundledModel } from '../../models/bundled.js';
+import { PreTrainedModel } from '../../models/pretrained-model.js';
+import { readFewShotData } from '../../fewshot/data.js';
+import { trainSetFit } from '../../fewshot/setfit.js';
+import { readSentenceLayout } from '../../sentence/layout.js';
+import { defaultLayout } from '../../sentence/model.js';
+import { defaultLearningRate } from '../../train/arguments.js';
+import { prepareOutputDir } from '../../train/output-dir.js';
+import { CliError } from '../errors.js';
+import { type Output, toJson } from '../output.js';
+import { asError, integer, number } from './options.js';
+import type { TrainOptions } from './train.js';
+
+/** The flags of `tuna train --task setfit` beyond the common ones. */
+export interface SetFitTrainFlags extends TrainOptions {
+  readonly numIterations?: string;
+  readonly headC?: string;
+}
+
+/** `tuna train --task setfit`. */
+export async function setfitTrainCommand(o: SetFitTrainFlags, out: Output): Promise<void> {
+  const say = (s: string) => out.stderr(`${s}\n`);
+  for (const [flag, value] of Object.entries({ '--peft': o.peft, '--multi-label': o.multiLabel, '--resume': o.resume, '--from-scratch': o.fromScratch })) {
+    if (value !== undefined && value !== false) throw new CliError('usage', `${flag} does not apply to --task setfit; leave it out`);
+  }
+  const iterations = integer('--num-iterations', o.numIterations ?? '20', 1);
+  const C = number('--head-c', o.headC ?? '1', { min: 0, exclusive: true });
+  const epochs = number('--epochs', o.epochs, { min: 0, exclusive: true });
+  const maxSteps = o.maxSteps === undefined ? undefined : integer('--max-steps', o.maxSteps, 1);
+  const batchSize = integer('--batch-size', o.batchSize, 1);
+  let maxLength = integer('--max-length', o.maxLength, 8);
+  const seed = integer('--seed', o.seed, 0);
+  const threads = o.threads === undefined ? undefined : integer('--threads', o.threads, 1);
+  await asError(() => prepareOutputDir(o.output, { overwrite: !!o.overwriteOutputDir, remedies: { overwrite: '--overwrite-output-dir', resume: '--overwrite-output-dir' } }));
+  const data = await asError(() => readFewShotData(o.train, { textColumn: o.textColumn, labelColumn: o.labelColumn }));
+  if (data.labels.length < 2) throw new CliError('invalid_data', `${o.train}: every example has the label "${data.labels[0]}"; a classifier needs at least two`, { file: o.train });
+  let source = o.model;
+  if (source === undefined) {
+    const lang = detectLanguage(data.examples.map((e) => e.text));
+    if (!hasBundledModel(lang))
+      throw new CliError('usage', `no --model given and the bundled ${lang} model is missing from this installation; name a sentence-embedding model with --model`);
+    source = bundledModelDir(lang);
+    say(`no --model: using the bundled ${lang === 'zh' ? 'Chinese' : 'English'} model (${source}) with mean pooling`);
+  }
+  const dir = await asError(() => resolveModel(source!, o.revision === undefined ? {} : { revision: o.revision }));
+  const model = await asError(() => PreTrainedModel.fromPretrained(dir, { head: 'encoder', seed, ...(threads === undefined ? {} : { threads }) }));
+  const tokenizer = await asError(() => model.loadTokenizer());
+  maxLength = Math.min(maxLength, model.config.max_position_embeddings);
+  tokenizer.modelMaxLength = maxLength;
+  const layout = (await asError(() => readSentenceLayout(dir))) ?? defaultLayout(model.config.hidden_size, { modes: ['mean'] });
+  const learningRate = o.lr === undefined ? defaultLearningRate(model.config.hidden_size) : number('--lr', o.lr, { min: 0, exclusive: true });
+  say(`setfit: ${data.examples.length} examples, ${data.labels.length} labels, ${iterations} pair iterations; model ${source}`);
+  const result = await asError(() =>
+    trainSetFit({
+      model,
+      tokenizer,
+      layout,
+      examples: data.examples,
+      labels: data.labels,
+      output: o.output,
+      iterations,
+      batchSize,
+      epochs,
+      maxSteps,
+      learningRate,
+      maxLength,
+      C,
+      seed,
+      threads,
+      versions: { tuna: packageVersion() },
+      onStep: (s) => {
+        if (s.step % 10 === 0 || s.step === s.maxSteps) say(`step ${s.step}/${s.maxSteps}  loss ${s.loss.toFixed(4)}`);
+      },
+    }),
+  );
+  await model.dispose();
+  const summary = {
+    output: o.output,
+    global_step: result.body.steps,
+    pairs: result.pairs,
+    learning_rate: learningRate,
+    head: { C, train_accuracy: result.trainAccuracy },
+    train: { train_runtime: Math.round(result.body.seconds * 1000) / 1000, first_loss: result.body.losses[0], last_loss: result.body.losses.at(-1) },
+  };
+  await writeFileAtomic(join(o.output, 'train_results.json'), new TextEncoder().encode(`${toJson(summary)}\n`));
+  if (o.json) out.stdout(`${toJson(summary)}\n`);
+  else out.stdout(`SetFit model (sentence-transformers body, setfit_head.json) and train_results.json written to ${o.output}\n`);
+}

@@ -1,0 +1,195 @@
+/**
+ * SetFit-style few-shot classification: contrastive fine-tuning of a sentence-embedding body on
+ * pairs generated from the labelled examples (for each example and iteration, one pair with an
+ * example of its class, score 1, and one with an example of another class, score 0; the
+ * CosineSimilarity loss), then a logistic-regression head fitted on the body's embeddings of the
+ * examples. The model is a sentence-transformers directory with `setfit_head.json` beside it.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TunaError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { Rng } from '../nn/parameters.js';
+import type { OpenModel } from '../pipelines/checkpoint.js';
+import { featureExtractionPipeline } from '../pipelines/feature-extraction.js';
+import type { PipelineOptions, TextClassificationPipeline } from '../pipelines/types.js';
+import type { PreTrainedModel } from '../models/pretrained-model.js';
+import type { Tokenizer } from '../models/registry.js';
+import type { SentenceDataset } from '../sentence/data.js';
+import type { SentenceLayout } from '../sentence/layout.js';
+import { saveSentenceTransformer } from '../sentence/model.js';
+import { type SentenceTrainingResult, trainSentenceEmbedding } from '../sentence/train.js';
+import { classifierPipeline } from './classifier.js';
+import { type LogisticHead, fitLogistic, logisticProbabilities } from './logistic.js';
+
+/** The head file of a SetFit model directory. */
+export const SETFIT_HEAD_FILE = 'setfit_head.json';
+
+/** What `setfit_head.json` holds. */
+export interface SetFitHeadFile {
+  /** Class names by id. */
+  readonly labels: readonly string[];
+  /** The inverse regularisation strength the head was fitted with. */
+  readonly C: number;
+  /** Coefficient rows (one for two classes, else one per class) and intercepts. */
+  readonly coef: readonly (readonly number[])[];
+  readonly intercept: readonly number[];
+}
+
+/**
+ * The contrastive pairs of `examples` (class ids in `label`): `iterations` rounds, each giving
+ * every example a positive pair (another example of its class; itself when it is its class's only
+ * one) and a negative pair (an example of another class), drawn from `seed`.
+ */
+export function setfitPairs(examples: readonly { text: string; label: number }[], iterations: number, seed = 42): SentenceDataset {
+  const byClass = new Map<number, number[]>();
+  examples.forEach((e, i) => byClass.set(e.label, [...(byClass.get(e.label) ?? []), i]));
+  if (byClass.size < 2) throw new TunaError('invalid_data', 'SetFit needs examples of at least two classes', { field: 'label' });
+  const rng = new Rng(seed);
+  const out: { texts: string[]; score: number }[] = [];
+  for (let it = 0; it < iterations; it++) {
+    examples.forEach((e, i) => {
+      const same = byClass.get(e.label)!.filter((j) => j !== i);
+      const positive = same.length ? same[rng.int(same.length)]! : i;
+      const others = examples.flatMap((o, j) => (o.label === e.label ? [] : [j]));
+      const negative = others[rng.int(others.length)]!;
+      out.push({ texts: [e.text, examples[positive]!.text], score: 1 }, { texts: [e.text, examples[negative]!.text], score: 0 });
+    });
+  }
+  return { kind: 'scored', columns: ['sentence1', 'sentence2'], examples: out };
+}
+
+/**
+ * Fits the head on the embeddings the sentence-transformers model in `dir` gives the examples, and
+ * writes `dir/setfit_head.json`. Returns the head and its accuracy on the examples.
+ */
+export async function fitSetFitHead(
+  dir: string,
+  examples: readonly { text: string; label: number }[],
+  labels: readonly string[],
+  opts: { C?: number; batchSize?: number; threads?: number } = {},
+): Promise<{ head: SetFitHeadFile; trainAccuracy: number }> {
+  const extractor = await featureExtractionPipeline(dir, opts.threads === undefined ? {} : { threads: opts.threads });
+  let X: number[][];
+  try {
+    X = await extractor.runBatch(
+      examples.map((e) => e.text),
+      { pooling: 'model', batchSize: opts.batchSize ?? 32 },
+    );
+  } finally {
+    await extractor.dispose();
+  }
+  const C = opts.C ?? 1;
+  const fitted = fitLogistic(
+    X,
+    examples.map((e) => e.label),
+    labels.length,
+    { C },
+  );
+  const head: SetFitHeadFile = { labels, C, coef: fitted.coef, intercept: fitted.intercept };
+  const correct = X.filter((x, i) => {
+    const p = logisticProbabilities(fitted, x);
+    return p.indexOf(Math.max(...p)) === examples[i]!.label;
+  }).length;
+  await writeFileAtomic(join(dir, SETFIT_HEAD_FILE), new TextEncoder().encode(`${JSON.stringify(head)}\n`));
+  return { head, trainAccuracy: correct / Math.max(1, examples.length) };
+}
+
+/** Reads and checks `dir/setfit_head.json`. */
+export async function readSetFitHead(dir: string): Promise<LogisticHead & { labels: readonly string[] }> {
+  const file = join(dir, SETFIT_HEAD_FILE);
+  let raw: SetFitHeadFile;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8')) as SetFitHeadFile;
+  } catch (e) {
+    throw new TunaError('invalid_checkpoint', `${file}: cannot be read as JSON (${(e as Error).message})`, { file, cause: e });
+  }
+  const labels = raw?.labels;
+  const rows = Array.isArray(labels) && labels.length === 2 ? 1 : labels?.length;
+  if (!Array.isArray(labels) || labels.length < 2 || !Array.isArray(raw.coef) || raw.coef.length !== rows || !Array.isArray(raw.intercept) || raw.intercept.length !== rows) {
+    throw new TunaError('invalid_checkpoint', `${file}: needs "labels" (at least two) and "coef"/"intercept" with one row for two labels, else one per label`, { file });
+  }
+  return { labels, coef: raw.coef as number[][], intercept: raw.intercept as number[], classes: labels.length };
+}
+
+/** Loads a SetFit model directory as a text-classification pipeline (the body's embeddings, then the head). */
+export async function setfitClassificationPipeline(dir: string, opts: PipelineOptions = {}): Promise<TextClassificationPipeline> {
+  const head = await readSetFitHead(dir);
+  const extractor = await featureExtractionPipeline(dir, opts);
+  const D = head.coef[0]!.length;
+  if (extractor.embeddingDimension !== D) {
+    await extractor.dispose();
+    throw new TunaError('invalid_checkpoint', `${join(dir, SETFIT_HEAD_FILE)}: the head takes ${D}-dimensional embeddings, but the model gives ${extractor.embeddingDimension}`, {
+      file: join(dir, SETFIT_HEAD_FILE),
+    });
+  }
+  const checkpoint = {
+    dir: extractor.model,
+    config: extractor.config,
+    tokenizer: extractor.tokenizer,
+    maxLength: extractor.maxLength,
+    batchSize: opts.batchSize ?? 32,
+    session: { release: () => extractor.dispose() },
+  } as unknown as OpenModel;
+  return classifierPipeline(checkpoint, head.labels, async (inputs, batchSize) => {
+    const X = await extractor.runBatch(
+      inputs.map((i) => i.text),
+      { pooling: 'model', batchSize },
+    );
+    return X.map((x) => logisticProbabilities(head, x));
+  });
+}
+
+/** Settings of {@link trainSetFit}. */
+export interface SetFitTrainingOptions {
+  /** The sentence-embedding body (head `encoder`) and its layout. */
+  readonly model: PreTrainedModel;
+  readonly tokenizer: Tokenizer;
+  readonly layout: SentenceLayout;
+  readonly examples: readonly { text: string; label: number }[];
+  /** Class names by id. */
+  readonly labels: readonly string[];
+  /** Where the model is written. */
+  readonly output: string;
+  /** Pair rounds per example (SetFit's num_iterations; default 20). */
+  readonly iterations?: number;
+  readonly batchSize: number;
+  readonly epochs?: number;
+  readonly maxSteps?: number;
+  readonly learningRate: number;
+  readonly maxLength: number;
+  /** The head's inverse regularisation strength (default 1). */
+  readonly C?: number;
+  readonly seed?: number;
+  readonly disableDropout?: boolean;
+  readonly threads?: number;
+  readonly versions?: Readonly<Record<string, string>>;
+  readonly onStep?: (info: { step: number; maxSteps: number; loss: number }) => void | Promise<void>;
+}
+
+/**
+ * Trains the body on the generated pairs, saves it to `output` as a sentence-transformers model,
+ * then fits and writes the head.
+ */
+export async function trainSetFit(opts: SetFitTrainingOptions): Promise<{ body: SentenceTrainingResult; pairs: number; head: SetFitHeadFile; trainAccuracy: number }> {
+  const dataset = setfitPairs(opts.examples, opts.iterations ?? 20, opts.seed ?? 42);
+  const body = await trainSentenceEmbedding({
+    model: opts.model,
+    tokenizer: opts.tokenizer,
+    layout: opts.layout,
+    dataset,
+    loss: { loss: 'cosine' },
+    batchSize: opts.batchSize,
+    epochs: opts.epochs ?? 1,
+    maxSteps: opts.maxSteps,
+    learningRate: opts.learningRate,
+    maxLength: opts.maxLength,
+    seed: opts.seed,
+    disableDropout: opts.disableDropout,
+    threads: opts.threads,
+    onStep: opts.onStep,
+  });
+  await saveSentenceTransformer(opts.output, opts.model, opts.tokenizer, opts.layout, opts.versions ?? {});
+  const { head, trainAccuracy } = await fitSetFitHead(opts.output, opts.examples, opts.labels, { C: opts.C, batchSize: opts.batchSize, threads: opts.threads });
+  return { body, pairs: dataset.examples.length, head, trainAccuracy };
+}

@@ -1,0 +1,101 @@
+// SetFit-style training on the tiny sentence-transformers body: contrastive pairs from a few
+// examples, the cosine loss falls, the head fitted on the trained embeddings separates the
+// classes, and pipeline('text-classification') on the saved directory gives the head's
+// probabilities of the body's embeddings.
+import assert from 'node:assert/strict';
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fitLogistic, logisticProbabilities } from '../src/fewshot/logistic.js';
+import { SETFIT_HEAD_FILE, setfitPairs, trainSetFit } from '../src/fewshot/setfit.js';
+import { PreTrainedModel } from '../src/models/pretrained-model.js';
+import { pipeline } from '../src/pipelines/index.js';
+import { featureExtractionPipeline } from '../src/pipelines/feature-extraction.js';
+import { readSentenceLayout } from '../src/sentence/layout.js';
+import { tempDir } from './helpers/pipeline-models.js';
+
+const BASE = join(import.meta.dirname, 'fixtures', 'sentence', 'base');
+const LABELS = ['bank', 'pets', 'weather'];
+const TRAIN = [
+  { text: 'how do i transfer money', label: 0 },
+  { text: 'i lost my bank card', label: 0 },
+  { text: 'send money to my account', label: 0 },
+  { text: 'the cat sat on the mat', label: 1 },
+  { text: 'a dog is sleeping on the rug', label: 1 },
+  { text: 'the cat lay on the rug', label: 1 },
+  { text: 'is it sunny today', label: 2 },
+  { text: 'rain and cold weather', label: 2 },
+  { text: 'what is the weather today', label: 2 },
+];
+
+test('pairs: each example gets one positive and one negative per iteration', () => {
+  const pairs = setfitPairs(TRAIN, 3, 7);
+  assert.equal(pairs.examples.length, TRAIN.length * 3 * 2);
+  const classOf = new Map(TRAIN.map((e) => [e.text, e.label]));
+  for (const p of pairs.examples) assert.equal(classOf.get(p.texts[0]!) === classOf.get(p.texts[1]!), p.score === 1);
+  assert.deepEqual(setfitPairs(TRAIN, 3, 7), pairs);
+  assert.throws(() => setfitPairs([{ text: 'a', label: 0 }], 1), /two classes/);
+});
+
+test('SetFit training lowers the cosine loss; the saved model predicts through the head', async () => {
+  const model = await PreTrainedModel.fromPretrained(BASE, { head: 'encoder', seed: 13 });
+  const tokenizer = await model.loadTokenizer();
+  const layout = (await readSentenceLayout(BASE))!;
+  const output = await tempDir('setfit');
+  const result = await trainSetFit({
+    model,
+    tokenizer,
+    layout,
+    examples: TRAIN,
+    labels: LABELS,
+    output,
+    iterations: 4,
+    batchSize: 12,
+    epochs: 3,
+    learningRate: 2e-3,
+    maxLength: 32,
+    seed: 13,
+    disableDropout: true,
+  });
+  await model.dispose();
+  assert.equal(result.pairs, TRAIN.length * 4 * 2);
+  const losses = result.body.losses;
+  const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  assert.ok(mean(losses.slice(-3)) < mean(losses.slice(0, 3)), `loss ${mean(losses.slice(0, 3))} -> ${mean(losses.slice(-3))}`);
+  assert.equal(result.trainAccuracy, 1);
+  const file = JSON.parse(await readFile(join(output, SETFIT_HEAD_FILE), 'utf8'));
+  assert.deepEqual(file.labels, LABELS);
+  assert.equal(file.coef.length, 3);
+
+  // The pipeline: the body's embeddings (as the feature-extraction pipeline gives them), then the head.
+  const extractor = await featureExtractionPipeline(output);
+  const X = await extractor.runBatch(
+    TRAIN.map((e) => e.text),
+    { pooling: 'model' },
+  );
+  await extractor.dispose();
+  const refit = fitLogistic(
+    X,
+    TRAIN.map((e) => e.label),
+    3,
+  );
+  const classifier = await pipeline('text-classification', output);
+  const ranked = (await classifier.runBatch(
+    TRAIN.map((e) => e.text),
+    { topK: null },
+  )) as { label: string; score: number }[][];
+  ranked.forEach((r, i) => {
+    const p = logisticProbabilities(refit, X[i]!);
+    for (const { label, score } of r) assert.ok(Math.abs(score - p[LABELS.indexOf(label)]!) < 1e-6, `${TRAIN[i]!.text} ${label}: ${score} vs ${p[LABELS.indexOf(label)]}`);
+    assert.equal(r[0]!.label, LABELS[TRAIN[i]!.label]);
+  });
+  assert.equal(((await classifier('send money to the bank')) as { label: string }[])[0]!.label, 'bank');
+  await classifier.dispose();
+});
+
+test('a SetFit directory without a valid head is refused', async () => {
+  const dir = await tempDir('setfit-bad');
+  await cp(BASE, dir, { recursive: true });
+  await writeFile(join(dir, SETFIT_HEAD_FILE), '{"labels":["a","b"],"coef":[],"intercept":[]}');
+  await assert.rejects(() => pipeline('text-classification', dir), /setfit_head\.json/);
+});
