@@ -1,0 +1,106 @@
+// tuna train --prompt/--verbalizer and --task setfit end to end: the output directories open in
+// pipeline('text-classification'), and bad flags are refused with what to do.
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { run } from '../src/cli/main.js';
+import { pipeline } from '../src/pipelines/index.js';
+import { tempDir } from './helpers/pipeline-models.js';
+
+const SENTENCE_BASE = join(import.meta.dirname, 'fixtures', 'sentence', 'base');
+
+async function tuna(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s) });
+  return { code, stdout, stderr };
+}
+
+test('tuna train --prompt writes a prompt classifier the text-classification pipeline opens', async () => {
+  const dir = await tempDir('fewshot-cli');
+  const train = join(dir, 'train.csv');
+  await writeFile(train, 'text,label\ni love this movie,positive\na wonderful film,positive\ni hate this movie,negative\na dull film,negative\n');
+  const out = join(dir, 'prompt');
+  const r = await tuna(
+    'train',
+    '--prompt',
+    '{text} It was [MASK].',
+    '--prompt',
+    '{text} All in all, [MASK].',
+    '--verbalizer',
+    'positive=great|good,negative=terrible',
+    '--train',
+    train,
+    '--output',
+    out,
+    '--max-steps',
+    '2',
+    '--batch-size',
+    '4',
+    '--json',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).global_step, 2);
+  const config = JSON.parse(await readFile(join(out, 'prompt_config.json'), 'utf8'));
+  assert.deepEqual(config.labels, ['positive', 'negative']);
+  assert.equal(config.templates.length, 2);
+  const classifier = await pipeline('text-classification', out);
+  const [top] = (await classifier('a great movie')) as { label: string; score: number }[];
+  assert.ok(['positive', 'negative'].includes(top!.label));
+  await classifier.dispose();
+
+  const bad = await tuna('train', '--prompt', '{text} It was [MASK].', '--train', train, '--output', join(dir, 'x'));
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--verbalizer/);
+  const wrong = await tuna('train', '--prompt', '{text} It was [MASK].', '--verbalizer', 'good=great,bad=terrible', '--train', train, '--output', join(dir, 'y'));
+  assert.notEqual(wrong.code, 0);
+  assert.match(wrong.stderr, /"positive", which is not one of good, bad/);
+});
+
+test('tuna train --task setfit writes a sentence-transformers model with setfit_head.json', async () => {
+  const dir = await tempDir('fewshot-cli');
+  const train = join(dir, 'train.jsonl');
+  const rows = [
+    ['how do i transfer money', 'bank'],
+    ['i lost my bank card', 'bank'],
+    ['the cat sat on the mat', 'pets'],
+    ['a dog is sleeping on the rug', 'pets'],
+  ];
+  await writeFile(train, rows.map(([text, label]) => JSON.stringify({ text, label })).join('\n'));
+  const out = join(dir, 'setfit');
+  const r = await tuna(
+    'train',
+    '--task',
+    'setfit',
+    '--model',
+    SENTENCE_BASE,
+    '--train',
+    train,
+    '--output',
+    out,
+    '--num-iterations',
+    '3',
+    '--batch-size',
+    '8',
+    '--epochs',
+    '2',
+    '--head-c',
+    '4',
+    '--json',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.pairs, 24);
+  assert.equal(summary.head.C, 4);
+  const head = JSON.parse(await readFile(join(out, 'setfit_head.json'), 'utf8'));
+  assert.deepEqual(head.labels, ['bank', 'pets']);
+  assert.equal(head.coef.length, 1);
+  const classifier = await pipeline('text-classification', out);
+  const results = (await classifier(rows.map(([t]) => t!))) as { label: string }[];
+  assert.equal(results.length, 4);
+  await classifier.dispose();
+  const bad = await tuna('train', '--task', 'setfit', '--model', SENTENCE_BASE, '--train', train, '--output', join(dir, 'z'), '--num-iterations', '0');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--num-iterations must be an integer >= 1/);
+});
