@@ -5,6 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { run } from '../src/cli/main.js';
+import { pseudoLabelCount, selectPseudoLabels } from '../src/fewshot/ipet.js';
 import { pipeline } from '../src/pipelines/index.js';
 import { tempDir } from './helpers/pipeline-models.js';
 
@@ -103,4 +104,69 @@ test('tuna train --task setfit writes a sentence-transformers model with setfit_
   const bad = await tuna('train', '--task', 'setfit', '--model', SENTENCE_BASE, '--train', train, '--output', join(dir, 'z'), '--num-iterations', '0');
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /--num-iterations must be an integer >= 1/);
+});
+
+test('self-training: the most confident texts of each class, growing by generation; tuna train --unlabeled', async () => {
+  const texts = ['a', 'b', 'c', 'd', 'e'].map((text) => ({ text }));
+  const probs = [
+    [0.9, 0.1],
+    [0.6, 0.4],
+    [0.2, 0.8],
+    [0.95, 0.05],
+    [0.45, 0.55],
+  ];
+  assert.deepEqual(selectPseudoLabels(texts, probs, 2), [
+    { text: 'd', label: 0 },
+    { text: 'a', label: 0 },
+    { text: 'c', label: 1 },
+    { text: 'e', label: 1 },
+  ]);
+  assert.equal(pseudoLabelCount(4, 1), 20);
+  assert.equal(pseudoLabelCount(4, 2), 100);
+
+  const dir = await tempDir('fewshot-cli');
+  const train = join(dir, 'train.csv');
+  await writeFile(train, 'text,label\ni love this movie,positive\ni hate this movie,negative\n');
+  const unlabeled = join(dir, 'unlabeled.csv');
+  await writeFile(unlabeled, 'text\na great film\na terrible film\nwhat a good story\nthe worst game\nmy new phone\n');
+  const out = join(dir, 'ipet');
+  const r = await tuna(
+    'train',
+    '--prompt',
+    '{text} It was [MASK].',
+    '--verbalizer',
+    'positive=great,negative=terrible',
+    '--train',
+    train,
+    '--unlabeled',
+    unlabeled,
+    '--ipet-generations',
+    '1',
+    '--output',
+    out,
+    '--max-steps',
+    '1',
+    '--batch-size',
+    '4',
+    '--json',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.self_training.length, 1);
+  assert.ok(summary.self_training[0].pseudo_labelled >= 1 && summary.self_training[0].pseudo_labelled <= 5);
+  assert.match(r.stderr, /self-training generation 1\/1/);
+  const bad = await tuna(
+    'train',
+    '--prompt',
+    '{text} It was [MASK].',
+    '--verbalizer',
+    'positive=great,negative=terrible',
+    '--train',
+    train,
+    '--ipet-generations',
+    '1',
+    '--output',
+    join(dir, 'q'),
+  );
+  assert.match(bad.stderr, /--unlabeled/);
 });

@@ -9,7 +9,10 @@ import { packageVersion } from '../../io/version.js';
 import { AutoModelForMaskedLM, AutoTokenizer } from '../../models/auto.js';
 import { bundledModelDir, detectLanguage, hasBundledModel } from '../../models/bundled.js';
 import { readFewShotData } from '../../fewshot/data.js';
-import { parseVerbalizer, savePromptModel, trainPrompt } from '../../fewshot/prompt.js';
+import { pseudoLabelCount, selectPseudoLabels } from '../../fewshot/ipet.js';
+import { type PromptExample, parseVerbalizer, savePromptModel, trainPrompt } from '../../fewshot/prompt.js';
+import { openClozeModel, promptProbabilities } from '../../fewshot/prompt-pipeline.js';
+import { loadTextExamples } from '../../data/index.js';
 import { defaultLearningRate } from '../../train/arguments.js';
 import { prepareOutputDir } from '../../train/output-dir.js';
 import { CliError } from '../errors.js';
@@ -22,6 +25,9 @@ export interface PromptTrainFlags extends TrainOptions {
   /** One template, or several (ensembled). */
   readonly prompt: string | string[];
   readonly verbalizer?: string;
+  /** Unlabelled texts for iPET-style self-training. */
+  readonly unlabeled?: string;
+  readonly ipetGenerations?: string;
 }
 
 /** `tuna train --prompt ... --verbalizer ...`. */
@@ -49,39 +55,71 @@ export async function promptTrainCommand(o: PromptTrainFlags, out: Output): Prom
     source = bundledModelDir(lang);
     say(`no --model: using the bundled ${lang === 'zh' ? 'Chinese' : 'English'} model (${source})`);
   }
-  const model = await asError(() => AutoModelForMaskedLM.fromPretrained(source!, { seed, ...(o.threads === undefined ? {} : { threads: integer('--threads', o.threads, 1) }) }));
+  const threads = o.threads === undefined ? undefined : integer('--threads', o.threads, 1);
+  const unlabeled =
+    o.unlabeled === undefined
+      ? undefined
+      : await asError(() => loadTextExamples(o.unlabeled!, { columns: { text: o.textColumn, textPair: o.textPairColumn }, requireLabels: false }));
+  const generations = o.ipetGenerations === undefined ? (unlabeled ? 2 : 0) : integer('--ipet-generations', o.ipetGenerations, 1);
+  if (o.ipetGenerations !== undefined && !unlabeled) throw new CliError('usage', '--ipet-generations applies to self-training: give the unlabelled texts with --unlabeled');
   const tokenizer = await asError(() => AutoTokenizer.fromPretrained(source!));
-  const learningRate = o.lr === undefined ? defaultLearningRate(Number(model.config.hidden_size)) : number('--lr', o.lr, { min: 0, exclusive: true });
   const config = { templates, labels, verbalizer };
-  say(`prompt-based training: ${data.examples.length} examples, ${labels.length} labels, ${templates.length} template(s); model ${source}`);
-  const result = await asError(() =>
-    trainPrompt({
-      model,
-      tokenizer,
-      config,
-      examples: data.examples,
-      batchSize,
-      epochs,
-      maxSteps,
-      learningRate,
-      weightDecay: number('--weight-decay', o.weightDecay, { min: 0 }),
-      maxGradNorm: number('--max-grad-norm', o.maxGradNorm, { min: 0 }),
-      maxLength: Math.min(maxLength, model.maxSequenceLength),
-      seed,
-      onStep: (s) => {
-        if (s.step % 10 === 0 || s.step === s.maxSteps) say(`step ${s.step}/${s.maxSteps}  loss ${s.loss.toFixed(4)}`);
-      },
-    }),
-  );
-  await asError(() => savePromptModel(o.output, model, tokenizer, config, { tuna: packageVersion() }));
+  let learningRate = 0;
+  // One generation: a fresh model from the starting checkpoint, trained on `examples`, saved to --output.
+  const generation = async (examples: readonly PromptExample[], name: string) => {
+    const model = await asError(() => AutoModelForMaskedLM.fromPretrained(source!, { seed, ...(threads === undefined ? {} : { threads }) }));
+    learningRate = o.lr === undefined ? defaultLearningRate(Number(model.config.hidden_size)) : number('--lr', o.lr, { min: 0, exclusive: true });
+    say(`${name}: ${examples.length} examples, ${labels.length} labels, ${templates.length} template(s); model ${source}`);
+    try {
+      const result = await asError(() =>
+        trainPrompt({
+          model,
+          tokenizer,
+          config,
+          examples,
+          batchSize,
+          epochs,
+          maxSteps,
+          learningRate,
+          weightDecay: number('--weight-decay', o.weightDecay, { min: 0 }),
+          maxGradNorm: number('--max-grad-norm', o.maxGradNorm, { min: 0 }),
+          maxLength: Math.min(maxLength, model.maxSequenceLength),
+          seed,
+          threads,
+          onStep: (s) => {
+            if (s.step % 10 === 0 || s.step === s.maxSteps) say(`step ${s.step}/${s.maxSteps}  loss ${s.loss.toFixed(4)}`);
+          },
+        }),
+      );
+      await asError(() => savePromptModel(o.output, model, tokenizer, config, { tuna: packageVersion() }));
+      return result;
+    } finally {
+      await model.dispose();
+    }
+  };
+  let result = await generation(data.examples, 'prompt-based training');
+  const selfTraining: { generation: number; pseudo_labelled: number }[] = [];
+  const perClass = Math.max(1, Math.round(data.examples.length / labels.length));
+  for (let g = 1; g <= generations; g++) {
+    const checkpoint = await asError(() => openClozeModel(o.output, { batchSize: 32, ...(threads === undefined ? {} : { threads }) }));
+    let probabilities: number[][];
+    try {
+      probabilities = await asError(() => promptProbabilities(checkpoint, config, unlabeled!, 32));
+    } finally {
+      await checkpoint.session.release();
+    }
+    const pseudo = selectPseudoLabels(unlabeled!, probabilities, pseudoLabelCount(perClass, g));
+    selfTraining.push({ generation: g, pseudo_labelled: pseudo.length });
+    result = await generation([...data.examples, ...pseudo], `self-training generation ${g}/${generations} (${pseudo.length} pseudo-labelled texts)`);
+  }
   const summary = {
     output: o.output,
     global_step: result.steps,
     learning_rate: learningRate,
+    ...(selfTraining.length ? { self_training: selfTraining } : {}),
     train: { train_runtime: Math.round(result.seconds * 1000) / 1000, first_loss: result.losses[0], last_loss: result.losses.at(-1) },
   };
   await writeFileAtomic(join(o.output, 'train_results.json'), new TextEncoder().encode(`${toJson(summary)}\n`));
-  await model.dispose();
   if (o.json) out.stdout(`${toJson(summary)}\n`);
   else out.stdout(`prompt classifier (masked LM, prompt_config.json) and train_results.json written to ${o.output}\n`);
 }

@@ -176,6 +176,8 @@ export function trainCommandOptions(c: Command): Command {
   return crossEncoderTrainOptions(sentenceTrainCommandOptions(c))
     .option('--prompt <template>', 'prompt-based training of a masked LM: a cloze template with {text} ({text_pair}) and [MASK]; repeat for an ensemble', collectPrompt)
     .option('--verbalizer <map>', 'with --prompt: the words of each label, e.g. positive=great|good,negative=terrible')
+    .option('--unlabeled <file>', 'with --prompt: unlabelled texts for iPET-style self-training')
+    .option('--ipet-generations <n>', 'with --unlabeled: self-training generations (default 2)')
     .option('--num-iterations <n>', 'setfit: contrastive pair rounds per example, each a positive and a negative pair (default 20)')
     .option('--head-c <c>', "setfit: inverse L2 strength of the logistic-regression head, scikit-learn's C (default 1)")
     .option('--from-scratch', 'train a --model directory that has config.json but no weights from random weights (otherwise refused)')
