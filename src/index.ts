@@ -123,6 +123,7 @@ export {
   type ProgressMode,
   type TrainingArguments,
   TrainingArgumentsError,
+  defaultLearningRate,
   resolveArguments,
 } from './train/arguments.js';
 export type { TrainerCallback, TrainerProgress } from './train/callbacks.js';
@@ -219,6 +220,33 @@ export {
 export { textRankingPipeline } from './pipelines/text-ranking.js';
 export type { TextRankingInput, TextRankingOptions, TextRankingPipeline, TextRankingPredictOptions, TextRankingResult } from './pipelines/types.js';
 export { DEFAULT_HYPOTHESIS_TEMPLATE, ZERO_SHOT_MODES, zeroShotClassificationPipeline } from './pipelines/zero-shot-classification.js';
+// Few-shot classification: prompt-based fine-tuning, SetFit-style training, their heads and pipelines
+export {
+  PROMPT_CONFIG_FILE,
+  TEXT_PAIR_SLOT,
+  parsePromptConfig,
+  parseVerbalizer,
+  savePromptModel,
+  trainPrompt,
+  type PromptConfig,
+  type PromptExample,
+  type PromptTrainingOptions,
+  type PromptTrainingResult,
+} from './fewshot/prompt.js';
+export { promptClassificationPipeline, promptProbabilities, readPromptConfig } from './fewshot/prompt-pipeline.js';
+export { pseudoLabelCount, selectPseudoLabels } from './fewshot/ipet.js';
+export { fitLogistic, logisticProbabilities, type LogisticHead, type LogisticOptions } from './fewshot/logistic.js';
+export {
+  SETFIT_HEAD_FILE,
+  fitSetFitHead,
+  readSetFitHead,
+  setfitClassificationPipeline,
+  setfitPairs,
+  trainSetFit,
+  type SetFitHeadFile,
+  type SetFitTrainingOptions,
+} from './fewshot/setfit.js';
+export { readFewShotData, type FewShotData } from './fewshot/data.js';
 export type {
   CandidateLabels,
   ZeroShotClassificationCall,
