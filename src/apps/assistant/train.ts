@@ -13,6 +13,7 @@ import {
   SearchIndex,
   Trainer,
   type IndexDocument,
+  defaultLearningRate,
   pipeline,
   stratifiedSplit,
   textFeatures,
@@ -55,7 +56,7 @@ export interface AssistantManifest {
   readonly handoff: { readonly webhook?: string; readonly retries: number; readonly timeout_ms: number };
   readonly database: string;
   readonly messages: { readonly fallback: string; readonly clarify: string; readonly handoff: string };
-  readonly training: { readonly examples: number; readonly steps: number; readonly seconds: number; readonly epochs: number; readonly learning_rate: number | null };
+  readonly training: { readonly examples: number; readonly steps: number; readonly seconds: number; readonly epochs: number; readonly learning_rate: number };
 }
 
 /** What {@link trainAssistant} returns. */
@@ -132,7 +133,8 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
     labels,
     { maxLength: t.maxLength },
   );
-  log(`intent classifier: ${labels.size} intents, ${train.length} training and ${validation.length} validation examples, from ${config.model}`);
+  const learningRate = t.learningRate ?? defaultLearningRate(Number(model.config.hidden_size));
+  log(`intent classifier: ${labels.size} intents, ${train.length} training and ${validation.length} validation examples, from ${config.model}; learning rate ${learningRate}`);
   const started = performance.now();
   const trainer = new Trainer({
     model,
@@ -140,7 +142,7 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
       outputDir: classifierDir,
       numTrainEpochs: t.epochs,
       perDeviceTrainBatchSize: t.batchSize,
-      ...(t.learningRate !== undefined ? { learningRate: t.learningRate } : {}),
+      learningRate,
       warmupRatio: 0.1,
       evalStrategy: 'no',
       saveStrategy: 'no',
@@ -240,7 +242,7 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
     handoff: { ...(config.handoff.webhook ? { webhook: config.handoff.webhook } : {}), retries: config.handoff.retries, timeout_ms: config.handoff.timeoutMs },
     database: config.database,
     messages: config.messages,
-    training: { examples: train.length, steps: result.globalStep, seconds, epochs: t.epochs, learning_rate: t.learningRate ?? null },
+    training: { examples: train.length, steps: result.globalStep, seconds, epochs: t.epochs, learning_rate: learningRate },
   };
   await writeFileAtomic(join(dir, MANIFEST), new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
   return manifest;
