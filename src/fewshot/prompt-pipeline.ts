@@ -10,7 +10,7 @@ import { type ClozeLabel, clozeScores } from '../pipelines/zero-shot-cloze.js';
 import type { PipelineOptions, TextClassificationPipeline } from '../pipelines/types.js';
 import { TunaError } from '../errors.js';
 import { type ClassifierInput, classifierPipeline } from './classifier.js';
-import { PROMPT_CONFIG_FILE, type PromptConfig, checkPromptTemplate, labelWordIds, parsePromptConfig, templateFor } from './prompt.js';
+import { PROMPT_CONFIG_FILE, type PromptConfig, checkPromptTemplate, labelWordPieces, parsePromptConfig, templateFor } from './prompt.js';
 
 /** Reads `dir/prompt_config.json`. */
 export async function readPromptConfig(dir: string): Promise<PromptConfig> {
@@ -38,8 +38,8 @@ export function openClozeModel(dir: string, opts: PipelineOptions): Promise<Open
  */
 export async function promptProbabilities(checkpoint: OpenModel, config: PromptConfig, inputs: readonly ClassifierInput[], batchSize: number): Promise<number[][]> {
   const maskToken = checkpoint.tokenizer.options.maskToken!;
-  const ids = labelWordIds(checkpoint.tokenizer, config);
-  const labels: ClozeLabel[] = config.labels.map((label, l) => ({ label, words: config.verbalizer[label]!.map((word, w) => ({ word, pieces: [ids[l]![w]!] })) }));
+  const ids = labelWordPieces(checkpoint.tokenizer, config);
+  const labels: ClozeLabel[] = config.labels.map((label, l) => ({ label, words: config.verbalizer[label]!.map((word, w) => ({ word, pieces: ids[l]![w]! })) }));
   const out = inputs.map(() => new Array<number>(labels.length).fill(0));
   const fields = inputs.map((_, i) => `inputs[${i}]`);
   for (const raw of config.templates) {

@@ -1,9 +1,11 @@
 /**
  * Prompt-based fine-tuning of a masked LM (PET / LM-BFF): each example goes into a cloze template,
- * and the model learns to put its label's words at the mask. A label's logit is the log of the
- * mean probability of its words at the mask (for a label of one word, that word's logit), so the
- * softmax over labels is exactly the normalised score the cloze scorer of the zero-shot pipeline
- * gives; training lowers the cross-entropy of that softmax. Several templates: every example is
+ * and the model learns to put its label's words at the mask. As the cloze scorer of the zero-shot
+ * pipeline scores them, a word of k pieces is read from a prompt with k masks, its score is the
+ * geometric mean of its pieces' probabilities, and a label's score is the mean of its words'
+ * scores; a label's logit is the log of that score, so the softmax over labels is exactly the
+ * normalised cloze score, and training lowers its cross-entropy. With one-token words only, the
+ * logits are the label words' logits at the mask, less a constant shared by the labels. Several templates: every example is
  * trained in each of them, and prediction averages the templates' label probabilities.
  */
 import { join } from 'node:path';
@@ -66,7 +68,7 @@ export function parseVerbalizer(text: string): Record<string, string[]> {
     }
     if (Object.hasOwn(out, label))
       throw new TunaError('invalid_option', `--verbalizer names the label "${label}" twice; give its words once, joined by |`, { field: 'verbalizer' });
-    out[label] = words;
+    out[label] = [...new Set(words)];
   }
   if (Object.keys(out).length < 2)
     throw new TunaError('invalid_option', '--verbalizer must name at least two labels, e.g. positive=great,negative=terrible', { field: 'verbalizer' });
@@ -88,23 +90,44 @@ export function templateFor(template: string, textPair: string | undefined, fiel
   return wantsPair ? template.split(TEXT_PAIR_SLOT).join(textPair!.split(TEXT_SLOT).join('').split(MASK_SLOT).join('')) : template;
 }
 
-/** The vocabulary id of each label's words; a word must be one token of the vocabulary. */
-export function labelWordIds(tokenizer: Tokenizer, config: PromptConfig): number[][] {
+/** The word pieces of each label's words (label, then word, then piece ids), as the cloze scorer splits them. */
+export function labelWordPieces(tokenizer: Tokenizer, config: PromptConfig): number[][][] {
   return config.labels.map((label) => {
     const words = config.verbalizer[label];
     if (!words?.length) throw new TunaError('invalid_option', `the verbalizer has no words for the label "${label}"`, { field: 'verbalizer' });
-    return words.map((w) => {
-      const pieces = wordPieces(tokenizer, w, `verbalizer.${label}`);
-      if (pieces.length !== 1) {
-        throw new TunaError(
-          'invalid_option',
-          `label word "${w}" (label "${label}") is ${pieces.length} word pieces; prompt-based training takes words the vocabulary holds as one token, so choose another word`,
-          { field: 'verbalizer' },
-        );
-      }
-      return pieces[0]!;
-    });
+    return words.map((w) => wordPieces(tokenizer, w, `verbalizer.${label}`));
   });
+}
+
+/**
+ * Where the label words' pieces sit in a batch: every example gets one prompt per distinct number
+ * of pieces (`counts`, ascending), with that many masks, as the cloze scorer builds them.
+ */
+export interface PieceLayout {
+  readonly counts: readonly number[];
+  /** Total pieces over all labels' words (P). */
+  readonly pieces: number;
+  /** Words over all labels (W). */
+  readonly words: number;
+  /** [P, W]: 1/len(word) where a piece belongs to a word. */
+  readonly average: Float32Array;
+  /** Per label, its words' indices among the W. */
+  readonly labelWords: readonly number[][];
+}
+
+export function pieceLayout(ids: readonly (readonly (readonly number[])[])[]): PieceLayout {
+  const counts = [...new Set(ids.flatMap((l) => l.map((w) => w.length)))].sort((a, b) => a - b);
+  const all = ids.flat();
+  const P = all.reduce((s, w) => s + w.length, 0);
+  const average = new Float32Array(P * all.length);
+  let p = 0;
+  all.forEach((w, wi) => {
+    for (let j = 0; j < w.length; j++) average[(p + j) * all.length + wi] = 1 / w.length;
+    p += w.length;
+  });
+  let next = 0;
+  const labelWords = ids.map((l) => l.map(() => next++));
+  return { counts, pieces: P, words: all.length, average, labelWords };
 }
 
 /** Settings of {@link trainPrompt}. */
@@ -139,31 +162,62 @@ export interface PromptTrainingResult {
   readonly interrupted: boolean;
 }
 
-/** The label logits graph: per label, the log of the mean of exp(word logit) over its words. */
-export function labelLogits(g: Graph, logits: Value, ids: readonly number[][]): Value {
-  const columns = ids.map((words) => {
-    const cols = g.gather(logits, g.constant(BigInt64Array.from(words.map(BigInt)), 'int64', [words.length]), 1);
-    return words.length === 1 ? cols : g.log(g.reduceMean(g.exp(cols), [1], true));
+/**
+ * The label logits from the log-probabilities of the word pieces ([examples, P]): a word's
+ * log-score is the mean log-probability of its pieces; a label's logit, the log of the mean of its
+ * words' scores.
+ */
+export function labelLogits(g: Graph, pieceLogProbs: Value, layout: PieceLayout): Value {
+  const words = g.matMul(pieceLogProbs, g.constant(layout.average, 'float32', [layout.pieces, layout.words]));
+  const columns = layout.labelWords.map((w) => {
+    const cols = g.gather(words, g.constant(BigInt64Array.from(w.map(BigInt)), 'int64', [w.length]), 1);
+    return w.length === 1 ? cols : g.log(g.reduceMean(g.exp(cols), [1], true));
   });
   return g.concat(columns, 1);
 }
 
-/** The tensors of one batch: tokens, `mask_positions` (flat into batch x sequence) and `labels`. */
-export function promptBatch(tokenizer: Tokenizer, items: readonly { example: PromptExample; template: string }[], maxLength: number): Record<string, HostTensor> {
+/**
+ * The tensors of one batch: the tokens of every example's prompts (one per piece count), the
+ * `mask_positions` (flat into rows x sequence), `piece_index` ([examples, P]: each word piece's
+ * flat index into [masks, vocab]) and `labels`.
+ */
+export function promptBatch(
+  tokenizer: Tokenizer,
+  items: readonly { example: PromptExample; template: string }[],
+  maxLength: number,
+  ids: readonly (readonly (readonly number[])[])[],
+  vocabSize: number,
+): Record<string, HostTensor> {
   const maskId = tokenizer.maskTokenId!;
-  const encodings = items.map(({ example, template }, i) =>
-    encodePrompt(tokenizer, templateFor(template, example.textPair, `example ${i + 1}`), example.text, 1, maxLength, `example ${i + 1}`),
+  const { counts } = pieceLayout(ids);
+  const encodings = items.flatMap(({ example, template }, i) =>
+    counts.map((k) => encodePrompt(tokenizer, templateFor(template, example.textPair, `example ${i + 1}`), example.text, k, maxLength, `example ${i + 1}`)),
   );
   const { feeds, sequenceLength } = batchInputs(encodings, tokenizer.padTokenId);
-  const positions = encodings.map((e, b) => {
+  const positions: bigint[] = [];
+  // firstMask[r]: the index among all masks of row r's first mask.
+  const firstMask: number[] = [];
+  encodings.forEach((e, r) => {
     const at = e.inputIds.flatMap((id, t) => (id === maskId ? [t] : []));
-    if (at.length !== 1)
-      throw new TunaError('invalid_data', `example ${b + 1} holds the mask token ${tokenizer.options.maskToken}; only the template may have one`, { field: 'text' });
-    return BigInt(b * sequenceLength + at[0]!);
+    if (at.length !== counts[r % counts.length]) {
+      throw new TunaError('invalid_data', `example ${Math.floor(r / counts.length) + 1} holds the mask token ${tokenizer.options.maskToken}; only the template may have one`, {
+        field: 'text',
+      });
+    }
+    firstMask.push(positions.length);
+    for (const t of at) positions.push(BigInt(r * sequenceLength + t));
+  });
+  const index: bigint[] = [];
+  items.forEach((_, b) => {
+    for (const word of ids.flat()) {
+      const row = b * counts.length + counts.indexOf(word.length);
+      word.forEach((piece, j) => index.push(BigInt((firstMask[row]! + j) * vocabSize + piece)));
+    }
   });
   return {
     ...feeds,
     mask_positions: hostTensor('int64', BigInt64Array.from(positions), [positions.length]),
+    piece_index: hostTensor('int64', BigInt64Array.from(index), [items.length, index.length / items.length]),
     labels: hostTensor('int64', BigInt64Array.from(items.map((it) => BigInt(it.example.label))), [items.length]),
   };
 }
@@ -171,7 +225,7 @@ export function promptBatch(tokenizer: Tokenizer, items: readonly { example: Pro
 /** Compiles the training graph: the encoder, the masked-LM head at the masks, the label words' cross-entropy. */
 export async function compilePromptTraining(opts: Pick<PromptTrainingOptions, 'model' | 'tokenizer' | 'config' | 'disableDropout' | 'seed' | 'threads'>): Promise<TrainStep> {
   const { model } = opts;
-  const ids = labelWordIds(opts.tokenizer, opts.config);
+  const layout = pieceLayout(labelWordPieces(opts.tokenizer, opts.config));
   const config = opts.disableDropout ? model.family.withDropout(model.config, 0) : model.config;
   return TrainStep.create(
     model.store,
@@ -179,8 +233,10 @@ export async function compilePromptTraining(opts: Pick<PromptTrainingOptions, 'm
       const g = ctx.scope.g;
       const logits = model.buildGraph(ctx, { maskPositions: true }, config).outputs.logits;
       if (!logits) throw new TunaError('unsupported_model', `${model.architecture} gives no masked-LM logits; prompt-based training needs a masked-LM checkpoint`);
-      const labels = g.input('labels', 'int64', ['mask_count']);
-      return { loss: g.softmaxCrossEntropyLoss(labelLogits(g, logits, ids), labels).loss };
+      const index = g.input('piece_index', 'int64', ['examples', layout.pieces]);
+      const labels = g.input('labels', 'int64', ['examples']);
+      const pieceLogProbs = g.gather(g.reshape(g.logSoftmax(logits, -1), [-1]), index, 0);
+      return { loss: g.softmaxCrossEntropyLoss(labelLogits(g, pieceLogProbs, layout), labels).loss };
     },
     { session: { threads: opts.threads }, dropoutSeed: opts.seed ?? 42, initStd: model.config.initializer_range as number | undefined, layers: model.layers },
   );
@@ -202,6 +258,7 @@ export async function trainPrompt(opts: PromptTrainingOptions): Promise<PromptTr
   const batchesPerEpoch = Math.ceil(n / opts.batchSize);
   const maxSteps = opts.maxSteps ?? Math.ceil((opts.epochs ?? 1) * batchesPerEpoch);
   const schedule = linearSchedule(opts.learningRate, opts.warmupSteps ?? 0, maxSteps);
+  const ids = labelWordPieces(opts.tokenizer, opts.config);
   const step = await compilePromptTraining(opts);
   const optimizer = new AdamW({ weightDecay: opts.weightDecay ?? 0, eps: 1e-8 });
   const maxGradNorm = opts.maxGradNorm ?? 1;
@@ -219,7 +276,7 @@ export async function trainPrompt(opts: PromptTrainingOptions): Promise<PromptTr
       }
       for (let b = 0; b < batchesPerEpoch && globalStep < maxSteps; b++) {
         const batch = order.slice(b * opts.batchSize, (b + 1) * opts.batchSize).map((i) => items[i]!);
-        const result = await step.run(promptBatch(opts.tokenizer, batch, opts.maxLength));
+        const result = await step.run(promptBatch(opts.tokenizer, batch, opts.maxLength, ids, opts.model.config.vocab_size));
         if (!Number.isFinite(result.loss)) {
           throw new TunaError('non_finite', `the training loss became ${result.loss} at step ${globalStep + 1}; lower the learning rate`, { field: 'learningRate' });
         }
