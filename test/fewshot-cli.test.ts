@@ -104,6 +104,27 @@ test('tuna train --task setfit writes a sentence-transformers model with setfit_
   const bad = await tuna('train', '--task', 'setfit', '--model', SENTENCE_BASE, '--train', train, '--output', join(dir, 'z'), '--num-iterations', '0');
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /--num-iterations must be an integer >= 1/);
+  const mixed = await tuna('train', '--task', 'setfit', '--model', SENTENCE_BASE, '--train', train, '--output', join(dir, 'w'), '--num-iterations', '2', '--sampling', 'unique');
+  assert.match(mixed.stderr, /--num-iterations applies to --sampling iterations/);
+  const under = await tuna(
+    'train',
+    '--task',
+    'setfit',
+    '--model',
+    SENTENCE_BASE,
+    '--train',
+    train,
+    '--output',
+    join(dir, 'u'),
+    '--sampling',
+    'undersampling',
+    '--batch-size',
+    '4',
+    '--json',
+  );
+  assert.equal(under.code, 0, under.stderr);
+  // 4 examples, 2 per class: 2 positive unique pairs, and as many negatives.
+  assert.equal(JSON.parse(under.stdout).pairs, 4);
 });
 
 test('self-training: the most confident texts of each class, growing by generation; tuna train --unlabeled', async () => {

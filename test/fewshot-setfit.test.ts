@@ -7,7 +7,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fitLogistic, logisticProbabilities } from '../src/fewshot/logistic.js';
-import { SETFIT_HEAD_FILE, setfitPairs, trainSetFit } from '../src/fewshot/setfit.js';
+import { SETFIT_HEAD_FILE, setfitPairs, setfitUniquePairs, trainSetFit } from '../src/fewshot/setfit.js';
 import { PreTrainedModel } from '../src/models/pretrained-model.js';
 import { pipeline } from '../src/pipelines/index.js';
 import { featureExtractionPipeline } from '../src/pipelines/feature-extraction.js';
@@ -35,6 +35,22 @@ test('pairs: each example gets one positive and one negative per iteration', () 
   for (const p of pairs.examples) assert.equal(classOf.get(p.texts[0]!) === classOf.get(p.texts[1]!), p.score === 1);
   assert.deepEqual(setfitPairs(TRAIN, 3, 7), pairs);
   assert.throws(() => setfitPairs([{ text: 'a', label: 0 }], 1), /two classes/);
+});
+
+test('unique-pair sampling: all pairs, or balanced by over- or undersampling', () => {
+  // 9 examples, 3 per class: 9 positive and 27 negative unique pairs.
+  const unique = setfitUniquePairs(TRAIN, 'unique', 3).examples;
+  assert.equal(unique.length, 36);
+  assert.equal(unique.filter((p) => p.score === 1).length, 9);
+  const over = setfitUniquePairs(TRAIN, 'oversampling', 3).examples;
+  assert.equal(over.filter((p) => p.score === 1).length, 27);
+  assert.equal(over.filter((p) => p.score === 0).length, 27);
+  const under = setfitUniquePairs(TRAIN, 'undersampling', 3).examples;
+  assert.equal(under.filter((p) => p.score === 1).length, 9);
+  assert.equal(under.filter((p) => p.score === 0).length, 9);
+  const classOf = new Map(TRAIN.map((e) => [e.text, e.label]));
+  for (const p of [...unique, ...over, ...under]) assert.equal(classOf.get(p.texts[0]!) === classOf.get(p.texts[1]!), p.score === 1);
+  assert.deepEqual(setfitUniquePairs(TRAIN, 'oversampling', 3), setfitUniquePairs(TRAIN, 'oversampling', 3));
 });
 
 test('SetFit training lowers the cosine loss; the saved model predicts through the head', async (t) => {

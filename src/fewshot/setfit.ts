@@ -59,6 +59,42 @@ export function setfitPairs(examples: readonly { text: string; label: number }[]
   return { kind: 'scored', columns: ['sentence1', 'sentence2'], examples: out };
 }
 
+/** How the contrastive pairs are drawn: `iterations` rounds (see {@link setfitPairs}), or from all unique pairs. */
+export const SETFIT_SAMPLINGS = ['iterations', 'oversampling', 'undersampling', 'unique'] as const;
+export type SetFitSampling = (typeof SETFIT_SAMPLINGS)[number];
+
+/**
+ * Pairs from all unique pairs of examples (positives: same class, score 1; negatives: different
+ * classes, score 0): `unique` keeps them all; `oversampling` repeats pairs of the smaller kind,
+ * drawn at random, until both kinds are as many; `undersampling` keeps a random subset of the
+ * larger kind as large as the smaller. Shuffled from `seed`.
+ */
+export function setfitUniquePairs(examples: readonly { text: string; label: number }[], sampling: Exclude<SetFitSampling, 'iterations'>, seed = 42): SentenceDataset {
+  const positives: { texts: string[]; score: number }[] = [];
+  const negatives: { texts: string[]; score: number }[] = [];
+  for (let i = 0; i < examples.length; i++) {
+    for (let j = i + 1; j < examples.length; j++) {
+      const same = examples[i]!.label === examples[j]!.label;
+      (same ? positives : negatives).push({ texts: [examples[i]!.text, examples[j]!.text], score: same ? 1 : 0 });
+    }
+  }
+  if (negatives.length === 0) throw new TunaError('invalid_data', 'SetFit needs examples of at least two classes', { field: 'label' });
+  const rng = new Rng(seed);
+  const shuffle = <T>(xs: T[]): T[] => {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+    }
+    return xs;
+  };
+  let pairs: { texts: string[]; score: number }[];
+  const [small, large] = positives.length <= negatives.length ? [positives, negatives] : [negatives, positives];
+  if (sampling === 'unique' || small.length === 0) pairs = [...positives, ...negatives];
+  else if (sampling === 'undersampling') pairs = [...small, ...shuffle([...large]).slice(0, small.length)];
+  else pairs = [...large, ...small, ...Array.from({ length: large.length - small.length }, () => small[rng.int(small.length)]!)];
+  return { kind: 'scored', columns: ['sentence1', 'sentence2'], examples: shuffle(pairs) };
+}
+
 /**
  * Fits the head on the embeddings the sentence-transformers model in `dir` gives the examples, and
  * writes `dir/setfit_head.json`. Returns the head and its accuracy on the examples.
@@ -151,8 +187,10 @@ export interface SetFitTrainingOptions {
   readonly labels: readonly string[];
   /** Where the model is written. */
   readonly output: string;
-  /** Pair rounds per example (SetFit's num_iterations; default 20). */
+  /** Pair rounds per example (SetFit's num_iterations; default 20) with sampling `iterations`. */
   readonly iterations?: number;
+  /** How pairs are drawn (default `iterations`). */
+  readonly sampling?: SetFitSampling;
   readonly batchSize: number;
   readonly epochs?: number;
   readonly maxSteps?: number;
@@ -172,7 +210,8 @@ export interface SetFitTrainingOptions {
  * then fits and writes the head.
  */
 export async function trainSetFit(opts: SetFitTrainingOptions): Promise<{ body: SentenceTrainingResult; pairs: number; head: SetFitHeadFile; trainAccuracy: number }> {
-  const dataset = setfitPairs(opts.examples, opts.iterations ?? 20, opts.seed ?? 42);
+  const sampling = opts.sampling ?? 'iterations';
+  const dataset = sampling === 'iterations' ? setfitPairs(opts.examples, opts.iterations ?? 20, opts.seed ?? 42) : setfitUniquePairs(opts.examples, sampling, opts.seed ?? 42);
   const body = await trainSentenceEmbedding({
     model: opts.model,
     tokenizer: opts.tokenizer,

@@ -10,19 +10,20 @@ import { packageVersion } from '../../io/version.js';
 import { bundledModelDir, detectLanguage, hasBundledModel } from '../../models/bundled.js';
 import { PreTrainedModel } from '../../models/pretrained-model.js';
 import { readFewShotData } from '../../fewshot/data.js';
-import { trainSetFit } from '../../fewshot/setfit.js';
+import { SETFIT_SAMPLINGS, type SetFitSampling, trainSetFit } from '../../fewshot/setfit.js';
 import { readSentenceLayout } from '../../sentence/layout.js';
 import { defaultLayout } from '../../sentence/model.js';
 import { defaultLearningRate } from '../../train/arguments.js';
 import { prepareOutputDir } from '../../train/output-dir.js';
 import { CliError } from '../errors.js';
 import { type Output, toJson } from '../output.js';
-import { asError, integer, number } from './options.js';
+import { asError, choice, integer, number } from './options.js';
 import type { TrainOptions } from './train.js';
 
 /** The flags of `tuna train --task setfit` beyond the common ones. */
 export interface SetFitTrainFlags extends TrainOptions {
   readonly numIterations?: string;
+  readonly sampling?: string;
   readonly headC?: string;
 }
 
@@ -33,6 +34,9 @@ export async function setfitTrainCommand(o: SetFitTrainFlags, out: Output): Prom
     if (value !== undefined && value !== false) throw new CliError('usage', `${flag} does not apply to --task setfit; leave it out`);
   }
   const iterations = integer('--num-iterations', o.numIterations ?? '20', 1);
+  const sampling = choice('--sampling', o.sampling ?? 'iterations', SETFIT_SAMPLINGS) as SetFitSampling;
+  if (o.numIterations !== undefined && sampling !== 'iterations')
+    throw new CliError('usage', `--num-iterations applies to --sampling iterations; --sampling ${sampling} draws from all unique pairs`);
   const C = number('--head-c', o.headC ?? '1', { min: 0, exclusive: true });
   const epochs = number('--epochs', o.epochs, { min: 0, exclusive: true });
   const maxSteps = o.maxSteps === undefined ? undefined : integer('--max-steps', o.maxSteps, 1);
@@ -58,7 +62,9 @@ export async function setfitTrainCommand(o: SetFitTrainFlags, out: Output): Prom
   tokenizer.modelMaxLength = maxLength;
   const layout = (await asError(() => readSentenceLayout(dir))) ?? defaultLayout(model.config.hidden_size, { modes: ['mean'] });
   const learningRate = o.lr === undefined ? defaultLearningRate(model.config.hidden_size) : number('--lr', o.lr, { min: 0, exclusive: true });
-  say(`setfit: ${data.examples.length} examples, ${data.labels.length} labels, ${iterations} pair iterations; model ${source}`);
+  say(
+    `setfit: ${data.examples.length} examples, ${data.labels.length} labels, ${sampling === 'iterations' ? `${iterations} pair iterations` : `${sampling} of the unique pairs`}; model ${source}`,
+  );
   const result = await asError(() =>
     trainSetFit({
       model,
@@ -68,6 +74,7 @@ export async function setfitTrainCommand(o: SetFitTrainFlags, out: Output): Prom
       labels: data.labels,
       output: o.output,
       iterations,
+      sampling,
       batchSize,
       epochs,
       maxSteps,

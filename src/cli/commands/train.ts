@@ -179,6 +179,7 @@ export function trainCommandOptions(c: Command): Command {
     .option('--unlabeled <file>', 'with --prompt: unlabelled texts for iPET-style self-training')
     .option('--ipet-generations <n>', 'with --unlabeled: self-training generations (default 2)')
     .option('--num-iterations <n>', 'setfit: contrastive pair rounds per example, each a positive and a negative pair (default 20)')
+    .option('--sampling <how>', 'setfit: iterations (--num-iterations rounds), or oversampling, undersampling or unique over all unique pairs (default iterations)')
     .option('--head-c <c>', "setfit: inverse L2 strength of the logistic-regression head, scikit-learn's C (default 1)")
     .option('--from-scratch', 'train a --model directory that has config.json but no weights from random weights (otherwise refused)')
     .option('--overwrite-output-dir', 'replace an earlier run in --output: its checkpoints, model and logs are removed first')
