@@ -45,6 +45,7 @@ const SAMPLES: Record<string, readonly unknown[]> = {
   ExportError: ['checkpoint_not_found', 'ckpt: no such checkpoint directory', { file: 'ckpt' }],
   CliError: ['usage', '--port must be an integer'],
   PeftError: ['invalid_model', 'adapter_config.json: r must be a positive integer', { file: 'adapter_config.json', field: 'r' }],
+  DetectorError: ['invalid_config', 'ewma.alpha must be a number in (0, 1), got 2', 'ewma.alpha'],
   RetrievalError: ['invalid_input', 'corpus.jsonl:4: the id "a" was already used on line 1', { file: 'corpus.jsonl' }],
 };
 
