@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { run } from '../src/cli/main.js';
 import { pseudoLabelCount, selectPseudoLabels } from '../src/fewshot/ipet.js';
 import { pipeline } from '../src/pipelines/index.js';
+import { startServer } from '../src/serve/index.js';
 import { tempDir } from './helpers/pipeline-models.js';
 
 const SENTENCE_BASE = join(import.meta.dirname, 'fixtures', 'sentence', 'base');
@@ -50,6 +51,11 @@ test('tuna train --prompt writes a prompt classifier the text-classification pip
   const [top] = (await classifier('a great movie')) as { label: string; score: number }[];
   assert.ok(['positive', 'negative'].includes(top!.label));
   await classifier.dispose();
+  const predicted = await tuna('predict', '--model', out, '--text', 'a great movie', '--json');
+  assert.equal(predicted.code, 0, predicted.stderr);
+  const line = JSON.parse(predicted.stdout) as { label: string; score: number };
+  assert.equal(line.label, top!.label, 'tuna predict predicts through the prompt, not as fill-mask');
+  assert.ok(Math.abs(line.score - top!.score) < 1e-6);
 
   const bad = await tuna('train', '--prompt', '{text} It was [MASK].', '--train', train, '--output', join(dir, 'x'));
   assert.notEqual(bad.code, 0);
@@ -98,9 +104,33 @@ test('tuna train --task setfit writes a sentence-transformers model with setfit_
   assert.deepEqual(head.labels, ['bank', 'pets']);
   assert.equal(head.coef.length, 1);
   const classifier = await pipeline('text-classification', out);
-  const results = (await classifier(rows.map(([t]) => t!))) as { label: string }[];
+  const results = (await classifier(rows.map(([t]) => t!))) as { label: string; score: number }[];
   assert.equal(results.length, 4);
   await classifier.dispose();
+  // predict, eval and serve take the SetFit model as the text classifier it is.
+  const predicted = await tuna('predict', '--model', out, '--text', rows[0]![0]!, '--json');
+  assert.equal(predicted.code, 0, predicted.stderr);
+  const line = JSON.parse(predicted.stdout) as { label: string; score: number };
+  assert.equal(line.label, results[0]!.label);
+  assert.ok(Math.abs(line.score - results[0]!.score) < 1e-6);
+  const evaluated = await tuna('eval', '--model', out, '--data', train, '--json');
+  assert.equal(evaluated.code, 0, evaluated.stderr);
+  const report = JSON.parse(evaluated.stdout) as { accuracy: number };
+  assert.equal(report.accuracy, results.filter((x, i) => x.label === rows[i]![1]).length / rows.length);
+  const server = await startServer({ models: [`setfit=${out}`], port: 0, threads: 1 });
+  try {
+    const info = (await (await fetch(`${server.address}/v1/models`)).json()) as { models: { tasks: string[]; labels: string[] }[] };
+    assert.deepEqual(info.models[0]!.tasks, ['classify']);
+    assert.deepEqual(info.models[0]!.labels, ['bank', 'pets']);
+    const answer = (await (
+      await fetch(`${server.address}/v1/classify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: rows[0]![0] }) })
+    ).json()) as {
+      label: string;
+    }[];
+    assert.equal(answer[0]!.label, results[0]!.label);
+  } finally {
+    await server.close();
+  }
   const bad = await tuna('train', '--task', 'setfit', '--model', SENTENCE_BASE, '--train', train, '--output', join(dir, 'z'), '--num-iterations', '0');
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /--num-iterations must be an integer >= 1/);

@@ -9,6 +9,7 @@ import { pipeline } from '../pipelines/pipeline.js';
 import type { Pipeline } from '../pipelines/types.js';
 import { ServeConfigError } from './errors.js';
 import { type ServeTask, serveTasksOfArchitectures, taskSpec } from './tasks.js';
+import { fewShotKind } from '../fewshot/detect.js';
 
 /** A model to serve: a checkpoint directory and the name requests select it by. */
 export interface ModelSpec {
@@ -101,7 +102,11 @@ export async function loadModels(specs: readonly ModelSpec[], opts: { threads?: 
         throw new ServeConfigError(withPath(spec.dir, e), { option: spec.dir, cause: e });
       }
       const architectures = Array.isArray(config.architectures) ? (config.architectures as unknown[]).map(String) : [];
-      const tasks = serveTasksOfArchitectures(architectures, config).filter((t) => adapterHead === undefined || t !== 'embed' || adapterHead === 'encoder');
+      // A few-shot classifier (prompt-trained masked LM, SetFit head) answers /v1/classify through its own pipeline.
+      const fewShot = fewShotKind(dir) !== undefined;
+      const tasks = fewShot
+        ? (['classify'] as ServeTask[])
+        : serveTasksOfArchitectures(architectures, config).filter((t) => adapterHead === undefined || t !== 'embed' || adapterHead === 'encoder');
       const pipelines = new Map<ServeTask, Pipeline>();
       loaded.push({ info: { name: names[i]!, tasks, architectures, labels: [], max_length: 0 }, dir, pipelines });
       for (const task of tasks) {
@@ -112,7 +117,7 @@ export async function loadModels(specs: readonly ModelSpec[], opts: { threads?: 
         }
       }
       const first = pipelines.get(tasks[0]!)!;
-      const head = architectures.some((a) => (architectureEntry(a) ? HEADS[architectureEntry(a)!.head].labelled : false));
+      const head = fewShot || architectures.some((a) => (architectureEntry(a) ? HEADS[architectureEntry(a)!.head].labelled : false));
       const id2label = first.config.id2label;
       const labels = head
         ? Object.keys(id2label)

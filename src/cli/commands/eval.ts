@@ -16,6 +16,7 @@ import { type Output, toJson } from '../output.js';
 import { type RetrievalEvalOptions, checkClassificationEval, evalRetrievalCommand } from './eval-retrieval.js';
 import { asError, integer } from './options.js';
 import { sampleOf } from './predict.js';
+import { fewShotKind } from '../../fewshot/detect.js';
 
 /** Defaults of the data flags, which give way to the settings stored with the model. */
 const DATA_DEFAULTS: Readonly<Record<string, unknown>> = { textColumn: 'text', labelColumn: 'label', tokensColumn: 'tokens', labelSeparator: ',' };
@@ -50,10 +51,14 @@ export async function evalCommand(o: EvalOptions, out: Output): Promise<void> {
   const threads = o.threads === undefined ? undefined : integer('--threads', o.threads, 1);
   const dir = await asError(() => resolveModel(o.model, o.revision === undefined ? {} : { revision: o.revision }));
   const raw = await asError(() => (isAdapterDir(dir) ? adapterModelConfig(dir, { baseModel: o.baseModel }) : readConfig(dir)));
-  const head = await asError(async () => {
-    const family = familyOfConfig(raw, dir);
-    return headOfArchitectures(family, family.parseConfig(raw, dir).architectures, dir);
-  });
+  // A few-shot model (prompt-trained masked LM, SetFit) is a text classifier whatever its architectures.
+  const head =
+    fewShotKind(dir) === undefined
+      ? await asError(async () => {
+          const family = familyOfConfig(raw, dir);
+          return headOfArchitectures(family, family.parseConfig(raw, dir).architectures, dir);
+        })
+      : 'sequence-classification';
   const labelKind = HEADS[head].labels;
   if (labelKind !== 'sequence' && labelKind !== 'token') {
     throw new CliError(

@@ -11,6 +11,7 @@ import { unknownTokenRate, unknownTokenWarning } from '../../tokenizers/unknown-
 import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
 import { asError, integer, number } from './options.js';
+import { fewShotKind } from '../../fewshot/detect.js';
 
 /** Options of `tuna predict`. */
 export interface PredictOptions {
@@ -156,7 +157,7 @@ export async function predictCommand(o: PredictOptions, out: Output): Promise<vo
   if (o.baseModel !== undefined && !adapter) throw new CliError('usage', `--base-model applies to an adapter directory (adapter_config.json); ${dir} is a full checkpoint`);
   const config = await asError(() => (adapter ? adapterModelConfig(dir, { baseModel: o.baseModel }) : readConfig(dir)));
   const architectures = Array.isArray(config.architectures) ? config.architectures.map(String) : [];
-  const task = taskOf(dir, architectures);
+  const task = fewShotKind(dir) === undefined ? taskOf(dir, architectures) : 'text-classification';
   if (stride !== undefined && task !== 'token-classification') throw new CliError('usage', '--stride applies to token classification only');
   if (threshold !== undefined && task !== 'text-classification') throw new CliError('usage', '--threshold applies to text classification only');
   const loadOpts = { batchSize, ...(threads === undefined ? {} : { threads }), ...(o.baseModel === undefined ? {} : { baseModel: o.baseModel }) };
