@@ -90,9 +90,32 @@ export class Nlu {
     });
   }
 
-  /** The intent and decision for one message. */
-  async understand(text: string): Promise<Understanding> {
-    return (await this.understandMany([text]))[0]!;
+  /**
+   * The intent and decision for one message. Messages that arrive while the classifier runs wait
+   * and go together into its next run (at most 32), so concurrent conversations share batches.
+   */
+  understand(text: string): Promise<Understanding> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ text, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private queue: { text: string; resolve: (u: Understanding) => void; reject: (e: unknown) => void }[] = [];
+  private running = false;
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, 32);
+      try {
+        const out = await this.understandMany(batch.map((b) => b.text));
+        batch.forEach((b, i) => b.resolve(out[i]!));
+      } catch (e) {
+        for (const b of batch) b.reject(e);
+      }
+    }
+    this.running = false;
   }
 
   /** The calibrated probability of every intent for each message. */
