@@ -107,6 +107,14 @@ test('decision rule and threshold tuning with and without out-of-scope examples'
   assert.equal(tuned.inScopeAccuracy, 1);
   assert.equal(tuned.outOfScopeRecall, 1);
   assert.ok(tuned.confidence > 0.48 && tuned.confidence <= 0.7);
+  // At most 10 points of in-scope accuracy for out-of-scope recall: two in-scope messages go.
+  const overlap = [
+    ...Array.from({ length: 20 }, (_, i) => ({ p1: 0.5 + i * 0.01, p2: 0.1, correct: true, inScope: true })),
+    ...Array.from({ length: 10 }, (_, j) => ({ p1: 0.45 + j * 0.01, p2: 0.1, correct: false, inScope: false })),
+  ];
+  const capped = tuneThresholds(overlap, 0.05, 0.1);
+  assert.ok(Math.abs(capped.confidence - 0.52) < 1e-9, `${capped.confidence}`);
+  assert.ok(Math.abs(capped.inScopeAccuracy - 0.9) < 1e-9 && Math.abs(capped.outOfScopeRecall - 0.7) < 1e-9);
   const q = tuneThresholds(inScope, 0.1);
   assert.equal(q.method, 'quantile');
   assert.ok(q.inScopeAccuracy >= 0.85 && q.inScopeAccuracy < 1, `${q.inScopeAccuracy}`);

@@ -157,14 +157,16 @@ const MARGINS = [0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3];
  *
  * With out-of-scope examples: a grid over confidence (every distinct p1, and 0) and margin
  * ({@link MARGINS}) maximising in-scope accuracy (right intent, answered directly) plus
- * out-of-scope recall (sent to the fallback), ties going to the lower thresholds.
+ * out-of-scope recall (sent to the fallback), ties going to the lower thresholds. With
+ * `maxAccuracyDrop`, instead: the highest out-of-scope recall whose in-scope accuracy stays within
+ * `maxAccuracyDrop` of the classifier's own (argmax, no rule), ties going to the higher accuracy.
  *
  * Without: the confidence is the `q`-quantile of p1 over the correctly classified in-scope
  * messages, and the margin the `q`-quantile of their gaps p1 - p2 (at most 0.2), so that about a
  * share `q` of right answers is given up for each threshold, in exchange for refusing messages the
  * model is unsure about.
  */
-export function tuneThresholds(examples: readonly TuningExample[], q: number): TunedThresholds {
+export function tuneThresholds(examples: readonly TuningExample[], q: number, maxAccuracyDrop?: number): TunedThresholds {
   const inScope = examples.filter((e) => e.inScope);
   const oos = examples.filter((e) => !e.inScope);
   const score = (t: DecisionThresholds) => {
@@ -174,12 +176,15 @@ export function tuneThresholds(examples: readonly TuningExample[], q: number): T
   };
   if (oos.length > 0) {
     const candidates = [0, ...new Set(examples.map((e) => e.p1))].sort((a, b) => a - b);
-    let best = { confidence: 0, margin: 0, value: Number.NEGATIVE_INFINITY };
+    const floor = maxAccuracyDrop === undefined ? undefined : inScope.filter((e) => e.correct).length / Math.max(1, inScope.length) - maxAccuracyDrop;
+    let best = { confidence: 0, margin: 0, acc: Number.NEGATIVE_INFINITY, rec: Number.NEGATIVE_INFINITY };
+    const better = (a: { acc: number; rec: number }, b: { acc: number; rec: number }) =>
+      floor === undefined ? a.acc + a.rec > b.acc + b.rec + 1e-12 : a.rec > b.rec + 1e-12 || (Math.abs(a.rec - b.rec) <= 1e-12 && a.acc > b.acc + 1e-12);
     for (const margin of MARGINS) {
       for (const confidence of candidates) {
         const s = score({ confidence, margin });
-        const value = s.acc + s.rec;
-        if (value > best.value + 1e-12) best = { confidence, margin, value };
+        if (floor !== undefined && s.acc < floor - 1e-12) continue;
+        if (better(s, best)) best = { confidence, margin, ...s };
       }
     }
     const s = score(best);

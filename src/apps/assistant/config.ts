@@ -57,6 +57,8 @@ export interface AssistantConfig {
     readonly faq: Threshold;
     /** With `auto` and no out-of-scope examples: the share of correctly classified validation messages allowed below the thresholds. */
     readonly quantile: number;
+    /** With `auto` and out-of-scope examples: the most in-scope accuracy the rule may cost (validation), maximising out-of-scope recall within it. */
+    readonly maxAccuracyDrop?: number;
   };
   readonly handoff: { readonly webhook?: string; readonly retries: number; readonly timeoutMs: number };
   /** The SQLite database file. */
@@ -114,7 +116,13 @@ export const CONFIG_SCHEMA = {
     thresholds: {
       type: 'object',
       additionalProperties: false,
-      properties: { confidence: threshold, margin: threshold, faq: threshold, quantile: { type: 'number', minimum: 0, maximum: 0.5 } },
+      properties: {
+        confidence: threshold,
+        margin: threshold,
+        faq: threshold,
+        quantile: { type: 'number', minimum: 0, maximum: 0.5 },
+        max_accuracy_drop: { type: 'number', minimum: 0, maximum: 1 },
+      },
     },
     handoff: {
       type: 'object',
@@ -377,6 +385,7 @@ export async function resolveConfig(raw: unknown, file: string): Promise<Assista
       margin: c.thresholds?.margin ?? 'auto',
       faq: c.thresholds?.faq ?? 'auto',
       quantile: c.thresholds?.quantile ?? 0.05,
+      ...(c.thresholds?.max_accuracy_drop !== undefined ? { maxAccuracyDrop: c.thresholds.max_accuracy_drop } : {}),
     },
     handoff: { ...(c.handoff?.webhook ? { webhook: c.handoff.webhook } : {}), retries: c.handoff?.retries ?? 3, timeoutMs: c.handoff?.timeout_ms ?? 5000 },
     database: path(c.database ?? 'assistant.db'),

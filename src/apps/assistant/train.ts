@@ -192,7 +192,7 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
       return { p1: top.p1, p2: top.p2, correct: false, inScope: false };
     }),
   ];
-  const tuned = tuneThresholds(tuning, config.thresholds.quantile);
+  const tuned = tuneThresholds(tuning, config.thresholds.quantile, config.thresholds.maxAccuracyDrop);
   const confidence = config.thresholds.confidence === 'auto' ? tuned.confidence : config.thresholds.confidence;
   const margin = config.thresholds.margin === 'auto' ? tuned.margin : config.thresholds.margin;
   const method = config.thresholds.confidence === 'auto' || config.thresholds.margin === 'auto' ? tuned.method : 'configured';
