@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TunaError, isTunaError } from '../src/errors.js';
+import { pipeline } from '../src/pipelines/index.js';
 import { readCheckpoint, writeCheckpoint } from '../src/io/checkpoint.js';
 import { type DownloadProgress, HubError, hubCacheSnapshot, resolveModel, snapshotDir } from '../src/io/hub.js';
 import type { NamedTensor } from '../src/io/safetensors.js';
@@ -109,7 +110,7 @@ async function startHub(repos: Record<string, Record<string, Files>>, behaviour:
 
   const hub = createServer((req, res) => {
     record('hub', req);
-    const m = /^\/(.+)\/resolve\/([^/]+)\/([^/?]+)$/.exec(req.url ?? '');
+    const m = /^\/(.+?)\/resolve\/([^/]+)\/([^?]+)$/.exec(req.url ?? '');
     if (!m) return void res.writeHead(404).end();
     const [, id, rev, file] = m.map((s) => decodeURIComponent(s)) as [string, string, string, string];
     if (behaviour.gated?.has(id)) return void res.writeHead(403, { 'x-error-code': 'GatedRepo' }).end('gated');
@@ -239,7 +240,7 @@ test('downloads config, weights (via a CDN redirect) and tokenizer files, then u
     );
     assert.deepEqual(
       hub.log.filter((r) => r.server === 'hub').map((r) => r.path.replace('/org/tiny/resolve/main/', '')),
-      ['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'],
+      ['config.json', 'model.safetensors', 'vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'modules.json'],
     );
     assert.equal(progress.at(-1)?.file, 'tokenizer_config.json');
     assert.ok(progress.some((p) => p.file === 'model.safetensors' && p.received === files['model.safetensors']!.length && p.total === p.received));
@@ -601,6 +602,44 @@ test('a sharded model in the Hugging Face hub cache is used only with every shar
       (e: unknown) => e instanceof HubError && e.message.includes(`nor in the Hugging Face cache ${danglingRepo}`) && /offline mode is on/.test(e.message),
     );
     assert.ok(!existsSync(snapshotDir('org/dangling', { cacheDir })), 'no empty snapshot left behind');
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a sentence-transformers repository comes with its module folders: the embeddings equal the local directory', async () => {
+  const local = fileURLToPath(new URL('./fixtures/sentence/base/', import.meta.url));
+  const files: Files = {};
+  const walk = async (dir: string, prefix: string) => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) await walk(join(dir, e.name), `${prefix}${e.name}/`);
+      else files[`${prefix}${e.name}`] = await readFile(join(dir, e.name));
+    }
+  };
+  await walk(local, '');
+  const hub = await startHub({ 'org/st': { main: files } });
+  try {
+    const cacheDir = await cache();
+    const dir = await resolveModel('org/st', { endpoint: hub.endpoint, cacheDir, hubCacheDir: false });
+    for (const f of ['modules.json', 'sentence_bert_config.json', 'config_sentence_transformers.json', '1_Pooling/config.json', '2_Normalize/config.json']) {
+      assert.deepEqual(await readFile(join(dir, f)), files[f], f);
+    }
+    const requested = hub.log.filter((r) => r.server === 'hub').map((r) => r.path.replace('/org/st/resolve/main/', ''));
+    assert.ok(requested.includes('1_Pooling/model.safetensors'), 'a module folder is asked for its weights (a Dense module has them)');
+    const before = hub.count();
+    assert.equal(await resolveModel('org/st', { endpoint: hub.endpoint, cacheDir, hubCacheDir: false }), dir);
+    assert.equal(hub.count(), before, 'the snapshot with its module folders is complete once cached');
+    const fromHub = await pipeline('feature-extraction', 'org/st', { threads: 1, hub: { endpoint: hub.endpoint, cacheDir, hubCacheDir: false } });
+    const fromDir = await pipeline('feature-extraction', local, { threads: 1 });
+    try {
+      assert.equal((fromHub as unknown as { isSentenceTransformer: boolean }).isSentenceTransformer, true);
+      const a = (await fromHub(['how do i reset my password'], { promptName: 'query' })) as unknown as number[][];
+      const b = (await fromDir(['how do i reset my password'], { promptName: 'query' })) as unknown as number[][];
+      assert.deepEqual(a, b);
+    } finally {
+      await fromHub.dispose();
+      await fromDir.dispose();
+    }
   } finally {
     await hub.close();
   }

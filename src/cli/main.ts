@@ -269,7 +269,11 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
         program
           .command('train')
           .description('fine-tune a checkpoint on a labelled file: classification report, Hugging Face checkpoint, metrics log and learning curve in --output')
-          .option('--task <task>', 'text-classification, token-classification, sentence-embedding, cross-encoder or setfit (prompt-based training: --prompt)', 'text-classification')
+          .option(
+            '--task <task>',
+            'text-classification, token-classification, sentence-embedding, cross-encoder or setfit (prompt-based training: --prompt)',
+            'text-classification',
+          )
           .option(
             '--model <dir>',
             'starting checkpoint: a Hugging Face directory (config.json, model.safetensors, vocab.txt) or Hub id; a directory without weights needs --from-scratch (default: the bundled model for the language of the data)',

@@ -1,7 +1,7 @@
 import { existsSync, type Stats, statSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
 import { fileSystemError } from './files.js';
 import { CONFIG_FILE, PICKLE_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from './checkpoint.js';
@@ -47,7 +47,31 @@ export interface HubOptions {
 }
 
 /** Tokenizer files fetched when the repository has them. */
-export const OPTIONAL_FILES: readonly string[] = ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+export const OPTIONAL_FILES: readonly string[] = ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'modules.json'];
+
+/** The files of a sentence-transformers repository beside modules.json. */
+const SENTENCE_FILES: readonly string[] = ['sentence_bert_config.json', 'config_sentence_transformers.json'];
+
+/**
+ * The files of the module folders a sentence-transformers modules.json names (`1_Pooling/config.json`,
+ * `2_Dense/config.json` and its weights): only plain folder names, never a path out of the snapshot.
+ */
+function sentenceModuleFiles(modulesJson: string): string[] {
+  let modules: unknown;
+  try {
+    modules = JSON.parse(modulesJson);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(modules)) return [];
+  const out: string[] = [];
+  for (const m of modules) {
+    const path = (m as { path?: unknown } | null)?.path;
+    if (typeof path !== 'string' || !/^[\w][\w.-]*$/.test(path) || path.includes('..')) continue;
+    out.push(`${path}/config.json`, `${path}/model.safetensors`);
+  }
+  return out;
+}
 
 const TRUE = /^(1|true|yes|on)$/i;
 const LOCK_WAIT_MS = 10 * 60_000;
@@ -377,6 +401,16 @@ async function fetchSnapshot(id: string, s: Settings, http: HttpSettings, snapsh
     }
   }
   for (const f of [...OPTIONAL_FILES, ...(opts.extraFiles ?? [])]) if (!files.includes(f)) await get(f, false);
+  if (files.includes('modules.json')) {
+    const modulesPath = join(snapshot, 'modules.json');
+    const modulesJson = await onCache(s.cache, modulesPath, 'read', () => readFile(modulesPath, 'utf8'));
+    for (const f of [...SENTENCE_FILES, ...sentenceModuleFiles(modulesJson)]) {
+      if (files.includes(f)) continue;
+      const dir = dirname(join(snapshot, f));
+      await onCache(s.cache, dir, 'create the directory', () => mkdir(dir, { recursive: true }));
+      await get(f, false);
+    }
+  }
   const manifest: Manifest = { id, revision: s.revision, commit, files, absent, sizes: Object.fromEntries(sizes) };
   const path = manifestPath(s.cacheDir, id, s.revision);
   await onCache(s.cache, join(path, '..'), 'create the directory', () => mkdir(join(path, '..'), { recursive: true }));
