@@ -1,12 +1,13 @@
 /**
- * The assistant's HTTP service (fastify): `POST /v1/chat`, `POST /v1/feedback`, `GET /healthz` and
- * Prometheus metrics on `GET /metrics`.
+ * The assistant's HTTP service (fastify): the chat page on `GET /`, `POST /v1/chat`,
+ * `POST /v1/feedback`, `GET /healthz` and Prometheus metrics on `GET /metrics`.
  */
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { type ERROR_CODES, isTunaError } from '../../index.js';
 import { Dialogue, type Reply } from './dialogue.js';
 import { Nlu } from './nlu.js';
+import { assistantPageHtml } from './page.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { AssistantStore } from './store.js';
 
@@ -155,6 +156,8 @@ export async function createAssistantServer(opts: AssistantServerOptions): Promi
     return { feedback_id: f.id, message_id: f.messageId, helpful: f.helpful, intent: f.intent, new_intent: f.intent !== null && !intents.has(f.intent) };
   });
 
+  const page = assistantPageHtml();
+  app.get('/', async (_request, reply) => reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', page.csp).send(page.html));
   app.get('/healthz', async () => ({ status: 'ok', model_version: dialogue.nlu.version, intents: dialogue.nlu.manifest.intents.length }));
   app.get('/metrics', async (_request, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
 
