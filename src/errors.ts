@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   output_locked: { http: 409, meaning: 'another running process holds the output directory' },
   too_large: { http: 413, meaning: 'a file, a configured size or an input is larger than tuna accepts' },
   file_system: { http: 500, meaning: 'the file system refused an operation (permission, space, path)' },
+  store_error: { http: 503, meaning: 'a database or queue server (PostgreSQL, Redis) refused an operation or could not be reached' },
   // Running.
   runtime_error: { http: 500, meaning: 'ONNX Runtime failed to build or run a graph' },
   non_finite: { http: 500, meaning: 'a model produced NaN or infinite values' },
