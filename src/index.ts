@@ -334,6 +334,7 @@ export {
 export { AdapterRegistry, parseAdapterSpec, type AdapterInfo, type AdapterLease, type AdapterSpec } from './serve/adapters.js';
 export { LOCK_FILE, type LockOptions, type OutputLock, lockOutputDir } from './train/output-dir.js';
 export { checkReadableFile, fileSystemError, readSmallFile, readSmallTextFile, MAX_CONFIG_BYTES } from './io/files.js';
+export { ConfigSchema, DURATION_PATTERN, configFieldPath, formatDuration, parseConfigText, parseDuration, type PatternMessages } from './io/config-file.js';
 export type {
   ServerOptions,
   ResolvedServerOptions,
@@ -379,7 +380,7 @@ export {
   nabSweep,
   parseDetectorConfig,
   restoreDetector,
-} from './monitor/index.js';
+} from './monitor/detect/index.js';
 export type {
   ChangeDetector,
   CusumConfig,
@@ -398,4 +399,4 @@ export type {
   Severity,
   StepResult as DetectorStepResult,
   WindowPoint,
-} from './monitor/index.js';
+} from './monitor/detect/index.js';
