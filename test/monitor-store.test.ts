@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { MonitorError } from '../src/monitor/errors.js';
-import { SqliteMonitorStore } from '../src/monitor/store/index.js';
+import pg from 'pg';
+import { openMonitorStore, PostgresMonitorStore, SqliteMonitorStore } from '../src/monitor/store/index.js';
 import type { ClassifiedDocument, Dimension, MonitorStore, NewAlert, StoredDocument } from '../src/monitor/types.js';
+import { freePort, startPostgres, type TestServer } from './helpers/servers.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -464,5 +466,97 @@ describe('SqliteMonitorStore files', () => {
     await assertAggregates(a, docs);
     await a.close();
     await b.close();
+  });
+  test('openMonitorStore opens a path as SQLite', async () => {
+    const store = await openMonitorStore(join(tmp, 'opened', 'x.db'), { windowsMs: [HOUR] });
+    assert.ok(store instanceof SqliteMonitorStore);
+    await store.close();
+  });
+});
+
+let server: Promise<TestServer> | undefined;
+const postgres = () => (server ??= startPostgres());
+after(async () => {
+  if (server) await (await server).stop();
+});
+let databaseNo = 0;
+
+/** A new empty database on the test server; its URL. */
+async function freshDatabase(): Promise<string> {
+  const { url } = await postgres();
+  const name = `monitor_${++databaseNo}`;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  return url.replace(/\/tuna$/, `/${name}`);
+}
+
+contract('PostgreSQL', () => {
+  let url: Promise<string> | undefined;
+  const connect = async () => PostgresMonitorStore.connect(await (url ??= freshDatabase()), { windowsMs: WINDOWS, poolSize: 2 });
+  return {
+    open: connect,
+    reopen: async (store) => {
+      await store.close();
+      return connect();
+    },
+  };
+});
+
+describe('PostgresMonitorStore', () => {
+  test('workers starting at once create the tables once; two writers with overlapping batches store and count every document once', async () => {
+    const url = await freshDatabase();
+    const [a, b, c] = await Promise.all([0, 1, 2].map(() => PostgresMonitorStore.connect(url, { windowsMs: WINDOWS, poolSize: 3 })));
+    await c!.close();
+    try {
+      const docs = makeDocs(600, 11);
+      const chunks = (from: number, to: number, size: number) =>
+        Array.from({ length: Math.ceil((to - from) / size) }, (_, i) => docs.slice(from + i * size, Math.min(to, from + (i + 1) * size)));
+      // A writes 0–400 forwards, B writes 200–600 backwards and reshuffled: every shared id and aggregate row is contended.
+      const batchesA = chunks(0, 400, 40);
+      const batchesB = chunks(200, 600, 40)
+        .reverse()
+        .map((batch) => [...batch].reverse());
+      const writer = async (store: MonitorStore, batches: ClassifiedDocument[][]) => {
+        const results = await Promise.all(batches.map((batch) => store.write([...batch, ...batch.slice(0, 3)])));
+        return results.flatMap((r) => r.inserted);
+      };
+      const [insA, insB] = await Promise.all([writer(a!, batchesA), writer(b!, batchesB)]);
+      const all = [...insA, ...insB].sort();
+      assert.deepEqual(
+        all,
+        uniqueById(docs)
+          .map((d) => d.id)
+          .sort(),
+        'each document inserted by exactly one writer',
+      );
+      assert.equal(await a!.documentCount(), 600);
+      await assertAggregates(b!, docs);
+    } finally {
+      await a!.close();
+      await b!.close();
+    }
+  });
+
+  test('openMonitorStore connects for a postgres:// or postgresql:// URL', async () => {
+    const url = await freshDatabase();
+    for (const u of [url, url.replace(/^postgres:/, 'postgresql:')]) {
+      const store = await openMonitorStore(u, { windowsMs: [HOUR] });
+      assert.ok(store instanceof PostgresMonitorStore);
+      await store.write(makeDocs(2, 12, u.slice(0, 12)));
+      await store.close();
+    }
+  });
+
+  test('a refused connection is a store_error naming host:port, not the password', async () => {
+    const port = await freePort();
+    await assert.rejects(PostgresMonitorStore.connect(`postgres://monitor:s3cret-pw@127.0.0.1:${port}/tuna`, { windowsMs: [HOUR] }), (e: unknown) => {
+      assert.ok(e instanceof MonitorError);
+      assert.equal(e.code, 'store_error');
+      assert.ok(e.message.includes(`127.0.0.1:${port}`), e.message);
+      assert.ok(!e.message.includes('s3cret'), e.message);
+      return true;
+    });
   });
 });
