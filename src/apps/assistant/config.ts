@@ -61,7 +61,7 @@ export interface AssistantConfig {
     readonly maxAccuracyDrop?: number;
   };
   readonly handoff: { readonly webhook?: string; readonly retries: number; readonly timeoutMs: number };
-  /** The SQLite database file. */
+  /** The SQLite database file, or a `postgres://` / `postgresql://` URL (kept as given). */
   readonly database: string;
   readonly messages: { readonly fallback: string; readonly clarify: string; readonly handoff: string };
   readonly training: {
@@ -388,7 +388,7 @@ export async function resolveConfig(raw: unknown, file: string): Promise<Assista
       ...(c.thresholds?.max_accuracy_drop !== undefined ? { maxAccuracyDrop: c.thresholds.max_accuracy_drop } : {}),
     },
     handoff: { ...(c.handoff?.webhook ? { webhook: c.handoff.webhook } : {}), retries: c.handoff?.retries ?? 3, timeoutMs: c.handoff?.timeout_ms ?? 5000 },
-    database: path(c.database ?? 'assistant.db'),
+    database: /^postgres(?:ql)?:\/\//i.test(c.database ?? '') ? c.database : path(c.database ?? 'assistant.db'),
     messages: { ...DEFAULT_MESSAGES, ...(c.messages ?? {}) },
     training: {
       epochs: t.epochs ?? 8,

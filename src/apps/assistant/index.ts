@@ -27,6 +27,9 @@ export {
 export { REDACTED, type Redaction, isPhone, luhnValid, redact, redactDetailed } from './redact.js';
 export type { AssistantStore, FeedbackRecord, MessageRecord, NewFeedback, NewMessage, Role, SessionRecord } from './store.js';
 export { SQLITE_SCHEMA_VERSION, SqliteStore } from './sqlite-store.js';
+export { PostgresStore, isPostgresUrl, openAssistantStore } from './postgres-store.js';
+export { type FeedbackExamples, type RetrainOptions, type RetrainResult, configWithFeedback, extendClassifier, feedbackExamples, retrainAssistant } from './retrain.js';
+export { ModelSwitch, type ModelSwitchOptions, type ReloadResult } from './model-switch.js';
 export { CLASSIFIER_DIR, CURRENT, FAQ_DIR, MANIFEST, VERSIONS, listVersions, nextVersion, resolveVersionDir, setCurrentVersion } from './versions.js';
 export { type AssistantManifest, type TrainAssistantOptions, type TrainAssistantResult, faqDocuments, trainAssistant } from './train.js';
 export { type FaqMatch, type LoadNluOptions, Nlu, type ScoredIntent, type Understanding } from './nlu.js';

@@ -6,9 +6,11 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { type ERROR_CODES, isTunaError } from '../../index.js';
 import { Dialogue, type Reply } from './dialogue.js';
+import { AssistantError } from './errors.js';
 import { Nlu } from './nlu.js';
 import { assistantPageHtml } from './page.js';
-import { SqliteStore } from './sqlite-store.js';
+import { ModelSwitch, adminKeyProblem, checkAdminKey } from './model-switch.js';
+import { openAssistantStore } from './postgres-store.js';
 import type { AssistantStore } from './store.js';
 
 /** The assistant's Prometheus metrics, in a registry of their own. */
@@ -53,7 +55,7 @@ export class AssistantMetrics {
 export interface AssistantServerOptions {
   /** A model directory (its `current` version) or a version directory. */
   readonly model: string;
-  /** The SQLite file (default: the database the version was trained with). */
+  /** The SQLite file or PostgreSQL URL (default: the database the version was trained with). */
   readonly database?: string;
   /** A store to use instead of SQLite. */
   readonly store?: AssistantStore;
@@ -62,6 +64,14 @@ export interface AssistantServerOptions {
   readonly maxTextChars?: number;
   /** Backoff before the first webhook retry in ms (default 200). */
   readonly handoffBackoffMs?: number;
+  /** Switch to a new current version when the model directory's `current` changes (default true). */
+  readonly watch?: boolean;
+  /** Poll interval of the watch in ms (default 2000). */
+  readonly watchPollMs?: number;
+  /** Serves `POST /admin/reload` for clients sending `Authorization: Bearer <adminKey>`. */
+  readonly adminKey?: string;
+  /** Reports a version switch, or a failed automatic one. */
+  readonly log?: (line: string) => void;
 }
 
 /** A running assistant service. */
@@ -69,6 +79,8 @@ export interface AssistantServer {
   readonly app: FastifyInstance;
   readonly dialogue: Dialogue;
   readonly metrics: AssistantMetrics;
+  /** Switches versions (`reload()`), counting the turns in flight on each. */
+  readonly versions: ModelSwitch;
   /** Waits for handoffs under way, stops the server and closes the models and the store. */
   close(): Promise<void>;
 }
@@ -91,12 +103,22 @@ function checkBody(body: unknown, fields: Record<string, (v: unknown) => string 
 
 /** Builds the service (not listening yet: call `app.listen`). */
 export async function createAssistantServer(opts: AssistantServerOptions): Promise<AssistantServer> {
+  const keyProblem = opts.adminKey === undefined ? undefined : adminKeyProblem(opts.adminKey);
+  if (keyProblem) throw new AssistantError('invalid_option', `the admin key ${keyProblem}; give the key clients must send`, { field: 'adminKey' });
   const nlu = await Nlu.load(opts.model, opts.threads === undefined ? {} : { threads: opts.threads });
-  const store = opts.store ?? new SqliteStore(opts.database ?? nlu.manifest.database);
+  const store = opts.store ?? openAssistantStore(opts.database ?? nlu.manifest.database);
   const metrics = new AssistantMetrics();
   const dialogue = new Dialogue(nlu, store, {
     observer: { onReply: (r, s) => metrics.observe(r, s), onHandoff: (h) => metrics.handoffs.inc({ delivered: String(h.delivered) }) },
     ...(opts.handoffBackoffMs !== undefined ? { handoffBackoffMs: opts.handoffBackoffMs } : {}),
+  });
+  const log = opts.log ?? (() => {});
+  const versions = new ModelSwitch(opts.model, dialogue, {
+    watch: opts.watch ?? true,
+    ...(opts.watchPollMs !== undefined ? { pollMs: opts.watchPollMs } : {}),
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    onSwitch: (r) => log(`switched from version ${r.previous_version} to version ${r.model_version}`),
+    onError: (e) => log(`could not switch versions (${(e as Error).message}); the current one keeps answering`),
   });
   const maxText = opts.maxTextChars ?? 4000;
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
@@ -122,7 +144,7 @@ export async function createAssistantServer(opts: AssistantServerOptions): Promi
     );
     if (bad) return reply.status(400).send(errorBody('invalid_request', `${bad.field} ${bad.problem}`, bad.field));
     const { session_id, text: message } = request.body as { session_id: string; text: string };
-    const r = await dialogue.handle(session_id, message);
+    const r = await versions.run(() => dialogue.handle(session_id, message));
     return {
       reply: r.reply,
       intent: r.intent,
@@ -158,6 +180,13 @@ export async function createAssistantServer(opts: AssistantServerOptions): Promi
 
   const page = assistantPageHtml();
   app.get('/', async (_request, reply) => reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', page.csp).send(page.html));
+  if (opts.adminKey !== undefined) {
+    const key = opts.adminKey;
+    app.post('/admin/reload', async (request) => {
+      checkAdminKey(request.headers.authorization, key);
+      return versions.reload();
+    });
+  }
   app.get('/healthz', async () => ({ status: 'ok', model_version: dialogue.nlu.version, intents: dialogue.nlu.manifest.intents.length }));
   app.get('/metrics', async (_request, reply) => reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()));
 
@@ -165,8 +194,10 @@ export async function createAssistantServer(opts: AssistantServerOptions): Promi
     app,
     dialogue,
     metrics,
+    versions,
     async close() {
       await app.close();
+      await versions.close();
       await dialogue.idle();
       await dialogue.nlu.dispose();
       await store.close();

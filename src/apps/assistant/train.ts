@@ -71,6 +71,10 @@ export interface TrainAssistantResult {
 export interface TrainAssistantOptions {
   /** Progress lines. */
   readonly log?: (line: string) => void;
+  /** A classifier checkpoint with this configuration's intents as labels to continue from (default: a new head on `config.model`). */
+  readonly from?: string;
+  /** Epochs instead of the configuration's. */
+  readonly epochs?: number;
 }
 
 /** A labelled utterance. */
@@ -101,7 +105,7 @@ export async function trainAssistant(config: AssistantConfig, outputDir: string,
   const dir = join(outputDir, VERSIONS, `${version}.tmp-${randomBytes(4).toString('hex')}`);
   await mkdir(dir, { recursive: true });
   try {
-    const manifest = await trainInto(config, dir, version, log);
+    const manifest = await trainInto(config, dir, version, log, opts);
     await rename(dir, finalDir);
     await setCurrentVersion(outputDir, version);
     log(`version ${version} written to ${finalDir}; ${join(outputDir, 'current')} points to it`);
@@ -112,16 +116,17 @@ export async function trainAssistant(config: AssistantConfig, outputDir: string,
   }
 }
 
-async function trainInto(config: AssistantConfig, dir: string, version: number, log: (line: string) => void): Promise<AssistantManifest> {
-  const t = config.training;
+async function trainInto(config: AssistantConfig, dir: string, version: number, log: (line: string) => void, opts: TrainAssistantOptions): Promise<AssistantManifest> {
+  const t = { ...config.training, epochs: opts.epochs ?? config.training.epochs };
+  const source = opts.from ?? config.model;
   const all: Utterance[] = config.intents.flatMap((it) => it.examples.map((text) => ({ text, label: it.name })));
   const { train, validation } = stratifiedSplit(all, (u) => u.label, t.validationSplit, t.seed);
   const labels = LabelMap.fromExamples(config.intents.map((i) => i.name));
   const classifierDir = join(dir, CLASSIFIER_DIR);
 
-  const tokenizer = await AutoTokenizer.fromPretrained(config.model);
+  const tokenizer = await AutoTokenizer.fromPretrained(source);
   tokenizer.modelMaxLength = t.maxLength;
-  const model = await AutoModelForSequenceClassification.fromPretrained(config.model, {
+  const model = await AutoModelForSequenceClassification.fromPretrained(source, {
     id2label: labels.toConfig().id2label,
     problemType: 'single_label_classification',
     seed: t.seed,
@@ -134,7 +139,7 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
     { maxLength: t.maxLength },
   );
   const learningRate = t.learningRate ?? defaultLearningRate(Number(model.config.hidden_size));
-  log(`intent classifier: ${labels.size} intents, ${train.length} training and ${validation.length} validation examples, from ${config.model}; learning rate ${learningRate}`);
+  log(`intent classifier: ${labels.size} intents, ${train.length} training and ${validation.length} validation examples, from ${source}; learning rate ${learningRate}`);
   const started = performance.now();
   const trainer = new Trainer({
     model,

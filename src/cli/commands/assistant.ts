@@ -1,6 +1,17 @@
-/** `tuna assistant init|train|serve|eval`: the customer-service assistant. */
+/** `tuna assistant init|train|retrain|serve|eval`: the customer-service assistant. */
 import type { Command } from 'commander';
-import { Nlu, createAssistantServer, evaluateFaq, evaluateIntents, initAssistant, loadConfig, readFaqQueries, readLabelled, trainAssistant } from '../../apps/assistant/index.js';
+import {
+  Nlu,
+  createAssistantServer,
+  evaluateFaq,
+  evaluateIntents,
+  initAssistant,
+  loadConfig,
+  readFaqQueries,
+  readLabelled,
+  retrainAssistant,
+  trainAssistant,
+} from '../../apps/assistant/index.js';
 import { CliError } from '../errors.js';
 import { type Output, toJson } from '../output.js';
 import { asError, integer } from './options.js';
@@ -20,6 +31,18 @@ export interface AssistantServeOptions {
   readonly host: string;
   readonly database?: string;
   readonly threads?: string;
+  readonly adminKey?: string;
+  readonly watch?: boolean;
+}
+
+/** Options of `tuna assistant retrain`. */
+export interface AssistantRetrainOptions {
+  readonly config: string;
+  readonly model: string;
+  readonly epochs?: string;
+  readonly database?: string;
+  readonly threads?: string;
+  readonly json?: boolean;
 }
 
 /** Options of `tuna assistant eval`. */
@@ -60,10 +83,46 @@ export async function assistantTrainCommand(o: AssistantTrainOptions, out: Outpu
   );
 }
 
+/** `tuna assistant retrain --config FILE --model DIR`: the next version from the current one and the stored feedback. */
+export async function assistantRetrainCommand(o: AssistantRetrainOptions, out: Output): Promise<void> {
+  const threads = threadsOf(o.threads);
+  const config = await asError(() => loadConfig(o.config));
+  const cfg = {
+    ...config,
+    ...(o.database ? { database: o.database } : {}),
+    training: { ...config.training, ...(threads.threads !== undefined ? { threads: threads.threads } : {}) },
+  };
+  const epochs = o.epochs === undefined ? {} : { epochs: integer('--epochs', o.epochs, 1) };
+  const r = await asError(() => retrainAssistant(cfg, o.model, { log: (s) => out.stderr(`${s}\n`), ...epochs }));
+  const m = r.manifest;
+  if (o.json) {
+    out.stdout(
+      `${toJson({ version: r.version, from: r.from, dir: r.dir, seconds: r.seconds, feedback: r.feedback, thresholds: m.thresholds, calibration: m.calibration, training: m.training })}\n`,
+    );
+    return;
+  }
+  out.stdout(
+    `version ${r.version} of ${m.name} (from version ${r.from}) in ${r.dir}, now current\n` +
+      `  feedback: ${r.feedback.corrections} corrections, ${r.feedback.confirmations} confirmations, new intents: ${r.feedback.newIntents.join(', ') || 'none'}, ${r.feedback.outOfScope.length} unhelpful replies\n` +
+      `  intents: ${m.intents.length}; validation accuracy ${(100 * m.calibration.accuracy).toFixed(1)}%; direct answers need confidence >= ${m.thresholds.confidence.toFixed(3)} and margin >= ${m.thresholds.margin.toFixed(3)}\n` +
+      `  retrained in ${r.seconds.toFixed(1)} s (${m.training.steps} steps)\n`,
+  );
+}
+
 /** `tuna assistant serve --model DIR [--port N]`: serves until SIGINT/SIGTERM. */
 export async function assistantServeCommand(o: AssistantServeOptions, out: Output): Promise<void> {
   const port = integer('--port', o.port, 0);
-  const server = await asError(() => createAssistantServer({ model: o.model, ...(o.database ? { database: o.database } : {}), ...threadsOf(o.threads) }));
+  const adminKey = o.adminKey ?? process.env.TUNA_ADMIN_KEY;
+  const server = await asError(() =>
+    createAssistantServer({
+      model: o.model,
+      ...(o.database ? { database: o.database } : {}),
+      ...threadsOf(o.threads),
+      ...(adminKey ? { adminKey } : {}),
+      watch: o.watch !== false,
+      log: (s) => out.stderr(`tuna assistant: ${s}\n`),
+    }),
+  );
   const address = await server.app.listen({ port, host: o.host });
   const m = server.dialogue.nlu.manifest;
   out.stderr(
@@ -139,9 +198,23 @@ export function addAssistantCommands(program: Command, out: Output, state: { jso
     .requiredOption('--model <dir>', 'the model directory (its current version) or a version directory')
     .option('--port <n>', 'TCP port (0 picks a free one)', '8080')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--database <file>', 'the SQLite file (default: the database of the configuration)')
+    .option('--database <file>', 'the SQLite file or postgres:// URL (default: the database of the configuration)')
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)')
+    .option('--admin-key <key>', 'serve POST /admin/reload for "Authorization: Bearer <key>" (default: TUNA_ADMIN_KEY)')
+    .option('--no-watch', 'do not switch to a new current version by itself (only on POST /admin/reload)')
     .action(async (opts: AssistantServeOptions) => assistantServeCommand(opts, out));
+  a.command('retrain')
+    .description('continue training the current version with the stored feedback (corrections, new intents, unhelpful replies); writes DIR/versions/N+1 and makes it current')
+    .requiredOption('--config <file>', 'the bot configuration (YAML or JSON)')
+    .requiredOption('--model <dir>', 'the model directory')
+    .option('--epochs <n>', 'epochs of continued fine-tuning', '2')
+    .option('--database <file>', 'the SQLite file or postgres:// URL with the feedback (default: the database of the configuration)')
+    .option('--threads <n>', 'ONNX Runtime threads (default: all cores)')
+    .option('--json', 'print one JSON document with the version, feedback, calibration and thresholds')
+    .action(async (opts: AssistantRetrainOptions) => {
+      state.json = !!opts.json;
+      await assistantRetrainCommand(opts, out);
+    });
   a.command('eval')
     .description('in-scope accuracy, out-of-scope precision and recall, Matthews correlation and a per-intent report; FAQ accuracy@1 and nDCG@10')
     .requiredOption('--model <dir>', 'the model directory or a version directory')
