@@ -4,10 +4,16 @@
  * stop, an unreachable server, and durability when a worker process is killed mid-batch.
  */
 import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { IncomingDocument } from '../src/monitor/types.js';
 import { MonitorError } from '../src/monitor/errors.js';
-import { RedisDocumentQueue, RedisWorker } from '../src/monitor/queue/index.js';
+import { RedisDocumentQueue, type RedisWorkerCounters, RedisWorker } from '../src/monitor/queue/index.js';
+import { SqliteMonitorStore } from '../src/monitor/store/index.js';
 import { freePort, startRedis } from './helpers/servers.js';
 
 type Redis = Awaited<ReturnType<typeof startRedis>>;
@@ -24,6 +30,43 @@ async function until(check: () => boolean | Promise<boolean>, what: string, time
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A worker process (test/helpers/monitor-queue-worker.ts) and the JSON events it prints. */
+interface WorkerProcess {
+  readonly child: ChildProcess;
+  readonly events: Record<string, unknown>[];
+  stderr: string;
+}
+
+const WORKER_SCRIPT = fileURLToPath(new URL('./helpers/monitor-queue-worker.ts', import.meta.url));
+
+function startWorker(args: Record<string, unknown>): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc: WorkerProcess = { child, events: [], stderr: '' };
+  let buffer = '';
+  child.stdout?.on('data', (d) => {
+    buffer += d;
+    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+      proc.events.push(JSON.parse(buffer.slice(0, nl)));
+      buffer = buffer.slice(nl + 1);
+    }
+  });
+  child.stderr?.on('data', (d) => (proc.stderr += d));
+  return proc;
+}
+
+function exited(p: WorkerProcess): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => p.child.once('exit', () => resolve()));
+}
+
+async function stopWorker(p: WorkerProcess): Promise<RedisWorkerCounters> {
+  p.child.kill('SIGTERM');
+  await exited(p);
+  const done = p.events.find((e) => e.event === 'done');
+  assert.ok(done, `worker ended without its counters (exit ${p.child.exitCode}):\n${p.stderr}`);
+  return done.counters as RedisWorkerCounters;
 }
 
 let seq = 0;
@@ -237,5 +280,72 @@ describe('Redis document queue', () => {
       return true;
     });
     assert.ok(Date.now() - t < 3000, `took ${Date.now() - t} ms`);
+  });
+
+  it('stores every document exactly once when a worker process is killed mid-batch', async () => {
+    const stream = streamName();
+    const dir = mkdtempSync(join(tmpdir(), 'tuna-queue-'));
+    const file = join(dir, 'monitor.sqlite');
+    const queue = await RedisDocumentQueue.connect(redis.url, { stream });
+    const workers: WorkerProcess[] = [];
+    try {
+      const n = 2000;
+      const sent = Array.from({ length: n }, (_, i) => ({ id: `doc-${i}`, text: i % 3 === 0 ? `good news ${i}` : `bad news ${i}`, timestamp: T0 + i * 1000 }));
+      for (let i = 0; i < n; i += 500) await queue.publish(sent.slice(i, i + 500));
+      const common = { url: redis.url, stream, file, batchSize: 64 };
+      // The victim takes a batch, stores half of it and holds the rest; it is killed meanwhile.
+      const victim = startWorker({ ...common, consumer: 'victim', claimIdleMs: 30_000, holdMs: 60_000 });
+      workers.push(victim);
+      await until(() => victim.events.some((e) => e.held === true), `the victim's first batch\n${victim.stderr}`, 15_000);
+      const steady = startWorker({ ...common, consumer: 'steady', claimIdleMs: 30_000 });
+      workers.push(steady);
+      await until(() => steady.events.some((e) => e.event === 'batch'), `the steady worker's first batch\n${steady.stderr}`, 15_000);
+      victim.child.kill('SIGKILL');
+      await exited(victim);
+      const pendingOnVictim = (await queue.info()).consumers.find((c) => c.name === 'victim')?.pending;
+      assert.equal(pendingOnVictim, 64);
+      const replacement = startWorker({ ...common, consumer: 'replacement', claimIdleMs: 300 });
+      workers.push(replacement);
+      await until(
+        async () => {
+          const info = await queue.info();
+          return info.pending === 0 && info.lag === 0;
+        },
+        'an empty pending list',
+        15_000,
+      );
+      const [steadyCounters, replacementCounters] = await Promise.all([stopWorker(steady), stopWorker(replacement)]);
+      assert.ok(replacementCounters.reclaimed >= 64, `reclaimed ${replacementCounters.reclaimed}`);
+      assert.equal(steadyCounters.deadLettered + replacementCounters.deadLettered, 0);
+      // The victim acknowledged nothing, so the survivors acknowledged every entry.
+      assert.equal(steadyCounters.acknowledged + replacementCounters.acknowledged, n);
+
+      const store = new SqliteMonitorStore(file, { windowsMs: [60_000, 3_600_000] });
+      try {
+        assert.equal(await store.documentCount(), n);
+        const stored = await store.documents({ limit: 2 * n });
+        assert.deepEqual(stored.map((d) => d.id).sort(), sent.map((d) => d.id).sort());
+        for (const windowMs of [60_000, 3_600_000]) {
+          const all = await store.series({ dimension: 'all', value: '*', windowMs });
+          assert.equal(
+            all.reduce((sum, w) => sum + w.count, 0),
+            n,
+            `all-documents count over ${windowMs} ms windows`,
+          );
+          const positive = await store.series({ dimension: 'label', value: 'positive', windowMs });
+          assert.equal(
+            positive.reduce((sum, w) => sum + w.count, 0),
+            Math.ceil(n / 3),
+          );
+        }
+      } finally {
+        await store.close();
+      }
+    } finally {
+      for (const w of workers) w.child.kill('SIGKILL');
+      await Promise.all(workers.map(exited));
+      await queue.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
