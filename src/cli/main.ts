@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { inspectCommand } from './commands/inspect.js';
 import { addAssistantCommands } from './commands/assistant.js';
+import { addMonitorCommands } from './commands/monitor.js';
 import { opsCommand } from './commands/ops.js';
 import { type DemoOptions, demoCommand } from './commands/demo.js';
 import { type EmbedOptions, embedCommand } from './commands/embed.js';
@@ -484,6 +485,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     });
 
   addAssistantCommands(program, out, state);
+  addMonitorCommands(program, out, state);
 
   return program;
 }
