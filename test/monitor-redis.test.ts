@@ -282,6 +282,25 @@ describe('Redis document queue', () => {
     assert.ok(Date.now() - t < 3000, `took ${Date.now() - t} ms`);
   });
 
+  it('a running worker fails with store_error when its Redis server goes away', async () => {
+    const own = await startRedis();
+    const queue = await RedisDocumentQueue.connect(own.url, { stream: streamName() });
+    try {
+      const worker = new RedisWorker(queue, { consumer: 'w', blockMs: 100 }, async () => {});
+      const running = worker.run();
+      await queue.publish(docs(3));
+      await until(() => worker.counters.acknowledged === 3, 'three documents');
+      own.process.kill('SIGKILL');
+      const t = Date.now();
+      await assert.rejects(running, (e: unknown) => e instanceof MonitorError && e.code === 'store_error' && e.message.includes(own.url));
+      assert.ok(Date.now() - t < 8000, `gave up after ${Date.now() - t} ms`);
+      await assert.rejects(queue.info(), (e: unknown) => e instanceof MonitorError && e.code === 'store_error');
+    } finally {
+      await queue.close();
+      await own.stop();
+    }
+  });
+
   it('stores every document exactly once when a worker process is killed mid-batch', async () => {
     const stream = streamName();
     const dir = mkdtempSync(join(tmpdir(), 'tuna-queue-'));

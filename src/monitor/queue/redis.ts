@@ -77,7 +77,7 @@ export function redactRedisUrl(url: string): string {
 }
 
 function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return (e instanceof Error ? e.message : String(e)).replace(/\.$/, '');
 }
 
 function storeError(url: string, what: string, e: unknown): MonitorError {
@@ -302,17 +302,21 @@ async function openConnection(rawUrl: string, options: RedisOptions): Promise<Re
   let connected = false;
   const client = new Redis(rawUrl, {
     ...options,
-    retryStrategy: (times) => (connected && times <= 10 ? Math.min(times * 200, 2000) : null),
+    retryStrategy: (times) => (connected && times <= 5 ? times * 200 : null),
   });
   // Errors reach the caller through the failed commands; without a listener ioredis logs them.
-  client.on('error', () => {});
+  let lastError: unknown;
+  client.on('error', (e) => {
+    lastError = e;
+  });
   try {
     await client.connect();
     connected = true;
     return client;
   } catch (e) {
     client.disconnect();
-    throw storeError(redactRedisUrl(rawUrl), 'connecting', e);
+    // When the server closes the connection (a refused AUTH), the reason is in the error event.
+    throw storeError(redactRedisUrl(rawUrl), 'connecting', lastError ?? e);
   }
 }
 
