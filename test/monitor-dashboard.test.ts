@@ -81,11 +81,11 @@ function seedDocuments(): ClassifiedDocument[] {
   for (let h = 0; h < 72; h++) {
     const hourStart = START + h * HOUR;
     if (hourStart >= OUTAGE[0]! && hourStart < OUTAGE[1]!) continue;
-    const n = 2 + Math.floor(r() * 4);
+    const n = 4 + Math.floor(r() * 6);
     for (let i = 0; i < n; i++) {
       const ts = hourStart + Math.floor(r() * HOUR);
       const entity = ENTITIES[Math.floor(r() * ENTITIES.length)]!;
-      const pNeg = ts >= RISE && entity === 'acme' ? 0.85 : ts >= RISE ? 0.35 : 0.15;
+      const pNeg = ts >= RISE && entity === 'acme' ? 0.9 : ts >= RISE ? 0.4 : 0.15;
       const u = r();
       const label = u < pNeg ? 'negative' : u < pNeg + (1 - pNeg) / 2 ? 'neutral' : 'positive';
       const pool = TEXTS[label]!;
@@ -120,7 +120,14 @@ function alert(over: Partial<NewAlert> & Pick<NewAlert, 'dimension' | 'value' | 
 const dir = mkdtempSync(join(tmpdir(), 'tuna-monitor-dashboard-'));
 const dbFile = join(dir, 'monitor.db');
 const seeded = seedDocuments();
-const ALERT_HOUR = RISE + 3 * HOUR;
+/** The hour after the rise with the highest negative share (of those with five documents or more). */
+function negativeShare(from: number, to: number): { share: number; count: number } {
+  const inside = seeded.filter((d) => d.timestamp >= from && d.timestamp < to);
+  return { share: inside.filter((d) => d.label === 'negative').length / Math.max(1, inside.length), count: inside.length };
+}
+const ALERT_HOUR = Array.from({ length: 18 }, (_, i) => RISE + i * HOUR)
+  .filter((h) => negativeShare(h, h + HOUR).count >= 5)
+  .sort((a, b) => negativeShare(b, b + HOUR).share - negativeShare(a, a + HOUR).share)[0]!;
 let store: SqliteMonitorStore;
 let ingested: IncomingDocument[][] = [];
 let server: MonitorServer;
@@ -136,9 +143,25 @@ async function ingest(docs: IncomingDocument[]) {
 before(async () => {
   store = new SqliteMonitorStore(dbFile, { windowsMs: WINDOWS });
   await store.write(seeded);
-  await store.addAlert(alert({ dimension: 'all', value: '*', windowStart: ALERT_HOUR, severity: 'high', observed: 0.52, expected: 0.16 }), 'delivered');
   await store.addAlert(
-    alert({ dimension: 'entity', value: 'acme', windowStart: RISE + 5 * HOUR, severity: 'medium', watch: 'acme-volume', metric: 'volume', label: null, observed: 9, expected: 4 }),
+    alert({ dimension: 'all', value: '*', windowStart: ALERT_HOUR, severity: 'high', observed: negativeShare(ALERT_HOUR, ALERT_HOUR + HOUR).share, expected: 0.15 }),
+    'delivered',
+  );
+  const acmeIn = (h: number) => seeded.filter((d) => d.entities[0]!.name === 'acme' && d.timestamp >= h && d.timestamp < h + HOUR).length;
+  const acmeHour = Array.from({ length: 18 }, (_, i) => RISE + i * HOUR).sort((a, b) => acmeIn(b) - acmeIn(a))[0]!;
+  const acmeCount = acmeIn(acmeHour);
+  await store.addAlert(
+    alert({
+      dimension: 'entity',
+      value: 'acme',
+      windowStart: acmeHour,
+      severity: 'medium',
+      watch: 'acme-volume',
+      metric: 'volume',
+      label: null,
+      observed: acmeCount,
+      expected: 2.2,
+    }),
     'none',
   );
   server = createMonitorServer({ store, windowsMs: WINDOWS, ingest, pollMs: 200, title: 'Acme & co opinion monitor', labels: LABELS, maxIngestDocuments: 50 });
@@ -381,7 +404,7 @@ test('GET /api/events: updates and new alerts as other writers store them; close
 
     const ts = START + 3 * DAY + 5 * HOUR;
     await other.write([classified('sse-1', ts, 'negative', 'news', 'acme', 0.9, 'Acme crashed again')]);
-    const added = await other.addAlert(alert({ dimension: 'source', value: 'news', windowStart: START + 3 * DAY, severity: 'low' }), 'pending');
+    const added = await other.addAlert(alert({ dimension: 'source', value: 'news', windowStart: START + 3 * DAY, severity: 'low', observed: 0.45, expected: 0.2 }), 'pending');
     const events = await readEvents(reader, (e) => e.some((x) => x.event === 'alert'));
     assert.deepEqual(
       events.filter((e) => e.event === 'update').map((e) => e.data),
@@ -482,7 +505,7 @@ test('the dashboard in Chromium: chart, alerts, a window’s label mix and top t
   try {
     const ts = START + 3 * DAY - 20 * 60_000;
     await other.write([0, 1, 2, 3, 4].map((i) => classified(`live-${i}`, ts + i * 1000, 'negative', 'forum', 'acme', 0.95, `Acme refund problem ${i}`)));
-    await other.addAlert(alert({ dimension: 'all', value: '*', windowStart: START + 3 * DAY - HOUR, severity: 'medium', observed: 0.7 }), 'pending');
+    await other.addAlert(alert({ dimension: 'all', value: '*', windowStart: START + 3 * DAY - HOUR, severity: 'medium', observed: 0.72, expected: 0.2 }), 'pending');
   } finally {
     await other.close();
   }
@@ -501,5 +524,13 @@ test('the dashboard in Chromium: chart, alerts, a window’s label mix and top t
     await page.waitForTimeout(2200);
     await page.screenshot({ path, fullPage: true });
   }
+
+  // An alert of another series opens that series at the alert's window.
+  const acme = (await store.alerts({ series: { dimension: 'entity', value: 'acme' } }))[0]!;
+  await page.locator('#alert-list .alert', { hasText: 'entity = acme' }).click();
+  await page.waitForSelector(`#window-panel[data-start="${acme.windowStart}"]`);
+  assert.equal(await page.inputValue('#dimension'), 'entity');
+  assert.equal(await page.inputValue('#value'), 'acme');
+  assert.deepEqual(await page.$$eval('#volume-chart .alert-marker', (ms) => ms.map((m) => (m as HTMLElement).dataset.alertId)), [String(acme.id)]);
   assert.deepEqual(problems, []);
 });

@@ -27,6 +27,7 @@ function fmtTime(ms) {
 }
 function fmtWindow(start, ms) {
   const a = fmtTime(start), b = fmtTime(start + ms);
+  if (ms < 86400000 && b.slice(11) === '00:00') return a + ' – 24:00 UTC';
   return a + ' – ' + (a.slice(0, 10) === b.slice(0, 10) ? b.slice(11) : b) + ' UTC';
 }
 function pct(x) { return x === null || x === undefined ? '–' : (100 * x).toFixed(1) + '%'; }
@@ -192,6 +193,14 @@ function chartWidth() { return Math.max(300, $('charts').clientWidth - 32); }
 
 function tzDate(ts) { return uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'); }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+function timeTicks(u, splits) {
+  return splits.map((s) => {
+    const d = new Date(s * 1000);
+    return d.getUTCHours() === 0 && d.getUTCMinutes() === 0 ? MONTHS[d.getUTCMonth()] + ' ' + d.getUTCDate() : pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
+  });
+}
+
 function chartData() {
   const ws = state.series.windows;
   const xs = ws.map((w) => w.start / 1000);
@@ -214,20 +223,20 @@ function buildCharts() {
     hooks: { draw: [drawMarks] },
   });
   const volume = new uPlot({
-    ...common(190),
-    series: [{ value: (u, v) => (v === null ? '' : fmtTime(v * 1000)) }, {
+    ...common(170),
+    series: [{ label: 'window (UTC)', value: (u, v) => (v === null ? '' : fmtTime(v * 1000)) }, {
       label: 'documents', stroke: '#3b6fd4', fill: 'rgba(59,111,212,0.35)', width: 1,
       paths: uPlot.paths.bars({ size: [0.85, 60] }), points: { show: false },
     }],
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
-    axes: [{ stroke: '#5b6475' }, { stroke: '#5b6475', size: 48 }],
+    axes: [{ stroke: '#5b6475', values: timeTicks, size: 30 }, { stroke: '#5b6475', size: 48 }],
   }, data.volume, $('volume-chart'));
   const share = new uPlot({
-    ...common(190),
-    series: [{ value: (u, v) => (v === null ? '' : fmtTime(v * 1000)) },
+    ...common(170),
+    series: [{ label: 'window (UTC)', value: (u, v) => (v === null ? '' : fmtTime(v * 1000)) },
       ...state.series.labels.map((l) => ({ label: l, stroke: labelColor(l), width: 2, value: (u, v) => pct(v), points: { size: 4 } }))],
     scales: { x: { time: true }, y: { range: [0, 1] } },
-    axes: [{ stroke: '#5b6475' }, { stroke: '#5b6475', size: 48, values: (u, vals) => vals.map((v) => Math.round(v * 100) + '%') }],
+    axes: [{ stroke: '#5b6475', values: timeTicks, size: 30 }, { stroke: '#5b6475', size: 48, values: (u, vals) => vals.map((v) => Math.round(v * 100) + '%') }],
   }, data.share, $('share-chart'));
   state.charts = [volume, share];
   state.chartKey = state.series.labels.join('\n');
