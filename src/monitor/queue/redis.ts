@@ -171,7 +171,7 @@ export class RedisDocumentQueue {
     };
     const queue = new RedisDocumentQueue(url, options, await openConnection(url, options), opts);
     try {
-      await queue.#ensureGroup();
+      await queue.ensureGroup();
     } catch (e) {
       await queue.close();
       throw e;
@@ -192,19 +192,14 @@ export class RedisDocumentQueue {
     return this.#client;
   }
 
-  /** Creates the consumer group (and the stream) unless it exists. @internal */
-  async #ensureGroup(): Promise<void> {
+  /** Creates the consumer group (and the stream) unless it exists (again, after they were deleted). @internal */
+  async ensureGroup(): Promise<void> {
     try {
       await this.#client.call('XGROUP', 'CREATE', this.stream, this.group, '0', 'MKSTREAM');
     } catch (e) {
       if (messageOf(e).startsWith('BUSYGROUP')) return;
       throw storeError(this.url, `creating consumer group "${this.group}" on stream "${this.stream}"`, e);
     }
-  }
-
-  /** Recreates the group after the stream or the group was deleted. @internal */
-  ensureGroup(): Promise<void> {
-    return this.#ensureGroup();
   }
 
   /**
@@ -422,7 +417,7 @@ export class RedisWorker {
    * when Redis fails and does not come back.
    */
   run(signal?: AbortSignal): Promise<void> {
-    if (this.#running) throw new MonitorError('usage', `Redis worker "${this.consumer}" is running already.`);
+    if (this.#running) return Promise.reject(new MonitorError('usage', `Redis worker "${this.consumer}" is running already: stop it before running it again.`));
     this.#stopping = false;
     const onAbort = () => void this.stop();
     if (signal?.aborted) return Promise.resolve();
