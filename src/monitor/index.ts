@@ -24,3 +24,15 @@ export { AlertDispatcher, type AlertDispatcherOptions, type AlertPayload, type A
 export * from './store/index.js';
 export * from './queue/index.js';
 export { type MonitorServer, type MonitorServerOptions, createMonitorServer } from './server.js';
+export {
+  type ChangePoint,
+  type LabelledText,
+  type LoadLabelledTextsOptions,
+  type SimulateOptions,
+  type SimulatedStream,
+  type StreamShift,
+  loadLabelledTexts,
+  seededUniform,
+  simulateStream,
+} from './simulate.js';
+export { type ChangeScore, type DetectionScore, type ScoreOptions, type ScoredAlert, type ScoredChange, scoreDetections } from './detection-score.js';
