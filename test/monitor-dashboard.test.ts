@@ -385,6 +385,7 @@ async function readEvents(reader: ReadableStreamDefaultReader<Uint8Array>, until
       const event = /^event: (.*)$/m.exec(block)?.[1];
       const data = /^data: (.*)$/m.exec(block)?.[1];
       if (event && data) events.push({ event, data: JSON.parse(data) });
+      else if (block.startsWith(': ')) events.push({ event: 'comment', data: block.slice(2) });
     }
   }
   return events;
@@ -392,13 +393,13 @@ async function readEvents(reader: ReadableStreamDefaultReader<Uint8Array>, until
 
 test('GET /api/events: updates and new alerts as other writers store them; closed on shutdown', async () => {
   const other = new SqliteMonitorStore(dbFile, { windowsMs: WINDOWS });
-  const live = createMonitorServer({ store, windowsMs: WINDOWS, pollMs: 100 });
+  const live = createMonitorServer({ store, windowsMs: WINDOWS, pollMs: 100, heartbeatMs: 150 });
   try {
     const url = await live.app.listen({ port: 0, host: '127.0.0.1' });
     const res = await fetch(`${url}/api/events`);
     assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
     const reader = res.body!.getReader();
-    const first = await readEvents(reader, (e) => e.length >= 1);
+    const first = (await readEvents(reader, (e) => e.some((x) => x.event === 'update'))).filter((e) => e.event !== 'comment');
     const count = await store.documentCount();
     assert.deepEqual(first[0], { event: 'update', data: { documentCount: count, latestTimestamp: await store.latestTimestamp() } });
 
@@ -415,6 +416,9 @@ test('GET /api/events: updates and new alerts as other writers store them; close
       alerts.map((e) => [e.data.id, e.data.dimension, e.data.value, e.data.severity]),
       [[added.id, 'source', 'news', 'low']],
     );
+
+    const beats = await readEvents(reader, (e) => e.some((x) => x.data === 'heartbeat'));
+    assert.ok(beats.length > 0 && beats.every((e) => e.event === 'comment' && e.data === 'heartbeat'), JSON.stringify(beats));
 
     const resumed = await fetch(`${url}/api/events`, { headers: { 'last-event-id': String(added.id - 1) } });
     const again = await readEvents(resumed.body!.getReader(), (e) => e.some((x) => x.event === 'alert'));

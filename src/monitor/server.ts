@@ -10,7 +10,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import { type ErrorCode, isTunaError } from '../index.js';
 import { dashboardPageHtml } from './dashboard-page.js';
 import { MonitorError } from './errors.js';
-import { ALL, type AlertRecord, DIMENSIONS, type Dimension, type IncomingDocument, type MonitorStore, type SeriesKey, type StoredDocument } from './types.js';
+import { ALL, DIMENSIONS, type Dimension, type IncomingDocument, type MonitorStore, type SeriesKey, type StoredDocument } from './types.js';
 
 /** What {@link MonitorServerOptions.ingest} did with a batch. */
 export interface IngestResult {
@@ -157,10 +157,6 @@ function documentJson(d: StoredDocument) {
   };
 }
 
-function alertJson(a: AlertRecord) {
-  return a;
-}
-
 /** A client of `GET /api/events` and what it has been sent. */
 interface EventClient {
   readonly reply: FastifyReply;
@@ -298,7 +294,7 @@ export function createMonitorServer(opts: MonitorServerOptions): MonitorServer {
       ...(to === undefined ? {} : { to }),
       ...(afterId === undefined ? {} : { afterId }),
     });
-    return { alerts: alerts.map(alertJson) };
+    return { alerts };
   });
 
   app.get('/api/summary', async (request) => {
@@ -357,7 +353,7 @@ export function createMonitorServer(opts: MonitorServerOptions): MonitorServer {
         }
         for (const a of fresh) {
           if (a.id <= c.alertCursor) continue;
-          send(c, 'alert', alertJson(a), a.id);
+          send(c, 'alert', a, a.id);
           c.alertCursor = a.id;
         }
       }
