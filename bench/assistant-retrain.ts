@@ -6,7 +6,7 @@
  * evaluated on the CLINC150 test split (in-scope accuracy of the classifier and with the
  * out-of-scope rule, out-of-scope recall, the new intent's accuracy).
  *
- *   npx tsx bench/assistant-retrain.ts [--epochs 8] [--retrain-epochs 2] [--corrections 150] [--new-examples 10] [--threads 2]
+ *   npx tsx bench/assistant-retrain.ts [--epochs 8] [--mode head|full] [--retrain-epochs N] [--corrections 150] [--new-examples 10] [--threads 2]
  */
 import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,7 +19,8 @@ import { retrainAssistant } from '../src/apps/assistant/retrain.js';
 const { values: args } = parseArgs({
   options: {
     epochs: { type: 'string', default: '8' },
-    'retrain-epochs': { type: 'string', default: '2' },
+    mode: { type: 'string', default: 'head' },
+    'retrain-epochs': { type: 'string' },
     corrections: { type: 'string', default: '150' },
     'new-examples': { type: 'string', default: '10' },
     threads: { type: 'string', default: '2' },
@@ -100,7 +101,8 @@ for (const [t] of newExamples) await feedback(t, initial[0]!, NEW);
 await store.close();
 
 t0 = performance.now();
-const r = await retrainAssistant(config, modelDir, { log, epochs: Number(args['retrain-epochs']) });
+const mode = args.mode === 'full' ? 'full' : 'head';
+const r = await retrainAssistant(config, modelDir, { log, mode, ...(args['retrain-epochs'] ? { epochs: Number(args['retrain-epochs']) } : {}) });
 const retrainSeconds = (performance.now() - t0) / 1000;
 nlu = await Nlu.load(modelDir, { threads });
 const after = await measure(nlu);

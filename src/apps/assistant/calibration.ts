@@ -160,6 +160,8 @@ const MARGINS = [0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3];
  * out-of-scope recall (sent to the fallback), ties going to the lower thresholds. With
  * `maxAccuracyDrop`, instead: the highest out-of-scope recall whose in-scope accuracy stays within
  * `maxAccuracyDrop` of the classifier's own (argmax, no rule), ties going to the higher accuracy.
+ * The confidence returned lies midway between the chosen p1 and the next lower one (same decisions
+ * on the tuning data, a margin on either side for new messages).
  *
  * Without: the confidence is the `q`-quantile of p1 over the correctly classified in-scope
  * messages, and the margin the `q`-quantile of their gaps p1 - p2 (at most 0.2), so that about a
@@ -187,8 +189,12 @@ export function tuneThresholds(examples: readonly TuningExample[], q: number, ma
         if (better(s, best)) best = { confidence, margin, ...s };
       }
     }
-    const s = score(best);
-    return { confidence: best.confidence, margin: best.margin, method: 'out-of-scope examples', inScopeAccuracy: s.acc, outOfScopeRecall: s.rec };
+    // Midway between the last rejected and the first accepted validation score, so that a message
+    // scoring just under a validation point is not refused for it.
+    const below = candidates.filter((c) => c < best.confidence).pop();
+    const confidence = below === undefined ? best.confidence : (below + best.confidence) / 2;
+    const s = score({ confidence, margin: best.margin });
+    return { confidence, margin: best.margin, method: 'out-of-scope examples', inScopeAccuracy: s.acc, outOfScopeRecall: s.rec };
   }
   const right = inScope.filter((e) => e.correct);
   const confidence = right.length

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { cp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type NamedTensor, readCheckpoint, writeCheckpoint } from '../../index.js';
+import { type NamedTensor, pipeline, readCheckpoint, writeCheckpoint } from '../../index.js';
 import type { AssistantConfig, IntentConfig } from './config.js';
 import { AssistantError } from './errors.js';
 import { openAssistantStore } from './postgres-store.js';
@@ -65,7 +65,12 @@ export function feedbackExamples(records: readonly FeedbackRecord[], knownIntent
 export interface RetrainOptions {
   /** Progress lines. */
   readonly log?: (line: string) => void;
-  /** Epochs of continued fine-tuning (default 2). */
+  /**
+   * `head` (default): the encoder stays as it is and only the classification head is fitted on its
+   * pooled features (seconds); `full`: the whole classifier continues fine-tuning (minutes).
+   */
+  readonly mode?: 'head' | 'full';
+  /** Epochs: of head fitting (default 30) or of continued fine-tuning (default 2). */
   readonly epochs?: number;
   /** The store to read the feedback from (default: the configuration's `database`). */
   readonly store?: AssistantStore;
@@ -188,7 +193,16 @@ export async function retrainAssistant(config: AssistantConfig, modelDir: string
   try {
     const head = await extendClassifier(join(currentDir, CLASSIFIER_DIR), warm, labels);
     log(`continuing from version ${from}: head rows added for ${head.added.join(', ') || 'no intent'}${head.removed.length ? `, dropped for ${head.removed.join(', ')}` : ''}`);
-    const r = await trainAssistant(merged, modelDir, { log, from: warm, epochs: opts.epochs ?? 2 });
+    const mode = opts.mode ?? 'head';
+    const threads = merged.training.threads;
+    const r =
+      mode === 'full'
+        ? await trainAssistant(merged, modelDir, { log, from: warm, epochs: opts.epochs ?? 2 })
+        : await trainAssistant(merged, modelDir, {
+            log,
+            from: warm,
+            fitClassifier: (job) => fitHead(job, { epochs: opts.epochs ?? 30, seed: merged.training.seed, ...(threads !== undefined ? { threads } : {}) }),
+          });
     return {
       ...r,
       from,
@@ -198,4 +212,127 @@ export async function retrainAssistant(config: AssistantConfig, modelDir: string
   } finally {
     await rm(warm, { recursive: true, force: true });
   }
+}
+
+/** The pooler of a BERT classifier: tanh(W x + b) of the [CLS] vector, as the classifier computes it. */
+function pool(cls: readonly number[][], w: Float32Array, b: Float32Array, hidden: number): Float32Array[] {
+  return cls.map((x) => {
+    const out = new Float32Array(hidden);
+    for (let o = 0; o < hidden; o++) {
+      let s = b[o]!;
+      const row = o * hidden;
+      for (let i = 0; i < hidden; i++) s += w[row + i]! * x[i]!;
+      out[o] = Math.tanh(s);
+    }
+    return out;
+  });
+}
+
+/**
+ * Fits the classification head of `job.from` (whose labels are `job.labels`) on the pooled
+ * features of the training texts, the encoder unchanged: softmax regression from the current head,
+ * Adam (learning rate 0.003, batch 32), and writes the checkpoint into `job.to`.
+ */
+export async function fitHead(
+  job: { from: string; to: string; train: readonly { readonly text: string; readonly label: string }[]; labels: readonly string[] },
+  opts: { epochs: number; seed: number; threads?: number },
+): Promise<{ globalStep: number; trainingLoss: number; learningRate: number }> {
+  const ck = await readCheckpoint(job.from);
+  const pw = ck.tensors.get('bert.pooler.dense.weight');
+  const pb = ck.tensors.get('bert.pooler.dense.bias');
+  const cw = ck.tensors.get('classifier.weight');
+  const cb = ck.tensors.get('classifier.bias');
+  if (!pw || !pb || !cw || !cb || cw.shape[0] !== job.labels.length)
+    throw new AssistantError('invalid_model', `${job.from}: not a BERT sequence classifier with a pooler and ${job.labels.length} head rows; retrain with --mode full`, {
+      file: job.from,
+    });
+  const H = cw.shape[1]!;
+  const C = job.labels.length;
+  const fe = await pipeline('feature-extraction', job.from, opts.threads === undefined ? {} : { threads: opts.threads });
+  let cls: number[][];
+  try {
+    cls = await fe.runBatch(
+      job.train.map((u) => u.text),
+      { pooling: 'cls' },
+    );
+  } finally {
+    await fe.dispose();
+  }
+  const X = pool(cls, pw.data as Float32Array, pb.data as Float32Array, H);
+  const index = new Map(job.labels.map((l, i) => [l, i]));
+  const y = job.train.map((u) => index.get(u.label)!);
+  const W = Float32Array.from(cw.data as Float32Array);
+  const B = Float32Array.from(cb.data as Float32Array);
+  const mW = new Float32Array(W.length);
+  const vW = new Float32Array(W.length);
+  const mB = new Float32Array(C);
+  const vB = new Float32Array(C);
+  const gW = new Float32Array(W.length);
+  const gB = new Float32Array(C);
+  const lr = 0.003;
+  const [beta1, beta2, eps] = [0.9, 0.999, 1e-8];
+  const batch = 32;
+  let seed = opts.seed * 2654435761 + 1;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const order = X.map((_, i) => i);
+  const logits = new Float32Array(C);
+  let step = 0;
+  let lossSum = 0;
+  let lossCount = 0;
+  for (let epoch = 0; epoch < opts.epochs; epoch++) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (let start = 0; start < order.length; start += batch) {
+      const members = order.slice(start, start + batch);
+      gW.fill(0);
+      gB.fill(0);
+      for (const n of members) {
+        const x = X[n]!;
+        let max = Number.NEGATIVE_INFINITY;
+        for (let c = 0; c < C; c++) {
+          let s = B[c]!;
+          const row = c * H;
+          for (let h = 0; h < H; h++) s += W[row + h]! * x[h]!;
+          logits[c] = s;
+          if (s > max) max = s;
+        }
+        let sum = 0;
+        for (let c = 0; c < C; c++) sum += Math.exp(logits[c]! - max);
+        if (epoch === opts.epochs - 1) {
+          lossSum += Math.log(sum) + max - logits[y[n]!]!;
+          lossCount++;
+        }
+        for (let c = 0; c < C; c++) {
+          const g = (Math.exp(logits[c]! - max) / sum - (c === y[n] ? 1 : 0)) / members.length;
+          gB[c]! += g;
+          const row = c * H;
+          for (let h = 0; h < H; h++) gW[row + h]! += g * x[h]!;
+        }
+      }
+      step++;
+      const c1 = 1 - beta1 ** step;
+      const c2 = 1 - beta2 ** step;
+      for (let k = 0; k < W.length; k++) {
+        mW[k] = beta1 * mW[k]! + (1 - beta1) * gW[k]!;
+        vW[k] = beta2 * vW[k]! + (1 - beta2) * gW[k]! * gW[k]!;
+        W[k]! -= (lr * (mW[k]! / c1)) / (Math.sqrt(vW[k]! / c2) + eps);
+      }
+      for (let c = 0; c < C; c++) {
+        mB[c] = beta1 * mB[c]! + (1 - beta1) * gB[c]!;
+        vB[c] = beta2 * vB[c]! + (1 - beta2) * gB[c]! * gB[c]!;
+        B[c]! -= (lr * (mB[c]! / c1)) / (Math.sqrt(vB[c]! / c2) + eps);
+      }
+    }
+  }
+  await cp(job.from, job.to, { recursive: true });
+  const tensors = new Map<string, NamedTensor>(ck.tensors);
+  tensors.set('classifier.weight', { shape: [C, H], data: W });
+  tensors.set('classifier.bias', { shape: [C], data: B });
+  await writeCheckpoint(job.to, { config: ck.config, tensors });
+  return { globalStep: step, trainingLoss: lossSum / Math.max(1, lossCount), learningRate: lr };
 }

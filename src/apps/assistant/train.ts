@@ -75,6 +75,13 @@ export interface TrainAssistantOptions {
   readonly from?: string;
   /** Epochs instead of the configuration's. */
   readonly epochs?: number;
+  /** Fits the classifier instead of the Trainer: writes a checkpoint for `labels` into `to` from `from` and the split's training part. */
+  readonly fitClassifier?: (job: {
+    from: string;
+    to: string;
+    train: readonly { readonly text: string; readonly label: string }[];
+    labels: readonly string[];
+  }) => Promise<{ globalStep: number; trainingLoss: number; learningRate: number }>;
 }
 
 /** A labelled utterance. */
@@ -124,43 +131,52 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
   const labels = LabelMap.fromExamples(config.intents.map((i) => i.name));
   const classifierDir = join(dir, CLASSIFIER_DIR);
 
-  const tokenizer = await AutoTokenizer.fromPretrained(source);
-  tokenizer.modelMaxLength = t.maxLength;
-  const model = await AutoModelForSequenceClassification.fromPretrained(source, {
-    id2label: labels.toConfig().id2label,
-    problemType: 'single_label_classification',
-    seed: t.seed,
-    threads: t.threads,
-  });
-  const features = textFeatures(
-    tokenizer,
-    train.map((u, i) => ({ text: u.text, label: u.label, line: i + 1 })),
-    labels,
-    { maxLength: t.maxLength },
-  );
-  const learningRate = t.learningRate ?? defaultLearningRate(Number(model.config.hidden_size));
-  log(`intent classifier: ${labels.size} intents, ${train.length} training and ${validation.length} validation examples, from ${source}; learning rate ${learningRate}`);
   const started = performance.now();
-  const trainer = new Trainer({
-    model,
-    args: {
-      outputDir: classifierDir,
-      numTrainEpochs: t.epochs,
-      perDeviceTrainBatchSize: t.batchSize,
-      learningRate,
-      warmupRatio: 0.1,
-      evalStrategy: 'no',
-      saveStrategy: 'no',
-      progress: 'none',
+  let result: { globalStep: number; trainingLoss: number };
+  let learningRate = t.learningRate ?? Number.NaN;
+  if (opts.fitClassifier) {
+    const fitted = await opts.fitClassifier({ from: source, to: classifierDir, train, labels: labels.labels });
+    result = fitted;
+    learningRate = fitted.learningRate;
+    log(`intent classifier: ${labels.size} intents, ${train.length} training and ${validation.length} validation examples; head fitted on ${source}`);
+  } else {
+    const tokenizer = await AutoTokenizer.fromPretrained(source);
+    tokenizer.modelMaxLength = t.maxLength;
+    const model = await AutoModelForSequenceClassification.fromPretrained(source, {
+      id2label: labels.toConfig().id2label,
+      problemType: 'single_label_classification',
       seed: t.seed,
-      ...(t.threads !== undefined ? { threads: t.threads } : {}),
-    },
-    trainDataset: features,
-    tokenizer,
-  });
-  const result = await trainer.train();
+      threads: t.threads,
+    });
+    const features = textFeatures(
+      tokenizer,
+      train.map((u, i) => ({ text: u.text, label: u.label, line: i + 1 })),
+      labels,
+      { maxLength: t.maxLength },
+    );
+    learningRate = t.learningRate ?? defaultLearningRate(Number(model.config.hidden_size));
+    log(`intent classifier: ${labels.size} intents, ${train.length} training and ${validation.length} validation examples, from ${source}; learning rate ${learningRate}`);
+    const trainer = new Trainer({
+      model,
+      args: {
+        outputDir: classifierDir,
+        numTrainEpochs: t.epochs,
+        perDeviceTrainBatchSize: t.batchSize,
+        learningRate,
+        warmupRatio: 0.1,
+        evalStrategy: 'no',
+        saveStrategy: 'no',
+        progress: 'none',
+        seed: t.seed,
+        ...(t.threads !== undefined ? { threads: t.threads } : {}),
+      },
+      trainDataset: features,
+      tokenizer,
+    });
+    result = await trainer.train();
+    await model.dispose();
+  }
   const seconds = (performance.now() - started) / 1000;
-  await model.dispose();
   log(`trained ${result.globalStep} steps in ${seconds.toFixed(1)} s (loss ${result.trainingLoss.toFixed(4)})`);
 
   // Validation logits through the same pipeline the assistant answers with.

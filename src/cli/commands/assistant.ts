@@ -39,6 +39,7 @@ export interface AssistantServeOptions {
 export interface AssistantRetrainOptions {
   readonly config: string;
   readonly model: string;
+  readonly mode?: string;
   readonly epochs?: string;
   readonly database?: string;
   readonly threads?: string;
@@ -93,7 +94,9 @@ export async function assistantRetrainCommand(o: AssistantRetrainOptions, out: O
     training: { ...config.training, ...(threads.threads !== undefined ? { threads: threads.threads } : {}) },
   };
   const epochs = o.epochs === undefined ? {} : { epochs: integer('--epochs', o.epochs, 1) };
-  const r = await asError(() => retrainAssistant(cfg, o.model, { log: (s) => out.stderr(`${s}\n`), ...epochs }));
+  if (o.mode !== undefined && o.mode !== 'head' && o.mode !== 'full') throw new CliError('usage', `--mode must be head or full, got "${o.mode}"`);
+  const mode = o.mode === 'full' ? 'full' : 'head';
+  const r = await asError(() => retrainAssistant(cfg, o.model, { log: (s) => out.stderr(`${s}\n`), mode, ...epochs }));
   const m = r.manifest;
   if (o.json) {
     out.stdout(
@@ -207,7 +210,8 @@ export function addAssistantCommands(program: Command, out: Output, state: { jso
     .description('continue training the current version with the stored feedback (corrections, new intents, unhelpful replies); writes DIR/versions/N+1 and makes it current')
     .requiredOption('--config <file>', 'the bot configuration (YAML or JSON)')
     .requiredOption('--model <dir>', 'the model directory')
-    .option('--epochs <n>', 'epochs of continued fine-tuning', '2')
+    .option('--mode <mode>', 'head: fit the classification head on the current encoder (seconds); full: continue fine-tuning the whole classifier', 'head')
+    .option('--epochs <n>', 'epochs (default: 30 for head, 2 for full)')
     .option('--database <file>', 'the SQLite file or postgres:// URL with the feedback (default: the database of the configuration)')
     .option('--threads <n>', 'ONNX Runtime threads (default: all cores)')
     .option('--json', 'print one JSON document with the version, feedback, calibration and thresholds')
