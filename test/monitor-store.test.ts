@@ -2,6 +2,7 @@
 // idempotent writes, aggregates equal to counts recomputed here from the documents, the queries,
 // alerts, state, and reopening. Then what is particular to each (files; concurrent writers).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -387,6 +388,19 @@ function contract(name: string, backend: () => Backend): void {
       }
     });
 
+    test('a NUL character in a text comes back as U+FFFD; meta keeps its JSON', async () => {
+      const store = await backend().open();
+      try {
+        const [doc] = makeDocs(1, 13);
+        await store.write([{ ...doc!, text: 'a\u0000b', meta: { raw: 'x\u0000y', n: [1, { deep: null }] } }]);
+        const [got] = await store.documents({});
+        assert.equal(got!.text, 'a\uFFFDb');
+        assert.deepEqual(got!.meta, { raw: 'x\u0000y', n: [1, { deep: null }] });
+      } finally {
+        await store.close();
+      }
+    });
+
     test('a document with bad fields is refused, naming the field, and nothing of its batch is stored', async () => {
       const store = await backend().open();
       try {
@@ -456,17 +470,46 @@ describe('SqliteMonitorStore files', () => {
     );
   });
 
-  test('two stores on one file write in turn; each sees the other', async () => {
+  test('two processes writing overlapping batches to one file store and count every document once', async () => {
     const file = join(tmp, 'shared.db');
-    const a = new SqliteMonitorStore(file, { windowsMs: WINDOWS });
-    const b = new SqliteMonitorStore(file, { windowsMs: WINDOWS });
-    const docs = makeDocs(120, 10);
-    await Promise.all([a.write(docs.slice(0, 80)), b.write(docs.slice(40))]);
-    assert.equal(await b.documentCount(), 120);
-    await assertAggregates(a, docs);
-    await a.close();
-    await b.close();
+    const docs = makeDocs(600, 10);
+    const input = join(tmp, 'shared-docs.json');
+    writeFileSync(input, JSON.stringify(docs));
+    const script = join(tmp, 'writer.mts');
+    const storeModule = new URL('../src/monitor/store/sqlite.ts', import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { SqliteMonitorStore } from ${JSON.stringify(storeModule)};
+const [file, input, from, to] = process.argv.slice(2);
+const docs = JSON.parse(readFileSync(input, 'utf8')).slice(Number(from), Number(to));
+const store = new SqliteMonitorStore(file, { windowsMs: ${JSON.stringify(WINDOWS)} });
+// Both processes start writing together.
+writeFileSync(file + '.ready-' + from, '');
+while (!(existsSync(file + '.ready-0') && existsSync(file + '.ready-200'))) await new Promise((r) => setTimeout(r, 5));
+let inserted = 0;
+for (let i = 0; i < docs.length; i += 5) inserted += (await store.write(docs.slice(i, i + 5))).inserted.length;
+await store.close();
+process.stdout.write(String(inserted));
+`,
+    );
+    const run = (from: number, to: number) =>
+      new Promise<number>((resolve, reject) => {
+        execFile(process.execPath, ['--import', 'tsx', script, file, input, String(from), String(to)], { cwd: process.cwd() }, (err, stdout, stderr) =>
+          err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(Number(stdout)),
+        );
+      });
+    const [a, b] = await Promise.all([run(0, 400), run(200, 600)]);
+    assert.equal(a + b, 600, 'each document inserted by exactly one process');
+    const store = new SqliteMonitorStore(file, { windowsMs: WINDOWS });
+    try {
+      assert.equal(await store.documentCount(), 600);
+      await assertAggregates(store, docs);
+    } finally {
+      await store.close();
+    }
   });
+
   test('openMonitorStore opens a path as SQLite', async () => {
     const store = await openMonitorStore(join(tmp, 'opened', 'x.db'), { windowsMs: [HOUR] });
     assert.ok(store instanceof SqliteMonitorStore);

@@ -136,13 +136,16 @@ export interface DocumentRow {
 /** The columns of {@link DocumentRow}, in table order. */
 export const DOCUMENT_COLUMNS = ['id', 'ts', 'source', 'text', 'label', 'score', 'scores', 'sentiment', 'entities', 'meta', 'stored_at'] as const;
 
-/** The row values of a document, in {@link DOCUMENT_COLUMNS} order. */
+/**
+ * The row of a document. A NUL character in the text (which PostgreSQL's text type cannot hold) is
+ * stored as U+FFFD in both stores, so that both give the same text back.
+ */
 export function documentRow(doc: ClassifiedDocument, storedAt: number): DocumentRow {
   return {
     id: doc.id,
     ts: doc.timestamp,
     source: doc.source ?? 'unknown',
-    text: doc.text,
+    text: doc.text.includes('\u0000') ? doc.text.replaceAll('\u0000', '\uFFFD') : doc.text,
     label: doc.label,
     score: doc.score,
     scores: JSON.stringify(doc.scores ?? {}),
