@@ -236,3 +236,26 @@ test('volume windows without documents count as zero: a silent hour is a drop', 
   );
   await store.close();
 });
+
+test('the bundled example: its configuration is valid and its news file reads', async () => {
+  const example = new URL('../examples/monitor/', import.meta.url).pathname;
+  const c = await loadMonitorConfig(join(example, 'monitor.yaml'));
+  assert.deepEqual(Object.keys(c.entities?.keywords ?? {}), ['acme', 'globex', 'initech', 'umbrella']);
+  assert.deepEqual(
+    c.watches.map((w) => [w.name, w.metric, w.detector.detector]),
+    [
+      ['volume', 'volume', 'robust-z'],
+      ['negative-share', 'share', 'ewma'],
+    ],
+  );
+  let n = 0;
+  let last = 0;
+  for await (const batch of readDocumentBatches(join(example, 'news.jsonl'), c.input)) {
+    for (const d of batch) {
+      assert.ok(d.timestamp >= last, 'in time order');
+      last = d.timestamp;
+      n++;
+    }
+  }
+  assert.equal(n, 740);
+});

@@ -276,7 +276,7 @@ test('tuna monitor run consumes the Redis stream that tuna monitor ingest fills,
   }
 });
 
-test('the classifier keeps the label probabilities and a sentiment from the label names', async () => {
+test('the classifier keeps the label probabilities and a sentiment from the label names; keyword entities', async () => {
   const c = await DocumentClassifier.load({ model: sentiment, threads: 1 });
   try {
     assert.deepEqual(c.labels, ['negative', 'positive']);
@@ -287,5 +287,19 @@ test('the classifier keeps the label probabilities and a sentiment from the labe
     assert.deepEqual(d!.entities, []);
   } finally {
     await c.dispose();
+  }
+  const k = await DocumentClassifier.load({ model: sentiment, threads: 1, entities: { keywords: { Acme: ['Acme', 'Acme Corp.'], 'Globex Inc': ['globex'] } } });
+  try {
+    const docs = await k.classify([
+      { id: '1', text: 'Shares of ACME CORP. fell; Globex rose.', timestamp: 0 },
+      { id: '2', text: 'Acmeville and subglobex are other words', timestamp: 0 },
+    ]);
+    assert.deepEqual(docs[0]!.entities, [
+      { name: 'acme', text: 'ACME CORP.', type: 'KEYWORD', score: 1 },
+      { name: 'globex inc', text: 'Globex', type: 'KEYWORD', score: 1 },
+    ]);
+    assert.deepEqual(docs[1]!.entities, []);
+  } finally {
+    await k.dispose();
   }
 });

@@ -11,8 +11,13 @@ import type { ClassifiedDocument, EntityMention, IncomingDocument } from './type
 export interface ClassifierOptions {
   /** A text-classification checkpoint (directory or Hub id). */
   readonly model: string;
-  /** A token-classification checkpoint for entities. */
-  readonly entities?: { readonly model: string; readonly types?: readonly string[] | null; readonly minScore?: number } | null;
+  /** Entities: from a token-classification checkpoint, and/or from keywords (entity name → the words that mention it). */
+  readonly entities?: {
+    readonly model?: string | null;
+    readonly types?: readonly string[] | null;
+    readonly minScore?: number;
+    readonly keywords?: Readonly<Record<string, readonly string[]>> | null;
+  } | null;
   /** Label → polarity (default: positive +1, negative −1, neutral 0 by name). */
   readonly polarity?: Readonly<Record<string, number>> | null;
   readonly threads?: number;
@@ -27,6 +32,10 @@ export function entityName(text: string): string {
   return text.normalize('NFKC').replace(/\s+/g, ' ').trim().toLowerCase();
 }
 
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 /** Classifies documents with a sentiment (or any text-classification) model and an optional entity model. */
 export class DocumentClassifier {
   private constructor(
@@ -37,7 +46,20 @@ export class DocumentClassifier {
     readonly labels: readonly string[],
     /** The polarity map in use (null: no sentiment score). */
     readonly polarity: Readonly<Record<string, number>> | null,
-  ) {}
+  ) {
+    this.keywords = Object.entries(options.entities?.keywords ?? {}).map(([name, words]) => ({
+      name: entityName(name),
+      pattern: new RegExp(
+        `(?<![\\p{L}\\p{N}])(?:${[...words]
+          .sort((a, b) => b.length - a.length)
+          .map(escapeRegExp)
+          .join('|')})(?![\\p{L}\\p{N}])`,
+        'iu',
+      ),
+    }));
+  }
+
+  private readonly keywords: readonly { name: string; pattern: RegExp }[];
 
   /** Loads the models. */
   static async load(options: ClassifierOptions): Promise<DocumentClassifier> {
@@ -45,7 +67,7 @@ export class DocumentClassifier {
     const classifier = await pipeline('text-classification', options.model, load);
     let tagger: TokenClassificationPipeline | null = null;
     try {
-      if (options.entities) tagger = await pipeline('token-classification', options.entities.model, load);
+      if (options.entities?.model) tagger = await pipeline('token-classification', options.entities.model, load);
     } catch (e) {
       await classifier.dispose();
       throw e;
@@ -73,7 +95,7 @@ export class DocumentClassifier {
         score: labels[0]!.score,
         scores,
         sentiment: this.sentimentOf(scores),
-        entities: groups ? this.mentions(doc.text, groups[i]!) : [],
+        entities: this.mentions(doc.text, groups?.[i] ?? []),
       };
     });
   }
@@ -96,6 +118,11 @@ export class DocumentClassifier {
       if (name === '') continue;
       const seen = byName.get(name);
       if (!seen || seen.score < g.score) byName.set(name, { name, text: written, type: g.entity_group, score: g.score });
+    }
+    for (const k of this.keywords) {
+      if (byName.has(k.name)) continue;
+      const m = k.pattern.exec(text);
+      if (m) byName.set(k.name, { name: k.name, text: m[0], type: 'KEYWORD', score: 1 });
     }
     return [...byName.values()];
   }

@@ -47,7 +47,13 @@ export interface MonitorConfig {
   /** The text-classification checkpoint (directory or Hub id). */
   readonly model: string;
   /** Entity extraction with a token-classification checkpoint. */
-  readonly entities: { readonly model: string; readonly types: readonly string[] | null; readonly minScore: number } | null;
+  readonly entities: {
+    readonly model: string | null;
+    readonly types: readonly string[] | null;
+    readonly minScore: number;
+    /** Entity name → the words that mention it (matched whole, case-insensitively). */
+    readonly keywords: Readonly<Record<string, readonly string[]>> | null;
+  } | null;
   /** Label → polarity in [-1, 1] for the sentiment score; empty when the labels have none. */
   readonly polarity: Readonly<Record<string, number>> | null;
   readonly input: InputFields;
@@ -88,11 +94,12 @@ export const MONITOR_CONFIG_SCHEMA = {
     entities: {
       type: 'object',
       additionalProperties: false,
-      required: ['model'],
+      anyOf: [{ required: ['model'] }, { required: ['keywords'] }],
       properties: {
         model: { type: 'string', minLength: 1 },
         types: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
         min_score: { type: 'number', minimum: 0, maximum: 1 },
+        keywords: { type: 'object', minProperties: 1, additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 } },
       },
     },
     polarity: { type: 'object', additionalProperties: { type: 'number', minimum: -1, maximum: 1 } },
@@ -252,7 +259,9 @@ export function parseMonitorConfig(raw: unknown, file: string): MonitorConfig {
     file,
     name: r.name ?? 'monitor',
     model: path(r.model),
-    entities: r.entities ? { model: path(r.entities.model), types: r.entities.types ?? null, minScore: r.entities.min_score ?? 0.5 } : null,
+    entities: r.entities
+      ? { model: r.entities.model ? path(r.entities.model) : null, types: r.entities.types ?? null, minScore: r.entities.min_score ?? 0.5, keywords: r.entities.keywords ?? null }
+      : null,
     polarity: r.polarity ?? null,
     input: { id: 'id', text: 'text', timestamp: 'timestamp', source: 'source', ...(r.input ?? {}) },
     windowsMs,

@@ -23,7 +23,7 @@ export { type DetectResult, type IngestResult, Monitor, type MonitorParts, type 
 export { AlertDispatcher, type AlertDispatcherOptions, type AlertPayload, type AlertTarget, alertPayload, formatAlert } from './alerts.js';
 export * from './store/index.js';
 export * from './queue/index.js';
-export { type MonitorServer, type MonitorServerOptions, createMonitorServer } from './server.js';
+export { type IngestFunction, type MonitorServer, type MonitorServerOptions, type SeriesWindow, createMonitorServer, parseIngestBody, windowName } from './server.js';
 export {
   type ChangePoint,
   type LabelledText,
