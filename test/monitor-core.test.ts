@@ -80,6 +80,7 @@ test('configuration errors name the file and the field', async () => {
     ['model: m\nwatches:\n  - name: a\n    metric: volume\n    detector: ewma\n  - name: a\n    metric: volume\n    detector: cusum\n', /watches\[1\]\.name: "a" is used twice/],
     ['model: m\nredis: { url: "http://x" }\n', /redis\.url: must be a redis:\/\/ or rediss:\/\/ URL/],
     ['model: [unclosed\n', /bad\.yaml, line \d+: not valid YAML/],
+    ['model: m\nentities: { types: [ORG] }\n', /entities needs a model \(a token-classification checkpoint\) or keywords/],
   ];
   for (const [text, message] of cases) {
     const file = configFile('bad.yaml', text);

@@ -94,7 +94,6 @@ export const MONITOR_CONFIG_SCHEMA = {
     entities: {
       type: 'object',
       additionalProperties: false,
-      anyOf: [{ required: ['model'] }, { required: ['keywords'] }],
       properties: {
         model: { type: 'string', minLength: 1 },
         types: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
@@ -254,6 +253,11 @@ export function parseMonitorConfig(raw: unknown, file: string): MonitorConfig {
     }
     watches.push({ name: w.name, metric: w.metric, label: w.label ?? null, windowMs, dimensions: w.dimensions ?? DEFAULT_WATCH_DIMENSIONS, detector });
   });
+  if (r.entities && r.entities.model === undefined && r.entities.keywords === undefined)
+    throw new MonitorError('invalid_config', `${file}: entities needs a model (a token-classification checkpoint) or keywords (entity name: [words]), or both`, {
+      file,
+      field: 'entities',
+    });
   const a = r.alerts ?? {};
   return {
     file,
