@@ -69,7 +69,7 @@ interface Expected {
 }
 
 /** Every (dimension, value) → window length → window start → counts, computed here from the documents. */
-function expectedAggregates(docs: readonly ClassifiedDocument[]): Map<string, Map<number, Map<number, Expected>>> {
+function expectedAggregates(docs: readonly ClassifiedDocument[], windows: readonly number[]): Map<string, Map<number, Map<number, Expected>>> {
   const out = new Map<string, Map<number, Map<number, Expected>>>();
   for (const d of docs) {
     const series: [string, string][] = [
@@ -81,7 +81,7 @@ function expectedAggregates(docs: readonly ClassifiedDocument[]): Map<string, Ma
     for (const [dim, value] of series) {
       const key = `${dim}|${value}`;
       if (!out.has(key)) out.set(key, new Map());
-      for (const w of WINDOWS) {
+      for (const w of windows) {
         const byW = out.get(key)!;
         if (!byW.has(w)) byW.set(w, new Map());
         const start = d.timestamp - (d.timestamp % w);
@@ -100,8 +100,8 @@ function expectedAggregates(docs: readonly ClassifiedDocument[]): Map<string, Ma
   return out;
 }
 
-async function assertAggregates(store: MonitorStore, docs: readonly ClassifiedDocument[]): Promise<void> {
-  const expected = expectedAggregates(docs);
+async function assertAggregates(store: MonitorStore, docs: readonly ClassifiedDocument[], windows: readonly number[] = WINDOWS): Promise<void> {
+  const expected = expectedAggregates(docs, windows);
   for (const [key, byW] of expected) {
     const [dimension, value] = key.split('|') as [Dimension, string];
     for (const [windowMs, m] of byW) {
@@ -171,8 +171,8 @@ function alertOf(i: number, over: Partial<NewAlert> = {}): NewAlert {
 
 /** A backend under test: `open()` a new empty store; `reopen(store)` closes it and opens the same data again. */
 interface Backend {
-  open(): Promise<MonitorStore>;
-  reopen(store: MonitorStore): Promise<MonitorStore>;
+  open(windowsMs?: readonly number[]): Promise<MonitorStore>;
+  reopen(store: MonitorStore, windowsMs?: readonly number[]): Promise<MonitorStore>;
 }
 
 function contract(name: string, backend: () => Backend): void {
@@ -388,6 +388,23 @@ function contract(name: string, backend: () => Backend): void {
       }
     });
 
+    test('a window length added on reopening counts the documents stored before; every counted length stays counted', async () => {
+      const b = backend();
+      let store = await b.open([HOUR]);
+      try {
+        const docs = makeDocs(120, 14);
+        await store.write(docs.slice(0, 80));
+        store = await b.reopen(store, [DAY, 15 * MINUTE]);
+        await assertAggregates(store, docs.slice(0, 80), WINDOWS);
+        // Opened with one length only, the store still counts all three.
+        store = await b.reopen(store, [HOUR]);
+        await store.write(docs.slice(60));
+        await assertAggregates(store, docs, WINDOWS);
+      } finally {
+        await store.close();
+      }
+    });
+
     test('a NUL character in a text comes back as U+FFFD; meta keeps its JSON', async () => {
       const store = await backend().open();
       try {
@@ -424,10 +441,10 @@ let fileNo = 0;
 contract('SQLite', () => {
   const file = join(tmp, `db${++fileNo}`, 'monitor.db');
   return {
-    open: async () => new SqliteMonitorStore(file, { windowsMs: WINDOWS }),
-    reopen: async (store) => {
+    open: async (windowsMs = WINDOWS) => new SqliteMonitorStore(file, { windowsMs }),
+    reopen: async (store, windowsMs = WINDOWS) => {
       await store.close();
-      return new SqliteMonitorStore(file, { windowsMs: WINDOWS });
+      return new SqliteMonitorStore(file, { windowsMs });
     },
   };
 });
@@ -441,7 +458,7 @@ describe('SqliteMonitorStore files', () => {
     assert.ok(existsSync(file));
     const db = new Database(file, { readonly: true });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(db.pragma('user_version', { simple: true }), 1);
+    assert.equal(db.pragma('user_version', { simple: true }), 2);
     db.close();
   });
 
@@ -537,12 +554,12 @@ async function freshDatabase(): Promise<string> {
 
 contract('PostgreSQL', () => {
   let url: Promise<string> | undefined;
-  const connect = async () => PostgresMonitorStore.connect(await (url ??= freshDatabase()), { windowsMs: WINDOWS, poolSize: 2 });
+  const connect = async (windowsMs: readonly number[] = WINDOWS) => PostgresMonitorStore.connect(await (url ??= freshDatabase()), { windowsMs, poolSize: 2 });
   return {
     open: connect,
-    reopen: async (store) => {
+    reopen: async (store, windowsMs) => {
       await store.close();
-      return connect();
+      return connect(windowsMs);
     },
   };
 });

@@ -25,6 +25,9 @@ import {
   type AlertRow,
   aggregateDeltas,
   alertFromRow,
+  BACKFILL_PAGE,
+  type BackfillRow,
+  backfillDocuments,
   alertValues,
   checkDocuments,
   checkWindows,
@@ -78,6 +81,7 @@ const SCHEMA = [
   'CREATE INDEX IF NOT EXISTS monitor_alerts_key ON monitor_alerts (key, id)',
   'CREATE INDEX IF NOT EXISTS monitor_alerts_series ON monitor_alerts (dimension, value, id)',
   'CREATE TABLE IF NOT EXISTS monitor_state (key text PRIMARY KEY, value text NOT NULL)',
+  'CREATE TABLE IF NOT EXISTS monitor_windows (window_ms bigint PRIMARY KEY)',
 ];
 
 // bigint (20) and numeric (1700, what SUM(bigint) gives) as JavaScript numbers: counts and
@@ -158,11 +162,66 @@ export class PostgresMonitorStore implements MonitorStore {
           `the monitor tables at ${this.server} have schema version ${version}, newer than this tuna reads (${SCHEMA_VERSION}): upgrade tuna or use another database`,
         );
       }
-      if (version === SCHEMA_VERSION) return;
-      for (const ddl of SCHEMA) await c.query(ddl);
-      await c.query('DELETE FROM monitor_schema');
-      await c.query('INSERT INTO monitor_schema (version) VALUES ($1)', [SCHEMA_VERSION]);
+      if (version !== SCHEMA_VERSION) {
+        for (const ddl of SCHEMA) await c.query(ddl);
+        await c.query('DELETE FROM monitor_schema');
+        await c.query('INSERT INTO monitor_schema (version) VALUES ($1)', [SCHEMA_VERSION]);
+      }
+      const counted = new Set((await c.query<{ window_ms: number }>('SELECT window_ms FROM monitor_windows')).rows.map((r) => r.window_ms));
+      const added = this.windowsMs.filter((w) => !counted.has(w));
+      if (added.length === 0) return;
+      // Schema 1 did not record its window lengths: those given now are taken as counted.
+      if (version !== 1) await this.backfill(c, added);
+      await c.query('INSERT INTO monitor_windows (window_ms) SELECT * FROM unnest($1::bigint[])', [added]);
     });
+  }
+
+  /** Counts the documents stored already in window lengths the database did not count yet (writers wait meanwhile). */
+  private async backfill(c: pg.PoolClient, windowsMs: readonly number[]): Promise<void> {
+    let after = '';
+    for (;;) {
+      const { rows } = await c.query<BackfillRow>('SELECT id, ts, source, label, sentiment, entities FROM monitor_documents WHERE id > $1 ORDER BY id LIMIT $2', [
+        after,
+        BACKFILL_PAGE,
+      ]);
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1]!.id;
+      await this.addAggregates(c, backfillDocuments(rows), windowsMs);
+    }
+  }
+
+  /** Adds documents to the aggregates of the given window lengths, rows in key order. */
+  private async addAggregates(c: pg.PoolClient, docs: readonly ClassifiedDocument[], windowsMs: readonly number[]): Promise<void> {
+    const { aggregates, labels } = aggregateDeltas(docs, windowsMs);
+    if (aggregates.length === 0) return;
+    await c.query(
+      `INSERT INTO monitor_aggregates AS a (dimension, value, window_ms, window_start, count, sentiment_sum, sentiment_count)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::float8[], $7::bigint[])
+       ON CONFLICT (dimension, value, window_ms, window_start) DO UPDATE SET count = a.count + EXCLUDED.count,
+       sentiment_sum = a.sentiment_sum + EXCLUDED.sentiment_sum, sentiment_count = a.sentiment_count + EXCLUDED.sentiment_count`,
+      [
+        aggregates.map((a) => a.dimension),
+        aggregates.map((a) => a.value),
+        aggregates.map((a) => a.windowMs),
+        aggregates.map((a) => a.windowStart),
+        aggregates.map((a) => a.count),
+        aggregates.map((a) => a.sentimentSum),
+        aggregates.map((a) => a.sentimentCount),
+      ],
+    );
+    await c.query(
+      `INSERT INTO monitor_label_counts AS l (dimension, value, window_ms, window_start, label, count)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[])
+       ON CONFLICT (dimension, value, window_ms, window_start, label) DO UPDATE SET count = l.count + EXCLUDED.count`,
+      [
+        labels.map((l) => l.dimension),
+        labels.map((l) => l.value),
+        labels.map((l) => l.windowMs),
+        labels.map((l) => l.windowStart),
+        labels.map((l) => l.label),
+        labels.map((l) => l.count),
+      ],
+    );
   }
 
   private storeError(e: unknown, doing: string): MonitorError {
@@ -219,6 +278,8 @@ export class PostgresMonitorStore implements MonitorStore {
       const unique = [...first.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       const storedAt = Date.now();
       const insertedIds = await this.transaction(async (c) => {
+        // Shared with other writers; a worker counting a new window length holds it alone.
+        await c.query('SELECT pg_advisory_xact_lock_shared($1)', [SCHEMA_LOCK]);
         const rows = unique.map((d) => documentRow(d, storedAt));
         const col = <K extends keyof DocumentRow>(k: K) => rows.map((r) => r[k]);
         const res = await c.query<{ id: string }>(
@@ -237,37 +298,13 @@ export class PostgresMonitorStore implements MonitorStore {
             entities.map((e) => e[2]),
           ]);
         }
-        const { aggregates, labels } = aggregateDeltas(inserted, this.windowsMs);
-        if (aggregates.length) {
-          await c.query(
-            `INSERT INTO monitor_aggregates AS a (dimension, value, window_ms, window_start, count, sentiment_sum, sentiment_count)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::float8[], $7::bigint[])
-             ON CONFLICT (dimension, value, window_ms, window_start) DO UPDATE SET count = a.count + EXCLUDED.count,
-             sentiment_sum = a.sentiment_sum + EXCLUDED.sentiment_sum, sentiment_count = a.sentiment_count + EXCLUDED.sentiment_count`,
-            [
-              aggregates.map((a) => a.dimension),
-              aggregates.map((a) => a.value),
-              aggregates.map((a) => a.windowMs),
-              aggregates.map((a) => a.windowStart),
-              aggregates.map((a) => a.count),
-              aggregates.map((a) => a.sentimentSum),
-              aggregates.map((a) => a.sentimentCount),
-            ],
-          );
-          await c.query(
-            `INSERT INTO monitor_label_counts AS l (dimension, value, window_ms, window_start, label, count)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[])
-             ON CONFLICT (dimension, value, window_ms, window_start, label) DO UPDATE SET count = l.count + EXCLUDED.count`,
-            [
-              labels.map((l) => l.dimension),
-              labels.map((l) => l.value),
-              labels.map((l) => l.windowMs),
-              labels.map((l) => l.windowStart),
-              labels.map((l) => l.label),
-              labels.map((l) => l.count),
-            ],
-          );
-        }
+        // Every window length the database counts, also those another worker added.
+        const windows = await c.query<{ window_ms: number }>('SELECT window_ms FROM monitor_windows ORDER BY window_ms');
+        await this.addAggregates(
+          c,
+          inserted,
+          windows.rows.map((r) => r.window_ms),
+        );
         return ids;
       });
       const inserted: string[] = [];

@@ -17,7 +17,7 @@ import {
 } from '../types.js';
 
 /** The schema version both stores write (SQLite `PRAGMA user_version`, PostgreSQL `monitor_schema`). */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Default `limit` of `documents()`, `values()` and `alerts()`. */
 export const DEFAULT_DOCUMENT_LIMIT = 10;
@@ -284,4 +284,32 @@ export function stateText(key: string, value: unknown): string {
   const text = JSON.stringify(value);
   if (typeof text !== 'string') throw new MonitorError('invalid_input', `state "${key}": the value is not JSON (undefined or a function); give a JSON value`, { field: key });
   return text;
+}
+
+/** Documents read back per page when a new window length is counted for the documents stored before it. */
+export const BACKFILL_PAGE = 20_000;
+
+/** The fields of a stored document that its aggregates depend on, as a backfill reads them. */
+export interface BackfillRow {
+  id: string;
+  ts: number | string;
+  source: string;
+  label: string;
+  sentiment: number | null;
+  entities: string;
+}
+
+/** The documents of backfill rows, enough for {@link aggregateDeltas}. */
+export function backfillDocuments(rows: readonly BackfillRow[]): ClassifiedDocument[] {
+  return rows.map((r) => ({
+    id: r.id,
+    text: '',
+    timestamp: Number(r.ts),
+    source: r.source,
+    label: r.label,
+    score: 0,
+    scores: {},
+    sentiment: r.sentiment,
+    entities: JSON.parse(r.entities) as ClassifiedDocument['entities'],
+  }));
 }

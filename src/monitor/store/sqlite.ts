@@ -26,6 +26,9 @@ import {
   type AlertRow,
   aggregateDeltas,
   alertFromRow,
+  BACKFILL_PAGE,
+  type BackfillRow,
+  backfillDocuments,
   alertValues,
   checkDocuments,
   checkWindows,
@@ -78,6 +81,7 @@ CREATE TABLE IF NOT EXISTS monitor_alerts (
 CREATE INDEX IF NOT EXISTS monitor_alerts_key ON monitor_alerts (key, id);
 CREATE INDEX IF NOT EXISTS monitor_alerts_series ON monitor_alerts (dimension, value, id);
 CREATE TABLE IF NOT EXISTS monitor_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS monitor_windows (window_ms INTEGER PRIMARY KEY);
 `;
 
 /**
@@ -139,6 +143,7 @@ export class SqliteMonitorStore implements MonitorStore {
       `INSERT INTO monitor_label_counts (dimension, value, window_ms, window_start, label, count) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (dimension, value, window_ms, window_start, label) DO UPDATE SET count = count + excluded.count`,
     );
+    const countedWindows = this.db.prepare('SELECT window_ms FROM monitor_windows ORDER BY window_ms').pluck();
     const tx = this.db.transaction((docs: readonly ClassifiedDocument[], storedAt: number): WriteResult => {
       const inserted: ClassifiedDocument[] = [];
       const duplicates: string[] = [];
@@ -150,7 +155,8 @@ export class SqliteMonitorStore implements MonitorStore {
         inserted.push(doc);
         for (const name of entityNames(doc)) insertEntity.run(name, doc.id, doc.timestamp);
       }
-      const { aggregates, labels } = aggregateDeltas(inserted, this.windowsMs);
+      // Every window length the file counts, also those another process added.
+      const { aggregates, labels } = aggregateDeltas(inserted, countedWindows.all() as number[]);
       for (const a of aggregates) upsertAggregate.run(a.dimension, a.value, a.windowMs, a.windowStart, a.count, a.sentimentSum, a.sentimentCount);
       for (const l of labels) upsertLabel.run(l.dimension, l.value, l.windowMs, l.windowStart, l.label, l.count);
       return { inserted: inserted.map((d) => d.id), duplicates };
@@ -168,11 +174,42 @@ export class SqliteMonitorStore implements MonitorStore {
         { file: this.file },
       );
     }
-    if (version === SCHEMA_VERSION) return;
     db.transaction(() => {
+      // Read again under the write lock: another process may have created the tables meanwhile.
+      const current = db.pragma('user_version', { simple: true }) as number;
       db.exec(SCHEMA);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      if (current !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      const counted = new Set(db.prepare('SELECT window_ms FROM monitor_windows').pluck().all() as number[]);
+      const added = this.windowsMs.filter((w) => !counted.has(w));
+      if (added.length === 0) return;
+      // Schema 1 did not record its window lengths: those given now are taken as counted.
+      if (current !== 1) this.backfill(db, added);
+      const insert = db.prepare('INSERT INTO monitor_windows (window_ms) VALUES (?)');
+      for (const w of added) insert.run(w);
     }).immediate();
+  }
+
+  /** Counts the documents stored already in window lengths the file did not count yet. */
+  private backfill(db: Database.Database, windowsMs: readonly number[]): void {
+    const page = db.prepare('SELECT id, ts, source, label, sentiment, entities FROM monitor_documents WHERE id > ? ORDER BY id LIMIT ?');
+    const upsertAggregate = db.prepare(
+      'INSERT INTO monitor_aggregates (dimension, value, window_ms, window_start, count, sentiment_sum, sentiment_count) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (dimension, value, window_ms, window_start) DO UPDATE SET count = count + excluded.count, ' +
+        'sentiment_sum = sentiment_sum + excluded.sentiment_sum, sentiment_count = sentiment_count + excluded.sentiment_count',
+    );
+    const upsertLabel = db.prepare(
+      'INSERT INTO monitor_label_counts (dimension, value, window_ms, window_start, label, count) VALUES (?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (dimension, value, window_ms, window_start, label) DO UPDATE SET count = count + excluded.count',
+    );
+    let after = '';
+    for (;;) {
+      const rows = page.all(after, BACKFILL_PAGE) as BackfillRow[];
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1]!.id;
+      const { aggregates, labels } = aggregateDeltas(backfillDocuments(rows), windowsMs);
+      for (const a of aggregates) upsertAggregate.run(a.dimension, a.value, a.windowMs, a.windowStart, a.count, a.sentimentSum, a.sentimentCount);
+      for (const l of labels) upsertLabel.run(l.dimension, l.value, l.windowMs, l.windowStart, l.label, l.count);
+    }
   }
 
   /** Runs `fn`, turning SQLite's errors into MonitorErrors that name the file. */
