@@ -19,7 +19,7 @@ import type {
   WindowAggregate,
   WriteResult,
 } from '../types.js';
-import { alertsStatement, documentsStatement, mergeSeries, seriesStatements, valuesStatement } from './queries.js';
+import { alertsStatement, DOCUMENT_COUNT_SQL, documentsStatement, mergeSeries, seriesStatements, valuesStatement } from './queries.js';
 import {
   ALERT_INSERT_COLUMNS,
   type AlertRow,
@@ -320,7 +320,7 @@ export class PostgresMonitorStore implements MonitorStore {
   }
 
   documentCount(): Promise<number> {
-    return this.use('counting documents', async () => (await this.rows<{ n: number }>('SELECT COUNT(*) AS n FROM monitor_documents', []))[0]!.n);
+    return this.use('counting documents', async () => (await this.rows<{ n: number }>(DOCUMENT_COUNT_SQL, []))[0]!.n);
   }
 
   latestTimestamp(): Promise<number | null> {

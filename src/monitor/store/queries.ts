@@ -118,3 +118,10 @@ export function mergeSeries(
     };
   });
 }
+
+/**
+ * The number of stored documents, from the `all` series of the longest counted window length (a
+ * few rows, where counting the documents reads them all): every document is counted once there.
+ */
+export const DOCUMENT_COUNT_SQL =
+  "SELECT COALESCE(SUM(count), 0) AS n FROM monitor_aggregates WHERE dimension = 'all' AND value = '*' AND window_ms = (SELECT MAX(window_ms) FROM monitor_windows)";

@@ -20,7 +20,7 @@ import type {
   WindowAggregate,
   WriteResult,
 } from '../types.js';
-import { alertsStatement, documentsStatement, mergeSeries, seriesStatements, valuesStatement } from './queries.js';
+import { alertsStatement, DOCUMENT_COUNT_SQL, documentsStatement, mergeSeries, seriesStatements, valuesStatement } from './queries.js';
 import {
   ALERT_INSERT_COLUMNS,
   type AlertRow,
@@ -253,7 +253,7 @@ export class SqliteMonitorStore implements MonitorStore {
   }
 
   documentCount(): Promise<number> {
-    return this.use(() => (this.prepared('SELECT COUNT(*) AS n FROM monitor_documents').get() as { n: number }).n);
+    return this.use(() => (this.prepared(DOCUMENT_COUNT_SQL).get() as { n: number }).n);
   }
 
   latestTimestamp(): Promise<number | null> {
