@@ -117,7 +117,7 @@ console.log(
 );
 console.log(`first training: ${first.manifest.training.steps} steps, ${args.epochs} epochs, ${trainSeconds.toFixed(1)} s`);
 console.log(
-  `retrain: ${r.manifest.training.steps} steps, ${args['retrain-epochs']} epochs, ${retrainSeconds.toFixed(1)} s in all (fine-tuning ${r.manifest.training.seconds.toFixed(1)} s)`,
+  `retrain (${mode}): ${r.manifest.training.steps} steps, ${r.manifest.training.epochs} epochs, ${retrainSeconds.toFixed(1)} s in all (fine-tuning ${r.manifest.training.seconds.toFixed(1)} s)`,
 );
 console.log(`${'test split'.padEnd(26)} intents  149 acc  149+rule  oos rec    MCC   new acc  150 acc`);
 console.log(row(`version ${first.version}`, before));
