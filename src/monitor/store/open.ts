@@ -5,7 +5,11 @@ import { SqliteMonitorStore } from './sqlite.js';
 
 /** Options of {@link openMonitorStore}. */
 export interface OpenStoreOptions {
-  /** The window lengths (milliseconds) every document is counted in. */
+  /**
+   * The window lengths (milliseconds) every document is counted in. A length the database did not
+   * count yet is counted for the documents stored before (at opening); the lengths it counted
+   * already stay counted, also when not given here.
+   */
   readonly windowsMs: readonly number[];
   /** PostgreSQL pool size (default 4). */
   readonly poolSize?: number;

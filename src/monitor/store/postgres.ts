@@ -41,7 +41,11 @@ import {
 
 /** Options of {@link PostgresMonitorStore.connect}. */
 export interface PostgresStoreOptions {
-  /** The window lengths (milliseconds) every document is counted in. */
+  /**
+   * The window lengths (milliseconds) every document is counted in. A length the database did not
+   * count yet is counted for the documents stored before (at opening); the lengths it counted
+   * already stay counted, also when not given here.
+   */
   readonly windowsMs: readonly number[];
   /** Connections in the pool (default 4). */
   readonly poolSize?: number;
@@ -112,7 +116,7 @@ function serverOf(url: string): string {
 export class PostgresMonitorStore implements MonitorStore {
   /** `host:port` of the server. */
   readonly server: string;
-  /** The window lengths every document is counted in, shortest first. */
+  /** The window lengths this store was opened with, shortest first (the database may count more). */
   readonly windowsMs: readonly number[];
   private closed = false;
 

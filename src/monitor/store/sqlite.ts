@@ -43,7 +43,11 @@ import {
 
 /** Options of {@link SqliteMonitorStore}. */
 export interface SqliteStoreOptions {
-  /** The window lengths (milliseconds) every document is counted in. */
+  /**
+   * The window lengths (milliseconds) every document is counted in. A length the database did not
+   * count yet is counted for the documents stored before (at opening); the lengths it counted
+   * already stay counted, also when not given here.
+   */
   readonly windowsMs: readonly number[];
   /** How long a write waits for another process's write to finish, milliseconds (default 10,000). */
   readonly busyTimeoutMs?: number;
@@ -98,7 +102,7 @@ CREATE TABLE IF NOT EXISTS monitor_windows (window_ms INTEGER PRIMARY KEY);
 export class SqliteMonitorStore implements MonitorStore {
   /** The database file as given. */
   readonly file: string;
-  /** The window lengths every document is counted in, shortest first. */
+  /** The window lengths this store was opened with, shortest first (the database may count more). */
   readonly windowsMs: readonly number[];
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
