@@ -133,6 +133,7 @@ export { ResumeError, listCheckpoints } from './train/checkpoints.js';
 export { type EvalPrediction, type TaskKind, predictDataset, taskKind } from './train/evaluate.js';
 export { type TaskReport, metricsFor, taskReport } from './tasks/reports.js';
 export { type DataOptions, type TaskName, featuresOf, labelMapOf, readExamples, splitValidation } from './tasks/prepare.js';
+export { seededRandom } from './data/split.js';
 
 // Data
 export {

@@ -4,7 +4,7 @@
  * and shifts of volume or label share on the whole stream, one source or one entity.
  */
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
-import { loadTextExamples } from '../index.js';
+import { loadTextExamples, seededRandom } from '../index.js';
 import { MonitorError } from './errors.js';
 import { ALL, type IncomingDocument, type SeriesKey } from './types.js';
 
@@ -82,17 +82,8 @@ export interface SimulatedStream {
   readonly changePoints: ChangePoint[];
 }
 
-/** A seeded uniform generator in [0, 1) (mulberry32). */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform generator in [0, 1) (mulberry32; the library's `seededRandom`). */
+export const seededUniform: (seed: number) => () => number = seededRandom;
 
 /** A Poisson draw of mean `mean` (exact: a sum of Knuth draws of mean at most 30). */
 function poisson(mean: number, u: () => number): number {
