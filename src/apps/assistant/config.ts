@@ -23,6 +23,8 @@ export interface IntentConfig {
   readonly response?: string;
   /** An action name the client carries out (e.g. `check_order_status`), returned as `action`. */
   readonly action?: string;
+  /** Slots the intent needs before it is answered (names from `slots.fill`). */
+  readonly requires?: readonly string[];
 }
 
 /** One FAQ entry. */
@@ -42,6 +44,8 @@ export interface AssistantConfig {
   readonly intents: readonly IntentConfig[];
   /** Out-of-scope example utterances (for tuning the out-of-scope rule), from the list and the file. */
   readonly outOfScope: readonly string[];
+  /** Slot filling: the token-classification model, slot name -> entity group, and the question for each slot. */
+  readonly slots?: { readonly model: string; readonly fill: Readonly<Record<string, string>>; readonly prompts: Readonly<Record<string, string>> };
   readonly faq: {
     readonly entries: readonly FaqEntry[];
     /** The sentence model that embeds FAQ entries and queries (default: `model`). */
@@ -98,7 +102,18 @@ export const CONFIG_SCHEMA = {
           examples: { type: 'array', items: { type: 'string', minLength: 1 } },
           response: { type: 'string', minLength: 1 },
           action: { type: 'string', pattern: '^[A-Za-z0-9_.:-]+$' },
+          requires: { type: 'array', items: { type: 'string', minLength: 1 } },
         },
+      },
+    },
+    slots: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['model', 'fill'],
+      properties: {
+        model: relativeFile,
+        fill: { type: 'object', minProperties: 1, additionalProperties: { type: 'string', minLength: 1 } },
+        prompts: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } },
       },
     },
     intents_file: relativeFile,
@@ -338,9 +353,17 @@ export async function resolveConfig(raw: unknown, file: string): Promise<Assista
   const fail = (field: string, problem: string) => new AssistantError('invalid_config', `${basename(file)}: ${field}: ${problem}`, { file, field });
 
   const examples = new Map<string, string[]>();
-  const intents = c.intents as { name: string; examples?: string[]; response?: string; action?: string }[];
+  const intents = c.intents as { name: string; examples?: string[]; response?: string; action?: string; requires?: string[] }[];
+  const slotNames = Object.keys(c.slots?.fill ?? {});
+  for (const name of slotNames)
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw fail(`slots.fill.${name}`, 'a slot name may hold only letters, digits and _ (and not start with a digit)');
+  for (const name of Object.keys(c.slots?.prompts ?? {}))
+    if (!slotNames.includes(name)) throw fail(`slots.prompts.${name}`, `is not a slot of slots.fill (${slotNames.join(', ')})`);
   intents.forEach((it, i) => {
     if (examples.has(it.name)) throw fail(`intents[${i}].name`, `"${it.name}" is the name of an earlier intent too`);
+    (it.requires ?? []).forEach((s, j) => {
+      if (!slotNames.includes(s)) throw fail(`intents[${i}].requires[${j}]`, `"${s}" is not a slot; add it to slots.fill with its entity group`);
+    });
     if (it.response === undefined && it.action === undefined) throw fail(`intents[${i}]`, 'needs a response (text) or an action (name), or both');
     examples.set(it.name, [...(it.examples ?? [])]);
   });
@@ -373,8 +396,10 @@ export async function resolveConfig(raw: unknown, file: string): Promise<Assista
       examples: [...new Set(examples.get(it.name))],
       ...(it.response !== undefined ? { response: it.response } : {}),
       ...(it.action !== undefined ? { action: it.action } : {}),
+      ...(it.requires?.length ? { requires: [...new Set(it.requires)] } : {}),
     })),
     outOfScope: oos,
+    ...(c.slots ? { slots: { model: path(c.slots.model), fill: { ...c.slots.fill }, prompts: { ...(c.slots.prompts ?? {}) } } } : {}),
     faq: {
       entries: c.faq ? await readFaq(path(c.faq.file)) : [],
       model: c.faq?.model === undefined ? model : path(c.faq.model),

@@ -5,10 +5,12 @@
  */
 import { type HandoffResult, handoffPayload, postHandoff } from './handoff.js';
 import type { FaqMatch, Nlu, Understanding } from './nlu.js';
+import { redactSlots } from './redact.js';
+import { type SlotValues, fillPlaceholders, missingSlots, slotPrompt } from './slots.js';
 import type { AssistantStore } from './store.js';
 
 /** How a reply was chosen. */
-export type ReplyKind = 'intent' | 'clarify' | 'faq' | 'fallback';
+export type ReplyKind = 'intent' | 'slot' | 'clarify' | 'faq' | 'fallback';
 
 /** The FAQ entry a reply comes from. */
 export interface ReplySource {
@@ -24,13 +26,17 @@ export interface Reply {
   readonly message_id: number;
   readonly session_id: string;
   readonly reply: string;
-  /** The intent answered; null for FAQ answers and the fallback. */
+  /** The intent answered (or waiting for a slot); null for FAQ answers and the fallback. */
   readonly intent: string | null;
   /** The intent's calibrated probability; for an FAQ answer, the match score; for the fallback, the top intent's probability. */
   readonly confidence: number;
   readonly source: ReplySource | null;
-  /** The intent's action, `clarify` for a clarification question, `handoff` for the fallback; else null. */
+  /** The intent's action, `ask_slot` for a slot question, `clarify` for a clarification question, `handoff` for the fallback; else null. */
   readonly action: string | null;
+  /** The session's slot values after this message (redacted). */
+  readonly slots: SlotValues;
+  /** The slot a slot question asks for. */
+  readonly slot?: string;
   /** The two intents a clarification question offers. */
   readonly options?: readonly [string, string];
   readonly kind: ReplyKind;
@@ -84,30 +90,39 @@ export class Dialogue {
     const nlu = this.nluModel;
     const m = nlu.manifest;
     const session = await this.store.session(sessionId);
-    const u = await nlu.understand(text);
+    const [u, found] = await Promise.all([nlu.understand(text), nlu.slots ? nlu.slots.extract(text) : ({} as SlotValues)]);
+    const filled = Object.keys(found).length > 0;
+    const slots = filled ? redactSlots({ ...session.slots, ...found }) : session.slots;
     const chosen = this.resolveChoice(session.pendingChoice, text, u);
+    // A reply to a slot question: the message gives a slot the waiting intent lacks.
+    const waiting = session.pendingIntent;
+    const resumed =
+      !chosen && waiting !== null && m.responses[waiting] && missingSlots(m.responses[waiting].requires, session.slots).some((s) => found[s] !== undefined) ? waiting : undefined;
     await this.store.addMessage({ sessionId, role: 'user', text, intent: u.top.intent, confidence: u.top.confidence, modelVersion: String(m.version) });
 
     let reply: Omit<Reply, 'message_id' | 'session_id' | 'model_version'>;
     let faq: FaqMatch | undefined;
-    const decision = chosen ? 'intent' : u.decision;
+    const decision = chosen || resumed ? 'intent' : u.decision;
+    const context = filled ? { slots } : {};
     if (decision === 'intent') {
-      const intent = chosen ?? u.top.intent;
+      const intent = chosen ?? resumed ?? u.top.intent;
       const r = m.responses[intent] ?? {};
-      reply = {
-        reply: r.response ?? '',
-        intent,
-        confidence: chosen && chosen !== u.top.intent && u.second?.intent === chosen ? u.second.confidence : u.top.confidence,
-        source: null,
-        action: r.action ?? null,
-        kind: 'intent',
-      };
-      await this.store.updateSession(sessionId, { lastIntent: intent, pendingChoice: null });
+      const confidence =
+        intent === u.top.intent ? u.top.confidence : u.second?.intent === intent ? u.second.confidence : (await nlu.probabilities([text]))[0]![m.intents.indexOf(intent)]!;
+      const missing = missingSlots(r.requires, slots);
+      if (missing.length > 0) {
+        const slot = missing[0]!;
+        reply = { reply: fillPlaceholders(slotPrompt(m.slots, slot), slots), intent, confidence, source: null, action: 'ask_slot', slots, slot, kind: 'slot' };
+        await this.store.updateSession(sessionId, { ...context, pendingIntent: intent, pendingChoice: null });
+      } else {
+        reply = { reply: fillPlaceholders(r.response ?? '', slots), intent, confidence, source: null, action: r.action ?? null, slots, kind: 'intent' };
+        await this.store.updateSession(sessionId, { ...context, lastIntent: intent, pendingChoice: null, ...(waiting !== null ? { pendingIntent: null } : {}) });
+      }
     } else if (decision === 'clarify' && u.second) {
       const options: [string, string] = [u.top.intent, u.second.intent];
       const text = m.messages.clarify.replaceAll('{a}', intentTitle(options[0])).replaceAll('{b}', intentTitle(options[1]));
-      reply = { reply: text, intent: null, confidence: u.top.confidence, source: null, action: 'clarify', options, kind: 'clarify' };
-      await this.store.updateSession(sessionId, { pendingChoice: options });
+      reply = { reply: text, intent: null, confidence: u.top.confidence, source: null, action: 'clarify', options, slots, kind: 'clarify' };
+      await this.store.updateSession(sessionId, { ...context, pendingChoice: options, ...(waiting !== null ? { pendingIntent: null } : {}) });
     } else {
       faq = nlu.hasFaq ? (await nlu.searchFaq([text], 1))[0]!.best : undefined;
       if (faq?.accepted) {
@@ -117,13 +132,14 @@ export class Dialogue {
           confidence: faq.score,
           source: { type: 'faq', id: faq.id, question: faq.question, score: faq.score },
           action: null,
+          slots,
           kind: 'faq',
         };
       } else {
         const message = m.handoff.webhook ? m.messages.handoff : m.messages.fallback;
-        reply = { reply: message, intent: null, confidence: u.top.confidence, source: null, action: 'handoff', kind: 'fallback' };
+        reply = { reply: message, intent: null, confidence: u.top.confidence, source: null, action: 'handoff', slots, kind: 'fallback' };
       }
-      await this.store.updateSession(sessionId, { pendingChoice: null });
+      await this.store.updateSession(sessionId, { ...context, pendingChoice: null, ...(waiting !== null ? { pendingIntent: null } : {}) });
     }
     const stored = await this.store.addMessage({
       sessionId,

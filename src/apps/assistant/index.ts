@@ -24,8 +24,9 @@ export {
   softmax,
   tuneThresholds,
 } from './calibration.js';
-export { REDACTED, type Redaction, isPhone, luhnValid, redact, redactDetailed } from './redact.js';
-export type { AssistantStore, FeedbackRecord, MessageRecord, NewFeedback, NewMessage, Role, SessionRecord } from './store.js';
+export { REDACTED, type Redaction, isPhone, luhnValid, redact, redactDetailed, redactSlots } from './redact.js';
+export type { AssistantStore, FeedbackRecord, MessageRecord, NewFeedback, NewMessage, Role, SessionContext, SessionRecord } from './store.js';
+export { SlotFiller, type SlotValues, type SlotsManifest, fillPlaceholders, missingSlots, slotPrompt, slotsFromEntities } from './slots.js';
 export { SQLITE_SCHEMA_VERSION, SqliteStore } from './sqlite-store.js';
 export { PostgresStore, isPostgresUrl, openAssistantStore } from './postgres-store.js';
 export { type FeedbackExamples, type RetrainOptions, type RetrainResult, configWithFeedback, extendClassifier, feedbackExamples, retrainAssistant } from './retrain.js';

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { SearchIndex, type TextClassificationPipeline, pipeline } from '../../index.js';
 import { type Decision, decide, softmax, topTwo } from './calibration.js';
 import { AssistantError } from './errors.js';
+import { SlotFiller } from './slots.js';
 import type { AssistantManifest } from './train.js';
 import { CLASSIFIER_DIR, FAQ_DIR, MANIFEST, resolveVersionDir } from './versions.js';
 
@@ -49,6 +50,8 @@ export class Nlu {
     readonly manifest: AssistantManifest,
     private readonly classifier: TextClassificationPipeline,
     private readonly faq: SearchIndex | undefined,
+    /** The slot model, when the version fills slots. */
+    readonly slots: SlotFiller | undefined,
   ) {}
 
   /**
@@ -70,7 +73,8 @@ export class Nlu {
     const threads = opts.threads === undefined ? {} : { threads: opts.threads };
     const classifier = await pipeline('text-classification', join(dir, CLASSIFIER_DIR), threads);
     const faq = manifest.faq && existsSync(join(dir, FAQ_DIR)) ? await SearchIndex.open(join(dir, FAQ_DIR), threads) : undefined;
-    return new Nlu(dir, manifest, classifier, faq);
+    const slots = manifest.slots ? await SlotFiller.load(manifest.slots, threads) : undefined;
+    return new Nlu(dir, manifest, classifier, faq, slots);
   }
 
   /** The version number. */
@@ -155,5 +159,6 @@ export class Nlu {
   async dispose(): Promise<void> {
     await this.classifier.dispose();
     await this.faq?.dispose();
+    await this.slots?.dispose();
   }
 }

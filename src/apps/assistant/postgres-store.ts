@@ -1,9 +1,9 @@
 /** The PostgreSQL conversation store (node-postgres pool), and the factory that picks a store for a `database` setting. */
 import pg from 'pg';
 import { AssistantError } from './errors.js';
-import { redact } from './redact.js';
+import { redact, redactSlots } from './redact.js';
 import { SqliteStore } from './sqlite-store.js';
-import type { AssistantStore, FeedbackRecord, MessageRecord, NewFeedback, NewMessage, SessionRecord } from './store.js';
+import type { AssistantStore, FeedbackRecord, MessageRecord, NewFeedback, NewMessage, SessionContext, SessionRecord } from './store.js';
 
 /** Whether a `database` setting is a PostgreSQL connection URL (`postgres://` or `postgresql://`) rather than a SQLite file. */
 export function isPostgresUrl(database: string): boolean {
@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS assistant_sessions (
   last_intent TEXT,
   pending_choice JSONB
 );
+ALTER TABLE assistant_sessions ADD COLUMN IF NOT EXISTS slots JSONB, ADD COLUMN IF NOT EXISTS pending_intent TEXT;
 CREATE TABLE IF NOT EXISTS assistant_messages (
   id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   session_id TEXT NOT NULL REFERENCES assistant_sessions(id),
@@ -154,7 +155,15 @@ export class PostgresStore implements AssistantStore {
   }
 
   async session(id: string): Promise<SessionRecord> {
-    const [r] = await this.query<{ id: string; created_at: Date; updated_at: Date; last_intent: string | null; pending_choice: [string, string] | null }>(
+    const [r] = await this.query<{
+      id: string;
+      created_at: Date;
+      updated_at: Date;
+      last_intent: string | null;
+      pending_choice: [string, string] | null;
+      slots: Record<string, string> | null;
+      pending_intent: string | null;
+    }>(
       'reading a session',
       `WITH ins AS (INSERT INTO assistant_sessions (id, created_at, updated_at) VALUES ($1, now(), now()) ON CONFLICT (id) DO NOTHING RETURNING *)
        SELECT * FROM ins UNION ALL SELECT * FROM assistant_sessions WHERE id = $1 LIMIT 1`,
@@ -169,10 +178,12 @@ export class PostgresStore implements AssistantStore {
       updatedAt: row.updated_at.toISOString(),
       lastIntent: row.last_intent,
       pendingChoice: row.pending_choice,
+      slots: row.slots ?? {},
+      pendingIntent: row.pending_intent,
     };
   }
 
-  async updateSession(id: string, context: { lastIntent?: string | null; pendingChoice?: readonly [string, string] | null }): Promise<void> {
+  async updateSession(id: string, context: SessionContext): Promise<void> {
     if (context.lastIntent !== undefined)
       await this.query('updating a session', 'UPDATE assistant_sessions SET last_intent = $1, updated_at = now() WHERE id = $2', [context.lastIntent, id]);
     if (context.pendingChoice !== undefined) {
@@ -181,6 +192,10 @@ export class PostgresStore implements AssistantStore {
         id,
       ]);
     }
+    if (context.slots !== undefined)
+      await this.query('updating a session', 'UPDATE assistant_sessions SET slots = $1::jsonb, updated_at = now() WHERE id = $2', [JSON.stringify(redactSlots(context.slots)), id]);
+    if (context.pendingIntent !== undefined)
+      await this.query('updating a session', 'UPDATE assistant_sessions SET pending_intent = $1, updated_at = now() WHERE id = $2', [context.pendingIntent, id]);
   }
 
   async addMessage(m: NewMessage): Promise<MessageRecord> {

@@ -86,3 +86,8 @@ export function redactDetailed(text: string): Redaction {
 export function redact(text: string): string {
   return redactDetailed(text).text;
 }
+
+/** Slot values, each redacted as {@link redact} redacts a text. */
+export function redactSlots(slots: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(slots).map(([k, v]) => [k, redact(v)]));
+}

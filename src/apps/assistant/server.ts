@@ -152,6 +152,8 @@ export async function createAssistantServer(opts: AssistantServerOptions): Promi
       source: r.source,
       action: r.action,
       ...(r.options ? { options: r.options } : {}),
+      slots: r.slots,
+      ...(r.slot !== undefined ? { slot: r.slot } : {}),
       message_id: r.message_id,
       model_version: r.model_version,
     };

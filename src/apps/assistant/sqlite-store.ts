@@ -3,11 +3,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AssistantError } from './errors.js';
-import { redact } from './redact.js';
-import type { AssistantStore, FeedbackRecord, MessageRecord, NewFeedback, NewMessage, SessionRecord } from './store.js';
+import { redact, redactSlots } from './redact.js';
+import type { AssistantStore, FeedbackRecord, MessageRecord, NewFeedback, NewMessage, SessionContext, SessionRecord } from './store.js';
 
 /** The schema version this store writes (`PRAGMA user_version`). */
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sessions (
@@ -15,7 +15,9 @@ CREATE TABLE IF NOT EXISTS sessions (
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL,
   last_intent TEXT,
-  pending_choice TEXT
+  pending_choice TEXT,
+  slots TEXT,
+  pending_intent TEXT
 );
 CREATE TABLE IF NOT EXISTS messages (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -90,6 +92,15 @@ export class SqliteStore implements AssistantStore {
       this.db.close();
       throw new AssistantError('invalid_data', `${file}: the database has schema version ${version}, newer than this tuna's ${SQLITE_SCHEMA_VERSION}; upgrade tuna`, { file });
     }
+    // Version 1 (before slots): the sessions table gains its two slot columns.
+    const hasSessions = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").get() !== undefined;
+    if (hasSessions && version < 2) {
+      this.db.transaction(() => {
+        const columns = (this.db.prepare('PRAGMA table_info(sessions)').all() as { name: string }[]).map((c) => c.name);
+        if (!columns.includes('slots')) this.db.exec('ALTER TABLE sessions ADD COLUMN slots TEXT');
+        if (!columns.includes('pending_intent')) this.db.exec('ALTER TABLE sessions ADD COLUMN pending_intent TEXT');
+      })();
+    }
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
   }
@@ -103,6 +114,8 @@ export class SqliteStore implements AssistantStore {
       updated_at: string;
       last_intent: string | null;
       pending_choice: string | null;
+      slots: string | null;
+      pending_intent: string | null;
     };
     return {
       id: r.id,
@@ -110,15 +123,19 @@ export class SqliteStore implements AssistantStore {
       updatedAt: r.updated_at,
       lastIntent: r.last_intent,
       pendingChoice: r.pending_choice ? (JSON.parse(r.pending_choice) as [string, string]) : null,
+      slots: r.slots ? (JSON.parse(r.slots) as Record<string, string>) : {},
+      pendingIntent: r.pending_intent,
     };
   }
 
-  async updateSession(id: string, context: { lastIntent?: string | null; pendingChoice?: readonly [string, string] | null }): Promise<void> {
+  async updateSession(id: string, context: SessionContext): Promise<void> {
     const now = new Date().toISOString();
     if (context.lastIntent !== undefined) this.db.prepare('UPDATE sessions SET last_intent = ?, updated_at = ? WHERE id = ?').run(context.lastIntent, now, id);
     if (context.pendingChoice !== undefined) {
       this.db.prepare('UPDATE sessions SET pending_choice = ?, updated_at = ? WHERE id = ?').run(context.pendingChoice ? JSON.stringify(context.pendingChoice) : null, now, id);
     }
+    if (context.slots !== undefined) this.db.prepare('UPDATE sessions SET slots = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(redactSlots(context.slots)), now, id);
+    if (context.pendingIntent !== undefined) this.db.prepare('UPDATE sessions SET pending_intent = ?, updated_at = ? WHERE id = ?').run(context.pendingIntent, now, id);
   }
 
   async addMessage(m: NewMessage): Promise<MessageRecord> {

@@ -13,6 +13,19 @@ export interface SessionRecord {
   readonly lastIntent: string | null;
   /** The two intents of a pending clarification question, if the last reply asked one. */
   readonly pendingChoice: readonly [string, string] | null;
+  /** Slot values filled so far (redacted). */
+  readonly slots: Readonly<Record<string, string>>;
+  /** The intent waiting for a slot the last reply asked for. */
+  readonly pendingIntent: string | null;
+}
+
+/** What {@link AssistantStore.updateSession} sets (fields left out keep their values). */
+export interface SessionContext {
+  readonly lastIntent?: string | null;
+  readonly pendingChoice?: readonly [string, string] | null;
+  /** Replaces the slot values (stored redacted). */
+  readonly slots?: Readonly<Record<string, string>>;
+  readonly pendingIntent?: string | null;
 }
 
 /** Who wrote a message. */
@@ -75,7 +88,7 @@ export interface AssistantStore {
   /** The session, created when it does not exist yet. */
   session(id: string): Promise<SessionRecord>;
   /** Sets a session's context. */
-  updateSession(id: string, context: { lastIntent?: string | null; pendingChoice?: readonly [string, string] | null }): Promise<void>;
+  updateSession(id: string, context: SessionContext): Promise<void>;
   /** Stores a message (its text redacted) and returns it. */
   addMessage(message: NewMessage): Promise<MessageRecord>;
   /** A message by id, or undefined. */

@@ -21,6 +21,7 @@ import {
 } from '../../index.js';
 import { expectedCalibrationError, fitTemperature, negativeLogLikelihood, quantile, softmax, topTwo, tuneThresholds } from './calibration.js';
 import type { AssistantConfig, FaqEntry } from './config.js';
+import type { SlotsManifest } from './slots.js';
 import { CLASSIFIER_DIR, FAQ_DIR, MANIFEST, VERSIONS, nextVersion, setCurrentVersion } from './versions.js';
 
 /** The manifest of a trained version (`assistant.json`). */
@@ -33,7 +34,9 @@ export interface AssistantManifest {
   readonly base_model: string;
   /** Intent names in the classifier's label order. */
   readonly intents: readonly string[];
-  readonly responses: Readonly<Record<string, { readonly response?: string; readonly action?: string }>>;
+  readonly responses: Readonly<Record<string, { readonly response?: string; readonly action?: string; readonly requires?: readonly string[] }>>;
+  /** Slot filling (absent without `slots` in the configuration). */
+  readonly slots?: SlotsManifest;
   readonly temperature: number;
   readonly thresholds: {
     readonly confidence: number;
@@ -254,8 +257,12 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
     base_model: config.model,
     intents: labels.labels,
     responses: Object.fromEntries(
-      config.intents.map((i) => [i.name, { ...(i.response !== undefined ? { response: i.response } : {}), ...(i.action !== undefined ? { action: i.action } : {}) }]),
+      config.intents.map((i) => [
+        i.name,
+        { ...(i.response !== undefined ? { response: i.response } : {}), ...(i.action !== undefined ? { action: i.action } : {}), ...(i.requires ? { requires: i.requires } : {}) },
+      ]),
     ),
+    ...(config.slots ? { slots: config.slots } : {}),
     temperature,
     thresholds: { confidence, margin, faq: faqThreshold, method, faq_method: faqMethod },
     calibration,
