@@ -7,8 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { parseDocument } from 'yaml';
-import { bundledModelDir, checkReadableFile, loadTextExamples } from '../../index.js';
+import { TunaError, bundledModelDir, checkReadableFile, configFieldPath, loadTextExamples, parseConfigText as parseYamlOrJson } from '../../index.js';
 import { AssistantError } from './errors.js';
 
 /** A threshold: a number, or `auto` (tuned on validation data when the assistant is trained). */
@@ -180,16 +179,7 @@ export const DEFAULT_MESSAGES = {
 let validator: ReturnType<Ajv['compile']> | undefined;
 
 /** `/intents/3/examples` as `intents[3].examples`. */
-export function fieldPath(pointer: string, property?: string): string {
-  const parts = pointer
-    .split('/')
-    .slice(1)
-    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-  if (property !== undefined) parts.push(property);
-  let out = '';
-  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out === '' ? p : `.${p}`;
-  return out === '' ? '(top level)' : out;
-}
+export const fieldPath = configFieldPath;
 
 /** One schema violation as `field: problem`. */
 function describe(e: ErrorObject): { field: string; problem: string } {
@@ -253,24 +243,12 @@ export function validateConfig(raw: unknown, file: string): void {
 
 /** Parses YAML or JSON text (JSON by a `.json` extension); a syntax error names the file and line. */
 export function parseConfigText(text: string, file: string): unknown {
-  if (extname(file).toLowerCase() === '.json') {
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      throw new AssistantError('invalid_config', `${basename(file)}: not valid JSON (${(e as Error).message})`, { file, cause: e });
-    }
+  try {
+    return parseYamlOrJson(text, file);
+  } catch (e) {
+    if (e instanceof TunaError) throw new AssistantError(e.code, e.message, { file, cause: e });
+    throw e;
   }
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line;
-    throw new AssistantError(
-      'invalid_config',
-      `${basename(file)}${line ? `, line ${line}` : ''}: not valid YAML (${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')})`,
-      { file, cause: e },
-    );
-  }
-  return doc.toJS();
 }
 
 /** Reads an FAQ file: CSV/TSV with `question` and `answer` columns (optional `id`), or JSON Lines with those fields. */
