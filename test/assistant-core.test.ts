@@ -18,6 +18,7 @@ import {
   negativeLogLikelihood,
   redact,
   softmax,
+  topTwoIntents,
   tuneThresholds,
 } from '../src/apps/assistant/index.js';
 
@@ -72,6 +73,18 @@ test('config: errors name the file and the field path', async () => {
   );
   await assert.rejects(loadConfig(write('b5.yaml', 'intents: [a\n')), /b5\.yaml, line \d+: not valid YAML/);
   await assert.rejects(loadConfig(write('b6.yaml', `intents:\n${intents(2)}\nhandoff:\n  webhook: ftp://x\n`)), /handoff\.webhook: must be an http/);
+  await assert.rejects(
+    loadConfig(write('b7.yaml', `intents:\n${intents(2)}\n  - name: out_of_scope\n    response: r\n    examples: [c, d]\nout_of_scope:\n  class: true\n  examples: [e, f]\n`)),
+    /b7\.yaml: intents\[2\]\.name: "out_of_scope" is the name of the out-of-scope class/,
+  );
+  await assert.rejects(
+    loadConfig(write('b8.yaml', `intents:\n${intents(2)}\nout_of_scope:\n  class: true\n  examples: [e]\n`)),
+    /b8\.yaml: out_of_scope: class: true needs at least 2 distinct out-of-scope examples/,
+  );
+  await assert.rejects(loadConfig(write('b9.yaml', `intents:\n${intents(2)}\nout_of_scope:\n  class: yes please\n`)), /b9\.yaml: out_of_scope\.class: must be boolean/);
+  const withClass = await loadConfig(write('b10.yaml', `intents:\n${intents(2)}\nout_of_scope:\n  class: true\n  examples: [e, f]\n`));
+  assert.equal(withClass.outOfScopeClass, true);
+  assert.equal((await loadConfig(write('b11.yaml', `intents:\n${intents(2)}\n`))).outOfScopeClass, false);
 });
 
 test('calibration: the fitted temperature lowers the NLL of over-confident logits, and ECE with it', () => {
@@ -119,6 +132,26 @@ test('decision rule and threshold tuning with and without out-of-scope examples'
   const q = tuneThresholds(inScope, 0.1);
   assert.equal(q.method, 'quantile');
   assert.ok(q.inScopeAccuracy >= 0.85 && q.inScopeAccuracy < 1, `${q.inScopeAccuracy}`);
+});
+
+test('explicit out-of-scope class: it wins over the intents, and what it refuses counts for recall and against accuracy', () => {
+  // Three intents and the class as the last entry.
+  assert.deepEqual(topTwoIntents([0.1, 0.5, 0.15, 0.25], 3), { first: 1, second: 2, p1: 0.5, p2: 0.15, rejected: false });
+  assert.equal(topTwoIntents([0.2, 0.1, 0.1, 0.6], 3).rejected, true);
+  assert.equal(topTwoIntents([0.2, 0.7, 0.1], 3).rejected, false);
+  // Out-of-scope messages the class catches are refused at any threshold; the rest overlap the
+  // in-scope scores, so without the class recall would cost accuracy.
+  const inScope = Array.from({ length: 10 }, (_, i) => ({ p1: 0.6 + i * 0.03, p2: 0.1, correct: true, inScope: true }));
+  const caught = Array.from({ length: 8 }, () => ({ p1: 0.9, p2: 0.05, correct: false, inScope: false, rejected: true }));
+  const missed = [{ p1: 0.5, p2: 0.1, correct: false, inScope: false }];
+  const tuned = tuneThresholds([...inScope, ...caught, ...missed], 0.05, 0);
+  assert.equal(tuned.inScopeAccuracy, 1);
+  assert.ok(Math.abs(tuned.outOfScopeRecall - 9 / 9) < 1e-9, `${tuned.outOfScopeRecall}`);
+  assert.ok(tuned.confidence > 0.5 && tuned.confidence < 0.6, `${tuned.confidence}`);
+  // An in-scope message the class takes is lost whatever the thresholds: the budget allows none.
+  const stolen = { p1: 0.95, p2: 0.01, correct: true, inScope: true, rejected: true };
+  const strict = tuneThresholds([...inScope, stolen, ...caught, ...missed], 0.05, 0);
+  assert.ok(Math.abs(strict.inScopeAccuracy - 10 / 11) < 1e-9, `${strict.inScopeAccuracy}`);
 });
 
 test('redaction: e-mails, Luhn-valid cards and phones go; order numbers, dates, amounts and references stay', () => {

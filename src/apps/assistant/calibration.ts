@@ -98,6 +98,16 @@ export function topTwo(p: readonly number[]): { first: number; second: number; p
   return { first, second, p1: p[first]!, p2: p.length > 1 ? p[second]! : 0 };
 }
 
+/**
+ * The top two intents of calibrated probabilities whose first `intents` entries are the intents and
+ * whose last, when there is one more, is the explicit out-of-scope class: `rejected` when that
+ * class is more probable than every intent.
+ */
+export function topTwoIntents(p: readonly number[], intents: number): { first: number; second: number; p1: number; p2: number; rejected: boolean } {
+  const t = topTwo(p.length > intents ? p.slice(0, intents) : p);
+  return { ...t, rejected: p.length > intents && p[intents]! > t.p1 };
+}
+
 /** The thresholds of the decision rule. */
 export interface DecisionThresholds {
   /** Lowest calibrated probability of the top intent for a direct answer. */
@@ -139,6 +149,8 @@ export interface TuningExample {
   readonly p2: number;
   readonly correct: boolean;
   readonly inScope: boolean;
+  /** The explicit out-of-scope class won: out of scope whatever the thresholds. */
+  readonly rejected?: boolean;
 }
 
 /** What {@link tuneThresholds} found, and how. */
@@ -171,13 +183,14 @@ const MARGINS = [0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3];
 export function tuneThresholds(examples: readonly TuningExample[], q: number, maxAccuracyDrop?: number): TunedThresholds {
   const inScope = examples.filter((e) => e.inScope);
   const oos = examples.filter((e) => !e.inScope);
+  const decision = (e: TuningExample, t: DecisionThresholds) => (e.rejected ? 'out_of_scope' : decide(e.p1, e.p2, t));
   const score = (t: DecisionThresholds) => {
-    const acc = inScope.filter((e) => e.correct && decide(e.p1, e.p2, t) === 'intent').length / Math.max(1, inScope.length);
-    const rec = oos.length ? oos.filter((e) => decide(e.p1, e.p2, t) === 'out_of_scope').length / oos.length : Number.NaN;
+    const acc = inScope.filter((e) => e.correct && decision(e, t) === 'intent').length / Math.max(1, inScope.length);
+    const rec = oos.length ? oos.filter((e) => decision(e, t) === 'out_of_scope').length / oos.length : Number.NaN;
     return { acc, rec };
   };
   if (oos.length > 0) {
-    const candidates = [0, ...new Set(examples.map((e) => e.p1))].sort((a, b) => a - b);
+    const candidates = [0, ...new Set(examples.filter((e) => !e.rejected).map((e) => e.p1))].sort((a, b) => a - b);
     const floor = maxAccuracyDrop === undefined ? undefined : inScope.filter((e) => e.correct).length / Math.max(1, inScope.length) - maxAccuracyDrop;
     let best = { confidence: 0, margin: 0, acc: Number.NEGATIVE_INFINITY, rec: Number.NEGATIVE_INFINITY };
     const better = (a: { acc: number; rec: number }, b: { acc: number; rec: number }) =>

@@ -43,6 +43,11 @@ export interface AssistantConfig {
   readonly intents: readonly IntentConfig[];
   /** Out-of-scope example utterances (for tuning the out-of-scope rule), from the list and the file. */
   readonly outOfScope: readonly string[];
+  /**
+   * Whether the classifier also learns an explicit out-of-scope class ({@link OUT_OF_SCOPE_CLASS})
+   * from the training part of the out-of-scope examples (split like an intent's).
+   */
+  readonly outOfScopeClass: boolean;
   /** Slot filling: the token-classification model, slot name -> entity group, and the question for each slot. */
   readonly slots?: { readonly model: string; readonly fill: Readonly<Record<string, string>>; readonly prompts: Readonly<Record<string, string>> };
   readonly faq: {
@@ -119,7 +124,7 @@ export const CONFIG_SCHEMA = {
     out_of_scope: {
       type: 'object',
       additionalProperties: false,
-      properties: { examples: { type: 'array', items: { type: 'string', minLength: 1 } }, file: relativeFile },
+      properties: { examples: { type: 'array', items: { type: 'string', minLength: 1 } }, file: relativeFile, class: { type: 'boolean' } },
     },
     faq: {
       type: 'object',
@@ -168,6 +173,9 @@ export const CONFIG_SCHEMA = {
     },
   },
 } as const;
+
+/** The label of the explicit out-of-scope class (`out_of_scope.class: true`); no intent may have it. */
+export const OUT_OF_SCOPE_CLASS = 'out_of_scope';
 
 /** Default texts of the replies that are not an intent's own. */
 export const DEFAULT_MESSAGES = {
@@ -363,6 +371,12 @@ export async function resolveConfig(raw: unknown, file: string): Promise<Assista
   });
   const oos = [...(c.out_of_scope?.examples ?? [])];
   if (c.out_of_scope?.file !== undefined) oos.push(...(await readUtterances(path(c.out_of_scope.file))));
+  const outOfScopeClass = c.out_of_scope?.class === true;
+  if (outOfScopeClass) {
+    const clash = intents.findIndex((it) => it.name === OUT_OF_SCOPE_CLASS);
+    if (clash >= 0) throw fail(`intents[${clash}].name`, `"${OUT_OF_SCOPE_CLASS}" is the name of the out-of-scope class (out_of_scope.class: true); rename the intent`);
+    if (new Set(oos).size < 2) throw fail('out_of_scope', 'class: true needs at least 2 distinct out-of-scope examples (examples or file)');
+  }
   const model = c.model === undefined ? bundledModelDir('en') : path(c.model);
   const t = c.training ?? {};
   return {
@@ -377,6 +391,7 @@ export async function resolveConfig(raw: unknown, file: string): Promise<Assista
       ...(it.requires?.length ? { requires: [...new Set(it.requires)] } : {}),
     })),
     outOfScope: oos,
+    outOfScopeClass,
     ...(c.slots ? { slots: { model: path(c.slots.model), fill: { ...c.slots.fill }, prompts: { ...(c.slots.prompts ?? {}) } } } : {}),
     faq: {
       entries: c.faq ? await readFaq(path(c.faq.file)) : [],

@@ -3,6 +3,7 @@ export { AssistantError } from './errors.js';
 export {
   CONFIG_SCHEMA,
   DEFAULT_MESSAGES,
+  OUT_OF_SCOPE_CLASS,
   type AssistantConfig,
   type FaqEntry,
   type IntentConfig,
@@ -22,6 +23,7 @@ export {
   fitTemperature,
   negativeLogLikelihood,
   softmax,
+  topTwoIntents,
   tuneThresholds,
 } from './calibration.js';
 export { REDACTED, type Redaction, isPhone, luhnValid, redact, redactDetailed, redactSlots } from './redact.js';

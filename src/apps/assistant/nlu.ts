@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SearchIndex, type TextClassificationPipeline, pipeline } from '../../index.js';
-import { type Decision, decide, softmax, topTwo } from './calibration.js';
+import { type Decision, decide, softmax, topTwoIntents } from './calibration.js';
 import { AssistantError } from './errors.js';
 import { SlotFiller } from './slots.js';
 import type { AssistantManifest } from './train.js';
@@ -87,10 +87,9 @@ export class Nlu {
     if (texts.length === 0) return [];
     const m = this.manifest;
     return (await this.classifier.runWithLogits(texts)).map(({ logits }) => {
-      const p = softmax(logits, m.temperature);
-      const t = topTwo(p);
-      const second = p.length > 1 ? { intent: m.intents[t.second]!, confidence: t.p2 } : undefined;
-      return { top: { intent: m.intents[t.first]!, confidence: t.p1 }, second, decision: decide(t.p1, t.p2, m.thresholds) };
+      const t = topTwoIntents(softmax(logits, m.temperature), m.intents.length);
+      const second = m.intents.length > 1 ? { intent: m.intents[t.second]!, confidence: t.p2 } : undefined;
+      return { top: { intent: m.intents[t.first]!, confidence: t.p1 }, second, decision: t.rejected ? 'out_of_scope' : decide(t.p1, t.p2, m.thresholds) };
     });
   }
 
@@ -122,10 +121,11 @@ export class Nlu {
     this.running = false;
   }
 
-  /** The calibrated probability of every intent for each message. */
+  /** The calibrated probability of every intent for each message (in `manifest.intents` order; an explicit out-of-scope class has the rest). */
   async probabilities(texts: readonly string[]): Promise<number[][]> {
     if (texts.length === 0) return [];
-    return (await this.classifier.runWithLogits(texts)).map(({ logits }) => softmax(logits, this.manifest.temperature));
+    const n = this.manifest.intents.length;
+    return (await this.classifier.runWithLogits(texts)).map(({ logits }) => softmax(logits, this.manifest.temperature).slice(0, n));
   }
 
   /** Whether the version has an FAQ. */

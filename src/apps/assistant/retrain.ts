@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { cp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type NamedTensor, pipeline, readCheckpoint, writeCheckpoint } from '../../index.js';
-import type { AssistantConfig, IntentConfig } from './config.js';
+import { type AssistantConfig, type IntentConfig, OUT_OF_SCOPE_CLASS } from './config.js';
 import { AssistantError } from './errors.js';
 import { openAssistantStore } from './postgres-store.js';
 import type { AssistantStore, FeedbackRecord } from './store.js';
@@ -188,7 +188,8 @@ export async function retrainAssistant(config: AssistantConfig, modelDir: string
     `feedback: ${records.length} records; ${fb.corrections} corrections, ${fb.confirmations} confirmations, ${fb.newIntents.length} new intents (${fb.newIntents.join(', ') || 'none'}), ${fb.outOfScope.length} unhelpful replies as out-of-scope examples`,
   );
 
-  const labels = [...new Set(merged.intents.map((i) => i.name))].sort();
+  const intentNames = [...new Set(merged.intents.map((i) => i.name))].sort();
+  const labels = merged.outOfScopeClass ? [...intentNames, OUT_OF_SCOPE_CLASS] : intentNames;
   const warm = join(modelDir, `.retrain-${randomBytes(4).toString('hex')}`);
   try {
     const head = await extendClassifier(join(currentDir, CLASSIFIER_DIR), warm, labels);

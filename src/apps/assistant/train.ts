@@ -19,8 +19,8 @@ import {
   textFeatures,
   writeFileAtomic,
 } from '../../index.js';
-import { expectedCalibrationError, fitTemperature, negativeLogLikelihood, quantile, softmax, topTwo, tuneThresholds } from './calibration.js';
-import type { AssistantConfig, FaqEntry } from './config.js';
+import { expectedCalibrationError, fitTemperature, negativeLogLikelihood, quantile, softmax, topTwo, topTwoIntents, tuneThresholds } from './calibration.js';
+import { type AssistantConfig, type FaqEntry, OUT_OF_SCOPE_CLASS } from './config.js';
 import type { SlotsManifest } from './slots.js';
 import { CLASSIFIER_DIR, FAQ_DIR, MANIFEST, VERSIONS, nextVersion, setCurrentVersion } from './versions.js';
 
@@ -34,6 +34,8 @@ export interface AssistantManifest {
   readonly base_model: string;
   /** Intent names in the classifier's label order. */
   readonly intents: readonly string[];
+  /** The explicit out-of-scope class, the classifier's last label after the intents (absent without one). */
+  readonly out_of_scope_class?: string;
   readonly responses: Readonly<Record<string, { readonly response?: string; readonly action?: string; readonly requires?: readonly string[] }>>;
   /** Slot filling (absent without `slots` in the configuration). */
   readonly slots?: SlotsManifest;
@@ -129,9 +131,17 @@ export async function trainAssistant(config: AssistantConfig, outputDir: string,
 async function trainInto(config: AssistantConfig, dir: string, version: number, log: (line: string) => void, opts: TrainAssistantOptions): Promise<AssistantManifest> {
   const t = { ...config.training, epochs: opts.epochs ?? config.training.epochs };
   const source = opts.from ?? config.model;
-  const all: Utterance[] = config.intents.flatMap((it) => it.examples.map((text) => ({ text, label: it.name })));
+  const intentNames = [...new Set(config.intents.map((i) => i.name))].sort();
+  const withClass = config.outOfScopeClass;
+  const all: Utterance[] = [
+    ...config.intents.flatMap((it) => it.examples.map((text) => ({ text, label: it.name }))),
+    ...(withClass ? config.outOfScope.map((text) => ({ text, label: OUT_OF_SCOPE_CLASS })) : []),
+  ];
   const { train, validation } = stratifiedSplit(all, (u) => u.label, t.validationSplit, t.seed);
-  const labels = LabelMap.fromExamples(config.intents.map((i) => i.name));
+  // The intents in sorted order, then the out-of-scope class as the last row.
+  const labelOrder = withClass ? [...intentNames, OUT_OF_SCOPE_CLASS] : intentNames;
+  const labels = LabelMap.fromConfig(Object.fromEntries(labelOrder.map((l, i) => [String(i), l])));
+  const n = intentNames.length;
   const classifierDir = join(dir, CLASSIFIER_DIR);
 
   const started = performance.now();
@@ -141,7 +151,9 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
     const fitted = await opts.fitClassifier({ from: source, to: classifierDir, train, labels: labels.labels });
     result = fitted;
     learningRate = fitted.learningRate;
-    log(`intent classifier: ${labels.size} intents, ${train.length} training and ${validation.length} validation examples; head fitted on ${source}`);
+    log(
+      `intent classifier: ${n} intents${withClass ? ' and the out-of-scope class' : ''}, ${train.length} training and ${validation.length} validation examples; head fitted on ${source}`,
+    );
   } else {
     const tokenizer = await AutoTokenizer.fromPretrained(source);
     tokenizer.modelMaxLength = t.maxLength;
@@ -158,7 +170,9 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
       { maxLength: t.maxLength },
     );
     learningRate = t.learningRate ?? defaultLearningRate(Number(model.config.hidden_size));
-    log(`intent classifier: ${labels.size} intents, ${train.length} training and ${validation.length} validation examples, from ${source}; learning rate ${learningRate}`);
+    log(
+      `intent classifier: ${n} intents${withClass ? ' and the out-of-scope class' : ''}, ${train.length} training and ${validation.length} validation examples, from ${source}; learning rate ${learningRate}`,
+    );
     const trainer = new Trainer({
       model,
       args: {
@@ -187,7 +201,9 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
   const logitsOf = async (texts: readonly string[]) => (texts.length ? (await classifier.runWithLogits(texts)).map((r) => r.logits) : []);
   const valLogits = await logitsOf(validation.map((u) => u.text));
   const valLabels = validation.map((u) => labels.id(u.label));
-  const oosLogits = await logitsOf(config.outOfScope);
+  // With the class, its validation part tunes the rule; the rest of the examples trained it.
+  const oosLogits = withClass ? [] : await logitsOf(config.outOfScope);
+  const tuningOutOfScope = withClass ? validation.filter((u) => u.label === OUT_OF_SCOPE_CLASS).length : config.outOfScope.length;
   await classifier.dispose();
 
   const temperature = fitTemperature(valLogits, valLabels);
@@ -195,7 +211,7 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
   const after = valLogits.map((l) => softmax(l, temperature));
   const calibration = {
     validation_examples: validation.length,
-    out_of_scope_examples: config.outOfScope.length,
+    out_of_scope_examples: tuningOutOfScope,
     nll_before: negativeLogLikelihood(valLogits, valLabels, 1),
     nll_after: negativeLogLikelihood(valLogits, valLabels, temperature),
     ece_before: expectedCalibrationError(before, valLabels),
@@ -208,12 +224,13 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
 
   const tuning = [
     ...after.map((p, i) => {
-      const top = topTwo(p);
-      return { p1: top.p1, p2: top.p2, correct: top.first === valLabels[i], inScope: true };
+      const top = topTwoIntents(p, n);
+      const inScope = valLabels[i]! < n;
+      return { p1: top.p1, p2: top.p2, correct: inScope && top.first === valLabels[i], inScope, rejected: top.rejected };
     }),
     ...oosLogits.map((l) => {
-      const top = topTwo(softmax(l, temperature));
-      return { p1: top.p1, p2: top.p2, correct: false, inScope: false };
+      const top = topTwoIntents(softmax(l, temperature), n);
+      return { p1: top.p1, p2: top.p2, correct: false, inScope: false, rejected: top.rejected };
     }),
   ];
   const tuned = tuneThresholds(tuning, config.thresholds.quantile, config.thresholds.maxAccuracyDrop);
@@ -255,7 +272,8 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
     name: config.name,
     created: new Date().toISOString(),
     base_model: config.model,
-    intents: labels.labels,
+    intents: intentNames,
+    ...(withClass ? { out_of_scope_class: OUT_OF_SCOPE_CLASS } : {}),
     responses: Object.fromEntries(
       config.intents.map((i) => [
         i.name,
