@@ -7,7 +7,10 @@
  * accuracy of the classifier alone and with the rule, out-of-scope recall and precision, MCC.
  * Appends its figures to bench/results/assistant-clinc.json under --name.
  *
- *   npx tsx bench/assistant-clinc.ts [--per-intent 100] [--epochs 5] [--oos-class] [--max-accuracy-drop 0.02] [--threads 2] [--name NAME] [--keep MODEL_DIR]
+ * With --similarity, the rule also refuses messages whose [CLS] vector is far from every intent
+ * centroid (`out_of_scope.similarity`).
+ *
+ *   npx tsx bench/assistant-clinc.ts [--per-intent 100] [--epochs 5] [--oos-class] [--similarity] [--max-accuracy-drop 0.02] [--threads 2] [--name NAME] [--keep MODEL_DIR]
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -20,6 +23,7 @@ const { values: args } = parseArgs({
     'per-intent': { type: 'string', default: '100' },
     epochs: { type: 'string', default: '5' },
     'oos-class': { type: 'boolean', default: false },
+    similarity: { type: 'boolean', default: false },
     'max-accuracy-drop': { type: 'string', default: '0.02' },
     'learning-rate': { type: 'string', default: '5e-4' },
     threads: { type: 'string', default: '2' },
@@ -50,6 +54,7 @@ const config = await resolveConfig(
       // With the class, oos_train and oos_val are split like an intent's examples (80/20).
       examples: [...(args['oos-class'] ? data.oos_train : []), ...data.oos_val].map(([t]) => t),
       ...(args['oos-class'] ? { class: true } : {}),
+      ...(args.similarity ? { similarity: true } : {}),
     },
     thresholds: { max_accuracy_drop: Number(args['max-accuracy-drop']) },
     database: join(dir, 'conversations.db'),
@@ -72,6 +77,7 @@ const figures = {
   epochs: Number(args.epochs),
   learning_rate: Number(args['learning-rate']),
   oos_class: args['oos-class'],
+  similarity: args.similarity,
   max_accuracy_drop: Number(args['max-accuracy-drop']),
   train_examples: trained.manifest.training.examples,
   train_seconds: trainSeconds,
@@ -88,11 +94,13 @@ const figures = {
   created: new Date().toISOString(),
 };
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-console.log(`CLINC150, ${perIntentLimit} examples per intent, ${args.epochs} epochs${args['oos-class'] ? ', an out-of-scope class' : ''}: trained in ${trainSeconds.toFixed(0)} s`);
+console.log(
+  `CLINC150, ${perIntentLimit} examples per intent, ${args.epochs} epochs${args['oos-class'] ? ', an out-of-scope class' : ''}${args.similarity ? ', the similarity rule' : ''}: trained in ${trainSeconds.toFixed(0)} s`,
+);
 console.log(
   `in-scope accuracy ${pct(r.in_scope_accuracy)} (classifier alone ${pct(r.in_scope_accuracy_without_rule)}); out-of-scope recall ${pct(r.oos_recall)}, precision ${pct(r.oos_precision)}; MCC ${r.mcc.toFixed(3)}`,
 );
 const out = new URL('./results/assistant-clinc.json', import.meta.url).pathname;
 const all = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
-all[args.name ?? `${perIntentLimit}-per-intent${args['oos-class'] ? '-oos-class' : ''}`] = figures;
+all[args.name ?? `${perIntentLimit}-per-intent${args['oos-class'] ? '-oos-class' : ''}${args.similarity ? '-similarity' : ''}`] = figures;
 writeFileSync(out, `${JSON.stringify(all, null, 2)}\n`);

@@ -18,7 +18,10 @@ import {
   negativeLogLikelihood,
   redact,
   softmax,
+  intentCentroids,
+  nearestCentroidCosine,
   topTwoIntents,
+  tuneSimilarity,
   tuneThresholds,
 } from '../src/apps/assistant/index.js';
 
@@ -85,6 +88,12 @@ test('config: errors name the file and the field path', async () => {
   const withClass = await loadConfig(write('b10.yaml', `intents:\n${intents(2)}\nout_of_scope:\n  class: true\n  examples: [e, f]\n`));
   assert.equal(withClass.outOfScopeClass, true);
   assert.equal((await loadConfig(write('b11.yaml', `intents:\n${intents(2)}\n`))).outOfScopeClass, false);
+  const similar = await loadConfig(write('b12.yaml', `intents:\n${intents(2)}\nout_of_scope:\n  similarity: true\nthresholds:\n  similarity: 0.4\n`));
+  assert.equal(similar.outOfScopeSimilarity, true);
+  assert.equal(similar.thresholds.similarity, 0.4);
+  assert.equal(withClass.outOfScopeSimilarity, false);
+  assert.equal(withClass.thresholds.similarity, 'auto');
+  await assert.rejects(loadConfig(write('b13.yaml', `intents:\n${intents(2)}\nthresholds:\n  similarity: 2\n`)), /b13\.yaml: thresholds\.similarity/);
 });
 
 test('calibration: the fitted temperature lowers the NLL of over-confident logits, and ECE with it', () => {
@@ -152,6 +161,48 @@ test('explicit out-of-scope class: it wins over the intents, and what it refuses
   const stolen = { p1: 0.95, p2: 0.01, correct: true, inScope: true, rejected: true };
   const strict = tuneThresholds([...inScope, stolen, ...caught, ...missed], 0.05, 0);
   assert.ok(Math.abs(strict.inScopeAccuracy - 10 / 11) < 1e-9, `${strict.inScopeAccuracy}`);
+});
+
+test('similarity rule: unit-length intent centroids, the nearest cosine, and the threshold tuned before the others', () => {
+  // Two intents in 2-d: vectors of intent 0 along x (lengths do not count), intent 1 along y; label 2 (the class) is left out.
+  const c = intentCentroids(
+    [
+      [2, 0],
+      [1, 1],
+      [0, 3],
+      [5, 5],
+    ],
+    [0, 0, 1, 2],
+    2,
+  );
+  const s = Math.SQRT1_2;
+  const x = 1 + s;
+  const n = Math.hypot(x, s);
+  assert.deepEqual(
+    Array.from(c.data).map((v) => Math.round(v * 1e6) / 1e6),
+    [x / n, s / n, 0, 1].map((v) => Math.round(v * 1e6) / 1e6),
+  );
+  assert.ok(Math.abs(nearestCentroidCosine([0, -2], c) - -s / n) < 1e-6, 'the larger of two negative cosines');
+  assert.ok(Math.abs(nearestCentroidCosine([0, 4], c) - 1) < 1e-6);
+
+  // Validation: in-scope messages near their centroid, out-of-scope ones further away, one of each on the wrong side.
+  const ex = (similarity: number, inScope: boolean, correct = inScope) => ({ p1: 0.9, p2: 0.05, correct, inScope, similarity });
+  const examples = [0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.3].map((v) => ex(v, true)).concat([0.5, 0.45, 0.4, 0.35, 0.92].map((v) => ex(v, false)));
+  // Equal weight: refusing below 0.55 loses one in-scope message (0.3) and catches 4 of 5 (1.7, the
+  // best sum); the threshold goes midway to the next lower value, 0.5.
+  const t = tuneSimilarity(examples, 0.05);
+  assert.ok(Math.abs(t - 0.525) < 1e-9, `${t}`);
+  // No accuracy to give: every in-scope message stays, so the threshold sits under the lowest (0.3).
+  assert.ok(tuneSimilarity(examples, 0.05, 0) <= 0.3);
+  // Without out-of-scope examples: the quantile of the right answers' cosines.
+  assert.ok(
+    Math.abs(
+      tuneSimilarity(
+        examples.filter((e) => e.inScope),
+        0.5,
+      ) - 0.675,
+    ) < 0.051,
+  );
 });
 
 test('redaction: e-mails, Luhn-valid cards and phones go; order numbers, dates, amounts and references stay', () => {

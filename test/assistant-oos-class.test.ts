@@ -1,12 +1,14 @@
-// The explicit out-of-scope class end to end on the tiny BERT of test/fixtures/sentence/base: the
-// classifier learns it as its last label, the manifest keeps it apart from the intents, and a
-// message like its examples is refused whatever the thresholds.
+// Out-of-scope handling beyond the thresholds, end to end on the tiny BERT of
+// test/fixtures/sentence/base: the explicit out-of-scope class (the classifier's last label, kept
+// apart from the intents, refusing messages like its examples whatever the thresholds), and the
+// similarity rule (intent centroids of [CLS] vectors and a tuned cosine threshold).
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Nlu, OUT_OF_SCOPE_CLASS, loadConfig, trainAssistant } from '../src/apps/assistant/index.js';
+import { Nlu, OUT_OF_SCOPE_CLASS, loadCentroids, loadConfig, nearestCentroidCosine, trainAssistant } from '../src/apps/assistant/index.js';
+import { pipeline } from '../src/index.js';
 
 const BASE = new URL('./fixtures/sentence/base/', import.meta.url).pathname;
 const FIXTURE = new URL('./fixtures/assistant/bot.yaml', import.meta.url).pathname;
@@ -57,5 +59,51 @@ test('out_of_scope.class: the classifier learns the class after the intents and 
     assert.equal(intent!.top.intent, 'reset_password');
   } finally {
     await nlu.dispose();
+  }
+});
+
+test('out_of_scope.similarity: intent centroids of [CLS] vectors saved with the version, a tuned cosine threshold, refusals below it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tuna-oos-similarity-'));
+  const c = await loadConfig(FIXTURE);
+  const config = {
+    ...c,
+    model: BASE,
+    faq: { ...c.faq, model: BASE },
+    outOfScope: OUT_OF_SCOPE,
+    outOfScopeSimilarity: true,
+    database: join(dir, 'conv.db'),
+    training: { ...c.training, epochs: 30, learningRate: 0.005, threads: 1 },
+  };
+  const r = await trainAssistant(config, join(dir, 'model'));
+  const similarity = r.manifest.thresholds.similarity!;
+  assert.ok(Number.isFinite(similarity) && similarity > -1 && similarity < 1, `${similarity}`);
+  const centroids = await loadCentroids(r.dir, 4);
+  assert.equal(centroids.size, 32);
+  for (let i = 0; i < 4; i++) assert.ok(Math.abs(Math.hypot(...centroids.data.subarray(i * 32, (i + 1) * 32)) - 1) < 1e-5, 'unit-length centroids');
+
+  // The decision follows the cosine of each message's vector from the classifier's own run.
+  const classifier = await pipeline('text-classification', join(r.dir, 'classifier'), { threads: 1, clsVector: true });
+  const nlu = await Nlu.load(r.dir, { threads: 1 });
+  try {
+    const texts = [...OUT_OF_SCOPE, 'reset my password', 'send money', 'store open', 'lost card'];
+    const runs = await classifier.runWithLogits(texts);
+    const understood = await nlu.understandMany(texts);
+    const far = runs.map((x) => nearestCentroidCosine(x.clsVector!, centroids) < similarity);
+    assert.ok(far.some((f) => f) && far.some((f) => !f), `some messages on each side: ${far}`);
+    far.forEach((f, i) => {
+      if (f) assert.equal(understood[i]!.decision, 'out_of_scope', texts[i]);
+    });
+    assert.equal(understood[texts.indexOf('reset my password')]!.decision, 'intent');
+  } finally {
+    await Promise.all([nlu.dispose(), classifier.dispose()]);
+  }
+  // A configured threshold is kept as given; 1.01 refuses everything.
+  const strict = await trainAssistant({ ...config, thresholds: { ...config.thresholds, similarity: 1.01 } }, join(dir, 'model'), { epochs: 1 });
+  assert.equal(strict.manifest.thresholds.similarity, 1.01);
+  const nlu2 = await Nlu.load(strict.dir, { threads: 1 });
+  try {
+    assert.ok((await nlu2.understandMany(['reset my password', 'lost card'])).every((u) => u.decision === 'out_of_scope'));
+  } finally {
+    await nlu2.dispose();
   }
 });

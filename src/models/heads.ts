@@ -150,6 +150,13 @@ export interface BuildOptions {
   readonly maskPositions?: boolean;
   /** Bare encoders also output `hidden_states.0` (embeddings) to `hidden_states.{layers}`. */
   readonly hiddenStates?: boolean;
+  /** Sequence classifiers also output the final layer's `last_hidden_state` [batch, seq, hidden]. */
+  readonly lastHiddenState?: boolean;
+}
+
+/** The `last_hidden_state` output a sequence classifier adds with {@link BuildOptions.lastHiddenState}. */
+export function lastHiddenStateOutput(opts: BuildOptions, sequenceOutput: Value): Readonly<Record<string, Value>> {
+  return opts.lastHiddenState ? { last_hidden_state: sequenceOutput } : {};
 }
 
 /** A built graph: named outputs, and the loss in training graphs. */

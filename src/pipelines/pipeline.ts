@@ -26,7 +26,10 @@ const FACTORIES: { [T in PipelineTask]: (model: string, opts: PipelineOptions) =
 };
 
 /** Load options only some tasks take, with their snake_case spellings. */
-const TASK_LOAD_OPTIONS: Readonly<Partial<Record<PipelineTask, Readonly<Record<string, string>>>>> = { 'zero-shot-classification': { mode: 'mode' } };
+const TASK_LOAD_OPTIONS: Readonly<Partial<Record<PipelineTask, Readonly<Record<string, string>>>>> = {
+  'zero-shot-classification': { mode: 'mode' },
+  'text-classification': { clsVector: 'cls_vector' },
+};
 
 /** The task names {@link pipeline} accepts. */
 export const PIPELINE_TASKS = Object.keys(FACTORIES) as PipelineTask[];

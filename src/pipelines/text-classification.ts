@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { PROMPT_CONFIG_FILE } from '../fewshot/prompt.js';
 import { promptClassificationPipeline } from '../fewshot/prompt-pipeline.js';
 import { SETFIT_HEAD_FILE, setfitClassificationPipeline } from '../fewshot/setfit.js';
+import type { BuildOptions, ModelGraph } from '../models/heads.js';
 import { type ModelConfig, numLabels } from '../models/registry.js';
+import type { BuildContext } from '../nn/layers.js';
+import type { Value } from '../onnx/graph.js';
 import type { Encoding } from '../tokenizers/bert-tokenizer.js';
 import { PipelineState, assemblePipeline } from './assemble.js';
 import { runInBatches } from './batching.js';
@@ -61,12 +64,23 @@ function checkInput(input: TextClassificationInput, field: string): { text: stri
   return { text: checkText(input, field) };
 }
 
+const CLS_VECTOR = 'cls_vector';
+
+/** The classifier's graph with the final layer's first-token vector as a second output. */
+function withClsVector(ctx: BuildContext, buildHead: (opts?: BuildOptions) => ModelGraph): Readonly<Record<string, Value>> {
+  const head = buildHead({ lastHiddenState: true });
+  const hidden = head.outputs.last_hidden_state;
+  if (!hidden) throw new PipelineError('invalid_option', 'clsVector: this model family does not give its last hidden state to a sequence classifier', { field: 'clsVector' });
+  const g = ctx.scope.g;
+  return { logits: head.outputs.logits!, [CLS_VECTOR]: g.squeeze(g.slice(hidden, [0], [1], [1]), [1]) };
+}
+
 /** Loads a BertForSequenceClassification checkpoint as a text-classification pipeline. */
 export async function textClassificationPipeline(dirOrId: string, opts: PipelineOptions = {}): Promise<TextClassificationPipeline> {
   // Few-shot models: a prompt-trained masked LM, or a SetFit body with its head.
   if (existsSync(join(dirOrId, PROMPT_CONFIG_FILE))) return promptClassificationPipeline(dirOrId, opts);
   if (existsSync(join(dirOrId, SETFIT_HEAD_FILE))) return setfitClassificationPipeline(dirOrId, opts);
-  const checkpoint = await openModel('text-classification', dirOrId, opts);
+  const checkpoint = await openModel('text-classification', dirOrId, opts, {}, opts.clsVector ? withClsVector : undefined);
   const state = new PipelineState('text-classification', checkpoint);
 
   const classify = async (
@@ -74,6 +88,7 @@ export async function textClassificationPipeline(dirOrId: string, opts: Pipeline
     rawOpts: TextClassificationOptions = {},
     single = false,
     logitsOut?: number[][],
+    clsOut?: number[][],
   ): Promise<TextClassificationResult[]> => {
     const callOpts = callOptions<TextClassificationOptions>(rawOpts, TEXT_CLASSIFICATION_OPTIONS);
     const { config, tokenizer, session, maxLength, dir } = state.open();
@@ -91,9 +106,12 @@ export async function textClassificationPipeline(dirOrId: string, opts: Pipeline
     const results = new Array<TextClassificationResult>(inputs.length);
     await runInBatches(session, encodings, { padId: tokenizer.padTokenId, batchSize, source: dir }, (indices, outputs) => {
       const logits = outputs.logits!.data as Float32Array;
+      const cls = outputs[CLS_VECTOR];
+      const h = cls ? (cls.dims[1] as number) : 0;
       indices.forEach((i, b) => {
         const row = logits.subarray(b * n, (b + 1) * n);
         if (logitsOut) logitsOut[i] = Array.from(row);
+        if (clsOut && cls) clsOut[i] = Array.from((cls.data as Float32Array).subarray(b * h, (b + 1) * h));
         results[i] = rankLabels(classificationScores(row, fn), config, topK);
       });
     });
@@ -114,8 +132,9 @@ export async function textClassificationPipeline(dirOrId: string, opts: Pipeline
   const runWithLogits = async (inputs: readonly TextClassificationInput[], callOpts?: TextClassificationOptions) => {
     if (!Array.isArray(inputs)) throw new PipelineError('invalid_input', 'runWithLogits takes a list of inputs', { field: 'inputs' });
     const logits: number[][] = [];
-    const results = await classify(inputs, callOpts, false, logits);
-    return results.map((result, i) => ({ result, logits: logits[i]! }));
+    const cls: number[][] = [];
+    const results = await classify(inputs, callOpts, false, logits, cls);
+    return results.map((result, i) => (cls[i] ? { result, logits: logits[i]!, clsVector: cls[i] } : { result, logits: logits[i]! }));
   };
   return assemblePipeline<TextClassificationPipeline>(state, call as never, runBatch as never, { runWithLogits });
 }

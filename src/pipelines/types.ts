@@ -30,6 +30,11 @@ export interface PipelineOptions {
    * of the one its `base_model_name_or_path` names.
    */
   readonly baseModel?: string;
+  /**
+   * Text classification: `runWithLogits` also returns each input's `clsVector`, the final layer's
+   * vector of the first token (what the classifier's pooler or head reads), from the same run.
+   */
+  readonly clsVector?: boolean;
 }
 
 /** Options every call takes. */
@@ -100,8 +105,14 @@ export interface TextClassificationPipeline extends TextClassificationCall, Pipe
   readonly run: TextClassificationCall;
   /** Always one result (the list of `topK` labels) per input, in input order. */
   runBatch(inputs: readonly TextClassificationInput[], opts?: TextClassificationOptions): Promise<TextClassificationResult[]>;
-  /** As {@link runBatch}, with each input's raw logits (one per label, before softmax or sigmoid). */
-  runWithLogits(inputs: readonly TextClassificationInput[], opts?: TextClassificationOptions): Promise<{ result: TextClassificationResult; logits: number[] }[]>;
+  /**
+   * As {@link runBatch}, with each input's raw logits (one per label, before softmax or sigmoid),
+   * and its `clsVector` when the pipeline was loaded with {@link PipelineOptions.clsVector}.
+   */
+  runWithLogits(
+    inputs: readonly TextClassificationInput[],
+    opts?: TextClassificationOptions,
+  ): Promise<{ result: TextClassificationResult; logits: number[]; clsVector?: number[] }[]>;
 }
 
 // ---------------------------------------------------------------- token-classification

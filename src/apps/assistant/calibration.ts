@@ -164,6 +164,63 @@ export interface TunedThresholds extends DecisionThresholds {
 
 const MARGINS = [0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3];
 
+type Trade = { acc: number; rec: number };
+
+/**
+ * Whether one (in-scope accuracy, out-of-scope recall) trade beats another: the larger sum, or,
+ * with an accuracy floor, the larger recall and then the larger accuracy.
+ */
+function betterTrade(floor: number | undefined): (a: Trade, b: Trade) => boolean {
+  return (a, b) => (floor === undefined ? a.acc + a.rec > b.acc + b.rec + 1e-12 : a.rec > b.rec + 1e-12 || (Math.abs(a.rec - b.rec) <= 1e-12 && a.acc > b.acc + 1e-12));
+}
+
+/** The accuracy of the classifier alone less the allowed drop (none without a drop). */
+function accuracyFloor(inScope: readonly TuningExample[], maxAccuracyDrop: number | undefined): number | undefined {
+  return maxAccuracyDrop === undefined ? undefined : inScope.filter((e) => e.correct).length / Math.max(1, inScope.length) - maxAccuracyDrop;
+}
+
+/** A validation message with its cosine to the nearest intent centroid. */
+export interface SimilarityExample extends TuningExample {
+  readonly similarity: number;
+}
+
+/**
+ * Tunes the similarity threshold (a message is out of scope below it) on validation messages, as
+ * {@link tuneThresholds} tunes the confidence, before it and with no other threshold: with
+ * out-of-scope examples over every distinct similarity (the same objective, `maxAccuracyDrop`
+ * the same budget, the threshold set midway below the chosen value); without, the `q`-quantile of
+ * the similarities of the correctly classified in-scope messages.
+ */
+export function tuneSimilarity(examples: readonly SimilarityExample[], q: number, maxAccuracyDrop?: number): number {
+  const inScope = examples.filter((e) => e.inScope);
+  const oos = examples.filter((e) => !e.inScope);
+  if (oos.length === 0) {
+    const right = inScope.filter((e) => e.correct && !e.rejected);
+    return right.length
+      ? quantile(
+          right.map((e) => e.similarity),
+          q,
+        )
+      : 0;
+  }
+  const floor = accuracyFloor(inScope, maxAccuracyDrop);
+  const better = betterTrade(floor);
+  const candidates = [...new Set(examples.map((e) => e.similarity))].sort((a, b) => a - b);
+  const score = (t: number) => ({
+    acc: inScope.filter((e) => e.correct && !e.rejected && e.similarity >= t).length / Math.max(1, inScope.length),
+    rec: oos.filter((e) => e.rejected || e.similarity < t).length / oos.length,
+  });
+  let best = { t: Number.NEGATIVE_INFINITY, acc: Number.NEGATIVE_INFINITY, rec: Number.NEGATIVE_INFINITY };
+  for (const t of [Number.NEGATIVE_INFINITY, ...candidates]) {
+    const s = score(t);
+    if (floor !== undefined && s.acc < floor - 1e-12) continue;
+    if (better(s, best)) best = { t, ...s };
+  }
+  if (best.t === Number.NEGATIVE_INFINITY) return -1;
+  const below = candidates.filter((c) => c < best.t).pop();
+  return below === undefined ? best.t : (below + best.t) / 2;
+}
+
 /**
  * Tunes the thresholds of {@link decide} on validation messages.
  *
@@ -191,10 +248,9 @@ export function tuneThresholds(examples: readonly TuningExample[], q: number, ma
   };
   if (oos.length > 0) {
     const candidates = [0, ...new Set(examples.filter((e) => !e.rejected).map((e) => e.p1))].sort((a, b) => a - b);
-    const floor = maxAccuracyDrop === undefined ? undefined : inScope.filter((e) => e.correct).length / Math.max(1, inScope.length) - maxAccuracyDrop;
+    const floor = accuracyFloor(inScope, maxAccuracyDrop);
     let best = { confidence: 0, margin: 0, acc: Number.NEGATIVE_INFINITY, rec: Number.NEGATIVE_INFINITY };
-    const better = (a: { acc: number; rec: number }, b: { acc: number; rec: number }) =>
-      floor === undefined ? a.acc + a.rec > b.acc + b.rec + 1e-12 : a.rec > b.rec + 1e-12 || (Math.abs(a.rec - b.rec) <= 1e-12 && a.acc > b.acc + 1e-12);
+    const better = betterTrade(floor);
     for (const margin of MARGINS) {
       for (const confidence of candidates) {
         const s = score({ confidence, margin });

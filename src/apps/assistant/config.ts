@@ -48,6 +48,11 @@ export interface AssistantConfig {
    * from the training part of the out-of-scope examples (split like an intent's).
    */
   readonly outOfScopeClass: boolean;
+  /**
+   * Whether a message is also out of scope when its [CLS] vector is far from every intent's: its
+   * cosine to the nearest intent centroid below `thresholds.similarity`.
+   */
+  readonly outOfScopeSimilarity: boolean;
   /** Slot filling: the token-classification model, slot name -> entity group, and the question for each slot. */
   readonly slots?: { readonly model: string; readonly fill: Readonly<Record<string, string>>; readonly prompts: Readonly<Record<string, string>> };
   readonly faq: {
@@ -63,6 +68,8 @@ export interface AssistantConfig {
     readonly margin: Threshold;
     /** Lowest FAQ match score (cosine of query and entry) for an FAQ answer. */
     readonly faq: Threshold;
+    /** With `out_of_scope.similarity`: lowest cosine of a message's [CLS] vector to the nearest intent centroid. */
+    readonly similarity: Threshold;
     /** With `auto` and no out-of-scope examples: the share of correctly classified validation messages allowed below the thresholds. */
     readonly quantile: number;
     /** With `auto` and out-of-scope examples: the most in-scope accuracy the rule may cost (validation), maximising out-of-scope recall within it. */
@@ -124,7 +131,7 @@ export const CONFIG_SCHEMA = {
     out_of_scope: {
       type: 'object',
       additionalProperties: false,
-      properties: { examples: { type: 'array', items: { type: 'string', minLength: 1 } }, file: relativeFile, class: { type: 'boolean' } },
+      properties: { examples: { type: 'array', items: { type: 'string', minLength: 1 } }, file: relativeFile, class: { type: 'boolean' }, similarity: { type: 'boolean' } },
     },
     faq: {
       type: 'object',
@@ -139,6 +146,7 @@ export const CONFIG_SCHEMA = {
         confidence: threshold,
         margin: threshold,
         faq: threshold,
+        similarity: threshold,
         quantile: { type: 'number', minimum: 0, maximum: 0.5 },
         max_accuracy_drop: { type: 'number', minimum: 0, maximum: 1 },
       },
@@ -392,6 +400,7 @@ export async function resolveConfig(raw: unknown, file: string): Promise<Assista
     })),
     outOfScope: oos,
     outOfScopeClass,
+    outOfScopeSimilarity: c.out_of_scope?.similarity === true,
     ...(c.slots ? { slots: { model: path(c.slots.model), fill: { ...c.slots.fill }, prompts: { ...(c.slots.prompts ?? {}) } } } : {}),
     faq: {
       entries: c.faq ? await readFaq(path(c.faq.file)) : [],
@@ -402,6 +411,7 @@ export async function resolveConfig(raw: unknown, file: string): Promise<Assista
       confidence: c.thresholds?.confidence ?? 'auto',
       margin: c.thresholds?.margin ?? 'auto',
       faq: c.thresholds?.faq ?? 'auto',
+      similarity: c.thresholds?.similarity ?? 'auto',
       quantile: c.thresholds?.quantile ?? 0.05,
       ...(c.thresholds?.max_accuracy_drop !== undefined ? { maxAccuracyDrop: c.thresholds.max_accuracy_drop } : {}),
     },

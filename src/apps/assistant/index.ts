@@ -24,8 +24,11 @@ export {
   negativeLogLikelihood,
   softmax,
   topTwoIntents,
+  tuneSimilarity,
+  type SimilarityExample,
   tuneThresholds,
 } from './calibration.js';
+export { CENTROIDS_FILE, type IntentCentroids, intentCentroids, loadCentroids, nearestCentroidCosine, saveCentroids } from './similarity.js';
 export { REDACTED, type Redaction, isPhone, luhnValid, redact, redactDetailed, redactSlots } from './redact.js';
 export type { AssistantStore, FeedbackRecord, MessageRecord, NewFeedback, NewMessage, Role, SessionContext, SessionRecord } from './store.js';
 export { SlotFiller, type SlotValues, type SlotsManifest, fillPlaceholders, missingSlots, slotPrompt, slotsFromEntities } from './slots.js';

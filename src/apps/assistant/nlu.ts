@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { SearchIndex, type TextClassificationPipeline, pipeline } from '../../index.js';
 import { type Decision, decide, softmax, topTwoIntents } from './calibration.js';
 import { AssistantError } from './errors.js';
+import { type IntentCentroids, loadCentroids, nearestCentroidCosine } from './similarity.js';
 import { SlotFiller } from './slots.js';
 import type { AssistantManifest } from './train.js';
 import { CLASSIFIER_DIR, FAQ_DIR, MANIFEST, resolveVersionDir } from './versions.js';
@@ -49,6 +50,8 @@ export class Nlu {
     readonly dir: string,
     readonly manifest: AssistantManifest,
     private readonly classifier: TextClassificationPipeline,
+    /** The intent centroids of the similarity rule, when the version has one. */
+    private readonly centroids: IntentCentroids | undefined,
     private readonly faq: SearchIndex | undefined,
     /** The slot model, when the version fills slots. */
     readonly slots: SlotFiller | undefined,
@@ -71,10 +74,12 @@ export class Nlu {
       throw new AssistantError('invalid_model', `${join(dir, MANIFEST)}: not a tuna assistant manifest of format version 1`, { file: join(dir, MANIFEST) });
     }
     const threads = opts.threads === undefined ? {} : { threads: opts.threads };
-    const classifier = await pipeline('text-classification', join(dir, CLASSIFIER_DIR), threads);
+    const withSimilarity = manifest.thresholds.similarity !== undefined;
+    const centroids = withSimilarity ? await loadCentroids(dir, manifest.intents.length) : undefined;
+    const classifier = await pipeline('text-classification', join(dir, CLASSIFIER_DIR), { ...threads, clsVector: withSimilarity });
     const faq = manifest.faq && existsSync(join(dir, FAQ_DIR)) ? await SearchIndex.open(join(dir, FAQ_DIR), threads) : undefined;
     const slots = manifest.slots ? await SlotFiller.load(manifest.slots, threads) : undefined;
-    return new Nlu(dir, manifest, classifier, faq, slots);
+    return new Nlu(dir, manifest, classifier, centroids, faq, slots);
   }
 
   /** The version number. */
@@ -86,10 +91,11 @@ export class Nlu {
   async understandMany(texts: readonly string[]): Promise<Understanding[]> {
     if (texts.length === 0) return [];
     const m = this.manifest;
-    return (await this.classifier.runWithLogits(texts)).map(({ logits }) => {
+    return (await this.classifier.runWithLogits(texts)).map(({ logits, clsVector }) => {
       const t = topTwoIntents(softmax(logits, m.temperature), m.intents.length);
       const second = m.intents.length > 1 ? { intent: m.intents[t.second]!, confidence: t.p2 } : undefined;
-      return { top: { intent: m.intents[t.first]!, confidence: t.p1 }, second, decision: t.rejected ? 'out_of_scope' : decide(t.p1, t.p2, m.thresholds) };
+      const far = this.centroids !== undefined && clsVector !== undefined && nearestCentroidCosine(clsVector, this.centroids) < m.thresholds.similarity!;
+      return { top: { intent: m.intents[t.first]!, confidence: t.p1 }, second, decision: t.rejected || far ? 'out_of_scope' : decide(t.p1, t.p2, m.thresholds) };
     });
   }
 

@@ -19,8 +19,9 @@ import {
   textFeatures,
   writeFileAtomic,
 } from '../../index.js';
-import { expectedCalibrationError, fitTemperature, negativeLogLikelihood, quantile, softmax, topTwo, topTwoIntents, tuneThresholds } from './calibration.js';
+import { expectedCalibrationError, fitTemperature, negativeLogLikelihood, quantile, softmax, topTwo, topTwoIntents, tuneSimilarity, tuneThresholds } from './calibration.js';
 import { type AssistantConfig, type FaqEntry, OUT_OF_SCOPE_CLASS } from './config.js';
+import { type IntentCentroids, intentCentroids, nearestCentroidCosine, saveCentroids } from './similarity.js';
 import type { SlotsManifest } from './slots.js';
 import { CLASSIFIER_DIR, FAQ_DIR, MANIFEST, VERSIONS, nextVersion, setCurrentVersion } from './versions.js';
 
@@ -44,6 +45,11 @@ export interface AssistantManifest {
     readonly confidence: number;
     readonly margin: number;
     readonly faq: number;
+    /**
+     * With the similarity rule: the lowest cosine of a message's [CLS] vector to the nearest intent
+     * centroid (the centroids in `centroids.safetensors`) for an in-scope answer.
+     */
+    readonly similarity?: number;
     /** How confidence and margin were chosen: `configured`, `out-of-scope examples` or `quantile`. */
     readonly method: string;
     readonly faq_method: string;
@@ -197,14 +203,28 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
   log(`trained ${result.globalStep} steps in ${seconds.toFixed(1)} s (loss ${result.trainingLoss.toFixed(4)})`);
 
   // Validation logits through the same pipeline the assistant answers with.
-  const classifier = await pipeline('text-classification', classifierDir, { ...(t.threads !== undefined ? { threads: t.threads } : {}) });
-  const logitsOf = async (texts: readonly string[]) => (texts.length ? (await classifier.runWithLogits(texts)).map((r) => r.logits) : []);
-  const valLogits = await logitsOf(validation.map((u) => u.text));
+  const withSimilarity = config.outOfScopeSimilarity;
+  const classifier = await pipeline('text-classification', classifierDir, { ...(t.threads !== undefined ? { threads: t.threads } : {}), clsVector: withSimilarity });
+  const run = async (texts: readonly string[]) => (texts.length ? await classifier.runWithLogits(texts) : []);
+  const valRuns = await run(validation.map((u) => u.text));
+  const valLogits = valRuns.map((r) => r.logits);
   const valLabels = validation.map((u) => labels.id(u.label));
   // With the class, its validation part tunes the rule; the rest of the examples trained it.
-  const oosLogits = withClass ? [] : await logitsOf(config.outOfScope);
+  const oosRuns = withClass ? [] : await run(config.outOfScope);
+  const oosLogits = oosRuns.map((r) => r.logits);
+  let centroids: IntentCentroids | undefined;
+  if (withSimilarity) {
+    const trainRuns = await run(train.map((u) => u.text));
+    centroids = intentCentroids(
+      trainRuns.map((r) => r.clsVector!),
+      train.map((u) => labels.id(u.label)),
+      n,
+    );
+  }
+  const similarityOf = (r: { clsVector?: number[] }) => (centroids ? nearestCentroidCosine(r.clsVector!, centroids) : 1);
   const tuningOutOfScope = withClass ? validation.filter((u) => u.label === OUT_OF_SCOPE_CLASS).length : config.outOfScope.length;
   await classifier.dispose();
+  if (centroids) await saveCentroids(dir, centroids);
 
   const temperature = fitTemperature(valLogits, valLabels);
   const before = valLogits.map((l) => softmax(l, 1));
@@ -222,18 +242,23 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
     `temperature ${temperature.toFixed(3)}: validation NLL ${calibration.nll_before.toFixed(4)} -> ${calibration.nll_after.toFixed(4)}, ECE ${calibration.ece_before.toFixed(4)} -> ${calibration.ece_after.toFixed(4)}`,
   );
 
-  const tuning = [
+  const scored = [
     ...after.map((p, i) => {
       const top = topTwoIntents(p, n);
       const inScope = valLabels[i]! < n;
-      return { p1: top.p1, p2: top.p2, correct: inScope && top.first === valLabels[i], inScope, rejected: top.rejected };
+      return { p1: top.p1, p2: top.p2, correct: inScope && top.first === valLabels[i], inScope, rejected: top.rejected, similarity: similarityOf(valRuns[i]!) };
     }),
-    ...oosLogits.map((l) => {
+    ...oosLogits.map((l, i) => {
       const top = topTwoIntents(softmax(l, temperature), n);
-      return { p1: top.p1, p2: top.p2, correct: false, inScope: false, rejected: top.rejected };
+      return { p1: top.p1, p2: top.p2, correct: false, inScope: false, rejected: top.rejected, similarity: similarityOf(oosRuns[i]!) };
     }),
   ];
-  const tuned = tuneThresholds(tuning, config.thresholds.quantile, config.thresholds.maxAccuracyDrop);
+  // The similarity threshold first; confidence and margin then work on what it lets through.
+  const { quantile: q, maxAccuracyDrop } = config.thresholds;
+  const similarity = withSimilarity ? (config.thresholds.similarity === 'auto' ? tuneSimilarity(scored, q, maxAccuracyDrop) : config.thresholds.similarity) : undefined;
+  const tuning = scored.map((e) => (similarity !== undefined && e.similarity < similarity ? { ...e, rejected: true } : e));
+  if (similarity !== undefined) log(`similarity rule: the nearest intent centroid's cosine >= ${similarity.toFixed(4)}`);
+  const tuned = tuneThresholds(tuning, q, maxAccuracyDrop);
   const confidence = config.thresholds.confidence === 'auto' ? tuned.confidence : config.thresholds.confidence;
   const margin = config.thresholds.margin === 'auto' ? tuned.margin : config.thresholds.margin;
   const method = config.thresholds.confidence === 'auto' || config.thresholds.margin === 'auto' ? tuned.method : 'configured';
@@ -282,7 +307,7 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
     ),
     ...(config.slots ? { slots: config.slots } : {}),
     temperature,
-    thresholds: { confidence, margin, faq: faqThreshold, method, faq_method: faqMethod },
+    thresholds: { confidence, margin, faq: faqThreshold, ...(similarity !== undefined ? { similarity } : {}), method, faq_method: faqMethod },
     calibration,
     faq: config.faq.entries.length ? { entries: config.faq.entries.length, retriever: config.faq.retriever } : null,
     handoff: { ...(config.handoff.webhook ? { webhook: config.handoff.webhook } : {}), retries: config.handoff.retries, timeout_ms: config.handoff.timeoutMs },

@@ -10,7 +10,7 @@ import { AttentionMask, type EncoderLayerConfig, encoderLayer, selfAttention } f
 import type { BertConfig } from '../bert/config.js';
 import { type BertInputs, bertEmbeddings, bertInputs, encoderConfig } from '../bert/modeling.js';
 import { sequenceClassificationLoss, tokenCrossEntropyLoss } from '../electra/losses.js';
-import { type BuildOptions, type HeadKind, type ModelGraph, numLabels } from '../heads.js';
+import { type BuildOptions, type HeadKind, type ModelGraph, lastHiddenStateOutput, numLabels } from '../heads.js';
 import { type AlbertConfig, albertGroupOf } from './config.js';
 import { ALBERT_LAYER_NAMES, ALBERT_NAMES, ALBERT_PREFIX, albertBodyPrefix, albertHasPooler, albertLayerPrefix } from './names.js';
 
@@ -91,7 +91,7 @@ export function buildAlbert(ctx: BuildContext, cfg: AlbertConfig, head: HeadKind
       };
     case 'sequence-classification': {
       const logits = linear(ctx, ALBERT_NAMES.classifier, dropout(ctx, pooledOutput!, cfg.classifier_dropout_prob ?? 0), H, numLabels(cfg));
-      return { outputs: { logits }, loss: withLoss ? sequenceClassificationLoss(g, cfg, logits) : undefined };
+      return { outputs: { logits, ...lastHiddenStateOutput(opts, sequenceOutput) }, loss: withLoss ? sequenceClassificationLoss(g, cfg, logits) : undefined };
     }
     case 'token-classification': {
       const n = numLabels(cfg);

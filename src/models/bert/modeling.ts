@@ -2,7 +2,7 @@ import { TunaError } from '../../errors.js';
 import type { Graph, Value } from '../../onnx/graph.js';
 import { type Activation, type BuildContext, activate, dropout, embedding, layerNorm, linear } from '../../nn/layers.js';
 import { AttentionMask, encoderLayer, type EncoderLayerConfig } from '../../nn/transformer.js';
-import { type BuildOptions, type HeadKind, type ModelGraph, numLabels } from '../heads.js';
+import { type BuildOptions, type HeadKind, type ModelGraph, lastHiddenStateOutput, numLabels } from '../heads.js';
 import type { BertConfig, HiddenAct } from './config.js';
 import { BERT_HEAD_NAMES, BERT_LAYER_NAMES, BERT_PREFIX, bodyPrefix } from './names.js';
 import { hasPooler } from './parameters.js';
@@ -117,7 +117,7 @@ export function buildBert(ctx: BuildContext, cfg: BertConfig, head: HeadKind, op
     case 'sequence-classification': {
       const n = numLabels(cfg);
       const logits = linear(ctx, BERT_HEAD_NAMES.classifier, dropout(ctx, pooledOutput, classifierDropout), H, n);
-      return { outputs: { logits }, loss: withLoss ? sequenceClassificationLoss(g, cfg, logits) : undefined };
+      return { outputs: { logits, ...lastHiddenStateOutput(opts, sequenceOutput) }, loss: withLoss ? sequenceClassificationLoss(g, cfg, logits) : undefined };
     }
     case 'token-classification': {
       const n = numLabels(cfg);

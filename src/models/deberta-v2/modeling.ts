@@ -9,7 +9,7 @@ import type { Graph, Value } from '../../onnx/graph.js';
 import { BATCH, SEQUENCE, encoderConfig } from '../bert/modeling.js';
 import type { BertConfig } from '../bert/config.js';
 import { sequenceClassificationLoss, tokenCrossEntropyLoss } from '../electra/losses.js';
-import { type BuildOptions, type HeadKind, type ModelGraph, numLabels } from '../heads.js';
+import { type BuildOptions, type HeadKind, type ModelGraph, lastHiddenStateOutput, numLabels } from '../heads.js';
 import { disentangledAttention, relativeEmbeddings, relativeIndices } from './attention.js';
 import type { DebertaAct, DebertaV2Config } from './config.js';
 import { DEBERTA_LAYER_NAMES, DEBERTA_NAMES, DEBERTA_PREFIX, debertaBodyPrefix, debertaLayerPrefix, debertaMlmNames } from './names.js';
@@ -147,7 +147,7 @@ export function buildDebertaV2(ctx: BuildContext, cfg: DebertaV2Config, head: He
       const first = g.squeeze(g.slice(sequenceOutput, [0], [1], [1]), [1]);
       const pooled = applyAct(ctx, cfg, linear(ctx, DEBERTA_NAMES.pooler, dropout(ctx, first, cfg.pooler_dropout), H, H), cfg.pooler_hidden_act);
       const logits = linear(ctx, DEBERTA_NAMES.classifier, dropout(ctx, pooled, cfg.cls_dropout ?? cfg.hidden_dropout_prob), H, numLabels(cfg));
-      return { outputs: { logits }, loss: withLoss ? sequenceClassificationLoss(g, cfg, logits) : undefined };
+      return { outputs: { logits, ...lastHiddenStateOutput(opts, sequenceOutput) }, loss: withLoss ? sequenceClassificationLoss(g, cfg, logits) : undefined };
     }
     case 'token-classification': {
       const n = numLabels(cfg);

@@ -6,7 +6,7 @@ import { type BuildContext, activate, dropout, embedding, layerNorm, linear } fr
 import { rowsAtMaskPositions, sequenceClassificationLoss, sparseMaskedLmLoss, tokenCrossEntropyLoss } from '../../nn/losses.js';
 import { AttentionMask, type EncoderLayerConfig, encoderLayer } from '../../nn/transformer.js';
 import type { Value } from '../../onnx/graph.js';
-import { type BuildOptions, type HeadKind, type ModelGraph, numLabels } from '../heads.js';
+import { type BuildOptions, type HeadKind, type ModelGraph, lastHiddenStateOutput, numLabels } from '../heads.js';
 import { BATCH, HIDDEN_ACTIVATIONS, SEQUENCE, unsupportedHead } from '../roberta/modeling.js';
 import { DISTILBERT_LAYER_NORM_EPS, type DistilBertConfig } from './config.js';
 import { DISTILBERT_LAYER_NAMES, DISTILBERT_NAMES, DISTILBERT_PREFIX, distilBertBodyPrefix } from './names.js';
@@ -65,7 +65,7 @@ export function buildDistilBert(ctx: BuildContext, cfg: DistilBertConfig, head: 
       const first = g.squeeze(g.slice(x, [0], [1], [1]), [1]);
       const pooled = dropout(ctx, g.relu(linear(ctx, DISTILBERT_NAMES.preClassifier, first, D, D)), cfg.seq_classif_dropout);
       const logits = linear(ctx, DISTILBERT_NAMES.classifier, pooled, D, n);
-      return { outputs: { logits }, loss: withLoss ? sequenceClassificationLoss(g, logits, n, cfg.problem_type, BATCH) : undefined };
+      return { outputs: { logits, ...lastHiddenStateOutput(opts, x) }, loss: withLoss ? sequenceClassificationLoss(g, logits, n, cfg.problem_type, BATCH) : undefined };
     }
     case 'token-classification': {
       const n = numLabels(cfg);

@@ -5,7 +5,7 @@ import { AttentionMask, encoderLayer } from '../../nn/transformer.js';
 import { BATCH, SEQUENCE, type BertInputs, bertEmbeddings, bertInputs, encoderConfig } from '../bert/modeling.js';
 import type { BertConfig } from '../bert/config.js';
 import { BERT_LAYER_NAMES } from '../bert/names.js';
-import { type BuildOptions, type HeadKind, type ModelGraph, numLabels } from '../heads.js';
+import { type BuildOptions, type HeadKind, type ModelGraph, lastHiddenStateOutput, numLabels } from '../heads.js';
 import type { ElectraConfig } from './config.js';
 import { binaryCrossEntropyWithLogits, sequenceClassificationLoss, tokenCrossEntropyLoss } from './losses.js';
 import { ELECTRA_NAMES, ELECTRA_PREFIX, electraBodyPrefix } from './names.js';
@@ -64,7 +64,7 @@ export function buildElectra(ctx: BuildContext, cfg: ElectraConfig, head: HeadKi
       const first = g.squeeze(g.slice(sequenceOutput, [0], [1], [1]), [1]);
       const hidden = activate(ctx, linear(ctx, ELECTRA_NAMES.sequenceDense, dropout(ctx, first, classifierDropout), H, H), 'gelu');
       const logits = linear(ctx, ELECTRA_NAMES.sequenceOut, dropout(ctx, hidden, classifierDropout), H, numLabels(cfg));
-      return { outputs: { logits }, loss: withLoss ? sequenceClassificationLoss(g, cfg, logits) : undefined };
+      return { outputs: { logits, ...lastHiddenStateOutput(opts, sequenceOutput) }, loss: withLoss ? sequenceClassificationLoss(g, cfg, logits) : undefined };
     }
     case 'token-classification': {
       const n = numLabels(cfg);

@@ -8,7 +8,7 @@ import { rowsAtMaskPositions, sequenceClassificationLoss, sparseMaskedLmLoss, to
 import { AttentionMask, encoderLayer } from '../../nn/transformer.js';
 import type { Value } from '../../onnx/graph.js';
 import { bertInputs, type BertInputs } from '../bert/modeling.js';
-import { type BuildOptions, type HeadKind, type ModelGraph, numLabels } from '../heads.js';
+import { type BuildOptions, type HeadKind, type ModelGraph, lastHiddenStateOutput, numLabels } from '../heads.js';
 import { BATCH, HIDDEN_ACTIVATIONS, SEQUENCE, robertaEncoderConfig, unsupportedHead } from '../roberta/modeling.js';
 import type { ErnieConfig } from './config.js';
 import { ERNIE_LAYER_NAMES, ERNIE_NAMES, ERNIE_PREFIX, ernieBodyPrefix, ernieHasPooler } from './names.js';
@@ -62,7 +62,7 @@ export function buildErnie(ctx: BuildContext, cfg: ErnieConfig, head: HeadKind, 
     case 'sequence-classification': {
       const n = numLabels(cfg);
       const logits = linear(ctx, ERNIE_NAMES.classifier, dropout(ctx, pooled!, classifierDropout), H, n);
-      return { outputs: { logits }, loss: withLoss ? sequenceClassificationLoss(g, logits, n, cfg.problem_type, BATCH) : undefined };
+      return { outputs: { logits, ...lastHiddenStateOutput(opts, x) }, loss: withLoss ? sequenceClassificationLoss(g, logits, n, cfg.problem_type, BATCH) : undefined };
     }
     case 'token-classification': {
       const n = numLabels(cfg);

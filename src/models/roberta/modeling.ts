@@ -8,7 +8,7 @@ import { AttentionMask, type EncoderLayerConfig, encoderLayer } from '../../nn/t
 import type { Graph, Value } from '../../onnx/graph.js';
 import { TunaError } from '../../errors.js';
 import type { BertConfig, HiddenAct } from '../bert/config.js';
-import { type BuildOptions, type HeadKind, type ModelGraph, numLabels } from '../heads.js';
+import { type BuildOptions, type HeadKind, type ModelGraph, lastHiddenStateOutput, numLabels } from '../heads.js';
 import type { RobertaConfig } from './config.js';
 import { ROBERTA_LAYER_NAMES, ROBERTA_NAMES, ROBERTA_PREFIX, robertaBodyPrefix, robertaHasPooler } from './names.js';
 
@@ -104,7 +104,7 @@ export function buildRoberta(ctx: BuildContext, cfg: RobertaConfig, head: HeadKi
       const n = numLabels(cfg);
       const dense = g.tanh(linear(ctx, ROBERTA_NAMES.classifierDense, dropout(ctx, first(), classifierDropout), H, H));
       const logits = linear(ctx, ROBERTA_NAMES.classifierOut, dropout(ctx, dense, classifierDropout), H, n);
-      return { outputs: { logits }, loss: withLoss ? sequenceClassificationLoss(g, logits, n, cfg.problem_type, BATCH) : undefined };
+      return { outputs: { logits, ...lastHiddenStateOutput(opts, x) }, loss: withLoss ? sequenceClassificationLoss(g, logits, n, cfg.problem_type, BATCH) : undefined };
     }
     case 'token-classification': {
       const n = numLabels(cfg);
