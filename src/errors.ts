@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   hub_error: { http: 502, meaning: 'the model hub could not deliver a model' },
   hub_timeout: { http: 504, meaning: 'the model hub did not answer in time' },
   output_locked: { http: 409, meaning: 'another running process holds the output directory' },
+  conflict: { http: 409, meaning: 'what was saved changed since it was read (another process saved it): read it again and repeat the change' },
   too_large: { http: 413, meaning: 'a file, a configured size or an input is larger than tuna accepts' },
   file_system: { http: 500, meaning: 'the file system refused an operation (permission, space, path)' },
   store_error: { http: 503, meaning: 'a database or queue server (PostgreSQL, Redis) refused an operation or could not be reached' },

@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from '../src/pipelines/pipeline.js';
 import { type IndexDocument, type SaveStep, SearchIndex, readCorpus, wordTokenizer } from '../src/retrieval/index.js';
@@ -177,6 +179,43 @@ test('save, open, add (new and replaced ids), delete, save again: the same answe
     }
   } finally {
     await opened.dispose();
+  }
+});
+
+test('two writers: a save waits for no one but is refused while another live process holds the lock, and a stale save is a conflict', async () => {
+  const dir = join(work, 'idx-writers');
+  await index.save(dir);
+  const first = await SearchIndex.open(dir, { threads: 1 });
+  const second = await SearchIndex.open(dir, { threads: 1 });
+  try {
+    // Another live process holds the directory's lock: refused, naming it; nothing written.
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      await writeFile(join(dir, '.tuna-lock'), `${JSON.stringify({ pid: holder.pid, hostname: hostname(), started: new Date().toISOString() })}\n`);
+      await first.add([{ id: 'w1', text: 'first writer' }]);
+      await assert.rejects(first.save(), (e: Err) => e.code === 'output_locked' && e.message.includes(`pid ${holder.pid}`));
+      assert.deepEqual((await readdir(dir)).sort(), ['.tuna-lock', 'gen-000001', 'manifest.json']);
+    } finally {
+      holder.kill();
+      await once(holder, 'exit');
+    }
+    // The holder is gone: its lock is taken over and the save goes through.
+    await first.save();
+    assert.deepEqual((await readdir(dir)).sort(), ['gen-000002', 'manifest.json']);
+    // The second writer read generation 1: saving would drop w1, so it is refused.
+    await second.add([{ id: 'w2', text: 'second writer' }]);
+    await assert.rejects(second.save(), (e: Err) => e.code === 'conflict' && /generation 2 .* generation 1/.test(e.message) && e.message.includes('Open the index again'));
+    const reread = await SearchIndex.open(dir, { threads: 1 });
+    try {
+      assert.ok(reread.get('w1') && !reread.get('w2'));
+      await reread.add([{ id: 'w2', text: 'second writer' }]);
+      await reread.save();
+      assert.equal(reread.info().generation, 3);
+    } finally {
+      await reread.dispose();
+    }
+  } finally {
+    await Promise.all([first.dispose(), second.dispose()]);
   }
 });
 

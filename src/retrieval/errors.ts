@@ -4,7 +4,7 @@ import { type ErrorCode, TunaError } from '../errors.js';
 /** Codes a {@link RetrievalError} carries. */
 export type RetrievalErrorCode = Extract<
   ErrorCode,
-  'invalid_input' | 'invalid_option' | 'invalid_model' | 'file_not_found' | 'file_unreadable' | 'output_exists' | 'disposed' | 'internal'
+  'invalid_input' | 'invalid_option' | 'invalid_model' | 'file_not_found' | 'file_unreadable' | 'output_exists' | 'conflict' | 'disposed' | 'internal'
 >;
 
 /**

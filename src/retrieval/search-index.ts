@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { packageVersion } from '../io/version.js';
 import { TunaError } from '../errors.js';
 import { syncDirectory, writeFileAtomic } from '../io/atomic.js';
+import { LOCK_FILE, lockOutputDir } from '../train/output-dir.js';
 import { readConfig } from '../io/checkpoint.js';
 import { resolveModel } from '../io/hub.js';
 import { embeddingDimension, readSentenceLayout } from '../sentence/layout.js';
@@ -582,15 +583,31 @@ export class SearchIndex {
    * rename to point at it; older generations are removed after. A crash at any point leaves the
    * previous index readable.
    *
+   * A save holds the directory's lock file (`.tuna-lock`, as training runs do), so two processes
+   * never write one index at once; and a save into the directory the index came from is refused
+   * when another process saved a newer generation there since, instead of silently dropping that
+   * process's changes.
+   *
    * @throws RetrievalError `output_exists` when `dir` holds something other than this index (an
-   *   unrelated non-empty directory, or another index without `overwrite`).
+   *   unrelated non-empty directory, or another index without `overwrite`); `conflict` when another
+   *   process saved the index after this one opened or last saved it.
+   * @throws TunaError `output_locked` while another live process is saving into `dir`.
    */
   async save(dir?: string, opts: SaveOptions = {}): Promise<string> {
     this.checkOpen();
     const target = dir ?? this.directory;
     if (target === undefined) throw new RetrievalError('invalid_option', 'this index has no directory yet: give the directory to save it to', { field: 'dir' });
+    const lock = await lockOutputDir(target);
+    try {
+      return await this.saveLocked(target, opts);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async saveLocked(target: string, opts: SaveOptions): Promise<string> {
     const same = this.directory !== undefined && resolve(target) === resolve(this.directory);
-    const entries = existsSync(target) ? await readdir(target) : [];
+    const entries = (await readdir(target)).filter((e) => e !== LOCK_FILE);
     const isIndex = entries.includes(MANIFEST_FILE);
     if (!same && entries.length > 0) {
       if (!isIndex) throw new RetrievalError('output_exists', `${target} is not empty and holds no search index; save the index to a new or empty directory`, { file: target });
@@ -605,6 +622,13 @@ export class SearchIndex {
         (m) => m.generation,
         () => 0,
       );
+    if (same && isIndex && previous !== this.generation) {
+      throw new RetrievalError(
+        'conflict',
+        `${target}: another process saved generation ${previous} of this index after this one read generation ${this.generation}; saving now would drop its changes. Open the index again and repeat the changes`,
+        { file: target },
+      );
+    }
     for (const e of entries) {
       const n = /^gen-(\d+)$/.exec(e)?.[1];
       if (n !== undefined) previous = Math.max(previous, Number(n));
