@@ -166,7 +166,7 @@ test('scored pairs (CSV) train with CoSENT by default; triplets with Matryoshka 
   assert.match(tooWide.stderr, /Matryoshka dimension 64/);
   const resume = await tuna('train', '--task', 'sentence-embedding', '--model', BASE, '--train', triplets, '--output', join(work, 'matryoshka'), '--resume');
   assert.notEqual(resume.code, 0);
-  assert.match(resume.stderr, /--resume does not apply to --task sentence-embedding/);
+  assert.match(resume.stderr, /holds no checkpoint-N directory to resume from/);
   const badRow = join(work, 'bad.jsonl');
   await writeFile(badRow, '{"anchor": "a", "positive": "b"}\n{"anchor": "", "positive": "c"}\n');
   const bad = await tuna('train', '--task', 'sentence-embedding', '--model', BASE, '--train', badRow, '--output', join(work, 'bad'));
@@ -246,4 +246,68 @@ test('a model with a Dense module trains the Dense weights too and writes them b
   const moved = layout.dense[0]!.weight.some((w, i) => Math.abs(w - before.dense[0]!.weight[i]!) > 1e-6);
   assert.ok(moved, 'the Dense weights changed');
   assert.deepEqual(JSON.parse(await readFile(join(out, 'modules.json'), 'utf8')), JSON.parse(await readFile(join(source, 'modules.json'), 'utf8')));
+});
+
+test('checkpoints every --save-steps; a run resumed from one ends with the weights of the uninterrupted run', async () => {
+  const train = join(work, 'resume-pairs.jsonl');
+  await writeFile(train, `${L.anchors.map((a, i) => JSON.stringify({ anchor: a, positive: L.positives[i] })).join('\n')}\n`);
+  const args = (out: string) => [
+    'train',
+    '--task',
+    'sentence-embedding',
+    '--model',
+    BASE,
+    '--train',
+    train,
+    '--output',
+    out,
+    '--max-steps',
+    '9',
+    '--batch-size',
+    '3',
+    '--lr',
+    '1e-3',
+    '--threads',
+    '1',
+  ];
+  const whole = await tuna(...args(join(work, 'whole')));
+  assert.equal(whole.code, 0, whole.stderr);
+  const parts = join(work, 'parts');
+  const first = await tuna(...args(parts), '--save-steps', '4', '--save-total-limit', '5');
+  assert.equal(first.code, 0, first.stderr);
+  assert.ok(existsSync(join(parts, 'checkpoint-4', 'modules.json')) && existsSync(join(parts, 'checkpoint-8', 'trainer_state.json')));
+  const state = JSON.parse(await readFile(join(parts, 'checkpoint-4', 'trainer_state.json'), 'utf8'));
+  assert.equal(state.globalStep, 4);
+  assert.equal(state.maxSteps, 9);
+  // Go on from step 4 (with dropout on: the dropout stream and data order come from the checkpoint).
+  await rm(join(parts, 'model.safetensors'));
+  const resumed = await tuna(...args(parts), '--resume-from-checkpoint', join(parts, 'checkpoint-4'));
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming from .*checkpoint-4/);
+  const [a, b] = await Promise.all([readFile(join(work, 'whole', 'model.safetensors')), readFile(join(parts, 'model.safetensors'))]);
+  const tensorsOf = (buf: Buffer) => {
+    const n = Number(buf.readBigUInt64LE(0));
+    const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { data_offsets: [number, number] }>;
+    return Object.entries(header)
+      .filter(([k]) => k !== '__metadata__')
+      .map(([k, v]) => [k, new Float32Array(buf.buffer.slice(buf.byteOffset + 8 + n + v.data_offsets[0], buf.byteOffset + 8 + n + v.data_offsets[1]))] as const);
+  };
+  const want = new Map(tensorsOf(a));
+  let worst = 0;
+  for (const [name, t] of tensorsOf(b)) {
+    const w = want.get(name)!;
+    for (let i = 0; i < t.length; i++) worst = Math.max(worst, Math.abs(t[i]! - w[i]!));
+  }
+  assert.ok(worst < 1e-6, `largest weight difference ${worst}`);
+  // And the weights did move from the base.
+  const initial = new Map(tensorsOf(await readFile(join(BASE, 'model.safetensors'))));
+  const [name, t] = tensorsOf(b).find(([k]) => k.includes('query.weight'))!;
+  assert.ok(
+    t.some((x, i) => Math.abs(x - initial.get(name)![i]!) > 1e-5),
+    'training changed the weights',
+  );
+  // Without a checkpoint in the output, --resume says so.
+  const none = await tuna(...args(join(work, 'whole')), '--resume');
+  assert.notEqual(none.code, 0);
+  assert.match(none.stderr, /holds no checkpoint-N directory/);
 });

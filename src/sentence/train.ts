@@ -5,6 +5,8 @@
  * Dense module). Unsupervised SimCSE is MultipleNegativesRanking on (text, same text) with dropout
  * on: the two copies of a text get different dropout masks.
  */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import type { PreTrainedModel } from '../models/pretrained-model.js';
 import type { Tokenizer } from '../models/registry.js';
 import { Rng } from '../nn/parameters.js';
@@ -14,6 +16,8 @@ import { AdamW } from '../train/adamw.js';
 import { clipCoefficient } from '../train/clip.js';
 import { type Schedule, constantSchedule, constantWithWarmupSchedule, linearSchedule } from '../train/schedule.js';
 import { TrainStep } from '../train/step.js';
+import { OPTIMIZER_FILE, ResumeError, type RunTotals, TRAINER_STATE_FILE, type TrainerStateFile, readTrainerState, writeTrainerState } from '../train/checkpoints.js';
+import { loadOptimizerState, saveOptimizerState } from '../train/state.js';
 import { TunaError } from '../errors.js';
 import type { SentenceDataset, SentenceExample } from './data.js';
 import type { SentenceLayout } from './layout.js';
@@ -56,6 +60,23 @@ export interface SentenceTrainingOptions {
   readonly onStep?: (info: { step: number; maxSteps: number; epoch: number; loss: number; learningRate: number; gradNorm: number }) => void | Promise<void>;
   /** Checked after every step: true stops training after it. */
   readonly shouldStop?: () => boolean;
+  /**
+   * Every `saveSteps` optimizer steps {@link onSave} is called to write a checkpoint (default:
+   * never); it is also called when training is stopped early.
+   */
+  readonly saveSteps?: number;
+  /**
+   * Writes a checkpoint at `step`: the caller saves the model into a directory and calls
+   * `writeState(dir)` to add the optimizer moments and the run's position (trainer_state.json),
+   * which {@link resumeFrom} reads back.
+   */
+  readonly onSave?: (step: number, writeState: (dir: string) => Promise<void>, runId: string) => Promise<void>;
+  /**
+   * A checkpoint directory written through {@link onSave} to continue from: its optimizer state,
+   * step, data order position and dropout stream. The model's weights must already be the
+   * checkpoint's (load the model from that directory). Refused for a run of another length.
+   */
+  readonly resumeFrom?: string;
 }
 
 /** What training did. */
@@ -66,6 +87,8 @@ export interface SentenceTrainingResult {
   readonly seconds: number;
   readonly examplesPerSecond: number;
   readonly interrupted: boolean;
+  /** Identifies the run across resumes (kept in every checkpoint). */
+  readonly runId: string;
 }
 
 /** The texts of a dataset's examples as the loss sees them: SimCSE pairs each text with itself. */
@@ -181,9 +204,51 @@ export async function trainSentenceEmbedding(opts: SentenceTrainingOptions): Pro
   const started = performance.now();
   let seen = 0;
   let interrupted = false;
+  let globalStep = 0;
+  let runId: string = randomUUID();
+  let before: RunTotals = { seconds: 0, samples: 0, lossSum: 0, steps: 0 };
+  let history: Record<string, number>[] = [];
   try {
-    let globalStep = 0;
-    for (let epoch = 0; globalStep < maxSteps; epoch++) {
+    if (opts.resumeFrom) {
+      const state = await readTrainerState(opts.resumeFrom);
+      if (state.maxSteps !== maxSteps) {
+        throw new ResumeError(`${opts.resumeFrom}: saved for a run of ${state.maxSteps} steps, this run has ${maxSteps}; resume with the same data and arguments`);
+      }
+      await loadOptimizerState(join(opts.resumeFrom, OPTIMIZER_FILE), optimizer, step.trainable);
+      if (state.dropoutRng && step.masks) step.masks.setRngState(state.dropoutRng);
+      globalStep = state.globalStep;
+      runId = state.runId ?? runId;
+      before = state.totals ?? before;
+      history = state.logHistory.map((r) => ({ ...r }));
+    }
+    const writeState = (epoch: number, batchInEpoch: number) => async (dir: string) => {
+      await saveOptimizerState(join(dir, OPTIMIZER_FILE), optimizer, { global_step: String(globalStep) });
+      const totals: RunTotals = {
+        seconds: before.seconds + (performance.now() - started) / 1000,
+        samples: before.samples + seen,
+        lossSum: before.lossSum + losses.reduce((a, b) => a + b, 0),
+        steps: before.steps + losses.length,
+      };
+      const state: TrainerStateFile = {
+        format: 'tuna-trainer-state',
+        globalStep,
+        epoch: epoch + batchInEpoch / batchesPerEpoch,
+        epochIndex: epoch,
+        batchInEpoch,
+        maxSteps,
+        patienceCounter: 0,
+        logHistory: [...history, ...losses.map((loss, i) => ({ loss, step: globalStep - losses.length + i + 1 }))],
+        dropoutRng: step.masks?.rngState(),
+        samplesSeen: totals.samples,
+        runId,
+        totals,
+      };
+      await writeTrainerState(join(dir, TRAINER_STATE_FILE), state);
+    };
+    const save = async (epoch: number, batchInEpoch: number) => opts.onSave?.(globalStep, writeState(epoch, batchInEpoch), runId);
+    // The shuffled order of each epoch depends on the seed and the epoch alone, so a resumed run
+    // skips the batches of its epoch that the checkpoint had done.
+    for (let epoch = Math.floor(globalStep / batchesPerEpoch); globalStep < maxSteps; epoch++) {
       const order = [...Array(n).keys()];
       if (opts.shuffle ?? true) {
         const rng = new Rng((opts.seed ?? 42) + epoch);
@@ -192,7 +257,7 @@ export async function trainSentenceEmbedding(opts: SentenceTrainingOptions): Pro
           [order[i], order[j]] = [order[j]!, order[i]!];
         }
       }
-      for (let b = 0; b < batchesPerEpoch && globalStep < maxSteps; b++) {
+      for (let b = epoch === Math.floor(globalStep / batchesPerEpoch) ? globalStep % batchesPerEpoch : 0; b < batchesPerEpoch && globalStep < maxSteps; b++) {
         const examples = order.slice(b * opts.batchSize, (b + 1) * opts.batchSize).map((i) => dataset.examples[i]!);
         const result = await step.run(sentenceBatch(opts, examples));
         if (!Number.isFinite(result.loss)) {
@@ -206,7 +271,9 @@ export async function trainSentenceEmbedding(opts: SentenceTrainingOptions): Pro
         seen += examples.length;
         losses.push(result.loss);
         await opts.onStep?.({ step: globalStep, maxSteps, epoch: epoch + (b + 1) / batchesPerEpoch, loss: result.loss, learningRate: lr, gradNorm: result.gradNorm });
-        if (opts.shouldStop?.()) {
+        const stopping = opts.shouldStop?.() === true;
+        if ((opts.saveSteps !== undefined && globalStep % opts.saveSteps === 0) || (stopping && globalStep < maxSteps)) await save(epoch, b + 1);
+        if (stopping) {
           interrupted = globalStep < maxSteps;
           break;
         }
@@ -217,5 +284,5 @@ export async function trainSentenceEmbedding(opts: SentenceTrainingOptions): Pro
     await step.release();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { steps: losses.length, losses, seconds, examplesPerSecond: seen / Math.max(seconds, 1e-9), interrupted };
+  return { steps: globalStep, losses, seconds, examplesPerSecond: seen / Math.max(seconds, 1e-9), interrupted, runId };
 }

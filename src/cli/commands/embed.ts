@@ -3,6 +3,7 @@
  * normalisation and prompts (a sentence-transformers directory), or the mean of the tokens of a
  * plain checkpoint.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Command } from 'commander';
@@ -19,11 +20,13 @@ import { SENTENCE_LOSSES, type SentenceLossName, type SentenceLossOptions, check
 import { defaultLayout, saveSentenceTransformer } from '../../sentence/model.js';
 import { trainSentenceEmbedding } from '../../sentence/train.js';
 import { defaultLearningRate } from '../../train/arguments.js';
+import { listCheckpoints, rotateCheckpoints, writeCheckpointDir } from '../../train/checkpoints.js';
 import { prepareOutputDir } from '../../train/output-dir.js';
 import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
 import { packageVersion } from '../../io/version.js';
 import { asError, choice, integer, number } from './options.js';
+import { inLockedOutput } from './run-start.js';
 
 /** Options of `tuna embed`, as commander parses them. */
 export interface EmbedOptions {
@@ -159,6 +162,8 @@ export interface SentenceTrainFlags {
   readonly margin?: string;
   readonly resume?: boolean;
   readonly resumeFromCheckpoint?: string;
+  readonly saveSteps?: string;
+  readonly saveTotalLimit?: string;
   readonly test?: string;
   readonly fromScratch?: boolean;
   readonly multiLabel?: boolean;
@@ -275,10 +280,13 @@ async function evaluateSentenceModel(
  */
 export async function sentenceTrainCommand(o: SentenceTrainFlags, out: Output): Promise<void> {
   const say = (s: string) => out.stderr(`${s}\n`);
+  const resuming = !!o.resume || o.resumeFromCheckpoint !== undefined;
+  await inLockedOutput(o, resuming, say, () => sentenceTrainLocked(o, out, say, resuming));
+}
+
+async function sentenceTrainLocked(o: SentenceTrainFlags, out: Output, say: (line: string) => void, resuming: boolean): Promise<void> {
   // Flags of the classification tasks that sentence-embedding training does not have (yet).
   const unsupported: Record<string, unknown> = {
-    '--resume': o.resume,
-    '--resume-from-checkpoint': o.resumeFromCheckpoint,
     '--test': o.test,
     '--from-scratch': o.fromScratch,
     '--multi-label': o.multiLabel,
@@ -300,7 +308,19 @@ export async function sentenceTrainCommand(o: SentenceTrainFlags, out: Output): 
   const matryoshkaDims = o.matryoshkaDims === undefined ? undefined : o.matryoshkaDims.split(',').map((d) => integer('--matryoshka-dims', d.trim(), 1));
   const scale = o.scale === undefined ? undefined : number('--scale', o.scale, { min: 0, exclusive: true });
   const margin = o.margin === undefined ? undefined : number('--margin', o.margin, { min: 0 });
-  await asError(() => prepareOutputDir(o.output, { overwrite: !!o.overwriteOutputDir, remedies: { overwrite: '--overwrite-output-dir', resume: '--overwrite-output-dir' } }));
+  const saveSteps = o.saveSteps === undefined ? undefined : integer('--save-steps', o.saveSteps, 1);
+  const saveTotalLimit = o.saveTotalLimit === undefined ? undefined : integer('--save-total-limit', o.saveTotalLimit, 1);
+  await asError(() => prepareOutputDir(o.output, { resume: resuming, overwrite: !!o.overwriteOutputDir, remedies: { overwrite: '--overwrite-output-dir', resume: '--resume' } }));
+  let resumeFrom: string | undefined;
+  if (resuming) {
+    resumeFrom = o.resumeFromCheckpoint ?? (await listCheckpoints(o.output)).at(-1)?.dir;
+    if (resumeFrom === undefined)
+      throw new CliError('usage', `--resume: ${o.output} holds no checkpoint-N directory to resume from (they are written with --save-steps N)`, { file: o.output });
+    if (!existsSync(join(resumeFrom, 'modules.json'))) {
+      throw new CliError('usage', `${resumeFrom}: not a checkpoint of sentence-embedding training (no modules.json); resume it with the task that wrote it`, { file: resumeFrom });
+    }
+    say(`resuming from ${resumeFrom}: weights, pooling, optimizer state and data position come from the checkpoint`);
+  }
 
   const dataset = await asError(() => readSentenceDataset(o.train));
   const validation = o.validation === undefined ? undefined : await asError(() => readSentenceDataset(o.validation!));
@@ -310,14 +330,14 @@ export async function sentenceTrainCommand(o: SentenceTrainFlags, out: Output): 
     ...(margin === undefined ? {} : { margin }),
     ...(matryoshkaDims === undefined ? {} : { matryoshkaDims }),
   };
-  let modelSource = o.model;
+  let modelSource = resumeFrom ?? o.model;
   if (modelSource === undefined) {
     const lang = detectLanguage(dataset.examples.map((e) => e.texts[0]!));
     if (!hasBundledModel(lang)) throw new CliError('usage', `no --model given and the bundled ${lang} model is missing from this installation; name a checkpoint with --model`);
     modelSource = bundledModelDir(lang);
     say(`no --model: using the bundled ${lang === 'zh' ? 'Chinese' : 'English'} model (${modelSource})`);
   }
-  const dir = await asError(() => resolveModel(modelSource!, o.revision === undefined ? {} : { revision: o.revision }));
+  const dir = resumeFrom ?? (await asError(() => resolveModel(modelSource!, o.revision === undefined ? {} : { revision: o.revision })));
   const model = await asError(() => PreTrainedModel.fromPretrained(dir, { head: 'encoder', seed, ...(threads === undefined ? {} : { threads }) }));
   if (model.loadReport.missing.length) say(`initialised ${model.loadReport.missing.length} parameters the checkpoint lacks (${model.loadReport.missing.slice(0, 4).join(', ')})`);
   const tokenizer = await asError(() => model.loadTokenizer());
@@ -387,6 +407,16 @@ export async function sentenceTrainCommand(o: SentenceTrainFlags, out: Output): 
         ...(documentPrompt === undefined ? {} : { documentPrompt }),
         ...(threads === undefined ? {} : { threads }),
         shouldStop: () => stop,
+        ...(saveSteps === undefined ? {} : { saveSteps }),
+        ...(resumeFrom === undefined ? {} : { resumeFrom }),
+        onSave: async (step, writeState, runId) => {
+          const written = await writeCheckpointDir(o.output, step, async (tmp) => {
+            await saveSentenceTransformer(tmp, model, tokenizer, layout, { tuna: packageVersion() });
+            await writeState(tmp);
+          });
+          if (saveTotalLimit !== undefined) await rotateCheckpoints(o.output, saveTotalLimit, { runId });
+          say(`checkpoint: ${written}`);
+        },
         onStep: async (s) => {
           lossSum += s.loss;
           sinceLog++;
