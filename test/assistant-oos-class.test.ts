@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Nlu, OUT_OF_SCOPE_CLASS, loadCentroids, loadConfig, nearestCentroidCosine, trainAssistant } from '../src/apps/assistant/index.js';
+import { type AssistantConfig, Nlu, OUT_OF_SCOPE_CLASS, loadCentroids, loadConfig, nearestCentroidCosine, trainAssistant } from '../src/apps/assistant/index.js';
 import { pipeline } from '../src/index.js';
 
 const BASE = new URL('./fixtures/sentence/base/', import.meta.url).pathname;
@@ -23,18 +23,24 @@ const OUT_OF_SCOPE = [
   'the weather is sunny',
 ];
 
-test('out_of_scope.class: the classifier learns the class after the intents and refuses messages like its examples', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tuna-oos-class-'));
+/** The fixture bot on the tiny base with the out-of-scope examples above and `options`, in a new directory. */
+async function fixtureConfig(options: Partial<AssistantConfig>): Promise<{ dir: string; config: AssistantConfig }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tuna-oos-'));
   const c = await loadConfig(FIXTURE);
   const config = {
     ...c,
     model: BASE,
     faq: { ...c.faq, model: BASE },
     outOfScope: OUT_OF_SCOPE,
-    outOfScopeClass: true,
     database: join(dir, 'conv.db'),
     training: { ...c.training, epochs: 30, learningRate: 0.005, threads: 1 },
+    ...options,
   };
+  return { dir, config };
+}
+
+test('out_of_scope.class: the classifier learns the class after the intents and refuses messages like its examples', async () => {
+  const { dir, config } = await fixtureConfig({ outOfScopeClass: true });
   const r = await trainAssistant(config, join(dir, 'model'));
   const m = r.manifest;
   assert.deepEqual(m.intents, ['lost_card', 'reset_password', 'store_hours', 'transfer']);
@@ -63,17 +69,7 @@ test('out_of_scope.class: the classifier learns the class after the intents and 
 });
 
 test('out_of_scope.similarity: intent centroids of [CLS] vectors saved with the version, a tuned cosine threshold, refusals below it', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tuna-oos-similarity-'));
-  const c = await loadConfig(FIXTURE);
-  const config = {
-    ...c,
-    model: BASE,
-    faq: { ...c.faq, model: BASE },
-    outOfScope: OUT_OF_SCOPE,
-    outOfScopeSimilarity: true,
-    database: join(dir, 'conv.db'),
-    training: { ...c.training, epochs: 30, learningRate: 0.005, threads: 1 },
-  };
+  const { dir, config } = await fixtureConfig({ outOfScopeSimilarity: true });
   const r = await trainAssistant(config, join(dir, 'model'));
   const similarity = r.manifest.thresholds.similarity!;
   assert.ok(Number.isFinite(similarity) && similarity > -1 && similarity < 1, `${similarity}`);
