@@ -284,6 +284,11 @@ test('checkpoints every --save-steps; a run resumed from one ends with the weigh
   const resumed = await tuna(...args(parts), '--resume-from-checkpoint', join(parts, 'checkpoint-4'));
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /resuming from .*checkpoint-4/);
+  const logged = (await readFile(join(parts, 'metrics.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).step);
+  assert.deepEqual(logged, [1, 2, 3, 4, 5, 6, 7, 8, 9], 'the log keeps the steps before the checkpoint');
   const [a, b] = await Promise.all([readFile(join(work, 'whole', 'model.safetensors')), readFile(join(parts, 'model.safetensors'))]);
   const tensorsOf = (buf: Buffer) => {
     const n = Number(buf.readBigUInt64LE(0));

@@ -4,7 +4,7 @@
  * plain checkpoint.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { DataError, loadTextExamples } from '../../data/index.js';
@@ -20,7 +20,7 @@ import { SENTENCE_LOSSES, type SentenceLossName, type SentenceLossOptions, check
 import { defaultLayout, saveSentenceTransformer } from '../../sentence/model.js';
 import { trainSentenceEmbedding } from '../../sentence/train.js';
 import { defaultLearningRate } from '../../train/arguments.js';
-import { listCheckpoints, rotateCheckpoints, writeCheckpointDir } from '../../train/checkpoints.js';
+import { listCheckpoints, readTrainerState, rotateCheckpoints, writeCheckpointDir } from '../../train/checkpoints.js';
 import { prepareOutputDir } from '../../train/output-dir.js';
 import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
@@ -273,6 +273,22 @@ async function evaluateSentenceModel(
   }
 }
 
+/** The records of `DIR/metrics.jsonl` up to `step` (none when the file is missing or unreadable). */
+async function earlierLog(dir: string, step: number): Promise<Record<string, number>[]> {
+  const text = await readFile(join(dir, 'metrics.jsonl'), 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, number>];
+      } catch {
+        return [];
+      }
+    })
+    .filter((r) => typeof r.step === 'number' && r.step <= step);
+}
+
 /**
  * `tuna train --task sentence-embedding`: fine-tunes a bi-encoder on pairs, triplets, scored
  * pairs or raw text (SimCSE) and writes a sentence-transformers model directory to `--output`
@@ -375,7 +391,8 @@ async function sentenceTrainLocked(o: SentenceTrainFlags, out: Output, say: (lin
   );
 
   await mkdir(o.output, { recursive: true });
-  const log: Record<string, number>[] = [];
+  // A resumed run keeps the log records of the steps its checkpoint had done.
+  const log: Record<string, number>[] = resumeFrom ? await earlierLog(o.output, (await asError(() => readTrainerState(resumeFrom!))).globalStep) : [];
   const loggingEvery = Math.max(1, Math.min(50, Math.floor(totalSteps / 20)));
   let sinceLog = 0;
   let lossSum = 0;
