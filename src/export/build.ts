@@ -11,6 +11,11 @@ import { ParameterScope } from '../nn/parameters.js';
 import { HEADS, HEAD_FOR_TASK, type HeadKind, type ModelFamily, type ModelTask, familyOfConfig, headOfArchitectures } from '../models/registry.js';
 import { PreTrainedModel, vocabularyMismatchError } from '../models/pretrained-model.js';
 import { hasWeights, readConfig } from '../io/checkpoint.js';
+import type { BuildOptions, ModelGraph } from '../models/heads.js';
+import type { BuildContext } from '../nn/layers.js';
+import type { Value } from '../onnx/graph.js';
+import { type SentenceLayout, readSentenceLayout } from '../sentence/layout.js';
+import { adoptDenseParameters, sentenceEmbedding } from '../sentence/pooling.js';
 import { ExportError } from './errors.js';
 import { foldConstants } from './fold.js';
 import { lowerContribOps } from './lower.js';
@@ -30,8 +35,15 @@ export interface ExportGraph {
   /** The architecture config.json names. */
   readonly architecture: string;
   readonly task: ExportTask;
-  /** Output names in order: `logits`, or `last_hidden_state` (and `pooler_output`). */
+  /**
+   * Output names in order: `logits`, or `last_hidden_state` (and `pooler_output`, and for a
+   * sentence-transformers model `sentence_embedding`).
+   */
   readonly outputs: readonly string[];
+  /** How the graph's outputs were built from the model's head (for the reference run). */
+  readonly build?: (ctx: BuildContext, buildHead: (opts?: BuildOptions) => ModelGraph) => Readonly<Record<string, Value>>;
+  /** What the export could not do exactly as the model directory asks. */
+  readonly warnings: readonly string[];
 }
 
 /** Options for {@link buildExportModel}. */
@@ -132,11 +144,26 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
     throw wrap(e, dir);
   }
 
+  // A sentence-transformers model's encoder export also gives its pooled (Dense, Normalize) embedding.
+  const warnings: string[] = [];
+  let layout: SentenceLayout | undefined;
+  try {
+    layout = head === 'base' || head === 'encoder' ? await readSentenceLayout(dir) : undefined;
+  } catch (e) {
+    throw wrap(e, join(dir, 'modules.json'));
+  }
+  if (layout && !layout.pooling.includePrompt) {
+    warnings.push(
+      `${join(dir, '1_Pooling', 'config.json')}: include_prompt is false, but the exported sentence_embedding pools every token the attention mask covers; feed texts without the prompt, or pool last_hidden_state yourself`,
+    );
+  }
+  const build = layout ? sentenceEmbeddingOutput(layout, source.config.max_position_embeddings) : undefined;
+  if (layout) adoptDenseParameters(source.store, layout.dense);
   const g = new Graph('tuna_export');
   const scope = new ParameterScope(g, source.store, true);
   const ctx = { scope, training: false, nextSeed: () => 0, initStd: 0.02, fusedKernels: opts.contribOps ?? false, layers: opts.layers };
-  const built = source.buildGraph(ctx).outputs;
-  const outputs = HEADS[head].outputs.filter((n) => built[n] !== undefined);
+  const built = build ? build(ctx, (o) => source.buildGraph(ctx, o)) : source.buildGraph(ctx).outputs;
+  const outputs = [...HEADS[head].outputs, ...(layout ? [SENTENCE_EMBEDDING] : [])].filter((n) => built[n] !== undefined);
   for (const name of outputs) g.output(built[name]!, name);
 
   const model = ExportModel.fromGraph(g);
@@ -144,5 +171,22 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
   lowerContribOps(model, opts.contribOps ? ['Attention'] : []);
   model.prune();
   const task = opts.task ?? HEADS[head].tasks[0]!;
-  return { model, source, architecture, task, outputs };
+  return { model, source, architecture, task, outputs, ...(build ? { build } : {}), warnings };
+}
+
+/** The output name of a sentence-transformers model's embedding (as its ONNX exports name it). */
+export const SENTENCE_EMBEDDING = 'sentence_embedding';
+
+/** The encoder's outputs plus the sentence embedding its layout pools (Dense modules, Normalize). */
+function sentenceEmbeddingOutput(layout: SentenceLayout, maxPositions: number) {
+  return (ctx: BuildContext, buildHead: (opts?: BuildOptions) => ModelGraph): Readonly<Record<string, Value>> => {
+    const outputs = buildHead().outputs;
+    const attentionMask = ctx.scope.g.inputs.find((v) => v.name === 'attention_mask');
+    if (!attentionMask || !outputs.last_hidden_state)
+      throw new ExportError('unsupported_architecture', 'the encoder graph has no attention_mask input or last_hidden_state output to pool');
+    return {
+      ...outputs,
+      [SENTENCE_EMBEDDING]: sentenceEmbedding(ctx, { hidden: outputs.last_hidden_state, attentionMask }, layout, { normalize: layout.normalize, maxPositions }),
+    };
+  };
 }

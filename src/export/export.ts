@@ -127,7 +127,7 @@ function sampleBatch(built: ExportGraph): Record<string, HostTensor> {
 }
 
 async function reference(built: ExportGraph, feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
-  const model = await built.source.compileInference({ outputs: built.outputs, frozen: true, fusedKernels: true, threads: 1 });
+  const model = await built.source.compileInference({ outputs: built.outputs, ...(built.build ? { build: built.build } : {}), frozen: true, fusedKernels: true, threads: 1 });
   try {
     return await model.run(feeds);
   } finally {
@@ -218,7 +218,7 @@ export async function exportModel(opts: ExportOptions): Promise<ExportResult> {
     outputs: built.outputs,
     files,
     generated: side.generated,
-    warnings: side.warnings,
+    warnings: [...built.warnings, ...side.warnings],
     ...(quantizedMatMuls === undefined ? {} : { quantizedMatMuls }),
   };
 }
