@@ -7,10 +7,12 @@
  * accuracy of the classifier alone and with the rule, out-of-scope recall and precision, MCC.
  * Appends its figures to bench/results/assistant-clinc.json under --name.
  *
+ * With --clinc-validation, CLINC150's own split instead: all training examples train (and
+ * `oos_train` the class), `val` and `oos_val` tune (the configuration's `validation_file`).
  * With --similarity, the rule also refuses messages whose [CLS] vector is far from every intent
  * centroid (`out_of_scope.similarity`).
  *
- *   npx tsx bench/assistant-clinc.ts [--per-intent 100] [--epochs 5] [--oos-class] [--similarity] [--max-accuracy-drop 0.02] [--threads 2] [--name NAME] [--keep MODEL_DIR]
+ *   npx tsx bench/assistant-clinc.ts [--per-intent 100] [--epochs 5] [--oos-class] [--similarity] [--clinc-validation] [--max-accuracy-drop 0.02] [--threads 2] [--name NAME] [--keep MODEL_DIR]
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -24,6 +26,7 @@ const { values: args } = parseArgs({
     epochs: { type: 'string', default: '5' },
     'oos-class': { type: 'boolean', default: false },
     similarity: { type: 'boolean', default: false },
+    'clinc-validation': { type: 'boolean', default: false },
     'max-accuracy-drop': { type: 'string', default: '0.02' },
     'learning-rate': { type: 'string', default: '5e-4' },
     threads: { type: 'string', default: '2' },
@@ -45,6 +48,14 @@ for (const [t, l] of data.train) {
 const intents = [...perIntent.keys()].sort();
 
 const dir = mkdtempSync(join(tmpdir(), 'tuna-clinc-bench-'));
+// With --clinc-validation, CLINC150's own protocol: every training example trains, `val` and
+// `oos_val` calibrate and tune (validation_file), `oos_train` is the out-of-scope examples.
+const clincValidation = args['clinc-validation'];
+if (clincValidation) {
+  const rows = [...data.val.map(([text, label]) => ({ text, label })), ...data.oos_val.map(([text]) => ({ text, label: 'oos' }))];
+  writeFileSync(join(dir, 'validation.jsonl'), `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+}
+const oosExamples = clincValidation ? data.oos_train : [...(args['oos-class'] ? data.oos_train : []), ...data.oos_val];
 const modelDir = args.keep ?? join(dir, 'model');
 const config = await resolveConfig(
   {
@@ -52,10 +63,11 @@ const config = await resolveConfig(
     intents: intents.map((name) => ({ name, response: `(${name})`, examples: perIntent.get(name) })),
     out_of_scope: {
       // With the class, oos_train and oos_val are split like an intent's examples (80/20).
-      examples: [...(args['oos-class'] ? data.oos_train : []), ...data.oos_val].map(([t]) => t),
+      examples: oosExamples.map(([t]) => t),
       ...(args['oos-class'] ? { class: true } : {}),
       ...(args.similarity ? { similarity: true } : {}),
     },
+    ...(clincValidation ? { validation_file: 'validation.jsonl' } : {}),
     thresholds: { max_accuracy_drop: Number(args['max-accuracy-drop']) },
     database: join(dir, 'conversations.db'),
     training: { epochs: Number(args.epochs), batch_size: 32, learning_rate: Number(args['learning-rate']), max_length: 32, threads },
@@ -78,6 +90,7 @@ const figures = {
   learning_rate: Number(args['learning-rate']),
   oos_class: args['oos-class'],
   similarity: args.similarity,
+  clinc_validation: clincValidation,
   max_accuracy_drop: Number(args['max-accuracy-drop']),
   train_examples: trained.manifest.training.examples,
   train_seconds: trainSeconds,
@@ -95,12 +108,13 @@ const figures = {
 };
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 console.log(
-  `CLINC150, ${perIntentLimit} examples per intent, ${args.epochs} epochs${args['oos-class'] ? ', an out-of-scope class' : ''}${args.similarity ? ', the similarity rule' : ''}: trained in ${trainSeconds.toFixed(0)} s`,
+  `CLINC150, ${perIntentLimit} examples per intent, ${args.epochs} epochs${args['oos-class'] ? ', an out-of-scope class' : ''}${args.similarity ? ', the similarity rule' : ''}${clincValidation ? ', tuned on val/oos_val' : ''}: trained in ${trainSeconds.toFixed(0)} s`,
 );
 console.log(
   `in-scope accuracy ${pct(r.in_scope_accuracy)} (classifier alone ${pct(r.in_scope_accuracy_without_rule)}); out-of-scope recall ${pct(r.oos_recall)}, precision ${pct(r.oos_precision)}; MCC ${r.mcc.toFixed(3)}`,
 );
 const out = new URL('./results/assistant-clinc.json', import.meta.url).pathname;
 const all = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
-all[args.name ?? `${perIntentLimit}-per-intent${args['oos-class'] ? '-oos-class' : ''}${args.similarity ? '-similarity' : ''}`] = figures;
+all[args.name ?? `${perIntentLimit}-per-intent${args['oos-class'] ? '-oos-class' : ''}${args.similarity ? '-similarity' : ''}${clincValidation ? '-clinc-validation' : ''}`] =
+  figures;
 writeFileSync(out, `${JSON.stringify(all, null, 2)}\n`);

@@ -93,6 +93,14 @@ test('config: errors name the file and the field path', async () => {
   assert.equal(similar.thresholds.similarity, 0.4);
   assert.equal(withClass.outOfScopeSimilarity, false);
   assert.equal(withClass.thresholds.similarity, 'auto');
+  writeFileSync(join(dir, 'held.jsonl'), '{"text": "x y", "label": "i0"}\n{"text": "z", "label": "oos"}\n{"text": "w", "label": "out_of_scope"}\n');
+  const held = await loadConfig(write('b14.yaml', `intents:\n${intents(2)}\nvalidation_file: held.jsonl\n`));
+  assert.deepEqual(held.validation, { intents: [{ text: 'x y', label: 'i0' }], outOfScope: ['z', 'w'] });
+  writeFileSync(join(dir, 'bad-held.jsonl'), '{"text": "x y", "label": "i0"}\n{"text": "q", "label": "nope"}\n');
+  await assert.rejects(
+    loadConfig(write('b15.yaml', `intents:\n${intents(2)}\nvalidation_file: bad-held.jsonl\n`)),
+    /b15\.yaml: validation_file: bad-held\.jsonl, line 2: the label "nope" is not one of the intents \(i0, i1\), nor oos/,
+  );
   await assert.rejects(loadConfig(write('b13.yaml', `intents:\n${intents(2)}\nthresholds:\n  similarity: 2\n`)), /b13\.yaml: thresholds\.similarity/);
 });
 

@@ -103,3 +103,27 @@ test('out_of_scope.similarity: intent centroids of [CLS] vectors saved with the 
     await nlu2.dispose();
   }
 });
+
+test('a validation file replaces the split: every example trains, its messages calibrate and tune', async () => {
+  const validation = {
+    intents: [
+      { text: 'reset the password', label: 'reset_password' },
+      { text: 'my card is lost', label: 'lost_card' },
+      { text: 'store open today', label: 'store_hours' },
+      { text: 'send the money', label: 'transfer' },
+    ],
+    outOfScope: ['the dog sat on the rug', 'the weather is cold'],
+  };
+  const { dir, config } = await fixtureConfig({ validation, outOfScopeClass: true });
+  const r = await trainAssistant(config, join(dir, 'model'));
+  // 32 intent examples and 8 out-of-scope ones all train; the file's 4 + 2 messages tune.
+  assert.equal(r.manifest.training.examples, 40);
+  assert.equal(r.manifest.calibration.validation_examples, 6);
+  assert.equal(r.manifest.calibration.out_of_scope_examples, 2);
+  assert.equal(r.manifest.thresholds.method, 'out-of-scope examples');
+  // Without the class, the file's out-of-scope messages tune the rule and the configured ones do not train.
+  const plain = await trainAssistant({ ...config, outOfScopeClass: false }, join(dir, 'plain'));
+  assert.equal(plain.manifest.training.examples, 32);
+  assert.equal(plain.manifest.calibration.validation_examples, 4);
+  assert.equal(plain.manifest.calibration.out_of_scope_examples, 2);
+});

@@ -53,6 +53,12 @@ export interface AssistantConfig {
    * cosine to the nearest intent centroid below `thresholds.similarity`.
    */
   readonly outOfScopeSimilarity: boolean;
+  /**
+   * Held-out messages for calibration and tuning, from `validation_file` (intent labels, and `oos`
+   * or `out_of_scope` for out-of-scope messages): when given, every example trains and these
+   * replace the validation split.
+   */
+  readonly validation?: { readonly intents: readonly { readonly text: string; readonly label: string }[]; readonly outOfScope: readonly string[] };
   /** Slot filling: the token-classification model, slot name -> entity group, and the question for each slot. */
   readonly slots?: { readonly model: string; readonly fill: Readonly<Record<string, string>>; readonly prompts: Readonly<Record<string, string>> };
   readonly faq: {
@@ -128,6 +134,7 @@ export const CONFIG_SCHEMA = {
       },
     },
     intents_file: relativeFile,
+    validation_file: relativeFile,
     out_of_scope: {
       type: 'object',
       additionalProperties: false,
@@ -377,6 +384,22 @@ export async function resolveConfig(raw: unknown, file: string): Promise<Assista
     const n = new Set(examples.get(it.name)).size;
     if (n < 2) throw fail(`intents[${i}].examples`, `must have at least 2 items (with intents_file), "${it.name}" has ${n}`);
   });
+  let validation: AssistantConfig['validation'];
+  if (c.validation_file !== undefined) {
+    const held = { intents: [] as { text: string; label: string }[], outOfScope: [] as string[] };
+    for (const e of await loadTextExamples(path(c.validation_file))) {
+      const label = String(e.label);
+      if (label === 'oos' || label === 'out_of_scope') held.outOfScope.push(e.text);
+      else if (examples.has(label)) held.intents.push({ text: e.text, label });
+      else
+        throw fail(
+          'validation_file',
+          `${c.validation_file}, line ${e.line}: the label "${label}" is not one of the intents (${[...examples.keys()].join(', ')}), nor oos / out_of_scope`,
+        );
+    }
+    if (held.intents.length === 0) throw fail('validation_file', `${c.validation_file} has no messages of the intents; calibration needs some`);
+    validation = held;
+  }
   const oos = [...(c.out_of_scope?.examples ?? [])];
   if (c.out_of_scope?.file !== undefined) oos.push(...(await readUtterances(path(c.out_of_scope.file))));
   const outOfScopeClass = c.out_of_scope?.class === true;
@@ -401,6 +424,7 @@ export async function resolveConfig(raw: unknown, file: string): Promise<Assista
     outOfScope: oos,
     outOfScopeClass,
     outOfScopeSimilarity: c.out_of_scope?.similarity === true,
+    ...(validation ? { validation } : {}),
     ...(c.slots ? { slots: { model: path(c.slots.model), fill: { ...c.slots.fill }, prompts: { ...(c.slots.prompts ?? {}) } } } : {}),
     faq: {
       entries: c.faq ? await readFaq(path(c.faq.file)) : [],

@@ -143,7 +143,11 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
     ...config.intents.flatMap((it) => it.examples.map((text) => ({ text, label: it.name }))),
     ...(withClass ? config.outOfScope.map((text) => ({ text, label: OUT_OF_SCOPE_CLASS })) : []),
   ];
-  const { train, validation } = stratifiedSplit(all, (u) => u.label, t.validationSplit, t.seed);
+  // A validation file replaces the split: every example trains, its messages calibrate and tune.
+  const held = config.validation;
+  const { train, validation } = held
+    ? { train: all, validation: [...held.intents, ...(withClass ? held.outOfScope.map((text) => ({ text, label: OUT_OF_SCOPE_CLASS })) : [])] }
+    : stratifiedSplit(all, (u) => u.label, t.validationSplit, t.seed);
   // The intents in sorted order, then the out-of-scope class as the last row.
   const labelOrder = withClass ? [...intentNames, OUT_OF_SCOPE_CLASS] : intentNames;
   const labels = LabelMap.fromConfig(Object.fromEntries(labelOrder.map((l, i) => [String(i), l])));
@@ -210,7 +214,8 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
   const valLogits = valRuns.map((r) => r.logits);
   const valLabels = validation.map((u) => labels.id(u.label));
   // With the class, its validation part tunes the rule; the rest of the examples trained it.
-  const oosRuns = withClass ? [] : await run(config.outOfScope);
+  const tuningTexts = held?.outOfScope.length ? held.outOfScope : config.outOfScope;
+  const oosRuns = withClass ? [] : await run(tuningTexts);
   const oosLogits = oosRuns.map((r) => r.logits);
   let centroids: IntentCentroids | undefined;
   if (withSimilarity) {
@@ -222,7 +227,7 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
     );
   }
   const similarityOf = (r: { clsVector?: number[] }) => (centroids ? nearestCentroidCosine(r.clsVector!, centroids) : 1);
-  const tuningOutOfScope = withClass ? validation.filter((u) => u.label === OUT_OF_SCOPE_CLASS).length : config.outOfScope.length;
+  const tuningOutOfScope = withClass ? validation.filter((u) => u.label === OUT_OF_SCOPE_CLASS).length : tuningTexts.length;
   await classifier.dispose();
   if (centroids) await saveCentroids(dir, centroids);
 
