@@ -94,7 +94,7 @@ export class Nlu {
     return (await this.classifier.runWithLogits(texts)).map(({ logits, clsVector }) => {
       const t = topTwoIntents(softmax(logits, m.temperature), m.intents.length);
       const second = m.intents.length > 1 ? { intent: m.intents[t.second]!, confidence: t.p2 } : undefined;
-      const far = this.centroids !== undefined && clsVector !== undefined && nearestCentroidCosine(clsVector, this.centroids) < m.thresholds.similarity!;
+      const far = this.centroids !== undefined && nearestCentroidCosine(this.vectorOf(clsVector), this.centroids) < m.thresholds.similarity!;
       return { top: { intent: m.intents[t.first]!, confidence: t.p1 }, second, decision: t.rejected || far ? 'out_of_scope' : decide(t.p1, t.p2, m.thresholds) };
     });
   }
@@ -125,6 +125,20 @@ export class Nlu {
       }
     }
     this.running = false;
+  }
+
+  /** The classifier's [CLS] vector of a message, which the similarity rule cannot do without. */
+  private vectorOf(clsVector: number[] | undefined): number[] {
+    if (clsVector === undefined) {
+      throw new AssistantError(
+        'invalid_model',
+        `${join(this.dir, CLASSIFIER_DIR)}: the classifier gives no [CLS] vector, which the similarity rule needs; train the version again`,
+        {
+          file: join(this.dir, CLASSIFIER_DIR),
+        },
+      );
+    }
+    return clsVector;
   }
 
   /** The calibrated probability of every intent for each message (in `manifest.intents` order; an explicit out-of-scope class has the rest). */

@@ -262,7 +262,10 @@ async function trainInto(config: AssistantConfig, dir: string, version: number, 
   const { quantile: q, maxAccuracyDrop } = config.thresholds;
   const similarity = withSimilarity ? (config.thresholds.similarity === 'auto' ? tuneSimilarity(scored, q, maxAccuracyDrop) : config.thresholds.similarity) : undefined;
   const tuning = scored.map((e) => (similarity !== undefined && e.similarity < similarity ? { ...e, rejected: true } : e));
-  if (similarity !== undefined) log(`similarity rule: the nearest intent centroid's cosine >= ${similarity.toFixed(4)}`);
+  if (similarity !== undefined) {
+    const none = similarity <= -1 ? ' (on the validation messages, refusing none is best)' : '';
+    log(`similarity rule: the nearest intent centroid's cosine >= ${similarity.toFixed(4)}${none}`);
+  }
   const tuned = tuneThresholds(tuning, q, maxAccuracyDrop);
   const confidence = config.thresholds.confidence === 'auto' ? tuned.confidence : config.thresholds.confidence;
   const margin = config.thresholds.margin === 'auto' ? tuned.margin : config.thresholds.margin;

@@ -1,6 +1,7 @@
 /** `tuna assistant init|train|retrain|serve|eval`: the customer-service assistant. */
 import type { Command } from 'commander';
 import {
+  type AssistantManifest,
   Nlu,
   createAssistantServer,
   evaluateFaq,
@@ -64,6 +65,15 @@ export async function assistantInitCommand(dir: string, opts: { force?: boolean 
 }
 
 /** `tuna assistant train --config FILE --output DIR`. */
+/** What else sends a message out of scope in this version: the class, the similarity rule (empty without them). */
+function outOfScopeLine(m: AssistantManifest): string {
+  const parts = [
+    ...(m.out_of_scope_class ? [`the ${m.out_of_scope_class} class wins`] : []),
+    ...(m.thresholds.similarity !== undefined ? [`the [CLS] vector's cosine to the nearest intent centroid < ${m.thresholds.similarity.toFixed(3)}`] : []),
+  ];
+  return parts.length ? `  out of scope also when ${parts.join(', or ')}\n` : '';
+}
+
 export async function assistantTrainCommand(o: AssistantTrainOptions, out: Output): Promise<void> {
   const threads = threadsOf(o.threads);
   const config = await asError(() => loadConfig(o.config));
@@ -79,6 +89,7 @@ export async function assistantTrainCommand(o: AssistantTrainOptions, out: Outpu
       `  intents: ${m.intents.length}; validation accuracy ${(100 * m.calibration.accuracy).toFixed(1)}% on ${m.calibration.validation_examples} examples\n` +
       `  temperature ${m.temperature.toFixed(3)}: NLL ${m.calibration.nll_before.toFixed(4)} -> ${m.calibration.nll_after.toFixed(4)}, ECE ${m.calibration.ece_before.toFixed(4)} -> ${m.calibration.ece_after.toFixed(4)}\n` +
       `  direct answers need confidence >= ${m.thresholds.confidence.toFixed(3)} and margin >= ${m.thresholds.margin.toFixed(3)} (${m.thresholds.method})\n` +
+      outOfScopeLine(m) +
       (m.faq ? `  FAQ: ${m.faq.entries} entries, answers need a match score >= ${m.thresholds.faq.toFixed(3)} (${m.thresholds.faq_method})\n` : '') +
       `  trained in ${m.training.seconds.toFixed(1)} s (${m.training.steps} steps)\n`,
   );
@@ -108,6 +119,7 @@ export async function assistantRetrainCommand(o: AssistantRetrainOptions, out: O
     `version ${r.version} of ${m.name} (from version ${r.from}) in ${r.dir}, now current\n` +
       `  feedback: ${r.feedback.corrections} corrections, ${r.feedback.confirmations} confirmations, new intents: ${r.feedback.newIntents.join(', ') || 'none'}, ${r.feedback.outOfScope.length} unhelpful replies\n` +
       `  intents: ${m.intents.length}; validation accuracy ${(100 * m.calibration.accuracy).toFixed(1)}%; direct answers need confidence >= ${m.thresholds.confidence.toFixed(3)} and margin >= ${m.thresholds.margin.toFixed(3)}\n` +
+      outOfScopeLine(m) +
       `  retrained in ${r.seconds.toFixed(1)} s (${m.training.steps} steps)\n`,
   );
 }
