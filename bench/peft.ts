@@ -1,19 +1,26 @@
 /**
- * Parameter-efficient fine-tuning against full fine-tuning on SST-2, from the bundled 4x256 model
- * (models/tuna-small-en): trainable share of the parameters, seconds per epoch, peak resident memory
- * of the training process, the size of what is saved, and held-out accuracy on SST-2's dev set
- * after the same budget (epochs, batch, schedule) for each method, each at its own learning rate.
- * Every method runs in its own process, so peak memory is its own.
+ * Parameter-efficient fine-tuning against full fine-tuning, from a bundled model: trainable share of
+ * the parameters, seconds per epoch, peak resident memory of the training process, the size of what
+ * is saved, and held-out accuracy after the same budget (epochs, batch, schedule) for each method,
+ * each at its own learning rate. Every method runs in its own process, so peak memory is its own.
  *
- *   npm run bench:peft [-- --train-rows 3000 --epochs 2 --methods full,lora,bitfit,adapter,prompt --full-lr 3e-4 --lora-lr 2e-3 --lora-target query,value]
+ * Data (--dataset): sst2 (train_full.tsv rows in file order; dev.tsv, 872 rows), clinc150 (the
+ * in-scope train utterances after a shuffle with seed 0; the first 1,000 in-scope test utterances after
+ * a shuffle with seed 0) or waimai10k (waimai_10k.csv shuffled with seed 7: the first 1,000 rows test,
+ * the rest train), from models/tuna-small-en or models/tuna-small-zh (or --model). `--size 12x768`
+ * replaces the model by a randomly initialised one of that many layers and that hidden size (heads of
+ * 64 dimensions, FFN 4x hidden) with the same vocabulary: for speed and memory, not accuracy.
+ *
+ *   npm run bench:peft [-- --dataset sst2 --train-rows 3000 --epochs 2 --methods full,lora,bitfit,adapter,prompt --full-lr 3e-4 --lora-lr 2e-3 --lora-target query,value]
+ *   npm run bench:peft -- --size 12x768 --train-rows 640 --epochs 1 --methods full,lora
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Feature } from '../src/data/index.js';
-import { loadTextExamples } from '../src/data/index.js';
+import { LabelMap, loadTextExamples, shuffle } from '../src/data/index.js';
 import { PreTrainedModel } from '../src/models/pretrained-model.js';
 import { predictDataset } from '../src/train/evaluate.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -33,19 +40,60 @@ const { values: args } = parseArgs({
     'prompt-lr': { type: 'string', default: '1e-2' },
     'lora-r': { type: 'string', default: '8' },
     'lora-target': { type: 'string', default: 'query,value' },
+    dataset: { type: 'string', default: 'sst2' },
+    model: { type: 'string' },
+    size: { type: 'string' },
     threads: { type: 'string' },
     run: { type: 'string' },
   },
 });
 const root = new URL('..', import.meta.url).pathname;
-const MODEL = join(root, 'models/tuna-small-en');
-const SST2 = join(root, '../shared/datasets/sst2');
+const DATA = join(root, '../shared/datasets');
 
-async function features(tokenizer: Tokenizer, file: string, rows: number, maxLength: number): Promise<Feature[]> {
-  const examples = (await loadTextExamples(file, { columns: { text: 'sentence', label: 'label' } })).slice(0, rows);
+interface Split {
+  readonly model: string;
+  readonly train: readonly { text: string; label: string }[];
+  readonly test: readonly { text: string; label: string }[];
+}
+
+async function loadSplit(name: string): Promise<Split> {
+  const read = async (file: string, text: string) =>
+    (await loadTextExamples(join(DATA, file), { columns: { text, label: 'label' } })).map((e) => ({ text: e.text, label: String(e.label) }));
+  if (name === 'sst2') return { model: 'models/tuna-small-en', train: await read('sst2/train_full.tsv', 'sentence'), test: await read('sst2/dev.tsv', 'sentence') };
+  if (name === 'waimai10k') {
+    const all = shuffle(await read('waimai10k/waimai_10k.csv', 'review'), 7);
+    return { model: 'models/tuna-small-zh', train: all.slice(1000), test: all.slice(0, 1000) };
+  }
+  if (name === 'clinc150') {
+    const raw = JSON.parse(readFileSync(join(DATA, 'clinc150/data_full.json'), 'utf8')) as Record<string, [string, string][]>;
+    const split = (key: string) =>
+      shuffle(
+        raw[key]!.map(([text, label]) => ({ text, label })),
+        0,
+      );
+    return { model: 'models/tuna-small-en', train: split('train'), test: split('test').slice(0, 1000) };
+  }
+  throw new Error(`--dataset: unknown dataset "${name}"; choose from sst2, clinc150, waimai10k`);
+}
+
+/** A directory with the vocabulary of `dir` and a config of `size` ("12x768"), without weights. */
+function scratchModel(dir: string, size: string): string {
+  const m = /^(\d+)x(\d+)$/.exec(size);
+  if (!m) throw new Error(`--size: "${size}" is not LAYERSxHIDDEN, e.g. 12x768`);
+  const [layers, hidden] = [Number(m[1]), Number(m[2])];
+  const out = mkdtempSync(join(tmpdir(), `tuna-bench-peft-${size}-`));
+  for (const name of readdirSync(dir)) if (name !== 'model.safetensors' && !name.endsWith('.json')) copyFileSync(join(dir, name), join(out, name));
+  for (const name of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) copyFileSync(join(dir, name), join(out, name));
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  Object.assign(config, { num_hidden_layers: layers, hidden_size: hidden, num_attention_heads: hidden / 64, intermediate_size: 4 * hidden });
+  writeFileSync(join(out, 'config.json'), JSON.stringify(config, null, 2));
+  return out;
+}
+
+function features(tokenizer: Tokenizer, examples: readonly { text: string; label: string }[], labels: LabelMap, maxLength: number): Feature[] {
   return examples.map((e, i) => {
     const enc = tokenizer.encode(e.text, undefined, { maxLength });
-    return { inputIds: Int32Array.from(enc.inputIds), tokenTypeIds: Int32Array.from(enc.tokenTypeIds), labels: Number(e.label), line: i + 2 };
+    return { inputIds: Int32Array.from(enc.inputIds), tokenTypeIds: Int32Array.from(enc.tokenTypeIds), labels: labels.id(e.label), line: i + 2 };
   });
 }
 
@@ -63,10 +111,25 @@ function dirBytes(dir: string, skip: (name: string) => boolean): number {
 async function runOne(method: string): Promise<void> {
   const maxLength = Number(args['max-length']);
   const epochs = Number(args.epochs);
-  const model = await PreTrainedModel.fromPretrained(MODEL, { head: 'sequence-classification', id2label: { 0: 'negative', 1: 'positive' }, seed: 42 });
+  const split = await loadSplit(args.dataset!);
+  const trainExamples = split.train.slice(0, Number(args['train-rows']));
+  const labels = LabelMap.fromExamples(trainExamples.map((e) => e.label));
+  const base = args.model ?? join(root, split.model);
+  const dir = args.size ? scratchModel(base, args.size) : base;
+  const model = await PreTrainedModel.fromPretrained(dir, {
+    head: 'sequence-classification',
+    id2label: labels.toConfig().id2label,
+    seed: 42,
+    initMissingWeights: Boolean(args.size),
+  });
   const tokenizer = await model.loadTokenizer();
-  const train = await features(tokenizer, join(SST2, 'train_full.tsv'), Number(args['train-rows']), maxLength);
-  const dev = await features(tokenizer, join(SST2, 'dev.tsv'), 100_000, maxLength);
+  const train = features(tokenizer, trainExamples, labels, maxLength);
+  const dev = features(
+    tokenizer,
+    split.test.filter((e) => labels.has(e.label)),
+    labels,
+    maxLength,
+  );
   const out = mkdtempSync(join(tmpdir(), `tuna-bench-peft-${method}-`));
   const lr = Number(args[`${method}-lr` as 'full-lr']);
   const peft =
@@ -105,7 +168,7 @@ async function runOne(method: string): Promise<void> {
   const { prediction } = await predictDataset(model, dev, { batchSize: 64 });
   let correct = 0;
   prediction.logits.forEach((l, i) => {
-    if ((l[1]! > l[0]! ? 1 : 0) === prediction.labels[i]) correct++;
+    if (l.indexOf(Math.max(...l)) === prediction.labels[i]) correct++;
   });
   const saved = dirBytes(out, (n) => /^(metrics\.jsonl|learning_curve\.svg|train_results\.json|vocab\.txt|tokenizer.*|special_tokens_map\.json)$/.test(n));
   const weightsFile = method === 'full' ? 'model.safetensors' : 'adapter_model.safetensors';
@@ -126,6 +189,7 @@ async function runOne(method: string): Promise<void> {
     }),
   );
   rmSync(out, { recursive: true, force: true });
+  if (dir !== base) rmSync(dir, { recursive: true, force: true });
 }
 
 if (args.run) {
@@ -144,9 +208,9 @@ if (args.run) {
   }
   const full = rows.find((r) => r.method === 'full');
   console.log(
-    `SST-2, models/tuna-small-en (4x256), ${args['train-rows']} training rows, ${args.epochs} epochs, batch ${args['batch-size']}, max length ${args['max-length']}; dev ${'accuracy'} on 872 rows`,
+    `${args.dataset}, ${args.size ? `random init ${args.size}` : (args.model ?? 'bundled model')}, ${args['train-rows']} training rows, ${args.epochs} epochs, batch ${args['batch-size']}, max length ${args['max-length']}; held-out accuracy`,
   );
-  console.log('method  lr      trainable           s/epoch  vs full  peak RSS MB  vs full  weights file  dev acc');
+  console.log('method  lr      trainable           s/epoch  vs full  peak RSS MB  vs full  weights file  accuracy');
   for (const r of rows) {
     const speed = full ? `${((full.seconds_per_epoch as number) / (r.seconds_per_epoch as number)).toFixed(2)}x` : '';
     const mem = full ? `${((100 * (r.peak_rss_mb as number)) / (full.peak_rss_mb as number)).toFixed(0)}%` : '';

@@ -1,11 +1,13 @@
 // SetFit-style training on the tiny sentence-transformers body: contrastive pairs from a few
 // examples, the cosine loss falls, the head fitted on the trained embeddings separates the
 // classes, and pipeline('text-classification') on the saved directory gives the head's
-// probabilities of the body's embeddings.
+// probabilities of the body's embeddings; its ONNX export is one classifier transformers.js runs.
 import assert from 'node:assert/strict';
 import { cp, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
+import { env, pipeline as tjsPipeline } from '@huggingface/transformers';
+import { exportModel } from '../src/export/index.js';
 import { fitLogistic, logisticProbabilities } from '../src/fewshot/logistic.js';
 import { SETFIT_HEAD_FILE, setfitPairs, setfitUniquePairs, trainSetFit } from '../src/fewshot/setfit.js';
 import { PreTrainedModel } from '../src/models/pretrained-model.js';
@@ -108,6 +110,54 @@ test('SetFit training lowers the cosine loss; the saved model predicts through t
   });
   assert.equal(((await classifier('send money to the bank')) as { label: string }[])[0]!.label, 'bank');
   await classifier.dispose();
+
+  // tuna export writes one classifier (body, pooling, head) that transformers.js runs as such.
+  const onnx = join(await tempDir('setfit-onnx'), 'exported');
+  const exported = await exportModel({ model: output, output: onnx });
+  assert.equal(exported.task, 'text-classification');
+  assert.deepEqual(exported.outputs, ['logits', 'sentence_embedding']);
+  const config = JSON.parse(await readFile(join(onnx, 'config.json'), 'utf8'));
+  assert.deepEqual(config.architectures, ['BertForSequenceClassification']);
+  assert.deepEqual(config.id2label, { 0: 'bank', 1: 'pets', 2: 'weather' });
+  env.allowRemoteModels = false;
+  env.localModelPath = dirname(onnx);
+  // biome-ignore lint/suspicious/noExplicitAny: transformers.js pipelines are typed per task
+  const theirs: any = await (tjsPipeline as any)('text-classification', basename(onnx), { dtype: 'fp32', local_files_only: true });
+  for (const [i, e] of TRAIN.entries()) {
+    const got: { label: string; score: number }[] = await theirs(e.text, { top_k: 3 });
+    for (const { label, score } of got) {
+      const want = ranked[i]!.find((r) => r.label === label)!.score;
+      assert.ok(Math.abs(score - want) < 1e-5, `${e.text} ${label}: transformers.js ${score}, tuna ${want}`);
+    }
+  }
+  await theirs.dispose();
+});
+
+test('a two-class SetFit model exports logits [0, z] whose softmax is the sigmoid head', async () => {
+  const dir = await tempDir('setfit-binary');
+  await cp(BASE, dir, { recursive: true });
+  const extractor = await featureExtractionPipeline(dir);
+  const texts = TRAIN.map((e) => e.text);
+  const X = await extractor.runBatch(texts, { pooling: 'model' });
+  await extractor.dispose();
+  const head = fitLogistic(
+    X,
+    TRAIN.map((e) => (e.label === 0 ? 0 : 1)),
+    2,
+  );
+  await writeFile(join(dir, SETFIT_HEAD_FILE), JSON.stringify({ labels: ['other', 'bank'], C: 1, coef: head.coef, intercept: head.intercept }));
+  const onnx = join(await tempDir('setfit-binary-onnx'), 'exported');
+  await exportModel({ model: dir, output: onnx });
+  env.allowRemoteModels = false;
+  env.localModelPath = dirname(onnx);
+  // biome-ignore lint/suspicious/noExplicitAny: transformers.js pipelines are typed per task
+  const theirs: any = await (tjsPipeline as any)('text-classification', basename(onnx), { dtype: 'fp32', local_files_only: true });
+  for (const [i, text] of texts.entries()) {
+    const p = logisticProbabilities(head, X[i]!);
+    const got: { label: string; score: number }[] = await theirs(text, { top_k: 2 });
+    for (const { label, score } of got) assert.ok(Math.abs(score - p[label === 'other' ? 0 : 1]!) < 1e-5, `${text} ${label}: ${score} vs ${p}`);
+  }
+  await theirs.dispose();
 });
 
 test('a SetFit directory without a valid head is refused', async () => {

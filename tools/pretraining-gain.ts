@@ -6,6 +6,7 @@
 //   node --import tsx tools/pretraining-gain.ts zh ../shared/datasets/waimai10k/waimai_10k.csv review
 //
 // Options: --seeds 1,2,3  --lrs 3e-4 (several rates give one comparison per rate)  --model DIR (default: the bundled one)
+//          --test FILE: score this file (same columns) instead of the 1,000 held-out rows, e.g. SST-2's dev.tsv
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,13 +20,13 @@ import { Trainer } from '../src/train/trainer.js';
 
 const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
-  options: { seeds: { type: 'string', default: '1,2,3' }, lrs: { type: 'string', default: '3e-4' }, model: { type: 'string' } },
+  options: { seeds: { type: 'string', default: '1,2,3' }, lrs: { type: 'string', default: '3e-4' }, model: { type: 'string' }, test: { type: 'string' } },
 });
 const [lang, file, textColumn = 'text', labelColumn = 'label'] = positionals as [BundledLanguage, string, string?, string?];
 const seeds = opts.seeds.split(',').map(Number);
 const rates = opts.lrs.split(',').map(Number);
 const all = shuffle(await loadTextExamples(file, { columns: { text: textColumn, label: labelColumn } }), 7);
-const test = all.slice(0, 1000);
+const test = opts.test ? await loadTextExamples(opts.test, { columns: { text: textColumn, label: labelColumn } }) : all.slice(0, 1000);
 const pool = all.slice(1000);
 const bundled = opts.model ?? bundledModelDir(lang);
 const work = mkdtempSync(join(tmpdir(), 'tuna-gain-'));

@@ -16,6 +16,8 @@ import type { BuildContext } from '../nn/layers.js';
 import type { Value } from '../onnx/graph.js';
 import { type SentenceLayout, readSentenceLayout } from '../sentence/layout.js';
 import { adoptDenseParameters, sentenceEmbedding } from '../sentence/pooling.js';
+import { SETFIT_HEAD_FILE, readSetFitHead } from '../fewshot/setfit.js';
+import type { LogisticHead } from '../fewshot/logistic.js';
 import { ExportError } from './errors.js';
 import { foldConstants } from './fold.js';
 import { lowerContribOps } from './lower.js';
@@ -44,6 +46,8 @@ export interface ExportGraph {
   readonly build?: (ctx: BuildContext, buildHead: (opts?: BuildOptions) => ModelGraph) => Readonly<Record<string, Value>>;
   /** What the export could not do exactly as the model directory asks. */
   readonly warnings: readonly string[];
+  /** The config.json to write beside the export instead of the checkpoint's (a SetFit model's). */
+  readonly config?: Readonly<Record<string, unknown>>;
 }
 
 /** Options for {@link buildExportModel}. */
@@ -157,21 +161,63 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
       `${join(dir, '1_Pooling', 'config.json')}: include_prompt is false, but the exported sentence_embedding pools every token the attention mask covers; feed texts without the prompt, or pool last_hidden_state yourself`,
     );
   }
-  const build = layout ? sentenceEmbeddingOutput(layout, source.config.max_position_embeddings) : undefined;
+  // A SetFit model (setfit_head.json beside the sentence-transformers files) exports as one
+  // classifier: the embedding, then the logistic head as logits whose softmax is its probabilities.
+  let setfit: (LogisticHead & { labels: readonly string[] }) | undefined;
+  try {
+    setfit = layout && opts.task === undefined && existsSync(join(dir, SETFIT_HEAD_FILE)) ? await readSetFitHead(dir) : undefined;
+  } catch (e) {
+    throw wrap(e, join(dir, SETFIT_HEAD_FILE));
+  }
+  const embed = layout ? sentenceEmbeddingOutput(layout, source.config.max_position_embeddings) : undefined;
+  const build = embed && setfit ? setfitOutputs(embed, setfit) : embed;
   if (layout) adoptDenseParameters(source.store, layout.dense);
   const g = new Graph('tuna_export');
   const scope = new ParameterScope(g, source.store, true);
   const ctx = { scope, training: false, nextSeed: () => 0, initStd: 0.02, fusedKernels: opts.contribOps ?? false, layers: opts.layers };
   const built = build ? build(ctx, (o) => source.buildGraph(ctx, o)) : source.buildGraph(ctx).outputs;
-  const outputs = [...HEADS[head].outputs, ...(layout ? [SENTENCE_EMBEDDING] : [])].filter((n) => built[n] !== undefined);
+  const outputs = (setfit ? ['logits', SENTENCE_EMBEDDING] : [...HEADS[head].outputs, ...(layout ? [SENTENCE_EMBEDDING] : [])]).filter((n) => built[n] !== undefined);
   for (const name of outputs) g.output(built[name]!, name);
 
   const model = ExportModel.fromGraph(g);
   foldConstants(model);
   lowerContribOps(model, opts.contribOps ? ['Attention'] : []);
   model.prune();
+  if (setfit) {
+    const classifier = source.family.architectures['sequence-classification'] ?? architecture;
+    const config = {
+      ...(await readConfig(dir)),
+      architectures: [classifier],
+      id2label: Object.fromEntries(setfit.labels.map((l, i) => [String(i), l])),
+      label2id: Object.fromEntries(setfit.labels.map((l, i) => [l, i])),
+      problem_type: 'single_label_classification',
+    };
+    return { model, source, architecture: `${architecture} + SetFit head`, task: 'text-classification', outputs, build: build!, warnings, config };
+  }
   const task = opts.task ?? HEADS[head].tasks[0]!;
   return { model, source, architecture, task, outputs, ...(build ? { build } : {}), warnings };
+}
+
+/**
+ * The logistic head on the sentence embedding, as `logits` whose softmax is the head's
+ * probabilities: one row per class, or for two classes the logits [0, z] (softmax gives the
+ * sigmoid of z, the binary head's probability of the second class).
+ */
+function setfitOutputs(embed: (ctx: BuildContext, buildHead: (opts?: BuildOptions) => ModelGraph) => Readonly<Record<string, Value>>, head: LogisticHead) {
+  return (ctx: BuildContext, buildHead: (opts?: BuildOptions) => ModelGraph): Readonly<Record<string, Value>> => {
+    const outputs = embed(ctx, buildHead);
+    const g = ctx.scope.g;
+    const rows = head.classes === 2 ? [head.coef[0]!.map(() => 0), head.coef[0]!] : head.coef;
+    const bias = head.classes === 2 ? [0, head.intercept[0]!] : head.intercept;
+    const D = rows[0]!.length;
+    const weight = new Float32Array(D * rows.length);
+    rows.forEach((row, k) => row.forEach((w, j) => (weight[j * rows.length + k] = w)));
+    const z = g.add(
+      g.matMul(outputs[SENTENCE_EMBEDDING]!, g.constant(weight, 'float32', [D, rows.length], 'setfit_head.weight')),
+      g.constant(bias, 'float32', [rows.length], 'setfit_head.bias'),
+    );
+    return { ...outputs, logits: z };
+  };
 }
 
 /** The output name of a sentence-transformers model's embedding (as its ONNX exports name it). */

@@ -206,6 +206,7 @@ export async function exportModel(opts: ExportOptions): Promise<ExportResult> {
     files.push({ path: `onnx/${ONNX_FILES[v.kind]}`, bytes: bytes.byteLength, kind: v.kind, ops: opsOf(v.model), ...(maxAbsDiff === undefined ? {} : { maxAbsDiff }) });
   }
   const side = await writeSideFiles(opts.model, out);
+  if (built.config) await writeOutput(join(out, 'config.json'), new TextEncoder().encode(`${JSON.stringify(built.config, null, 2)}\n`));
   for (const name of side.written) {
     files.push({ path: name, bytes: statSync(join(out, name)).size, kind: 'side' });
   }
