@@ -67,6 +67,35 @@ test('a directory holding a run is refused with both remedies named, resumed as 
   assert.deepEqual(await prepareOutputDir(dir), [], 'the directory takes a new run now');
 });
 
+test('overwriting removes what an adapter or sentence-transformers run wrote, so a new run of another kind does not mix with it', async () => {
+  const dir = join(work, 'adapter-run');
+  mkdirSync(join(dir, '1_Pooling'), { recursive: true });
+  mkdirSync(join(dir, 'data'));
+  for (const f of [
+    'adapter_config.json',
+    'adapter_model.safetensors',
+    'head_config.json',
+    'modules.json',
+    'sentence_bert_config.json',
+    'setfit_head.json',
+    '1_Pooling/config.json',
+    'data/train.csv',
+  ])
+    writeFileSync(join(dir, f), '{}');
+  await assert.rejects(prepareOutputDir(dir), /adapter_model\.safetensors/);
+  const removed = await prepareOutputDir(dir, { overwrite: true });
+  assert.deepEqual(removed.sort(), [
+    '1_Pooling',
+    'adapter_config.json',
+    'adapter_model.safetensors',
+    'head_config.json',
+    'modules.json',
+    'sentence_bert_config.json',
+    'setfit_head.json',
+  ]);
+  assert.deepEqual(readdirSync(dir), ['data']);
+});
+
 test('a file where the output directory should be is refused', async () => {
   const file = join(work, 'a-file');
   writeFileSync(file, 'x');

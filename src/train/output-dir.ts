@@ -32,14 +32,33 @@ export const RUN_FILES: readonly string[] = [
   'tokenizer.json',
   'special_tokens_map.json',
   'tuna_data_config.json',
+  // adapters (PEFT layout), few-shot models and sentence-transformers models
+  'adapter_config.json',
+  'adapter_model.safetensors',
+  'head_config.json',
+  'prompt_config.json',
+  'setfit_head.json',
+  'modules.json',
+  'sentence_bert_config.json',
+  'config_sentence_transformers.json',
 ];
 
 /** Files whose presence means the directory holds a run (checkpoints count too). */
-const RUN_MARKERS = new Set(['model.safetensors', 'model.safetensors.index.json', 'trainer_state.json', 'train_results.json', 'pretrain_results.json', 'metrics.jsonl']);
+const RUN_MARKERS = new Set([
+  'model.safetensors',
+  'model.safetensors.index.json',
+  'adapter_model.safetensors',
+  'trainer_state.json',
+  'train_results.json',
+  'pretrain_results.json',
+  'metrics.jsonl',
+]);
 
 /** A checkpoint directory being written (`checkpoint-N/` is written as `.checkpoint-N.partial/` first). */
 const isPartialCheckpointName = (name: string) => /^\.checkpoint-\d+\.partial$/.test(name);
 const isCheckpointName = (name: string) => /^checkpoint-\d+$/.test(name) || isPartialCheckpointName(name);
+/** A sentence-transformers module folder a run writes (`1_Pooling`, `2_Dense`, `2_Normalize`). */
+const isSentenceModuleName = (name: string) => /^\d+_(Pooling|Dense|Normalize)$/.test(name);
 
 /**
  * An output directory that cannot be used as it is: it holds an earlier run (code `output_exists`),
@@ -101,7 +120,7 @@ export async function prepareOutputDir(dir: string, opts: PrepareOutputDirOption
     );
   }
   const names = await readdir(dir);
-  const removed = names.filter((n) => isCheckpointName(n) || RUN_FILES.includes(n));
+  const removed = names.filter((n) => isCheckpointName(n) || isSentenceModuleName(n) || RUN_FILES.includes(n));
   for (const n of removed) await rm(resolve(dir, n), { recursive: true, force: true });
   return removed;
 }
