@@ -1,8 +1,8 @@
 // The assistant's pieces that need no model: configuration errors, calibration maths, the
 // decision rule, redaction and the SQLite store (a real file).
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDirSync } from './helpers/temp.js';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -26,7 +26,7 @@ import {
 } from '../src/apps/assistant/index.js';
 
 const FIXTURE = new URL('./fixtures/assistant/bot.yaml', import.meta.url).pathname;
-const tmp = () => mkdtempSync(join(tmpdir(), 'tuna-assistant-'));
+const tmp = () => tempDirSync('assistant');
 
 test('config: the fixture loads with its defaults and its FAQ', async () => {
   const c = await loadConfig(FIXTURE);

@@ -3,8 +3,8 @@
 // apart from the intents, refusing messages like its examples whatever the thresholds), and the
 // similarity rule (intent centroids of [CLS] vectors and a tuned cosine threshold).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDirSync } from './helpers/temp.js';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type AssistantConfig, Nlu, OUT_OF_SCOPE_CLASS, loadCentroids, loadConfig, nearestCentroidCosine, trainAssistant } from '../src/apps/assistant/index.js';
@@ -25,7 +25,7 @@ const OUT_OF_SCOPE = [
 
 /** The fixture bot on the tiny base with the out-of-scope examples above and `options`, in a new directory. */
 async function fixtureConfig(options: Partial<AssistantConfig>): Promise<{ dir: string; config: AssistantConfig }> {
-  const dir = mkdtempSync(join(tmpdir(), 'tuna-oos-'));
+  const dir = tempDirSync('oos');
   const c = await loadConfig(FIXTURE);
   const config = {
     ...c,

@@ -2,8 +2,7 @@
 // test/fixtures/assistant/bot.yaml: a message is answered as `POST /v1/chat` answers it, and the
 // "helpful" button stores a feedback row.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDirSync } from './helpers/temp.js';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -16,7 +15,7 @@ type Json = any;
 
 const BASE = new URL('./fixtures/sentence/base/', import.meta.url).pathname;
 const FIXTURE = new URL('./fixtures/assistant/bot.yaml', import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), 'tuna-assistant-page-'));
+const dir = tempDirSync('assistant-page');
 const database = join(dir, 'conv.db');
 const pageErrors: string[] = [];
 let server: AssistantServer;
@@ -88,7 +87,7 @@ test('the chat page: a reply as POST /v1/chat gives it, with its intent, and "he
     db.close();
   }
 
-  const shots = mkdtempSync(join(tmpdir(), 'tuna-assistant-page-shot-'));
+  const shots = tempDirSync('assistant-page-shot');
   await page.screenshot({ path: join(shots, 'chat.png'), fullPage: true });
   assert.deepEqual(pageErrors, []);
 });

@@ -3,8 +3,8 @@
 // the store picked from the configuration's URL, connection errors, and the chat service storing
 // into PostgreSQL end to end.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDirSync } from './helpers/temp.js';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
@@ -13,7 +13,7 @@ import { type TestServer, freePort, startPostgres } from './helpers/servers.js';
 
 const BASE = new URL('./fixtures/sentence/base/', import.meta.url).pathname;
 const FIXTURE = new URL('./fixtures/assistant/bot.yaml', import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), 'tuna-assistant-pg-'));
+const dir = tempDirSync('assistant-pg');
 let server: TestServer;
 
 before(async () => {

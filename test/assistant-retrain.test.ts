@@ -3,8 +3,8 @@
 // examples, a correction, an unhelpful reply), a retrain while concurrent clients keep chatting,
 // zero failed requests and later replies from the new version; POST /admin/reload with its key.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDirSync } from './helpers/temp.js';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createAssistantServer, extendClassifier, loadConfig, trainAssistant } from '../src/apps/assistant/index.js';
@@ -16,7 +16,7 @@ type Json = any;
 
 const BASE = new URL('./fixtures/sentence/base/', import.meta.url).pathname;
 const FIXTURES = new URL('./fixtures/assistant/', import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), 'tuna-assistant-retrain-'));
+const dir = tempDirSync('assistant-retrain');
 const modelDir = join(dir, 'model');
 const configFile = join(dir, 'bot.yaml');
 const WEATHER = ['what is the weather today', 'is it sunny today', 'is the weather cold', 'the weather is hot today'];

@@ -2,9 +2,9 @@
 // calibration), the dialogue (intent, FAQ, fallback with a retried webhook handoff), the HTTP
 // service on a real port with a real SQLite file, metrics, feedback, and evaluation.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tempDirSync } from './helpers/temp.js';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -30,7 +30,7 @@ type Json = any;
 
 const BASE = new URL('./fixtures/sentence/base/', import.meta.url).pathname;
 const FIXTURE = new URL('./fixtures/assistant/bot.yaml', import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), 'tuna-assistant-'));
+const dir = tempDirSync('assistant');
 const modelDir = join(dir, 'model');
 const hooks: { status: number; body: Json }[] = [];
 // A message that is none of the intents and no FAQ question (with personal data to redact).

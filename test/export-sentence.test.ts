@@ -2,8 +2,8 @@
 // (pooling, Dense modules, Normalize as modules.json lists them), checked in ONNX Runtime against
 // the feature-extraction pipeline's own embeddings (which equal sentence-transformers' encode).
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDirSync } from './helpers/temp.js';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { exportModel } from '../src/export/index.js';
@@ -23,7 +23,7 @@ function fixtureModel(name: string, work: string): string {
 }
 
 test('a sentence-transformers export gives sentence_embedding equal to the pipeline, Dense and Normalize included', async () => {
-  const work = mkdtempSync(join(tmpdir(), 'tuna-export-sentence-'));
+  const work = tempDirSync('export-sentence');
   for (const name of ['base', 'dense', 'cls', 'no-prompt-pooling']) {
     const dir = name === 'base' ? join(SENTENCE, 'base') : fixtureModel(name, work);
     const out = join(work, `${name}-onnx`);

@@ -1,8 +1,8 @@
 // The monitor's configuration, document reading and window watcher, on a real SQLite store with
 // documents whose predictions are given (the classifier is tested in monitor-run.test.ts).
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDirSync } from './helpers/temp.js';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -18,7 +18,7 @@ import {
   readDocumentBatches,
 } from '../src/monitor/index.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tuna-monitor-core-'));
+const dir = tempDirSync('monitor-core');
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2024, 4, 1);
 

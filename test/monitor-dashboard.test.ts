@@ -4,8 +4,8 @@
 // Chromium (chart drawn, alerts marked and listed, a window's label mix and top texts, live updates).
 // TUNA_SCREENSHOT=1 saves the page to docs/images/monitor-dashboard.png.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDirSync } from './helpers/temp.js';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -117,7 +117,7 @@ function alert(over: Partial<NewAlert> & Pick<NewAlert, 'dimension' | 'value' | 
   };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'tuna-monitor-dashboard-'));
+const dir = tempDirSync('monitor-dashboard');
 const dbFile = join(dir, 'monitor.db');
 const seeded = seedDocuments();
 /** The hour after the rise with the highest negative share (of those with five documents or more). */

@@ -4,28 +4,20 @@
 // entry: no encoder layers, zero position and token-type embeddings, one-hot word embeddings, so
 // the hidden state of a token depends on the token alone, and a classifier that maps each token's
 // hidden state to the logits given for it. Expected entities then follow by hand from those logits.
-import { rmSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AutoModelForSequenceClassification } from '../../src/models/auto.js';
 import { bertConfig, bertConfigToJson } from '../../src/models/bert/config.js';
 import { bertParameters } from '../../src/models/bert/parameters.js';
 import { writeSafetensors, type NamedTensor } from '../../src/io/safetensors.js';
 import { BertTokenizer } from '../../src/tokenizers/bert-tokenizer.js';
+import { tempDirSync } from './temp.js';
 
 export const BUNDLED_EN = new URL('../../models/tuna-small-en/', import.meta.url).pathname;
 
-const tempDirs: string[] = [];
-
-/**
- * A new temporary directory, removed when the test process exits (node --test runs each test file
- * in its own process), so no test that uses it leaves one behind.
- */
+/** A new temporary directory, removed when the test process exits (see helpers/temp.ts). */
 export async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `tuna-${prefix}-`));
-  if (tempDirs.push(dir) === 1) process.once('exit', () => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-  return dir;
+  return tempDirSync(prefix);
 }
 
 /** Copies the tokenizer files of `from` into `to`. */
