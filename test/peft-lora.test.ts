@@ -1,5 +1,5 @@
 // LoRA against Hugging Face PEFT: adapters PEFT wrote give PEFT's logits in tuna (plain, rsLoRA,
-// dense targets), merged adapters the merged model's, five AdamW steps PEFT's losses; and what tuna
+// dense targets, a token classifier), merged adapters the merged model's, five AdamW steps PEFT's losses; and what tuna
 // writes is PEFT's layout.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -21,6 +21,7 @@ const expected = JSON.parse(readFileSync(join(ROOT, 'expected.json'), 'utf8')) a
   base_logits: number[][];
   saved_keys: string[];
   adapters: Record<string, { logits: number[][]; merged_logits: number[][]; train?: { labels: number[]; lr: number; step_losses: number[]; logits_after: number[][] } }>;
+  token_adapter: { logits: number[][][]; merged_logits: number[][][] };
 };
 const tmp = mkdtempSync(join(tmpdir(), 'tuna-peft-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -66,6 +67,30 @@ test('adapters PEFT wrote give PEFT logits in tuna, and merged the merged model 
   const dense = await readAdapter(join(ROOT, 'lora-dense'));
   assert.ok(dense.tensors.has('bert.pooler.dense.lora_A.weight'));
   assert.ok(!dense.tensors.has('classifier.lora_A.weight'));
+});
+
+test('a token-classification adapter PEFT wrote gives PEFT per-token logits in tuna, merged too', async () => {
+  const peft = await loadAdapterModel(join(ROOT, 'lora-token'));
+  assert.equal(peft.model.head, 'token-classification');
+  const flat = async () => {
+    const session = await peft.model.compileInference({ frozen: true });
+    try {
+      return Array.from((await session.run(inputs)).logits!.data as Float32Array);
+    } finally {
+      await session.release();
+    }
+  };
+  const largest = (a: number[], b: number[][][]) => {
+    const want = b.flat(2);
+    assert.equal(a.length, want.length);
+    return a.reduce((d, v, i) => Math.max(d, Math.abs(v - want[i]!)), 0);
+  };
+  const got = await flat();
+  assert.ok(largest(got, expected.token_adapter.logits) <= 1e-4, `${largest(got, expected.token_adapter.logits)}`);
+  await peft.lora!.merge();
+  const merged = await flat();
+  assert.ok(largest(merged, expected.token_adapter.merged_logits) <= 1e-4, `merged: ${largest(merged, expected.token_adapter.merged_logits)}`);
+  assert.ok(largest(got, expected.token_adapter.merged_logits) <= 1e-4, 'merging keeps the logits');
 });
 
 test('five AdamW steps of LoRA and the head follow PEFT', async () => {

@@ -8,10 +8,14 @@ Writes test/fixtures/peft/:
   classifier is in modules_to_save), saved with save_pretrained: r=4, lora_alpha=8 on query,value;
   the same with use_rslora; and r=4 on query,key,value,dense with lora_dropout 0.1. LoRA B (zeros
   as PEFT initialises it) and the classifier are randomised so the adapters change the logits;
+- lora-token/: a PEFT LoRA adapter (task TOKEN_CLS, r=4, lora_alpha=8 on query,value) on the same
+  base loaded as a BertForTokenClassification (its classifier, of the same shape, is the start of
+  the token head in modules_to_save), B and the classifier randomised as above;
 - expected.json: the texts, their ids and mask (a padded batch), the base's logits, each
   adapter's logits, the logits of each adapter merged into the base (merge_and_unload), and five
   AdamW steps of the query,value adapter (dropout off, lr 1e-2, weight decay 0) with each step's
-  loss and the logits after them.
+  loss and the logits after them; `token_adapter`: lora-token's per-token logits (batch x tokens x
+  labels) and merged logits.
 
     /tmp/refvenv/bin/python tools/make-peft-fixtures.py
 
@@ -115,6 +119,32 @@ def make_adapter(base, name, spec, seed):
     return peft_model
 
 
+def make_token_adapter(base, seed):
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import AutoModelForTokenClassification
+
+    model = AutoModelForTokenClassification.from_pretrained(base, dtype=torch.float32)
+    model.eval()
+    config = LoraConfig(task_type=TaskType.TOKEN_CLS, r=4, lora_alpha=8, target_modules=['query', 'value'], lora_dropout=0.0)
+    torch.manual_seed(seed)
+    peft_model = get_peft_model(model, config)
+    with torch.no_grad():
+        for n, p in peft_model.named_parameters():
+            if 'lora_B' in n:
+                p.normal_(0, 0.3)
+            elif 'modules_to_save' in n:
+                p.add_(torch.randn_like(p) * 0.2)
+    peft_model.peft_config['default'].base_model_name_or_path = '../base'
+    return peft_model
+
+
+def token_logits_of(model, enc):
+    model.eval()
+    with torch.no_grad():
+        out = model(input_ids=enc['input_ids'], attention_mask=enc['attention_mask'], token_type_ids=enc['token_type_ids']).logits
+    return [[[round(float(x), 6) for x in tok] for tok in row] for row in out]
+
+
 def train(peft_model, enc, labels):
     """Five AdamW steps of the adapter (LoRA weights and the classifier), dropout off (eval mode)."""
     params = [p for p in peft_model.parameters() if p.requires_grad]
@@ -162,6 +192,13 @@ def main():
         merged = peft_model.merge_and_unload()
         entry['merged_logits'] = logits_of(merged, enc)
         expected['adapters'][name] = entry
+    token = make_token_adapter(base, seed=20)
+    target = os.path.join(ROOT, 'lora-token')
+    token.save_pretrained(target)
+    if os.path.exists(os.path.join(target, 'README.md')):
+        os.remove(os.path.join(target, 'README.md'))
+    expected['token_adapter'] = {'logits': token_logits_of(token, enc)}
+    expected['token_adapter']['merged_logits'] = token_logits_of(token.merge_and_unload(), enc)
     # How PEFT names what it saves, for the record (and the tests).
     from safetensors.torch import load_file
 
