@@ -9,10 +9,10 @@ import { fitLogistic, logisticProbabilities } from '../src/fewshot/logistic.js';
 const E = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'fewshot', 'logistic.json'), 'utf8'));
 
 for (const name of ['multinomial', 'multinomial_c', 'binary']) {
-  test(`logistic head equals scikit-learn (${name})`, (t) => {
+  test(`logistic head equals scikit-learn (${name})`, async (t) => {
     const c = E[name];
     const classes = Math.max(...c.y) + 1;
-    const head = fitLogistic(c.X, c.y, classes, { C: c.C });
+    const head = await fitLogistic(c.X, c.y, classes, { C: c.C });
     let worst = 0;
     c.X.forEach((x: number[], i: number) => {
       logisticProbabilities(head, x).forEach((p, k) => {

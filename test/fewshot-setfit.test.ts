@@ -93,7 +93,7 @@ test('SetFit training lowers the cosine loss; the saved model predicts through t
     { pooling: 'model' },
   );
   await extractor.dispose();
-  const refit = fitLogistic(
+  const refit = await fitLogistic(
     X,
     TRAIN.map((e) => e.label),
     3,
@@ -140,7 +140,7 @@ test('a two-class SetFit model exports logits [0, z] whose softmax is the sigmoi
   const texts = TRAIN.map((e) => e.text);
   const X = await extractor.runBatch(texts, { pooling: 'model' });
   await extractor.dispose();
-  const head = fitLogistic(
+  const head = await fitLogistic(
     X,
     TRAIN.map((e) => (e.label === 0 ? 0 : 1)),
     2,

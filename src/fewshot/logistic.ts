@@ -3,9 +3,11 @@
  * it (lbfgs solver): minimise C x (sum of the examples' cross-entropy) + ||W||^2 / 2, the
  * intercepts unpenalised. Two classes: one row of coefficients and the sigmoid (the binomial model
  * scikit-learn fits for binary problems); more: one row per class and the softmax. Fitted by
- * L-BFGS with a backtracking line search, deterministic from a zero start.
+ * L-BFGS with a backtracking line search, deterministic from a zero start; the objective and its
+ * gradient run in ONNX Runtime in float64 (logistic-objective.ts).
  */
 import { TunaError } from '../errors.js';
+import { LogisticObjective } from './logistic-objective.js';
 
 /** A fitted head. */
 export interface LogisticHead {
@@ -24,6 +26,8 @@ export interface LogisticOptions {
   readonly maxIter?: number;
   /** Stop when the largest gradient component is below this (default 1e-10 x examples). */
   readonly tol?: number;
+  /** ONNX Runtime threads for the objective (default 1). */
+  readonly threads?: number;
 }
 
 /** Class probabilities of one embedding. */
@@ -39,46 +43,6 @@ export function logisticProbabilities(head: LogisticHead, x: readonly number[]):
   return e.map((v) => v / s);
 }
 
-/** Objective and gradient at the flat parameters `theta` (rows x (D + 1): coefficients, then intercepts). */
-function objective(theta: Float64Array, X: readonly (readonly number[])[], y: readonly number[], R: number, D: number, C: number, grad: Float64Array): number {
-  grad.fill(0);
-  let f = 0;
-  const z = new Float64Array(R);
-  for (let i = 0; i < X.length; i++) {
-    const x = X[i]!;
-    for (let k = 0; k < R; k++) {
-      let s = theta[R * D + k]!;
-      for (let j = 0; j < D; j++) s += theta[k * D + j]! * x[j]!;
-      z[k] = s;
-    }
-    const dz = new Float64Array(R);
-    if (R === 1) {
-      const t = y[i] === 1 ? 1 : 0;
-      // log(1 + exp(-z)) for t = 1, log(1 + exp(z)) for t = 0, computed stably.
-      const m = t === 1 ? -z[0]! : z[0]!;
-      f += C * (Math.max(m, 0) + Math.log1p(Math.exp(-Math.abs(m))));
-      dz[0] = C * (1 / (1 + Math.exp(-z[0]!)) - t);
-    } else {
-      let m = -Infinity;
-      for (let k = 0; k < R; k++) m = Math.max(m, z[k]!);
-      let s = 0;
-      for (let k = 0; k < R; k++) s += Math.exp(z[k]! - m);
-      const lse = m + Math.log(s);
-      f += C * (lse - z[y[i]!]!);
-      for (let k = 0; k < R; k++) dz[k] = C * (Math.exp(z[k]! - lse) - (k === y[i] ? 1 : 0));
-    }
-    for (let k = 0; k < R; k++) {
-      for (let j = 0; j < D; j++) grad[k * D + j]! += dz[k]! * x[j]!;
-      grad[R * D + k]! += dz[k]!;
-    }
-  }
-  for (let q = 0; q < R * D; q++) {
-    f += 0.5 * theta[q]! ** 2;
-    grad[q]! += theta[q]!;
-  }
-  return f;
-}
-
 const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * b[i]!, 0);
 
 /**
@@ -86,19 +50,29 @@ const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * 
  *
  * @throws TunaError (`invalid_data`) when there are no examples or fewer than two classes.
  */
-export function fitLogistic(X: readonly (readonly number[])[], y: readonly number[], classes: number, opts: LogisticOptions = {}): LogisticHead {
+export async function fitLogistic(X: readonly (readonly number[])[], y: readonly number[], classes: number, opts: LogisticOptions = {}): Promise<LogisticHead> {
   if (X.length === 0 || classes < 2) throw new TunaError('invalid_data', 'logistic regression needs examples of at least two classes', { field: 'labels' });
   const D = X[0]!.length;
   const R = classes === 2 ? 1 : classes;
   const C = opts.C ?? 1;
   const n = R * (D + 1);
   const tol = opts.tol ?? 1e-10 * Math.max(1, X.length);
+  const objective = await LogisticObjective.create(X, y, classes, C, opts.threads ?? 1);
+  try {
+    return await minimise(objective, n, tol, opts.maxIter ?? 1000, R, D, classes);
+  } finally {
+    await objective.dispose();
+  }
+}
+
+/** L-BFGS (20 pairs) with a backtracking Armijo line search from zero. */
+async function minimise(objective: LogisticObjective, n: number, tol: number, maxIter: number, R: number, D: number, classes: number): Promise<LogisticHead> {
   let theta = new Float64Array(n);
   let g = new Float64Array(n);
-  let f = objective(theta, X, y, R, D, C, g);
+  let f = await objective.evaluate(theta, g);
   const history: { s: Float64Array; y: Float64Array; rho: number }[] = [];
   const newGrad = new Float64Array(n);
-  for (let iter = 0; iter < (opts.maxIter ?? 1000); iter++) {
+  for (let iter = 0; iter < maxIter; iter++) {
     if (g.reduce((m, v) => Math.max(m, Math.abs(v)), 0) < tol) break;
     // Two-loop recursion: the direction -H g.
     const q = Float64Array.from(g);
@@ -123,7 +97,7 @@ export function fitLogistic(X: readonly (readonly number[])[], y: readonly numbe
     let fNext = Infinity;
     for (let tries = 0; tries < 60; tries++) {
       next = theta.map((v, i) => v + step * dir[i]!);
-      fNext = objective(next, X, y, R, D, C, newGrad);
+      fNext = await objective.evaluate(next, newGrad);
       if (fNext <= f + 1e-4 * step * slope) break;
       step /= 2;
     }

@@ -116,7 +116,7 @@ export async function fitSetFitHead(
     await extractor.dispose();
   }
   const C = opts.C ?? 1;
-  const fitted = fitLogistic(
+  const fitted = await fitLogistic(
     X,
     examples.map((e) => e.label),
     labels.length,
