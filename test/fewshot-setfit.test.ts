@@ -165,4 +165,7 @@ test('a SetFit directory without a valid head is refused', async () => {
   await cp(BASE, dir, { recursive: true });
   await writeFile(join(dir, SETFIT_HEAD_FILE), '{"labels":["a","b"],"coef":[],"intercept":[]}');
   await assert.rejects(() => pipeline('text-classification', dir), /setfit_head\.json/);
+  await assert.rejects(() => exportModel({ model: dir, output: join(dir, 'onnx') }), /setfit_head\.json/);
+  await writeFile(join(dir, SETFIT_HEAD_FILE), '{"labels":["a","b"],"coef":[[1,2,3]],"intercept":[0]}');
+  await assert.rejects(() => exportModel({ model: dir, output: join(dir, 'onnx') }), /setfit_head\.json: the head takes 3-dimensional embeddings, but the model gives 32/);
 });

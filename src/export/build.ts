@@ -170,7 +170,7 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
     throw wrap(e, join(dir, SETFIT_HEAD_FILE));
   }
   const embed = layout ? sentenceEmbeddingOutput(layout, source.config.max_position_embeddings) : undefined;
-  const build = embed && setfit ? setfitOutputs(embed, setfit) : embed;
+  const build = embed && setfit ? setfitOutputs(embed, setfit, join(dir, SETFIT_HEAD_FILE)) : embed;
   if (layout) adoptDenseParameters(source.store, layout.dense);
   const g = new Graph('tuna_export');
   const scope = new ParameterScope(g, source.store, true);
@@ -203,13 +203,15 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
  * probabilities: one row per class, or for two classes the logits [0, z] (softmax gives the
  * sigmoid of z, the binary head's probability of the second class).
  */
-function setfitOutputs(embed: (ctx: BuildContext, buildHead: (opts?: BuildOptions) => ModelGraph) => Readonly<Record<string, Value>>, head: LogisticHead) {
+function setfitOutputs(embed: (ctx: BuildContext, buildHead: (opts?: BuildOptions) => ModelGraph) => Readonly<Record<string, Value>>, head: LogisticHead, file: string) {
   return (ctx: BuildContext, buildHead: (opts?: BuildOptions) => ModelGraph): Readonly<Record<string, Value>> => {
     const outputs = embed(ctx, buildHead);
     const g = ctx.scope.g;
     const rows = head.classes === 2 ? [head.coef[0]!.map(() => 0), head.coef[0]!] : head.coef;
     const bias = head.classes === 2 ? [0, head.intercept[0]!] : head.intercept;
     const D = rows[0]!.length;
+    const given = outputs[SENTENCE_EMBEDDING]!.shape.at(-1);
+    if (given !== D) throw new ExportError('invalid_checkpoint', `${file}: the head takes ${D}-dimensional embeddings, but the model gives ${String(given)}`, { file });
     const weight = new Float32Array(D * rows.length);
     rows.forEach((row, k) => row.forEach((w, j) => (weight[j * rows.length + k] = w)));
     const z = g.add(
