@@ -102,13 +102,8 @@ def logits_of(model, enc):
     return [[round(float(x), 6) for x in row] for row in out]
 
 
-def make_adapter(base, name, spec, seed):
-    from peft import LoraConfig, TaskType, get_peft_model
-
-    model = load_base(base)
-    config = LoraConfig(task_type=TaskType.SEQ_CLS, **spec)
-    torch.manual_seed(seed)  # LoRA A's initialisation, then B and the classifier
-    peft_model = get_peft_model(model, config)
+def randomised(peft_model):
+    """LoRA B (zeros as PEFT initialises it) and the saved head randomised, so the adapter changes the logits."""
     with torch.no_grad():
         for n, p in peft_model.named_parameters():
             if 'lora_B' in n:
@@ -117,6 +112,16 @@ def make_adapter(base, name, spec, seed):
                 p.add_(torch.randn_like(p) * 0.2)
     peft_model.peft_config['default'].base_model_name_or_path = '../base'
     return peft_model
+
+
+def make_adapter(base, name, spec, seed):
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    model = load_base(base)
+    config = LoraConfig(task_type=TaskType.SEQ_CLS, **spec)
+    torch.manual_seed(seed)  # LoRA A's initialisation, then B and the classifier
+    peft_model = get_peft_model(model, config)
+    return randomised(peft_model)
 
 
 def make_token_adapter(base, seed):
@@ -128,14 +133,7 @@ def make_token_adapter(base, seed):
     config = LoraConfig(task_type=TaskType.TOKEN_CLS, r=4, lora_alpha=8, target_modules=['query', 'value'], lora_dropout=0.0)
     torch.manual_seed(seed)
     peft_model = get_peft_model(model, config)
-    with torch.no_grad():
-        for n, p in peft_model.named_parameters():
-            if 'lora_B' in n:
-                p.normal_(0, 0.3)
-            elif 'modules_to_save' in n:
-                p.add_(torch.randn_like(p) * 0.2)
-    peft_model.peft_config['default'].base_model_name_or_path = '../base'
-    return peft_model
+    return randomised(peft_model)
 
 
 def token_logits_of(model, enc):
