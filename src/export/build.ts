@@ -87,13 +87,14 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
     isTunaError(e) && !(e instanceof ExportError) && e.code !== 'non_finite' && e.code !== 'too_large'
       ? new ExportError(e.code === 'unsupported_model' ? 'unsupported_architecture' : 'invalid_checkpoint', e.message, { file, cause: e })
       : e;
+  let rawConfig: Record<string, unknown>;
   let declared: HeadKind;
   let architecture: string;
   let family: ModelFamily;
   try {
-    const raw = await readConfig(dir);
-    family = familyOfConfig(raw, configFile);
-    const config = family.parseConfig(raw, configFile);
+    rawConfig = await readConfig(dir);
+    family = familyOfConfig(rawConfig, configFile);
+    const config = family.parseConfig(rawConfig, configFile);
     declared = headOfArchitectures(family, config.architectures, configFile);
     architecture = family.architectures[declared] ?? declared;
   } catch (e) {
@@ -186,7 +187,7 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
   if (setfit) {
     const classifier = source.family.architectures['sequence-classification'] ?? architecture;
     const config = {
-      ...(await readConfig(dir)),
+      ...rawConfig,
       architectures: [classifier],
       id2label: Object.fromEntries(setfit.labels.map((l, i) => [String(i), l])),
       label2id: Object.fromEntries(setfit.labels.map((l, i) => [l, i])),

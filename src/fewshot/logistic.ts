@@ -52,21 +52,20 @@ const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * 
  */
 export async function fitLogistic(X: readonly (readonly number[])[], y: readonly number[], classes: number, opts: LogisticOptions = {}): Promise<LogisticHead> {
   if (X.length === 0 || classes < 2) throw new TunaError('invalid_data', 'logistic regression needs examples of at least two classes', { field: 'labels' });
-  const D = X[0]!.length;
-  const R = classes === 2 ? 1 : classes;
-  const C = opts.C ?? 1;
-  const n = R * (D + 1);
   const tol = opts.tol ?? 1e-10 * Math.max(1, X.length);
-  const objective = await LogisticObjective.create(X, y, classes, C, opts.threads ?? 1);
+  const objective = await LogisticObjective.create(X, y, classes, opts.C ?? 1, opts.threads ?? 1);
   try {
-    return await minimise(objective, n, tol, opts.maxIter ?? 1000, R, D, classes);
+    return await minimise(objective, tol, opts.maxIter ?? 1000, classes);
   } finally {
     await objective.dispose();
   }
 }
 
 /** L-BFGS (20 pairs) with a backtracking Armijo line search from zero. */
-async function minimise(objective: LogisticObjective, n: number, tol: number, maxIter: number, R: number, D: number, classes: number): Promise<LogisticHead> {
+async function minimise(objective: LogisticObjective, tol: number, maxIter: number, classes: number): Promise<LogisticHead> {
+  const R = objective.rows;
+  const D = objective.dimension;
+  const n = R * (D + 1);
   let theta = new Float64Array(n);
   let g = new Float64Array(n);
   let f = await objective.evaluate(theta, g);
