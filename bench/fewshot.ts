@@ -29,6 +29,10 @@
  * - setfit: trainSetFit, mean pooling, batch 16, lr 1e-4, head C = 1; two classes: 10 pair iterations
  *   (SetFit's positive and negative pair per example and iteration), one epoch (40 steps at K=16); 150
  *   classes: 1 iteration, at most 150 steps.
+ * - setfit-head, setfit-e2e: the body as setfit, then SetFit's differentiable head (a linear layer, cross-entropy,
+ *   AdamW at a constant rate, weight decay 0.01, head lr 1e-2) instead of the logistic regression, on frozen
+ *   embeddings (setfit-head) or with the body trained at lr 5e-5 (setfit-e2e); two classes: SetFit's defaults of
+ *   16 epochs of batch 2 (256 steps at K=16); 150 classes: 4 epochs of batch 16 (600 steps at K=16).
  * - zeroshot-cloze: the zero-shot pipeline in cloze mode with the prompt method's template and
  *   verbalizer, on the untrained masked LM (no examples: one run per dataset, K and seed do not apply).
  * - zeroshot-embedding: the zero-shot pipeline in embedding mode (mean-pooled embeddings of the
@@ -67,7 +71,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const METHODS = ['finetune', 'prompt', 'setfit', 'zeroshot-cloze', 'zeroshot-embedding'] as const;
+const METHODS = ['finetune', 'prompt', 'setfit', 'setfit-head', 'setfit-e2e', 'zeroshot-cloze', 'zeroshot-embedding'] as const;
 type Method = (typeof METHODS)[number];
 const ZERO_SHOT: readonly Method[] = ['zeroshot-cloze', 'zeroshot-embedding'];
 const MAX_LENGTH = 64;
@@ -291,8 +295,21 @@ async function runMethod(method: Method, data: Dataset, train: readonly Example[
       () => classify(dir, texts, threads),
     );
   }
-  if (method === 'setfit') {
+  if (method === 'setfit' || method === 'setfit-head' || method === 'setfit-e2e') {
     const dir = join(work, 'setfit');
+    const two = data.labels.length === 2;
+    const differentiable =
+      method === 'setfit'
+        ? {}
+        : {
+            head: 'differentiable' as const,
+            endToEnd: method === 'setfit-e2e',
+            headLearningRate: 1e-2,
+            bodyLearningRate: 5e-5,
+            l2Weight: 0.01,
+            headEpochs: two ? 16 : 4,
+            headBatchSize: two ? 2 : 16,
+          };
     return timed(
       async () => {
         const model = await PreTrainedModel.fromPretrained(data.model, { head: 'encoder', seed, threads });
@@ -313,10 +330,11 @@ async function runMethod(method: Method, data: Dataset, train: readonly Example[
             learningRate: 1e-4,
             maxLength: MAX_LENGTH,
             C: 1,
+            ...differentiable,
             seed,
             threads,
           });
-          return result.body.steps;
+          return result.body.steps + (result.headTraining?.steps ?? 0);
         } finally {
           await model.dispose();
         }
@@ -450,6 +468,9 @@ function save(mine: RunRecord): void {
       finetune: 'Trainer, lr 3e-4, weight decay 0.01, no warmup; 2 classes: batch 8, 20 epochs; 150 classes: batch 16, 2 epochs',
       prompt: 'trainPrompt, lr 1e-4, weight decay 0.01; batch and epochs as finetune',
       setfit: 'trainSetFit, mean pooling, batch 16, lr 1e-4, head C 1; 2 classes: 10 pair iterations, 1 epoch; 150 classes: 1 iteration, at most 150 steps',
+      'setfit-head':
+        'the setfit body, then the differentiable head on frozen embeddings: head lr 1e-2, weight decay 0.01, constant rate; 2 classes: 16 epochs of batch 2; 150 classes: 4 epochs of batch 16',
+      'setfit-e2e': 'as setfit-head, the body trained with the head at lr 5e-5',
       zeroshot: 'K = 0, no seed: cloze with the prompt template and verbalizer; embedding against label descriptions',
       prompts: PROMPTS,
       descriptions: DESCRIPTIONS,

@@ -238,15 +238,20 @@ export { promptClassificationPipeline, promptProbabilities, readPromptConfig } f
 export { pseudoLabelCount, selectPseudoLabels } from './fewshot/ipet.js';
 export { fitLogistic, logisticProbabilities, type LogisticHead, type LogisticOptions } from './fewshot/logistic.js';
 export {
+  SETFIT_HEADS,
   SETFIT_HEAD_FILE,
+  embedTexts,
   fitSetFitHead,
   readSetFitHead,
   setfitClassificationPipeline,
   setfitPairs,
   trainSetFit,
   type SetFitHeadFile,
+  type SetFitHeadKind,
   type SetFitTrainingOptions,
+  type SetFitTrainingResult,
 } from './fewshot/setfit.js';
+export { trainDifferentiableHead, type DifferentiableHeadOptions, type DifferentiableHeadResult, type EmbeddingFn } from './fewshot/setfit-head.js';
 export { readFewShotData, type FewShotData } from './fewshot/data.js';
 export type {
   CandidateLabels,

@@ -157,6 +157,44 @@ test('tuna train --task setfit writes a sentence-transformers model with setfit_
   assert.equal(JSON.parse(under.stdout).pairs, 4);
 });
 
+test('tuna train --task setfit --differentiable-head --end-to-end; SetFit flags refused where they do not apply', async () => {
+  const dir = await tempDir('fewshot-cli');
+  const train = join(dir, 'train.csv');
+  await writeFile(train, 'text,label\nhow do i transfer money,bank\ni lost my bank card,bank\nthe cat sat on the mat,pets\na dog is sleeping on the rug,pets\n');
+  const out = join(dir, 'setfit-e2e');
+  const common = ['train', '--task', 'setfit', '--model', SENTENCE_BASE, '--train', train, '--num-iterations', '2', '--batch-size', '8'];
+  const r = await tuna(...common, '--output', out, '--differentiable-head', '--end-to-end', '--head-epochs', '3', '--head-lr', '0.05', '--body-lr', '1e-4', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  // 4 examples, batch 2 (the default), 3 epochs.
+  assert.equal(summary.head.steps, 6);
+  assert.equal(summary.head.kind, 'differentiable');
+  assert.equal(summary.head.end_to_end, true);
+  assert.equal(summary.head.body_learning_rate, 1e-4);
+  assert.equal(summary.head.l2_weight, 0.01);
+  assert.match(r.stderr, /head step 6\/6/);
+  const head = JSON.parse(await readFile(join(out, 'setfit_head.json'), 'utf8'));
+  assert.equal(head.head, 'differentiable');
+  assert.equal(head.coef.length, 1);
+  const classifier = await pipeline('text-classification', out);
+  assert.equal(((await classifier('how do i transfer money')) as { label: string }[]).length, 1);
+  await classifier.dispose();
+
+  const refused = [
+    [['--end-to-end'], /--end-to-end applies to the differentiable head; add --differentiable-head/],
+    [['--differentiable-head', '--body-lr', '1e-4'], /--body-lr applies when the body trains with the head; add --end-to-end/],
+    [['--differentiable-head', '--head-c', '2'], /--head-c is the logistic head's/],
+  ] as const;
+  for (const [flags, message] of refused) {
+    const bad = await tuna(...common, '--output', join(dir, 'bad'), ...flags);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, message);
+  }
+  const other = await tuna('train', '--model', SENTENCE_BASE, '--train', train, '--output', join(dir, 'clf'), '--differentiable-head');
+  assert.notEqual(other.code, 0);
+  assert.match(other.stderr, /--differentiable-head applies to --task setfit/);
+});
+
 test('self-training: the most confident texts of each class, growing by generation; tuna train --unlabeled', async () => {
   const texts = ['a', 'b', 'c', 'd', 'e'].map((text) => ({ text }));
   const probs = [

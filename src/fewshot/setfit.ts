@@ -21,6 +21,11 @@ import { saveSentenceTransformer } from '../sentence/model.js';
 import { type SentenceTrainingResult, trainSentenceEmbedding } from '../sentence/train.js';
 import { classifierPipeline } from './classifier.js';
 import { type LogisticHead, fitLogistic, logisticProbabilities } from './logistic.js';
+import { trainDifferentiableHead } from './setfit-head.js';
+
+/** The heads SetFit training fits: scikit-learn's logistic regression, or SetFit's differentiable linear head. */
+export const SETFIT_HEADS = ['logistic', 'differentiable'] as const;
+export type SetFitHeadKind = (typeof SETFIT_HEADS)[number];
 
 /** The head file of a SetFit model directory. */
 export const SETFIT_HEAD_FILE = 'setfit_head.json';
@@ -29,8 +34,12 @@ export const SETFIT_HEAD_FILE = 'setfit_head.json';
 export interface SetFitHeadFile {
   /** Class names by id. */
   readonly labels: readonly string[];
-  /** The inverse regularisation strength the head was fitted with. */
-  readonly C: number;
+  /** How the head was trained: `logistic` (the default when absent) or `differentiable`. */
+  readonly head?: SetFitHeadKind;
+  /** The inverse regularisation strength a logistic head was fitted with. */
+  readonly C?: number;
+  /** A differentiable head: whether the body was trained with it. */
+  readonly end_to_end?: boolean;
   /** Coefficient rows (one for two classes, else one per class) and intercepts. */
   readonly coef: readonly (readonly number[])[];
   readonly intercept: readonly number[];
@@ -95,6 +104,29 @@ export function setfitUniquePairs(examples: readonly { text: string; label: numb
   return { kind: 'scored', columns: ['sentence1', 'sentence2'], examples: shuffle(pairs) };
 }
 
+/** The embeddings the sentence-transformers model in `dir` gives `texts` (its own pooling, no dropout). */
+export async function embedTexts(dir: string, texts: readonly string[], opts: { batchSize?: number; threads?: number } = {}): Promise<number[][]> {
+  const extractor = await featureExtractionPipeline(dir, opts.threads === undefined ? {} : { threads: opts.threads });
+  try {
+    return await extractor.runBatch([...texts], { pooling: 'model', batchSize: opts.batchSize ?? 32 });
+  } finally {
+    await extractor.dispose();
+  }
+}
+
+/** The share of `X` the head gives the most probability to its example's class. */
+function headAccuracy(head: LogisticHead, X: readonly number[][], examples: readonly { label: number }[]): number {
+  const correct = X.filter((x, i) => {
+    const p = logisticProbabilities(head, x);
+    return p.indexOf(Math.max(...p)) === examples[i]!.label;
+  }).length;
+  return correct / Math.max(1, examples.length);
+}
+
+async function writeHead(dir: string, head: SetFitHeadFile): Promise<void> {
+  await writeFileAtomic(join(dir, SETFIT_HEAD_FILE), new TextEncoder().encode(`${JSON.stringify(head)}\n`));
+}
+
 /**
  * Fits the head on the embeddings the sentence-transformers model in `dir` gives the examples, and
  * writes `dir/setfit_head.json`. Returns the head and its accuracy on the examples.
@@ -105,16 +137,11 @@ export async function fitSetFitHead(
   labels: readonly string[],
   opts: { C?: number; batchSize?: number; threads?: number } = {},
 ): Promise<{ head: SetFitHeadFile; trainAccuracy: number }> {
-  const extractor = await featureExtractionPipeline(dir, opts.threads === undefined ? {} : { threads: opts.threads });
-  let X: number[][];
-  try {
-    X = await extractor.runBatch(
-      examples.map((e) => e.text),
-      { pooling: 'model', batchSize: opts.batchSize ?? 32 },
-    );
-  } finally {
-    await extractor.dispose();
-  }
+  const X = await embedTexts(
+    dir,
+    examples.map((e) => e.text),
+    opts,
+  );
   const C = opts.C ?? 1;
   const fitted = await fitLogistic(
     X,
@@ -123,12 +150,8 @@ export async function fitSetFitHead(
     { C },
   );
   const head: SetFitHeadFile = { labels, C, coef: fitted.coef, intercept: fitted.intercept };
-  const correct = X.filter((x, i) => {
-    const p = logisticProbabilities(fitted, x);
-    return p.indexOf(Math.max(...p)) === examples[i]!.label;
-  }).length;
-  await writeFileAtomic(join(dir, SETFIT_HEAD_FILE), new TextEncoder().encode(`${JSON.stringify(head)}\n`));
-  return { head, trainAccuracy: correct / Math.max(1, examples.length) };
+  await writeHead(dir, head);
+  return { head, trainAccuracy: headAccuracy(fitted, X, examples) };
 }
 
 /** Reads and checks `dir/setfit_head.json`. */
@@ -198,18 +221,47 @@ export interface SetFitTrainingOptions {
   readonly maxLength: number;
   /** The head's inverse regularisation strength (default 1). */
   readonly C?: number;
+  /** Which head is trained after the body (default `logistic`). */
+  readonly head?: SetFitHeadKind;
+  /** The differentiable head: train the body with it (default false: on frozen embeddings). */
+  readonly endToEnd?: boolean;
+  /** The differentiable head: passes over the examples (default 16). */
+  readonly headEpochs?: number;
+  /** The differentiable head: examples per step (default 2). */
+  readonly headBatchSize?: number;
+  /** The differentiable head's learning rate (default 1e-2). */
+  readonly headLearningRate?: number;
+  /** The body's learning rate when the differentiable head trains end to end (default half of `learningRate`). */
+  readonly bodyLearningRate?: number;
+  /** The differentiable head: AdamW's weight decay (SetFit's l2_weight; default 0.01). */
+  readonly l2Weight?: number;
   readonly seed?: number;
   readonly disableDropout?: boolean;
   readonly threads?: number;
   readonly versions?: Readonly<Record<string, string>>;
   readonly onStep?: (info: { step: number; maxSteps: number; loss: number }) => void | Promise<void>;
+  /** Called after every step of the differentiable head. */
+  readonly onHeadStep?: (info: { step: number; maxSteps: number; loss: number }) => void | Promise<void>;
+}
+
+/** What {@link trainSetFit} did. */
+export interface SetFitTrainingResult {
+  /** The contrastive phase. */
+  readonly body: SentenceTrainingResult;
+  readonly pairs: number;
+  readonly head: SetFitHeadFile;
+  /** The head's accuracy on the examples' embeddings by the saved body. */
+  readonly trainAccuracy: number;
+  /** The differentiable head's training (absent for a logistic head). */
+  readonly headTraining?: { readonly steps: number; readonly losses: readonly number[]; readonly seconds: number };
 }
 
 /**
  * Trains the body on the generated pairs, saves it to `output` as a sentence-transformers model,
- * then fits and writes the head.
+ * then trains and writes the head (for a differentiable head trained end to end, the body is
+ * saved again after it).
  */
-export async function trainSetFit(opts: SetFitTrainingOptions): Promise<{ body: SentenceTrainingResult; pairs: number; head: SetFitHeadFile; trainAccuracy: number }> {
+export async function trainSetFit(opts: SetFitTrainingOptions): Promise<SetFitTrainingResult> {
   const sampling = opts.sampling ?? 'iterations';
   const dataset = sampling === 'iterations' ? setfitPairs(opts.examples, opts.iterations ?? 20, opts.seed ?? 42) : setfitUniquePairs(opts.examples, sampling, opts.seed ?? 42);
   const body = await trainSentenceEmbedding({
@@ -228,7 +280,48 @@ export async function trainSetFit(opts: SetFitTrainingOptions): Promise<{ body: 
     threads: opts.threads,
     onStep: opts.onStep,
   });
-  await saveSentenceTransformer(opts.output, opts.model, opts.tokenizer, opts.layout, opts.versions ?? {});
-  const { head, trainAccuracy } = await fitSetFitHead(opts.output, opts.examples, opts.labels, { C: opts.C, batchSize: opts.batchSize, threads: opts.threads });
-  return { body, pairs: dataset.examples.length, head, trainAccuracy };
+  const save = () => saveSentenceTransformer(opts.output, opts.model, opts.tokenizer, opts.layout, opts.versions ?? {});
+  await save();
+  const embedOpts = { batchSize: opts.batchSize, threads: opts.threads };
+  if ((opts.head ?? 'logistic') === 'logistic') {
+    const { head, trainAccuracy } = await fitSetFitHead(opts.output, opts.examples, opts.labels, { C: opts.C, ...embedOpts });
+    return { body, pairs: dataset.examples.length, head, trainAccuracy };
+  }
+  const endToEnd = opts.endToEnd ?? false;
+  const trained = await trainDifferentiableHead(
+    {
+      model: opts.model,
+      tokenizer: opts.tokenizer,
+      layout: opts.layout,
+      examples: opts.examples,
+      classes: opts.labels.length,
+      endToEnd,
+      epochs: opts.headEpochs,
+      batchSize: opts.headBatchSize,
+      headLearningRate: opts.headLearningRate,
+      bodyLearningRate: opts.bodyLearningRate ?? opts.learningRate / 2,
+      l2Weight: opts.l2Weight,
+      maxLength: opts.maxLength,
+      seed: opts.seed,
+      disableDropout: opts.disableDropout,
+      threads: opts.threads,
+      onStep: opts.onHeadStep,
+    },
+    (texts) => embedTexts(opts.output, texts, embedOpts),
+  );
+  if (endToEnd) await save();
+  const head: SetFitHeadFile = { labels: opts.labels, head: 'differentiable', end_to_end: endToEnd, coef: trained.head.coef, intercept: trained.head.intercept };
+  await writeHead(opts.output, head);
+  const X = await embedTexts(
+    opts.output,
+    opts.examples.map((e) => e.text),
+    embedOpts,
+  );
+  return {
+    body,
+    pairs: dataset.examples.length,
+    head,
+    trainAccuracy: headAccuracy(trained.head, X, opts.examples),
+    headTraining: { steps: trained.steps, losses: trained.losses, seconds: trained.seconds },
+  };
 }

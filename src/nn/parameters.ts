@@ -136,6 +136,11 @@ export class ParameterStore {
     return this.byName.get(name);
   }
 
+  /** Forgets a parameter (e.g. a head trained beside a model and saved apart from it). */
+  delete(name: string): boolean {
+    return this.byName.delete(name);
+  }
+
   has(name: string): boolean {
     return this.byName.has(name);
   }

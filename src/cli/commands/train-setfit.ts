@@ -10,7 +10,7 @@ import { packageVersion } from '../../io/version.js';
 import { bundledModelDir, detectLanguage, hasBundledModel } from '../../models/bundled.js';
 import { PreTrainedModel } from '../../models/pretrained-model.js';
 import { readFewShotData } from '../../fewshot/data.js';
-import { SETFIT_SAMPLINGS, type SetFitSampling, trainSetFit } from '../../fewshot/setfit.js';
+import { SETFIT_SAMPLINGS, type SetFitSampling, type SetFitTrainingOptions, trainSetFit } from '../../fewshot/setfit.js';
 import { readSentenceLayout } from '../../sentence/layout.js';
 import { defaultLayout } from '../../sentence/model.js';
 import { defaultLearningRate } from '../../train/arguments.js';
@@ -25,6 +25,63 @@ export interface SetFitTrainFlags extends TrainOptions {
   readonly numIterations?: string;
   readonly sampling?: string;
   readonly headC?: string;
+  readonly differentiableHead?: boolean;
+  readonly endToEnd?: boolean;
+  readonly headEpochs?: string;
+  readonly headBatchSize?: string;
+  readonly headLr?: string;
+  readonly bodyLr?: string;
+  readonly l2Weight?: string;
+}
+
+/** The flags only `--task setfit` reads, as the user spells them. */
+const SETFIT_FLAGS: Readonly<Record<string, keyof SetFitTrainFlags>> = {
+  '--num-iterations': 'numIterations',
+  '--sampling': 'sampling',
+  '--head-c': 'headC',
+  '--differentiable-head': 'differentiableHead',
+  '--end-to-end': 'endToEnd',
+  '--head-epochs': 'headEpochs',
+  '--head-batch-size': 'headBatchSize',
+  '--head-lr': 'headLr',
+  '--body-lr': 'bodyLr',
+  '--l2-weight': 'l2Weight',
+};
+
+/** Refuses SetFit's flags on another task, where they would be silently ignored. */
+export function refuseSetFitFlags(o: SetFitTrainFlags): void {
+  for (const [flag, key] of Object.entries(SETFIT_FLAGS)) {
+    if (o[key] !== undefined && o[key] !== false) throw new CliError('usage', `${flag} applies to --task setfit; leave it out or add --task setfit`);
+  }
+}
+
+/** The differentiable head's settings from the flags (undefined for the logistic head, whose flags are refused then). */
+function differentiableHeadFlags(o: SetFitTrainFlags): Partial<SetFitTrainingOptions> | undefined {
+  const headOnly = {
+    '--end-to-end': o.endToEnd,
+    '--head-epochs': o.headEpochs,
+    '--head-batch-size': o.headBatchSize,
+    '--head-lr': o.headLr,
+    '--body-lr': o.bodyLr,
+    '--l2-weight': o.l2Weight,
+  };
+  if (!o.differentiableHead) {
+    for (const [flag, value] of Object.entries(headOnly)) {
+      if (value !== undefined && value !== false) throw new CliError('usage', `${flag} applies to the differentiable head; add --differentiable-head`);
+    }
+    return undefined;
+  }
+  if (o.headC !== undefined) throw new CliError('usage', "--head-c is the logistic head's; the differentiable head is regularised by --l2-weight");
+  if (o.bodyLr !== undefined && !o.endToEnd) throw new CliError('usage', '--body-lr applies when the body trains with the head; add --end-to-end');
+  return {
+    head: 'differentiable',
+    endToEnd: !!o.endToEnd,
+    headEpochs: number('--head-epochs', o.headEpochs ?? '16', { min: 0, exclusive: true }),
+    headBatchSize: integer('--head-batch-size', o.headBatchSize ?? '2', 1),
+    headLearningRate: number('--head-lr', o.headLr ?? '1e-2', { min: 0, exclusive: true }),
+    ...(o.bodyLr === undefined ? {} : { bodyLearningRate: number('--body-lr', o.bodyLr, { min: 0, exclusive: true }) }),
+    l2Weight: number('--l2-weight', o.l2Weight ?? '0.01', { min: 0 }),
+  };
 }
 
 /** `tuna train --task setfit`. */
@@ -37,6 +94,7 @@ export async function setfitTrainCommand(o: SetFitTrainFlags, out: Output): Prom
   const sampling = choice('--sampling', o.sampling ?? 'iterations', SETFIT_SAMPLINGS) as SetFitSampling;
   if (o.numIterations !== undefined && sampling !== 'iterations')
     throw new CliError('usage', `--num-iterations applies to --sampling iterations; --sampling ${sampling} draws from all unique pairs`);
+  const differentiable = differentiableHeadFlags(o);
   const C = number('--head-c', o.headC ?? '1', { min: 0, exclusive: true });
   const epochs = number('--epochs', o.epochs, { min: 0, exclusive: true });
   const maxSteps = o.maxSteps === undefined ? undefined : integer('--max-steps', o.maxSteps, 1);
@@ -63,7 +121,7 @@ export async function setfitTrainCommand(o: SetFitTrainFlags, out: Output): Prom
   const layout = (await asError(() => readSentenceLayout(dir))) ?? defaultLayout(model.config.hidden_size, { modes: ['mean'] });
   const learningRate = o.lr === undefined ? defaultLearningRate(model.config.hidden_size) : number('--lr', o.lr, { min: 0, exclusive: true });
   say(
-    `setfit: ${data.examples.length} examples, ${data.labels.length} labels, ${sampling === 'iterations' ? `${iterations} pair iterations` : `${sampling} of the unique pairs`}; model ${source}`,
+    `setfit: ${data.examples.length} examples, ${data.labels.length} labels, ${sampling === 'iterations' ? `${iterations} pair iterations` : `${sampling} of the unique pairs`}; ${differentiable ? `differentiable head${differentiable.endToEnd ? ' trained with the body' : ' on frozen embeddings'}` : 'logistic-regression head'}; model ${source}`,
   );
   const result = await asError(() =>
     trainSetFit({
@@ -81,11 +139,15 @@ export async function setfitTrainCommand(o: SetFitTrainFlags, out: Output): Prom
       learningRate,
       maxLength,
       C,
+      ...differentiable,
       seed,
       threads,
       versions: { tuna: packageVersion() },
       onStep: (s) => {
         if (s.step % 10 === 0 || s.step === s.maxSteps) say(`step ${s.step}/${s.maxSteps}  loss ${s.loss.toFixed(4)}`);
+      },
+      onHeadStep: (s) => {
+        if (s.step % 50 === 0 || s.step === s.maxSteps) say(`head step ${s.step}/${s.maxSteps}  loss ${s.loss.toFixed(4)}`);
       },
     }),
   );
@@ -95,7 +157,21 @@ export async function setfitTrainCommand(o: SetFitTrainFlags, out: Output): Prom
     global_step: result.body.steps,
     pairs: result.pairs,
     learning_rate: learningRate,
-    head: { C, train_accuracy: result.trainAccuracy },
+    head: differentiable
+      ? {
+          kind: 'differentiable',
+          end_to_end: differentiable.endToEnd,
+          epochs: differentiable.headEpochs,
+          batch_size: differentiable.headBatchSize,
+          learning_rate: differentiable.headLearningRate,
+          ...(differentiable.endToEnd ? { body_learning_rate: differentiable.bodyLearningRate ?? learningRate / 2 } : {}),
+          l2_weight: differentiable.l2Weight,
+          steps: result.headTraining?.steps,
+          first_loss: result.headTraining?.losses[0],
+          last_loss: result.headTraining?.losses.at(-1),
+          train_accuracy: result.trainAccuracy,
+        }
+      : { kind: 'logistic', C, train_accuracy: result.trainAccuracy },
     train: { train_runtime: Math.round(result.body.seconds * 1000) / 1000, first_loss: result.body.losses[0], last_loss: result.body.losses.at(-1) },
   };
   await writeFileAtomic(join(o.output, 'train_results.json'), new TextEncoder().encode(`${toJson(summary)}\n`));

@@ -29,7 +29,7 @@ import { asError, choice, integer, number } from './options.js';
 import { type SentenceTrainFlags, sentenceTrainCommand, sentenceTrainCommandOptions } from './embed.js';
 import { type CrossEncoderTrainFlags, crossEncoderTrainCommand, crossEncoderTrainOptions } from './train-cross-encoder.js';
 import { type PromptTrainFlags, promptTrainCommand } from './train-prompt.js';
-import { type SetFitTrainFlags, setfitTrainCommand } from './train-setfit.js';
+import { type SetFitTrainFlags, refuseSetFitFlags, setfitTrainCommand } from './train-setfit.js';
 
 /** Options of `tuna train`, as commander parses them (numbers arrive as strings). */
 export interface TrainOptions extends Omit<DataOptions, 'labelList'> {
@@ -181,6 +181,13 @@ export function trainCommandOptions(c: Command): Command {
     .option('--num-iterations <n>', 'setfit: contrastive pair rounds per example, each a positive and a negative pair (default 20)')
     .option('--sampling <how>', 'setfit: iterations (--num-iterations rounds), or oversampling, undersampling or unique over all unique pairs (default iterations)')
     .option('--head-c <c>', "setfit: inverse L2 strength of the logistic-regression head, scikit-learn's C (default 1)")
+    .option('--differentiable-head', "setfit: SetFit's differentiable head (a linear layer trained with cross-entropy) instead of the logistic regression")
+    .option('--end-to-end', 'setfit, with --differentiable-head: train the body with the head (default: the head on frozen embeddings)')
+    .option('--head-epochs <n>', 'setfit, with --differentiable-head: passes over the examples (default 16)')
+    .option('--head-batch-size <n>', 'setfit, with --differentiable-head: examples per step (default 2)')
+    .option('--head-lr <lr>', 'setfit, with --differentiable-head: the head learning rate (default 1e-2)')
+    .option('--body-lr <lr>', 'setfit, with --end-to-end: the body learning rate while the head trains (default half of --lr)')
+    .option('--l2-weight <w>', 'setfit, with --differentiable-head: weight decay of head and body (default 0.01)')
     .option('--from-scratch', 'train a --model directory that has config.json but no weights from random weights (otherwise refused)')
     .option('--overwrite-output-dir', 'replace an earlier run in --output: its checkpoints, model and logs are removed first')
     .option('--on-bad-row <what>', 'error: stop at a bad row (empty text, missing or unreadable label); skip: leave it out and report it', 'error')
@@ -233,9 +240,10 @@ function collectPrompt(value: string, previous: string[] | undefined): string[] 
  * from it.
  */
 export async function trainCommand(o: TrainOptions, out: Output): Promise<void> {
+  if (o.task === 'setfit') return setfitTrainCommand(o as SetFitTrainFlags, out);
+  refuseSetFitFlags(o as SetFitTrainFlags);
   if (o.task === 'sentence-embedding') return sentenceTrainCommand(o as unknown as SentenceTrainFlags, out);
   if (o.task === 'cross-encoder') return crossEncoderTrainCommand(o as CrossEncoderTrainFlags, out);
-  if (o.task === 'setfit') return setfitTrainCommand(o as SetFitTrainFlags, out);
   if ((o as { prompt?: unknown }).prompt !== undefined) return promptTrainCommand(o as PromptTrainFlags, out);
   const task = choice('--task', o.task, ['text-classification', 'token-classification', 'sentence-embedding', 'cross-encoder', 'setfit'] as const) as TaskName;
   const args = trainingArguments(o);
