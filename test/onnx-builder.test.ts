@@ -118,3 +118,28 @@ test('sessions write into preallocated outputs and name missing inputs', async (
   if (saved === undefined) delete process.env.TUNA_THREADS;
   else process.env.TUNA_THREADS = saved;
 });
+
+test('a provided value answers a later input of its name, relabelled to the shape asked for', async () => {
+  const g = new Graph();
+  const raw = g.input('raw', 'float32', ['rows', 'width']);
+  g.provide('x', g.mul(g.concat([raw, raw], 0), 2));
+  g.provide('unused', raw);
+  const x = g.input('x', 'float32', ['batch', 'width']);
+  assert.deepEqual(x.shape, ['batch', 'width']);
+  // 'batch' is read off the provided value at run time: twice the rows of raw.
+  g.output(g.reshape(x, ['batch', 'width']), 'y');
+  assert.deepEqual(g.unclaimed(), ['unused']);
+  assert.deepEqual(
+    g.inputs.map((v) => v.name),
+    ['raw'],
+  );
+  assert.throws(() => {
+    g.provide('z', raw);
+    g.input('z', 'int64', ['a', 'b']);
+  }, /z is provided as float32\[rows, width\], but int64\[a, b\] is asked for/);
+  const s = await Session.create(g);
+  const out = await s.run({ raw: hostTensor('float32', Float32Array.from([1, 2, 3]), [1, 3]) });
+  assert.deepEqual(out.y!.dims, [2, 3]);
+  assert.deepEqual(Array.from(out.y!.data as Float32Array), [2, 4, 6, 2, 4, 6]);
+  await s.release();
+});

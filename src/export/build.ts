@@ -17,6 +17,9 @@ import type { Value } from '../onnx/graph.js';
 import { type SentenceLayout, readSentenceLayout } from '../sentence/layout.js';
 import { adoptDenseParameters, sentenceEmbedding } from '../sentence/pooling.js';
 import { SETFIT_HEAD_FILE, readSetFitHead } from '../fewshot/setfit.js';
+import { PROMPT_CONFIG_FILE, labelWordPieces } from '../fewshot/prompt.js';
+import { readPromptConfig } from '../fewshot/prompt-pipeline.js';
+import { type PromptExportSpec, promptClassifierOutputs, promptVariants } from './prompt.js';
 import type { LogisticHead } from '../fewshot/logistic.js';
 import { ExportError } from './errors.js';
 import { foldConstants } from './fold.js';
@@ -170,30 +173,42 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
   } catch (e) {
     throw wrap(e, join(dir, SETFIT_HEAD_FILE));
   }
+  // A prompt-trained masked LM (prompt_config.json beside it) exports as one classifier: the
+  // prompts built in token space, the cloze scores of the labels as logits.
+  const promptFile = join(dir, PROMPT_CONFIG_FILE);
+  let prompt: PromptExportSpec | undefined;
+  try {
+    prompt = head === 'masked-lm' && opts.task === undefined && existsSync(promptFile) ? await promptSpec(dir, source) : undefined;
+  } catch (e) {
+    throw wrap(e, promptFile);
+  }
   const embed = layout ? sentenceEmbeddingOutput(layout, source.config.max_position_embeddings) : undefined;
-  const build = embed && setfit ? setfitOutputs(embed, setfit, join(dir, SETFIT_HEAD_FILE)) : embed;
+  const build = prompt ? promptClassifierOutputs(prompt) : embed && setfit ? setfitOutputs(embed, setfit, join(dir, SETFIT_HEAD_FILE)) : embed;
   if (layout) adoptDenseParameters(source.store, layout.dense);
   const g = new Graph('tuna_export');
   const scope = new ParameterScope(g, source.store, true);
   const ctx = { scope, training: false, nextSeed: () => 0, initStd: 0.02, fusedKernels: opts.contribOps ?? false, layers: opts.layers };
   const built = build ? build(ctx, (o) => source.buildGraph(ctx, o)) : source.buildGraph(ctx).outputs;
-  const outputs = (setfit ? ['logits', SENTENCE_EMBEDDING] : [...HEADS[head].outputs, ...(layout ? [SENTENCE_EMBEDDING] : [])]).filter((n) => built[n] !== undefined);
+  const outputs = (prompt ? ['logits'] : setfit ? ['logits', SENTENCE_EMBEDDING] : [...HEADS[head].outputs, ...(layout ? [SENTENCE_EMBEDDING] : [])]).filter(
+    (n) => built[n] !== undefined,
+  );
   for (const name of outputs) g.output(built[name]!, name);
 
   const model = ExportModel.fromGraph(g);
   foldConstants(model);
   lowerContribOps(model, opts.contribOps ? ['Attention'] : []);
   model.prune();
-  if (setfit) {
+  const classes = prompt?.config.labels ?? setfit?.labels;
+  if (classes) {
     const classifier = source.family.architectures['sequence-classification'] ?? architecture;
     const config = {
       ...rawConfig,
       architectures: [classifier],
-      id2label: Object.fromEntries(setfit.labels.map((l, i) => [String(i), l])),
-      label2id: Object.fromEntries(setfit.labels.map((l, i) => [l, i])),
+      id2label: Object.fromEntries(classes.map((l, i) => [String(i), l])),
+      label2id: Object.fromEntries(classes.map((l, i) => [l, i])),
       problem_type: 'single_label_classification',
     };
-    return { model, source, architecture: `${architecture} + SetFit head`, task: 'text-classification', outputs, build: build!, warnings, config };
+    return { model, source, architecture: `${architecture} + ${prompt ? 'prompt' : 'SetFit'} head`, task: 'text-classification', outputs, build: build!, warnings, config };
   }
   const task = opts.task ?? HEADS[head].tasks[0]!;
   return { model, source, architecture, task, outputs, ...(build ? { build } : {}), warnings };
@@ -220,6 +235,24 @@ function setfitOutputs(embed: (ctx: BuildContext, buildHead: (opts?: BuildOption
       g.constant(bias, 'float32', [rows.length], 'setfit_head.bias'),
     );
     return { ...outputs, logits: z };
+  };
+}
+
+/** The prompts and label words of a prompt-trained masked LM, checked against its tokenizer. */
+async function promptSpec(dir: string, source: PreTrainedModel): Promise<PromptExportSpec> {
+  const config = await readPromptConfig(dir);
+  const tokenizer = await source.loadTokenizer();
+  const limit = source.maxSequenceLength;
+  const maxLength = Math.min(tokenizer.modelMaxLength ?? limit, limit);
+  const file = join(dir, PROMPT_CONFIG_FILE);
+  return {
+    config,
+    variants: promptVariants(tokenizer, config, maxLength, file),
+    pieces: labelWordPieces(tokenizer, config),
+    maxLength,
+    padId: tokenizer.padTokenId,
+    endId: tokenizer.encode('a').inputIds.at(-1)!,
+    vocabSize: source.config.vocab_size,
   };
 }
 

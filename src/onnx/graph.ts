@@ -104,19 +104,49 @@ export class Graph {
   private readonly scalarCache = new Map<string, Value>();
   private readonly shapeCache = new Map<Value, Value>();
   private readonly symbolSources = new Map<string, { value: Value; axis: number }>();
+  private readonly provided = new Map<string, Value>();
 
   constructor(readonly name = 'tuna') {}
 
   // ---------------------------------------------------------------- structure
 
-  /** Declares a graph input. String dims are symbolic (bound at run time). */
+  /**
+   * Declares a graph input. String dims are symbolic (bound at run time). A name given to
+   * {@link provide} is answered with that value instead, relabelled to `shape`.
+   */
   input(name: string, dtype: DType, shape: readonly Dim[]): Value {
+    const given = this.provided.get(name);
+    if (given) {
+      if (given.dtype !== dtype || given.rank !== shape.length) {
+        throw new ShapeError('input', `${name} is provided as ${given.dtype}${formatShape(given.shape)}, but ${dtype}${formatShape(shape)} is asked for`, [given.shape, shape]);
+      }
+      this.provided.delete(name);
+      const v = this.node('Identity', [given], [{ dtype, shape }])[0]!;
+      shape.forEach((d, axis) => {
+        if (typeof d === 'string' && !this.symbolSources.has(d)) this.symbolSources.set(d, { value: v, axis });
+      });
+      return v;
+    }
     const v = new Value(this, this.claimName(name), dtype, [...shape]);
     this.inputs.push(v);
     shape.forEach((d, axis) => {
       if (typeof d === 'string' && !this.symbolSources.has(d)) this.symbolSources.set(d, { value: v, axis });
     });
     return v;
+  }
+
+  /**
+   * Makes a later `input(name, ...)` return `value` (a tensor computed in front of a model) instead
+   * of declaring a graph input: how a graph prepares a model's inputs from its own.
+   */
+  provide(name: string, value: Value): void {
+    this.own(value, 'provide');
+    this.provided.set(name, value);
+  }
+
+  /** Names given to {@link provide} that no `input` call has asked for yet. */
+  unclaimed(): string[] {
+    return [...this.provided.keys()];
   }
 
   /** Marks a value as a graph output under `name` (an Identity is inserted when the value cannot be renamed). */

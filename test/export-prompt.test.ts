@@ -1,0 +1,100 @@
+// tuna export of a prompt-trained masked LM: one ONNX classifier that builds the prompts from the
+// plain encoding of a text; transformers.js's text-classification pipeline on it gives tuna's
+// prompt pipeline probabilities (several templates, a mask before the text, a word of two pieces,
+// a text cut to fit, padded batches); templates that cannot be built in token space are refused.
+import assert from 'node:assert/strict';
+import { cp, readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { env, pipeline as tjsPipeline } from '@huggingface/transformers';
+import { exportModel } from '../src/export/index.js';
+import { type PromptConfig, savePromptModel } from '../src/fewshot/prompt.js';
+import { AutoModelForMaskedLM } from '../src/models/auto.js';
+import type { PreTrainedModel } from '../src/models/pretrained-model.js';
+import { pipeline } from '../src/pipelines/index.js';
+import { BUNDLED_EN, tempDir } from './helpers/pipeline-models.js';
+
+// The bundled English masked LM: "awful" is two pieces in its vocabulary, so every template gets a
+// prompt with two masks.
+const MLM = BUNDLED_EN;
+const CONFIG: PromptConfig = {
+  templates: ['{text} it was [MASK].', '[MASK] : {text}'],
+  labels: ['positive', 'negative', 'neutral'],
+  verbalizer: { positive: ['wonderful', 'good'], negative: ['bad', 'awful'], neutral: ['fine'] },
+};
+const TEXTS = [
+  'i love this movie',
+  'a very bad story',
+  'my team won the game',
+  // Longer than the 128 positions once in a template: the text is cut so the prompt fits.
+  Array.from({ length: 70 }, (_, i) => (i % 2 ? 'good movie' : 'bad story')).join(' '),
+];
+
+let model: PreTrainedModel;
+let dir: string;
+
+before(async () => {
+  model = await AutoModelForMaskedLM.fromPretrained(MLM);
+  dir = await tempDir('export-prompt');
+});
+after(() => model.dispose());
+
+async function promptModel(name: string, config: PromptConfig): Promise<string> {
+  const out = join(dir, name);
+  await savePromptModel(out, model, undefined, config);
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json']) await cp(join(MLM, f), join(out, f));
+  return out;
+}
+
+test('a prompt model exports as one classifier that transformers.js runs with tuna’s probabilities', async () => {
+  const src = await promptModel('prompt', CONFIG);
+  const onnx = join(dir, 'prompt-onnx');
+  const exported = await exportModel({ model: src, output: onnx });
+  assert.equal(exported.task, 'text-classification');
+  assert.deepEqual(exported.inputs, ['input_ids', 'attention_mask']);
+  assert.deepEqual(exported.outputs, ['logits']);
+  assert.match(exported.architecture, /prompt head/);
+  const config = JSON.parse(await readFile(join(onnx, 'config.json'), 'utf8'));
+  assert.deepEqual(config.architectures, ['BertForSequenceClassification']);
+  assert.deepEqual(config.id2label, { 0: 'positive', 1: 'negative', 2: 'neutral' });
+
+  const mine = await pipeline('text-classification', src);
+  const want = (await mine.runBatch(TEXTS, { topK: null })) as { label: string; score: number }[][];
+  await mine.dispose();
+  env.allowRemoteModels = false;
+  env.localModelPath = dirname(onnx);
+  // biome-ignore lint/suspicious/noExplicitAny: transformers.js pipelines are typed per task
+  const theirs: any = await (tjsPipeline as any)('text-classification', basename(onnx), { dtype: 'fp32', local_files_only: true });
+  const check = (got: { label: string; score: number }[], i: number) => {
+    assert.equal(got.length, 3);
+    for (const { label, score } of got) {
+      const w = want[i]!.find((r) => r.label === label)!.score;
+      assert.ok(Math.abs(score - w) < 1e-5, `${TEXTS[i]!.slice(0, 30)} ${label}: transformers.js ${score}, tuna ${w}`);
+    }
+  };
+  for (const [i, text] of TEXTS.entries()) check(await theirs(text, { top_k: 3 }), i);
+  // One padded batch of every text.
+  const batch: { label: string; score: number }[][] = await theirs(TEXTS, { top_k: 3 });
+  batch.forEach(check);
+  await theirs.dispose();
+  // The probabilities differ between texts (the prompts reach the model).
+  assert.notEqual(want[0]![0]!.score, want[1]![0]!.score);
+});
+
+test('prompts that cannot be built around the text’s tokens are refused, naming prompt_config.json', async () => {
+  const pair = await promptModel('pair', { ...CONFIG, templates: ['{text} ? [MASK] , {text_pair}'] });
+  await assert.rejects(
+    () => exportModel({ model: pair, output: join(dir, 'pair-onnx') }),
+    (e: Error) => /prompt_config\.json: template "\{text\} \? \[MASK\] , \{text_pair\}" has \{text_pair\}; prompts over text pairs are not exported/.test(e.message),
+  );
+  // "movie{text}" glues the text's first word to "movie": not the text's own tokens.
+  const glued = await promptModel('glued', { ...CONFIG, templates: ['movie{text} it was [MASK].'] });
+  await assert.rejects(
+    () => exportModel({ model: glued, output: join(dir, 'glued-onnx') }),
+    (e: Error) => /cannot be exported as fixed tokens around the text's tokens .*put spaces or punctuation around \{text\}/.test(e.message),
+  );
+  // The masked LM itself still exports for fill-mask.
+  const mlm = await exportModel({ model: pair, output: join(dir, 'mlm-onnx'), task: 'fill-mask' });
+  assert.deepEqual(mlm.outputs, ['logits']);
+  assert.equal(mlm.task, 'fill-mask');
+});
