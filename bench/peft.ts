@@ -11,7 +11,9 @@
  * replaces the model by a randomly initialised one of that many layers and that hidden size (heads of
  * 64 dimensions, FFN 4x hidden) with the same vocabulary: for speed and memory, not accuracy.
  *
- *   npm run bench:peft [-- --dataset sst2 --train-rows 3000 --epochs 2 --methods full,lora,bitfit,adapter,prompt --full-lr 3e-4 --lora-lr 2e-3 --lora-target query,value]
+ *   npm run bench:peft [-- --dataset sst2 --train-rows 3000 --epochs 2 --methods full,lora,dora,bitfit,adapter,prompt --full-lr 3e-4 --lora-lr 2e-3 --lora-target query,value]
+ *
+ * `dora` is LoRA with DoRA's magnitudes (`useDora`), at --dora-lr, with LoRA's rank and targets.
  *   npm run bench:peft -- --size 12x768 --train-rows 640 --epochs 1 --methods full,lora
  */
 import { execFileSync } from 'node:child_process';
@@ -35,6 +37,7 @@ const { values: args } = parseArgs({
     methods: { type: 'string', default: 'full,lora,bitfit' },
     'full-lr': { type: 'string', default: '3e-4' },
     'lora-lr': { type: 'string', default: '2e-3' },
+    'dora-lr': { type: 'string', default: '2e-3' },
     'bitfit-lr': { type: 'string', default: '3e-3' },
     'adapter-lr': { type: 'string', default: '2e-3' },
     'prompt-lr': { type: 'string', default: '1e-2' },
@@ -135,12 +138,13 @@ async function runOne(method: string): Promise<void> {
   const peft =
     method === 'full'
       ? undefined
-      : method === 'lora'
+      : method === 'lora' || method === 'dora'
         ? {
             method: 'lora' as const,
             loraR: Number(args['lora-r']),
             loraAlpha: 2 * Number(args['lora-r']),
             loraTarget: args['lora-target'] === 'all-linear' ? ('all-linear' as const) : args['lora-target']!.split(','),
+            ...(method === 'dora' ? { useDora: true } : {}),
           }
         : { method: method as 'bitfit' | 'adapter' | 'prompt' };
   const trainer = new Trainer({

@@ -110,3 +110,42 @@ test('train --peft lora, then predict, eval and export from the adapter director
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /trained on a base of other sizes/);
 });
+
+test('train --peft lora --use-dora (dropout on the LoRA input), then predict and export merged; --no-merge refused', async () => {
+  const data = join(tmp, 'train-dora.jsonl');
+  await writeFile(data, `${TRAIN.map(([text, label]) => JSON.stringify({ text, label })).join('\n')}\n`);
+  const out = join(tmp, 'dora');
+  const trained = await run(process.execPath, [
+    bin,
+    ...['train', '--model', BASE, '--train', data, '--output', out, '--max-steps', '3', '--batch-size', '6', '--lr', '1e-2', '--max-length', '16'],
+    ...['--peft', 'lora', '--use-dora', '--lora-r', '4', '--lora-dropout', '0.1', '--progress', 'none', '--json'],
+  ]);
+  assert.equal(JSON.parse(trained.stdout).global_step, 3);
+  const config = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
+  assert.equal(config.use_dora, true);
+  const peft = await loadAdapterModel(out);
+  const m = peft.model.store.get('bert.encoder.layer.1.attention.self.value.lora_magnitude_vector')!;
+  const w = peft.model.store.get('bert.encoder.layer.1.attention.self.value.weight')!;
+  const norm0 = Math.hypot(...w.data.slice(0, w.shape[1]!));
+  assert.ok(Math.abs(m.data[0]! - norm0) > 1e-6, 'the magnitudes trained');
+  const tok = await BertTokenizer.fromDirectory(out);
+  const session = await peft.model.compileInference({ fusedKernels: false, threads: 1 });
+  const exported = join(tmp, 'dora-exported');
+  await run(process.execPath, [bin, 'export', '--model', out, '--output', exported]);
+  const onnx = await Session.create(readFileSync(join(exported, 'onnx', 'model.onnx')), { threads: 1 });
+  const predicted = lines((await run(process.execPath, [bin, 'predict', '--model', out, '--text', TEXTS[1]!, '--json'])).stdout);
+  const enc = tok.encode(TEXTS[1]!);
+  const ids = (xs: number[]) => hostTensor('int64', BigInt64Array.from(xs.map(BigInt)), [1, xs.length]);
+  const feeds = { input_ids: ids(enc.inputIds), attention_mask: ids(enc.attentionMask), token_type_ids: ids(enc.tokenTypeIds) };
+  const want = Array.from((await session.run(feeds)).logits!.data as Float32Array);
+  const merged = Array.from((await onnx.run(feeds)).logits!.data as Float32Array);
+  merged.forEach((v, k) => assert.ok(Math.abs(v - want[k]!) < 1e-4, `merged DoRA export: ${v} vs ${want[k]}`));
+  predicted[0].logits.forEach((v: number, k: number) => assert.ok(Math.abs(v - want[k]!) < 1e-4, 'predict'));
+  await Promise.all([session.release(), onnx.release()]);
+  const refused = await run(process.execPath, [bin, 'export', '--model', out, '--output', join(tmp, 'dora-inputs'), '--no-merge']).then(
+    () => undefined,
+    (e: { code: number; stderr: string }) => e,
+  );
+  assert.ok(refused, '--no-merge is refused for DoRA');
+  assert.match(refused.stderr, /a DoRA adapter exports merged into the base weights, not with its weights as inputs; leave out --no-merge/);
+});

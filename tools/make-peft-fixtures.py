@@ -4,17 +4,18 @@ Writes test/fixtures/peft/:
 
 - base/: a random-init BertForSequenceClassification (hidden 32, 2 layers, 4 heads, 3 labels, a
   WordPiece vocabulary of its own), saved with save_pretrained with its tokenizer;
-- lora/, lora-rslora/, lora-dense/: PEFT LoRA adapters on that base (task SEQ_CLS, so the
-  classifier is in modules_to_save), saved with save_pretrained: r=4, lora_alpha=8 on query,value;
-  the same with use_rslora; and r=4 on query,key,value,dense with lora_dropout 0.1. LoRA B (zeros
-  as PEFT initialises it) and the classifier are randomised so the adapters change the logits;
+- lora/, lora-rslora/, lora-dense/, lora-dora/: PEFT LoRA adapters on that base (task SEQ_CLS, so
+  the classifier is in modules_to_save), saved with save_pretrained: r=4, lora_alpha=8 on
+  query,value; the same with use_rslora; r=4 on query,key,value,dense with lora_dropout 0.1; and
+  r=4 on query,value with use_dora. LoRA B (zeros as PEFT initialises it), DoRA's magnitudes and
+  the classifier are randomised so the adapters change the logits;
 - lora-token/: a PEFT LoRA adapter (task TOKEN_CLS, r=4, lora_alpha=8 on query,value) on the same
   base loaded as a BertForTokenClassification (its classifier, of the same shape, is the start of
   the token head in modules_to_save), B and the classifier randomised as above;
 - expected.json: the texts, their ids and mask (a padded batch), the base's logits, each
   adapter's logits, the logits of each adapter merged into the base (merge_and_unload), and five
-  AdamW steps of the query,value adapter (dropout off, lr 1e-2, weight decay 0) with each step's
-  loss and the logits after them; `token_adapter`: lora-token's per-token logits (batch x tokens x
+  AdamW steps of the query,value adapter and of the DoRA adapter (dropout off, lr 1e-2, weight
+  decay 0) with each step's loss and the logits after them; `token_adapter`: lora-token's per-token logits (batch x tokens x
   labels) and merged logits.
 
     /tmp/refvenv/bin/python tools/make-peft-fixtures.py
@@ -50,6 +51,7 @@ ADAPTERS = {
     'lora': dict(r=4, lora_alpha=8, target_modules=['query', 'value'], lora_dropout=0.0),
     'lora-rslora': dict(r=4, lora_alpha=8, target_modules=['query', 'value'], lora_dropout=0.0, use_rslora=True),
     'lora-dense': dict(r=4, lora_alpha=8, target_modules=['query', 'key', 'value', 'dense'], lora_dropout=0.1),
+    'lora-dora': dict(r=4, lora_alpha=8, target_modules=['query', 'value'], lora_dropout=0.0, use_dora=True),
 }
 
 
@@ -103,11 +105,14 @@ def logits_of(model, enc):
 
 
 def randomised(peft_model):
-    """LoRA B (zeros as PEFT initialises it) and the saved head randomised, so the adapter changes the logits."""
+    """LoRA B (zeros as PEFT initialises it), DoRA's magnitudes (the base rows' norms) and the saved head
+    randomised, so the adapter changes the logits."""
     with torch.no_grad():
         for n, p in peft_model.named_parameters():
             if 'lora_B' in n:
                 p.normal_(0, 0.3)
+            elif 'lora_magnitude_vector' in n:
+                p.mul_(1 + 0.1 * torch.randn_like(p))
             elif 'modules_to_save' in n:
                 p.add_(torch.randn_like(p) * 0.2)
     peft_model.peft_config['default'].base_model_name_or_path = '../base'
@@ -181,7 +186,7 @@ def main():
         if os.path.exists(readme):
             os.remove(readme)
         entry = {'spec': spec, 'logits': logits_of(peft_model, enc)}
-        if name == 'lora':
+        if name in ('lora', 'lora-dora'):
             labels = torch.tensor([1, 2, 0, 2, 2])
             entry['train'] = {'labels': labels.tolist(), 'lr': 1e-2, 'betas': [0.9, 0.999], 'eps': 1e-8, 'weight_decay': 0.0}
             copy = make_adapter(base, name, spec, seed=10 + i)
@@ -201,6 +206,7 @@ def main():
     from safetensors.torch import load_file
 
     expected['saved_keys'] = sorted(load_file(os.path.join(ROOT, 'lora', 'adapter_model.safetensors')).keys())
+    expected['saved_keys_dora'] = sorted(load_file(os.path.join(ROOT, 'lora-dora', 'adapter_model.safetensors')).keys())
     with open(os.path.join(ROOT, 'expected.json'), 'w') as f:
         json.dump(expected, f, indent=1)
         f.write('\n')

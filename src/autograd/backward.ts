@@ -14,7 +14,8 @@ export interface GradientOptions {
 /**
  * Reverse-mode differentiation: appends to the graph the ops computing d`loss`/d`x` for every
  * `x` in `wrt`, and returns those gradients in the same order. Only nodes lying on a path from
- * some `wrt` value to `loss` are differentiated; integer tensors get no gradient. A `wrt` value
+ * some `wrt` value to `loss` are differentiated; integer tensors and values made by
+ * `Graph.detach` get no gradient. A `wrt` value
  * the loss does not depend on gets a zero gradient.
  */
 export function gradients(g: Graph, loss: Value, wrt: readonly Value[], opts: GradientOptions = {}): Value[] {
@@ -27,7 +28,7 @@ export function gradients(g: Graph, loss: Value, wrt: readonly Value[], opts: Gr
   const fromWrt = new Set<Value>(wrt.filter((v) => isFloat(v.dtype)));
   for (let i = 0; i <= lossEnd; i++) {
     const n = nodes[i]!;
-    if (n.inputs.some((v) => v && fromWrt.has(v))) for (const o of n.outputs) if (isFloat(o.dtype)) fromWrt.add(o);
+    if (n.inputs.some((v) => v && fromWrt.has(v))) for (const o of n.outputs) if (isFloat(o.dtype) && !g.isDetached(o)) fromWrt.add(o);
   }
   // Values the loss depends on through float paths (backward reachability).
   const toLoss = new Set<Value>([loss]);

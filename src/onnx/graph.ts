@@ -105,6 +105,7 @@ export class Graph {
   private readonly shapeCache = new Map<Value, Value>();
   private readonly symbolSources = new Map<string, { value: Value; axis: number }>();
   private readonly provided = new Map<string, Value>();
+  private readonly detached = new Set<Value>();
 
   constructor(readonly name = 'tuna') {}
 
@@ -142,6 +143,21 @@ export class Graph {
   provide(name: string, value: Value): void {
     this.own(value, 'provide');
     this.provided.set(name, value);
+  }
+
+  /**
+   * `x` as a value no gradient flows back through (PyTorch's `detach`): an Identity whose output
+   * the backward pass treats as a constant.
+   */
+  detach(x: Value): Value {
+    const v = this.identity(x);
+    this.detached.add(v);
+    return v;
+  }
+
+  /** Whether a value was made by {@link detach}. */
+  isDetached(v: Value): boolean {
+    return this.detached.has(v);
   }
 
   /** Names given to {@link provide} that no `input` call has asked for yet. */

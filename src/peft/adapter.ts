@@ -409,9 +409,9 @@ export type MethodLayers = LoraModel | BottleneckAdapters | DeepPrompts;
 /** tuna's own adapter_config.json types (PEFT has none for them) and their methods. */
 const TUNA_TYPES: Readonly<Record<string, PeftMethod>> = { BITFIT: 'bitfit', BOTTLENECK: 'adapter', P_TUNING_V2: 'prompt' };
 
-/** Parameters a method adds (LoRA's A and B, adapters, prefixes), as opposed to base parameters an adapter replaces. */
+/** Parameters a method adds (LoRA's A and B, DoRA's magnitudes, adapters, prefixes), as opposed to base parameters an adapter replaces. */
 function isAddedParameter(name: string): boolean {
-  return /\.(lora_[AB]\.weight|adapter\.(down|up)\.(weight|bias)|prefix\.(key|value))$/.test(name);
+  return /\.(lora_[AB]\.weight|lora_magnitude_vector|adapter\.(down|up)\.(weight|bias)|prefix\.(key|value))$/.test(name);
 }
 
 function initStdOf(model: PreTrainedModel): number {

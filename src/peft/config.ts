@@ -39,6 +39,11 @@ export interface LoraSettings {
   readonly targetModules: LoraTargets;
   /** Rank-stabilised scaling, alpha / sqrt(r) (default false). */
   readonly useRslora: boolean;
+  /**
+   * DoRA (weight-decomposed LoRA, PEFT's `use_dora`): each wrapped layer's output is rescaled per
+   * output feature by a trained magnitude over the norm of its updated weight's row (default false).
+   */
+  readonly useDora?: boolean;
   /** Per-module ranks and alphas (PEFT's `rank_pattern`, `alpha_pattern`: module-name patterns). */
   readonly rankPattern?: Readonly<Record<string, number>>;
   readonly alphaPattern?: Readonly<Record<string, number>>;
@@ -94,7 +99,7 @@ export function checkLoraSettings(s: LoraSettings, where = 'LoRA settings'): Lor
   return s;
 }
 
-/** LoRA settings with tuna's defaults for what is not given: r 8, alpha 16 (scale 2), dropout 0, query and value, no rsLoRA. */
+/** LoRA settings with tuna's defaults for what is not given: r 8, alpha 16 (scale 2), dropout 0, query and value, no rsLoRA, no DoRA. */
 export function loraSettings(given: Partial<LoraSettings> = {}): LoraSettings {
   return checkLoraSettings({
     r: given.r ?? 8,
@@ -102,6 +107,7 @@ export function loraSettings(given: Partial<LoraSettings> = {}): LoraSettings {
     dropout: given.dropout ?? 0,
     targetModules: given.targetModules ?? ['query', 'value'],
     useRslora: given.useRslora ?? false,
+    ...(given.useDora ? { useDora: true } : {}),
     ...(given.rankPattern ? { rankPattern: given.rankPattern } : {}),
     ...(given.alphaPattern ? { alphaPattern: given.alphaPattern } : {}),
     ...(given.layersToTransform ? { layersToTransform: given.layersToTransform } : {}),
@@ -124,7 +130,6 @@ export async function readAdapterConfig(dir: string): Promise<AdapterConfig> {
   if (type !== 'LORA') {
     throw fail('peft_type', `is ${JSON.stringify(type)}; tuna loads PEFT's LoRA adapters (peft_type "LORA") and its own BITFIT, BOTTLENECK and P_TUNING_V2 layouts (docs/peft.md)`);
   }
-  if (raw.use_dora === true) throw fail('use_dora', 'is true: DoRA adapters are not supported by tuna yet; use a plain LoRA adapter');
   if (raw.fan_in_fan_out === true) throw fail('fan_in_fan_out', 'is true: that layout is for Conv1D models (GPT-2), not BERT-family encoders');
   if (raw.bias !== undefined && raw.bias !== 'none' && raw.bias !== 'all' && raw.bias !== 'lora_only')
     throw fail('bias', `must be "none", "all" or "lora_only", got ${JSON.stringify(raw.bias)}`);
@@ -157,6 +162,7 @@ export async function readAdapterConfig(dir: string): Promise<AdapterConfig> {
       dropout: num('lora_dropout', 0),
       targetModules,
       useRslora: raw.use_rslora === true,
+      useDora: raw.use_dora === true,
       rankPattern: pattern('rank_pattern'),
       alphaPattern: pattern('alpha_pattern'),
       layersToTransform,
@@ -226,7 +232,7 @@ export function loraConfigJson(s: LoraSettings, opts: { taskType: string | undef
     task_type: opts.taskType ?? null,
     trainable_token_indices: null,
     use_bdlora: null,
-    use_dora: false,
+    use_dora: s.useDora === true,
     use_qalora: false,
     use_rslora: s.useRslora,
     velora_config: null,

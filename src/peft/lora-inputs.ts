@@ -38,6 +38,11 @@ export function adapterInputNames(module: string): { a: string; b: string; weigh
 export function adapterInputLayout(model: PreTrainedModel, adapter: AdapterFiles): AdapterInputLayout {
   if (adapter.method !== 'lora')
     throw new PeftError('invalid_option', `${adapter.dir}: only LoRA adapters export with their weights as inputs; this one is ${adapter.method}`, { field: 'peft' });
+  if (adapter.config?.lora.useDora) {
+    throw new PeftError('invalid_option', `${adapter.dir}: a DoRA adapter exports merged into the base weights, not with its weights as inputs; leave out --no-merge`, {
+      field: 'use_dora',
+    });
+  }
   const sites = linearSites(model);
   const byName = new Map(sites.map((s) => [s.name, s]));
   const lora = new Set<string>();

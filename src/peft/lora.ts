@@ -5,6 +5,11 @@
  * at zero, so a fresh adapter leaves the model unchanged. Parameters are named after the layer
  * (`bert.encoder.layer.0.attention.self.query.lora_A.weight`); in PEFT's file they carry
  * `base_model.model.` before that.
+ *
+ * DoRA (Liu et al., 2024; PEFT's `use_dora`) adds a magnitude `m` per output feature
+ * (`....lora_magnitude_vector`, starting at the norms of the base weight's rows) and computes
+ * `bias + (m / ||W + scale · B · A||) ⊙ (x · Wᵀ + scale · (dropout(x) · Aᵀ) · Bᵀ)`, the row norms
+ * treated as constants in the backward pass, as PEFT (and the paper's section 4.3) does.
  */
 import type { NamedTensor } from '../io/safetensors.js';
 import type { PreTrainedModel } from '../models/pretrained-model.js';
@@ -21,11 +26,20 @@ export interface LoraSite extends LinearSite {
   readonly scale: number;
   readonly a: Parameter;
   readonly b: Parameter;
+  /** DoRA's magnitude per output feature. */
+  readonly magnitude?: Parameter;
 }
 
-/** The LoRA parameter names of a linear layer. */
-export function loraNames(site: string): { a: string; b: string } {
-  return { a: `${site}.lora_A.weight`, b: `${site}.lora_B.weight` };
+/** The LoRA parameter names of a linear layer (and DoRA's magnitude, as PEFT saves it). */
+export function loraNames(site: string): { a: string; b: string; magnitude: string } {
+  return { a: `${site}.lora_A.weight`, b: `${site}.lora_B.weight`, magnitude: `${site}.lora_magnitude_vector` };
+}
+
+const MAGNITUDE_PARAM = /\.lora_magnitude_vector$/;
+
+/** Whether a parameter is DoRA's magnitude vector. */
+export function isDoraMagnitude(name: string): boolean {
+  return MAGNITUDE_PARAM.test(name);
 }
 
 const LORA_PARAM = /\.lora_[AB]\.weight$/;
@@ -90,7 +104,9 @@ export class LoraModel {
       for (let i = 0; i < aData.length; i++) aData[i] = (2 * rng.next() - 1) * bound;
       const a = model.store.adopt(names.a, [rank, site.inFeatures], aData);
       const b = model.store.adopt(names.b, [site.outFeatures, rank], new Float32Array(site.outFeatures * rank));
-      sites.set(site.name, { ...site, rank, scale, a, b });
+      // With B at zero the updated weight is the base weight: its row norms.
+      const magnitude = settings.useDora ? model.store.adopt(names.magnitude, [site.outFeatures], rowNorms(weightOf(model, site), site)) : undefined;
+      sites.set(site.name, { ...site, rank, scale, a, b, ...(magnitude ? { magnitude } : {}) });
     }
     const lora = new LoraModel(model, settings, sites);
     lora.install();
@@ -133,7 +149,18 @@ export class LoraModel {
       const { scale } = scaling(module, settings, rank);
       const pa = model.store.adopt(names.a, a.shape, toFloat32(a, file, names.a));
       const pb = model.store.adopt(names.b, b.shape, toFloat32(b, file, names.b));
-      sites.set(module, { ...site, rank, scale, a: pa, b: pb });
+      const m = tensors.get(names.magnitude);
+      if (settings.useDora && !m) {
+        throw new PeftError('invalid_checkpoint', `${file}: has no ${names.magnitude}, but its adapter_config.json sets use_dora; the file is not a complete DoRA adapter`, {
+          file,
+        });
+      }
+      if (!settings.useDora && m) throw new PeftError('invalid_checkpoint', `${file}: holds ${names.magnitude}, but its adapter_config.json does not set use_dora`, { file });
+      if (m && (m.shape.length !== 1 || m.shape[0] !== site.outFeatures)) {
+        throw new PeftError('invalid_checkpoint', `${file}: ${names.magnitude} is [${m.shape.join(', ')}], but the base model's layer has ${site.outFeatures} outputs`, { file });
+      }
+      const magnitude = m ? model.store.adopt(names.magnitude, m.shape, toFloat32(m, file, names.magnitude)) : undefined;
+      sites.set(module, { ...site, rank, scale, a: pa, b: pb, ...(magnitude ? { magnitude } : {}) });
     }
     const lora = new LoraModel(model, settings, sites);
     lora.install();
@@ -142,7 +169,7 @@ export class LoraModel {
 
   /** Names of the LoRA parameters. */
   parameterNames(): string[] {
-    return [...this.sites.values()].flatMap((s) => [s.a.name, s.b.name]);
+    return [...this.sites.values()].flatMap((s) => [s.a.name, s.b.name, ...(s.magnitude ? [s.magnitude.name] : [])]);
   }
 
   private install(): void {
@@ -155,10 +182,21 @@ export class LoraModel {
         const y = previous?.linear ? previous.linear(ctx, name, x, inFeatures, outFeatures, bias, next) : next(ctx, name, x, inFeatures, outFeatures, bias);
         const site = sites.get(name);
         if (!site) return y;
+        const g = ctx.scope.g;
         const a = ctx.scope.param(site.a.name, site.a.shape, { kind: 'zeros' });
         const b = ctx.scope.param(site.b.name, site.b.shape, { kind: 'zeros' });
-        const update = affine(ctx, affine(ctx, dropout(ctx, x, ratio), a), b);
-        return ctx.scope.g.add(y, ctx.scope.g.mul(update, site.scale));
+        const dropped = dropout(ctx, x, ratio);
+        const update = g.mul(affine(ctx, affine(ctx, dropped, a), b), site.scale);
+        if (!site.magnitude) return g.add(y, update);
+        // DoRA: y + (f - 1) ⊙ (x' · Wᵀ) + f ⊙ update, f = m / ||W + scale · B · A|| (a constant for
+        // the backward pass), x' the LoRA branch's input; without dropout x · Wᵀ is y less its bias.
+        const w = ctx.scope.param(`${name}.weight`, [outFeatures, inFeatures], { kind: 'zeros' });
+        const updated = g.add(w, g.mul(g.matMul(b, a), site.scale));
+        const norm = g.detach(g.sqrt(g.reduceSum(g.mul(updated, updated), [1])));
+        const f = g.div(ctx.scope.param(site.magnitude.name, site.magnitude.shape, { kind: 'ones' }), norm);
+        const biasValue = bias ? ctx.scope.param(`${name}.bias`, [outFeatures], { kind: 'zeros' }, false) : undefined;
+        const base = dropped !== x ? affine(ctx, dropped, w) : biasValue ? g.sub(y, biasValue) : y;
+        return g.add(g.add(y, g.mul(g.sub(f, 1), base)), g.mul(f, update));
       },
     };
     this.model.layers = factory;
@@ -168,7 +206,8 @@ export class LoraModel {
   private previous: LayerFactory | undefined;
 
   /**
-   * Merges every update into its layer's weight (`W + scale · B · A`, computed by ONNX Runtime),
+   * Merges every update into its layer's weight (`W + scale · B · A`; DoRA's
+   * `m / ||W + scale · B · A|| ⊙ (W + scale · B · A)`, row by row; computed by ONNX Runtime),
    * removes the LoRA parameters' effect (the factory is taken away) and returns the merged names.
    * The model is then a plain model with the adapter's behaviour.
    */
@@ -179,7 +218,14 @@ export class LoraModel {
       const w = g.input(`w${i}`, 'float32', [s.outFeatures, s.inFeatures]);
       const a = g.input(`a${i}`, 'float32', s.a.shape);
       const b = g.input(`b${i}`, 'float32', s.b.shape);
-      g.output(g.add(w, g.mul(g.matMul(b, a), s.scale)), `merged${i}`);
+      const updated = g.add(w, g.mul(g.matMul(b, a), s.scale));
+      if (!s.magnitude) {
+        g.output(updated, `merged${i}`);
+        return;
+      }
+      const m = g.input(`m${i}`, 'float32', [s.outFeatures]);
+      const norm = g.sqrt(g.reduceSum(g.mul(updated, updated), [1], true));
+      g.output(g.mul(updated, g.div(g.unsqueeze(m, [1]), norm)), `merged${i}`);
     });
     const session = await Session.create(g);
     try {
@@ -188,6 +234,7 @@ export class LoraModel {
         feeds[`w${i}`] = { dtype: 'float32', dims: [s.outFeatures, s.inFeatures], data: this.weightOf(s).data };
         feeds[`a${i}`] = { dtype: 'float32', dims: s.a.shape, data: s.a.data };
         feeds[`b${i}`] = { dtype: 'float32', dims: s.b.shape, data: s.b.data };
+        if (s.magnitude) feeds[`m${i}`] = { dtype: 'float32', dims: s.magnitude.shape, data: s.magnitude.data };
       });
       const out = await session.run(feeds);
       list.forEach((s, i) => this.weightOf(s).data.set(out[`merged${i}`]!.data as Float32Array));
@@ -199,10 +246,25 @@ export class LoraModel {
   }
 
   private weightOf(site: LinearSite): Parameter {
-    const w = this.model.store.get(`${site.name}.weight`);
-    if (!w) throw new PeftError('internal', `the model has no weight ${site.name}.weight for a LoRA layer`);
-    return w;
+    return weightOf(this.model, site);
   }
+}
+
+function weightOf(model: PreTrainedModel, site: LinearSite): Parameter {
+  const w = model.store.get(`${site.name}.weight`);
+  if (!w) throw new PeftError('internal', `the model has no weight ${site.name}.weight for a LoRA layer`);
+  return w;
+}
+
+/** The L2 norm of each row of a [out, in] weight. */
+function rowNorms(w: Parameter, site: LinearSite): Float32Array {
+  const out = new Float32Array(site.outFeatures);
+  for (let r = 0; r < site.outFeatures; r++) {
+    let sum = 0;
+    for (let c = 0; c < site.inFeatures; c++) sum += w.data[r * site.inFeatures + c]! ** 2;
+    out[r] = Math.sqrt(sum);
+  }
+  return out;
 }
 
 function toFloat32(t: NamedTensor, file: string, name: string): Float32Array {

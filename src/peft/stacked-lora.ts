@@ -99,6 +99,11 @@ export class StackBase {
     if (adapter.head !== this.model.head)
       throw new PeftError('invalid_option', `${adapter.dir}: a ${adapter.head} adapter cannot be stacked on a ${this.model.head} graph`, { field: 'task_type' });
     const settings = adapter.config!.lora;
+    if (settings.useDora) {
+      throw new PeftError('invalid_option', `${adapter.dir}: a DoRA adapter cannot be stacked (its magnitudes rescale the base layers' outputs); it runs on its own graph`, {
+        field: 'use_dora',
+      });
+    }
     const lora = new Map<string, StackedLoraLayer>();
     const saved = new Map<string, { weight?: NamedTensor; bias?: NamedTensor }>();
     let bytes = 0;

@@ -22,6 +22,8 @@ export interface PeftTrainingOptions {
   readonly loraTarget?: readonly string[] | 'all-linear';
   /** Rank-stabilised scaling alpha / sqrt(r) (default false). */
   readonly useRslora?: boolean;
+  /** DoRA: a trained magnitude per output feature over the updated weight's row norm (PEFT's `use_dora`, default false). */
+  readonly useDora?: boolean;
   /** Bottleneck width of `adapter` (default 64). */
   readonly adapterSize?: number;
   /** Where `adapter` puts adapters: `houlsby` (after attention and feed-forward, default) or `pfeiffer` (after feed-forward). */
@@ -44,7 +46,11 @@ export function peftForTraining(model: PreTrainedModel, given: PeftMethod | Peft
   if (!PEFT_METHODS.includes(o.method)) {
     throw new PeftError('invalid_option', `peft method "${String(o.method)}" is not one tuna trains; use ${PEFT_METHODS.join(' or ')}`, { field: 'peft' });
   }
-  const owners = { lora: ['loraR', 'loraAlpha', 'loraDropout', 'loraTarget', 'useRslora'], adapter: ['adapterSize', 'adapterPlacement'], prompt: ['numVirtualTokens'] } as const;
+  const owners = {
+    lora: ['loraR', 'loraAlpha', 'loraDropout', 'loraTarget', 'useRslora', 'useDora'],
+    adapter: ['adapterSize', 'adapterPlacement'],
+    prompt: ['numVirtualTokens'],
+  } as const;
   for (const [method, keys] of Object.entries(owners)) {
     if (method === o.method) continue;
     const stray = keys.find((k) => o[k] !== undefined);
@@ -59,6 +65,7 @@ export function peftForTraining(model: PreTrainedModel, given: PeftMethod | Peft
       ...(o.loraDropout !== undefined ? { dropout: o.loraDropout } : {}),
       ...(targets !== undefined ? { targetModules: targets === 'all-linear' ? 'all-linear' : [...targets] } : {}),
       ...(o.useRslora !== undefined ? { useRslora: o.useRslora } : {}),
+      ...(o.useDora !== undefined ? { useDora: o.useDora } : {}),
     },
     adapter: { ...(o.adapterSize !== undefined ? { size: o.adapterSize } : {}), ...(o.adapterPlacement !== undefined ? { placement: o.adapterPlacement } : {}) },
     prompt: o.numVirtualTokens !== undefined ? { numVirtualTokens: o.numVirtualTokens } : {},

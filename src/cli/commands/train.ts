@@ -90,6 +90,7 @@ export interface TrainOptions extends Omit<DataOptions, 'labelList'> {
   readonly loraDropout?: string;
   readonly loraTarget?: string;
   readonly useRslora?: boolean;
+  readonly useDora?: boolean;
   readonly adapterSize?: string;
   readonly adapterPlacement?: string;
   readonly numVirtualTokens?: string;
@@ -100,13 +101,13 @@ const PLACEMENTS = ['houlsby', 'pfeiffer'] as const;
 /** `--peft` and its method's flags as the Trainer's settings; undefined without `--peft`. */
 export function peftFlags(o: TrainOptions, base: string): PeftTrainingOptions | undefined {
   const owned = {
-    lora: o.loraR ?? o.loraAlpha ?? o.loraDropout ?? o.loraTarget ?? (o.useRslora ? 'on' : undefined),
+    lora: o.loraR ?? o.loraAlpha ?? o.loraDropout ?? o.loraTarget ?? (o.useRslora || o.useDora ? 'on' : undefined),
     adapter: o.adapterSize ?? o.adapterPlacement,
     prompt: o.numVirtualTokens,
   };
   const method = o.peft === undefined ? undefined : (choice('--peft', o.peft, PEFT_METHODS) as PeftMethod);
   const flags = {
-    lora: '--lora-r, --lora-alpha, --lora-dropout, --lora-target and --use-rslora',
+    lora: '--lora-r, --lora-alpha, --lora-dropout, --lora-target, --use-rslora and --use-dora',
     adapter: '--adapter-size and --adapter-placement',
     prompt: '--num-virtual-tokens',
   };
@@ -123,6 +124,7 @@ export function peftFlags(o: TrainOptions, base: string): PeftTrainingOptions | 
     ...(o.loraDropout !== undefined ? { loraDropout: number('--lora-dropout', o.loraDropout, { min: 0, max: 0.99 }) } : {}),
     ...(targets !== undefined ? { loraTarget: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets } : {}),
     ...(o.useRslora ? { useRslora: true } : {}),
+    ...(o.useDora ? { useDora: true } : {}),
     ...(o.adapterSize !== undefined ? { adapterSize: integer('--adapter-size', o.adapterSize, 1) } : {}),
     ...(o.adapterPlacement !== undefined ? { adapterPlacement: choice('--adapter-placement', o.adapterPlacement, PLACEMENTS) as AdapterPlacement } : {}),
     ...(o.numVirtualTokens !== undefined ? { numVirtualTokens: integer('--num-virtual-tokens', o.numVirtualTokens, 1) } : {}),
