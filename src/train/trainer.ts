@@ -61,8 +61,8 @@ export interface TrainerOptions {
   /** Replaces the default evaluation (logits over `evalDataset`); returns metrics without the `eval_` prefix. */
   readonly evaluate?: () => Promise<Record<string, number>>;
   /**
-   * Parameter-efficient fine-tuning: `lora` or `bitfit`, settings (`{ method: 'lora', loraR: 8,
-   * loraAlpha: 16, loraDropout, loraTarget, useRslora }`), or a PeftModel already applied to
+   * Parameter-efficient fine-tuning: `lora`, `bitfit`, `adapter` or `prompt`, settings (`{ method:
+   * 'lora', loraR: 8, loraAlpha: 16, loraDropout, loraTarget, useRslora, useDora }`), or a PeftModel already applied to
    * `model`. Only the method's parameters and the head train; checkpoints and the output directory
    * hold the adapter (adapter_config.json, adapter_model.safetensors), not the whole model.
    */
