@@ -93,7 +93,9 @@ test('prompts that cannot be built around the text’s tokens are refused, namin
     () => exportModel({ model: glued, output: join(dir, 'glued-onnx') }),
     (e: Error) => /cannot be exported as fixed tokens around the text's tokens .*put spaces or punctuation around \{text\}/.test(e.message),
   );
-  // The masked LM itself still exports for fill-mask.
+  // --task text-classification is the prompt classifier too; the masked LM itself still exports for fill-mask.
+  const asClassifier = await exportModel({ model: await promptModel('again', CONFIG), output: join(dir, 'again-onnx'), task: 'text-classification' });
+  assert.deepEqual([asClassifier.task, asClassifier.outputs], ['text-classification', ['logits']]);
   const mlm = await exportModel({ model: pair, output: join(dir, 'mlm-onnx'), task: 'fill-mask' });
   assert.deepEqual(mlm.outputs, ['logits']);
   assert.equal(mlm.task, 'fill-mask');

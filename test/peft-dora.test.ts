@@ -12,7 +12,10 @@ import { PeftModel, loadAdapterModel, readAdapter } from '../src/peft/index.js';
 import { StackBase } from '../src/peft/stacked-lora.js';
 import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
 import { AdamW } from '../src/train/adamw.js';
+import { pipeline } from '../src/pipelines/index.js';
+import { startServer } from '../src/serve/index.js';
 import { tempDir } from './helpers/pipeline-models.js';
+import { post } from './helpers/serve.js';
 
 const ROOT = join(import.meta.dirname, 'fixtures', 'peft');
 const BASE = join(ROOT, 'base');
@@ -125,4 +128,29 @@ test('DoRA adapters are refused where they cannot run: stacked serving, incomple
     () => LoraModel.fromTensors(model, files.config!.lora, withoutMagnitude.tensors, files.weightsFile),
     /has no bert\.encoder\.layer\.0\.attention\.self\.query\.lora_magnitude_vector, but its adapter_config\.json sets use_dora/,
   );
+});
+
+test('tuna serve runs a DoRA adapter on its own graph beside stacked LoRA adapters, answering as its pipeline', async () => {
+  const server = await startServer({ models: [`base=${BASE}`], adapters: [`dora=${DORA}`, `plain=${join(ROOT, 'lora')}`], port: 0, threads: 1 });
+  const own = await pipeline('text-classification', DORA, { threads: 1 });
+  try {
+    assert.deepEqual(
+      server.adapters.map((a) => [a.name, a.stacked]),
+      [
+        ['dora', false],
+        ['plain', true],
+      ],
+    );
+    for (const text of ['a very good film', 'this movie was awful and boring']) {
+      const r = await post(server.address!, '/v1/classify', { adapter: 'dora', inputs: text, parameters: { top_k: null } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const want = (await own(text, { topK: null })) as { label: string; score: number }[];
+      for (const { label, score } of r.body as { label: string; score: number }[]) {
+        assert.ok(Math.abs(score - want.find((w) => w.label === label)!.score) < 1e-5, `${text} ${label}`);
+      }
+    }
+  } finally {
+    await own.dispose();
+    await server.close();
+  }
 });

@@ -106,8 +106,11 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
   if (opts.task !== undefined && !EXPORT_TASKS.includes(opts.task)) {
     throw new ExportError('invalid_option', `task "${String(opts.task)}" cannot be exported; choose one of ${EXPORT_TASKS.join(', ')}`);
   }
+  // A prompt or SetFit directory is a text classifier: asking for that task is asking for its own export.
+  const classifierDir = existsSync(join(dir, PROMPT_CONFIG_FILE)) || existsSync(join(dir, SETFIT_HEAD_FILE));
+  const asked = opts.task === 'text-classification' && classifierDir ? undefined : opts.task;
   let head: HeadKind;
-  if (opts.task === undefined) {
+  if (asked === undefined) {
     const exportAs = HEADS[declared].exportAs;
     if (exportAs === undefined) {
       const exportable = new Set((Object.keys(HEADS) as HeadKind[]).filter((h) => HEADS[h].exportAs !== undefined).map((h) => family.architectures[h]));
@@ -119,12 +122,12 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
     }
     head = exportAs;
   } else {
-    if (!HEADS[declared].tasks.includes(opts.task)) {
-      throw new ExportError('invalid_option', `${configFile}: a ${architecture} cannot be exported for ${opts.task}; it serves ${HEADS[declared].tasks.join(', ')}`, {
+    if (!HEADS[declared].tasks.includes(asked)) {
+      throw new ExportError('invalid_option', `${configFile}: a ${architecture} cannot be exported for ${asked}; it serves ${HEADS[declared].tasks.join(', ')}`, {
         file: configFile,
       });
     }
-    head = HEAD_FOR_TASK[opts.task];
+    head = HEAD_FOR_TASK[asked];
   }
   if (!hasWeights(dir)) {
     throw new ExportError(
@@ -169,7 +172,7 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
   // classifier: the embedding, then the logistic head as logits whose softmax is its probabilities.
   let setfit: (LogisticHead & { labels: readonly string[] }) | undefined;
   try {
-    setfit = layout && opts.task === undefined && existsSync(join(dir, SETFIT_HEAD_FILE)) ? await readSetFitHead(dir) : undefined;
+    setfit = layout && asked === undefined && existsSync(join(dir, SETFIT_HEAD_FILE)) ? await readSetFitHead(dir) : undefined;
   } catch (e) {
     throw wrap(e, join(dir, SETFIT_HEAD_FILE));
   }
@@ -178,7 +181,7 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
   const promptFile = join(dir, PROMPT_CONFIG_FILE);
   let prompt: PromptExportSpec | undefined;
   try {
-    prompt = head === 'masked-lm' && opts.task === undefined && existsSync(promptFile) ? await promptSpec(dir, source) : undefined;
+    prompt = head === 'masked-lm' && asked === undefined && existsSync(promptFile) ? await promptSpec(dir, source) : undefined;
   } catch (e) {
     throw wrap(e, promptFile);
   }
@@ -210,7 +213,7 @@ export async function buildExportModel(dir: string, opts: BuildExportOptions = {
     };
     return { model, source, architecture: `${architecture} + ${prompt ? 'prompt' : 'SetFit'} head`, task: 'text-classification', outputs, build: build!, warnings, config };
   }
-  const task = opts.task ?? HEADS[head].tasks[0]!;
+  const task = asked ?? HEADS[head].tasks[0]!;
   return { model, source, architecture, task, outputs, ...(build ? { build } : {}), warnings };
 }
 
