@@ -13,20 +13,11 @@ import { PreTrainedModel } from '../src/models/pretrained-model.js';
 import { pipeline } from '../src/pipelines/index.js';
 import { readSentenceLayout } from '../src/sentence/layout.js';
 import { tempDir } from './helpers/pipeline-models.js';
+import { SENTENCE_BASE, SETFIT_LABELS, SETFIT_TRAIN } from './helpers/setfit-fixture.js';
 
-const BASE = join(import.meta.dirname, 'fixtures', 'sentence', 'base');
-const LABELS = ['bank', 'pets', 'weather'];
-const TRAIN = [
-  { text: 'how do i transfer money', label: 0 },
-  { text: 'i lost my bank card', label: 0 },
-  { text: 'send money to my account', label: 0 },
-  { text: 'the cat sat on the mat', label: 1 },
-  { text: 'a dog is sleeping on the rug', label: 1 },
-  { text: 'the cat lay on the rug', label: 1 },
-  { text: 'is it sunny today', label: 2 },
-  { text: 'rain and cold weather', label: 2 },
-  { text: 'what is the weather today', label: 2 },
-];
+const BASE = SENTENCE_BASE;
+const LABELS = SETFIT_LABELS;
+const TRAIN = SETFIT_TRAIN;
 
 async function openBase(seed = 5) {
   const model = await PreTrainedModel.fromPretrained(BASE, { head: 'encoder', seed });

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Graph } from '../src/onnx/graph.js';
 import { ParameterScope, ParameterStore, Rng } from '../src/nn/parameters.js';
-import { type BuildContext, type LayerFactory } from '../src/nn/layers.js';
+import type { BuildContext, LayerFactory } from '../src/nn/layers.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { bertConfig, bertConfigToJson } from '../src/models/bert/config.js';
 import { HEADS, type HeadKind, architectureEntry, familyOf, headForTask, tasksOfArchitectures, UnsupportedModelError, familyOfConfig } from '../src/models/registry.js';

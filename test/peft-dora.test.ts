@@ -10,46 +10,16 @@ import { readSafetensors } from '../src/io/safetensors.js';
 import { PreTrainedModel } from '../src/models/pretrained-model.js';
 import { PeftModel, loadAdapterModel, readAdapter } from '../src/peft/index.js';
 import { StackBase } from '../src/peft/stacked-lora.js';
-import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
-import { AdamW } from '../src/train/adamw.js';
 import { pipeline } from '../src/pipelines/index.js';
 import { startServer } from '../src/serve/index.js';
+import { PEFT_BASE, PEFT_ROOT, adamwSteps, logitsOf, maxDiff, peftExpected } from './helpers/peft-fixture.js';
 import { tempDir } from './helpers/pipeline-models.js';
 import { post } from './helpers/serve.js';
 
-const ROOT = join(import.meta.dirname, 'fixtures', 'peft');
-const BASE = join(ROOT, 'base');
+const ROOT = PEFT_ROOT;
+const BASE = PEFT_BASE;
 const DORA = join(ROOT, 'lora-dora');
-const expected = JSON.parse(readFileSync(join(ROOT, 'expected.json'), 'utf8')) as {
-  input_ids: number[][];
-  attention_mask: number[][];
-  token_type_ids: number[][];
-  base_logits: number[][];
-  saved_keys_dora: string[];
-  adapters: Record<string, { logits: number[][]; merged_logits: number[][]; train?: { labels: number[]; lr: number; step_losses: number[]; logits_after: number[][] } }>;
-};
-
-function ints(rows: number[][]): HostTensor {
-  return hostTensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0]!.length]);
-}
-const inputs = { input_ids: ints(expected.input_ids), attention_mask: ints(expected.attention_mask), token_type_ids: ints(expected.token_type_ids) };
-
-async function logitsOf(model: PreTrainedModel): Promise<number[][]> {
-  const session = await model.compileInference({ frozen: true });
-  try {
-    const t = (await session.run(inputs)).logits!;
-    const cols = t.dims[1]!;
-    return Array.from({ length: t.dims[0]! }, (_, i) => Array.from(t.data.slice(i * cols, (i + 1) * cols) as Float32Array));
-  } finally {
-    await session.release();
-  }
-}
-
-function maxDiff(a: number[][], b: number[][]): number {
-  let d = 0;
-  a.forEach((row, i) => row.forEach((v, j) => (d = Math.max(d, Math.abs(v - b[i]![j]!)))));
-  return d;
-}
+const expected = peftExpected;
 
 test('the DoRA adapter PEFT wrote gives PEFT logits in tuna, and merged the merged model logits', async () => {
   const peft = await loadAdapterModel(DORA);
@@ -66,26 +36,14 @@ test('the DoRA adapter PEFT wrote gives PEFT logits in tuna, and merged the merg
 test('five AdamW steps of DoRA (LoRA weights, magnitudes) and the head follow PEFT', async () => {
   const peft = await loadAdapterModel(DORA, { use: 'training' });
   const train = expected.adapters['lora-dora']!.train!;
-  const step = await peft.model.compileTraining({ disableDropout: true, trainable: peft.isTrainable });
-  const names = step.trainable.map((p) => p.name).filter((n) => n.includes('magnitude'));
+  const { losses, trainable } = await adamwSteps(peft, train);
+  const names = trainable.filter((n) => n.includes('magnitude'));
   assert.deepEqual(names.sort(), [
     'bert.encoder.layer.0.attention.self.query.lora_magnitude_vector',
     'bert.encoder.layer.0.attention.self.value.lora_magnitude_vector',
     'bert.encoder.layer.1.attention.self.query.lora_magnitude_vector',
     'bert.encoder.layer.1.attention.self.value.lora_magnitude_vector',
   ]);
-  const opt = new AdamW({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
-  const labels = hostTensor('int64', BigInt64Array.from(train.labels.map(BigInt)), [train.labels.length]);
-  const losses: number[] = [];
-  try {
-    for (let i = 0; i < 5; i++) {
-      const r = await step.run({ ...inputs, labels });
-      losses.push(r.loss);
-      opt.update(step.trainable, r.grads, train.lr, 1);
-    }
-  } finally {
-    await step.release();
-  }
   losses.forEach((l, i) => assert.ok(Math.abs(l - train.step_losses[i]!) < 1e-4, `step ${i}: ${l} vs ${train.step_losses[i]}`));
   assert.ok(maxDiff(await logitsOf(peft.model), train.logits_after) <= 1e-3);
 });

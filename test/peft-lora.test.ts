@@ -9,45 +9,15 @@ import { after, test } from 'node:test';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { PreTrainedModel } from '../src/models/pretrained-model.js';
 import { PeftError, PeftModel, isTargeted, loadAdapterModel, loraSettings, readAdapter } from '../src/peft/index.js';
-import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
-import { AdamW } from '../src/train/adamw.js';
+import { PEFT_BASE, PEFT_ROOT, adamwSteps, logitsOf, maxDiff, peftBatch, peftExpected } from './helpers/peft-fixture.js';
 
-const ROOT = join(import.meta.dirname, 'fixtures', 'peft');
-const BASE = join(ROOT, 'base');
-const expected = JSON.parse(readFileSync(join(ROOT, 'expected.json'), 'utf8')) as {
-  input_ids: number[][];
-  attention_mask: number[][];
-  token_type_ids: number[][];
-  base_logits: number[][];
-  saved_keys: string[];
-  adapters: Record<string, { logits: number[][]; merged_logits: number[][]; train?: { labels: number[]; lr: number; step_losses: number[]; logits_after: number[][] } }>;
-  token_adapter: { logits: number[][][]; merged_logits: number[][][] };
-};
+const ROOT = PEFT_ROOT;
+const BASE = PEFT_BASE;
+const expected = peftExpected;
 const tmp = mkdtempSync(join(tmpdir(), 'tuna-peft-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function ints(rows: number[][]): HostTensor {
-  return hostTensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0]!.length]);
-}
-const inputs = { input_ids: ints(expected.input_ids), attention_mask: ints(expected.attention_mask), token_type_ids: ints(expected.token_type_ids) };
-
-async function logitsOf(model: PreTrainedModel): Promise<number[][]> {
-  const session = await model.compileInference({ frozen: true });
-  try {
-    const out = await session.run(inputs);
-    const t = out.logits!;
-    const cols = t.dims[1]!;
-    return Array.from({ length: t.dims[0]! }, (_, i) => Array.from(t.data.slice(i * cols, (i + 1) * cols) as Float32Array));
-  } finally {
-    await session.release();
-  }
-}
-
-function maxDiff(a: number[][], b: number[][]): number {
-  let d = 0;
-  a.forEach((row, i) => row.forEach((v, j) => (d = Math.max(d, Math.abs(v - b[i]![j]!)))));
-  return d;
-}
+const inputs = peftBatch;
 
 test('adapters PEFT wrote give PEFT logits in tuna, and merged the merged model logits', async () => {
   for (const name of ['lora', 'lora-rslora', 'lora-dense']) {
@@ -96,8 +66,9 @@ test('a token-classification adapter PEFT wrote gives PEFT per-token logits in t
 test('five AdamW steps of LoRA and the head follow PEFT', async () => {
   const peft = await loadAdapterModel(join(ROOT, 'lora'), { use: 'training' });
   const train = expected.adapters.lora!.train!;
-  const step = await peft.model.compileTraining({ disableDropout: true, trainable: peft.isTrainable });
-  const names = step.trainable.map((p) => p.name).sort();
+  const frozen = peft.model.store.get('bert.encoder.layer.0.attention.self.query.weight')!.data.slice();
+  const { losses, trainable } = await adamwSteps(peft, train);
+  const names = [...trainable].sort();
   assert.deepEqual(names, [
     'bert.encoder.layer.0.attention.self.query.lora_A.weight',
     'bert.encoder.layer.0.attention.self.query.lora_B.weight',
@@ -110,19 +81,6 @@ test('five AdamW steps of LoRA and the head follow PEFT', async () => {
     'classifier.bias',
     'classifier.weight',
   ]);
-  const frozen = peft.model.store.get('bert.encoder.layer.0.attention.self.query.weight')!.data.slice();
-  const opt = new AdamW({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
-  const labels = hostTensor('int64', BigInt64Array.from(train.labels.map(BigInt)), [train.labels.length]);
-  const losses: number[] = [];
-  try {
-    for (let i = 0; i < 5; i++) {
-      const r = await step.run({ ...inputs, labels });
-      losses.push(r.loss);
-      opt.update(step.trainable, r.grads, train.lr, 1);
-    }
-  } finally {
-    await step.release();
-  }
   losses.forEach((l, i) => assert.ok(Math.abs(l - train.step_losses[i]!) < 1e-4, `step ${i}: ${l} vs ${train.step_losses[i]}`));
   assert.deepEqual(peft.model.store.get('bert.encoder.layer.0.attention.self.query.weight')!.data, frozen);
   assert.ok(maxDiff(await logitsOf(peft.model), train.logits_after) <= 1e-3);

@@ -10,41 +10,14 @@ import type { Feature } from '../src/data/index.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { PreTrainedModel } from '../src/models/pretrained-model.js';
 import { type BottleneckAdapters, PeftError, PeftModel, loadAdapterModel, mergeAdapter } from '../src/peft/index.js';
-import { type HostTensor, hostTensor } from '../src/runtime/tensor.js';
 import { BertTokenizer } from '../src/tokenizers/bert-tokenizer.js';
 import { Trainer } from '../src/train/trainer.js';
+import { PEFT_BASE, ints, logitsOf, maxDiff, peftExpected } from './helpers/peft-fixture.js';
 
-const ROOT = join(import.meta.dirname, 'fixtures', 'peft');
-const BASE = join(ROOT, 'base');
-const expected = JSON.parse(readFileSync(join(ROOT, 'expected.json'), 'utf8')) as {
-  texts: string[];
-  input_ids: number[][];
-  attention_mask: number[][];
-  token_type_ids: number[][];
-  base_logits: number[][];
-};
+const BASE = PEFT_BASE;
+const expected = peftExpected;
 const tmp = mkdtempSync(join(tmpdir(), 'tuna-peft-methods-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-const ints = (rows: number[][]): HostTensor => hostTensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0]!.length]);
-const batch = { input_ids: ints(expected.input_ids), attention_mask: ints(expected.attention_mask), token_type_ids: ints(expected.token_type_ids) };
-
-async function logitsOf(model: PreTrainedModel, inputs: Record<string, HostTensor> = batch): Promise<number[][]> {
-  const session = await model.compileInference({ frozen: true });
-  try {
-    const t = (await session.run(inputs)).logits!;
-    const cols = t.dims[1]!;
-    return Array.from({ length: t.dims[0]! }, (_, i) => Array.from(t.data.slice(i * cols, (i + 1) * cols) as Float32Array));
-  } finally {
-    await session.release();
-  }
-}
-
-function maxDiff(a: number[][], b: number[][]): number {
-  let d = 0;
-  a.forEach((row, i) => row.forEach((v, j) => (d = Math.max(d, Math.abs(v - b[i]![j]!)))));
-  return d;
-}
 
 const tokenizer = await BertTokenizer.fromDirectory(BASE);
 const LABELED: [string, number][] = [
