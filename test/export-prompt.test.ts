@@ -10,7 +10,7 @@ import { env, pipeline as tjsPipeline } from '@huggingface/transformers';
 import { exportModel } from '../src/export/index.js';
 import { type PromptConfig, savePromptModel } from '../src/fewshot/prompt.js';
 import { AutoModelForMaskedLM } from '../src/models/auto.js';
-import type { PreTrainedModel } from '../src/models/pretrained-model.js';
+import { PreTrainedModel } from '../src/models/pretrained-model.js';
 import { pipeline } from '../src/pipelines/index.js';
 import { BUNDLED_EN, tempDir } from './helpers/pipeline-models.js';
 
@@ -91,7 +91,7 @@ test('prompts that cannot be built around the text’s tokens are refused, namin
   const glued = await promptModel('glued', { ...CONFIG, templates: ['movie{text} it was [MASK].'] });
   await assert.rejects(
     () => exportModel({ model: glued, output: join(dir, 'glued-onnx') }),
-    (e: Error) => /cannot be exported as fixed tokens around the text's tokens .*put spaces or punctuation around \{text\}/.test(e.message),
+    (e: Error) => /cannot be exported as fixed tokens around the text's tokens .*with a WordPiece tokenizer put spaces or punctuation around \{text\}/.test(e.message),
   );
   // --task text-classification is the prompt classifier too; the masked LM itself still exports for fill-mask.
   const asClassifier = await exportModel({ model: await promptModel('again', CONFIG), output: join(dir, 'again-onnx'), task: 'text-classification' });
@@ -99,4 +99,48 @@ test('prompts that cannot be built around the text’s tokens are refused, namin
   const mlm = await exportModel({ model: pair, output: join(dir, 'mlm-onnx'), task: 'fill-mask' });
   assert.deepEqual(mlm.outputs, ['logits']);
   assert.equal(mlm.task, 'fill-mask');
+});
+
+test('a RoBERTa prompt model (byte-level BPE) exports too; text after a space in its template is refused', async () => {
+  const TOK = join(import.meta.dirname, 'fixtures', 'hf-tokenizers', 'roberta-bpe');
+  const roberta = PreTrainedModel.fromConfig({
+    model_type: 'roberta',
+    architectures: ['RobertaForMaskedLM'],
+    vocab_size: 902,
+    hidden_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    intermediate_size: 48,
+    max_position_embeddings: 66,
+    type_vocab_size: 1,
+    pad_token_id: 1,
+  } as never);
+  const save = async (name: string, templates: string[]) => {
+    const out = join(dir, name);
+    await savePromptModel(out, roberta, undefined, { templates, labels: ['pos', 'neg'], verbalizer: { pos: ['good', 'great'], neg: ['bad'] } });
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) await cp(join(TOK, f), join(out, f));
+    return out;
+  };
+  const src = await save('roberta', ['{text} It was <mask>.', '{text}! <mask>']);
+  const onnx = join(dir, 'roberta-onnx');
+  await exportModel({ model: src, output: onnx });
+  // Longer than the 64 positions: cut to fit.
+  const texts = ['the cat sat on the mat', 'Hello world, this is it!', Array.from({ length: 40 }, () => 'long words here').join(' ')];
+  const mine = await pipeline('text-classification', src);
+  const want = (await mine.runBatch(texts, { topK: null })) as { label: string; score: number }[][];
+  await mine.dispose();
+  env.allowRemoteModels = false;
+  env.localModelPath = dirname(onnx);
+  // biome-ignore lint/suspicious/noExplicitAny: transformers.js pipelines are typed per task
+  const theirs: any = await (tjsPipeline as any)('text-classification', basename(onnx), { dtype: 'fp32', local_files_only: true });
+  const got: { label: string; score: number }[][] = await theirs(texts, { top_k: 2 });
+  await theirs.dispose();
+  got.forEach((row, i) => {
+    for (const { label, score } of row) assert.ok(Math.abs(score - want[i]!.find((w) => w.label === label)!.score) < 1e-5, `${texts[i]!.slice(0, 20)} ${label}`);
+  });
+  const spaced = await save('roberta-spaced', ['Review: {text} <mask>!']);
+  await assert.rejects(
+    () => exportModel({ model: spaced, output: join(dir, 'roberta-spaced-onnx') }),
+    /with a byte-level BPE tokenizer \(which marks a word after a space\) start the template with \{text\}/,
+  );
 });

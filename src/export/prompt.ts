@@ -75,7 +75,8 @@ export function promptVariants(tokenizer: Tokenizer, config: PromptConfig, maxLe
 function notTokenSpace(file: string, template: string, why: string): ExportError {
   return new ExportError(
     'unsupported_architecture',
-    `${file}: template "${template}" cannot be exported as fixed tokens around the text's tokens (${why}); put spaces or punctuation around {text}`,
+    `${file}: template "${template}" cannot be exported as fixed tokens around the text's tokens (${why}); the text must tokenize inside the template as it does alone: ` +
+      'with a WordPiece tokenizer put spaces or punctuation around {text}; with a byte-level BPE tokenizer (which marks a word after a space) start the template with {text}',
     { file },
   );
 }
