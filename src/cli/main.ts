@@ -448,7 +448,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
     )
     .requiredOption(
       '--model <dir>',
-      'checkpoint directory or Hub id: a sequence or token classifier, a masked LM (BertForMaskedLM/BertForPreTraining) or a bare encoder (BertModel)',
+      'checkpoint directory or Hub id: a sequence or token classifier, a masked LM (BertForMaskedLM/BertForPreTraining) or a bare encoder (BertModel), in any supported family; a prompt-trained masked LM or a SetFit model exports as one text classifier',
     )
     .option('--revision <rev>', 'Hub branch, tag or commit of a Hub id (default main)')
     .option('--base-model <dir>', 'for an adapter directory (adapter_config.json): the base model, instead of the one its base_model_name_or_path names')
