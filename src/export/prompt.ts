@@ -123,13 +123,8 @@ export function promptClassifierOutputs(spec: PromptExportSpec) {
     // Every prompt fits in the text's length plus the longest template, and in the positions.
     const gridLength = g.squeeze(min(g, g.add(length, extra), spec.maxLength), [0]);
     const j = g.unsqueeze(g.node('Range', [g.scalar(0, 'int64'), gridLength, g.scalar(1, 'int64')], [{ dtype: 'int64', shape: ['prompt_length'] }])[0]!, [0]);
-    const rows = g.node(
-      'Range',
-      [g.scalar(0, 'int64'), g.squeeze(g.gather(g.shapeOf(ids), g.ints([0]), 0), [0]), g.scalar(1, 'int64')],
-      [{ dtype: 'int64', shape: [RAW_BATCH] }],
-    )[0]!;
     const batch = g.squeeze(g.gather(g.shapeOf(ids), g.ints([0]), 0), [0]);
-    const gridSize = gridLength;
+    const rows = g.node('Range', [g.scalar(0, 'int64'), batch, g.scalar(1, 'int64')], [{ dtype: 'int64', shape: [RAW_BATCH] }])[0]!;
 
     const promptIds: Value[] = [];
     const promptMasks: Value[] = [];
@@ -161,7 +156,7 @@ export function promptClassifierOutputs(spec: PromptExportSpec) {
       promptIds.push(g.node('GatherElements', [source, index], [{ dtype: 'int64', shape: index.shape }], { axis: attr.int(1) })[0]!);
       promptMasks.push(g.cast(lessOrEqual(g, j, end), 'int64'));
       // Flat mask positions over the stacked prompts, mask-major: row (variant x batch + b) x grid + position.
-      const rowStart = g.mul(g.add(rows, g.mul(batch, vi)), gridSize);
+      const rowStart = g.mul(g.add(rows, g.mul(batch, vi)), gridLength);
       for (const slot of v.maskSlots) {
         const at = slot.in === 'prefix' ? g.scalar(1 + slot.offset, 'int64') : g.add(g.squeeze(textTokens, [1]), 1 + P + slot.offset);
         positions.push(g.add(rowStart, at));
