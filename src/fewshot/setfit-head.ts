@@ -84,7 +84,8 @@ export async function trainDifferentiableHead(opts: DifferentiableHeadOptions, e
   if (endToEnd && !(opts.bodyLearningRate! > 0)) throw new TunaError('invalid_option', 'training end to end needs the body learning rate', { field: 'bodyLearningRate' });
   if (!endToEnd && !embed) throw new TunaError('invalid_option', 'a head on frozen embeddings needs the embedding function', { field: 'embed' });
   const seed = opts.seed ?? 42;
-  const dim = opts.layout.dense.at(-1)?.outFeatures ?? opts.layout.pooling.dimension * opts.layout.pooling.modes.length;
+  const X = endToEnd ? undefined : await embed!(examples.map((e) => e.text));
+  const dim = X?.[0]?.length ?? opts.layout.dense.at(-1)?.outFeatures ?? opts.layout.pooling.dimension * opts.layout.pooling.modes.length;
   const initial = {
     weight: initValues([classes, dim], { kind: 'normal', std: opts.model.config.initializer_range }, new Rng(seed)),
     bias: new Float32Array(classes),
@@ -102,7 +103,6 @@ export async function trainDifferentiableHead(opts: DifferentiableHeadOptions, e
   const started = performance.now();
   const losses: number[] = [];
   try {
-    const X = endToEnd ? undefined : await embed!(examples.map((e) => e.text));
     const step = await compileHead(opts, store, endToEnd, dim);
     try {
       const isHead = (p: Parameter) => p.name === HEAD_WEIGHT || p.name === HEAD_BIAS;
@@ -172,6 +172,11 @@ async function compileHead(opts: DifferentiableHeadOptions, store: ParameterStor
         if (!hidden) throw new TunaError('unsupported_model', `${model.architecture} gives no last_hidden_state to pool`);
         const attentionMask = g.inputs.find((v) => v.name === 'attention_mask')!;
         embeddings = sentenceEmbedding(ctx, { hidden, attentionMask }, layout, { normalize: layout.normalize, maxPositions: model.config.max_position_embeddings });
+        if (embeddings.shape[1] !== dim) {
+          throw new TunaError('invalid_checkpoint', `the body's sentence embedding has ${String(embeddings.shape[1])} dimensions, but its layout gives ${dim}`, {
+            field: 'layout',
+          });
+        }
       } else {
         embeddings = g.input('embeddings', 'float32', ['batch', dim]);
       }
