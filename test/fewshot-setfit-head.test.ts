@@ -73,6 +73,10 @@ test('the differentiable head on frozen embeddings is AdamW on the cross-entropy
     async (texts) => embedTexts(BASE, texts),
   );
   assert.equal(trained.steps, 12);
+  await assert.rejects(
+    () => trainDifferentiableHead({ model, tokenizer, layout, examples: [...TRAIN, { text: 'x', label: 3 }], classes: 3, maxLength: 32 }, async (t) => embedTexts(BASE, t)),
+    /examples\[9\] has label 3; labels must be class ids from 0 to 2/,
+  );
   assert.equal(model.store.has(HEAD_WEIGHT) || model.store.has(HEAD_BIAS), false);
   await model.dispose();
   const ref = referenceHead(

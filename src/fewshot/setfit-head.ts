@@ -80,6 +80,12 @@ export type EmbeddingFn = (texts: readonly string[]) => Promise<number[][]>;
 export async function trainDifferentiableHead(opts: DifferentiableHeadOptions, embed?: EmbeddingFn): Promise<DifferentiableHeadResult> {
   const { examples, classes } = opts;
   if (classes < 2) throw new TunaError('invalid_data', 'the head needs examples of at least two classes', { field: 'label' });
+  const stray = examples.findIndex((e) => !Number.isInteger(e.label) || e.label < 0 || e.label >= classes);
+  if (stray >= 0) {
+    throw new TunaError('invalid_data', `examples[${stray}] has label ${JSON.stringify(examples[stray]!.label)}; labels must be class ids from 0 to ${classes - 1}`, {
+      field: 'label',
+    });
+  }
   const endToEnd = opts.endToEnd ?? false;
   if (endToEnd && !(opts.bodyLearningRate! > 0)) throw new TunaError('invalid_option', 'training end to end needs the body learning rate', { field: 'bodyLearningRate' });
   if (!endToEnd && !embed) throw new TunaError('invalid_option', 'a head on frozen embeddings needs the embedding function', { field: 'embed' });
