@@ -14,6 +14,7 @@
  *   npm run bench:peft [-- --dataset sst2 --train-rows 3000 --epochs 2 --methods full,lora,dora,bitfit,adapter,prompt --full-lr 3e-4 --lora-lr 2e-3 --lora-target query,value]
  *
  * `dora` is LoRA with DoRA's magnitudes (`useDora`), at --dora-lr, with LoRA's rank and targets.
+ * `--loraplus-lr-ratio R` trains LoRA's (and DoRA's) B at R times the rate (LoRA+).
  *   npm run bench:peft -- --size 12x768 --train-rows 640 --epochs 1 --methods full,lora
  */
 import { execFileSync } from 'node:child_process';
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
     'prompt-lr': { type: 'string', default: '1e-2' },
     'lora-r': { type: 'string', default: '8' },
     'lora-target': { type: 'string', default: 'query,value' },
+    'loraplus-lr-ratio': { type: 'string' },
     dataset: { type: 'string', default: 'sst2' },
     model: { type: 'string' },
     size: { type: 'string' },
@@ -145,6 +147,7 @@ async function runOne(method: string): Promise<void> {
             loraAlpha: 2 * Number(args['lora-r']),
             loraTarget: args['lora-target'] === 'all-linear' ? ('all-linear' as const) : args['lora-target']!.split(','),
             ...(method === 'dora' ? { useDora: true } : {}),
+            ...(args['loraplus-lr-ratio'] ? { loraPlusLrRatio: Number(args['loraplus-lr-ratio']) } : {}),
           }
         : { method: method as 'bitfit' | 'adapter' | 'prompt' };
   const trainer = new Trainer({

@@ -156,3 +156,42 @@ test('a LoRA run resumed from its checkpoint ends with the weights of an uninter
     (e: unknown) => e instanceof PeftError && /loraR applies to peft "lora"/.test(e.message),
   );
 });
+
+test('LoRA+: B trains at loraPlusLrRatio times the rate (its first Adam step is ratio x lr per value), A and the head at the rate', async () => {
+  const moved = async (ratio: number | undefined) => {
+    const args = { maxSteps: 1, learningRate: 1e-3, weightDecay: 0, disableDropout: true, warmupSteps: 0 };
+    const { model, before } = await train({ method: 'lora', loraR: 4, ...(ratio === undefined ? {} : { loraPlusLrRatio: ratio }) }, `loraplus-${ratio ?? 1}`, args);
+    const largest = (name: string) => {
+      const p = model.store.get(name)!;
+      const was = before.get(name) ?? new Float32Array(p.data.length);
+      return p.data.reduce((d, v, i) => Math.max(d, Math.abs(v - was[i]!)), 0);
+    };
+    return { b: largest('bert.encoder.layer.1.attention.self.value.lora_B.weight'), head: largest('classifier.weight') };
+  };
+  const plain = await moved(undefined);
+  const plus = await moved(16);
+  // Adam's first step moves each value by lr (m / sqrt(v) = ±1), here times 16 for B.
+  assert.ok(Math.abs(plain.b - 1e-3) < 1e-5, `B moved ${plain.b}`);
+  assert.ok(Math.abs(plus.b - 16e-3) < 1e-4, `B moved ${plus.b} with ratio 16`);
+  assert.ok(Math.abs(plus.head - plain.head) < 1e-7, `the head moves as without LoRA+ (${plus.head} vs ${plain.head})`);
+  assert.throws(
+    () =>
+      new Trainer({
+        model: PreTrainedModel.fromConfig(JSON.parse(readFileSync(join(BASE, 'config.json'), 'utf8'))),
+        args: { outputDir: join(tmp, 'x') },
+        trainDataset: features,
+        peft: { method: 'lora', loraPlusLrRatio: 0 },
+      }),
+    /loraPlusLrRatio must be a positive number/,
+  );
+  assert.throws(
+    () =>
+      new Trainer({
+        model: PreTrainedModel.fromConfig(JSON.parse(readFileSync(join(BASE, 'config.json'), 'utf8'))),
+        args: { outputDir: join(tmp, 'y') },
+        trainDataset: features,
+        peft: { method: 'bitfit', loraPlusLrRatio: 4 },
+      }),
+    /loraPlusLrRatio applies to peft "lora"/,
+  );
+});

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AutoModel, AutoModelForMaskedLM, BertTokenizer, pipeline, PipelineError, type FillMaskCandidate, type FillMaskPipeline, type PreTrainedModel } from '../src/index.js';
+import { AutoModel, AutoModelForMaskedLM, BertTokenizer, pipeline, type PipelineError, type FillMaskCandidate, type FillMaskPipeline, type PreTrainedModel } from '../src/index.js';
 import { BUNDLED_EN, copyTokenizer, tempDir } from './helpers/pipeline-models.js';
 
 let unmasker: FillMaskPipeline;

@@ -12,7 +12,7 @@ import { readSafetensors } from '../src/io/safetensors.js';
 import { AutoModelForSequenceClassification, AutoTokenizer } from '../src/models/auto.js';
 import { metricsFor } from '../src/tasks/reports.js';
 import { TrainingArgumentsError } from '../src/train/arguments.js';
-import { type TrainingArguments } from '../src/train/arguments.js';
+import type { TrainingArguments } from '../src/train/arguments.js';
 import { Trainer } from '../src/train/trainer.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
 

@@ -292,6 +292,7 @@ export function createProgram(out: Output = processOutput, state: RunState = { j
           .option('--lora-target <modules>', 'linear layers LoRA wraps: name suffixes as PEFT matches them, or all-linear (default query,value)')
           .option('--use-rslora', 'rank-stabilised LoRA: scale by alpha/sqrt(r)')
           .option('--use-dora', "DoRA: LoRA with a trained magnitude per output feature over the updated weight's row norm (PEFT's use_dora)")
+          .option('--loraplus-lr-ratio <r>', "LoRA+: train LoRA's B at r times the learning rate (PEFT's loraplus_lr_ratio; the paper suggests 16)")
           .option('--adapter-size <n>', 'bottleneck width of --peft adapter (default 64)')
           .option('--adapter-placement <where>', 'houlsby (after attention and feed-forward) or pfeiffer (after feed-forward) (default houlsby)')
           .option('--num-virtual-tokens <n>', 'virtual tokens per layer of --peft prompt (deep prompts, P-tuning v2) (default 20)')

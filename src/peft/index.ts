@@ -28,7 +28,7 @@ export {
 } from './adapter.js';
 export { LoraModel, type LoraSite, isLoraParameter, isTargeted } from './lora.js';
 export { type LinearSite, linearSites, modulesToSave } from './modules.js';
-export { type PeftTrainingOptions, peftForTraining, restoreAdapterWeights } from './training.js';
+export { type PeftTrainingOptions, loraPlusScale, peftForTraining, restoreAdapterWeights } from './training.js';
 export { type AdapterPlacement, BottleneckAdapters, type BottleneckSettings } from './bottleneck.js';
 export { DeepPrompts, type PromptSettings } from './prompt.js';
 export { ADAPTER_INDEX, StackBase, type StackLayout, type StackableAdapter } from './stacked-lora.js';

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { readSafetensors } from '../io/safetensors.js';
 import type { PreTrainedModel } from '../models/pretrained-model.js';
+import type { Parameter } from '../nn/parameters.js';
 import { PeftModel } from './adapter.js';
 import { ADAPTER_WEIGHTS_FILE, PEFT_KEY_PREFIX, PEFT_METHODS, type PeftMethod, PeftError } from './config.js';
 
@@ -24,6 +25,11 @@ export interface PeftTrainingOptions {
   readonly useRslora?: boolean;
   /** DoRA: a trained magnitude per output feature over the updated weight's row norm (PEFT's `use_dora`, default false). */
   readonly useDora?: boolean;
+  /**
+   * LoRA+ (PEFT's `create_loraplus_optimizer`, `loraplus_lr_ratio`): B trains at this many times
+   * the learning rate (and A, the head and the rest at the rate itself). Default: off (1).
+   */
+  readonly loraPlusLrRatio?: number;
   /** Bottleneck width of `adapter` (default 64). */
   readonly adapterSize?: number;
   /** Where `adapter` puts adapters: `houlsby` (after attention and feed-forward, default) or `pfeiffer` (after feed-forward). */
@@ -47,7 +53,7 @@ export function peftForTraining(model: PreTrainedModel, given: PeftMethod | Peft
     throw new PeftError('invalid_option', `peft method "${String(o.method)}" is not one tuna trains; use ${PEFT_METHODS.join(' or ')}`, { field: 'peft' });
   }
   const owners = {
-    lora: ['loraR', 'loraAlpha', 'loraDropout', 'loraTarget', 'useRslora', 'useDora'],
+    lora: ['loraR', 'loraAlpha', 'loraDropout', 'loraTarget', 'useRslora', 'useDora', 'loraPlusLrRatio'],
     adapter: ['adapterSize', 'adapterPlacement'],
     prompt: ['numVirtualTokens'],
   } as const;
@@ -55,6 +61,9 @@ export function peftForTraining(model: PreTrainedModel, given: PeftMethod | Peft
     if (method === o.method) continue;
     const stray = keys.find((k) => o[k] !== undefined);
     if (stray) throw new PeftError('invalid_option', `${stray} applies to peft "${method}"; it means nothing with peft "${o.method}"`, { field: stray });
+  }
+  if (o.loraPlusLrRatio !== undefined && !(o.loraPlusLrRatio > 0)) {
+    throw new PeftError('invalid_option', `loraPlusLrRatio must be a positive number, got ${String(o.loraPlusLrRatio)}`, { field: 'loraPlusLrRatio' });
   }
   const targets = o.loraTarget;
   return PeftModel.apply(model, {
@@ -72,6 +81,14 @@ export function peftForTraining(model: PreTrainedModel, given: PeftMethod | Peft
     ...(o.modulesToSave ? { modulesToSave: o.modulesToSave } : {}),
     ...(seed !== undefined ? { seed } : {}),
   }).withBaseModel(o.baseModel);
+}
+
+/** LoRA+'s rate multiplier of each parameter (B's at `ratio`), or undefined when the run has none. */
+export function loraPlusScale(given: PeftMethod | PeftTrainingOptions | PeftModel | undefined): ((p: Parameter) => number) | undefined {
+  if (given === undefined || typeof given === 'string' || given instanceof PeftModel) return undefined;
+  const ratio = given.loraPlusLrRatio;
+  if (ratio === undefined || ratio === 1) return undefined;
+  return (p) => (p.name.endsWith('.lora_B.weight') ? ratio : 1);
 }
 
 /** Copies the weights of an adapter checkpoint (adapter_model.safetensors) into the model's live parameters. */

@@ -47,9 +47,11 @@ export class AdamW {
 
   /**
    * Applies one update with learning rate `lr`. `gradScale` multiplies every gradient first
-   * (a clipping coefficient, or 1/k to average k accumulated micro-batches).
+   * (a clipping coefficient, or 1/k to average k accumulated micro-batches). `lrScale` multiplies
+   * the rate (and so the decay) of single parameters, as a parameter group of its own would
+   * (LoRA+'s faster B).
    */
-  update(params: readonly Parameter[], grads: ReadonlyMap<string, Float32Array>, lr: number, gradScale = 1): void {
+  update(params: readonly Parameter[], grads: ReadonlyMap<string, Float32Array>, lr: number, gradScale = 1, lrScale?: (p: Parameter) => number): void {
     this.stepCount++;
     const b1 = this.beta1;
     const b2 = this.beta2;
@@ -65,14 +67,16 @@ export class AdamW {
       const m = this.moment(this.m, p);
       const v = this.moment(this.v, p);
       const w = p.data;
-      const decay = p.decay ? 1 - lr * this.weightDecay : 1;
+      const scale = lrScale?.(p) ?? 1;
+      const size = stepSize * scale;
+      const decay = p.decay ? 1 - lr * scale * this.weightDecay : 1;
       for (let i = 0; i < w.length; i++) {
         const gi = g[i]!;
         const mi = b1 * m[i]! + c1 * gi;
         const vi = b2 * v[i]! + c2 * gi * gi;
         m[i] = mi;
         v[i] = vi;
-        w[i] = w[i]! * decay - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
+        w[i] = w[i]! * decay - (size * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
       }
     }
   }

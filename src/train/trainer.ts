@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import type { PreTrainedModel } from '../models/pretrained-model.js';
 import type { Tokenizer } from '../models/registry.js';
 import type { PeftMethod } from '../peft/config.js';
-import { type PeftModel, type PeftTrainingOptions, peftForTraining, restoreAdapterWeights } from '../peft/index.js';
+import { type PeftModel, type PeftTrainingOptions, loraPlusScale, peftForTraining, restoreAdapterWeights } from '../peft/index.js';
 import { AdamW } from './adamw.js';
 import { type ResolvedArguments, type TrainingArguments, TrainingArgumentsError, resolveArguments } from './arguments.js';
 import type { TrainerCallback, TrainerProgress } from './callbacks.js';
@@ -62,7 +62,7 @@ export interface TrainerOptions {
   readonly evaluate?: () => Promise<Record<string, number>>;
   /**
    * Parameter-efficient fine-tuning: `lora`, `bitfit`, `adapter` or `prompt`, settings (`{ method:
-   * 'lora', loraR: 8, loraAlpha: 16, loraDropout, loraTarget, useRslora, useDora }`), or a PeftModel already applied to
+   * 'lora', loraR: 8, loraAlpha: 16, loraDropout, loraTarget, useRslora, useDora, loraPlusLrRatio }`), or a PeftModel already applied to
    * `model`. Only the method's parameters and the head train; checkpoints and the output directory
    * hold the adapter (adapter_config.json, adapter_model.safetensors), not the whole model.
    */
@@ -202,6 +202,7 @@ export class Trainer {
       trainable: this.trainable(),
     });
     const optimizer = new AdamW({ beta1: a.adamBeta1, beta2: a.adamBeta2, eps: a.adamEpsilon, weightDecay: a.weightDecay });
+    const lrScale = loraPlusScale(this.opts.peft);
 
     let globalStep = 0;
     let epochIndex = 0;
@@ -349,7 +350,7 @@ export class Trainer {
           const lr = schedule(globalStep);
           const norm = accumulated ? globalNorm(accumulated.values()) / micro : result.gradNorm;
           const coef = a.maxGradNorm > 0 ? clipCoefficient(norm, a.maxGradNorm) : 1;
-          optimizer.update(step.trainable, accumulated ?? result.grads, lr, coef / micro);
+          optimizer.update(step.trainable, accumulated ?? result.grads, lr, coef / micro, lrScale);
           globalStep++;
           lastLoss = microLoss / micro;
           lossSinceLog += lastLoss;

@@ -91,6 +91,7 @@ export interface TrainOptions extends Omit<DataOptions, 'labelList'> {
   readonly loraTarget?: string;
   readonly useRslora?: boolean;
   readonly useDora?: boolean;
+  readonly loraplusLrRatio?: string;
   readonly adapterSize?: string;
   readonly adapterPlacement?: string;
   readonly numVirtualTokens?: string;
@@ -101,13 +102,13 @@ const PLACEMENTS = ['houlsby', 'pfeiffer'] as const;
 /** `--peft` and its method's flags as the Trainer's settings; undefined without `--peft`. */
 export function peftFlags(o: TrainOptions, base: string): PeftTrainingOptions | undefined {
   const owned = {
-    lora: o.loraR ?? o.loraAlpha ?? o.loraDropout ?? o.loraTarget ?? (o.useRslora || o.useDora ? 'on' : undefined),
+    lora: o.loraR ?? o.loraAlpha ?? o.loraDropout ?? o.loraTarget ?? o.loraplusLrRatio ?? (o.useRslora || o.useDora ? 'on' : undefined),
     adapter: o.adapterSize ?? o.adapterPlacement,
     prompt: o.numVirtualTokens,
   };
   const method = o.peft === undefined ? undefined : (choice('--peft', o.peft, PEFT_METHODS) as PeftMethod);
   const flags = {
-    lora: '--lora-r, --lora-alpha, --lora-dropout, --lora-target, --use-rslora and --use-dora',
+    lora: '--lora-r, --lora-alpha, --lora-dropout, --lora-target, --use-rslora, --use-dora and --loraplus-lr-ratio',
     adapter: '--adapter-size and --adapter-placement',
     prompt: '--num-virtual-tokens',
   };
@@ -125,6 +126,7 @@ export function peftFlags(o: TrainOptions, base: string): PeftTrainingOptions | 
     ...(targets !== undefined ? { loraTarget: targets.length === 1 && targets[0] === 'all-linear' ? 'all-linear' : targets } : {}),
     ...(o.useRslora ? { useRslora: true } : {}),
     ...(o.useDora ? { useDora: true } : {}),
+    ...(o.loraplusLrRatio !== undefined ? { loraPlusLrRatio: number('--loraplus-lr-ratio', o.loraplusLrRatio, { min: 0, exclusive: true }) } : {}),
     ...(o.adapterSize !== undefined ? { adapterSize: integer('--adapter-size', o.adapterSize, 1) } : {}),
     ...(o.adapterPlacement !== undefined ? { adapterPlacement: choice('--adapter-placement', o.adapterPlacement, PLACEMENTS) as AdapterPlacement } : {}),
     ...(o.numVirtualTokens !== undefined ? { numVirtualTokens: integer('--num-virtual-tokens', o.numVirtualTokens, 1) } : {}),
