@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import type { Feature } from '../src/data/index.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { PreTrainedModel } from '../src/models/pretrained-model.js';
-import { type BottleneckAdapters, PeftError, PeftModel, loadAdapterModel, mergeAdapter } from '../src/peft/index.js';
+import { type BottleneckAdapters, PeftError, PeftModel, type PeftTrainingOptions, loadAdapterModel, mergeAdapter } from '../src/peft/index.js';
 import { BertTokenizer } from '../src/tokenizers/bert-tokenizer.js';
 import { Trainer } from '../src/train/trainer.js';
 import { PEFT_BASE, ints, logitsOf, maxDiff, peftExpected } from './helpers/peft-fixture.js';
@@ -174,24 +174,13 @@ test('LoRA+: B trains at loraPlusLrRatio times the rate (its first Adam step is 
   assert.ok(Math.abs(plain.b - 1e-3) < 1e-5, `B moved ${plain.b}`);
   assert.ok(Math.abs(plus.b - 16e-3) < 1e-4, `B moved ${plus.b} with ratio 16`);
   assert.ok(Math.abs(plus.head - plain.head) < 1e-7, `the head moves as without LoRA+ (${plus.head} vs ${plain.head})`);
-  assert.throws(
-    () =>
-      new Trainer({
-        model: PreTrainedModel.fromConfig(JSON.parse(readFileSync(join(BASE, 'config.json'), 'utf8'))),
-        args: { outputDir: join(tmp, 'x') },
-        trainDataset: features,
-        peft: { method: 'lora', loraPlusLrRatio: 0 },
-      }),
-    /loraPlusLrRatio must be a positive number/,
-  );
-  assert.throws(
-    () =>
-      new Trainer({
-        model: PreTrainedModel.fromConfig(JSON.parse(readFileSync(join(BASE, 'config.json'), 'utf8'))),
-        args: { outputDir: join(tmp, 'y') },
-        trainDataset: features,
-        peft: { method: 'bitfit', loraPlusLrRatio: 4 },
-      }),
-    /loraPlusLrRatio applies to peft "lora"/,
-  );
+  const trainerWith = (peft: PeftTrainingOptions) =>
+    new Trainer({
+      model: PreTrainedModel.fromConfig(JSON.parse(readFileSync(join(BASE, 'config.json'), 'utf8'))),
+      args: { outputDir: join(tmp, 'refused') },
+      trainDataset: features,
+      peft,
+    });
+  assert.throws(() => trainerWith({ method: 'lora', loraPlusLrRatio: 0 }), /loraPlusLrRatio must be a positive number/);
+  assert.throws(() => trainerWith({ method: 'bitfit', loraPlusLrRatio: 4 }), /loraPlusLrRatio applies to peft "lora"/);
 });
