@@ -43,7 +43,7 @@ export function nspInstances(store: TokenStore, ids: SpecialIds, opts: { maxLeng
       const aEnd = chunk.length >= 2 ? 1 + Math.floor(rand() * (chunk.length - 1)) : 1;
       const a: number[] = [];
       for (const c of chunk.slice(0, aEnd)) a.push(...store.sentence(c));
-      const b: number[] = [];
+      let b: number[] = [];
       let random = false;
       if (docs > 1 && (chunk.length === 1 || rand() < 0.5)) {
         random = true;

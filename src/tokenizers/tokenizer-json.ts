@@ -154,7 +154,7 @@ export function parsePostProcessor(pp: unknown, file: string): PostProcessorTemp
   };
   const out: PostProcessorTemplate = { single: template('single'), pair: template('pair'), specialTokens };
   for (const p of [...out.single, ...out.pair]) {
-    if (p.kind === 'special' && !Object.hasOwn(specialTokens, p.id)) {
+    if (p.kind === 'special' && !Object.prototype.hasOwnProperty.call(specialTokens, p.id)) {
       throw fail(`post_processor template uses ${JSON.stringify(p.id)}, which post_processor.special_tokens does not define`);
     }
   }

@@ -1,7 +1,7 @@
 import { TunaError } from '../errors.js';
 import type { Parameter } from '../nn/parameters.js';
 import { type NamedTensor, readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import type { AdamW } from './adamw.js';
+import { AdamW } from './adamw.js';
 
 /** Error raised when a saved training state does not match the model it is loaded into (code `resume_failed`). */
 export class TrainingStateError extends TunaError {
