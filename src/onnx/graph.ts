@@ -103,8 +103,11 @@ export class Graph {
   private readonly counters = new Map<string, number>();
   private readonly scalarCache = new Map<string, Value>();
   private readonly shapeCache = new Map<Value, Value>();
+  private readonly inputShapeCache = new Map<string, Value>();
   private readonly symbolSources = new Map<string, { value: Value; axis: number }>();
   private readonly provided = new Map<string, Value>();
+  /** Symbols a provided input reuses for sizes that may differ from their first source's. */
+  private readonly relabelled = new Set<string>();
   private readonly detached = new Set<Value>();
 
   constructor(readonly name = 'tuna') {}
@@ -124,7 +127,9 @@ export class Graph {
       this.provided.delete(name);
       const v = this.node('Identity', [given], [{ dtype, shape }])[0]!;
       shape.forEach((d, axis) => {
-        if (typeof d === 'string' && !this.symbolSources.has(d)) this.symbolSources.set(d, { value: v, axis });
+        if (typeof d !== 'string') return;
+        if (this.symbolSources.has(d)) this.relabelled.add(d);
+        else this.symbolSources.set(d, { value: v, axis });
       });
       return v;
     }
@@ -297,13 +302,45 @@ export class Graph {
     return pieces.length === 1 ? pieces[0]! : this.concat(pieces, 0);
   }
 
+  /**
+   * The runtime shape of `like` as a 1-D int64 tensor, built from constants and the graph inputs
+   * its symbolic dims come from when it can be, so that reading the shape of a large activation
+   * (e.g. in a gradient) does not keep that activation alive; otherwise a Shape of `like`.
+   */
+  shapeLike(like: Value): Value {
+    if (isStatic(like.shape)) return this.ints(like.shape as number[]);
+    if (like.shape.every((d) => typeof d === 'number' || this.fromInputs(d))) {
+      const key = like.shape.join(',');
+      let s = this.inputShapeCache.get(key);
+      if (!s) {
+        s = this.shapeTensor(like.shape);
+        this.inputShapeCache.set(key, s);
+      }
+      return s;
+    }
+    return this.shapeOf(like);
+  }
+
+  /** Whether a symbolic dim (or a product of them) is read from a graph input's shape. */
+  private fromInputs(d: string): boolean {
+    const known = (p: string) => this.symbolSources.has(p) && !this.relabelled.has(p);
+    return known(d) || (d.includes('*') && d.split('*').every((p) => /^\d+$/.test(p) || known(p)));
+  }
+
+  /** The runtime size of `x` along `axis` as a 1-element int64 tensor (see {@link shapeLike}). */
+  dimLike(x: Value, axis: number): Value {
+    const d = x.shape[axis]!;
+    if (typeof d === 'number') return this.ints([d]);
+    return this.fromInputs(d) ? this.symbolicDim(d) : this.gather(this.shapeOf(x), this.ints([axis]), 0);
+  }
+
   private symbolicDim(d: string, like?: Value): Value {
     const fromLike = like ? like.shape.indexOf(d) : -1;
     const src = fromLike >= 0 ? { value: like!, axis: fromLike } : this.symbolSources.get(d);
     if (src) return this.gather(this.shapeOf(src.value), this.ints([src.axis]), 0);
     const parts = d.split('*');
     if (parts.length > 1) {
-      return parts.map((p) => this.symbolicDim(p, like)).reduce((a, b) => this.mul(a, b));
+      return parts.map((p) => (/^\d+$/.test(p) ? this.ints([Number(p)]) : this.symbolicDim(p, like))).reduce((a, b) => this.mul(a, b));
     }
     throw new ShapeError('shape', `symbolic dim "${d}" does not come from any graph input`);
   }
@@ -580,7 +617,7 @@ export class Graph {
     if (sx !== undefined && sl !== undefined && sx !== sl) {
       throw new ShapeError('Reshape', `cannot reshape ${sx} elements into ${sl}`, [x.shape, like.shape]);
     }
-    const target = isStatic(like.shape) ? this.ints(like.shape) : this.shapeOf(like);
+    const target = this.shapeLike(like);
     return this.node('Reshape', [x, target], [{ dtype: x.dtype, shape: like.shape }])[0]!;
   }
 
@@ -680,13 +717,13 @@ export class Graph {
   /** Broadcasts `x` to the runtime shape of `like`. */
   expandLike(x: Value, like: Value): Value {
     const shape = broadcastShapes('Expand', [x.shape, like.shape]);
-    const target = isStatic(like.shape) ? this.ints(like.shape) : this.shapeOf(like);
+    const target = this.shapeLike(like);
     return this.node('Expand', [x, target], [{ dtype: x.dtype, shape }])[0]!;
   }
 
   /** A tensor of zeros with the runtime shape and dtype of `like`. */
   zerosLike(like: Value): Value {
-    const target = isStatic(like.shape) ? this.ints(like.shape) : this.shapeOf(like);
+    const target = this.shapeLike(like);
     const value: TensorData = { dtype: like.dtype, dims: [1], data: toTypedArray([0], like.dtype) };
     return this.node('ConstantOfShape', [target], [{ dtype: like.dtype, shape: like.shape }], {
       value: attr.tensor(value),

@@ -54,7 +54,7 @@ registerGradient('SoftmaxCrossEntropyLoss', ({ g, node, inputs, outputs, dOutput
     const lab = g.cast(labels, 'int64');
     const valid = ignore === undefined ? undefined : g.not(g.equal(lab, g.scalar(ignore, 'int64')));
     const safe = valid ? g.where(valid, lab, g.scalar(0, 'int64')) : lab;
-    const depth = g.gather(g.shapeOf(logits), g.scalar(1, 'int64'), 0);
+    const depth = g.squeeze(g.dimLike(logits, 1), [0]);
     // ONNX Runtime's OneHot kernel has no float64 variant: build it in float32 and cast.
     const onehot = g.cast(
       g.node('OneHot', [safe, depth, g.constant([0, 1], 'float32', [2])], [{ dtype: 'float32', shape: logits.shape }], {

@@ -1,4 +1,4 @@
-import type { Graph, Value } from '../../onnx/graph.js';
+import type { Value } from '../../onnx/graph.js';
 import { ShapeError } from '../../onnx/errors.js';
 import { normalizeAxis } from '../../onnx/shape.js';
 import { registerGradient } from '../rule.js';
@@ -17,12 +17,6 @@ registerGradient('Transpose', ({ g, node, dOutputs }) => {
 
 registerGradient('Expand', ({ g, inputs, dOutputs }) => [unbroadcast(g, dOutputs[0]!, inputs[0]!), undefined]);
 
-/** Runtime size of `x` along `axis` as a 1-element int64 tensor. */
-function dimTensor(g: Graph, x: Value, axis: number): Value {
-  const d = x.shape[axis]!;
-  return typeof d === 'number' ? g.ints([d]) : g.gather(g.shapeOf(x), g.ints([axis]), 0);
-}
-
 registerGradient('Concat', ({ g, node, inputs, dOutputs, needs }) => {
   const dy = dOutputs[0]!;
   const axis = normalizeAxis('Concat', intAttribute(node, 'axis', 0), dy.rank, dy.shape);
@@ -30,7 +24,7 @@ registerGradient('Concat', ({ g, node, inputs, dOutputs, needs }) => {
   const sizes = xs.every((x) => typeof x.shape[axis] === 'number')
     ? g.ints(xs.map((x) => x.shape[axis] as number))
     : g.concat(
-        xs.map((x) => dimTensor(g, x, axis)),
+        xs.map((x) => g.dimLike(x, axis)),
         0,
       );
   const parts = g.node(
@@ -83,10 +77,10 @@ registerGradient('Slice', ({ g, node, inputs, outputs, dOutputs }) => {
     } else if (start >= 0) {
       begin = g.ints([start]);
     } else {
-      begin = g.add(dimTensor(g, x, a), g.ints([start]));
+      begin = g.add(g.dimLike(x, a), g.ints([start]));
     }
     begins.push(begin);
-    ends.push(g.sub(g.sub(dimTensor(g, x, a), dimTensor(g, y, a)), begin));
+    ends.push(g.sub(g.sub(g.dimLike(x, a), g.dimLike(y, a)), begin));
   }
   const pads = g.concat([...begins, ...ends], 0);
   return [g.pad(dOutputs[0]!, pads, x.shape), undefined, undefined, undefined, undefined];
@@ -98,7 +92,7 @@ registerGradient('Gather', ({ g, node, inputs, dOutputs }) => {
   const axis = normalizeAxis('Gather', intAttribute(node, 'axis', 0), data.rank, data.shape);
   let idx = g.cast(indices, 'int64');
   // Negative indices count from the end, as in the forward op.
-  idx = g.where(g.less(idx, g.scalar(0, 'int64')), g.add(idx, g.squeeze(dimTensor(g, data, axis), [0])), idx);
+  idx = g.where(g.less(idx, g.scalar(0, 'int64')), g.add(idx, g.squeeze(g.dimLike(data, axis), [0])), idx);
   const ir = indices.rank;
   if (axis === 0) {
     return [g.scatterNDAdd(g.zerosLike(data), g.unsqueeze(idx, [-1]), dy), undefined];
