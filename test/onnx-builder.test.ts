@@ -143,3 +143,23 @@ test('a provided value answers a later input of its name, relabelled to the shap
   assert.deepEqual(Array.from(out.y!.data as Float32Array), [2, 4, 6, 2, 4, 6]);
   await s.release();
 });
+
+test('a scalar times a product by a scalar is one Mul by the folded scalar', async () => {
+  const g = new Graph();
+  const x = g.input('x', 'float32', ['n', 3]);
+  const half = g.mul(x, 0.5);
+  const y = g.mul(g.scalar(3), half);
+  assert.equal(y.producer!.inputs[0], x);
+  const z = g.mul(x, x); // not a scale: left alone
+  assert.equal(g.mul(z, 2).producer!.inputs[0], z);
+  g.output(y, 'y');
+  g.output(half, 'half');
+  const s = await Session.create(g, { threads: 1 });
+  try {
+    const out = await s.run({ x: hostTensor('float32', Float32Array.from([1, -2, 3, 0.25, 5, -6]), [2, 3]) });
+    assert.deepEqual(Array.from(out.y!.data as Float32Array), [1.5, -3, 4.5, 0.375, 7.5, -9]);
+    assert.deepEqual(Array.from(out.half!.data as Float32Array), [0.5, -1, 1.5, 0.125, 2.5, -3]);
+  } finally {
+    await s.release();
+  }
+});

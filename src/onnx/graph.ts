@@ -368,8 +368,32 @@ export class Graph {
   sub(a: Operand, b: Operand): Value {
     return this.binary('Sub', a, b);
   }
+  /**
+   * Multiplies. A scalar times a product by a scalar folds the two scalars into one
+   * (`(x * c1) * c2` becomes `x * (c1 * c2)`): ONNX Runtime's MatMulScaleFusion can leave a
+   * dangling input when chained scales both feed matrix products.
+   */
   mul(a: Operand, b: Operand): Value {
+    const [scale, other] = this.scalarValue(b) !== undefined ? [b, a] : [a, b];
+    const c2 = this.scalarValue(scale);
+    if (c2 !== undefined && typeof other !== 'number') {
+      const inner = other.producer;
+      if (inner?.opType === 'Mul' && inner.domain === '' && inner.inputs.length === 2) {
+        const [p, q] = inner.inputs as [Value, Value];
+        const c1 = this.scalarValue(q) ?? this.scalarValue(p);
+        const x = this.scalarValue(q) !== undefined ? p : q;
+        if (c1 !== undefined && x.rank >= other.rank && this.scalarValue(x) === undefined) return this.binary('Mul', x, this.scalar(c1 * c2, other.dtype));
+      }
+    }
     return this.binary('Mul', a, b);
+  }
+
+  /** The value of a number or of a rank-0 floating-point constant; undefined for anything else. */
+  private scalarValue(v: Operand): number | undefined {
+    if (typeof v === 'number') return v;
+    if (v.rank !== 0 || (v.dtype !== 'float32' && v.dtype !== 'float64')) return undefined;
+    const t = this.initializers.get(v);
+    return t && t.data.length === 1 ? Number(t.data[0]) : undefined;
   }
   div(a: Operand, b: Operand): Value {
     return this.binary('Div', a, b);
