@@ -8,7 +8,9 @@ padded batches and the model's outputs on them (eval mode, no dropout), and for 
 a pooler). Heads are spread over RoBERTa and XLM-RoBERTa (one architecture) to keep the fixtures
 small: XLM-RoBERTa has the bare model with its pooler.
 
-Every head with a loss also gets a training reference, train.json: 20 AdamW steps of transformers'
+ERNIE also gets its next-sentence and pre-training heads (outputs only; the pre-training head's
+are prediction_logits and seq_relationship_logits). Every fine-tuning head also gets a training
+reference, train.json: 20 AdamW steps of transformers'
 own model on fixed examples (dropout off; weight decay except on biases and LayerNorm weights;
 linear warmup and decay; gradient clipping), with the loss and gradient norm of every step.
 
@@ -38,7 +40,8 @@ FAMILIES = {
                         stem='XLMRoberta', heads=['Model', 'ForMaskedLM'],
                         special=dict(bos=0, pad=1, eos=2), inputs=['input_ids', 'attention_mask']),
     'ernie': dict(config=tf.ErnieConfig, kw=dict(BERT_LIKE, type_vocab_size=2, use_task_id=True, task_type_vocab_size=3),
-                  stem='Ernie', heads=['ForSequenceClassification', 'ForTokenClassification', 'ForMaskedLM'],
+                  stem='Ernie', heads=['ForSequenceClassification', 'ForTokenClassification', 'ForMaskedLM',
+                                       'ForNextSentencePrediction', 'ForPreTraining'],
                   special=dict(bos=2, pad=0, eos=3), inputs=['input_ids', 'attention_mask', 'token_type_ids']),
     'distilbert': dict(config=tf.DistilBertConfig,
                        kw=dict(vocab_size=V, dim=H, n_layers=L, n_heads=HEADS, hidden_dim=I, max_position_embeddings=P),
@@ -122,6 +125,9 @@ def write_head(family, spec, head, seed):
             entry['outputs']['last_hidden_state'] = rounded(r.last_hidden_state)
             if getattr(r, 'pooler_output', None) is not None:
                 entry['outputs']['pooler_output'] = rounded(r.pooler_output)
+        elif head == 'ForPreTraining':
+            entry['outputs']['prediction_logits'] = rounded(r.prediction_logits)
+            entry['outputs']['seq_relationship_logits'] = rounded(r.seq_relationship_logits)
         else:
             entry['outputs']['logits'] = rounded(r.logits)
             if head == 'ForSequenceClassification' and S <= 12:
